@@ -45,3 +45,18 @@ class DuplicateUserError(StoreError):
 
 class ModelError(CineBlendError):
     """A model artifact is missing, corrupt or incompatible."""
+
+
+class UnknownUserError(StoreError, KeyError):
+    """No user with that id or username (deleted, or never registered)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else "unknown user"
+
+
+class RegistrationError(CineBlendError, ValueError):
+    """Sign-up details that break the rules; ``problems`` lists each one, human-readable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("Cannot register: " + " ".join(self.problems))

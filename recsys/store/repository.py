@@ -1,0 +1,522 @@
+"""The app store's repository: users, interactions (current value + history) and settings.
+
+One :class:`Store` per process (e.g. in ``st.cache_resource``): it holds only an engine, so it is
+safe to share between threads. Every method is one short transaction. Writes are idempotent where
+a user can repeat them (a double click on "like" stores one value and one history row).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import operator
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from recsys.columns import DISLIKE, LIKE, SUPERLIKE, Columns
+from recsys.errors import DuplicateUserError, StoreError, UnknownTitleError, UnknownUserError
+from recsys.store import migrate
+from recsys.store.engine import (
+    make_engine,
+    safe_url,
+    store_error,
+    translate_errors,
+    write_transaction,
+)
+from recsys.store.schema import (
+    ONBOARDING_STEPS,
+    SETTING_KEY_MAX,
+    VALUES,
+    interaction_history,
+    interactions,
+    settings,
+    users,
+    utcnow,
+)
+
+logger = logging.getLogger(__name__)
+
+TCONST_RE = re.compile(r"tt[0-9]{7,10}")  # used with fullmatch: no trailing newline
+_UTC_US = pl.Datetime("us", "UTC")
+
+#: Polars schema of :meth:`Store.interactions` and :meth:`Store.all_interactions`.
+INTERACTIONS_SCHEMA: dict[str, pl.DataType] = {
+    Columns.USER_ID: pl.Int64(),
+    Columns.TCONST: pl.String(),
+    Columns.VALUE: pl.Int64(),
+    "created_at": _UTC_US,
+    "updated_at": _UTC_US,
+}
+#: Polars schema of :meth:`Store.history` (``value`` null = the rating was removed).
+HISTORY_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Int64(),
+    Columns.USER_ID: pl.Int64(),
+    Columns.TCONST: pl.String(),
+    Columns.VALUE: pl.Int64(),
+    "created_at": _UTC_US,
+}
+
+
+@dataclass(frozen=True)
+class User:
+    """A registered user, as stored (``username`` and ``email`` are lower-case)."""
+
+    id: int
+    username: str
+    name: str
+    email: str
+    password_hash: str = field(repr=False)
+    created_at: datetime
+    is_active: bool
+    favourite_genres: tuple[str, ...]
+    onboarding_step: str
+
+    @property
+    def onboarded(self) -> bool:
+        """True once onboarding is finished."""
+        return self.onboarding_step == ONBOARDING_STEPS[-1]
+
+
+def normalise_username(username: str) -> str:
+    """Usernames are case-insensitive (streamlit-authenticator lower-cases them at login)."""
+    return username.strip().lower()
+
+
+def normalise_email(email: str) -> str:
+    """Emails are stored lower-cased, so uniqueness is case-insensitive."""
+    return email.strip().lower()
+
+
+def check_tconst(tconst: str) -> str:
+    """Return ``tconst`` if it looks like an IMDb title id, else raise UnknownTitleError."""
+    if not isinstance(tconst, str) or not TCONST_RE.fullmatch(tconst):
+        raise UnknownTitleError(
+            f"{tconst!r} is not an IMDb title id (expected 'tt' and 7 to 10 digits, "
+            "e.g. tt0111161)."
+        )
+    return tconst
+
+
+def check_value(value: int) -> int:
+    """Return ``value`` as int if it is like (1), dislike (-1) or superlike (2), else ValueError."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = operator.index(value)
+    except TypeError:
+        number = None
+    if number is None or number not in VALUES:
+        raise ValueError(
+            f"A rating must be {LIKE} (like), {DISLIKE} (dislike) or {SUPERLIKE} (superlike); "
+            f"got {value!r}."
+        )
+    return number
+
+
+def _check_user_id(user_id: int) -> int:
+    if isinstance(user_id, bool):
+        raise TypeError(f"user_id must be an int, got {user_id!r}.")
+    return operator.index(user_id)
+
+
+def _user(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        username=row.username,
+        name=row.name,
+        email=row.email,
+        password_hash=row.password_hash,
+        created_at=row.created_at,
+        is_active=bool(row.is_active),
+        favourite_genres=tuple(row.favourite_genres or ()),
+        onboarding_step=row.onboarding_step,
+    )
+
+
+def _frame(rows: Sequence[Row[Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
+class Store:
+    """Users, interactions and settings in a SQL database (SQLite file or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Wrap an engine whose schema is current; use :meth:`open` instead."""
+        self._engine = engine
+        self._insert: Any
+        if engine.dialect.name == "postgresql":
+            self._insert = pg_dialect.insert
+        elif engine.dialect.name == "sqlite":
+            self._insert = sqlite_dialect.insert
+        else:
+            raise StoreError(
+                f"Unsupported database {safe_url(engine.url)}; use SQLite or PostgreSQL."
+            )
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect to ``url`` and upgrade its schema to the newest revision (creating it)."""
+        engine = make_engine(url)
+        try:
+            migrate.upgrade(engine)
+            return cls(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+
+    def close(self) -> None:
+        """Close every pooled connection; the Store must not be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+    @property
+    def url(self) -> str:
+        """The database URL with its password masked."""
+        return safe_url(self._engine.url)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for migrations, admin tools and tests)."""
+        return self._engine
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with translate_errors(self._engine.url), self._engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with translate_errors(self._engine.url), write_transaction(self._engine) as conn:
+            yield conn
+
+    def _user_exists(self, user_id: int) -> bool:
+        with self._read() as conn:
+            return conn.scalar(select(users.c.id).where(users.c.id == user_id)) is not None
+
+    # -- users ------------------------------------------------------------------------------
+
+    def create_user(self, username: str, name: str, email: str, password_hash: str) -> User:
+        """Add an active user at the first onboarding step.
+
+        ``username`` and ``email`` are stored stripped and lower-cased. Validation of the
+        details is :func:`recsys.store.accounts.register`'s job. Raises DuplicateUserError
+        (``field`` = "username" or "email") when either is taken.
+        """
+        username, email, name = normalise_username(username), normalise_email(email), name.strip()
+        if not username or not email or not name or not password_hash:
+            raise ValueError("Username, name, email and password hash must all be non-empty.")
+        now = utcnow()
+        values: dict[str, Any] = {
+            "username": username,
+            "email": email,
+            "name": name,
+            "password_hash": password_hash,
+            "created_at": now,
+            "is_active": True,
+            "favourite_genres": [],
+            "onboarding_step": ONBOARDING_STEPS[0],
+        }
+        try:
+            with write_transaction(self._engine) as conn:
+                result = conn.execute(insert(users).values(**values))
+                user_id = int(result.inserted_primary_key[0])
+        except IntegrityError as exc:
+            raise self._duplicate(username, email, exc) from exc
+        except DBAPIError as exc:
+            raise store_error(exc, self._engine.url) from exc
+        logger.info("Registered user %s (id %d)", username, user_id)
+        return User(
+            id=user_id,
+            username=username,
+            name=name,
+            email=email,
+            password_hash=password_hash,
+            created_at=now,
+            is_active=True,
+            favourite_genres=(),
+            onboarding_step=ONBOARDING_STEPS[0],
+        )
+
+    def _duplicate(self, username: str, email: str, exc: IntegrityError) -> StoreError:
+        with self._read() as conn:
+            if conn.scalar(select(users.c.id).where(users.c.username == username)) is not None:
+                return DuplicateUserError("username", username)
+            if conn.scalar(select(users.c.id).where(users.c.email == email)) is not None:
+                return DuplicateUserError("email", email)
+        return store_error(exc, self._engine.url)
+
+    def get_user(self, username: str) -> User | None:
+        """The user with this username (case-insensitive), or None."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(users).where(users.c.username == normalise_username(username))
+            ).first()
+        return _user(row) if row is not None else None
+
+    def get_user_by_id(self, user_id: int) -> User | None:
+        """The user with this id, or None."""
+        with self._read() as conn:
+            row = conn.execute(select(users).where(users.c.id == _check_user_id(user_id))).first()
+        return _user(row) if row is not None else None
+
+    def credentials(self) -> dict[str, dict[str, dict[str, str]]]:
+        """Active users in streamlit-authenticator's shape (a fresh dict on every call).
+
+        ``{"usernames": {username: {"name": ..., "email": ..., "password": bcrypt hash}}}``
+        """
+        with self._read() as conn:
+            rows = conn.execute(
+                select(users.c.username, users.c.name, users.c.email, users.c.password_hash)
+                .where(users.c.is_active.is_(True))
+                .order_by(users.c.username)
+            ).all()
+        return {
+            "usernames": {
+                r.username: {"name": r.name, "email": r.email, "password": r.password_hash}
+                for r in rows
+            }
+        }
+
+    def set_password_hash(self, username: str, password_hash: str) -> None:
+        """Replace a user's password hash; UnknownUserError if there is no such user."""
+        if not password_hash:
+            raise ValueError("The password hash must be non-empty.")
+        username = normalise_username(username)
+        with self._write() as conn:
+            result = conn.execute(
+                update(users)
+                .where(users.c.username == username)
+                .values(password_hash=password_hash)
+            )
+        if result.rowcount == 0:
+            raise UnknownUserError(f"No user named {username!r}; register first.")
+
+    def set_favourite_genres(self, user_id: int, genres: Sequence[str]) -> None:
+        """Replace a user's favourite genres (order kept, duplicates and blanks dropped)."""
+        if isinstance(genres, str):
+            raise TypeError("genres must be a sequence of genre names, not one string.")
+        cleaned: list[str] = []
+        for genre in genres:
+            if not isinstance(genre, str):
+                raise TypeError(f"Genre names must be strings, got {genre!r}.")
+            genre = genre.strip()
+            if genre and genre not in cleaned:
+                cleaned.append(genre)
+        self._update_user(user_id, favourite_genres=cleaned)
+
+    def set_onboarding_step(self, user_id: int, step: str) -> None:
+        """Record where the user is in onboarding: one of :data:`ONBOARDING_STEPS`."""
+        if step not in ONBOARDING_STEPS:
+            raise ValueError(
+                f"Onboarding step must be one of {', '.join(ONBOARDING_STEPS)}; got {step!r}."
+            )
+        self._update_user(user_id, onboarding_step=step)
+
+    def set_active(self, user_id: int, active: bool) -> None:
+        """Deactivate (or reactivate) a user: inactive users are left out of :meth:`credentials`,
+        so they cannot log in; their data stays."""
+        self._update_user(user_id, is_active=bool(active))
+
+    def _update_user(self, user_id: int, **values: Any) -> None:
+        user_id = _check_user_id(user_id)
+        with self._write() as conn:
+            result = conn.execute(update(users).where(users.c.id == user_id).values(**values))
+        if result.rowcount == 0:
+            raise UnknownUserError(f"No user with id {user_id}; log in again.")
+
+    def delete_user(self, user_id: int) -> None:
+        """Delete a user with their interactions and history. Deleting twice is harmless."""
+        user_id = _check_user_id(user_id)
+        with self._write() as conn:
+            deleted = conn.execute(delete(users).where(users.c.id == user_id)).rowcount
+        if deleted:
+            logger.info("Deleted user id %d", user_id)
+
+    # -- interactions -----------------------------------------------------------------------
+
+    def rate(self, user_id: int, tconst: str, value: int) -> bool:
+        """Set the user's current value for a title; True if it changed.
+
+        One atomic upsert: the current row is inserted or updated, and a history row is added
+        only when the value actually changed, so repeating a rating (a double click, even from
+        two threads at once) stores one current row and one history row.
+        Raises UnknownTitleError (bad tconst), ValueError (bad value), UnknownUserError.
+        """
+        user_id, tconst, value = _check_user_id(user_id), check_tconst(tconst), check_value(value)
+        try:
+            with write_transaction(self._engine) as conn:
+                now = utcnow()  # taken under the write lock on SQLite: history order = commits
+                stmt = self._insert(interactions).values(
+                    user_id=user_id, tconst=tconst, value=value, created_at=now, updated_at=now
+                )
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[interactions.c.user_id, interactions.c.tconst],
+                    set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+                    where=interactions.c.value != stmt.excluded.value,
+                )
+                changed = conn.execute(stmt).rowcount > 0
+                if changed:
+                    conn.execute(
+                        insert(interaction_history).values(
+                            user_id=user_id, tconst=tconst, value=value, created_at=now
+                        )
+                    )
+        except IntegrityError as exc:
+            if not self._user_exists(user_id):
+                raise UnknownUserError(f"No user with id {user_id}; log in again.") from exc
+            raise store_error(exc, self._engine.url) from exc
+        except DBAPIError as exc:
+            raise store_error(exc, self._engine.url) from exc
+        return changed
+
+    def unrate(self, user_id: int, tconst: str) -> bool:
+        """Remove the user's current value for a title; True if there was one.
+
+        The removal is recorded in the history as a row with a NULL value.
+        """
+        user_id, tconst = _check_user_id(user_id), check_tconst(tconst)
+        with self._write() as conn:
+            now = utcnow()
+            removed = (
+                conn.execute(
+                    delete(interactions).where(
+                        interactions.c.user_id == user_id, interactions.c.tconst == tconst
+                    )
+                ).rowcount
+                > 0
+            )
+            if removed:
+                conn.execute(
+                    insert(interaction_history).values(
+                        user_id=user_id, tconst=tconst, value=None, created_at=now
+                    )
+                )
+        return removed
+
+    def interactions(self, user_id: int) -> pl.DataFrame:
+        """The user's current values ``[user_id, tconst, value, created_at, updated_at]``,
+        most recently changed first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(*_interaction_columns())
+                .where(interactions.c.user_id == _check_user_id(user_id))
+                .order_by(interactions.c.updated_at.desc(), interactions.c.tconst)
+            ).all()
+        return _frame(rows, INTERACTIONS_SCHEMA)
+
+    def rated_tconsts(self, user_id: int) -> set[str]:
+        """The titles the user currently has a value for."""
+        with self._read() as conn:
+            return set(
+                conn.scalars(
+                    select(interactions.c.tconst).where(
+                        interactions.c.user_id == _check_user_id(user_id)
+                    )
+                )
+            )
+
+    def history(self, user_id: int, limit: int | None = None) -> pl.DataFrame:
+        """Every change ``[id, user_id, tconst, value, created_at]``, newest first; value null =
+        removed."""
+        query = (
+            select(
+                interaction_history.c.id,
+                interaction_history.c.user_id,
+                interaction_history.c.tconst,
+                interaction_history.c.value,
+                interaction_history.c.created_at,
+            )
+            .where(interaction_history.c.user_id == _check_user_id(user_id))
+            .order_by(interaction_history.c.created_at.desc(), interaction_history.c.id.desc())
+        )
+        if limit is not None:
+            if limit < 0:
+                raise ValueError(f"limit must be >= 0, got {limit}.")
+            query = query.limit(limit)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return _frame(rows, HISTORY_SCHEMA)
+
+    def all_interactions(self) -> pl.DataFrame:
+        """Every user's current values (for training), ordered by user_id then tconst."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(*_interaction_columns()).order_by(
+                    interactions.c.user_id, interactions.c.tconst
+                )
+            ).all()
+        return _frame(rows, INTERACTIONS_SCHEMA)
+
+    # -- settings ---------------------------------------------------------------------------
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        """The stored JSON value of ``key``, or ``default`` when it was never set."""
+        info = self.setting_info(key)
+        return default if info is None else info[0]
+
+    def set_setting(self, key: str, value: Any, updated_by: str | None = None) -> None:
+        """Store a JSON-serialisable value under ``key`` (replacing any), with who and when."""
+        key = _check_key(key)
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"Setting {key!r} must be JSON-serialisable: {exc}.") from exc
+        stmt = self._insert(settings).values(
+            key=key, value=value, updated_at=utcnow(), updated_by=updated_by
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[settings.c.key],
+            set_={
+                "value": stmt.excluded.value,
+                "updated_at": stmt.excluded.updated_at,
+                "updated_by": stmt.excluded.updated_by,
+            },
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+
+    def setting_info(self, key: str) -> tuple[Any, datetime, str | None] | None:
+        """``(value, updated_at, updated_by)`` of ``key``, or None when it was never set."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(settings.c.value, settings.c.updated_at, settings.c.updated_by).where(
+                    settings.c.key == _check_key(key)
+                )
+            ).first()
+        return None if row is None else (row.value, row.updated_at, row.updated_by)
+
+
+def _check_key(key: str) -> str:
+    if not isinstance(key, str) or not key or len(key) > SETTING_KEY_MAX:
+        raise ValueError(f"A setting key must be a string of 1 to {SETTING_KEY_MAX} characters.")
+    return key
+
+
+def _interaction_columns() -> tuple[Any, ...]:
+    return (
+        interactions.c.user_id,
+        interactions.c.tconst,
+        interactions.c.value,
+        interactions.c.created_at,
+        interactions.c.updated_at,
+    )

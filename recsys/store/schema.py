@@ -1,0 +1,151 @@
+"""The app store's tables (SQLAlchemy Core), as the repository code sees them.
+
+The migrations in ``recsys/store/migrations/versions`` create the same schema on their own (they
+never import this module, so an old migration keeps meaning what it meant); a test compares the
+two. Keep the SQL portable: everything here must work on SQLite and PostgreSQL.
+
+Timestamps are timezone-aware UTC with microsecond resolution (:class:`UTCDateTime`): SQLite
+stores them as fixed-width text, which sorts chronologically; PostgreSQL as ``timestamptz``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+from recsys.columns import DISLIKE, LIKE, SUPERLIKE
+
+#: Onboarding steps, in order; a new user starts at the first, "done" ends onboarding.
+ONBOARDING_STEPS: tuple[str, ...] = ("genres", "movies", "tv", "done")
+#: Interaction values the store accepts (``recsys.columns``).
+VALUES: frozenset[int] = frozenset({LIKE, DISLIKE, SUPERLIKE})
+
+USERNAME_MAX = 32
+NAME_MAX = 80
+EMAIL_MAX = 254
+TCONST_MAX = 12
+SETTING_KEY_MAX = 100
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC, microsecond resolution."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    Binds aware datetimes only (converted to UTC; stored naive on SQLite, which has no time
+    zones) and always returns aware UTC datetimes.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("Store timestamps must be timezone-aware; use datetime.now(UTC).")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+_steps = ", ".join(f"'{s}'" for s in ONBOARDING_STEPS)
+_values = ", ".join(str(v) for v in sorted(VALUES))
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(USERNAME_MAX), nullable=False),
+    Column("email", String(EMAIL_MAX), nullable=False),
+    Column("name", String(NAME_MAX), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("is_active", Boolean(), nullable=False, server_default="1"),
+    Column("favourite_genres", JSON(), nullable=False, server_default="[]"),
+    Column("onboarding_step", String(16), nullable=False, server_default=ONBOARDING_STEPS[0]),
+    UniqueConstraint("username"),
+    UniqueConstraint("email"),
+    CheckConstraint(f"onboarding_step IN ({_steps})", name="onboarding_step"),
+    sqlite_autoincrement=True,  # never reuse a deleted user's id
+)
+
+interactions = Table(
+    "interactions",
+    metadata,
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("tconst", String(TCONST_MAX), primary_key=True),
+    Column("value", SmallInteger, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint(f"value IN ({_values})", name="value"),
+)
+
+interaction_history = Table(
+    "interaction_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("tconst", String(TCONST_MAX), nullable=False),
+    Column("value", SmallInteger, nullable=True),  # NULL: the rating was removed
+    Column("created_at", UTCDateTime(), nullable=False),
+    CheckConstraint(f"value IS NULL OR value IN ({_values})", name="value"),
+    Index(None, "user_id", "created_at"),
+    sqlite_autoincrement=True,  # ids only grow: the tie-breaker for equal timestamps
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(SETTING_KEY_MAX), primary_key=True),
+    Column("value", JSON(none_as_null=False), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("updated_by", String(64), nullable=True),
+)
