@@ -1,0 +1,64 @@
+"""Data & model: what CineBlend downloads, from where, under which terms; download and build."""
+
+import streamlit as st
+
+from recsys.config import IMDB_FILES, IMDB_OPTIONAL_FILES
+from recsys.errors import CineBlendError
+from recsys.ui import jobs, resources
+
+cfg = resources.settings()
+
+st.title("Data & model")
+if not resources.has_catalog(cfg):
+    st.info(
+        "Welcome to CineBlend. Before anyone can sign in, the app needs its catalogue: "
+        "download the public IMDb and MovieLens files below (a few hundred MB from IMDb, "
+        "about 1 MB from MovieLens), then it builds a local catalogue. This takes a few minutes "
+        "and is needed only once."
+    )
+
+st.subheader("What is downloaded, and from where")
+st.markdown(
+    f"""
+- **IMDb non-commercial datasets** from `{cfg.imdb_base_url}`: {", ".join(f"`{f}`" for f in IMDB_FILES)}
+  (titles, ratings, directors and writers) and, for cast names,
+  {", ".join(f"`{f}`" for f in IMDB_OPTIONAL_FILES)}.
+  Terms: personal and non-commercial use only, see
+  [IMDb's non-commercial licensing](https://developer.imdb.com/non-commercial-datasets/).
+  Information courtesy of IMDb (https://www.imdb.com). Used with permission.
+- **MovieLens ml-latest-small** (100,000 ratings by 600 users) from `{cfg.movielens_url}`, used as
+  background ratings for collaborative filtering. Terms: research use, no redistribution, cite
+  F. Maxwell Harper and Joseph A. Konstan, *The MovieLens Datasets: History and Context*, ACM TiiS
+  2015; see [GroupLens' usage license](https://files.grouplens.org/datasets/movielens/ml-latest-small-README.html).
+
+Files are stored under `{cfg.data_dir}/raw/`; the catalogue keeps movies, TV series and
+mini-series with at least {cfg.min_votes} IMDb votes, under `{cfg.data_dir}/parquet/`.
+The same steps on the command line: `python -m recsys fetch` then `python -m recsys build`.
+"""
+)
+
+if resources.has_catalog(cfg):
+    try:
+        stats = resources.catalog(cfg).stats()
+    except CineBlendError as exc:
+        st.error(str(exc))
+    else:
+        st.subheader("Current catalogue")
+        cols = st.columns(4)
+        cols[0].metric("Movies", f"{stats.get('movies', 0):,}")
+        cols[1].metric("TV shows", f"{stats.get('tv', 0):,}")
+        cols[2].metric("Years", f"{stats.get('year_min', '?')}–{stats.get('year_max', '?')}")
+        cols[3].metric("MovieLens ratings", f"{stats.get('movielens_ratings', 0):,}")
+        if stats.get("built_at"):
+            st.caption(f"Built {stats['built_at']}")
+
+st.subheader("Download and build")
+st.caption("Safe to run again: partial downloads resume, and the current catalogue stays in use until the new one is complete.")
+st.button(
+    "Download and build the catalogue",
+    key="data-fetch-build",
+    type="primary",
+    on_click=jobs.request,
+    args=("fetch_build",),
+)
+jobs.run_requested(cfg)

@@ -1,0 +1,42 @@
+"""Sign in or create an account."""
+
+import streamlit as st
+
+from recsys.errors import DuplicateUserError, RegistrationError
+from recsys.ui import auth, resources
+
+cfg = resources.settings()
+store = resources.store(cfg)
+
+st.title("CineBlend")
+st.write("Movie and TV recommendations that learn from every like. Sign in or create an account.")
+
+login_tab, register_tab = st.tabs(["Log in", "Register"])
+with login_tab:
+    auth.login_form(store, cfg)
+
+with register_tab:
+    with st.form("register-form", clear_on_submit=False):
+        st.subheader("Create an account")
+        name = st.text_input("Name", key="reg-name", max_chars=80)
+        username = st.text_input("Username", key="reg-username", max_chars=32)
+        email = st.text_input("Email", key="reg-email", max_chars=254)
+        password = st.text_input("Password", type="password", key="reg-password", max_chars=20)
+        repeat = st.text_input("Repeat password", type="password", key="reg-repeat", max_chars=20)
+        st.caption(
+            "Password: 8-20 characters with a lower-case and an upper-case letter, a digit and a "
+            "special character."
+        )
+        submitted = st.form_submit_button("Register", type="primary")
+    if submitted:
+        if password != repeat:
+            st.error("The two passwords differ; type the same password twice.")
+        else:
+            try:
+                auth.register_and_sign_in(store, cfg, username, name, email, password)
+            except RegistrationError as exc:
+                st.error("Please fix: " + "; ".join(exc.problems))
+            except DuplicateUserError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()

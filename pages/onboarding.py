@@ -1,0 +1,102 @@
+"""Onboarding, once per user: 5 favourite genres, then at least 5 movies and 5 TV shows liked.
+
+The step and every pick are stored at once, so a user who leaves half-way resumes here.
+"""
+
+import streamlit as st
+
+from recsys import onboarding
+from recsys.errors import CineBlendError
+from recsys.ui import actions, auth, cards, resources
+
+cfg = resources.settings()
+store = resources.store(cfg)
+user = auth.current_user(store)
+if user is None:
+    st.stop()
+try:
+    catalog = resources.catalog(cfg)
+except CineBlendError as exc:
+    st.error(str(exc))
+    st.stop()
+
+step = user.onboarding_step
+st.title("Get started")
+st.progress(onboarding.progress_fraction(step), text=onboarding.STEP_TITLES.get(step, ""))
+
+
+def save_genres() -> None:
+    chosen = st.session_state.get("onb-genres") or []
+    try:
+        onboarding.save_genres(store, user, chosen)
+    except ValueError as exc:
+        st.session_state["onb-error"] = str(exc)
+
+
+def advance(kind: str) -> None:
+    try:
+        onboarding.finish_kind(store, catalog, user, kind)
+    except ValueError as exc:
+        st.session_state["onb-error"] = str(exc)
+
+
+def back() -> None:
+    onboarding.go_back(store, user)
+
+
+error = st.session_state.pop("onb-error", None)
+
+if step == "genres":
+    st.write(f"Pick exactly {onboarding.GENRE_COUNT} genres you enjoy most.")
+    st.pills(
+        "Favourite genres",
+        catalog.genres(),
+        selection_mode="multi",
+        default=[g for g in user.favourite_genres if g in catalog.genres()],
+        key="onb-genres",
+    )
+    n = len(st.session_state.get("onb-genres") or [])
+    st.caption(f"{n} of {onboarding.GENRE_COUNT} chosen")
+    if error:
+        st.error(error)
+    st.button("Continue", key="onb-genres-next", type="primary", on_click=save_genres)
+else:
+    kind = "movie" if step == "movies" else "tv"
+    noun = "movies" if kind == "movie" else "TV shows"
+    liked = onboarding.liked_of_kind(store, catalog, user, kind)
+    st.write(
+        f"Pick at least {onboarding.TITLE_COUNT} {noun} you liked. These are the most popular of "
+        f"the last {onboarding.TRENDING_YEARS} years; search for anything else."
+    )
+    st.caption(f"{len(liked)} of {onboarding.TITLE_COUNT} picked")
+    if error:
+        st.error(error)
+    nav = st.columns([1, 1, 6])
+    nav[0].button("Back", key=f"onb-back-{kind}", on_click=back)
+    nav[1].button(
+        "Continue", key=f"onb-next-{kind}", type="primary", on_click=advance, args=(kind,),
+        disabled=len(liked) < onboarding.TITLE_COUNT,
+    )
+    query = st.text_input(f"Search {noun}", key=f"onb-search-{kind}", max_chars=200)
+    if query.strip():
+        rows = catalog.search(query, kind=kind, limit=12).to_dicts()
+        if not rows:
+            st.info(f"No {noun} match “{query}”. Try fewer or shorter words.")
+    else:
+        rows = catalog.trending(kind, years=onboarding.TRENDING_YEARS, limit=40).to_dicts()
+
+    picked = set(liked)
+
+    def pick_buttons(row: dict) -> tuple[tuple[int, str, str], ...]:
+        # the button carries the state it asks for, so a double click cannot undo itself
+        if row["tconst"] in picked:
+            return ((0, "Picked (undo)", ":material/check_circle:"),)
+        return ((1, "Liked it", ":material/thumb_up:"),)
+
+    cards.card_grid(
+        rows,
+        key=f"onb-{kind}",
+        on_rate=lambda tconst, value: actions.set_pick(user.id, tconst, bool(value)),
+        buttons=pick_buttons,
+        columns=4,
+    )

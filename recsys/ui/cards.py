@@ -1,0 +1,108 @@
+"""Title cards with like / dislike / superlike buttons, shared by the feed, onboarding and search."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import streamlit as st
+
+from recsys.columns import DISLIKE, LIKE, SUPERLIKE
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+Buttons = tuple[tuple[int, str, str], ...]  # (value passed to on_rate, label, icon)
+
+RATE_BUTTONS: Buttons = (
+    (LIKE, "Like", ":material/thumb_up:"),
+    (DISLIKE, "Dislike", ":material/thumb_down:"),
+    (SUPERLIKE, "Superlike", ":material/star:"),
+)
+VALUE_LABELS = {LIKE: "Liked", DISLIKE: "Disliked", SUPERLIKE: "Superliked"}
+
+
+def md_escape(text: object) -> str:
+    """Escape markdown so titles and user-entered names show as the literal text."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def years(row: Mapping[str, Any]) -> str:
+    start, end = row.get("start_year"), row.get("end_year")
+    if start is None:
+        return "year unknown"
+    if row.get("kind") == "tv":
+        return f"{start}–{end}" if end else f"{start}–"
+    return str(start)
+
+
+def meta_line(row: Mapping[str, Any]) -> str:
+    genres = ", ".join(row.get("genres") or []) or "no genres"
+    rating = row.get("average_rating")
+    votes = row.get("num_votes") or 0
+    rating_txt = f"IMDb {rating:.1f} ({votes:,} votes)" if rating is not None else "not rated"
+    return f"{years(row)} · {genres} · {rating_txt}"
+
+
+def title_card(
+    row: Mapping[str, Any],
+    *,
+    key: str,
+    on_rate: Callable[[str, int], None],
+    current: int | None = None,
+    buttons: Buttons = RATE_BUTTONS,
+) -> None:
+    """One bordered card: title, year, genres, IMDb rating and votes, reason, rating buttons."""
+    tconst = row["tconst"]
+    with st.container(border=True, key=f"card-{key}-{tconst}"):
+        st.markdown(f"**{md_escape(row['primary_title'])}**")
+        st.caption(md_escape(meta_line(row)))
+        reason = row.get("reason")
+        if reason:
+            st.caption(md_escape(reason))
+        if current is not None:
+            st.caption(f"Your rating: {VALUE_LABELS.get(current, current)}")
+        cols = st.columns(len(buttons))
+        for col, (value, label, icon) in zip(cols, buttons, strict=True):
+            col.button(
+                label,
+                icon=icon,
+                key=f"rate-{key}-{tconst}-{value}",
+                on_click=on_rate,
+                args=(tconst, value),
+                type="primary" if current == value else "secondary",
+                width="stretch",
+            )
+
+
+def card_grid(
+    frame_rows: list[dict[str, Any]],
+    *,
+    key: str,
+    on_rate: Callable[[str, int], None],
+    current: Mapping[str, int] | None = None,
+    columns: int = 4,
+    buttons: Buttons | Callable[[Mapping[str, Any]], Buttons] = RATE_BUTTONS,
+) -> None:
+    """Cards in rows of ``columns``; ``buttons`` may depend on the row (a callable)."""
+    current = current or {}
+    for start in range(0, len(frame_rows), columns):
+        cols = st.columns(columns)
+        for col, row in zip(cols, frame_rows[start : start + columns], strict=False):
+            with col:
+                title_card(
+                    row, key=key, on_rate=on_rate, current=current.get(row["tconst"]),
+                    buttons=buttons(row) if callable(buttons) else buttons,
+                )
+
+
+def flash() -> None:
+    """Show (once) a message a callback left for this run."""
+    from recsys.ui import state
+
+    item = st.session_state.pop(state.FLASH, None)
+    if item:
+        kind, message = item
+        {"error": st.error, "success": st.success, "warning": st.warning}.get(kind, st.info)(
+            message
+        )

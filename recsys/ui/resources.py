@@ -1,0 +1,54 @@
+"""Cached resources shared by every session: the store and the catalogue.
+
+Both are keyed by their location (and the catalogue by its build stamp), so a rebuilt catalogue
+is picked up on the next run and tests with different data folders never share one.
+Shared objects are never mutated per user.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from recsys.catalog.build import catalog_ready
+from recsys.catalog.queries import Catalog
+from recsys.config import Settings, get_settings
+from recsys.store import Store
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _store(url: str) -> Store:
+    return Store.open(url)
+
+
+def store(cfg: Settings | None = None) -> Store:
+    cfg = cfg or settings()
+    return _store(cfg.store_url)
+
+
+def _build_stamp(parquet_dir: Path) -> str:
+    manifest = parquet_dir / "manifest.json"
+    try:
+        return str(manifest.stat().st_mtime_ns)
+    except FileNotFoundError:
+        return "missing"
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _catalog(parquet_dir: str, stamp: str) -> Catalog:
+    return Catalog(Path(parquet_dir))
+
+
+def catalog(cfg: Settings | None = None) -> Catalog:
+    """The catalogue of the newest build (raises CatalogError when there is none)."""
+    cfg = cfg or settings()
+    return _catalog(str(cfg.parquet_dir.resolve()), _build_stamp(cfg.parquet_dir))
+
+
+def has_catalog(cfg: Settings | None = None) -> bool:
+    return catalog_ready(cfg or settings())

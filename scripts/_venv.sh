@@ -1,0 +1,21 @@
+# Sourced by start.sh and test.sh: make .venv exist with the pinned requirements installed.
+# Re-installs only when a requirements file changed (stamp of their checksums).
+set -euo pipefail
+REQS="${1:-requirements.txt}"
+PY="${PYTHON:-python3}"
+if ! "$PY" -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else 1)'; then
+  echo "CineBlend needs Python 3.11 or newer (found: $("$PY" --version 2>&1)). Set PYTHON=/path/to/python3.11." >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  echo "Creating .venv ..."
+  "$PY" -m venv .venv
+fi
+stamp=".venv/.requirements.$(basename "$REQS").sha"
+sum=$(cat requirements*.txt | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
+  echo "Installing Python packages from $REQS ..."
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$REQS"
+  echo "$sum" > "$stamp"
+fi

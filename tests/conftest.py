@@ -1,0 +1,82 @@
+"""Fixtures shared across the suite: a catalogue built from the hand-written fixture files, and
+an isolated data folder + environment per test."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from recsys.config import Settings, get_settings
+
+REPO = Path(__file__).resolve().parents[1]
+MIRROR = REPO.parent / "shared" / "data" / "mirror"
+
+# Settings that must not leak in from the developer's shell or secrets file.
+_ENV_VARS = (
+    "CINEBLEND_DATA_DIR",
+    "CINEBLEND_IMDB_BASE_URL",
+    "CINEBLEND_MOVIELENS_URL",
+    "CINEBLEND_MIN_VOTES",
+    "CINEBLEND_COOKIE_KEY",
+    "CINEBLEND_WITH_PEOPLE",
+    "DATABASE_URL",
+    "TMDB_API_KEY",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in _ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CINEBLEND_SECRETS_FILE", str(tmp_path / "no-secrets.toml"))
+
+
+@pytest.fixture(scope="session")
+def fixture_sources(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(IMDb folder, MovieLens zip) written from the hand-written fixture tables."""
+    from tests.fixtures.make_data import write_imdb_fixture, write_movielens_fixture
+
+    root = tmp_path_factory.mktemp("sources")
+    imdb = root / "imdb"
+    imdb.mkdir()
+    write_imdb_fixture(imdb)
+    zip_path = root / "ml-latest-small.zip"
+    write_movielens_fixture(zip_path)
+    return imdb, zip_path
+
+
+def use_data_dir(monkeypatch: pytest.MonkeyPatch, data_dir: Path, sources: tuple[Path, Path]) -> Settings:
+    monkeypatch.setenv("CINEBLEND_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("CINEBLEND_IMDB_BASE_URL", str(sources[0]))
+    monkeypatch.setenv("CINEBLEND_MOVIELENS_URL", str(sources[1]))
+    monkeypatch.setenv("CINEBLEND_COOKIE_KEY", "test-cookie-key-" + "x" * 40)
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def built_data(
+    tmp_path_factory: pytest.TempPathFactory, fixture_sources: tuple[Path, Path]
+) -> Iterator[Path]:
+    """A data folder with the fixture catalogue fetched and built once per session."""
+    from recsys.catalog.build import build
+    from recsys.catalog.download import fetch
+
+    data_dir = tmp_path_factory.mktemp("built")
+    with pytest.MonkeyPatch.context() as mp:
+        cfg = use_data_dir(mp, data_dir, fixture_sources)
+        fetch(cfg)
+        build(cfg)
+    yield data_dir
+
+
+@pytest.fixture
+def app_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, built_data: Path, fixture_sources: tuple[Path, Path]
+) -> Settings:
+    """A fresh data folder holding a copy of the built catalogue and no store yet."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(built_data / "parquet", data_dir / "parquet")
+    return use_data_dir(monkeypatch, data_dir, fixture_sources)
