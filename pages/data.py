@@ -45,8 +45,9 @@ if resources.has_catalog(cfg):
     else:
         st.subheader("Current catalogue")
         cols = st.columns(4)
-        cols[0].metric("Movies", f"{stats.get('movies', 0):,}")
-        cols[1].metric("TV shows", f"{stats.get('tv', 0):,}")
+        by_kind = stats.get("by_kind", {})
+        cols[0].metric("Movies", f"{by_kind.get('movie', 0):,}")
+        cols[1].metric("TV shows", f"{by_kind.get('tv', 0):,}")
         cols[2].metric("Years", f"{stats.get('year_min', '?')}–{stats.get('year_max', '?')}")
         cols[3].metric("MovieLens ratings", f"{stats.get('movielens_ratings', 0):,}")
         if stats.get("built_at"):

@@ -3,10 +3,13 @@
 import streamlit as st
 
 from recsys.errors import DuplicateUserError, RegistrationError
-from recsys.ui import auth, resources
+from recsys.ui import auth, resources, shell
 
 cfg = resources.settings()
 store = resources.store(cfg)
+user = auth.current_user(store)
+if user is not None:  # just signed in (or a stale /login link): go to the landing page
+    st.switch_page(shell.home_script(user, has_catalog=resources.has_catalog(cfg)))
 
 st.title("CineBlend")
 st.write("Movie and TV recommendations that learn from every like. Sign in or create an account.")

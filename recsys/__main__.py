@@ -41,9 +41,9 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
 
     with exclusive(settings.data_dir / ".build.lock", "catalogue build"):
         manifest = build(settings, progress=LineProgress())
-    counts = manifest.get("counts", {})
-    summary = ", ".join(f"{k}={v:,}" for k, v in counts.items() if isinstance(v, int))
-    print(f"Built catalogue in {settings.parquet_dir} ({summary})")
+    counts = manifest.get("row_counts", {})
+    summary = ", ".join(f"{k}: {v:,}" for k, v in counts.items())
+    print(f"Built catalogue in {settings.parquet_dir} in {manifest.get('build_seconds', 0):.1f} s ({summary})")
     return 0
 
 

@@ -14,8 +14,19 @@ ATTRIBUTION = (
 )
 
 
+# name -> (script, title, icon, URL path). A URL path must differ from its script's file name:
+# with a pages/ folder present, Streamlit's legacy multipage mode also registers every script
+# under its file name and would run a matching one directly, skipping app.py's auth gate.
+PAGES = {
+    "login": ("pages/login.py", "Sign in", ":material/login:", "sign-in"),
+    "onboarding": ("pages/onboarding.py", "Get started", ":material/checklist:", "get-started"),
+    "feed": ("pages/feed.py", "Your feed", ":material/home:", "for-you"),
+    "data": ("pages/data.py", "Data & model", ":material/database:", "data-and-model"),
+}
+
+
 def page_names(user: User | None, *, has_catalog: bool) -> list[str]:
-    """Pages for this run, the default (landing) page first.
+    """Pages this user may see in this run, the default (landing) page first.
 
     No catalogue yet: only the data page, which leads through the download. Signed out: sign in /
     register, and data. Signed in but not onboarded: onboarding. Otherwise the feed and the rest.
@@ -27,6 +38,31 @@ def page_names(user: User | None, *, has_catalog: bool) -> list[str]:
     if user.onboarding_step != "done":
         return ["onboarding", "data"]
     return ["feed", "data"]
+
+
+def navigation(user: User | None, *, has_catalog: bool) -> st.navigation:
+    """Build ``st.navigation`` for this run.
+
+    A signed-in user keeps the sign-in page registered but hidden: the run right after signing
+    in still asks for it, and it sends the user on to their landing page with ``st.switch_page``.
+    """
+    names = page_names(user, has_catalog=has_catalog)
+    pages = [_page(name, default=i == 0) for i, name in enumerate(names)]
+    if has_catalog and user is not None:
+        pages.append(_page("login", visibility="hidden"))
+    return st.navigation(pages)
+
+
+def _page(name: str, *, default: bool = False, visibility: str = "visible") -> st.Page:
+    script, title, icon, url_path = PAGES[name]
+    return st.Page(
+        script, title=title, icon=icon, url_path=url_path, default=default, visibility=visibility
+    )
+
+
+def home_script(user: User | None, *, has_catalog: bool) -> str:
+    """The script of this user's landing page (for ``st.switch_page``)."""
+    return PAGES[page_names(user, has_catalog=has_catalog)[0]][0]
 
 
 def sidebar(user: User | None) -> None:

@@ -123,20 +123,18 @@ def test_registration_rejects_weak_password_and_shows_html_name_as_text(app_sett
 def test_login_wrong_password_then_right_one(app_settings: Settings) -> None:
     at = start()
     register(at)
-    at.button(key="logout-button").click().run()
+    at.sidebar.button(key="logout-button").click().run()
     at = start()
     login(at, "alice", "Wrong#pass1")
     assert any("incorrect" in e for e in alerts(at, "error"))
     login(at, "alice", PASSWORD)
     assert not at.exception
-    at.switch_page("pages/onboarding.py").run()
     assert at.title[0].value == "Get started"
 
 
 def test_onboarding_needs_five_of_each_and_resumes(app_settings: Settings) -> None:
     at = start()
     register(at)
-    at.switch_page("pages/onboarding.py").run()
     genres = list(at.button_group(key="onb-genres").options)
     assert len(genres) >= 6
     pick_genres(at, [g for g in genres[:4]])
@@ -152,7 +150,6 @@ def test_onboarding_needs_five_of_each_and_resumes(app_settings: Settings) -> No
     # leave half-way: a new session resumes on the movie step with the 4 picks kept
     at = start()
     login(at, "alice", PASSWORD)
-    at.switch_page("pages/onboarding.py").run()
     assert any("4 of 5 picked" in c.value for c in at.caption)
     pick_titles(at, "movie", 1)
     at.button(key="onb-next-movie").click().run()
@@ -168,14 +165,12 @@ def test_onboarding_needs_five_of_each_and_resumes(app_settings: Settings) -> No
 def onboarded(app_settings: Settings) -> AppTest:
     at = start()
     register(at)
-    at.switch_page("pages/onboarding.py").run()
     genres = list(at.button_group(key="onb-genres").options)
     pick_genres(at, genres[:5])
     pick_titles(at, "movie", 5)
     at.button(key="onb-next-movie").click().run()
     pick_titles(at, "tv", 5)
     at.button(key="onb-next-tv").click().run()
-    at.switch_page("pages/feed.py").run()
     assert not at.exception
     return at
 
