@@ -1,0 +1,374 @@
+"""Read-only queries over the Parquet catalogue, through DuckDB, returning polars frames.
+
+One :class:`Catalog` holds one in-memory DuckDB connection with views over the Parquet files
+(``titles``, ``people``, ``movielens_ratings``). Every query takes its own ``cursor()`` of that
+connection, so one ``Catalog`` can be shared by every Streamlit session (threads) as a cached
+resource. Views re-read the files per query, so a rebuild swapped in by ``build`` is picked up
+without reopening.
+
+All SQL is parameterised: user text only ever travels as a ``?`` value. Frames returned by the
+title queries have the columns of ``titles.parquet`` minus ``search_text`` (:data:`TITLE_COLUMNS`).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from recsys.catalog.build import (
+    MOVIELENS_FILE,
+    MOVIELENS_SCHEMA,
+    PEOPLE_FILE,
+    PEOPLE_SCHEMA,
+    TITLES_FILE,
+    TITLES_SCHEMA,
+    read_manifest,
+)
+from recsys.columns import KINDS
+from recsys.config import Settings
+from recsys.errors import CatalogError
+
+_TCONST_RE = re.compile(r"tt[0-9]{7,10}")
+
+MAX_QUERY_CHARS = 500
+"""Search text beyond this many characters is ignored (no title is that long)."""
+MAX_QUERY_WORDS = 20
+"""At most this many distinct words of a search are matched."""
+MAX_LIMIT = 10_000
+
+TITLE_COLUMNS: tuple[str, ...] = tuple(c for c in TITLES_SCHEMA if c != "search_text")
+_SELECT = ", ".join(f'"{c}"' for c in TITLE_COLUMNS)
+
+NOT_BUILT = (
+    "Catalogue not built yet: run `python -m recsys fetch` then `python -m recsys build`"
+    " (or use the Data page)."
+)
+
+
+def is_valid_tconst(s: object) -> bool:
+    """True for an IMDb title id: ``tt`` and 7 to 10 digits (``tt0111161``)."""
+    return isinstance(s, str) and _TCONST_RE.fullmatch(s) is not None
+
+
+def _sql_literal(path: Path) -> str:
+    # view definitions cannot take parameters; the path is ours (settings), quoted anyway
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _empty(schema: dict[str, str]) -> pl.DataFrame:
+    types: dict[str, pl.DataType] = {
+        "VARCHAR": pl.String(),
+        "INTEGER": pl.Int32(),
+        "BIGINT": pl.Int64(),
+        "DOUBLE": pl.Float64(),
+        "BOOLEAN": pl.Boolean(),
+        "VARCHAR[]": pl.List(pl.String()),
+    }
+    return pl.DataFrame(schema={name: types[typ] for name, typ in schema.items()})
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    return kind
+
+
+def _limit(value: int) -> int:
+    return max(0, min(int(value), MAX_LIMIT))
+
+
+def _clean_text(text: str) -> str:
+    """Drop control characters and unencodable code points; cap the length."""
+    text = text[: MAX_QUERY_CHARS * 4]
+    text = text.encode("utf-8", "ignore").decode("utf-8")
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in text)
+    return text[:MAX_QUERY_CHARS]
+
+
+class Catalog:
+    """Queries over the catalogue in ``parquet_dir`` (see :mod:`recsys.catalog` for the files).
+
+    Raises :class:`CatalogError` when the catalogue is missing (not built yet) or a file is
+    unreadable (rebuild it).
+    """
+
+    def __init__(self, parquet_dir: Path) -> None:
+        self.parquet_dir = Path(parquet_dir)
+        titles = self.parquet_dir / TITLES_FILE
+        if not titles.is_file():
+            raise CatalogError(NOT_BUILT)
+        self._lock = threading.Lock()
+        self._con = duckdb.connect(":memory:")
+        self.has_people = (self.parquet_dir / PEOPLE_FILE).is_file()
+        self.has_movielens = (self.parquet_dir / MOVIELENS_FILE).is_file()
+        try:
+            self._con.execute(
+                f"CREATE VIEW titles AS SELECT * FROM read_parquet({_sql_literal(titles)})"
+            )
+            self._check_columns("titles", TITLES_FILE, TITLES_SCHEMA)
+            if self.has_people:
+                self._con.execute(
+                    "CREATE VIEW people AS SELECT * FROM read_parquet("
+                    f"{_sql_literal(self.parquet_dir / PEOPLE_FILE)})"
+                )
+                self._check_columns("people", PEOPLE_FILE, PEOPLE_SCHEMA)
+            if self.has_movielens:
+                self._con.execute(
+                    "CREATE VIEW movielens_ratings AS SELECT * FROM read_parquet("
+                    f"{_sql_literal(self.parquet_dir / MOVIELENS_FILE)})"
+                )
+                self._check_columns("movielens_ratings", MOVIELENS_FILE, MOVIELENS_SCHEMA)
+            self._con.execute("SELECT count(*) FROM titles").fetchall()
+        except duckdb.Error as exc:
+            self._con.close()
+            raise CatalogError(self._unreadable(exc)) from exc
+        except CatalogError:
+            self._con.close()
+            raise
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Catalog:
+        return cls(settings.parquet_dir)
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _check_columns(self, view: str, file: str, schema: dict[str, str]) -> None:
+        rows = self._con.execute(f"DESCRIBE {view}").fetchall()
+        found = {row[0]: str(row[1]) for row in rows}
+        if found != schema:
+            raise CatalogError(
+                f"{file} has an unexpected layout (built by another version?):"
+                " rebuild with `python -m recsys build`."
+            )
+
+    def _unreadable(self, exc: BaseException) -> str:
+        detail = " ".join(str(exc).split())[:200]
+        return (
+            f"The catalogue in {self.parquet_dir} is unreadable ({detail}):"
+            " rebuild it with `python -m recsys build`."
+        )
+
+    @contextmanager
+    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._lock:  # creating a cursor touches the shared connection
+            cur = self._con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def _frame(self, sql: str, params: Sequence[object] = ()) -> pl.DataFrame:
+        try:
+            with self._cursor() as cur:
+                return cur.sql(sql, params=list(params)).pl()
+        except duckdb.Error as exc:
+            raise CatalogError(self._unreadable(exc)) from exc
+
+    def _rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        try:
+            with self._cursor() as cur:
+                return cur.execute(sql, list(params)).fetchall()
+        except duckdb.Error as exc:
+            raise CatalogError(self._unreadable(exc)) from exc
+
+    def _normalise(self, text: str) -> str:
+        """Lower-case and strip accents exactly as ``search_text`` was built (in DuckDB)."""
+        rows = self._rows("SELECT strip_accents(lower(?))", [text])
+        return str(rows[0][0] or "")
+
+    # ------------------------------------------------------------------ titles
+
+    def trending(
+        self, kind: str, years: int = 3, limit: int = 40, exclude: Sequence[str] = ()
+    ) -> pl.DataFrame:
+        """Most-voted titles of ``kind`` ("movie" | "tv") from the last ``years`` years.
+
+        The window ends at the newest ``start_year`` present for that kind (not the calendar
+        year): ``start_year >= newest - years + 1``. Ordered by ``num_votes`` descending.
+        """
+        _check_kind(kind)
+        return self._frame(
+            f"""
+            SELECT {_SELECT} FROM titles
+            WHERE kind = ?
+              AND start_year >= (SELECT max(start_year) FROM titles WHERE kind = ?) - ? + 1
+              AND tconst NOT IN (SELECT unnest(?::VARCHAR[]))
+            ORDER BY num_votes DESC, tconst
+            LIMIT ?
+            """,
+            [kind, kind, int(years), list(exclude), _limit(limit)],
+        )
+
+    def search(
+        self,
+        text: str,
+        kind: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        genres: Sequence[str] = (),
+        year_min: int | None = None,
+        year_max: int | None = None,
+        min_rating: float | None = None,
+    ) -> pl.DataFrame:
+        """Titles whose primary or original title contains every word of ``text``.
+
+        Matching ignores case and accents and accepts partial words ("lighth" finds
+        "Lighthouse"); every character is literal (``%``, ``_``, quotes, backslashes). Empty
+        text browses the whole catalogue by popularity. With words, exact title matches come
+        first, then titles starting with the text, then the rest; ties by ``num_votes``.
+        ``genres`` keeps titles with any of them. Only the first ``MAX_QUERY_CHARS``
+        characters and ``MAX_QUERY_WORDS`` distinct words are used.
+        """
+        where = ["TRUE"]
+        params: list[object] = []
+        if kind is not None:
+            where.append("kind = ?")
+            params.append(_check_kind(kind))
+        phrase = self._normalise(_clean_text(text or "")) if (text or "").strip() else ""
+        words = list(dict.fromkeys(phrase.split()))[:MAX_QUERY_WORDS]
+        phrase = " ".join(phrase.split())
+        for word in words:
+            where.append("contains(search_text, ?)")
+            params.append(word)
+        if genres:
+            where.append("list_has_any(genres, ?::VARCHAR[])")
+            params.append(list(genres))
+        if year_min is not None:
+            where.append("start_year >= ?")
+            params.append(int(year_min))
+        if year_max is not None:
+            where.append("start_year <= ?")
+            params.append(int(year_max))
+        if min_rating is not None:
+            where.append("average_rating >= ?")
+            params.append(float(min_rating))
+        if words:
+            order = """
+                CASE WHEN strip_accents(lower(primary_title)) = ?
+                       OR strip_accents(lower(original_title)) = ? THEN 0
+                     WHEN starts_with(search_text, ?) THEN 1
+                     ELSE 2 END,
+                num_votes DESC, tconst"""
+            order_params: list[object] = [phrase, phrase, phrase]
+        else:
+            order = "popularity DESC, tconst"
+            order_params = []
+        sql = (
+            f"SELECT {_SELECT} FROM titles WHERE {' AND '.join(where)}"
+            f" ORDER BY {order} LIMIT ? OFFSET ?"
+        )
+        return self._frame(sql, [*params, *order_params, _limit(limit), max(0, int(offset))])
+
+    def by_genres(
+        self, genres: Sequence[str], kind: str, limit: int = 50, exclude: Sequence[str] = ()
+    ) -> pl.DataFrame:
+        """Titles of ``kind`` with any of ``genres``, most popular first, minus ``exclude``.
+
+        An empty ``genres`` means no genre filter (the most popular titles of that kind).
+        """
+        _check_kind(kind)
+        genre_filter = "AND list_has_any(genres, ?::VARCHAR[])" if genres else ""
+        params: list[object] = [kind, *([list(genres)] if genres else [])]
+        return self._frame(
+            f"""
+            SELECT {_SELECT} FROM titles
+            WHERE kind = ? {genre_filter}
+              AND tconst NOT IN (SELECT unnest(?::VARCHAR[]))
+            ORDER BY popularity DESC, tconst
+            LIMIT ?
+            """,
+            [*params, list(exclude), _limit(limit)],
+        )
+
+    def title(self, tconst: str) -> dict[str, Any] | None:
+        """One title as a dict (lists for genres / people), or None when unknown or malformed."""
+        if not is_valid_tconst(tconst):
+            return None
+        frame = self._frame(f"SELECT {_SELECT} FROM titles WHERE tconst = ?", [tconst])
+        return frame.row(0, named=True) if frame.height else None
+
+    def titles(self, tconsts: Sequence[str]) -> pl.DataFrame:
+        """The titles for ``tconsts`` in the given order; unknown ids are left out, repeats
+        kept once (first place)."""
+        ids = [t for t in dict.fromkeys(tconsts) if is_valid_tconst(t)]
+        return self._frame(
+            f"""
+            SELECT {", ".join(f't."{c}"' for c in TITLE_COLUMNS)}
+            FROM (SELECT unnest(?::VARCHAR[]) AS tconst,
+                         unnest(range(len(?::VARCHAR[]))) AS pos) wanted
+            JOIN titles t ON t.tconst = wanted.tconst
+            ORDER BY wanted.pos
+            """,
+            [ids, ids],
+        )
+
+    def all_titles(self) -> pl.DataFrame:
+        """Every catalogue title (ordered by tconst)."""
+        return self._frame(f"SELECT {_SELECT} FROM titles ORDER BY tconst")
+
+    def genres(self) -> list[str]:
+        """The genres present in the catalogue, sorted."""
+        rows = self._rows("SELECT DISTINCT unnest(genres) AS g FROM titles ORDER BY g")
+        return [str(r[0]) for r in rows if r[0]]
+
+    def people(self, tconst: str) -> pl.DataFrame:
+        """Principal people of a title by ``ordering`` (empty without the people files)."""
+        if not self.has_people or not is_valid_tconst(tconst):
+            return _empty(PEOPLE_SCHEMA)
+        return self._frame(
+            "SELECT * FROM people WHERE tconst = ? ORDER BY ordering, nconst", [tconst]
+        )
+
+    def movielens_ratings(self, in_catalog_only: bool = False) -> pl.DataFrame:
+        """MovieLens ratings mapped to tconsts (``in_catalog_only`` keeps catalogue titles)."""
+        if not self.has_movielens:
+            return _empty(MOVIELENS_SCHEMA)
+        where = "WHERE in_catalog" if in_catalog_only else ""
+        return self._frame(
+            f'SELECT * FROM movielens_ratings {where} ORDER BY ml_user_id, "timestamp", tconst'
+        )
+
+    def stats(self) -> dict[str, Any]:
+        """Counts per kind and title type, year range, MovieLens counts, build info."""
+        by_kind = dict(self._rows("SELECT kind, count(*) FROM titles GROUP BY kind"))
+        by_type = dict(self._rows("SELECT title_type, count(*) FROM titles GROUP BY title_type"))
+        year_min, year_max = self._rows("SELECT min(start_year), max(start_year) FROM titles")[0]
+        ml_ratings = ml_users = 0
+        if self.has_movielens:
+            ml_ratings, ml_users = self._rows(
+                "SELECT count(*), count(DISTINCT ml_user_id) FROM movielens_ratings"
+            )[0]
+        manifest = read_manifest(self.parquet_dir) or {}
+        return {
+            "titles": int(sum(by_kind.values())),
+            "by_kind": {kind: int(by_kind.get(kind, 0)) for kind in KINDS},
+            "by_type": {str(k): int(v) for k, v in sorted(by_type.items())},
+            "year_min": year_min,
+            "year_max": year_max,
+            "movielens_ratings": int(ml_ratings),
+            "movielens_users": int(ml_users),
+            "has_people": self.has_people,
+            "built_at": manifest.get("built_at"),
+            "min_votes": manifest.get("min_votes"),
+            "build_seconds": manifest.get("build_seconds"),
+        }
+
+
+__all__ = ["NOT_BUILT", "TITLE_COLUMNS", "Catalog", "is_valid_tconst"]
