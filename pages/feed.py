@@ -4,38 +4,46 @@ import streamlit as st
 
 from recsys.errors import CineBlendError
 from recsys.feed import recommend_for_user
-from recsys.ui import actions, auth, cards, resources
+from recsys.ui import actions, auth, cards, details, resources
 
 FEED_SIZE = 12
 
 cfg = resources.settings()
 store = resources.store(cfg)
-user = auth.current_user(store)
-if user is None:
-    st.stop()
+user = auth.require_user(store)
 
 st.title("Your feed")
 st.caption("Like, dislike or superlike: each click is saved and shapes what comes next.")
 
 
+def on_rate(tconst: str, value: int) -> None:
+    row = catalog.title(tconst)
+    actions.rate(user.id, tconst, value, row["primary_title"] if row else tconst)
+
+
 @st.fragment
-def section(kind: str, heading: str) -> None:
-    st.subheader(heading)
-    try:
-        frame = recommend_for_user(user, kind, FEED_SIZE, catalog=resources.catalog(cfg), store=store)
-    except CineBlendError as exc:
-        st.error(str(exc))
-        return
-    if frame.height == 0:
-        st.info("You have rated everything we can show here. Check back after the next data update.")
-        return
-    cards.card_grid(
-        frame.to_dicts(), key=f"feed-{kind}", on_rate=lambda t, v: actions.rate(user.id, t, v)
-    )
+def feed() -> None:
+    """Both sections; a click re-renders only this fragment, not the page."""
+    cards.action_bar("feed")
+    movies_tab, tv_tab = st.tabs(["Movies", "TV shows"])
+    for tab, kind, heading in ((movies_tab, "movie", "Movies for you"), (tv_tab, "tv", "TV shows for you")):
+        with tab:
+            st.subheader(heading, anchor=False)
+            try:
+                frame = recommend_for_user(user, kind, FEED_SIZE, catalog=catalog, store=store)
+            except CineBlendError as exc:
+                st.error(str(exc))
+                continue
+            if frame.height == 0:
+                st.info("You have rated everything we can show here. Check back after the next data update.")
+                continue
+            cards.card_grid(frame.to_dicts(), key=f"feed-{kind}", on_rate=on_rate)
+    details.open_if_requested(catalog, user.id)
 
 
-movies_tab, tv_tab = st.tabs(["Movies", "TV shows"])
-with movies_tab:
-    section("movie", "Movies for you")
-with tv_tab:
-    section("tv", "TV shows for you")
+try:
+    catalog = resources.catalog(cfg)
+except CineBlendError as exc:
+    st.error(str(exc))
+    st.stop()
+feed()

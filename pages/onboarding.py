@@ -11,9 +11,7 @@ from recsys.ui import actions, auth, cards, resources
 
 cfg = resources.settings()
 store = resources.store(cfg)
-user = auth.current_user(store)
-if user is None:
-    st.stop()
+user = auth.require_user(store)
 try:
     catalog = resources.catalog(cfg)
 except CineBlendError as exc:
@@ -99,4 +97,5 @@ else:
         on_rate=lambda tconst, value: actions.set_pick(user.id, tconst, bool(value)),
         buttons=pick_buttons,
         columns=4,
+        details=False,
     )

@@ -1,32 +1,102 @@
 """Click handlers (``on_click`` callbacks) that change the store, shared by every page.
 
 Callbacks run before the next script run; errors become a flash message instead of a crash.
+Every rating change remembers what it replaced, so the last action anywhere in the app can be
+undone (``undo``).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import streamlit as st
 
 from recsys.errors import CineBlendError
+from recsys.store import Store
 from recsys.ui import resources, state
+from recsys.ui.cards import VALUE_LABELS
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LastAction:
+    """What the last click changed: enough to put it back."""
+
+    user_id: int
+    tconst: str
+    title: str
+    before: int | None  # None: the title was not rated
+    after: int | None  # None: the rating was removed
+
+    def describe(self) -> str:
+        if self.after is None:
+            return f"Removed your rating of {self.title}"
+        return f"{VALUE_LABELS.get(self.after, 'Rated')} {self.title}"
 
 
 def _flash(kind: str, message: str) -> None:
     st.session_state[state.FLASH] = (kind, message)
 
 
-def rate(user_id: int, tconst: str, value: int) -> None:
-    """Store a like / dislike / superlike at once (idempotent: a double click stores one)."""
+def _current(store: Store, user_id: int, tconst: str) -> int | None:
+    frame = store.interactions(user_id)
+    values = frame.filter(frame["tconst"] == tconst)["value"].to_list()
+    return int(values[0]) if values else None
+
+
+def current_value(user_id: int, tconst: str) -> int | None:
+    """The user's current rating of ``tconst`` (None when not rated)."""
+    return _current(resources.store(), user_id, tconst)
+
+
+def _remember(action: LastAction) -> None:
+    st.session_state[state.LAST_ACTION] = action
+    st.session_state[state.TOAST] = action.describe()
+
+
+def set_rating(user_id: int, tconst: str, value: int | None, title: str = "") -> None:
+    """Store a like / dislike / superlike (or remove the rating with ``None``) at once.
+
+    Idempotent: a double click stores one value and one history entry.
+    """
+    store = resources.store()
     try:
-        resources.store().rate(user_id, tconst, value)
+        before = _current(store, user_id, tconst)
+        if value is None:
+            changed = store.unrate(user_id, tconst)
+        else:
+            changed = store.rate(user_id, tconst, value)
     except CineBlendError as exc:
         _flash("error", str(exc))
+        return
     except ValueError as exc:
         _flash("error", f"Could not save that rating: {exc}")
+        return
+    if changed:
+        _remember(LastAction(user_id, tconst, title or tconst, before, value))
+
+
+def rate(user_id: int, tconst: str, value: int, title: str = "") -> None:
+    set_rating(user_id, tconst, value, title)
+
+
+def undo() -> None:
+    """Put back what the last action replaced (one level of undo)."""
+    action: LastAction | None = st.session_state.pop(state.LAST_ACTION, None)
+    if action is None:
+        return
+    store = resources.store()
+    try:
+        if action.before is None:
+            store.unrate(action.user_id, action.tconst)
+        else:
+            store.rate(action.user_id, action.tconst, action.before)
+    except (CineBlendError, ValueError) as exc:
+        _flash("error", f"Could not undo: {exc}")
+        return
+    st.session_state[state.TOAST] = f"Undone: {action.describe()}"
 
 
 def set_pick(user_id: int, tconst: str, liked: bool) -> None:

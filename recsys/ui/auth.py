@@ -82,6 +82,15 @@ def current_user(store: Store) -> User | None:
     return user
 
 
+def require_user(store: Store) -> User:
+    """The signed-in user, or stop this page with a way to sign in (e.g. a stale deep link)."""
+    user = current_user(store)
+    if user is None:
+        st.info("Please sign in to see this page: open the app's start page.")
+        st.stop()
+    return user
+
+
 def request_logout() -> None:
     """on_click callback for every logout button; the gate does the work on the next run."""
     st.session_state[state.LOGOUT_REQUESTED] = True

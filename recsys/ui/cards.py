@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE
+from recsys.ui import state
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
@@ -51,6 +52,7 @@ def title_card(
     on_rate: Callable[[str, int], None],
     current: int | None = None,
     buttons: Buttons = RATE_BUTTONS,
+    details: bool = True,
 ) -> None:
     """One bordered card: title, year, genres, IMDb rating and votes, reason, rating buttons."""
     tconst = row["tconst"]
@@ -73,6 +75,15 @@ def title_card(
                 type="primary" if current == value else "secondary",
                 width="stretch",
             )
+        if details:
+            st.button(
+                "Details", key=f"details-{key}-{tconst}", type="tertiary",
+                icon=":material/info:", on_click=_open_details, args=(tconst,),
+            )
+
+
+def _open_details(tconst: str) -> None:
+    st.session_state[state.DETAILS] = tconst
 
 
 def card_grid(
@@ -83,6 +94,7 @@ def card_grid(
     current: Mapping[str, int] | None = None,
     columns: int = 4,
     buttons: Buttons | Callable[[Mapping[str, Any]], Buttons] = RATE_BUTTONS,
+    details: bool = True,
 ) -> None:
     """Cards in rows of ``columns``; ``buttons`` may depend on the row (a callable)."""
     current = current or {}
@@ -93,13 +105,26 @@ def card_grid(
                 title_card(
                     row, key=key, on_rate=on_rate, current=current.get(row["tconst"]),
                     buttons=buttons(row) if callable(buttons) else buttons,
+                    details=details,
                 )
+
+
+def action_bar(key: str) -> None:
+    """The toast for the last click, and an Undo button for it (shown wherever the user is)."""
+    from recsys.ui import actions
+
+    toast = st.session_state.pop(state.TOAST, None)
+    if toast:
+        st.toast(md_escape(toast), icon=":material/check:")
+    last = st.session_state.get(state.LAST_ACTION)
+    if last is not None:
+        cols = st.columns([6, 1])
+        cols[0].caption(f"Last action: {md_escape(last.describe())}")
+        cols[1].button("Undo", key=f"undo-{key}", icon=":material/undo:", on_click=actions.undo)
 
 
 def flash() -> None:
     """Show (once) a message a callback left for this run."""
-    from recsys.ui import state
-
     item = st.session_state.pop(state.FLASH, None)
     if item:
         kind, message = item

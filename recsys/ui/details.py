@@ -1,0 +1,70 @@
+"""The title details dialog, opened from any card."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from recsys.catalog.queries import Catalog
+from recsys.columns import RATING_VALUES
+from recsys.ui import actions, cards, state
+
+SimilarFn = Callable[[str, int], list[dict]]
+
+
+def open_if_requested(catalog: Catalog, user_id: int, similar: SimilarFn | None = None) -> None:
+    tconst = st.session_state.pop(state.DETAILS, None)
+    if tconst:
+        _dialog(catalog, user_id, tconst, similar)
+
+
+def _names(values: list[str] | None) -> str:
+    # unresolved people stay as IMDb ids (nm...) in partial dumps: show only real names
+    shown = [v for v in values or [] if not (v.startswith("nm") and v[2:].isdigit())]
+    return ", ".join(shown)
+
+
+@st.dialog("Title details", width="large")
+def _dialog(catalog: Catalog, user_id: int, tconst: str, similar: SimilarFn | None) -> None:
+    row = catalog.title(tconst)
+    if row is None:
+        st.error(f"{tconst} is not in the catalogue (it may have been removed by a data update).")
+        return
+    st.subheader(row["primary_title"], anchor=False)
+    if row.get("original_title") and row["original_title"] != row["primary_title"]:
+        st.caption(f"Original title: {cards.md_escape(row['original_title'])}")
+    kind = {"movie": "Movie", "tvSeries": "TV series", "tvMiniSeries": "TV mini-series"}
+    facts = [
+        kind.get(row.get("title_type"), row.get("title_type")),
+        cards.years(row),
+        f"{row['runtime_minutes']} min" if row.get("runtime_minutes") else None,
+        ", ".join(row.get("genres") or []),
+    ]
+    st.write(" · ".join(cards.md_escape(f) for f in facts if f))
+    if row.get("average_rating") is not None:
+        st.write(f"IMDb rating **{row['average_rating']:.1f}** from {row.get('num_votes') or 0:,} votes")
+    for label, key in (("Directed by", "directors"), ("Written by", "writers"), ("Starring", "cast")):
+        names = _names(row.get(key))
+        if names:
+            st.write(f"{label}: {cards.md_escape(names)}")
+    st.link_button("Open on IMDb", f"https://www.imdb.com/title/{tconst}/", icon=":material/open_in_new:")
+
+    current = actions.current_value(user_id, tconst)
+    st.caption(f"Your rating: {cards.VALUE_LABELS.get(current, 'not rated')}" if current else "You have not rated this yet.")
+    cols = st.columns(4)
+    for col, (name, value) in zip(cols, RATING_VALUES.items(), strict=False):
+        col.button(
+            name.capitalize(), key=f"dlg-rate-{tconst}-{value}", on_click=actions.rate,
+            args=(user_id, tconst, value, row["primary_title"]),
+            type="primary" if current == value else "secondary",
+        )
+    if current is not None:
+        cols[3].button("Remove rating", key=f"dlg-unrate-{tconst}", on_click=actions.set_rating,
+                       args=(user_id, tconst, None, row["primary_title"]))
+    if similar is not None:
+        neighbours = similar(tconst, 6)
+        if neighbours:
+            st.markdown("**More like this**")
+            for item in neighbours:
+                st.write(f"- {cards.md_escape(item['primary_title'])} ({cards.md_escape(cards.years(item))})")
