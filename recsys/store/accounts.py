@@ -63,6 +63,13 @@ def validate_registration(username: str, name: str, email: str, password: str) -
     if len(email) > EMAIL_MAX or not EMAIL_RE.fullmatch(email):
         problems.append("Email must be a valid address such as name@example.com.")
 
+    problems += password_problems(password)
+    return problems
+
+
+def password_problems(password: str) -> list[str]:
+    """Every way ``password`` breaks the password rule; empty if it is acceptable."""
+    problems: list[str] = []
     lo, hi = PASSWORD_LEN
     if not lo <= len(password) <= hi:
         problems.append(f"Password must be {lo} to {hi} characters long.")
@@ -112,3 +119,16 @@ def register(store: Store, username: str, name: str, email: str, password: str) 
     if problems:
         raise RegistrationError(problems)
     return store.create_user(username, name.strip(), email, hash_password(password))
+
+
+def change_password(store: Store, user: User, current: str, new: str) -> None:
+    """Replace ``user``'s password after checking the current one.
+
+    Raises RegistrationError listing the problems (wrong current password, weak new one).
+    """
+    if not check_password(current, user.password_hash):
+        raise RegistrationError(["The current password is wrong."])
+    problems = password_problems(new)
+    if problems:
+        raise RegistrationError(problems)
+    store.set_password_hash(user.username, hash_password(new))

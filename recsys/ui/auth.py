@@ -59,7 +59,7 @@ def gate(store: Store, cfg: Settings) -> User | None:
         state.AUTH_STATUS
     ):
         auth.logout(location="unrendered")
-        st.session_state[state.FLASH] = ("info", "You are signed out.")
+        st.session_state.setdefault(state.FLASH, ("info", "You are signed out."))
         return None
     if not st.session_state.get(state.AUTH_STATUS):
         try:

@@ -78,11 +78,12 @@ def title_card(
         if details:
             st.button(
                 "Details", key=f"details-{key}-{tconst}", type="tertiary",
-                icon=":material/info:", on_click=_open_details, args=(tconst,),
+                icon=":material/info:", on_click=open_details, args=(tconst,),
             )
 
 
-def _open_details(tconst: str) -> None:
+def open_details(tconst: str) -> None:
+    """on_click of a Details button: the page opens the dialog on its next run."""
     st.session_state[state.DETAILS] = tconst
 
 

@@ -21,6 +21,9 @@ PAGES = {
     "login": ("pages/login.py", "Sign in", ":material/login:", "sign-in"),
     "onboarding": ("pages/onboarding.py", "Get started", ":material/checklist:", "get-started"),
     "feed": ("pages/feed.py", "Your feed", ":material/home:", "for-you"),
+    "search": ("pages/search.py", "Search", ":material/search:", "find"),
+    "history": ("pages/history.py", "Your ratings", ":material/history:", "my-ratings"),
+    "account": ("pages/account.py", "Account", ":material/person:", "my-account"),
     "data": ("pages/data.py", "Data & model", ":material/database:", "data-and-model"),
 }
 
@@ -37,7 +40,7 @@ def page_names(user: User | None, *, has_catalog: bool) -> list[str]:
         return ["login", "data"]
     if user.onboarding_step != "done":
         return ["onboarding", "data"]
-    return ["feed", "data"]
+    return ["feed", "search", "history", "account", "data"]
 
 
 def navigation(user: User | None, *, has_catalog: bool) -> st.navigation:

@@ -1,0 +1,74 @@
+"""Your account: password, favourite genres, sign out, delete the account."""
+
+import streamlit as st
+
+from recsys.errors import CineBlendError, RegistrationError
+from recsys.onboarding import GENRE_COUNT
+from recsys.store.accounts import change_password
+from recsys.ui import auth, cards, resources, state
+
+cfg = resources.settings()
+store = resources.store(cfg)
+user = auth.require_user(store)
+
+st.title("Your account")
+st.write(f"**{cards.md_escape(user.name)}** · {cards.md_escape(user.username)} · {cards.md_escape(user.email)}")
+
+st.subheader("Favourite genres", anchor=False)
+try:
+    all_genres = resources.catalog(cfg).genres()
+except CineBlendError:
+    all_genres = list(user.favourite_genres)
+
+
+def save_genres() -> None:
+    chosen = st.session_state.get("acct-genres") or []
+    if len(chosen) != GENRE_COUNT:
+        st.session_state[state.FLASH] = ("error", f"Pick exactly {GENRE_COUNT} genres (you picked {len(chosen)}).")
+        return
+    store.set_favourite_genres(user.id, chosen)
+    st.session_state[state.FLASH] = ("success", "Favourite genres saved; your feed uses them now.")
+
+
+st.multiselect(
+    "Favourite genres", all_genres, default=[g for g in user.favourite_genres if g in all_genres],
+    max_selections=GENRE_COUNT, key="acct-genres",
+)
+st.button("Save genres", key="acct-genres-save", on_click=save_genres)
+
+st.subheader("Change password", anchor=False)
+with st.form("password-form", clear_on_submit=True):
+    current = st.text_input("Current password", type="password", key="acct-pw-current")
+    new = st.text_input("New password", type="password", key="acct-pw-new", max_chars=20)
+    repeat = st.text_input("Repeat new password", type="password", key="acct-pw-repeat", max_chars=20)
+    changed = st.form_submit_button("Change password")
+if changed:
+    if new != repeat:
+        st.error("The two new passwords differ; type the same password twice.")
+    else:
+        try:
+            change_password(store, user, current, new)
+        except RegistrationError as exc:
+            st.error("Please fix: " + "; ".join(exc.problems))
+        else:
+            st.success("Password changed. Use the new one next time you sign in.")
+
+st.subheader("Sign out", anchor=False)
+st.button("Log out", key="acct-logout", icon=":material/logout:", on_click=auth.request_logout)
+
+st.subheader("Delete account", anchor=False)
+st.write("This removes your account and every rating you made. It cannot be undone.")
+
+
+def delete_account() -> None:
+    if st.session_state.get("acct-delete-confirm", "").strip().lower() != user.username:
+        st.session_state[state.FLASH] = ("error", "Type your username exactly to confirm the deletion.")
+        return
+    store.delete_user(user.id)
+    auth.request_logout()
+    st.session_state[state.FLASH] = ("info", "Your account and ratings were deleted.")
+
+
+st.text_input(f"Type your username ({user.username}) to confirm", key="acct-delete-confirm")
+st.button("Delete my account", key="acct-delete", type="primary", icon=":material/delete_forever:",
+          on_click=delete_account)

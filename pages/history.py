@@ -1,0 +1,61 @@
+"""Everything you rated, newest first: change or remove a rating, undo, export as CSV."""
+
+import streamlit as st
+
+from recsys import history
+from recsys.errors import CineBlendError
+from recsys.ui import actions, auth, cards, details, resources
+
+PAGE_SIZE = 25
+VALUES = {"All": None, "Superliked": 2, "Liked": 1, "Disliked": -1}
+KINDS = {"All": None, "Movies": "movie", "TV shows": "tv"}
+
+cfg = resources.settings()
+store = resources.store(cfg)
+user = auth.require_user(store)
+try:
+    catalog = resources.catalog(cfg)
+except CineBlendError as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.title("Your ratings")
+
+frame = history.rated_titles(store, catalog, user.id)
+st.download_button(
+    "Export as CSV", history.to_csv(frame), file_name=f"cineblend-{user.username}-ratings.csv",
+    mime="text/csv", key="history-export", icon=":material/download:",
+)
+c1, c2 = st.columns(2)
+value_label = c1.radio("Rating", list(VALUES), key="history-value", horizontal=True)
+kind_label = c2.radio("Type", list(KINDS), key="history-kind", horizontal=True)
+shown = history.filter_rated(frame, value=VALUES[value_label], kind=KINDS[kind_label])
+
+
+@st.fragment
+def listing() -> None:
+    cards.action_bar("history")
+    if shown.height == 0:
+        st.info("Nothing rated here yet: rate titles in your feed or in search.")
+        return
+    page = st.number_input("Page", 1, max(1, -(-shown.height // PAGE_SIZE)), 1, key="history-page")
+    rows = shown.slice((page - 1) * PAGE_SIZE, PAGE_SIZE).to_dicts()
+    st.caption(f"{shown.height} titles")
+    for row in rows:
+        with st.container(border=True, key=f"hist-{row['tconst']}"):
+            cols = st.columns([4, 1, 1, 1, 1, 1])
+            cols[0].markdown(f"**{cards.md_escape(row['primary_title'])}**  \n"
+                             f"{cards.md_escape(cards.meta_line(row))}  \n"
+                             f"{cards.VALUE_LABELS.get(row['value'], '')} · {row['updated_at']:%Y-%m-%d %H:%M} UTC")
+            for col, (value, label, icon) in zip(cols[1:4], cards.RATE_BUTTONS, strict=True):
+                col.button(label, icon=icon, key=f"hist-rate-{row['tconst']}-{value}",
+                           on_click=actions.rate, args=(user.id, row["tconst"], value, row["primary_title"]),
+                           type="primary" if row["value"] == value else "secondary")
+            cols[4].button("Remove", key=f"hist-remove-{row['tconst']}", icon=":material/delete:",
+                           on_click=actions.set_rating, args=(user.id, row["tconst"], None, row["primary_title"]))
+            cols[5].button("Details", key=f"hist-details-{row['tconst']}", type="tertiary",
+                           on_click=cards.open_details, args=(row["tconst"],))
+    details.open_if_requested(catalog, user.id)
+
+
+listing()

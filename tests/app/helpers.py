@@ -1,0 +1,92 @@
+"""Driving the app in AppTest the way a tester would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from recsys.config import Settings
+from recsys.store import Store
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PASSWORD = "Secret#123"
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [t.value for t in at.title] + [s.value for s in at.subheader]
+    return "\n".join(str(p) for p in parts)
+
+
+def alerts(at: AppTest, kind: str) -> list[str]:
+    return [str(e.value) for e in getattr(at, kind)]
+
+
+def register(at: AppTest, username: str = "alice", email: str = "alice@example.com",
+             password: str = PASSWORD, name: str = "Alice") -> AppTest:
+    at.text_input(key="reg-name").input(name)
+    at.text_input(key="reg-username").input(username)
+    at.text_input(key="reg-email").input(email)
+    at.text_input(key="reg-password").input(password)
+    at.text_input(key="reg-repeat").input(password)
+    at.button(key="FormSubmitter:register-form-Register").click().run()
+    return at
+
+
+def login(at: AppTest, username: str, password: str) -> AppTest:
+    form_inputs = [t for t in at.text_input if t.key is None or "reg-" not in str(t.key)]
+    form_inputs[0].input(username)
+    form_inputs[1].input(password)
+    at.button(key="FormSubmitter:login-form-Log in").click().run()
+    return at
+
+
+def pick_genres(at: AppTest, genres: list[str]) -> AppTest:
+    at.button_group(key="onb-genres").set_value(genres).run()
+    at.button(key="onb-genres-next").click().run()
+    return at
+
+
+def pick_titles(at: AppTest, kind: str, count: int) -> AppTest:
+    for _ in range(count):
+        button = next(b for b in at.button if str(b.key).startswith(f"rate-onb-{kind}-") and b.key.endswith("-1"))
+        button.click().run()
+    return at
+
+
+def user(settings: Settings, username: str = "alice"):
+    store = Store.open(settings.store_url)
+    try:
+        return store, store.get_user(username)
+    except Exception:
+        store.close()
+        raise
+
+
+def onboarded(app_settings: Settings) -> AppTest:
+    at = start()
+    register(at)
+    genres = list(at.button_group(key="onb-genres").options)
+    pick_genres(at, genres[:5])
+    pick_titles(at, "movie", 5)
+    at.button(key="onb-next-movie").click().run()
+    pick_titles(at, "tv", 5)
+    at.button(key="onb-next-tv").click().run()
+    assert not at.exception
+    return at
+
+
+def feed_tconsts(at: AppTest, kind: str) -> list[str]:
+    prefix = f"rate-feed-{kind}-"
+    return [str(b.key)[len(prefix):].rsplit("-", 1)[0] for b in at.button
+            if str(b.key).startswith(prefix) and str(b.key).endswith("-1")]
+
+

@@ -1,0 +1,113 @@
+"""AppTest for the everyday pages: search, history with undo, details, account."""
+
+from __future__ import annotations
+
+from recsys.catalog.queries import Catalog
+from recsys.config import Settings
+from recsys.store.accounts import check_password
+from tests.app.helpers import PASSWORD, alerts, feed_tconsts, onboarded, start, login, user
+
+
+def current_ratings(settings: Settings) -> dict[str, int]:
+    store, alice = user(settings)
+    try:
+        frame = store.interactions(alice.id)
+        return dict(zip(frame["tconst"], frame["value"], strict=True))
+    finally:
+        store.close()
+
+
+def test_undo_restores_what_the_last_click_replaced(app_settings: Settings) -> None:
+    at = onboarded(app_settings)
+    before = current_ratings(app_settings)
+    first = feed_tconsts(at, "movie")[0]
+    at.button(key=f"rate-feed-movie-{first}--1").click().run()
+    assert current_ratings(app_settings)[first] == -1
+    assert any("Disliked" in c.value for c in at.caption)
+    at.button(key="undo-feed").click().run()
+    assert not at.exception
+    assert current_ratings(app_settings) == before
+    assert first in feed_tconsts(at, "movie")
+
+
+def test_search_is_accent_and_case_insensitive_and_odd_text_is_safe(app_settings: Settings) -> None:
+    at = onboarded(app_settings)
+    at.switch_page("pages/search.py").run()
+    assert at.title[0].value == "Search"
+    catalog = Catalog(app_settings.parquet_dir)
+    accented = catalog.all_titles().filter(catalog.all_titles()["primary_title"].str.contains("é"))
+    target = accented["primary_title"][0]
+    plain = target.replace("é", "e").upper()
+    at.text_input(key="search-text").input(plain[:8]).run()
+    assert not at.exception
+    found = [str(b.key) for b in at.button if str(b.key).startswith("rate-search-")]
+    assert any(accented["tconst"][0] in k for k in found)
+    for odd in ("%", "_", "' OR 1=1 --", "🎬", "x" * 10_000):
+        at.text_input(key="search-text").input(odd).run()
+        assert not at.exception, odd
+    at.text_input(key="search-text").input("zzzzqqq").run()
+    assert any("No titles match" in m for m in alerts(at, "info"))
+
+
+def test_history_change_remove_and_export(app_settings: Settings) -> None:
+    at = onboarded(app_settings)
+    at.switch_page("pages/history.py").run()
+    assert at.title[0].value == "Your ratings"
+    ratings = current_ratings(app_settings)
+    assert len(ratings) == 10
+    tconst = next(iter(ratings))
+    at.button(key=f"hist-rate-{tconst}-2").click().run()
+    assert current_ratings(app_settings)[tconst] == 2
+    at.button(key=f"hist-remove-{tconst}").click().run()
+    assert tconst not in current_ratings(app_settings)
+    csv_button = at.get("download_button")[0]
+    assert not at.exception and csv_button is not None
+    # filter: only superliked -> nothing left after the removal
+    at.radio(key="history-value").set_value("Superliked").run()
+    assert any("Nothing rated here" in m for m in alerts(at, "info"))
+
+
+def test_details_dialog_rates_the_title(app_settings: Settings) -> None:
+    at = onboarded(app_settings)
+    first = feed_tconsts(at, "tv")[0]
+    at.button(key=f"details-feed-tv-{first}").click().run()
+    assert not at.exception
+    assert any("Open on IMDb" in str(b.proto) for b in at.get("link_button"))
+    at.button(key=f"dlg-rate-{first}-1").click().run()
+    assert current_ratings(app_settings)[first] == 1
+
+
+def test_account_genres_password_and_delete(app_settings: Settings) -> None:
+    at = onboarded(app_settings)
+    at.switch_page("pages/account.py").run()
+    assert at.title[0].value == "Your account"
+    chosen = list(at.multiselect(key="acct-genres").value)
+    at.multiselect(key="acct-genres").set_value(chosen[:4]).run()
+    at.button(key="acct-genres-save").click().run()
+    assert any("exactly 5" in e for e in alerts(at, "error"))
+
+    at.text_input(key="acct-pw-current").input("Wrong#pass1")
+    at.text_input(key="acct-pw-new").input("Newer#pass2")
+    at.text_input(key="acct-pw-repeat").input("Newer#pass2")
+    at.button(key="FormSubmitter:password-form-Change password").click().run()
+    assert any("current password is wrong" in e for e in alerts(at, "error"))
+    at.text_input(key="acct-pw-current").input(PASSWORD)
+    at.text_input(key="acct-pw-new").input("Newer#pass2")
+    at.text_input(key="acct-pw-repeat").input("Newer#pass2")
+    at.button(key="FormSubmitter:password-form-Change password").click().run()
+    store, alice = user(app_settings)
+    assert check_password("Newer#pass2", alice.password_hash)
+    store.close()
+
+    at.text_input(key="acct-delete-confirm").input("not-me")
+    at.button(key="acct-delete").click().run()
+    assert user(app_settings)[1] is not None
+    at.text_input(key="acct-delete-confirm").input("alice")
+    at.button(key="acct-delete").click().run()
+    assert not at.exception
+    store, alice = user(app_settings)
+    assert alice is None
+    store.close()
+    fresh = start()
+    login(fresh, "alice", "Newer#pass2")
+    assert any("incorrect" in e for e in alerts(fresh, "error"))
