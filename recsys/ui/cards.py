@@ -33,6 +33,8 @@ def years(row: Mapping[str, Any]) -> str:
     if start is None:
         return "year unknown"
     if row.get("kind") == "tv":
+        if end == start:
+            return str(start)
         return f"{start}–{end}" if end else f"{start}–"
     return str(start)
 
@@ -70,6 +72,7 @@ def title_card(
                 label,
                 icon=icon,
                 key=f"rate-{key}-{tconst}-{value}",
+                help=f"{label}: {md_escape(row['primary_title'])}",
                 on_click=on_rate,
                 args=(tconst, value),
                 type="primary" if current == value else "secondary",
