@@ -60,3 +60,7 @@ class RegistrationError(CineBlendError, ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
         super().__init__("Cannot register: " + " ".join(self.problems))
+
+
+class EnrichError(CineBlendError):
+    """TMDb enrichment cannot work as configured (e.g. the API key was rejected)."""

@@ -149,3 +149,19 @@ settings = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("updated_by", String(64), nullable=True),
 )
+
+#: Longest poster URL the TMDb cache stores (image base + size + poster path).
+POSTER_URL_MAX = 512
+
+tmdb_cache = Table(
+    "tmdb_cache",
+    metadata,
+    Column("tconst", String(TCONST_MAX), primary_key=True),
+    Column("tmdb_id", Integer, nullable=True),  # NULL for a miss
+    Column("media_type", String(8), nullable=True),  # "movie" or "tv"; NULL for a miss
+    Column("poster_url", String(POSTER_URL_MAX), nullable=True),
+    Column("overview", String(), nullable=True),  # unbounded VARCHAR on both backends
+    Column("hit", Boolean(), nullable=False),  # False: TMDb knows no such IMDb id
+    Column("fetched_at", UTCDateTime(), nullable=False),
+    CheckConstraint("media_type IS NULL OR media_type IN ('movie', 'tv')", name="media_type"),
+)
