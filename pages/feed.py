@@ -37,7 +37,9 @@ def feed() -> None:
             if frame.height == 0:
                 st.info("You have rated everything we can show here. Check back after the next data update.")
                 continue
-            cards.card_grid(frame.to_dicts(), key=f"feed-{kind}", on_rate=on_rate)
+            rows = frame.to_dicts()
+            posters = resources.posters_for([r["tconst"] for r in rows], cfg)
+            cards.card_grid(rows, key=f"feed-{kind}", on_rate=on_rate, posters=posters)
     details.open_if_requested(catalog, user.id)
 
 

@@ -66,7 +66,8 @@ def results() -> None:
         return
     st.caption(f"Results {offset + 1}–{offset + len(rows)}" + (" (more on the next page)" if has_more else ""))
     current = {t: v for t, v in zip(*store.interactions(user.id).select("tconst", "value"), strict=True)}
-    cards.card_grid(rows, key="search", on_rate=on_rate, current=current)
+    posters = resources.posters_for([r["tconst"] for r in rows], cfg)
+    cards.card_grid(rows, key="search", on_rate=on_rate, current=current, posters=posters)
     nav = st.columns([1, 1, 6])
     nav[0].button("Previous", key="search-prev", on_click=move, args=(-PAGE_SIZE,), disabled=offset == 0)
     nav[1].button("Next", key="search-next", on_click=move, args=(PAGE_SIZE,), disabled=not has_more)

@@ -16,6 +16,7 @@ from recsys.errors import ConfigError
 
 DEFAULT_IMDB_BASE_URL = "https://datasets.imdbws.com/"
 DEFAULT_MOVIELENS_URL = "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip"
+DEFAULT_TMDB_BASE_URL = "https://api.themoviedb.org"
 IMDB_FILES = ("title.basics.tsv.gz", "title.ratings.tsv.gz", "title.crew.tsv.gz")
 IMDB_OPTIONAL_FILES = ("title.principals.tsv.gz", "name.basics.tsv.gz")
 MOVIELENS_FILE = "ml-latest-small.zip"
@@ -52,6 +53,7 @@ class Settings:
     min_votes: int = 100
     with_people: bool = True
     tmdb_api_key: str | None = None
+    tmdb_base_url: str = DEFAULT_TMDB_BASE_URL
     cookie_key_override: str | None = field(default=None, repr=False)
 
     @property
@@ -120,5 +122,6 @@ def get_settings() -> Settings:
         min_votes=min_votes,
         with_people=people,
         tmdb_api_key=_get("TMDB_API_KEY", None, values),
+        tmdb_base_url=_get("TMDB_BASE_URL", DEFAULT_TMDB_BASE_URL, values) or DEFAULT_TMDB_BASE_URL,
         cookie_key_override=_get("CINEBLEND_COOKIE_KEY", None, values),
     )

@@ -24,6 +24,7 @@ _ENV_VARS = (
     "CINEBLEND_WITH_PEOPLE",
     "DATABASE_URL",
     "TMDB_API_KEY",
+    "TMDB_BASE_URL",
 )
 
 

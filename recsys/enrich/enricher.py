@@ -219,4 +219,4 @@ def make_enricher(settings: Settings, store: Store) -> Enricher:
     """The app's enricher: TMDb lookups when ``TMDB_API_KEY`` is set, else a no-op."""
     cache = TmdbCache(store.engine)
     key = (settings.tmdb_api_key or "").strip()
-    return Enricher(TmdbClient(key) if key else None, cache)
+    return Enricher(TmdbClient(key, base_url=settings.tmdb_base_url) if key else None, cache)

@@ -55,10 +55,16 @@ def title_card(
     current: int | None = None,
     buttons: Buttons = RATE_BUTTONS,
     details: bool = True,
+    poster: str | None = None,
 ) -> None:
-    """One bordered card: title, year, genres, IMDb rating and votes, reason, rating buttons."""
+    """One bordered card: poster (or placeholder), title, year, genres, IMDb rating and votes,
+    reason, rating buttons."""
     tconst = row["tconst"]
     with st.container(border=True, key=f"card-{key}-{tconst}"):
+        if poster:
+            st.image(poster, width="stretch")
+        else:
+            _placeholder(row)
         st.markdown(f"**{md_escape(row['primary_title'])}**")
         st.caption(md_escape(meta_line(row)))
         reason = row.get("reason")
@@ -85,6 +91,15 @@ def title_card(
             )
 
 
+def _placeholder(row: Mapping[str, Any]) -> None:
+    """A quiet poster stand-in: the kind's icon and the first genre."""
+    icon = ":material/live_tv:" if row.get("kind") == "tv" else ":material/movie:"
+    genre = (row.get("genres") or ["Title"])[0]
+    with st.container(height=90, border=False, horizontal_alignment="center", vertical_alignment="center"):
+        st.markdown(f"## {icon}")
+        st.caption(md_escape(genre))
+
+
 def open_details(tconst: str) -> None:
     """on_click of a Details button: the page opens the dialog on its next run."""
     st.session_state[state.DETAILS] = tconst
@@ -99,9 +114,11 @@ def card_grid(
     columns: int = 4,
     buttons: Buttons | Callable[[Mapping[str, Any]], Buttons] = RATE_BUTTONS,
     details: bool = True,
+    posters: Mapping[str, str] | None = None,
 ) -> None:
     """Cards in rows of ``columns``; ``buttons`` may depend on the row (a callable)."""
     current = current or {}
+    posters = posters or {}
     for start in range(0, len(frame_rows), columns):
         cols = st.columns(columns)
         for col, row in zip(cols, frame_rows[start : start + columns], strict=False):
@@ -110,6 +127,7 @@ def card_grid(
                     row, key=key, on_rate=on_rate, current=current.get(row["tconst"]),
                     buttons=buttons(row) if callable(buttons) else buttons,
                     details=details,
+                    poster=posters.get(row["tconst"]),
                 )
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from recsys.catalog.queries import Catalog
 from recsys.columns import RATING_VALUES
-from recsys.ui import actions, cards, state
+from recsys.ui import actions, cards, resources, state
 
 SimilarFn = Callable[[str, int], list[dict]]
 
@@ -48,6 +48,12 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str, similar: SimilarFn | No
         names = _names(row.get(key))
         if names:
             st.write(f"{label}: {cards.md_escape(names)}")
+    info = resources.enricher().posters([tconst]).get(tconst)
+    if info is not None:
+        if info.poster_url:
+            st.image(info.poster_url, width=200)
+        if info.overview:
+            st.write(info.overview)
     st.link_button("Open on IMDb", f"https://www.imdb.com/title/{tconst}/", icon=":material/open_in_new:")
 
     current = actions.current_value(user_id, tconst)

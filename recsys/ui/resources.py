@@ -14,6 +14,7 @@ import streamlit as st
 from recsys.catalog.build import catalog_ready
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings, get_settings
+from recsys.enrich import Enricher, make_enricher
 from recsys.store import Store
 
 
@@ -52,3 +53,24 @@ def catalog(cfg: Settings | None = None) -> Catalog:
 
 def has_catalog(cfg: Settings | None = None) -> bool:
     return catalog_ready(cfg or settings())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _enricher(url: str, api_key: str | None, base_url: str) -> Enricher:
+    return make_enricher(settings(), _store(url))
+
+
+def enricher(cfg: Settings | None = None) -> Enricher:
+    """Posters from TMDb (a no-op without ``TMDB_API_KEY``), shared by every session."""
+    cfg = cfg or settings()
+    return _enricher(cfg.store_url, cfg.tmdb_api_key, cfg.tmdb_base_url)
+
+
+def posters_for(tconsts: list[str], cfg: Settings | None = None) -> dict[str, str]:
+    """Poster URLs known now for ``tconsts``; queues the rest for the background fetcher."""
+    enr = enricher(cfg)
+    if not enr.enabled:
+        return {}
+    known = enr.posters(tconsts)
+    enr.prefetch(tconsts)
+    return {t: info.poster_url for t, info in known.items() if info.poster_url}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from recsys.enrich import TMDB_ATTRIBUTION
 from recsys.store import User
-from recsys.ui import auth, cards
+from recsys.ui import auth, cards, resources
 
 ATTRIBUTION = (
     "Information courtesy of IMDb (https://www.imdb.com). Used with permission.  \n"
@@ -77,4 +78,6 @@ def sidebar(user: User | None) -> None:
             )
         st.divider()
         st.caption(ATTRIBUTION)
+        if resources.settings().tmdb_api_key:
+            st.caption(TMDB_ATTRIBUTION)
     cards.flash()

@@ -111,3 +111,25 @@ def test_account_genres_password_and_delete(app_settings: Settings) -> None:
     fresh = start()
     login(fresh, "alice", "Newer#pass2")
     assert any("incorrect" in e for e in alerts(fresh, "error"))
+
+
+def test_posters_appear_without_blocking_the_feed(app_settings: Settings, monkeypatch) -> None:
+    from recsys.ui import resources
+    from tests.enrich.fake_tmdb import API_KEY, FakeTmdb, Reply, find_body
+
+    with FakeTmdb() as tmdb:
+        monkeypatch.setenv("TMDB_API_KEY", API_KEY)
+        monkeypatch.setenv("TMDB_BASE_URL", tmdb.url)
+        catalog = Catalog(app_settings.parquet_dir)
+        for tconst in catalog.all_titles()["tconst"]:
+            tmdb.script(tconst, Reply(body=find_body(movie=[{
+                "id": 1, "title": "x", "poster_path": f"/{tconst}.jpg", "overview": "An overview.",
+            }])))
+        at = onboarded(app_settings)
+        # the first render never waits for TMDb: placeholders, fetches queued in the background
+        assert resources.enricher().wait_idle(10)
+        at.run()
+        assert not at.exception
+        images = [url for image in at.get("image") for url in image.value]
+        assert images and all(u.startswith("https://image.tmdb.org/t/p/") for u in images), images[:2]
+        assert any("The Movie Database" in c.value or "TMDB" in c.value for c in at.sidebar.caption)
