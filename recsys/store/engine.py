@@ -94,7 +94,9 @@ def make_engine(url: str | URL) -> Engine:
             # one shared in-memory database (tests, demos): a single connection
             kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
-        kwargs.update(pool_pre_ping=True)
+        # SQLAlchemy keeps cursor.rowcount only for UPDATE / DELETE unless asked; with psycopg an
+        # INSERT ... ON CONFLICT then reports -1, and Store.rate could not tell a change happened
+        kwargs.update(pool_pre_ping=True, execution_options={"preserve_rowcount": True})
     try:
         engine = create_engine(parsed, **kwargs)
     except (ArgumentError, ImportError) as exc:

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Row, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -365,7 +365,8 @@ class Store:
         user_id, tconst, value = _check_user_id(user_id), check_tconst(tconst), check_value(value)
         try:
             with write_transaction(self._engine) as conn:
-                now = utcnow()  # taken under the write lock on SQLite: history order = commits
+                _lock_title(conn, user_id, tconst)
+                now = utcnow()  # taken under the write lock: history order = commit order
                 stmt = self._insert(interactions).values(
                     user_id=user_id, tconst=tconst, value=value, created_at=now, updated_at=now
                 )
@@ -396,6 +397,7 @@ class Store:
         """
         user_id, tconst = _check_user_id(user_id), check_tconst(tconst)
         with self._write() as conn:
+            _lock_title(conn, user_id, tconst)
             now = utcnow()
             removed = (
                 conn.execute(
@@ -504,6 +506,21 @@ class Store:
                 )
             ).first()
         return None if row is None else (row.value, row.updated_at, row.updated_by)
+
+
+def _lock_title(conn: Connection, user_id: int, tconst: str) -> None:
+    """Serialise writers of one (user, title) until commit, like SQLite's BEGIN IMMEDIATE.
+
+    On PostgreSQL concurrent writers only meet at the row lock of the upsert, after each took
+    its timestamp: history rows could then be stamped out of commit order. A transaction-scoped
+    advisory lock taken first makes "lock, then timestamp, then write" hold there too.
+    SQLite already holds the database write lock here; nothing to do.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"cineblend-rate:{user_id}:{tconst}"},
+        )
 
 
 def _check_key(key: str) -> str:

@@ -1,0 +1,286 @@
+"""A new tester's whole journey in a real browser against the real server.
+
+Register, onboarding (5 genres, 5 movies, 5 TV shows), like / dislike / superlike in both feed
+sections (each click stored at once, the title leaves the feed), reload (still signed in, rated
+titles stay gone), a deep link to the data page, log out (still signed out after a reload), and
+log in again with one click. A screenshot per step lands in ``test-artifacts/browser/``.
+
+Known app bugs are marked where they bite, so the rest still runs: the journey stops as XFAIL
+when sign-up left no auth cookie in the browser, and two strict-xfail tests pin the bugs down
+(a form login sets no cookie; a session's second script run re-creates the sign-in page). Once
+the app is fixed they XPASS and fail: then delete their markers and the journey's xfail.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from recsys.columns import DISLIKE, LIKE, SUPERLIKE
+from recsys.store import Store
+from recsys.store.accounts import register
+from recsys.ui.auth import COOKIE_NAME
+from recsys.ui.shell import PAGES
+from tests.support.app_server import AppServer
+
+pytest.importorskip("playwright", reason="playwright is not installed; run scripts/test.sh")
+
+from playwright.sync_api import Page, expect  # noqa: E402
+
+from tests.support.streamlit_page import (  # noqa: E402
+    button,
+    form,
+    key_locator,
+    keys_with_prefix,
+    settle,
+    wait_for_session_start,
+)
+
+USERNAME = "eve_tester"
+NAME = "Eve Tester"
+EMAIL = "eve@example.com"
+PASSWORD = "Secret#2024x"
+LOGIN_SUBMIT = "FormSubmitter-login-form-Log-in"
+REGISTER_SUBMIT = "FormSubmitter-register-form-Register"
+DATA_PAGE = "/" + PAGES["data"][3]  # the data page's URL path
+
+Shots = Callable[[str], Path]
+
+
+def feed_tconsts(page: Page, kind: str) -> list[str]:
+    """The titles on the feed section ``kind`` ("movie" or "tv"), in page order."""
+    settle(page)
+    prefix = f"card-feed-{kind}-"
+    return [k[len(prefix) :] for k in keys_with_prefix(page, prefix)]
+
+
+def store_values(data_dir: Path, username: str) -> dict[str, int]:
+    """The user's current ratings, read from the app's own store (what a click acknowledged)."""
+    with Store.open(f"sqlite:///{data_dir / 'app.db'}") as store:
+        user = store.get_user(username)
+        assert user is not None, f"user {username} is not in the store"
+        frame = store.interactions(user.id)
+    return dict(zip(frame["tconst"].to_list(), frame["value"].to_list(), strict=True))
+
+
+def signed_in(page: Page) -> None:
+    expect(page.get_by_text(f"Signed in as {NAME}")).to_be_visible()
+    expect(button(page, "logout-button")).to_be_visible()
+
+
+def signed_out(page: Page) -> None:
+    """Signed out: the navigation offers "Sign in" and nobody is named in the sidebar."""
+    nav = page.get_by_test_id("stSidebarNav")
+    expect(nav.get_by_role("link", name="Sign in")).to_be_visible()
+    settle(page)
+    expect(button(page, "logout-button")).to_have_count(0)
+    expect(page.get_by_text("Signed in as")).to_have_count(0)
+
+
+def pick_titles(page: Page, kind: str, shots: Shots) -> list[str]:
+    """Onboarding: like the first 5 titles shown for ``kind``, then continue."""
+    noun = "movies" if kind == "movie" else "TV shows"
+    expect(page.get_by_text(f"Pick at least 5 {noun} you liked", exact=False)).to_be_visible()
+    settle(page)
+    prefix = f"rate-onb-{kind}-"
+    likes = [k for k in keys_with_prefix(page, prefix) if k.endswith("-1")]
+    picks = [k[len(prefix) : -len("-1")] for k in likes]
+    assert len(picks) >= 5, f"onboarding shows only {len(picks)} {noun}: {picks}"
+    picks = picks[:5]
+    for n, tconst in enumerate(picks, start=1):
+        settle(page)  # as a person would: click what the finished page shows
+        button(page, f"{prefix}{tconst}-1").click()
+        # the card's button turns into "Picked (undo)" and the counter moves on
+        expect(button(page, f"{prefix}{tconst}-0")).to_be_visible()
+        expect(page.get_by_text(f"{n} of 5 picked")).to_be_visible()
+    shots(f"onboarding-{kind}-picked")
+    next_button = button(page, f"onb-next-{kind}")
+    expect(next_button).to_be_enabled()
+    next_button.click()
+    return picks
+
+
+def rate_in_section(page: Page, kind: str, tab: str) -> dict[str, int]:
+    """Like, dislike and superlike the top three titles of one feed section."""
+    page.get_by_role("tab", name=tab, exact=True).click()
+    done: dict[str, int] = {}
+    for value in (LIKE, DISLIKE, SUPERLIKE):
+        shown = feed_tconsts(page, kind)
+        assert shown, f"the {tab} section is empty"
+        tconst = shown[0]
+        rate = button(page, f"rate-feed-{kind}-{tconst}-{value}")
+        expect(rate).to_be_visible()
+        rate.click()
+        expect(key_locator(page, f"card-feed-{kind}-{tconst}")).to_have_count(0)
+        done[tconst] = value
+    return done
+
+
+def register_in_store(data_dir: Path, username: str) -> None:
+    """An account made directly in the app's store (as another session would)."""
+    with Store.open(f"sqlite:///{data_dir / 'app.db'}") as store:
+        register(store, username, NAME, f"{username}@example.com", PASSWORD)
+
+
+def log_in(page: Page, username: str) -> None:
+    login = form(page, LOGIN_SUBMIT)
+    login.get_by_role("textbox", name="Username").fill(username)
+    login.get_by_role("textbox", name="Password").fill(PASSWORD)
+    button(page, LOGIN_SUBMIT).click()
+
+
+def test_new_tester_journey(
+    page: Page, app_server: AppServer, app_data_dir: Path, shots: Shots
+) -> None:
+    timings: dict[str, float] = {}
+    clock = time.monotonic()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.monotonic()
+        timings[step] = now - clock
+        clock = now
+
+    # -- signed out: the sign-in page ---------------------------------------------------------
+    page.goto("/")
+    expect(page.get_by_role("tab", name="Register")).to_be_visible()
+    wait_for_session_start(page)
+    shots("signed-out-landing")
+    lap("first page")
+
+    # -- register: signed in and on onboarding at once ------------------------------------------
+    page.get_by_role("tab", name="Register").click()
+    for key, value in (
+        ("reg-name", NAME),
+        ("reg-username", USERNAME),
+        ("reg-email", EMAIL),
+        ("reg-password", PASSWORD),
+        ("reg-repeat", PASSWORD),
+    ):
+        key_locator(page, key).locator("input").fill(value)
+    shots("register-filled")
+    button(page, REGISTER_SUBMIT).click()
+    expect(page.get_by_role("heading", name="Get started")).to_be_visible()
+    signed_in(page)
+    lap("register")
+
+    # -- onboarding: 5 genres, 5 movies, 5 TV shows ---------------------------------------------
+    genres = key_locator(page, "onb-genres").get_by_role("button")
+    expect(genres.first).to_be_visible()
+    assert genres.count() >= 5
+    names = genres.all_inner_texts()[:5]
+    for n, genre in enumerate(names, start=1):
+        settle(page)
+        key_locator(page, "onb-genres").get_by_role("button", name=genre, exact=True).click()
+        expect(page.get_by_text(f"{n} of 5 chosen")).to_be_visible()
+    shots("onboarding-genres")
+    button(page, "onb-genres-next").click()
+    movies = pick_titles(page, "movie", shots)
+    shows = pick_titles(page, "tv", shots)
+    expect(page.get_by_role("heading", name="Your feed")).to_be_visible()
+    shots("feed-first-view")
+    assert store_values(app_data_dir, USERNAME) == {t: LIKE for t in movies + shows}
+    lap("onboarding")
+
+    # -- the feed: like / dislike / superlike in both sections ----------------------------------
+    rated = rate_in_section(page, "movie", "Movies")
+    shots("feed-movies-rated")
+    rated |= rate_in_section(page, "tv", "TV shows")
+    shots("feed-tv-rated")
+    stored = store_values(app_data_dir, USERNAME)
+    assert {t: stored.get(t) for t in rated} == rated, "a click was not stored (or stored wrong)"
+    lap("feed ratings")
+
+    # -- reload: still signed in, rated titles stay out of the feed ----------------------------
+    if COOKIE_NAME not in {c["name"] for c in page.context.cookies()}:
+        pytest.xfail(f"app bug: sign-up never set the {COOKIE_NAME} cookie, so a reload signs out")
+    page.reload()
+    expect(page.get_by_role("heading", name="Your feed")).to_be_visible()
+    wait_for_session_start(page)
+    signed_in(page)
+    for kind, tab in (("movie", "Movies"), ("tv", "TV shows")):
+        page.get_by_role("tab", name=tab, exact=True).click()
+        shown = set(feed_tconsts(page, kind))
+        assert shown, f"the {tab} section is empty after a reload"
+        assert not shown & set(rated), f"rated titles are back in {tab}: {shown & set(rated)}"
+        assert not shown & set(movies + shows), f"onboarding picks shown in {tab}"
+    shots("after-reload")
+    lap("reload")
+
+    # -- deep link to the data page, still signed in --------------------------------------------
+    page.goto(DATA_PAGE)
+    expect(page.get_by_role("heading", name="Data & model")).to_be_visible()
+    wait_for_session_start(page)
+    signed_in(page)
+    assert page.url.rstrip("/").endswith(DATA_PAGE), f"deep link {DATA_PAGE} landed on {page.url}"
+    shots("deep-link-data")
+    lap("deep link")
+
+    # -- log out: signed out, and still signed out after a reload ------------------------------
+    button(page, "logout-button").click()
+    signed_out(page)
+    shots("logged-out")
+    page.reload()
+    expect(page.get_by_role("heading").first).to_be_visible()
+    wait_for_session_start(page)
+    signed_out(page)
+    shots("logged-out-after-reload")
+    lap("logout")
+
+    # -- log in again: one click reaches the feed -----------------------------------------------
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Sign in").click()
+    log_in(page, USERNAME)
+    expect(page.get_by_role("heading", name="Your feed")).to_be_visible()
+    signed_in(page)
+    shots("logged-in-again")
+    lap("login")
+
+    print("e2e step timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="app bug: the login form's st.rerun() drops the component that sets the auth cookie",
+)
+def test_login_survives_a_reload(
+    page: Page, app_server: AppServer, app_data_dir: Path, shots: Shots
+) -> None:
+    register_in_store(app_data_dir, "lou_tester")
+    page.goto("/")
+    expect(page.get_by_role("tab", name="Register")).to_be_visible()
+    wait_for_session_start(page)
+    log_in(page, "lou_tester")  # one click
+    expect(page.get_by_role("heading", name="Get started")).to_be_visible()
+    settle(page)
+    shots("logged-in")
+    cookies = {c["name"] for c in page.context.cookies()}
+    assert COOKIE_NAME in cookies, f"signed in, but the browser has no {COOKIE_NAME} cookie"
+    page.reload()
+    expect(page.get_by_role("heading").first).to_be_visible()
+    wait_for_session_start(page)
+    shots("after-reload")
+    expect(page.get_by_role("heading", name="Get started")).to_be_visible()
+    signed_in(page)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="app bug: the cookie manager renders only on a session's first run, which shifts "
+    "every element below it on the second run: tabs reset to 'Log in', typed text is lost",
+)
+def test_first_visit_rerun_keeps_the_sign_in_page(page: Page, shots: Shots) -> None:
+    """A new session runs the script twice (the cookie manager answers ~1 s after the first);
+    the second run must not re-create the page a person may already be using."""
+    page.goto("/")
+    register_tab = page.get_by_role("tab", name="Register")
+    expect(register_tab).to_be_visible()
+    expect(key_locator(page, "init")).to_have_count(1)  # still the session's first run
+    tabs = page.get_by_test_id("stTabs").first.element_handle()
+    register_tab.click()
+    wait_for_session_start(page)
+    shots("after-second-run")
+    assert tabs.evaluate("e => e.isConnected"), "the second run replaced the sign-in tabs"
+    expect(page.get_by_role("tab", name="Register")).to_have_attribute("aria-selected", "true")

@@ -1,0 +1,1 @@
+"""Test support code (servers, browsers) shared by several test folders."""
