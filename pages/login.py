@@ -42,4 +42,5 @@ with register_tab:
             except DuplicateUserError as exc:
                 st.error(str(exc))
             else:
-                st.rerun()
+                # the cookie component reruns the app once the cookie is set (no st.rerun here)
+                st.success("Account created and signed in. Opening your page…")

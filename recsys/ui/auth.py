@@ -54,19 +54,23 @@ def gate(store: Store, cfg: Settings) -> User | None:
 
     Returns the signed-in, active user or None.
     """
-    auth = authenticator(store, cfg)
-    if st.session_state.pop(state.LOGOUT_REQUESTED, False) and st.session_state.get(
-        state.AUTH_STATUS
-    ):
-        auth.logout(location="unrendered")
-        st.session_state.setdefault(state.FLASH, ("info", "You are signed out."))
-        return None
-    if not st.session_state.get(state.AUTH_STATUS):
-        try:
-            auth.login(location="unrendered")
-        except LoginError:
-            # a valid cookie for an account that no longer exists: stay signed out
-            log.info("auth cookie names an unknown user; ignoring it")
+    # The cookie manager's components render only on some runs (first run of a session, logout).
+    # A keyed holder created on every run keeps them from shifting the page's own elements,
+    # which Streamlit would otherwise re-create (tabs reset, typed text lost).
+    with st.container(key="cb-auth-holder", border=False):
+        auth = authenticator(store, cfg)
+        if st.session_state.pop(state.LOGOUT_REQUESTED, False) and st.session_state.get(
+            state.AUTH_STATUS
+        ):
+            auth.logout(location="unrendered")
+            st.session_state.setdefault(state.FLASH, ("info", "You are signed out."))
+            return None
+        if not st.session_state.get(state.AUTH_STATUS):
+            try:
+                auth.login(location="unrendered")
+            except LoginError:
+                # a valid cookie for an account that no longer exists: stay signed out
+                log.info("auth cookie names an unknown user; ignoring it")
     return current_user(store)
 
 
@@ -110,7 +114,9 @@ def login_form(store: Store, cfg: Settings) -> None:
     if status is False:
         st.error("Username or password is incorrect. Try again or register a new account.")
     elif status:
-        st.rerun()
+        # No st.rerun() here: it would drop the component that is setting the auth cookie.
+        # That component triggers the next run itself, which opens the user's landing page.
+        st.success("Signed in. Opening your page…")
 
 
 def register_and_sign_in(

@@ -30,6 +30,14 @@ def alerts(at: AppTest, kind: str) -> list[str]:
     return [str(e.value) for e in getattr(at, kind)]
 
 
+def settle(at: AppTest) -> AppTest:
+    """In a browser the auth cookie component reruns the app once it has set the cookie;
+    AppTest runs no components, so do that rerun here."""
+    if at.session_state["authentication_status"] if "authentication_status" in at.session_state else False:
+        at.run()
+    return at
+
+
 def register(at: AppTest, username: str = "alice", email: str = "alice@example.com",
              password: str = PASSWORD, name: str = "Alice") -> AppTest:
     at.text_input(key="reg-name").input(name)
@@ -38,7 +46,7 @@ def register(at: AppTest, username: str = "alice", email: str = "alice@example.c
     at.text_input(key="reg-password").input(password)
     at.text_input(key="reg-repeat").input(password)
     at.button(key="FormSubmitter:register-form-Register").click().run()
-    return at
+    return settle(at)
 
 
 def login(at: AppTest, username: str, password: str) -> AppTest:
@@ -46,7 +54,7 @@ def login(at: AppTest, username: str, password: str) -> AppTest:
     form_inputs[0].input(username)
     form_inputs[1].input(password)
     at.button(key="FormSubmitter:login-form-Log in").click().run()
-    return at
+    return settle(at)
 
 
 def pick_genres(at: AppTest, genres: list[str]) -> AppTest:

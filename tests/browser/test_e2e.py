@@ -5,10 +5,9 @@ sections (each click stored at once, the title leaves the feed), reload (still s
 titles stay gone), a deep link to the data page, log out (still signed out after a reload), and
 log in again with one click. A screenshot per step lands in ``test-artifacts/browser/``.
 
-Known app bugs are marked where they bite, so the rest still runs: the journey stops as XFAIL
-when sign-up left no auth cookie in the browser, and two strict-xfail tests pin the bugs down
-(a form login sets no cookie; a session's second script run re-creates the sign-in page). Once
-the app is fixed they XPASS and fail: then delete their markers and the journey's xfail.
+Two tests pin down bugs found here: a form login must leave the auth cookie in the browser (an
+``st.rerun()`` right after login used to drop the component that sets it), and a session's second
+script run must not re-create the sign-in page (the cookie manager used to shift elements).
 """
 
 from __future__ import annotations
@@ -195,8 +194,7 @@ def test_new_tester_journey(
     lap("feed ratings")
 
     # -- reload: still signed in, rated titles stay out of the feed ----------------------------
-    if COOKIE_NAME not in {c["name"] for c in page.context.cookies()}:
-        pytest.xfail(f"app bug: sign-up never set the {COOKIE_NAME} cookie, so a reload signs out")
+    assert COOKIE_NAME in {c["name"] for c in page.context.cookies()}, "sign-up set no auth cookie"
     page.reload()
     expect(page.get_by_role("heading", name="Your feed")).to_be_visible()
     wait_for_session_start(page)
@@ -241,10 +239,6 @@ def test_new_tester_journey(
     print("e2e step timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app bug: the login form's st.rerun() drops the component that sets the auth cookie",
-)
 def test_login_survives_a_reload(
     page: Page, app_server: AppServer, app_data_dir: Path, shots: Shots
 ) -> None:
@@ -266,11 +260,6 @@ def test_login_survives_a_reload(
     signed_in(page)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app bug: the cookie manager renders only on a session's first run, which shifts "
-    "every element below it on the second run: tabs reset to 'Log in', typed text is lost",
-)
 def test_first_visit_rerun_keeps_the_sign_in_page(page: Page, shots: Shots) -> None:
     """A new session runs the script twice (the cookie manager answers ~1 s after the first);
     the second run must not re-create the page a person may already be using."""
