@@ -221,13 +221,15 @@ def test_malformed_ids_are_ignored(enricher: Enricher, tmdb: FakeTmdb) -> None:
 
 
 def test_close_stops_the_workers(tmdb: FakeTmdb, cache: TmdbCache) -> None:
+    others = set(threading.enumerate())  # enrichers of other tests may still be running
     enricher = make(tmdb, cache)
     assert enricher.prefetch(["tt0111161"]) == 1
     assert enricher.wait_idle(WAIT)
     enricher.close()
     assert not enricher.enabled
     assert enricher.prefetch(["tt0903747"]) == 0
-    assert not [t for t in threading.enumerate() if t.name.startswith("tmdb-prefetch")]
+    mine = set(threading.enumerate()) - others
+    assert not [t for t in mine if t.name.startswith("tmdb-prefetch")]
 
 
 def test_make_enricher_follows_the_settings(tmp_path: Path, sqlite_store: Store) -> None:
