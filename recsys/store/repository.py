@@ -37,6 +37,7 @@ from recsys.store.schema import (
     ONBOARDING_STEPS,
     SETTING_KEY_MAX,
     VALUES,
+    hidden_titles,
     interaction_history,
     interactions,
     settings,
@@ -433,6 +434,48 @@ class Store:
                 conn.scalars(
                     select(interactions.c.tconst).where(
                         interactions.c.user_id == _check_user_id(user_id)
+                    )
+                )
+            )
+
+    def hide(self, user_id: int, tconst: str) -> bool:
+        """"Not interested": keep ``tconst`` out of the user's feed; True if newly hidden.
+
+        Not a rating: the models get no signal from it. Idempotent (a double click hides once).
+        """
+        user_id, tconst = _check_user_id(user_id), check_tconst(tconst)
+        stmt = self._insert(hidden_titles).values(user_id=user_id, tconst=tconst, created_at=utcnow())
+        stmt = stmt.on_conflict_do_nothing(index_elements=[hidden_titles.c.user_id, hidden_titles.c.tconst])
+        try:
+            with write_transaction(self._engine) as conn:
+                return conn.execute(stmt).rowcount > 0
+        except IntegrityError as exc:
+            if not self._user_exists(user_id):
+                raise UnknownUserError(f"No user with id {user_id}; log in again.") from exc
+            raise store_error(exc, self._engine.url) from exc
+        except DBAPIError as exc:
+            raise store_error(exc, self._engine.url) from exc
+
+    def unhide(self, user_id: int, tconst: str) -> bool:
+        """Show a hidden title again; True if it was hidden."""
+        user_id, tconst = _check_user_id(user_id), check_tconst(tconst)
+        with self._write() as conn:
+            return (
+                conn.execute(
+                    delete(hidden_titles).where(
+                        hidden_titles.c.user_id == user_id, hidden_titles.c.tconst == tconst
+                    )
+                ).rowcount
+                > 0
+            )
+
+    def hidden_tconsts(self, user_id: int) -> set[str]:
+        """The titles the user marked "Not interested"."""
+        with self._read() as conn:
+            return set(
+                conn.scalars(
+                    select(hidden_titles.c.tconst).where(
+                        hidden_titles.c.user_id == _check_user_id(user_id)
                     )
                 )
             )

@@ -165,3 +165,17 @@ tmdb_cache = Table(
     Column("fetched_at", UTCDateTime(), nullable=False),
     CheckConstraint("media_type IS NULL OR media_type IN ('movie', 'tv')", name="media_type"),
 )
+
+#: "Not interested": titles a user hid from the feed (not a rating, no signal for the models).
+hidden_titles = Table(
+    "hidden_titles",
+    metadata,
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("tconst", String(TCONST_MAX), primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

@@ -16,7 +16,7 @@ from recsys.store import Store, migrate
 from recsys.store.engine import make_engine
 from recsys.store.schema import metadata, users
 
-APP_TABLES = {"users", "interactions", "interaction_history", "settings"}
+APP_TABLES = {"users", "interactions", "interaction_history", "settings", "tmdb_cache", "hidden_titles"}
 
 
 def _tables(store_or_url: Store | str) -> set[str]:
