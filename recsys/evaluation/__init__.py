@@ -1,0 +1,7 @@
+"""Offline evaluation: splits (:mod:`.splits`), metrics (:mod:`.metrics`) and a minimal runner
+that scores a split with any scorer (:mod:`.scoring`)."""
+
+from recsys.evaluation.scoring import EvalResult, SplitIndex, evaluate
+from recsys.evaluation.splits import PROTOCOLS, Split, SplitError, split
+
+__all__ = ["PROTOCOLS", "EvalResult", "Split", "SplitError", "SplitIndex", "evaluate", "split"]

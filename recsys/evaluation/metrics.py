@@ -1,0 +1,169 @@
+"""Ranking metrics at K and beyond-accuracy measures for offline evaluation.
+
+Per-user metrics take ``recommended`` (a ranked list, best first; only the first ``k`` count) and
+``relevant`` (the user's held-out items) and return a float; the reported figure is the mean over
+tested users (MAP is the mean of :func:`average_precision_at_k`, MRR the mean of
+:func:`reciprocal_rank_at_k`). A user with no relevant item scores 0 on every accuracy metric.
+Relevance is binary. ``rel_i`` below is 1 when the item at rank ``i`` (1-based) is relevant.
+
+List-level measures (:func:`catalogue_coverage`, :func:`novelty`,
+:func:`average_popularity`, :func:`intra_list_diversity`) describe what is recommended rather than
+whether it was right.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Iterable, Mapping, Sequence
+
+import numpy as np
+
+
+def _hits(recommended: Sequence[str], relevant: Collection[str], k: int) -> list[int]:
+    if k <= 0:
+        raise ValueError(f"k must be positive, got {k}")
+    return [1 if item in relevant else 0 for item in list(recommended)[:k]]
+
+
+def precision_at_k(recommended: Sequence[str], relevant: Collection[str], k: int) -> float:
+    """Share of the top ``k`` slots holding a relevant item.
+
+    ``P@K = (sum_{i<=K} rel_i) / K`` (a list shorter than K still divides by K).
+    Example: recommended [a, b, c, d], relevant {b, d, x}, K=4 -> 2/4 = 0.5.
+    """
+    return sum(_hits(recommended, relevant, k)) / k
+
+
+def recall_at_k(recommended: Sequence[str], relevant: Collection[str], k: int) -> float:
+    """Share of the relevant items found in the top ``k``.
+
+    ``R@K = (sum_{i<=K} rel_i) / |relevant|``.
+    Example: recommended [a, b, c, d], relevant {b, d, x}, K=4 -> 2/3.
+    """
+    if not relevant:
+        return 0.0
+    return sum(_hits(recommended, relevant, k)) / len(relevant)
+
+
+def ndcg_at_k(recommended: Sequence[str], relevant: Collection[str], k: int) -> float:
+    """Normalised discounted cumulative gain with binary relevance.
+
+    ``DCG@K = sum_{i<=K} rel_i / log2(i + 1)``; ``IDCG@K`` is the DCG of an ideal list with
+    ``min(|relevant|, K)`` relevant items first; ``NDCG@K = DCG@K / IDCG@K``.
+    Example: recommended [a, b, c], relevant {b, x}, K=3 -> DCG = 1/log2(3) = 0.6309,
+    IDCG = 1 + 1/log2(3) = 1.6309, NDCG = 0.3869.
+    """
+    if not relevant:
+        return 0.0
+    hits = _hits(recommended, relevant, k)
+    dcg = sum(h / math.log2(i + 2) for i, h in enumerate(hits))
+    idcg = sum(1.0 / math.log2(i + 2) for i in range(min(len(relevant), k)))
+    return dcg / idcg
+
+
+def average_precision_at_k(recommended: Sequence[str], relevant: Collection[str], k: int) -> float:
+    """Average precision at K (MAP@K is its mean over users).
+
+    ``AP@K = (1 / min(|relevant|, K)) sum_{i<=K} P@i * rel_i``.
+    Example: recommended [a, b, c, d], relevant {a, c, x}, K=4 ->
+    (P@1 + P@3) / 3 = (1 + 2/3) / 3 = 0.5556.
+    """
+    if not relevant:
+        return 0.0
+    hits = _hits(recommended, relevant, k)
+    found, total = 0, 0.0
+    for i, h in enumerate(hits, start=1):
+        if h:
+            found += 1
+            total += found / i
+    return total / min(len(relevant), k)
+
+
+def reciprocal_rank_at_k(recommended: Sequence[str], relevant: Collection[str], k: int) -> float:
+    """``1 / rank`` of the first relevant item within the top ``k``, else 0 (MRR: the mean).
+
+    Example: recommended [a, b, c], relevant {c}, K=3 -> 1/3; K=2 -> 0.
+    """
+    for i, h in enumerate(_hits(recommended, relevant, k), start=1):
+        if h:
+            return 1.0 / i
+    return 0.0
+
+
+def hit_rate_at_k(recommended: Sequence[str], relevant: Collection[str], k: int) -> float:
+    """1 when at least one relevant item is in the top ``k``, else 0 (HitRate: the mean).
+
+    Example: recommended [a, b, c], relevant {c, x}, K=3 -> 1; K=2 -> 0.
+    """
+    return 1.0 if any(_hits(recommended, relevant, k)) else 0.0
+
+
+def catalogue_coverage(lists: Iterable[Sequence[str]], catalogue_size: int, k: int) -> float:
+    """Share of the catalogue that appears in at least one user's top ``k``.
+
+    ``coverage = |union_u top_K(u)| / |catalogue|``.
+    Example: lists [a, b] and [b, c], K=2, catalogue of 10 items -> 3/10 = 0.3.
+    """
+    if catalogue_size <= 0:
+        raise ValueError("catalogue_size must be positive")
+    seen: set[str] = set()
+    for rec in lists:
+        seen.update(list(rec)[:k])
+    return len(seen) / catalogue_size
+
+
+def novelty(lists: Iterable[Sequence[str]], item_share: Mapping[str, float], k: int) -> float:
+    """Mean self-information of recommended items, in bits (higher = less popular picks).
+
+    ``novelty = mean over users and top-K items of -log2 p(i)``, where ``p(i)`` is the share of
+    training users who interacted with ``i`` (``item_share``; unknown items count as
+    ``p = min share``). Example: lists [a, b] with p(a) = 0.5, p(b) = 0.125, K=2 ->
+    (1 + 3) / 2 = 2.0 bits.
+    """
+    floor = min((v for v in item_share.values() if v > 0), default=1.0)
+    values = [
+        -math.log2(max(item_share.get(item, floor), floor)) for rec in lists for item in list(rec)[:k]
+    ]
+    return float(np.mean(values)) if values else 0.0
+
+
+def average_popularity(lists: Iterable[Sequence[str]], item_share: Mapping[str, float], k: int) -> float:
+    """Average recommendation popularity (popularity bias): mean ``p(i)`` of recommended items.
+
+    Example: lists [a, b] with p(a) = 0.5, p(b) = 0.125, K=2 -> 0.3125.
+    """
+    values = [item_share.get(item, 0.0) for rec in lists for item in list(rec)[:k]]
+    return float(np.mean(values)) if values else 0.0
+
+
+def intra_list_diversity(
+    recommended: Sequence[str], genres: Mapping[str, Collection[str]], k: int
+) -> float:
+    """Genre-based diversity of one list: mean pairwise Jaccard distance of the items' genres.
+
+    ``ILD = mean over pairs i < j in top K of 1 - |G_i & G_j| / |G_i | G_j|`` (two items without
+    genres have distance 0). Example: a {Drama}, b {Drama, Crime}, c {Comedy} ->
+    d(a,b) = 1 - 1/2 = 0.5, d(a,c) = 1, d(b,c) = 1 -> ILD = 2.5 / 3 = 0.8333.
+    A list of fewer than two items scores 0.
+    """
+    items = list(recommended)[:k]
+    sets = [set(genres.get(i, ())) for i in items]
+    if len(sets) < 2:
+        return 0.0
+    total, pairs = 0.0, 0
+    for a in range(len(sets)):
+        for b in range(a + 1, len(sets)):
+            union = sets[a] | sets[b]
+            total += 1.0 - (len(sets[a] & sets[b]) / len(union) if union else 1.0)
+            pairs += 1
+    return total / pairs
+
+
+ACCURACY_METRICS = {
+    "precision": precision_at_k,
+    "recall": recall_at_k,
+    "ndcg": ndcg_at_k,
+    "map": average_precision_at_k,
+    "mrr": reciprocal_rank_at_k,
+    "hit_rate": hit_rate_at_k,
+}

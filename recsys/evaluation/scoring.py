@@ -1,0 +1,221 @@
+"""Evaluate a scoring function over a split (the minimal runner the evaluation page builds on).
+
+A *score function* maps ``(user, training history)`` to one score per item of ``split.items``
+(the full ranking catalogue; NaN ranks last). :func:`evaluate` removes the user's training items,
+takes the top K and computes every metric of :mod:`recsys.evaluation.metrics`.
+
+Adapters turn the recommender's scorers into score functions. MovieLens ratings become app
+clicks for the content profile with :func:`history_profile` (rating >= 4 like, 5 superlike,
+<= 2 dislike, others dropped); the profile carries ``user_key = "ml:<id>"`` so the ALS scorer uses
+the user's trained factors. :func:`component_scores` computes each scorer's raw scores once per
+user so that a weight sweep only re-blends (:func:`hybrid_fn`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from recsys.evaluation import metrics as M
+from recsys.evaluation.splits import Split
+from recsys.models.als import movielens_user_key
+from recsys.models.base import ItemIndex, Profile
+from recsys.models.hybrid import WeightedHybrid, blend, normalise
+from recsys.progress import Progress, null_progress
+
+log = logging.getLogger(__name__)
+
+ScoreFn = Callable[[int, pl.DataFrame], np.ndarray]
+
+
+@dataclass
+class EvalResult:
+    """Per-user metrics, their means plus list-level measures, and each user's top K."""
+
+    k: int
+    per_user: pl.DataFrame
+    summary: dict[str, float]
+    top: dict[int, list[str]] = field(repr=False)
+
+
+class SplitIndex:
+    """Precomputed lookups of a split: item positions and per-user histories."""
+
+    def __init__(self, split: Split) -> None:
+        self.split = split
+        self.items = ItemIndex(split.items)
+        self.histories = split.history()
+        self.relevant = split.relevant()
+
+    def positions(self, history: pl.DataFrame) -> np.ndarray:
+        return self.items.lookup(history[self.split.item_col].to_list())
+
+
+def top_k(scores: np.ndarray, exclude: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` best scores, best first, skipping ``exclude`` and NaN."""
+    s = np.where(np.isfinite(scores), scores, -np.inf).astype(np.float64)
+    s[exclude] = -np.inf
+    k = min(k, len(s))
+    part = np.argpartition(-s, k - 1)[:k]
+    order = np.lexsort((part, -s[part]))
+    best = part[order]
+    return best[np.isfinite(s[best])]
+
+
+def evaluate(
+    split: Split | SplitIndex,
+    score_fn: ScoreFn,
+    k: int = 10,
+    *,
+    genres: Mapping[str, Sequence[str]] | None = None,
+    progress: Progress | None = None,
+) -> EvalResult:
+    """Rank ``split.items`` for every tested user with ``score_fn``; metrics at ``k``."""
+    index = split if isinstance(split, SplitIndex) else SplitIndex(split)
+    sp_ = index.split
+    progress = progress or null_progress
+    rows: list[dict[str, float]] = []
+    tops: dict[int, list[str]] = {}
+    ids = index.items.ids
+    for n, user in enumerate(sp_.users):
+        history = index.histories[user]
+        scores = score_fn(user, history)
+        best = top_k(scores, index.positions(history), k)
+        rec = ids[best].tolist()
+        tops[user] = rec
+        rel = index.relevant.get(user, set())
+        row: dict[str, float] = {sp_.user_col: user}
+        for name, fn in M.ACCURACY_METRICS.items():
+            row[name] = fn(rec, rel, k)
+        if genres is not None:
+            row["diversity"] = M.intra_list_diversity(rec, genres, k)
+        rows.append(row)
+        if n % 50 == 0:
+            progress("evaluate: users", n, len(sp_.users))
+    progress("evaluate: users", len(sp_.users), len(sp_.users))
+    per_user = pl.DataFrame(rows)
+    summary = {c: float(per_user[c].mean()) for c in per_user.columns if c != sp_.user_col}
+    share = item_share(sp_)
+    summary["coverage"] = M.catalogue_coverage(tops.values(), len(sp_.items), k)
+    summary["novelty"] = M.novelty(tops.values(), share, k)
+    summary["avg_popularity"] = M.average_popularity(tops.values(), share, k)
+    summary["users"] = float(len(sp_.users))
+    return EvalResult(k, per_user, summary, tops)
+
+
+def item_share(split: Split) -> dict[str, float]:
+    """Share of training users who rated each item (for novelty / popularity bias)."""
+    n_users = split.train[split.user_col].n_unique()
+    counts = split.train.group_by(split.item_col).agg(pl.col(split.user_col).n_unique().alias("n"))
+    return {t: c / n_users for t, c in zip(counts[split.item_col], counts["n"], strict=True)}
+
+
+def history_profile(
+    history: pl.DataFrame,
+    split: Split,
+    *,
+    positive_rating: float = 4.0,
+    superlike_rating: float = 5.0,
+    negative_rating: float = 2.0,
+) -> Profile:
+    """A user's training ratings as app clicks: like / superlike / dislike; user_key "ml:<id>"."""
+    ratings = history[split.rating_col].to_numpy()
+    values = np.where(
+        ratings >= superlike_rating,
+        2.0,
+        np.where(ratings >= positive_rating, 1.0, np.where(ratings <= negative_rating, -1.0, 0.0)),
+    )
+    user = history[split.user_col][0] if history.height else None
+    keep = values != 0
+    tconsts = [t for t, k_ in zip(history[split.item_col].to_list(), keep, strict=True) if k_]
+    return Profile(
+        tuple(tconsts),
+        values[keep],
+        movielens_user_key(int(user)) if user is not None else None,
+    )
+
+
+def scorer_fn(scorer: object, index: SplitIndex) -> ScoreFn:
+    """Score function of one scorer (content, ALS, popularity or the hybrid) over ``index``.
+
+    For the hybrid, the user's training items are set to NaN before normalising, as the feed
+    does with rated titles (:func:`component_scores` does the same for sweeps).
+    """
+    items = index.split.items
+    if isinstance(scorer, WeightedHybrid):
+        parts = [s.candidate_scorer(items) for s in scorer.scorers]
+
+        def blended(user: int, history: pl.DataFrame) -> np.ndarray:
+            profile = history_profile(history, index.split)
+            removed = index.positions(history)
+            raw = [part(profile) for part in parts]
+            for r in raw:
+                r[removed] = np.nan
+            return scorer.combine(raw)
+
+        return blended
+    prepared = getattr(scorer, "candidate_scorer", None)
+    if prepared is not None:
+        score = prepared(items)
+    else:
+        score = lambda p: scorer.score(p, items)  # type: ignore[attr-defined]  # noqa: E731
+
+    def fn(user: int, history: pl.DataFrame) -> np.ndarray:
+        return score(history_profile(history, index.split))
+
+    return fn
+
+
+def component_scores(
+    hybrid: WeightedHybrid, index: SplitIndex, progress: Progress | None = None
+) -> dict[int, list[np.ndarray]]:
+    """Raw (content, als, popularity) scores over ``split.items`` per tested user, the user's
+    training items set to NaN (as the feed removes rated titles before normalising)."""
+    progress = progress or null_progress
+    items = index.split.items
+    parts = [s.candidate_scorer(items) for s in hybrid.scorers]
+    out: dict[int, list[np.ndarray]] = {}
+    users = index.split.users
+    for n, user in enumerate(users):
+        history = index.histories[user]
+        profile = history_profile(history, index.split)
+        removed = index.positions(history)
+        comps = []
+        for part in parts:
+            raw = part(profile)
+            raw[removed] = np.nan
+            comps.append(raw)
+        out[user] = comps
+        if n % 50 == 0:
+            progress("evaluate: scoring", n, len(users))
+    return out
+
+
+def normalise_components(
+    components: Mapping[int, list[np.ndarray]], normalisation: str = "zscore"
+) -> dict[int, list[np.ndarray]]:
+    """Each user's components normalised over their candidates (once per sweep)."""
+    return {u: [normalise(c, normalisation) for c in comps] for u, comps in components.items()}  # type: ignore[arg-type]
+
+
+def hybrid_fn(normalised: Mapping[int, list[np.ndarray]], weights: Sequence[float]) -> ScoreFn:
+    """Score function blending normalised components with ``weights`` (the hybrid's NaN rule)."""
+
+    def fn(user: int, history: pl.DataFrame) -> np.ndarray:
+        return blend(normalised[user], weights)
+
+    return fn
+
+
+def summary_table(results: Mapping[str, EvalResult]) -> pl.DataFrame:
+    """One row per model, one column per summary figure."""
+    rows = [
+        {"model": name, **{k: (None if math.isnan(v) else v) for k, v in r.summary.items()}}
+        for name, r in results.items()
+    ]
+    return pl.DataFrame(rows)

@@ -1,0 +1,486 @@
+"""Collaborative scorer: implicit's AlternatingLeastSquares on MovieLens + app interactions.
+
+The training matrix is users x items (CSR, implicit >= 0.5 orientation). Rows are MovieLens users
+(keys ``"ml:<id>"``) and app users (keys ``"app:<id>"``, so the two id spaces never collide);
+columns are tconsts. Cell values are implicit's *confidences* (implicit multiplies them by
+``alpha``; a negative value is a dislike: preference 0 with confidence ``|value|``):
+
+- MovieLens: ``rating >= positive_rating`` -> ``1 + rating_slope * (rating - positive_rating)``
+  (4 -> 1, 5 -> 1 + slope); ``rating <= negative_rating`` -> ``-negative_confidence``; ratings in
+  between -> ``neutral_confidence`` (0 leaves them out).
+- App: like -> ``like_confidence``, superlike -> ``superlike_confidence``, dislike ->
+  ``-dislike_confidence``.
+- Optionally (``recency_half_life_days > 0``) positive confidences of recent interactions are
+  boosted, with the age measured from the user's newest interaction: ``c * (1 + boost * 0.5 **
+  (age / half_life))``.
+
+A user not in the trained model (every new app tester, or a trained one whose clicks changed)
+is folded in per request with implicit's ``recalculate_user`` from the profile's app values;
+the shared model is never modified (no ``partial_fit_users``). A profile with a ``user_key``
+that the model was trained on (evaluation) uses the trained factors. The score of an item is
+the dot product ``x_u . y_i``; NaN for items the model never saw and for profiles with no known
+positive title.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import polars as pl
+import scipy.linalg
+import scipy.sparse as sp
+from threadpoolctl import ThreadpoolController
+
+from recsys.columns import DISLIKE, LIKE, SUPERLIKE
+from recsys.columns import Columns as C
+from recsys.errors import ModelError
+from recsys.models.base import (
+    ItemIndex,
+    Profile,
+    ProfileLike,
+    config_from_dict,
+    config_to_dict,
+    load_npz,
+    read_json,
+    require,
+    write_json,
+)
+from recsys.progress import Progress, null_progress
+
+log = logging.getLogger(__name__)
+
+ML_USER = "ml_user_id"
+ML_RATING = "rating"
+ML_TIME = "timestamp"
+
+_controller: ThreadpoolController | None = None
+_controller_lock = threading.Lock()
+_local = threading.local()
+
+
+@contextmanager
+def blas_single_thread() -> Iterator[None]:
+    """Limit BLAS to one thread for the block, as implicit asks (threadpoolctl).
+
+    The controller (which scans the loaded libraries) is built once per process; entering and
+    leaving the limit afterwards costs microseconds.
+    """
+    global _controller
+    if getattr(_local, "depth", 0):  # already limited on this thread
+        yield
+        return
+    if _controller is None:
+        with _controller_lock:
+            if _controller is None:
+                _controller = ThreadpoolController()
+    _local.depth = 1
+    try:
+        with _controller.limit(limits=1, user_api="blas"):
+            yield
+    finally:
+        _local.depth = 0
+
+
+def movielens_user_key(ml_user_id: int) -> str:
+    return f"ml:{ml_user_id}"
+
+
+def app_user_key(user_id: int) -> str:
+    return f"app:{user_id}"
+
+
+@dataclass(frozen=True)
+class ALSConfig:
+    """Hyperparameters of the ALS model and of the interaction -> confidence mapping.
+
+    Defaults tuned on ml-latest-small with the default temporal protocol (``bench/quality.py
+    --grid-als`` and a finer search, two seeds each; NDCG@10): few factors with strong
+    regularisation generalise best on this small data (factors 32 / reg 8: 0.133; 64 / 0.05:
+    0.112; 128: <= 0.10); alpha 1 beat 0.3-3; confidence growing with the rating (slope 1) beat
+    a flat 1 (0.129); leaving 2.5-3.5 ratings out beat counting them as weak positives (0.5:
+    0.130, 1.0: 0.124); dislikes as negative confidence 2-5 and a recency boost were neutral
+    (within +-0.002), BM25 weighting was worse (0.125).
+    """
+
+    factors: int = 32
+    regularization: float = 8.0
+    alpha: float = 1.0
+    iterations: int = 15
+    random_state: int = 42
+    num_threads: int = 0  # implicit's own threads for fit (0 = all cores)
+    positive_rating: float = 4.0
+    negative_rating: float = 2.0
+    rating_slope: float = 1.0
+    neutral_confidence: float = 0.0
+    negative_confidence: float = 2.0
+    like_confidence: float = 1.0
+    superlike_confidence: float = 2.0
+    dislike_confidence: float = 2.0
+    recency_half_life_days: float = 0.0
+    recency_boost: float = 1.0
+
+    def app_confidence(self, values: np.ndarray) -> np.ndarray:
+        """Confidences (signed) for app values: like, superlike, dislike; others 0."""
+        values = np.asarray(values, dtype=np.float64)
+        out = np.zeros(len(values), dtype=np.float32)
+        out[values == LIKE] = self.like_confidence
+        out[values == SUPERLIKE] = self.superlike_confidence
+        out[values == DISLIKE] = -self.dislike_confidence
+        return out
+
+    def rating_confidence(self, ratings: pl.Expr) -> pl.Expr:
+        """Polars expression: signed confidence of a MovieLens rating."""
+        return (
+            pl.when(ratings >= self.positive_rating)
+            .then(1.0 + self.rating_slope * (ratings - self.positive_rating))
+            .when(ratings <= self.negative_rating)
+            .then(-self.negative_confidence)
+            .otherwise(self.neutral_confidence)
+        )
+
+
+def interaction_table(
+    movielens_ratings: pl.DataFrame | None,
+    app_interactions: pl.DataFrame | None,
+    config: ALSConfig,
+) -> pl.DataFrame:
+    """``[src, uid, tconst, confidence]``: every non-zero training cell, one per user and title
+    (``src`` 0 = app user, 1 = MovieLens user; the key of a row is ``"app:<uid>"`` /
+    ``"ml:<uid>"``)."""
+    parts: list[pl.DataFrame] = []
+    if movielens_ratings is not None and movielens_ratings.height:
+        parts.append(
+            movielens_ratings.select(
+                pl.lit(1, dtype=pl.Int8).alias("src"),
+                pl.col(ML_USER).cast(pl.Int64).alias("uid"),
+                pl.col(C.TCONST),
+                config.rating_confidence(pl.col(ML_RATING).cast(pl.Float64)).alias("confidence"),
+                pl.col(ML_TIME).cast(pl.Int64).alias("ts"),
+            )
+        )
+    if app_interactions is not None and app_interactions.height:
+        value = pl.col(C.VALUE)
+        parts.append(
+            app_interactions.select(
+                pl.lit(0, dtype=pl.Int8).alias("src"),
+                pl.col(C.USER_ID).cast(pl.Int64).alias("uid"),
+                pl.col(C.TCONST),
+                pl.when(value == LIKE)
+                .then(config.like_confidence)
+                .when(value == SUPERLIKE)
+                .then(config.superlike_confidence)
+                .when(value == DISLIKE)
+                .then(-config.dislike_confidence)
+                .otherwise(0.0)
+                .alias("confidence"),
+                (
+                    pl.col(C.TIMESTAMP).dt.epoch("s").cast(pl.Int64)
+                    if C.TIMESTAMP in app_interactions.columns
+                    else pl.lit(0, dtype=pl.Int64)
+                ).alias("ts"),
+            )
+        )
+    if not parts:
+        return pl.DataFrame(
+            schema={"src": pl.Int8, "uid": pl.Int64, C.TCONST: pl.String, "confidence": pl.Float64, "ts": pl.Int64}
+        )
+    table = pl.concat(parts)
+    if config.recency_half_life_days > 0:
+        age_days = (pl.col("ts").max().over("src", "uid") - pl.col("ts")) / 86400.0
+        weight = 1.0 + config.recency_boost * (pl.lit(0.5) ** (age_days / config.recency_half_life_days))
+        table = table.with_columns(
+            pl.when(pl.col("confidence") > 0)
+            .then(pl.col("confidence") * weight)
+            .otherwise(pl.col("confidence"))
+            .alias("confidence")
+        )
+    return table.filter(pl.col("confidence") != 0).select("src", "uid", C.TCONST, "confidence", "ts")
+
+
+def build_matrix(table: pl.DataFrame) -> tuple[sp.csr_matrix, ItemIndex, ItemIndex]:
+    """Users x items CSR (float32) from :func:`interaction_table`, with both vocabularies
+    (sorted: app users then MovieLens users by id, items by tconst; so the same data gives the
+    same matrix whatever the row order). One cell per user and title: if the input holds a
+    title twice for a user (the catalogue build and the store already prevent it), the latest
+    interaction wins."""
+    matrix, users, items = _coded_matrix(table)
+    if matrix.nnz < table.height:  # duplicates were summed: keep the latest instead
+        latest = table.sort("ts").unique(subset=["src", "uid", C.TCONST], keep="last")
+        matrix, users, items = _coded_matrix(latest)
+    return matrix, users, items
+
+
+def _coded_matrix(table: pl.DataFrame) -> tuple[sp.csr_matrix, ItemIndex, ItemIndex]:
+    users = table.select("src", "uid").unique().sort("src", "uid").with_row_index("_row")
+    item_ids = table[C.TCONST].unique().sort()
+    items = pl.DataFrame({C.TCONST: item_ids}).with_row_index("_col")
+    coded = table.join(users, on=["src", "uid"]).join(items, on=C.TCONST)
+    matrix = sp.csr_matrix(
+        (
+            coded["confidence"].to_numpy().astype(np.float32),
+            (coded["_row"].to_numpy(), coded["_col"].to_numpy()),
+        ),
+        shape=(users.height, len(item_ids)),
+        dtype=np.float32,
+    )
+    matrix.sort_indices()
+    keys = [f"{'ml' if src else 'app'}:{uid}" for src, uid in zip(users["src"].to_list(), users["uid"].to_list(), strict=True)]
+    return matrix, ItemIndex(keys), ItemIndex(item_ids.to_list())
+
+
+def new_model(config: ALSConfig) -> Any:
+    """An unfitted implicit ALS model on the CPU, seeded, with the config's hyperparameters."""
+    from implicit.als import AlternatingLeastSquares
+
+    with blas_single_thread():
+        return AlternatingLeastSquares(
+            factors=config.factors,
+            regularization=config.regularization,
+            alpha=config.alpha,
+            iterations=config.iterations,
+            random_state=config.random_state,
+            num_threads=config.num_threads,
+            use_gpu=False,
+        )
+
+
+class ALSScorer:
+    """Wraps implicit's ALS and owns the id <-> index maps; see the module docstring."""
+
+    name = "als"
+
+    def __init__(self, config: ALSConfig | None = None) -> None:
+        self.config = config or ALSConfig()
+        self.model: Any = None
+        self.items: ItemIndex | None = None
+        self.users: ItemIndex | None = None
+        self._yty: np.ndarray | None = None
+
+    # --- fitting -------------------------------------------------------------------------------
+
+    def fit(
+        self,
+        movielens_ratings: pl.DataFrame | None,
+        app_interactions: pl.DataFrame | None = None,
+        progress: Progress | None = None,
+    ) -> Self:
+        """Train on MovieLens ratings ``[ml_user_id, tconst, rating, timestamp]`` and app
+        interactions ``[user_id, tconst, value, created_at]`` (either may be None or empty)."""
+        table = interaction_table(movielens_ratings, app_interactions, self.config)
+        if table.height == 0:
+            raise ModelError("No interactions to train ALS on; run `python -m recsys build` first.")
+        matrix, users, items = build_matrix(table)
+        return self.fit_matrix(matrix, users, items, progress)
+
+    def fit_matrix(
+        self,
+        matrix: sp.csr_matrix,
+        users: ItemIndex,
+        items: ItemIndex,
+        progress: Progress | None = None,
+    ) -> Self:
+        """Train on a ready users x items confidence matrix with its vocabularies."""
+        progress = progress or null_progress
+        iterations = self.config.iterations
+        progress("als: iterations", 0, iterations)
+
+        def callback(iteration: int, elapsed: float, loss: float | None) -> None:
+            progress("als: iterations", iteration + 1, iterations)
+
+        model = new_model(self.config)
+        with blas_single_thread():
+            model.fit(matrix, show_progress=False, callback=callback)
+        self._set(model, users, items)
+        log.info("ALS: %d users x %d items, %d cells", matrix.shape[0], matrix.shape[1], matrix.nnz)
+        return self
+
+    def _set(self, model: Any, users: ItemIndex, items: ItemIndex) -> None:
+        self.model, self.users, self.items = model, users, items
+        # prime implicit's lazily cached Y^T Y so concurrent fold-ins only read the model
+        self._yty = model.YtY
+        # a fold-in solves for one user: an OpenMP team only adds wake-up latency (measured up
+        # to 10 ms per request on a busy 2-core machine, against 0.1 ms single-threaded)
+        model.num_threads = 1
+
+    def _fitted(self) -> tuple[Any, ItemIndex, ItemIndex]:
+        if self.model is None or self.items is None or self.users is None:
+            raise ModelError("The ALS model is not fitted; run `python -m recsys train`.")
+        return self.model, self.users, self.items
+
+    @property
+    def item_factors(self) -> np.ndarray:
+        return self._fitted()[0].item_factors
+
+    # --- scoring -------------------------------------------------------------------------------
+
+    def user_items(self, profile: ProfileLike) -> sp.csr_matrix | None:
+        """The profile as a 1 x items confidence row (app mapping); None when nothing is known."""
+        _, _, items = self._fitted()
+        prof = Profile.of(profile)
+        cols = items.lookup(prof.tconsts)
+        known = cols >= 0
+        if not known.any():
+            return None
+        conf = self.config.app_confidence(prof.values[known])
+        keep = conf != 0
+        cols, conf = cols[known][keep], conf[keep]
+        order = np.argsort(cols)
+        return sp.csr_matrix(
+            (conf[order], cols[order], np.array([0, len(cols)])), shape=(1, len(items))
+        )
+
+    def query(self, profile: ProfileLike) -> ALSQuery | None:
+        """The user's factor and confidence row, prepared once per request (see
+        :class:`ALSQuery`); None when the profile has no signal."""
+        model, users, items = self._fitted()
+        prof = Profile.of(profile)
+        row_items = self.user_items(prof)
+        user: np.ndarray | None = None
+        if prof.user_key is not None and (urow := users.get(prof.user_key)) >= 0:
+            user = model.user_factors[urow]
+        elif row_items is not None and (row_items.data > 0).any():
+            with blas_single_thread():
+                user = model.recalculate_user(0, row_items)
+        if user is None:
+            return None
+        return ALSQuery(self, user, row_items)
+
+    def user_vector(self, profile: ProfileLike) -> np.ndarray | None:
+        """The user's factor: trained (when ``profile.user_key`` was trained) or folded in with
+        ``recalculate_user``; None when the profile has no known positive title."""
+        q = self.query(profile)
+        return None if q is None else q.user
+
+    def score(self, profile: ProfileLike, candidates: Sequence[str]) -> np.ndarray:
+        """``x_u . y_i`` per candidate; NaN for unknown items or a profile with no signal."""
+        _, _, items = self._fitted()
+        return self.score_positions(profile, items.lookup(candidates))
+
+    def score_positions(self, profile: ProfileLike, positions: np.ndarray) -> np.ndarray:
+        """Like :meth:`score` for item positions (``-1`` = unknown, scored NaN)."""
+        model, _, _ = self._fitted()
+        out = np.full(len(positions), np.nan, dtype=np.float64)
+        q = self.query(profile)
+        if q is not None:
+            known = positions >= 0
+            out[known] = q.scores(model.item_factors[positions[known]])
+        return out
+
+    def candidate_scorer(self, candidates: Sequence[str]) -> Callable[[ProfileLike], np.ndarray]:
+        """``score`` for a fixed candidate list, with the candidates' factors gathered once."""
+        model, _, items = self._fitted()
+        positions = items.lookup(candidates)
+        known = np.flatnonzero(positions >= 0)
+        factors = np.ascontiguousarray(model.item_factors[positions[known]])
+        size = len(positions)
+
+        def score(profile: ProfileLike) -> np.ndarray:
+            out = np.full(size, np.nan, dtype=np.float64)
+            q = self.query(profile)
+            if q is not None:
+                out[known] = q.scores(factors)
+            return out
+
+        return score
+
+    def explain(self, profile: ProfileLike, candidates: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """Contribution of each positively rated profile title to each candidate's score.
+
+        Returns ``(liked tconsts known to the model, array candidates x those titles)``; rows of
+        unknown candidates are NaN; see :meth:`ALSQuery.contributions`.
+        """
+        model, _, items = self._fitted()
+        positions = items.lookup(candidates)
+        q = self.query(profile)
+        if q is None:
+            return [], np.full((len(positions), 0), np.nan)
+        names = q.liked_tconsts()
+        out = np.full((len(positions), len(names)), np.nan)
+        known = positions >= 0
+        if known.any():
+            out[known] = q.contributions(model.item_factors[positions[known]])
+        return names, out
+
+    # --- artifacts -----------------------------------------------------------------------------
+
+    def save(self, directory: Path) -> None:
+        model, users, items = self._fitted()
+        directory.mkdir(parents=True, exist_ok=True)
+        np.savez(
+            directory / "als.npz",
+            item_factors=np.ascontiguousarray(model.item_factors),
+            user_factors=np.ascontiguousarray(model.user_factors),
+        )
+        items.save(directory / "items.json")
+        users.save(directory / "users.json")
+        write_json(directory / "config.json", config_to_dict(self.config))
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        require(directory, "als.npz", "items.json", "users.json", "config.json")
+        scorer = cls(config_from_dict(ALSConfig, read_json(directory / "config.json")))
+        arrays = load_npz(directory / "als.npz")
+        if "item_factors" not in arrays or "user_factors" not in arrays:
+            raise ModelError(f"ALS model in {directory} is incomplete; run `python -m recsys train`.")
+        items = ItemIndex.load(directory / "items.json")
+        users = ItemIndex.load(directory / "users.json")
+        item_factors, user_factors = arrays["item_factors"], arrays["user_factors"]
+        f = scorer.config.factors
+        if item_factors.shape != (len(items), f) or user_factors.shape != (len(users), f):
+            raise ModelError(f"ALS model in {directory} is inconsistent; run `python -m recsys train`.")
+        model = new_model(scorer.config)
+        model.item_factors = item_factors.astype(np.float32)
+        model.user_factors = user_factors.astype(np.float32)
+        scorer._set(model, users, items)
+        return scorer
+
+
+class ALSQuery:
+    """One user prepared once per request: the factor ``x_u`` and the confidence row.
+
+    ``scores(factors)`` is ``factors @ x_u``. ``contributions(factors)`` is the same
+    decomposition as implicit's ``explain`` (Hu, Koren & Volinsky, section 5), for all targets at
+    once: with ``A = Y^T C_u Y + reg I`` (one Cholesky factorisation, done on first use),
+    ``s_ij = (y_i^T A^-1 y_j) c_uj`` for every liked title ``j``; a row sums to the folded-in
+    score of its target. Disliked titles never contribute.
+    """
+
+    def __init__(self, scorer: ALSScorer, user: np.ndarray, row: sp.csr_matrix | None) -> None:
+        self.scorer, self.user, self.row = scorer, user, row
+        self._solved: np.ndarray | None = None  # A^-1 Y_liked^T * c_liked (f x liked)
+
+    def scores(self, factors: np.ndarray) -> np.ndarray:
+        return (factors @ self.user).astype(np.float64)
+
+    def _liked(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.row is None:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        conf = self.row.data.astype(np.float64) * self.scorer.config.alpha
+        return self.row.indices, conf
+
+    def liked_tconsts(self) -> list[str]:
+        cols, conf = self._liked()
+        ids = self.scorer.items.ids  # type: ignore[union-attr]
+        return [str(ids[c]) for c in cols[conf > 0]]
+
+    def contributions(self, factors: np.ndarray) -> np.ndarray:
+        if self._solved is None:
+            # A is symmetric, so s_ij = y_i^T (A^-1 y_j c_j): one solve per request, then every
+            # target of every section costs one small matrix product
+            cols, conf = self._liked()
+            item_factors = self.scorer.item_factors
+            y = item_factors[cols].astype(np.float64)
+            cfg = self.scorer.config
+            a = self.scorer._yty + cfg.regularization * np.eye(item_factors.shape[1])
+            a = a + (y * (np.abs(conf) - 1.0)[:, None]).T @ y
+            liked = conf > 0
+            cho = scipy.linalg.cho_factor(a, check_finite=False)
+            self._solved = scipy.linalg.cho_solve(cho, y[liked].T, check_finite=False) * conf[liked][None, :]
+        return np.asarray(factors, dtype=np.float64) @ self._solved

@@ -1,0 +1,126 @@
+"""Popularity scorer: the baseline, the third hybrid signal and the cold-start ranking.
+
+Two sources (``PopularityConfig.source``):
+
+- ``"imdb"`` (default, used by the app): the catalogue's ``popularity`` column, the Bayesian-
+  weighted IMDb rating times log votes ``(v/(v+m) R + m/(v+m) C) ln(1 + v)`` computed at build
+  time (see :mod:`recsys.catalog`). Covers every title, movies and TV alike.
+- ``"interactions"``: ``ln(1 + n)`` with ``n`` the number of positive interactions (MovieLens
+  rating >= ``positive_rating``, app like / superlike) per title; the classic "most popular"
+  baseline of offline evaluation on MovieLens.
+
+The score ignores the profile; NaN for titles the scorer does not know.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Self
+
+import numpy as np
+import polars as pl
+
+from recsys.columns import Columns as C
+from recsys.errors import ModelError
+from recsys.models.base import (
+    ItemIndex,
+    ProfileLike,
+    config_from_dict,
+    config_to_dict,
+    gather,
+    load_npz,
+    read_json,
+    require,
+    write_json,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PopularityConfig:
+    source: Literal["imdb", "interactions"] = "imdb"
+    positive_rating: float = 4.0
+
+
+class PopularityScorer:
+    """Scores every known title by its popularity; see the module docstring."""
+
+    name = "popularity"
+
+    def __init__(self, config: PopularityConfig | None = None) -> None:
+        self.config = config or PopularityConfig()
+        self.items: ItemIndex | None = None
+        self.values: np.ndarray | None = None
+
+    def fit(
+        self,
+        titles: pl.DataFrame | None = None,
+        movielens_ratings: pl.DataFrame | None = None,
+        app_interactions: pl.DataFrame | None = None,
+    ) -> Self:
+        """Fit from ``titles`` (source "imdb") or from the interactions (source "interactions")."""
+        if self.config.source == "imdb":
+            if titles is None or titles.height == 0:
+                raise ModelError("The catalogue is empty; run `python -m recsys build` first.")
+            frame = titles.select(C.TCONST, pl.col(C.POPULARITY).cast(pl.Float64).fill_null(0.0))
+            self.items = ItemIndex(frame[C.TCONST].to_list())
+            self.values = frame[C.POPULARITY].to_numpy().astype(np.float64)
+            return self
+        parts: list[pl.DataFrame] = []
+        if movielens_ratings is not None and movielens_ratings.height:
+            parts.append(
+                movielens_ratings.filter(pl.col("rating") >= self.config.positive_rating).select(C.TCONST)
+            )
+        if app_interactions is not None and app_interactions.height:
+            parts.append(app_interactions.filter(pl.col(C.VALUE) > 0).select(C.TCONST))
+        if not parts:
+            raise ModelError("No interactions to count popularity from; run `python -m recsys build`.")
+        counts = pl.concat(parts).group_by(C.TCONST).len().sort(C.TCONST)
+        self.items = ItemIndex(counts[C.TCONST].to_list())
+        self.values = np.log1p(counts["len"].to_numpy().astype(np.float64))
+        return self
+
+    def _fitted(self) -> tuple[ItemIndex, np.ndarray]:
+        if self.items is None or self.values is None:
+            raise ModelError("The popularity model is not fitted; run `python -m recsys train`.")
+        return self.items, self.values
+
+    def score(self, profile: ProfileLike, candidates: Sequence[str]) -> np.ndarray:
+        """Popularity of each candidate (the profile is ignored); NaN for unknown titles."""
+        items, _ = self._fitted()
+        return self.score_positions(profile, items.lookup(candidates))
+
+    def score_positions(self, profile: ProfileLike, positions: np.ndarray) -> np.ndarray:
+        _, values = self._fitted()
+        out = np.full(len(positions), np.nan, dtype=np.float64)
+        known = positions >= 0
+        out[known] = values[positions[known]]
+        return out
+
+    def candidate_scorer(self, candidates: Sequence[str]) -> Callable[[ProfileLike], np.ndarray]:
+        """``score`` for a fixed candidate list (the values gathered once)."""
+        items, values = self._fitted()
+        fixed = gather(values, items.lookup(candidates))
+        return lambda profile: fixed.copy()
+
+    def save(self, directory: Path) -> None:
+        items, values = self._fitted()
+        directory.mkdir(parents=True, exist_ok=True)
+        np.savez(directory / "popularity.npz", values=values)
+        items.save(directory / "items.json")
+        write_json(directory / "config.json", config_to_dict(self.config))
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        require(directory, "popularity.npz", "items.json", "config.json")
+        scorer = cls(config_from_dict(PopularityConfig, read_json(directory / "config.json")))
+        scorer.items = ItemIndex.load(directory / "items.json")
+        values = load_npz(directory / "popularity.npz").get("values")
+        if values is None or len(values) != len(scorer.items):
+            raise ModelError(f"Popularity model in {directory} is inconsistent; run `python -m recsys train`.")
+        scorer.values = values.astype(np.float64)
+        return scorer

@@ -1,0 +1,150 @@
+"""ALS on a checkerboard (implicit's classic known-answer test), fold-in, dislikes, explain."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+import scipy.sparse as sp
+
+from recsys.models import ALSConfig, ALSScorer, Profile, Recommender, RecommenderConfig, TfidfConfig
+from recsys.models.als import build_matrix, interaction_table
+
+N_USERS, N_ITEMS = 20, 20
+CONFIG = ALSConfig(factors=8, iterations=15, regularization=0.1, random_state=11, num_threads=1)
+
+
+def item(i: int) -> str:
+    return f"tt{i:07d}"
+
+
+def held_out(u: int) -> int:
+    """Each user's one missing item of their own parity."""
+    return 2 * ((u // 2) % (N_ITEMS // 2)) + u % 2
+
+
+def checkerboard() -> pl.DataFrame:
+    """User u likes (rating 5) every item with the parity of u, except ``held_out(u)``."""
+    rows = [
+        (u, item(i), 5.0, 1_000_000 + i)
+        for u in range(N_USERS)
+        for i in range(N_ITEMS)
+        if i % 2 == u % 2 and i != held_out(u)
+    ]
+    return pl.DataFrame(rows, schema=["ml_user_id", "tconst", "rating", "timestamp"], orient="row")
+
+
+@pytest.fixture(scope="module")
+def als() -> ALSScorer:
+    return ALSScorer(CONFIG).fit(checkerboard())
+
+
+def liked(u: int) -> list[str]:
+    return [item(i) for i in range(N_ITEMS) if i % 2 == u % 2 and i != held_out(u)]
+
+
+def ranked(scores: np.ndarray, exclude: list[str], items: list[str]) -> list[str]:
+    order = np.argsort(-scores, kind="stable")
+    return [items[i] for i in order if items[i] not in exclude]
+
+
+@pytest.mark.parametrize("u", range(N_USERS))
+def test_held_out_item_is_each_trained_users_top(als: ALSScorer, u: int) -> None:
+    items = [item(i) for i in range(N_ITEMS)]
+    profile = Profile.of([(t, 2) for t in liked(u)], user_key=f"ml:{u}")
+    top = ranked(als.score(profile, items), liked(u), items)
+    assert top[0] == item(held_out(u))
+
+
+def test_fold_in_user_with_same_likes_gets_nearly_the_same_list(als: ALSScorer) -> None:
+    items = [item(i) for i in range(N_ITEMS)]
+    for u in (0, 7):
+        trained = ranked(als.score(Profile.of([], user_key=f"ml:{u}"), items), liked(u), items)
+        # rating 5 has confidence 2 in training; a superlike (2) maps to the same confidence
+        folded = ranked(als.score([(t, 2) for t in liked(u)], items), liked(u), items)
+        assert folded[0] == trained[0] == item(held_out(u))
+        assert len(set(folded[:5]) & set(trained[:5])) >= 4
+
+
+def test_fold_in_does_not_touch_the_shared_model(als: ALSScorer) -> None:
+    before_users = als.model.user_factors.copy()
+    before_items = als.model.item_factors.copy()
+    als.score([(t, 1) for t in liked(3)], [item(i) for i in range(N_ITEMS)])
+    np.testing.assert_array_equal(als.model.user_factors, before_users)
+    np.testing.assert_array_equal(als.model.item_factors, before_items)
+
+
+def test_dislike_lowers_the_score_of_similar_items(als: ALSScorer) -> None:
+    items = [item(i) for i in range(N_ITEMS)]
+    base = [(t, 1) for t in liked(0)[:5]]
+    plain = als.score(base, items)
+    disliked = als.score([*base, (item(held_out(0)), -1)], items)
+    assert disliked[held_out(0)] < plain[held_out(0)]
+
+
+def test_matrix_maps_ratings_and_app_values_to_confidences() -> None:
+    ml = pl.DataFrame(
+        {"ml_user_id": [1, 1, 1, 1], "tconst": ["tt1", "tt2", "tt3", "tt4"],
+         "rating": [5.0, 4.0, 3.0, 1.5], "timestamp": [1, 2, 3, 4]}
+    )
+    app = pl.DataFrame(
+        {"user_id": [1, 1, 1], "tconst": ["tt1", "tt2", "tt3"], "value": [1, 2, -1],
+         "created_at": pl.Series([0, 1, 2]).cast(pl.Datetime("us", "UTC"))}
+    )
+    cfg = ALSConfig(rating_slope=1.0, negative_confidence=2.0, dislike_confidence=3.0)
+    matrix, users, items = build_matrix(interaction_table(ml, app, cfg))
+    assert users.ids.tolist() == ["app:1", "ml:1"]  # app and MovieLens id 1 stay distinct
+    assert items.ids.tolist() == ["tt1", "tt2", "tt3", "tt4"]
+    np.testing.assert_array_equal(matrix.toarray(), [[1, 2, -3, 0], [2, 1, 0, -2]])
+
+
+def test_a_title_rated_twice_keeps_the_latest_rating() -> None:
+    ml = pl.DataFrame(
+        {"ml_user_id": [1, 1, 1, 2], "tconst": ["tt1", "tt1", "tt2", "tt1"],
+         "rating": [5.0, 1.0, 4.0, 4.0], "timestamp": [10, 20, 5, 1]}
+    )
+    matrix, users, items = build_matrix(interaction_table(ml, None, ALSConfig(negative_confidence=3.0)))
+    assert users.ids.tolist() == ["ml:1", "ml:2"]
+    np.testing.assert_array_equal(matrix.toarray(), [[-3, 1], [1, 0]])
+
+
+def test_explain_matches_implicit_and_sums_to_the_score(als: ALSScorer) -> None:
+    profile = [(t, 1) for t in liked(4)] + [(item(1), -1)]
+    cands = [item(held_out(4)), item(3), item(6)]
+    names, contrib = als.explain(profile, cands)
+    assert item(1) not in names  # a disliked title never explains anything
+    np.testing.assert_allclose(contrib.sum(axis=1), als.score(profile, cands), rtol=1e-4, atol=1e-6)
+    row = als.user_items(profile)
+    _, top, _ = als.model.explain(0, row, als.items.get(cands[0]), N=len(names))
+    expected = {str(als.items.ids[i]): s for i, s in top}
+    got = dict(zip(names, contrib[0], strict=True))
+    for t, s in expected.items():
+        assert got[t] == pytest.approx(s, rel=1e-4, abs=1e-6)
+
+
+def test_recommender_never_returns_disliked_or_rated_titles() -> None:
+    titles = pl.DataFrame(
+        {
+            "tconst": [item(i) for i in range(N_ITEMS)],
+            "kind": ["movie"] * N_ITEMS,
+            "title_type": ["movie"] * N_ITEMS,
+            "primary_title": [f"Title {i}" for i in range(N_ITEMS)],
+            "genres": [["Drama"] if i % 2 else ["Comedy"] for i in range(N_ITEMS)],
+            "popularity": [float(N_ITEMS - i) for i in range(N_ITEMS)],
+        }
+    )
+    rec = Recommender.fit(titles, checkerboard(), None, RecommenderConfig(tfidf=TfidfConfig(min_df=1), als=CONFIG))
+    disliked = [item(held_out(0)), item(1), item(3)]
+    profile = [(t, 1) for t in liked(0)] + [(t, -1) for t in disliked]
+    out = rec.recommend(profile, "movie", n=N_ITEMS)
+    returned = set(out["tconst"].to_list())
+    assert not returned & set(disliked)
+    assert not returned & set(liked(0))
+    assert len(returned) == N_ITEMS - len(liked(0)) - len(disliked)
+
+
+def test_sparse_row_is_sorted_csr(als: ALSScorer) -> None:
+    row = als.user_items([(item(4), 1), (item(0), 2), ("tt9999999", 1)])
+    assert isinstance(row, sp.csr_matrix) and row.has_sorted_indices
+    assert row.indices.tolist() == [als.items.get(item(0)), als.items.get(item(4))]
+    assert row.data.tolist() == [2.0, 1.0]

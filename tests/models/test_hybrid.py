@@ -1,0 +1,241 @@
+"""The hybrid: normalisation, the NaN rule, weights reproducing single scorers, exclusions,
+sections, reasons and cold start, through the same ``recommend`` the feed calls."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import polars as pl
+import pytest
+
+from recsys.errors import ModelError
+from recsys.models import Recommender, blend, normalise
+from recsys.models.hybrid import HybridConfig, top_n
+from tests.models.conftest import CLUSTERS
+
+CRIME_FAN = [
+    ("tt0000001", 1),
+    ("tt0000002", 2),
+    ("tt0000004", 1),
+    ("tt0000101", 1),
+    ("tt0000011", 1),
+    ("tt0000005", -1),  # disliked comedy
+    ("tt0000103", -1),  # disliked comedy show
+]
+
+
+def test_zscore_worked_example() -> None:
+    out = normalise(np.array([1.0, 2.0, 3.0, np.nan]), "zscore")
+    np.testing.assert_allclose(out[:3], [-1.224745, 0.0, 1.224745], rtol=1e-6)
+    assert np.isnan(out[3])
+
+
+def test_minmax_and_rank_and_constant() -> None:
+    np.testing.assert_allclose(normalise(np.array([2.0, 4.0, 3.0]), "minmax"), [0.0, 1.0, 0.5])
+    np.testing.assert_allclose(normalise(np.array([10.0, 30.0, 20.0, 20.0]), "rank"), [0, 1, 0.5, 0.5])
+    np.testing.assert_array_equal(normalise(np.array([5.0, 5.0]), "zscore"), [0.0, 0.0])
+    assert np.isnan(normalise(np.array([np.nan, np.nan]))).all()
+
+
+def test_nan_rule_worked_example() -> None:
+    content = np.array([1.0, np.nan, np.nan])
+    als = np.array([1.0, 2.0, np.nan])
+    pop = np.array([0.0, 0.0, 3.0])
+    # NaN contributes 0, weights are not renormalised, unscored by every weighted scorer -> NaN
+    out = blend([content, als, pop], (0.5, 0.5, 0.0))
+    np.testing.assert_allclose(out[:2], [1.0, 1.0])
+    assert np.isnan(out[2])
+    # with popularity weighted, the third candidate is scored by popularity alone
+    np.testing.assert_allclose(blend([content, als, pop], (1.0, 1.0, 2.0)), [0.5, 0.5, 1.5])
+
+
+def test_bad_weights_are_refused() -> None:
+    for bad in [(0, 0, 0), (-1, 1, 1), (1, 1), (float("nan"), 1, 1)]:
+        with pytest.raises(ModelError, match="non-negative"):
+            blend([np.zeros(2)] * 3, bad)
+    with pytest.raises(ModelError):
+        HybridConfig(weights=(0.0, 0.0, 0.0))
+
+
+def test_top_n_breaks_ties_by_position_and_skips_nan() -> None:
+    assert top_n(np.array([1.0, np.nan, 3.0, 3.0, 0.5]), 3).tolist() == [2, 3, 0]
+    assert top_n(np.array([np.nan]), 2).tolist() == []
+
+
+def _section_ranking(rec: Recommender, scorer: object, kind: str, profile: list) -> list[str]:
+    """The scorer's own order of the section's unrated titles (NaN dropped)."""
+    rated = {t for t, _ in profile}
+    cands = [t for t in rec.titles.filter(pl.col("kind") == kind)["tconst"].to_list() if t not in rated]
+    scores = scorer.score(profile, cands)
+    order = sorted(
+        (i for i in range(len(cands)) if np.isfinite(scores[i])), key=lambda i: (-scores[i], i)
+    )
+    return [cands[i] for i in order]
+
+
+@pytest.mark.parametrize("kind", ["movie", "tv"])
+def test_content_weight_alone_reproduces_content_order(recommender: Recommender, kind: str) -> None:
+    out = recommender.recommend(CRIME_FAN, kind, n=30, weights=(1, 0, 0))
+    assert out["tconst"].to_list() == _section_ranking(recommender, recommender.hybrid.content, kind, CRIME_FAN)
+
+
+def test_als_weight_alone_reproduces_als_order(recommender: Recommender) -> None:
+    out = recommender.recommend(CRIME_FAN, "movie", n=30, weights=(0, 1, 0))
+    expected = _section_ranking(recommender, recommender.hybrid.als, "movie", CRIME_FAN)
+    got = out["tconst"].to_list()
+    assert got[: len(expected)] == expected
+    # titles ALS never saw come after every ALS-scored one, by popularity, with a NaN score
+    tail = out.slice(len(expected))
+    assert tail["score"].is_nan().all() and tail["als"].is_nan().all()
+    assert tail["popularity"].to_list() == sorted(tail["popularity"].to_list(), reverse=True)
+
+
+def test_titles_unknown_to_als_follow_the_nan_rule(recommender: Recommender) -> None:
+    # "Nature Hour" (tt0000108) has no MovieLens rating: its ALS component is NaN and counts 0
+    weights = (0.3, 0.6, 0.1)
+    out = recommender.recommend(CRIME_FAN, "tv", n=30, weights=weights)
+    row = out.filter(pl.col("tconst") == "tt0000108").row(0, named=True)
+    assert np.isnan(row["als"])
+    assert row["score"] == pytest.approx((0.3 * row["content"] + 0.1 * row["popularity"]) / 1.0)
+
+
+def test_rated_and_excluded_titles_never_come_back(recommender: Recommender) -> None:
+    rated = {t for t, _ in CRIME_FAN}
+    for kind in ("movie", "tv"):
+        out = recommender.recommend(CRIME_FAN, kind, n=100, exclude=["tt0000003", "tt0000102"])
+        got = set(out["tconst"].to_list())
+        assert not got & rated
+        assert not got & {"tt0000003", "tt0000102"}
+        expected = set(recommender.titles.filter(pl.col("kind") == kind)["tconst"].to_list())
+        assert got == expected - rated - {"tt0000003", "tt0000102"}
+
+
+def test_sections_hold_only_their_kind(recommender: Recommender) -> None:
+    kinds = dict(zip(recommender.titles["tconst"].to_list(), recommender.titles["kind"].to_list(), strict=True))
+    for kind in ("movie", "tv"):
+        out = recommender.recommend(CRIME_FAN, kind, n=5)
+        assert out.height == 5
+        assert {kinds[t] for t in out["tconst"].to_list()} == {kind}
+        assert out["rank"].to_list() == [1, 2, 3, 4, 5]
+        assert out.columns == ["tconst", "score", "rank", "reason", "content", "als", "popularity"]
+
+
+def test_crime_fan_gets_crime_first(recommender: Recommender) -> None:
+    out = recommender.recommend(CRIME_FAN, "movie", n=1)
+    assert out["tconst"].to_list() == ["tt0000003"]  # the one crime movie they have not rated
+    tv = recommender.recommend(CRIME_FAN, "tv", n=1)
+    assert tv["tconst"].to_list() == ["tt0000102"]
+
+
+def test_reasons_name_only_liked_titles(recommender: Recommender) -> None:
+    names = dict(zip(recommender.titles["tconst"].to_list(), recommender.titles["primary_title"].to_list(), strict=True))
+    liked = {names[t] for t, v in CRIME_FAN if v > 0}
+    disliked = {names[t] for t, v in CRIME_FAN if v < 0}
+    for kind in ("movie", "tv"):
+        out = recommender.recommend(CRIME_FAN, kind, n=30)
+        for reason in out["reason"].to_list():
+            m = re.fullmatch(r"Because you liked (.+)", reason)
+            if m is None:
+                assert reason.startswith("Popular")
+                continue
+            named = m.group(1).split(", ")
+            assert 1 <= len(named) <= 2
+            assert set(named) <= liked and not set(named) & disliked
+    top = recommender.recommend(CRIME_FAN, "movie", n=1)["reason"][0]
+    assert top.startswith("Because you liked ") and "Night" in top  # Ann Noir's crime dramas
+
+
+def test_cold_start_ranks_popular_titles_in_favourite_genres(recommender: Recommender) -> None:
+    profile = [("tt0000001", 1), ("tt0000012", 2), ("tt0000005", -1)]  # two likes only
+    out = recommender.recommend(profile, "movie", n=6, favourite_genres=["Sci-Fi", "Romance"])
+    # Sci-Fi or Romance movies by popularity (tt0000012 rated), then the most popular of the rest
+    assert out["tconst"].to_list() == ["tt0000008", "tt0000009", "tt0000010", "tt0000013", "tt0000011", "tt0000007"]
+    assert out["reason"].to_list()[:2] == ["Popular in Sci-Fi", "Popular in Sci-Fi"]
+    assert out["reason"][3] == "Popular in Romance"
+    assert out["content"].is_nan().all() and out["als"].is_nan().all()
+    # fewer favourite-genre titles than asked: topped up with the rest, never a rated one
+    many = recommender.recommend(profile, "movie", n=20, favourite_genres=["Sci-Fi"])
+    assert many.height == 16 - 3
+    assert many["reason"].to_list()[4:] == ["Popular on IMDb"] * (many.height - 4)
+
+
+def test_cold_start_ends_at_five_likes(recommender: Recommender) -> None:
+    four = [(t, 1) for t in CLUSTERS["scifi"][:4]]
+    five = [(t, 1) for t in CLUSTERS["scifi"][:5]]
+    assert recommender.recommend(four, "movie", n=3)["reason"].str.starts_with("Popular").all()
+    assert recommender.recommend(five, "movie", n=3)["reason"].str.starts_with("Because").any()
+
+
+def test_a_click_changes_the_next_list(recommender: Recommender) -> None:
+    before = recommender.recommend(CRIME_FAN, "movie", n=5)
+    first = before["tconst"][0]
+    after = recommender.recommend([*CRIME_FAN, (first, 1)], "movie", n=5)
+    assert first not in after["tconst"].to_list()
+    assert after["tconst"].to_list() != before["tconst"].to_list()
+
+
+def test_unknown_kind_is_refused(recommender: Recommender) -> None:
+    with pytest.raises(ModelError, match="kind"):
+        recommender.recommend(CRIME_FAN, "podcast")
+
+
+def test_top_n_resolves_ties_at_the_cut_by_position() -> None:
+    assert top_n(np.array([1.0, 1.0, 1.0, 1.0]), 2).tolist() == [0, 1]
+    assert top_n(np.array([0.0, 2.0, 1.0, 2.0, 2.0]), 2).tolist() == [1, 3]
+    assert top_n(np.array([5.0, np.nan, 5.0]), 5).tolist() == [0, 2]
+
+
+@pytest.mark.parametrize("weights", [(0.5, 0.4, 0.1), (0.2, 0.2, 0.6), (1.0, 1.0, 0.0)])
+def test_feed_scores_equal_the_hybrid_over_the_unrated_section(recommender: Recommender, weights: tuple) -> None:
+    """The feed's precomputed fast path gives the hybrid's own scores (normalised over the
+    section's unrated titles) for every candidate."""
+    for kind in ("movie", "tv"):
+        rated = {t for t, _ in CRIME_FAN}
+        cands = [t for t in recommender.titles.filter(pl.col("kind") == kind)["tconst"].to_list() if t not in rated]
+        expected = dict(zip(cands, recommender.hybrid.score(CRIME_FAN, cands, weights), strict=True))
+        out = recommender.recommend(CRIME_FAN, kind, n=len(cands), weights=weights)
+        assert sorted(out["tconst"].to_list()) == sorted(cands)
+        for t, score in zip(out["tconst"].to_list(), out["score"].to_list(), strict=True):
+            assert score == pytest.approx(expected[t], rel=1e-6, abs=1e-9)
+
+
+def test_both_sections_at_once_equal_one_at_a_time(recommender: Recommender) -> None:
+    both = recommender.recommend_feed(CRIME_FAN, n=6, favourite_genres=["Crime"], exclude=["tt0000003"])
+    for kind in ("movie", "tv"):
+        single = recommender.recommend(CRIME_FAN, kind, n=6, favourite_genres=["Crime"], exclude=["tt0000003"])
+        assert both[kind].equals(single)
+    cold = recommender.recommend_feed([("tt0000001", 1)], n=3, favourite_genres=["Comedy"])
+    assert set(cold) == {"movie", "tv"}
+    assert cold["tv"]["tconst"].to_list()[:2] == ["tt0000103", "tt0000104"]
+
+
+def test_top_n_on_a_large_array_is_exact() -> None:
+    rng = np.random.default_rng(5)
+    scores = rng.normal(size=500_000)
+    scores[rng.choice(500_000, 1000, replace=False)] = np.nan
+    scores[[7, 70, 700]] = 10.0  # ties at the top resolve by position
+    expected = sorted(np.flatnonzero(np.isfinite(scores)), key=lambda i: (-scores[i], i))[:20]
+    assert top_n(scores, 20).tolist() == expected
+    few = np.full(300_000, np.nan)
+    few[[5, 9]] = [1.0, 2.0]
+    assert top_n(few, 20).tolist() == [9, 5]
+
+
+@pytest.mark.parametrize("weights", [(0.5, 0.4, 0.1), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (1.0, 0.0, 0.0)])
+def test_fused_feed_path_matches_the_reference_path(recommender: Recommender, weights: tuple) -> None:
+    """The section fast path (z-score fused into the blend) gives the same list, scores,
+    components and reasons as normalise() + blend() over NaN-masked arrays."""
+    exclude = ["tt0000003", "tt0000108"]
+    for kind in ("movie", "tv"):
+        fast = recommender.recommend(CRIME_FAN, kind, n=30, weights=weights, exclude=exclude)
+        sec = recommender._sections[kind]
+        sec.pop_finite = False  # forces the reference path
+        try:
+            slow = recommender.recommend(CRIME_FAN, kind, n=30, weights=weights, exclude=exclude)
+        finally:
+            sec.pop_finite = True
+        assert fast["tconst"].to_list() == slow["tconst"].to_list()
+        assert fast["reason"].to_list() == slow["reason"].to_list()
+        for col in ("score", "content", "als", "popularity"):
+            np.testing.assert_allclose(fast[col].to_numpy(), slow[col].to_numpy(), rtol=1e-6, atol=1e-9)

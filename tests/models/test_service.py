@@ -1,0 +1,182 @@
+"""Model versions on disk (atomic save, newest intact one loaded, pruning, clear errors), the
+train helper, and concurrent use of one shared recommender."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from recsys.errors import ModelError
+from recsys.models import Recommender, latest_version, train
+from recsys.models.service import MANIFEST
+from tests.models.conftest import CLUSTERS, small_config
+
+PROFILES = [
+    [(t, 1) for t in CLUSTERS[name]] + [(CLUSTERS[other][0], -1)]
+    for name, other in [("crime", "comedy"), ("comedy", "scifi"), ("scifi", "romance"), ("romance", "crime")]
+]
+
+
+def test_save_then_load_latest_gives_identical_recommendations(recommender: Recommender, models_dir: Path) -> None:
+    path = recommender.save(models_dir)
+    assert path.parent == models_dir and path.name == recommender.version
+    loaded = Recommender.load_latest(models_dir)
+    assert loaded.version == recommender.version == latest_version(models_dir)
+    for profile in PROFILES:
+        for kind in ("movie", "tv"):
+            a = recommender.recommend(profile, kind, n=10, favourite_genres=["Drama"])
+            b = loaded.recommend(profile, kind, n=10, favourite_genres=["Drama"])
+            assert a.equals(b)
+    assert loaded.config == recommender.config
+
+
+def test_newest_version_wins_and_only_the_last_three_are_kept(recommender: Recommender, models_dir: Path) -> None:
+    versions = [recommender.save(models_dir).name for _ in range(5)]
+    assert versions == sorted(versions) and len(set(versions)) == 5
+    kept = sorted(p.name for p in models_dir.iterdir())
+    assert kept == versions[-3:]
+    assert Recommender.load_latest(models_dir).version == versions[-1]
+
+
+def test_no_model_says_how_to_train(models_dir: Path) -> None:
+    with pytest.raises(ModelError, match=r"No trained model .*run `python -m recsys train`"):
+        Recommender.load_latest(models_dir)
+    assert latest_version(models_dir) is None
+
+
+def test_unfinished_and_corrupt_versions_are_skipped(
+    recommender: Recommender, models_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = recommender.save(models_dir).name
+    bad = recommender.save(models_dir)
+    # a crash mid-save leaves a hidden temp folder; a folder without a manifest is unfinished
+    (models_dir / ".tmp-20990101T000000000000Z-dead").mkdir()
+    unfinished = models_dir / "20990101T000000000000Z"
+    unfinished.mkdir()
+    (unfinished / "titles.parquet").write_bytes(b"partial")
+    # the newest complete version has a damaged file
+    (bad / "hybrid" / "als" / "als.npz").write_bytes(b"garbage")
+    assert latest_version(models_dir) == bad.name  # cheap check: complete, not verified
+    with caplog.at_level(logging.WARNING):
+        loaded = Recommender.load_latest(models_dir)
+    assert loaded.version == good
+    assert "corrupt" in caplog.text
+
+
+def test_every_version_corrupt_is_an_error(recommender: Recommender, models_dir: Path) -> None:
+    path = recommender.save(models_dir)
+    (path / "titles.parquet").write_bytes(b"x")
+    with pytest.raises(ModelError, match=r"corrupt.*python -m recsys train"):
+        Recommender.load_latest(models_dir)
+    with pytest.raises(ModelError, match="corrupt"):
+        Recommender.load(path)
+
+
+def test_manifest_lists_every_file_with_checksums(recommender: Recommender, models_dir: Path) -> None:
+    import json
+
+    path = recommender.save(models_dir)
+    manifest = json.loads((path / MANIFEST).read_text())
+    files = {str(p.relative_to(path)) for p in path.rglob("*") if p.is_file()} - {MANIFEST}
+    assert set(manifest["files"]) == files
+    assert "hybrid/als/als.npz" in files and "hybrid/content/tfidf.npz" in files
+    assert all(len(info["sha256"]) == 64 for info in manifest["files"].values())
+
+
+def test_train_reports_progress_and_writes_a_version(
+    titles: pl.DataFrame, ratings: pl.DataFrame, models_dir: Path
+) -> None:
+    app = pl.DataFrame(
+        {
+            "user_id": [1, 1, 1, 2],
+            "tconst": ["tt0000101", "tt0000102", "tt0000103", "tt0000107"],
+            "value": [1, 2, -1, 1],
+            "created_at": pl.Series([1, 2, 3, 4]).cast(pl.Datetime("us", "UTC")),
+        }
+    )
+    stages: list[tuple[str, float, float | None]] = []
+    path = train(titles, ratings, app, models_dir, small_config(), lambda s, d, t: stages.append((s, d, t)))
+    assert path.parent == models_dir and (path / MANIFEST).is_file()
+    names = {s for s, _, _ in stages}
+    assert {"als: iterations", "saving model"} <= names
+    assert ("als: iterations", 10, 10) in stages
+    rec = Recommender.load_latest(models_dir)
+    assert "app:1" in rec.hybrid.als.users and "ml:1" in rec.hybrid.als.users
+
+
+def test_empty_catalogue_is_a_clear_error(titles: pl.DataFrame, ratings: pl.DataFrame) -> None:
+    with pytest.raises(ModelError, match="python -m recsys build"):
+        Recommender.fit(titles.clear(), ratings, None, small_config())
+
+
+def test_shared_recommender_gives_the_same_answers_from_many_threads(recommender: Recommender) -> None:
+    jobs = [(p, kind) for p in PROFILES for kind in ("movie", "tv")] * 8
+    serial = [recommender.recommend(p, kind, n=8) for p, kind in jobs]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        parallel = list(pool.map(lambda job: recommender.recommend(job[0], job[1], n=8), jobs))
+    assert all(a.equals(b) for a, b in zip(serial, parallel, strict=True))
+
+
+def test_config_round_trips_through_the_version(recommender: Recommender, models_dir: Path) -> None:
+    cfg = replace(small_config(), cold_start_likes=3, reason_titles=1)
+    rec = Recommender(recommender.hybrid, recommender.titles, cfg)
+    rec.save(models_dir)
+    assert Recommender.load_latest(models_dir).config == cfg
+
+
+def _app(users: list[int]) -> pl.DataFrame:
+    rows = [(u, t, 1) for u in users for t in CLUSTERS["scifi"][:4]]
+    return pl.DataFrame(
+        {
+            "user_id": [r[0] for r in rows],
+            "tconst": [r[1] for r in rows],
+            "value": [r[2] for r in rows],
+            "created_at": pl.Series(range(len(rows))).cast(pl.Datetime("us", "UTC")),
+        }
+    )
+
+
+def test_retrain_on_the_same_catalogue_reuses_the_content_model(
+    titles: pl.DataFrame, ratings: pl.DataFrame, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    first = train(titles, ratings, _app([1]), models, small_config())
+    second = train(titles, ratings, _app([1, 2]), models, small_config())
+    tfidf = "hybrid/content/tfidf.npz"
+    assert (first / tfidf).stat().st_ino == (second / tfidf).stat().st_ino  # linked, not refitted
+    assert (first / "titles.parquet").stat().st_ino == (second / "titles.parquet").stat().st_ino
+    rec = Recommender.load_latest(models)
+    assert rec.version == second.name and "app:2" in rec.hybrid.als.users
+    # the reused version recommends exactly what a full fit on the same data does
+    full = Recommender.fit(titles, ratings, _app([1, 2]), small_config())
+    for profile in PROFILES:
+        assert rec.recommend(profile, "movie", n=8).equals(full.recommend(profile, "movie", n=8))
+    # the first version can be pruned without breaking the second (hard links keep the data)
+    for _ in range(3):
+        train(titles, ratings, _app([1, 2]), models, small_config())
+    assert not first.exists()
+    Recommender.load_latest(models)
+
+
+def test_changed_catalogue_or_damaged_files_fit_everything_again(
+    titles: pl.DataFrame, ratings: pl.DataFrame, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    models = tmp_path / "models"
+    first = train(titles, ratings, None, models, small_config())
+    renamed = titles.with_columns(
+        pl.when(pl.col("tconst") == "tt0000015").then(pl.lit("Quiet Fields Redux")).otherwise(pl.col("primary_title")).alias("primary_title")
+    )
+    second = train(renamed, ratings, None, models, small_config())
+    tfidf = "hybrid/content/tfidf.npz"
+    assert (first / tfidf).stat().st_ino != (second / tfidf).stat().st_ino
+    (second / "hybrid" / "content" / "features.json").write_text("[]")
+    with caplog.at_level(logging.WARNING):
+        third = train(renamed, ratings, None, models, small_config())
+    assert "damaged" in caplog.text
+    assert (third / tfidf).stat().st_ino != (second / tfidf).stat().st_ino
+    assert Recommender.load_latest(models).version == third.name
