@@ -62,4 +62,14 @@ st.button(
     on_click=jobs.request,
     args=("fetch_build",),
 )
+
+if resources.has_catalog(cfg):
+    st.subheader("Recommender model")
+    model = resources.recommender(cfg)
+    if model is None:
+        st.warning("No trained model yet: the feed ranks by popularity until you train one.")
+    else:
+        st.caption(f"Model version {model.version}, in use by every feed.")
+    st.caption("Retraining folds every tester's ratings into the collaborative model. The same as `python -m recsys train`.")
+    st.button("Retrain the model", key="data-train", on_click=jobs.request, args=("train",))
 jobs.run_requested(cfg)

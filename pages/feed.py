@@ -21,25 +21,33 @@ def on_rate(tconst: str, value: int) -> None:
     actions.rate(user.id, tconst, value, row["primary_title"] if row else tconst)
 
 
+def on_hide(tconst: str) -> None:
+    row = catalog.title(tconst)
+    actions.hide(user.id, tconst, row["primary_title"] if row else tconst)
+
+
 @st.fragment
 def feed() -> None:
     """Both sections; a click re-renders only this fragment, not the page."""
     cards.action_bar("feed")
+    try:
+        sections = recommend_for_user(
+            user, FEED_SIZE, catalog=catalog, store=store, recommender=resources.recommender(cfg)
+        )
+    except CineBlendError as exc:
+        st.error(str(exc))
+        return
     movies_tab, tv_tab = st.tabs(["Movies", "TV shows"])
     for tab, kind, heading in ((movies_tab, "movie", "Movies for you"), (tv_tab, "tv", "TV shows for you")):
         with tab:
             st.subheader(heading, anchor=False)
-            try:
-                frame = recommend_for_user(user, kind, FEED_SIZE, catalog=catalog, store=store)
-            except CineBlendError as exc:
-                st.error(str(exc))
-                continue
+            frame = sections[kind]
             if frame.height == 0:
                 st.info("You have rated everything we can show here. Check back after the next data update.")
                 continue
             rows = frame.to_dicts()
             posters = resources.posters_for([r["tconst"] for r in rows], cfg)
-            cards.card_grid(rows, key=f"feed-{kind}", on_rate=on_rate, posters=posters)
+            cards.card_grid(rows, key=f"feed-{kind}", on_rate=on_rate, posters=posters, on_hide=on_hide)
     details.open_if_requested(catalog, user.id)
 
 

@@ -47,6 +47,75 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+
+    from recsys.pipeline import train_model
+
+    started = time.perf_counter()
+    path = train_model(settings, progress=LineProgress())
+    print(f"Trained model {path.name} in {time.perf_counter() - started:.1f} s ({path})")
+    return 0
+
+
+def _parse_weights(text: str | None) -> tuple[float, float, float] | None:
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        return (float(parts[0]), float(parts[1]), float(parts[2]))
+    except ValueError:
+        raise CineBlendError(
+            f"--weights must be three numbers content,als,popularity such as 0.5,0.4,0.1; got {text!r}"
+        ) from None
+
+
+def _recommend(args: argparse.Namespace, settings: Settings) -> int:
+    import polars as pl
+
+    from recsys.catalog.queries import Catalog, is_valid_tconst
+    from recsys.columns import DISLIKE, LIKE, SUPERLIKE
+    from recsys.errors import UnknownTitleError
+    from recsys.feed import recommend_profile
+    from recsys.models.service import Recommender
+
+    pairs = [(t, LIKE) for t in args.like] + [(t, SUPERLIKE) for t in args.superlike]
+    pairs += [(t, DISLIKE) for t in args.dislike]
+    catalog = Catalog(settings.parquet_dir)
+    for tconst, _ in pairs:
+        if not is_valid_tconst(tconst):
+            raise UnknownTitleError(f"{tconst!r} is not an IMDb title id (expected tt followed by digits)")
+        if catalog.title(tconst) is None:
+            raise UnknownTitleError(f"{tconst} is not in the catalogue; find ids with the app's search")
+    weights = _parse_weights(args.weights)
+    recommender = Recommender.load_latest(settings.models_dir)
+    profile = pl.DataFrame(
+        {"tconst": [t for t, _ in pairs], "value": [v for _, v in pairs]},
+        schema={"tconst": pl.String, "value": pl.Int64},
+    )
+    kinds = ("movie", "tv") if args.type is None else (args.type,)
+    sections = recommend_profile(
+        profile, args.n, catalog=catalog, recommender=recommender, weights=weights, kinds=kinds
+    )
+    if args.json:
+        out = {
+            kind: frame.select("rank", "tconst", "primary_title", "start_year", "score", "reason").to_dicts()
+            for kind, frame in sections.items()
+        }
+        print(json.dumps(out, indent=2, default=str))
+        return 0
+    for kind, frame in sections.items():
+        print(f"== {'Movies' if kind == 'movie' else 'TV shows'} ==")
+        for row in frame.iter_rows(named=True):
+            print(
+                f"{row['rank']:>3}. {row['tconst']:<11} {row['primary_title']} ({row['start_year']})"
+                f"  score {row['score']:.3f}  {row['reason']}"
+            )
+    return 0
+
+
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.catalog.queries import Catalog
 
@@ -87,6 +156,28 @@ def build_parser() -> argparse.ArgumentParser:
         "catalogue stays in use until the new one is complete.",
     )
     p.set_defaults(func=_build)
+
+    p = sub.add_parser(
+        "train",
+        help="retrain the hybrid recommender (new model version, picked up by the running app)",
+        description="Fit TF-IDF, ALS and popularity on the catalogue, the MovieLens ratings and "
+        "every app user's interactions; writes a new version under data/models/ atomically.",
+    )
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser(
+        "recommend",
+        help="recommend for an anonymous profile (same code path as the feed)",
+        description="Print the ranked list with scores and reasons for the given likes.",
+    )
+    p.add_argument("--like", nargs="+", default=[], metavar="TCONST", help="liked titles")
+    p.add_argument("--superlike", nargs="+", default=[], metavar="TCONST", help="superliked titles")
+    p.add_argument("--dislike", nargs="+", default=[], metavar="TCONST", help="disliked titles")
+    p.add_argument("--type", choices=("movie", "tv"), help="one section only")
+    p.add_argument("-n", type=int, default=20, help="titles per section (default 20)")
+    p.add_argument("--weights", metavar="C,A,P", help="content,als,popularity weights")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_recommend)
 
     p = sub.add_parser("stats", help="print catalogue statistics")
     p.add_argument("--json", action="store_true", help="print JSON")

@@ -1,33 +1,97 @@
-"""The one function the feed calls: ranked titles of one kind for one user.
+"""The one path from a profile to ranked titles, used by the feed, the CLI and the benchmarks.
 
-Until a trained recommender is available this ranks by popularity within the user's favourite
-genres; every title the user already rated is excluded. The result is a polars frame with the
-catalogue columns plus ``score``, ``rank`` and ``reason``.
+``recommend_profile`` ranks both sections (movies, TV) for a profile ``[tconst, value]`` with the
+trained hybrid recommender when there is one, else by popularity within the favourite genres;
+``recommend_for_user`` builds the profile from the store. Frames carry the catalogue columns plus
+``score``, ``rank`` and ``reason``; every rated or hidden title is left out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import polars as pl
 
 from recsys.catalog.queries import Catalog
+from recsys.columns import KINDS
+from recsys.errors import ModelError
 from recsys.columns import Columns as C
+from recsys.models.hybrid import HybridConfig, check_weights
+from recsys.models.service import Recommender
 from recsys.store import Store, User
+
+#: Settings key of the live hybrid weights (content, ALS, popularity) chosen on the evaluation page.
+LIVE_WEIGHTS = "hybrid_weights"
+Weights = tuple[float, float, float]
+
+
+def live_weights(store: Store) -> Weights:
+    """The weights the feed uses: saved by a data scientist, else the defaults."""
+    saved = store.get_setting(LIVE_WEIGHTS)
+    if saved:
+        try:
+            return check_weights(tuple(float(w) for w in saved))
+        except (TypeError, ValueError, ModelError):
+            pass
+    return tuple(HybridConfig().weights)  # type: ignore[return-value]
+
+
+def recommend_profile(
+    profile: pl.DataFrame,
+    n: int,
+    *,
+    catalog: Catalog,
+    recommender: Recommender | None,
+    weights: Weights | None = None,
+    favourite_genres: Sequence[str] = (),
+    exclude: Iterable[str] = (),
+    kinds: Sequence[str] = KINDS,
+) -> dict[str, pl.DataFrame]:
+    """``{kind: frame}`` of the top ``n`` titles for ``profile`` in each section."""
+    exclude = set(exclude) | set(profile[C.TCONST].to_list() if profile.height else [])
+    if recommender is not None:
+        ranked = recommender.recommend_feed(
+            profile, n, weights=weights, favourite_genres=favourite_genres, exclude=exclude, kinds=kinds
+        )
+        return {kind: _with_titles(catalog, frame) for kind, frame in ranked.items()}
+    return {kind: _popular(catalog, kind, n, favourite_genres, exclude) for kind in kinds}
 
 
 def recommend_for_user(
-    user: User, kind: str, n: int, *, catalog: Catalog, store: Store
+    user: User, n: int, *, catalog: Catalog, store: Store, recommender: Recommender | None
+) -> dict[str, pl.DataFrame]:
+    """Both feed sections for ``user`` with the live weights."""
+    profile = store.interactions(user.id).select(C.TCONST, C.VALUE)
+    return recommend_profile(
+        profile,
+        n,
+        catalog=catalog,
+        recommender=recommender,
+        weights=live_weights(store),
+        favourite_genres=user.favourite_genres,
+        exclude=store.hidden_tconsts(user.id),
+    )
+
+
+def _with_titles(catalog: Catalog, ranked: pl.DataFrame) -> pl.DataFrame:
+    if ranked.height == 0:
+        return ranked
+    titles = catalog.titles(ranked[C.TCONST].to_list())
+    # the blended, normalised component scores keep their own names next to the catalogue's
+    components = {c: f"score_{c}" for c in ("content", "als", "popularity") if c in ranked.columns}
+    return ranked.rename(components).join(titles, on=C.TCONST, how="inner").sort(C.RANK)
+
+
+def _popular(
+    catalog: Catalog, kind: str, n: int, genres: Sequence[str], exclude: set[str]
 ) -> pl.DataFrame:
-    """Top ``n`` titles of ``kind`` ("movie" or "tv") for ``user``, best first."""
-    if kind not in ("movie", "tv"):
-        raise ValueError(f"kind must be 'movie' or 'tv', got {kind!r}")
-    rated = sorted(store.rated_tconsts(user.id))
-    genres = list(user.favourite_genres)
-    frame = catalog.by_genres(genres, kind, limit=n, exclude=rated) if genres else pl.DataFrame()
-    if frame.height < n:
-        # not enough titles in the favourite genres: top up with the most popular of the rest
-        seen = rated + (frame[C.TCONST].to_list() if frame.height else [])
-        extra = catalog.by_genres(catalog.genres(), kind, limit=n - frame.height, exclude=seen)
-        frame = pl.concat([frame, extra], how="diagonal_relaxed") if frame.height else extra
+    """Fallback before a model is trained: popular in the favourite genres, then overall."""
+    seen = sorted(exclude)
+    frame = catalog.by_genres(list(genres), kind, limit=n, exclude=seen) if genres else None
+    if frame is None or frame.height < n:
+        have = frame[C.TCONST].to_list() if frame is not None else []
+        extra = catalog.by_genres([], kind, limit=n - len(have), exclude=seen + have)
+        frame = pl.concat([frame, extra], how="diagonal_relaxed") if frame is not None else extra
     if frame.height == 0:
         return frame
     liked = set(genres)

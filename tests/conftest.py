@@ -81,3 +81,21 @@ def app_settings(
     data_dir = tmp_path / "data"
     shutil.copytree(built_data / "parquet", data_dir / "parquet")
     return use_data_dir(monkeypatch, data_dir, fixture_sources)
+
+
+@pytest.fixture(scope="session")
+def trained_models(built_data: Path, fixture_sources: tuple[Path, Path]) -> Path:
+    """The recommender trained once on the fixture catalogue (its models folder)."""
+    from recsys.pipeline import train_model
+
+    with pytest.MonkeyPatch.context() as mp:
+        cfg = use_data_dir(mp, built_data, fixture_sources)
+        train_model(cfg)
+    return built_data / "models"
+
+
+@pytest.fixture
+def model_settings(app_settings: Settings, trained_models: Path) -> Settings:
+    """Like ``app_settings``, with the trained recommender in place."""
+    shutil.copytree(trained_models, app_settings.models_dir)
+    return app_settings

@@ -29,8 +29,11 @@ class LastAction:
     title: str
     before: int | None  # None: the title was not rated
     after: int | None  # None: the rating was removed
+    hidden: bool = False  # the action was "Not interested" (before / after unused)
 
     def describe(self) -> str:
+        if self.hidden:
+            return f"Hid {self.title} from your feed"
         if self.after is None:
             return f"Removed your rating of {self.title}"
         return f"{VALUE_LABELS.get(self.after, 'Rated')} {self.title}"
@@ -89,7 +92,9 @@ def undo() -> None:
         return
     store = resources.store()
     try:
-        if action.before is None:
+        if action.hidden:
+            store.unhide(action.user_id, action.tconst)
+        elif action.before is None:
             store.unrate(action.user_id, action.tconst)
         else:
             store.rate(action.user_id, action.tconst, action.before)
@@ -97,6 +102,17 @@ def undo() -> None:
         _flash("error", f"Could not undo: {exc}")
         return
     st.session_state[state.TOAST] = f"Undone: {action.describe()}"
+
+
+def hide(user_id: int, tconst: str, title: str = "") -> None:
+    """"Not interested": hide from the feed (not a dislike); undoable."""
+    try:
+        changed = resources.store().hide(user_id, tconst)
+    except (CineBlendError, ValueError) as exc:
+        _flash("error", str(exc))
+        return
+    if changed:
+        _remember(LastAction(user_id, tconst, title or tconst, None, None, hidden=True))
 
 
 def set_pick(user_id: int, tconst: str, liked: bool) -> None:

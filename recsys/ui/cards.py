@@ -56,6 +56,7 @@ def title_card(
     buttons: Buttons = RATE_BUTTONS,
     details: bool = True,
     poster: str | None = None,
+    on_hide: Callable[[str], None] | None = None,
 ) -> None:
     """One bordered card: poster (or placeholder), title, year, genres, IMDb rating and votes,
     reason, rating buttons."""
@@ -84,10 +85,18 @@ def title_card(
                 type="primary" if current == value else "secondary",
                 width="stretch",
             )
+        if details or on_hide is not None:
+            extra = st.columns(2)
         if details:
-            st.button(
+            extra[0].button(
                 "Details", key=f"details-{key}-{tconst}", type="tertiary",
                 icon=":material/info:", on_click=open_details, args=(tconst,),
+            )
+        if on_hide is not None:
+            extra[1].button(
+                "Not interested", key=f"hide-{key}-{tconst}", type="tertiary",
+                icon=":material/visibility_off:", on_click=on_hide, args=(tconst,),
+                help="Hide from your feed without counting it as a dislike",
             )
 
 
@@ -115,6 +124,7 @@ def card_grid(
     buttons: Buttons | Callable[[Mapping[str, Any]], Buttons] = RATE_BUTTONS,
     details: bool = True,
     posters: Mapping[str, str] | None = None,
+    on_hide: Callable[[str], None] | None = None,
 ) -> None:
     """Cards in rows of ``columns``; ``buttons`` may depend on the row (a callable)."""
     current = current or {}
@@ -128,6 +138,7 @@ def card_grid(
                     buttons=buttons(row) if callable(buttons) else buttons,
                     details=details,
                     poster=posters.get(row["tconst"]),
+                    on_hide=on_hide,
                 )
 
 

@@ -13,6 +13,7 @@ from recsys.catalog.download import fetch
 from recsys.config import Settings
 from recsys.errors import CineBlendError
 from recsys.locks import exclusive
+from recsys.pipeline import train_model
 from recsys.ui import state
 
 _REQUEST = "cb_job_request"
@@ -50,20 +51,29 @@ def _human(n: float) -> str:
 def run_requested(cfg: Settings) -> None:
     """Run the job a button asked for (if any) with progress bars, then rerun to show the result."""
     name = st.session_state.pop(_REQUEST, None)
-    if name != "fetch_build":
+    if name not in ("fetch_build", "train"):
         return
     bars = _Bars()
+    label = "Downloading and building the catalogue…" if name == "fetch_build" else "Training the recommender…"
     try:
-        with st.status("Downloading and building the catalogue…", expanded=True) as status:
-            with exclusive(cfg.data_dir / ".fetch.lock", "download"):
-                st.write("Downloading…")
-                fetch(cfg, progress=bars)
-            with exclusive(cfg.data_dir / ".build.lock", "catalogue build"):
-                st.write("Building the catalogue…")
-                build(cfg, progress=bars)
-            status.update(label="Catalogue ready", state="complete")
+        with st.status(label, expanded=True) as status:
+            if name == "fetch_build":
+                with exclusive(cfg.data_dir / ".fetch.lock", "download"):
+                    st.write("Downloading…")
+                    fetch(cfg, progress=bars)
+                with exclusive(cfg.data_dir / ".build.lock", "catalogue build"):
+                    st.write("Building the catalogue…")
+                    build(cfg, progress=bars)
+            st.write("Training the recommender…")
+            train_model(cfg, progress=bars)
+            status.update(label="Done", state="complete")
     except CineBlendError as exc:
         st.error(f"{exc}")
         return
-    st.session_state[state.FLASH] = ("success", "Catalogue ready. Sign in or register to start rating.")
+    message = (
+        "Catalogue and recommender ready. Sign in or register to start rating."
+        if name == "fetch_build"
+        else "New model trained; every feed uses it from its next click."
+    )
+    st.session_state[state.FLASH] = ("success", message)
     st.rerun()

@@ -7,6 +7,7 @@ Shared objects are never mutated per user.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import streamlit as st
@@ -15,7 +16,11 @@ from recsys.catalog.build import catalog_ready
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings, get_settings
 from recsys.enrich import Enricher, make_enricher
+from recsys.errors import ModelError
+from recsys.models.service import Recommender, latest_version
 from recsys.store import Store
+
+log = logging.getLogger(__name__)
 
 
 def settings() -> Settings:
@@ -74,3 +79,22 @@ def posters_for(tconsts: list[str], cfg: Settings | None = None) -> dict[str, st
     known = enr.posters(tconsts)
     enr.prefetch(tconsts)
     return {t: info.poster_url for t, info in known.items() if info.poster_url}
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _recommender(models_dir: str, version: str) -> Recommender:
+    return Recommender.load_latest(Path(models_dir))
+
+
+def recommender(cfg: Settings | None = None) -> Recommender | None:
+    """The newest trained model (reloaded when a newer version appears), or None before the
+    first training; a corrupt model is reported once in the log and the feed falls back."""
+    cfg = cfg or settings()
+    version = latest_version(cfg.models_dir)
+    if version is None:
+        return None
+    try:
+        return _recommender(str(cfg.models_dir.resolve()), version)
+    except ModelError as exc:
+        log.warning("no usable model: %s", exc)
+        return None

@@ -93,8 +93,10 @@ def onboarded(app_settings: Settings) -> AppTest:
 
 
 def feed_tconsts(at: AppTest, kind: str) -> list[str]:
-    prefix = f"rate-feed-{kind}-"
-    return [str(b.key)[len(prefix):].rsplit("-", 1)[0] for b in at.button
-            if str(b.key).startswith(prefix) and str(b.key).endswith("-1")]
+    """The tconsts shown in a feed section, in order (from the Like buttons' keys)."""
+    prefix, like = f"rate-feed-{kind}-", "-1"
+    keys = [str(b.key) for b in at.button]
+    return [k[len(prefix):-len(like)] for k in keys
+            if k.startswith(prefix) and k.endswith(like) and not k.endswith("--1")]
 
 
