@@ -306,6 +306,23 @@ class Recommender:
                 for kind in kinds
             }
 
+    def similar(self, tconst: str, n: int = 6) -> list[str]:
+        """Content neighbours of ``tconst`` in its own section ("More like this"), best first;
+        empty for a title the model does not know. Cosine on the L2-normalised TF-IDF rows."""
+        for sec in self._sections.values():
+            pos = sec.position.get(tconst)
+            if pos is None:
+                continue
+            sims = (sec.content @ sec.content[pos].T).toarray().ravel()
+            sims[pos] = -np.inf
+            k = min(n, len(sims) - 1)
+            if k <= 0:
+                return []
+            top = np.argpartition(-sims, k - 1)[:k]
+            top = top[np.argsort(-sims[top], kind="stable")]
+            return [str(sec.tconsts[i]) for i in top if sims[i] > 0]
+        return []
+
     @staticmethod
     def _removed(sec: _Section, prof: Profile, exclude: Iterable[str]) -> np.ndarray:
         pos = sec.position

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import streamlit as st
 
 from recsys.catalog.queries import Catalog
 from recsys.columns import RATING_VALUES
 from recsys.ui import actions, cards, resources, state
 
-SimilarFn = Callable[[str, int], list[dict]]
-
-
-def open_if_requested(catalog: Catalog, user_id: int, similar: SimilarFn | None = None) -> None:
+def open_if_requested(catalog: Catalog, user_id: int) -> None:
     tconst = st.session_state.pop(state.DETAILS, None)
     if tconst:
-        _dialog(catalog, user_id, tconst, similar)
+        _dialog(catalog, user_id, tconst)
 
 
 def _names(values: list[str] | None) -> str:
@@ -26,7 +21,7 @@ def _names(values: list[str] | None) -> str:
 
 
 @st.dialog("Title details", width="large")
-def _dialog(catalog: Catalog, user_id: int, tconst: str, similar: SimilarFn | None) -> None:
+def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
     row = catalog.title(tconst)
     if row is None:
         st.error(f"{tconst} is not in the catalogue (it may have been removed by a data update).")
@@ -68,9 +63,9 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str, similar: SimilarFn | No
     if current is not None:
         cols[3].button("Remove rating", key=f"dlg-unrate-{tconst}", on_click=actions.set_rating,
                        args=(user_id, tconst, None, row["primary_title"]))
-    if similar is not None:
-        neighbours = similar(tconst, 6)
-        if neighbours:
-            st.markdown("**More like this**")
-            for item in neighbours:
-                st.write(f"- {cards.md_escape(item['primary_title'])} ({cards.md_escape(cards.years(item))})")
+    model = resources.recommender()
+    neighbours = catalog.titles(model.similar(tconst, 6)) if model is not None else None
+    if neighbours is not None and neighbours.height:
+        st.markdown("**More like this**")
+        for item in neighbours.iter_rows(named=True):
+            st.write(f"- {cards.md_escape(item['primary_title'])} ({cards.md_escape(cards.years(item))})")

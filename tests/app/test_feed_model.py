@@ -35,3 +35,11 @@ def test_not_interested_hides_without_a_dislike_and_can_be_undone(model_settings
     store.close()
     at.button(key="undo-feed").click().run()
     assert target in feed_tconsts(at, "tv")
+
+
+def test_details_show_more_like_this(model_settings: Settings) -> None:
+    at = onboarded(model_settings)
+    first = feed_tconsts(at, "movie")[0]
+    at.button(key=f"details-feed-movie-{first}").click().run()
+    assert not at.exception
+    assert any("More like this" in m.value for m in at.markdown)

@@ -180,3 +180,13 @@ def test_changed_catalogue_or_damaged_files_fit_everything_again(
     assert "damaged" in caplog.text
     assert (third / tfidf).stat().st_ino != (second / tfidf).stat().st_ino
     assert Recommender.load_latest(models).version == third.name
+
+
+def test_more_like_this_stays_in_the_section_and_starts_with_the_same_director(
+    recommender: Recommender,
+) -> None:
+    similar = recommender.similar("tt0000001", 3)
+    # "Night Street" (Ann Noir crime drama): her other two crime dramas first, movies only
+    assert set(similar[:2]) == {"tt0000002", "tt0000003"}
+    assert "tt0000001" not in similar and "tt0000101" not in similar
+    assert recommender.similar("tt9999999") == []
