@@ -51,9 +51,5 @@ def feed() -> None:
     details.open_if_requested(catalog, user.id)
 
 
-try:
-    catalog = resources.catalog(cfg)
-except CineBlendError as exc:
-    st.error(str(exc))
-    st.stop()
+catalog = resources.catalog_or_stop(cfg)
 feed()

@@ -3,7 +3,6 @@
 import streamlit as st
 
 from recsys import history
-from recsys.errors import CineBlendError
 from recsys.ui import actions, auth, cards, details, resources
 
 PAGE_SIZE = 25
@@ -13,11 +12,7 @@ KINDS = {"All": None, "Movies": "movie", "TV shows": "tv"}
 cfg = resources.settings()
 store = resources.store(cfg)
 user = auth.require_user(store)
-try:
-    catalog = resources.catalog(cfg)
-except CineBlendError as exc:
-    st.error(str(exc))
-    st.stop()
+catalog = resources.catalog_or_stop(cfg)
 
 st.title("Your ratings")
 

@@ -6,17 +6,12 @@ The step and every pick are stored at once, so a user who leaves half-way resume
 import streamlit as st
 
 from recsys import onboarding
-from recsys.errors import CineBlendError
 from recsys.ui import actions, auth, cards, resources
 
 cfg = resources.settings()
 store = resources.store(cfg)
 user = auth.require_user(store)
-try:
-    catalog = resources.catalog(cfg)
-except CineBlendError as exc:
-    st.error(str(exc))
-    st.stop()
+catalog = resources.catalog_or_stop(cfg)
 
 step = user.onboarding_step
 st.title("Get started")

@@ -14,13 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from recsys.enrich.tmdb import Missing, TmdbInfo
-from recsys.errors import StoreError
 from recsys.store import check_tconst
-from recsys.store.engine import safe_url, translate_errors, write_transaction
+from recsys.store.engine import dialect_insert, translate_errors, write_transaction
 from recsys.store.schema import POSTER_URL_MAX, tmdb_cache, utcnow
 
 logger = logging.getLogger(__name__)
@@ -49,15 +46,7 @@ class TmdbCache:
         self.hit_ttl = hit_ttl
         self.miss_ttl = miss_ttl
         self._clock = clock
-        self._insert: Any
-        if engine.dialect.name == "postgresql":
-            self._insert = pg_dialect.insert
-        elif engine.dialect.name == "sqlite":
-            self._insert = sqlite_dialect.insert
-        else:
-            raise StoreError(
-                f"Unsupported database {safe_url(engine.url)}; use SQLite or PostgreSQL."
-            )
+        self._insert: Any = dialect_insert(engine)
 
     def now(self) -> datetime:
         """The cache's clock (aware UTC)."""

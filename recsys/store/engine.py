@@ -69,6 +69,20 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(database)
 
 
+def dialect_insert(engine: Engine) -> Any:
+    """The dialect's ``insert`` (with ``on_conflict_do_update`` / ``_nothing``) for ``engine``;
+    StoreError for a database other than SQLite or PostgreSQL."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+    if engine.dialect.name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert
+    raise StoreError(f"Unsupported database {safe_url(engine.url)}; use SQLite or PostgreSQL.")
+
+
 def make_engine(url: str | URL) -> Engine:
     """Create an engine for ``url``; for a SQLite file, create its folder first."""
     parsed = parse_url(url)

@@ -19,14 +19,13 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, Engine, Row, delete, insert, select, text, update
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE, Columns
 from recsys.errors import DuplicateUserError, StoreError, UnknownTitleError, UnknownUserError
 from recsys.store import migrate
 from recsys.store.engine import (
+    dialect_insert,
     make_engine,
     safe_url,
     store_error,
@@ -154,15 +153,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         """Wrap an engine whose schema is current; use :meth:`open` instead."""
         self._engine = engine
-        self._insert: Any
-        if engine.dialect.name == "postgresql":
-            self._insert = pg_dialect.insert
-        elif engine.dialect.name == "sqlite":
-            self._insert = sqlite_dialect.insert
-        else:
-            raise StoreError(
-                f"Unsupported database {safe_url(engine.url)}; use SQLite or PostgreSQL."
-            )
+        self._insert: Any = dialect_insert(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

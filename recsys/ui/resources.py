@@ -16,7 +16,7 @@ from recsys.catalog.build import catalog_ready
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings, get_settings
 from recsys.enrich import Enricher, make_enricher
-from recsys.errors import ModelError
+from recsys.errors import CatalogError, ModelError
 from recsys.models.service import Recommender, latest_version
 from recsys.store import Store
 
@@ -54,6 +54,16 @@ def catalog(cfg: Settings | None = None) -> Catalog:
     """The catalogue of the newest build (raises CatalogError when there is none)."""
     cfg = cfg or settings()
     return _catalog(str(cfg.parquet_dir.resolve()), _build_stamp(cfg.parquet_dir))
+
+
+def catalog_or_stop(cfg: Settings | None = None) -> Catalog:
+    """The catalogue for a page that cannot work without it; otherwise show why and stop."""
+    try:
+        return catalog(cfg)
+    except CatalogError as exc:
+        st.error(f"{exc} The Data & model page can rebuild it.")
+        st.stop()
+        raise  # unreachable: st.stop() raises
 
 
 def has_catalog(cfg: Settings | None = None) -> bool:

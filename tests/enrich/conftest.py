@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
 from recsys.store import Store
 from tests.enrich.fake_tmdb import FakeTmdb
+from tests.support.postgres import throwaway_database
 from tests.support.postgres import postgres_admin_url  # noqa: F401 - session fixture
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -78,19 +79,8 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
 @pytest.fixture(scope="session")
 def postgres_enrich_url(postgres_admin_url: str) -> Iterator[URL]:  # noqa: F811
     """A database for this session's enrichment tests, dropped at the end."""
-    from sqlalchemy import create_engine, text
-
-    admin_url = make_url(postgres_admin_url)
-    name = f"cineblend_enrich_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield admin_url.set(database=name)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with throwaway_database(postgres_admin_url, "cineblend_enrich") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

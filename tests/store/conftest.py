@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
 from recsys.store import Store, accounts
+from tests.support.postgres import throwaway_database
 from tests.support.postgres import postgres_admin_url  # noqa: F401 - session fixture
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -39,19 +40,8 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture(scope="session")
 def postgres_tests_url(postgres_admin_url: str) -> Iterator[URL]:
     """A database for this session's store tests on the PostgreSQL server, dropped at the end."""
-    from sqlalchemy import create_engine, text
-
-    admin_url = make_url(postgres_admin_url)
-    name = f"cineblend_tests_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield admin_url.set(database=name)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with throwaway_database(postgres_admin_url, "cineblend_tests") as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

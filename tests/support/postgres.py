@@ -25,13 +25,19 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
+from typing import TYPE_CHECKING
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.support.ci import unavailable
 from tests.support.net import free_port
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 log = logging.getLogger(__name__)
 
@@ -250,3 +256,22 @@ def postgres_admin_url() -> Iterator[str]:
         unavailable("PostgreSQL", str(exc))
     with cluster:
         yield cluster.admin_url
+
+
+@contextmanager
+def throwaway_database(admin_url: str, prefix: str) -> Iterator[URL]:
+    """A new, uniquely named database on the server at ``admin_url``, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(admin_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield admin.set(database=name)
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
