@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -17,8 +18,10 @@ from recsys.catalog.queries import Catalog
 from recsys.config import Settings, get_settings
 from recsys.enrich import Enricher, make_enricher
 from recsys.errors import CatalogError, ModelError
-from recsys.models.service import Recommender, latest_version
 from recsys.store import Store
+
+if TYPE_CHECKING:  # the model stack (scikit-learn, implicit) loads on first use, not on sign-in
+    from recsys.models.service import Recommender
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +96,16 @@ def posters_for(tconsts: list[str], cfg: Settings | None = None) -> dict[str, st
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _recommender(models_dir: str, version: str) -> Recommender:
+    from recsys.models.service import Recommender
+
     return Recommender.load_latest(Path(models_dir))
 
 
 def recommender(cfg: Settings | None = None) -> Recommender | None:
     """The newest trained model (reloaded when a newer version appears), or None before the
     first training; a corrupt model is reported once in the log and the feed falls back."""
+    from recsys.models.service import latest_version
+
     cfg = cfg or settings()
     version = latest_version(cfg.models_dir)
     if version is None:
