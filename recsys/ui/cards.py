@@ -73,40 +73,38 @@ def title_card(
             st.caption(md_escape(reason))
         if current is not None:
             st.caption(f"Your rating: {VALUE_LABELS.get(current, current)}")
-        cols = st.columns(len(buttons))
-        for col, (value, label, icon) in zip(cols, buttons, strict=True):
-            col.button(
-                label,
-                icon=icon,
-                key=f"rate-{key}-{tconst}-{value}",
-                help=f"{label}: {md_escape(row['primary_title'])}",
-                on_click=on_rate,
-                args=(tconst, value),
-                type="primary" if current == value else "secondary",
-                width="stretch",
-            )
+        # buttons flow in a row and wrap on narrow cards instead of truncating their labels
+        with st.container(horizontal=True, gap="small"):
+            for value, label, icon in buttons:
+                st.button(
+                    label,
+                    icon=icon,
+                    key=f"rate-{key}-{tconst}-{value}",
+                    help=f"{label}: {md_escape(row['primary_title'])}",
+                    on_click=on_rate,
+                    args=(tconst, value),
+                    type="primary" if current == value else "secondary",
+                )
         if details or on_hide is not None:
-            extra = st.columns(2)
-        if details:
-            extra[0].button(
-                "Details", key=f"details-{key}-{tconst}", type="tertiary",
-                icon=":material/info:", on_click=open_details, args=(tconst,),
-            )
-        if on_hide is not None:
-            extra[1].button(
-                "Not interested", key=f"hide-{key}-{tconst}", type="tertiary",
-                icon=":material/visibility_off:", on_click=on_hide, args=(tconst,),
-                help="Hide from your feed without counting it as a dislike",
-            )
+            with st.container(horizontal=True, gap="small"):
+                if details:
+                    st.button(
+                        "Details", key=f"details-{key}-{tconst}", type="tertiary",
+                        icon=":material/info:", on_click=open_details, args=(tconst,),
+                    )
+                if on_hide is not None:
+                    st.button(
+                        "Not interested", key=f"hide-{key}-{tconst}", type="tertiary",
+                        icon=":material/visibility_off:", on_click=on_hide, args=(tconst,),
+                        help="Hide from your feed without counting it as a dislike",
+                    )
 
 
 def _placeholder(row: Mapping[str, Any]) -> None:
-    """A quiet poster stand-in: the kind's icon and the first genre."""
-    icon = ":material/live_tv:" if row.get("kind") == "tv" else ":material/movie:"
-    genre = (row.get("genres") or ["Title"])[0]
-    with st.container(height=90, border=False, horizontal_alignment="center", vertical_alignment="center"):
-        st.markdown(f"## {icon}")
-        st.caption(md_escape(genre))
+    """A quiet poster stand-in until (or unless) TMDb gives one: the kind's icon and name."""
+    tv = row.get("kind") == "tv"
+    icon = ":material/live_tv:" if tv else ":material/movie:"
+    st.caption(f"{icon} {'TV show' if tv else 'Movie'}")
 
 
 def open_details(tconst: str) -> None:
