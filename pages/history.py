@@ -38,18 +38,19 @@ def listing() -> None:
     st.caption(f"{shown.height} titles")
     for row in rows:
         with st.container(border=True, key=f"hist-{row['tconst']}"):
-            cols = st.columns([4, 1, 1, 1, 1, 1])
-            cols[0].markdown(f"**{cards.md_escape(row['primary_title'])}**  \n"
-                             f"{cards.md_escape(cards.meta_line(row))}  \n"
-                             f"{cards.VALUE_LABELS.get(row['value'], '')} · {row['updated_at']:%Y-%m-%d %H:%M} UTC")
-            for col, (value, label, icon) in zip(cols[1:4], cards.RATE_BUTTONS, strict=True):
-                col.button(label, icon=icon, key=f"hist-rate-{row['tconst']}-{value}",
-                           on_click=actions.rate, args=(user.id, row["tconst"], value, row["primary_title"]),
-                           type="primary" if row["value"] == value else "secondary")
-            cols[4].button("Remove", key=f"hist-remove-{row['tconst']}", icon=":material/delete:",
-                           on_click=actions.set_rating, args=(user.id, row["tconst"], None, row["primary_title"]))
-            cols[5].button("Details", key=f"hist-details-{row['tconst']}", type="tertiary",
-                           on_click=cards.open_details, args=(row["tconst"],))
+            text, buttons = st.columns([3, 2])
+            text.markdown(f"**{cards.md_escape(row['primary_title'])}**  \n"
+                          f"{cards.md_escape(cards.meta_line(row))}  \n"
+                          f"{cards.VALUE_LABELS.get(row['value'], '')} · {row['updated_at']:%Y-%m-%d %H:%M} UTC")
+            with buttons.container(horizontal=True, gap="small"):
+                for value, label, icon in cards.RATE_BUTTONS:
+                    st.button(label, icon=icon, key=f"hist-rate-{row['tconst']}-{value}",
+                              on_click=actions.rate, args=(user.id, row["tconst"], value, row["primary_title"]),
+                              type="primary" if row["value"] == value else "secondary")
+                st.button("Remove", key=f"hist-remove-{row['tconst']}", icon=":material/delete:",
+                          on_click=actions.set_rating, args=(user.id, row["tconst"], None, row["primary_title"]))
+                st.button("Details", key=f"hist-details-{row['tconst']}", type="tertiary",
+                          on_click=cards.open_details, args=(row["tconst"],))
     details.open_if_requested(catalog, user.id)
 
 

@@ -82,6 +82,7 @@ RESULT_SCHEMA = {
     "popularity": pl.Float64,
 }
 _TRAIN_HINT = "run `python -m recsys train`"
+SIMILAR_POOL = 50  # content neighbours considered before the popularity re-rank
 
 
 @dataclass(frozen=True)
@@ -308,19 +309,27 @@ class Recommender:
 
     def similar(self, tconst: str, n: int = 6) -> list[str]:
         """Content neighbours of ``tconst`` in its own section ("More like this"), best first;
-        empty for a title the model does not know. Cosine on the L2-normalised TF-IDF rows."""
+        empty for a title the model does not know.
+
+        The ``SIMILAR_POOL`` titles with the highest cosine (L2-normalised TF-IDF rows) are
+        re-ranked by ``cosine * (popularity share) ** 0.5``: among near-equally similar titles
+        the well-known ones come first, so the list is not led by obscure look-alikes.
+        """
         for sec in self._sections.values():
             pos = sec.position.get(tconst)
             if pos is None:
                 continue
             sims = (sec.content @ sec.content[pos].T).toarray().ravel()
             sims[pos] = -np.inf
-            k = min(n, len(sims) - 1)
-            if k <= 0:
+            pool = min(SIMILAR_POOL, len(sims) - 1)
+            if pool <= 0 or n <= 0:
                 return []
-            top = np.argpartition(-sims, k - 1)[:k]
-            top = top[np.argsort(-sims[top], kind="stable")]
-            return [str(sec.tconsts[i]) for i in top if sims[i] > 0]
+            top = np.argpartition(-sims, pool - 1)[:pool]
+            top = top[sims[top] > 0]
+            pop = np.nan_to_num(sec.popularity[top], nan=0.0).clip(min=0.0)
+            share = pop / pop.max() if pop.size and pop.max() > 0 else np.ones_like(pop)
+            ranked = top[np.argsort(-(sims[top] * share**0.5), kind="stable")]
+            return [str(sec.tconsts[i]) for i in ranked[:n]]
         return []
 
     @staticmethod
@@ -741,8 +750,13 @@ def _verify(path: Path) -> dict[str, Any]:
     if not (path / MANIFEST).is_file():
         raise ModelError(f"Model {path.name} is incomplete; {_TRAIN_HINT}.")
     manifest = read_json(path / MANIFEST)
-    files = manifest.get("files")
-    if manifest.get("format") != FORMAT_VERSION or not isinstance(files, dict) or "version" not in manifest:
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if (
+        not isinstance(files, dict)
+        or manifest.get("format") != FORMAT_VERSION
+        or "version" not in manifest
+        or not all(isinstance(info, dict) for info in files.values())
+    ):  # a damaged manifest can still be valid JSON (null, [], a truncated object's prefix...)
         raise ModelError(f"Model {path.name} has an unsupported manifest; {_TRAIN_HINT}.")
     for rel, info in files.items():
         p = path / rel
@@ -828,10 +842,16 @@ def _reusable(
         return None
     path = models_dir / name
     try:
+        # every file re-hashed (tens of ms even for the full catalogue): damage that keeps size
+        # and mtime (bit rot, a restore that keeps mtimes) must not be linked into the new
+        # version under the old checksum, or no retraining could ever load again
+        manifest = _verify(path)
         meta = read_json(path / "recommender.json")
-        manifest = read_json(path / MANIFEST)
         old = RecommenderConfig.from_dict(meta.get("config", {}))
-    except (ModelError, TypeError, ValueError):
+    except ModelError as exc:
+        log.warning("model %s is damaged (%s); fitting everything again", name, exc)
+        return None
+    except (TypeError, ValueError, AttributeError):
         return None
     if (
         meta.get("format") != FORMAT_VERSION
@@ -840,15 +860,6 @@ def _reusable(
         or old.popularity != config.popularity
     ):
         return None
-    for rel, info in manifest.get("files", {}).items():
-        if rel.startswith(("hybrid/content/", "hybrid/popularity/")) or rel == "titles.parquet":
-            p = path / rel
-            st = p.stat() if p.is_file() else None
-            untouched = st is not None and st.st_size == info.get("size") and st.st_mtime_ns == info.get("mtime_ns")
-            # a file rewritten since it was checksummed has a new mtime: only then re-hash it
-            if not untouched and (st is None or st.st_size != info.get("size") or _sha256(p) != info.get("sha256")):
-                log.warning("model %s has a damaged %s; fitting everything again", name, rel)
-                return None
     return path, manifest
 
 

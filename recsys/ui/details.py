@@ -53,16 +53,16 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
 
     current = actions.current_value(user_id, tconst)
     st.caption(f"Your rating: {cards.VALUE_LABELS.get(current, 'not rated')}" if current else "You have not rated this yet.")
-    cols = st.columns(4)
-    for col, (name, value) in zip(cols, RATING_VALUES.items(), strict=False):
-        col.button(
-            name.capitalize(), key=f"dlg-rate-{tconst}-{value}", on_click=actions.rate,
-            args=(user_id, tconst, value, row["primary_title"]),
-            type="primary" if current == value else "secondary",
-        )
-    if current is not None:
-        cols[3].button("Remove rating", key=f"dlg-unrate-{tconst}", on_click=actions.set_rating,
-                       args=(user_id, tconst, None, row["primary_title"]))
+    with st.container(horizontal=True, gap="small"):
+        for name, value in RATING_VALUES.items():
+            st.button(
+                name.capitalize(), key=f"dlg-rate-{tconst}-{value}", on_click=actions.rate,
+                args=(user_id, tconst, value, row["primary_title"]),
+                type="primary" if current == value else "secondary",
+            )
+        if current is not None:
+            st.button("Remove rating", key=f"dlg-unrate-{tconst}", on_click=actions.set_rating,
+                      args=(user_id, tconst, None, row["primary_title"]))
     model = resources.recommender()
     neighbours = catalog.titles(model.similar(tconst, 6)) if model is not None else None
     if neighbours is not None and neighbours.height:
