@@ -116,6 +116,60 @@ def _recommend(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from recsys.catalog.queries import Catalog
+    from recsys.errors import ModelError
+    from recsys.evaluation.runner import EvaluationConfig, dump, evaluate_catalogue, render_text
+    from recsys.evaluation.sweep import parse_sweep
+    from recsys.feed import live_weights
+    from recsys.models.service import Recommender
+    from recsys.store import Store
+
+    sweep = parse_sweep(args.sweep)
+    weights = _parse_weights(args.weights)
+    # the store gives the live weights (unless --weights) and the app's ratings (--with-app-data)
+    store = Store.open(settings.store_url) if weights is None or args.with_app_data else None
+    try:
+        config = EvaluationConfig(
+            protocol=args.protocol,
+            k=args.k,
+            metric=args.metric,
+            sweep=sweep,
+            popularity_weight=args.popularity_weight,
+            weights=weights or live_weights(store),  # type: ignore[arg-type]
+            with_app_data=args.with_app_data,
+            factors=args.factors,
+            regularization=args.regularization,
+            alpha=args.alpha,
+            iterations=args.iterations,
+            seed=args.seed,
+            min_positives=args.min_positives,
+            compare=tuple(args.compare) if args.compare else None,
+            measure_plain=args.timing,
+        )
+        with Catalog(settings.parquet_dir) as catalog:
+            try:
+                recommender: Recommender | None = Recommender.load_latest(settings.models_dir)
+            except ModelError:
+                recommender = None  # no usable trained model: the run fits its own content model
+            result = evaluate_catalogue(
+                config, catalog=catalog, store=store, recommender=recommender, progress=LineProgress()
+            )
+    finally:
+        if store is not None:
+            store.close()
+    if args.dump:
+        paths = dump(result, Path(args.dump))
+        print(f"Wrote {len(paths)} files to {args.dump}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        print(render_text(result))
+    return 0
+
+
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.catalog.queries import Catalog
 
@@ -178,6 +232,58 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", metavar="C,A,P", help="content,als,popularity weights")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_recommend)
+
+    from recsys.evaluation.runner import METRICS, EvaluationConfig
+    from recsys.evaluation.splits import PROTOCOLS
+
+    defaults = EvaluationConfig()
+    p = sub.add_parser(
+        "evaluate",
+        help="offline evaluation: models side by side, a hybrid weight sweep, significance",
+        description="Split the MovieLens ratings (optionally plus the app's) with the chosen "
+        "protocol, fit popularity, content, ALS and the hybrid on the training part, rank the "
+        "whole catalogue for every tested user and print Precision, Recall, NDCG, MAP, MRR, "
+        "HitRate at K, coverage, novelty and genre diversity; then sweep the content weight "
+        "(ALS = 1 - content) and test the best step against the current hybrid (Wilcoxon). "
+        "The same figures as the evaluation page for the same settings.",
+    )
+    p.add_argument(
+        "--protocol", choices=PROTOCOLS, default=defaults.protocol, help="split protocol (default temporal)"
+    )
+    p.add_argument("-k", type=int, default=defaults.k, help="list length K (default 10)")
+    p.add_argument(
+        "--sweep", default="0:1:0.1", metavar="START:STOP:STEP",
+        help="content weights to sweep (default 0:1:0.1)",
+    )
+    p.add_argument(
+        "--popularity-weight", type=float, default=defaults.popularity_weight,
+        help="popularity weight during the sweep (default 0.1)",
+    )
+    p.add_argument(
+        "--metric", choices=METRICS, default=defaults.metric,
+        help="metric that picks the best step (default ndcg)",
+    )
+    p.add_argument("--with-app-data", action="store_true", help="add the app users' ratings to MovieLens'")
+    p.add_argument("--weights", metavar="C,A,P", help="current hybrid weights (default: the live weights)")
+    p.add_argument("--factors", type=int, default=defaults.factors, help="ALS factors")
+    p.add_argument("--regularization", type=float, default=defaults.regularization, help="ALS regularisation")
+    p.add_argument("--alpha", type=float, default=defaults.alpha, help="ALS confidence scale alpha")
+    p.add_argument("--iterations", type=int, default=defaults.iterations, help="ALS iterations")
+    p.add_argument("--seed", type=int, default=defaults.seed, help="seed of the random protocol")
+    p.add_argument(
+        "--min-positives", type=int, default=defaults.min_positives,
+        help="positives a user needs to be tested (default 5)",
+    )
+    p.add_argument(
+        "--compare", nargs=2, metavar=("A", "B"),
+        help="configurations to test (default: the best step against the current hybrid)",
+    )
+    p.add_argument("--timing", action="store_true", help="also time one plain hybrid evaluation")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--dump", metavar="DIR", help="write the test split and each model's top-K lists as Parquet"
+    )
+    p.set_defaults(func=_evaluate)
 
     p = sub.add_parser("stats", help="print catalogue statistics")
     p.add_argument("--json", action="store_true", help="print JSON")

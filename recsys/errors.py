@@ -64,3 +64,7 @@ class RegistrationError(CineBlendError, ValueError):
 
 class EnrichError(CineBlendError):
     """TMDb enrichment cannot work as configured (e.g. the API key was rejected)."""
+
+
+class EvaluationError(CineBlendError):
+    """An offline evaluation cannot run as configured (bad settings, nobody to test)."""

@@ -25,6 +25,7 @@ PAGES = {
     "search": ("pages/search.py", "Search", ":material/search:", "find"),
     "history": ("pages/history.py", "Your ratings", ":material/history:", "my-ratings"),
     "account": ("pages/account.py", "Account", ":material/person:", "my-account"),
+    "evaluation": ("pages/evaluation.py", "Evaluation lab", ":material/science:", "evaluation-lab"),
     "data": ("pages/data.py", "Data & model", ":material/database:", "data-and-model"),
 }
 
@@ -41,7 +42,7 @@ def page_names(user: User | None, *, has_catalog: bool) -> list[str]:
         return ["login", "data"]
     if user.onboarding_step != "done":
         return ["onboarding", "data"]
-    return ["feed", "search", "history", "account", "data"]
+    return ["feed", "search", "history", "account", "evaluation", "data"]
 
 
 def navigation(user: User | None, *, has_catalog: bool) -> st.navigation:

@@ -1,0 +1,106 @@
+"""``python -m recsys evaluate`` on the fixture catalogue: text and JSON output, exit codes, and a
+dump from which the figures can be recomputed with a few lines of independent code."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from recsys.__main__ import main
+from recsys.catalog.queries import Catalog
+from recsys.config import Settings
+from recsys.store import Store
+
+K = 5
+
+
+def add_app_users(settings: Settings, n_users: int = 4, per_user: int = 7) -> None:
+    """App users who each like ``per_user`` catalogue titles (the last one superliked) and
+    dislike one, in a different rotation each."""
+    with Catalog(settings.parquet_dir) as catalog:
+        ids = catalog.all_titles()["tconst"].to_list()
+    with Store.open(settings.store_url) as store:
+        for u in range(n_users):
+            user = store.create_user(f"tester{u}", f"Tester {u}", f"t{u}@example.com", "x")
+            picks = [ids[(u * 3 + i) % len(ids)] for i in range(per_user + 1)]
+            for i, tconst in enumerate(picks[:-1]):
+                store.rate(user.id, tconst, 2 if i == per_user - 1 else 1)
+            store.rate(user.id, picks[-1], -1)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["evaluate", *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_nobody_to_test_exits_1_with_a_reason(
+    app_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys)  # the fixture's MovieLens users have at most 3 positives
+    assert code == 1 and out == ""
+    assert err.strip().splitlines()[-1].startswith("error: No user has 5 or more positive ratings")
+    code, _, err = run(capsys, "--sweep", "0:2:0.1")
+    assert code == 1 and "0 <= start <= stop <= 1" in err
+
+
+def test_text_output_and_json_agree(app_settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    small = ("--min-positives", "3", "-k", str(K), "--sweep", "0:1:0.5", "--iterations", "5")
+    code, text, err = run(capsys, *small)
+    assert code == 0, err
+    assert "evaluation: weight sweep" in err  # progress goes to stderr
+    lines = text.splitlines()
+    assert lines[0].startswith("MovieLens ratings, temporal protocol, K=5: 2 tested users")
+    assert any(line.startswith("Model ") and "NDCG@5" in line for line in lines)
+    assert sum("◀ best" in line for line in lines) == 1
+    assert any(line.startswith("Best step by NDCG@5: content") for line in lines)
+    code, out, _ = run(capsys, *small, "--json")
+    data = json.loads(out)
+    assert [m["model"] for m in data["models"]][:4] == ["popularity", "popularity (IMDb)", "content", "ALS"]
+    hybrid = next(m for m in data["models"] if m["model"] == "hybrid (current)")
+    row = next(line for line in lines if line.startswith("hybrid (current)"))
+    assert f"{hybrid['ndcg']:.4f}" in row.split()
+    assert data["weights"] == [0.5, 0.4, 0.1]  # the live weights (defaults: never set)
+    assert data["significance"]["n_users"] == 2
+
+
+def test_dump_recomputes_ndcg_independently(
+    app_settings: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    add_app_users(app_settings)
+    dump = tmp_path / "dump"
+    code, out, err = run(
+        capsys, "--with-app-data", "--min-positives", "3", "-k", str(K), "--sweep", "0:1:0.25",
+        "--iterations", "5", "--json", "--dump", str(dump),
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["counts"]["app_users"] == 4 and data["counts"]["users"] == 6
+    assert sorted(p.name for p in dump.iterdir()) == sorted(
+        ["test.parquet", "summary.json", "popularity.parquet", "popularity_imdb.parquet", "content.parquet",
+         "als.parquet", "hybrid.parquet", "hybrid_best.parquet"]
+    )
+
+    # --- independent recomputation: binary-relevance NDCG@K, mean over every tested user
+    test = pl.read_parquet(dump / "test.parquet")
+    relevant = {u: set(items) for u, items in test.group_by("user_id").agg("tconst").iter_rows()}
+    assert len(relevant) == 6 and sum(u < 0 for u in relevant) == 4  # app users have negative ids
+    files = {"popularity": "popularity", "content": "content", "ALS": "als", "hybrid (current)": "hybrid",
+             "hybrid (best sweep step)": "hybrid_best"}
+    for model, name in files.items():
+        lists = pl.read_parquet(dump / f"{name}.parquet")
+        assert lists.columns == ["user_id", "tconst", "rank"]
+        total = 0.0
+        for user, rel in relevant.items():
+            ranks = lists.filter((pl.col("user_id") == user) & pl.col("tconst").is_in(list(rel)))["rank"]
+            dcg = sum(1 / math.log2(r + 1) for r in ranks.to_list() if r <= K)
+            ideal = sum(1 / math.log2(i + 2) for i in range(min(len(rel), K)))
+            total += dcg / ideal
+        reported = next(m["ndcg"] for m in data["models"] if m["model"] == model)
+        assert total / len(relevant) == pytest.approx(reported, abs=1e-12), model
+    assert json.loads((dump / "summary.json").read_text())["models"] == data["models"]

@@ -1,0 +1,257 @@
+"""The evaluation runner: figures known by hand on a tiny case, a sweep that reuses the fitted
+models and scores, the sweep helpers, app data, and the paired significance test."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import numpy as np
+import polars as pl
+import pytest
+
+from recsys.errors import EvaluationError
+from recsys.evaluation import runner
+from recsys.evaluation.runner import EvaluationConfig, app_ratings, run_evaluation
+from recsys.evaluation.significance import wilcoxon_test
+from recsys.evaluation.sweep import best_step, content_weights, parse_sweep, step_weights
+from recsys.models import ALSScorer, TfidfConfig, TfidfScorer
+from tests.models.conftest import make_ratings, make_titles
+
+A, B, C, D, E = "tt0000001", "tt0000002", "tt0000003", "tt0000004", "tt0000005"
+F, G, H = "tt0000008", "tt0000012", "tt0000016"
+GENRES = {A: {"Crime", "Drama"}, F: {"Sci-Fi", "Action"}, G: {"Romance", "Drama"}}
+
+
+def tiny_ratings() -> pl.DataFrame:
+    """Users 1-6 have fewer than 5 positives (never tested) and make the popularity counts;
+    users 10 and 11 have exactly 5 positives each, so their latest one is held out.
+
+    Positives in training: A 7, B 6, G 5, F 4, C 3, D 2; H only has a 2.0 (no positive); E is
+    held out by user 10 and rated by nobody else, so it is not even in the ranking catalogue.
+    """
+    rows = []
+    for user, items in {
+        1: [(A, 5.0), (B, 5.0), (G, 4.0), (F, 4.0)],
+        2: [(A, 5.0), (B, 4.0), (G, 4.0), (F, 4.0)],
+        3: [(A, 4.0), (B, 4.0), (G, 4.0), (F, 4.0)],
+        4: [(A, 4.0), (B, 4.0), (G, 4.0), (C, 4.0)],
+        5: [(A, 4.0), (G, 4.0), (H, 2.0)],
+        6: [(A, 4.0)],
+        10: [(A, 4.0), (B, 4.0), (C, 4.0), (D, 4.0), (E, 5.0)],
+        11: [(B, 4.0), (C, 4.0), (D, 4.0), (F, 4.0), (G, 5.0)],
+    }.items():
+        rows += [(user, t, r, 1000 * user + i) for i, (t, r) in enumerate(items)]
+    return pl.DataFrame(rows, schema=["ml_user_id", "tconst", "rating", "timestamp"], orient="row")
+
+
+SMALL = dict(factors=4, iterations=3, k=2, sweep=(0.0, 1.0, 0.5))
+
+
+@pytest.fixture(scope="module")
+def tiny() -> runner.EvaluationResult:
+    return run_evaluation(make_titles(), tiny_ratings(), EvaluationConfig(**SMALL), tfidf=TfidfConfig(min_df=1))
+
+
+def test_popularity_baseline_figures_by_hand(tiny: runner.EvaluationResult) -> None:
+    # user 10 trained on A B C D -> candidates G (5 positives), F (4), H (none: NaN) -> [G, F];
+    #   the held-out E was never seen in training: no hit, but it still counts as relevant.
+    # user 11 trained on B C D F -> [A (7), G (5)]; held-out G at rank 2.
+    assert tiny.tops[runner.POPULARITY] == {10: [G, F], 11: [A, G]}
+    row = tiny.models.filter(pl.col("model") == runner.POPULARITY).row(0, named=True)
+    assert row["precision"] == pytest.approx((0 + 1 / 2) / 2)
+    assert row["recall"] == pytest.approx((0 + 1) / 2)
+    assert row["ndcg"] == pytest.approx((0 + 1 / math.log2(3)) / 2)  # DCG 1/log2(3), IDCG 1
+    assert row["map"] == pytest.approx((0 + 1 / 2) / 2)
+    assert row["mrr"] == pytest.approx((0 + 1 / 2) / 2)
+    assert row["hit_rate"] == pytest.approx((0 + 1) / 2)
+    assert row["coverage"] == pytest.approx(3 / 7)  # {G, F, A} of 7 training items
+    # share of the 8 training users who rated each item: G 5/8, F 4/8, A 7/8
+    share = {G: 5 / 8, F: 4 / 8, A: 7 / 8}
+    shown = [G, F, A, G]
+    assert row["novelty"] == pytest.approx(np.mean([-math.log2(share[t]) for t in shown]))
+    assert row["avg_popularity"] == pytest.approx(np.mean([share[t] for t in shown]))
+    # [G, F]: no genre in common -> 1; [A, G]: Drama of {Crime, Drama, Romance} -> 1 - 1/3
+    assert row["diversity"] == pytest.approx((1 + 2 / 3) / 2)
+    assert tiny.counts == {"users": 2, "app_users": 0, "items": 7, "train": 28, "test": 2}
+    per_user = tiny.per_user[runner.POPULARITY].sort("ml_user_id")
+    assert per_user["ndcg"].to_list() == pytest.approx([0.0, 1 / math.log2(3)])
+
+
+def test_result_layout(tiny: runner.EvaluationResult) -> None:
+    assert tiny.models["model"].to_list() == list(runner.MODELS)
+    assert tiny.sweep["content_weight"].to_list() == [0.0, 0.5, 1.0]
+    assert tiny.sweep["als_weight"].to_list() == [1.0, 0.5, 0.0]
+    assert set(tiny.sweep["popularity_weight"].to_list()) == {0.1}
+    ndcg = tiny.sweep["ndcg"].to_list()
+    assert tiny.best == best_step(ndcg) and tiny.best_value() == max(ndcg)
+    best = tiny.models.filter(pl.col("model") == runner.BEST).row(0, named=True)
+    assert best["ndcg"] == max(ndcg) and best["content_weight"] == tiny.best_weights[0]
+    assert tiny.baseline() == tiny.model_value(runner.POPULARITY)
+    # the same table the page shows and the CLI prints
+    table = tiny.models_table()
+    assert table.columns[:4] == ["Model", "Content w", "ALS w", "Pop w"]
+    assert "NDCG@2" in table.columns and "Diversity (genres)" in table.columns
+    text = runner.render_text(tiny)
+    assert "NDCG@2" in text and "◀ best" in text
+    assert "Wilcoxon" in text or "identical for every user" in text
+    assert tiny.to_dict()["best"]["weights"] == list(tiny.best_weights)
+    assert tiny.test.columns == ["user_id", "tconst"] and tiny.test.rows() == [(10, E), (11, G)]
+
+
+def test_hybrid_rows_agree_with_the_sweep_and_the_plain_scorer() -> None:
+    ratings = make_ratings()
+    config = EvaluationConfig(
+        factors=4, iterations=5, k=3, weights=(0.5, 0.5, 0.1), sweep=(0.0, 1.0, 0.25), measure_plain=True
+    )
+    result = run_evaluation(make_titles(), ratings, config, tfidf=TfidfConfig(min_df=1))
+    step = result.sweep.filter(pl.col("content_weight") == 0.5).drop("model").row(0)
+    current = result.models.filter(pl.col("model") == runner.HYBRID).drop("model").row(0)
+    assert step == current
+    assert result.plain_matches is True  # scoring from scratch gives the very same lists
+    assert "plain_hybrid_s" in result.timings
+    # content weight 0 with popularity 0 would be ALS alone; with p > 0 the row differs in general
+    same_step = result.per_user["sweep c=0.50 a=0.50 p=0.10"]
+    assert result.per_user[runner.HYBRID]["ndcg"].to_list() == same_step["ndcg"].to_list()
+
+
+def test_the_sweep_reuses_models_and_scores(monkeypatch: pytest.MonkeyPatch) -> None:
+    counts = {"tfidf_fit": 0, "als_fit": 0, "als_scores": 0}
+    fit_tfidf, fit_als, prepare = TfidfScorer.fit, ALSScorer.fit, ALSScorer.candidate_scorer
+
+    def counting_tfidf(self, *a, **kw):  # type: ignore[no-untyped-def]
+        counts["tfidf_fit"] += 1
+        return fit_tfidf(self, *a, **kw)
+
+    def counting_als(self, *a, **kw):  # type: ignore[no-untyped-def]
+        counts["als_fit"] += 1
+        return fit_als(self, *a, **kw)
+
+    def counting_scorer(self, candidates):  # type: ignore[no-untyped-def]
+        score = prepare(self, candidates)
+
+        def wrapped(profile):  # type: ignore[no-untyped-def]
+            counts["als_scores"] += 1
+            return score(profile)
+
+        return wrapped
+
+    monkeypatch.setattr(TfidfScorer, "fit", counting_tfidf)
+    monkeypatch.setattr(ALSScorer, "fit", counting_als)
+    monkeypatch.setattr(ALSScorer, "candidate_scorer", counting_scorer)
+    ratings, titles = make_ratings(), make_titles()
+    for step in (0.5, 0.1):  # 3 steps, then 11 steps
+        counts.update(tfidf_fit=0, als_fit=0, als_scores=0)
+        result = run_evaluation(
+            titles, ratings,
+            EvaluationConfig(factors=4, iterations=3, sweep=(0.0, 1.0, step), compare=(runner.ALS, runner.ALS)),
+            tfidf=TfidfConfig(min_df=1),
+        )
+        assert result.sweep.height == (3 if step == 0.5 else 11)
+        # one fit per model and one ALS score per tested user, whatever the number of steps
+        assert counts == {"tfidf_fit": 1, "als_fit": 1, "als_scores": result.counts["users"]}
+    content = TfidfScorer(TfidfConfig(min_df=1)).fit(titles)
+    counts.update(tfidf_fit=0, als_fit=0, als_scores=0)
+    run_evaluation(titles, ratings, EvaluationConfig(factors=4, iterations=3), content=content)
+    assert counts["tfidf_fit"] == 0  # a given content model is reused as it is
+
+
+def test_protocols_and_seeds() -> None:
+    titles, ratings = make_titles(), make_ratings()
+    # significance between a model and itself is instant (scipy's small-n exact test is not)
+    small = dict(factors=4, iterations=3, sweep=(0.0, 1.0, 0.5), compare=(runner.ALS, runner.ALS))
+    def run(**kw):  # type: ignore[no-untyped-def]
+        return run_evaluation(titles, ratings, EvaluationConfig(**kw, **small), tfidf=TfidfConfig(min_df=1))
+
+    loo = run(protocol="loo")
+    assert loo.counts["test"] == loo.counts["users"]  # one held-out positive per user
+    r1, r1b, r2 = run(protocol="random", seed=1), run(protocol="random", seed=1), run(protocol="random", seed=2)
+    assert r1.test.equals(r1b.test) and r1.models.equals(r1b.models)
+    assert not r1.test.equals(r2.test)
+
+
+def test_nobody_to_test_is_an_error_that_says_what_to_do() -> None:
+    few = tiny_ratings().filter(pl.col("ml_user_id") < 10)
+    with pytest.raises(EvaluationError, match="No user has 5 or more positive ratings.*--with-app-data"):
+        run_evaluation(make_titles(), few, EvaluationConfig(**SMALL), tfidf=TfidfConfig(min_df=1))
+    # a lower bar tests users 1-4 (4 positives each)
+    result = run_evaluation(
+        make_titles(), few, EvaluationConfig(min_positives=4, **SMALL), tfidf=TfidfConfig(min_df=1)
+    )
+    assert result.counts["users"] == 4
+
+
+def test_app_ratings_join_movielens_with_negative_ids() -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    frame = pl.DataFrame(
+        {
+            "user_id": [3, 3, 3, 7],
+            "tconst": [A, B, C, "tt9999999"],
+            "value": [1, 2, -1, 1],
+            "created_at": [t0, t0, t0, t0],
+            "updated_at": [t0.replace(microsecond=5), t0.replace(second=2), t0, t0],
+        }
+    )
+    out = app_ratings(frame, titles=[A, B, C])
+    assert out.rows() == [
+        (-3, A, 4.0, 1767225600.000005), (-3, B, 5.0, 1767225602.0), (-3, C, 1.0, 1767225600.0),
+    ]
+    ml = pl.DataFrame(
+        {"ml_user_id": [1], "tconst": [A], "rating": [3.5], "timestamp": [10], "in_catalog": [True]}
+    )
+    both = runner.evaluation_ratings(ml, out, titles=[A, B, C])
+    assert both["ml_user_id"].to_list() == [1, -3, -3, -3]
+
+
+def test_config_checks() -> None:
+    with pytest.raises(EvaluationError, match="Unknown metric"):
+        EvaluationConfig(metric="auc")
+    with pytest.raises(EvaluationError, match="protocol"):
+        EvaluationConfig(protocol="weekly")
+    with pytest.raises(EvaluationError, match="0 <= start <= stop <= 1"):
+        EvaluationConfig(sweep=(0.0, 1.5, 0.1))
+    with pytest.raises(EvaluationError, match="non-negative"):
+        EvaluationConfig(weights=(-1.0, 1.0, 0.0))
+    config = EvaluationConfig(weights=(0.2, 0.7, 0.1), sweep=(0.0, 0.5, 0.25))
+    assert EvaluationConfig.from_dict(config.to_dict()) == config
+
+
+def test_sweep_helpers() -> None:
+    assert content_weights(0, 1, 0.25) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert content_weights(0, 1, 0.1)[3] == 0.3 and len(content_weights(0, 1, 0.1)) == 11
+    assert content_weights(0, 1, 0.3) == [0.0, 0.3, 0.6, 0.9]
+    assert content_weights(0.4, 0.4, 0.1) == [0.4]
+    assert parse_sweep("0:1:0.1") == (0.0, 1.0, 0.1)
+    for bad in ("0:1", "a:b:c", "0:1:0", "1:0:0.1"):
+        with pytest.raises(EvaluationError):
+            parse_sweep(bad)
+    assert step_weights(0.3, 0.1) == (0.3, 0.7, 0.1)
+    assert best_step([0.1, 0.3, 0.3, float("nan")]) == 1
+    assert best_step([float("nan"), 0.2]) == 1
+
+
+def test_wilcoxon_on_constructed_differences() -> None:
+    # d = 1..6, all positive: only "all +" and "all -" are as extreme among 2^6 sign patterns
+    sig = wilcoxon_test([1, 2, 3, 4, 5, 6], [0] * 6, a="x", b="y")
+    assert sig.p_value == pytest.approx(2 / 64) and sig.statistic == 0
+    assert (sig.n_users, sig.n_differ, sig.mean_a, sig.mean_b) == (6, 6, 3.5, 0.0)
+    assert sig.significant and "x is better" in sig.summary()
+    # a tied user carries no information: dropped from the test, still counted as paired
+    tied = wilcoxon_test([1, 2, 3, 4, 5, 6, 0.5], [0, 0, 0, 0, 0, 0, 0.5])
+    assert (tied.n_users, tied.n_differ) == (7, 6) and tied.p_value == pytest.approx(2 / 64)
+    # d = [1, -2, 3, 4, 5, 6]: W- = 2; sign patterns with a negative rank sum <= 2: {}, {1}, {2}
+    mixed = wilcoxon_test([1, -2, 3, 4, 5, 6], [0] * 6)
+    assert mixed.statistic == 2 and mixed.p_value == pytest.approx(2 * 3 / 64)
+    assert not mixed.significant and "not significant" in mixed.summary()
+    same = wilcoxon_test([0.3, 0.1], [0.3, 0.1])
+    assert same.p_value == 1.0 and same.n_differ == 0 and "identical" in same.summary()
+
+
+def test_compare_any_two_configurations(tiny: runner.EvaluationResult) -> None:
+    sig = tiny.compare(runner.POPULARITY, runner.CONTENT, "hit_rate")
+    assert sig.n_users == 2 and sig.label == "HitRate@2"
+    assert sig.mean_a == pytest.approx(tiny.model_value(runner.POPULARITY, "hit_rate"))
+    assert tiny.compare(runner.ALS, runner.ALS).p_value == 1.0
+    assert "sweep c=0.50 a=0.50 p=0.10" in tiny.configurations
+    with pytest.raises(EvaluationError, match="Unknown configuration"):
+        tiny.compare("nope", runner.ALS)
