@@ -19,9 +19,9 @@ from recsys.ui import auth, resources, state
 LAST_RUN = "cb_eval_last_run"  # {"config": ..., "stamps": ...} of the last run this session asked for
 SOURCES = {False: "MovieLens ratings", True: "MovieLens + app users' ratings"}
 PROTOCOL_LABELS = {
-    "temporal": "Temporal: each user's last 20% of positives (default)",
-    "loo": "Leave the last positive out",
-    "random": "Random 20% of positives (seeded)",
+    "temporal": "Temporal: last 20% (default)",
+    "loo": "Leave last one out",
+    "random": "Random 20% (seeded)",
 }
 STEPS = (0.05, 0.1, 0.125, 0.2, 0.25, 0.5)
 
@@ -157,6 +157,10 @@ with st.form("eval-form"):
         index=PROTOCOLS.index(shown.protocol),
         format_func=PROTOCOL_LABELS.get,
         key="eval-protocol",
+        help="Positives are ratings of 4 or more. Per user with at least 5 positives, the last 20% of "
+        "positives by time (at least one) are held out; leave-last-one-out holds out the latest one; "
+        "random holds out a seeded random 20%. Everything else the user rated is excluded from their "
+        "ranking, and every title seen in training is ranked (no sampled negatives).",
     )
     c1.number_input("Seed (random protocol)", 0, 2**31 - 1, shown.seed, key="eval-seed")
     c2.number_input("K (list length)", 1, 100, shown.k, key="eval-k")

@@ -17,13 +17,11 @@ st.caption("Like, dislike or superlike: each click is saved and shapes what come
 
 
 def on_rate(tconst: str, value: int) -> None:
-    row = catalog.title(tconst)
-    actions.rate(user.id, tconst, value, row["primary_title"] if row else tconst)
+    actions.rate(user.id, tconst, value, actions.title_of(catalog, tconst))
 
 
 def on_hide(tconst: str) -> None:
-    row = catalog.title(tconst)
-    actions.hide(user.id, tconst, row["primary_title"] if row else tconst)
+    actions.hide(user.id, tconst, actions.title_of(catalog, tconst))
 
 
 @st.fragment

@@ -74,7 +74,7 @@ else:
     if query.strip():
         rows = catalog.search(query, kind=kind, limit=12).to_dicts()
         if not rows:
-            st.info(f"No {noun} match “{query}”. Try fewer or shorter words.")
+            st.info(f"No {noun} match “{cards.md_escape(query)}”. Try fewer or shorter words.")
     else:
         rows = catalog.trending(kind, years=onboarding.TRENDING_YEARS, limit=40).to_dicts()
 

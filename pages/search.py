@@ -25,8 +25,7 @@ def move(delta: int) -> None:
 
 
 def on_rate(tconst: str, value: int) -> None:
-    row = catalog.title(tconst)
-    actions.rate(user.id, tconst, value, row["primary_title"] if row else tconst)
+    actions.rate(user.id, tconst, value, actions.title_of(catalog, tconst))
 
 
 text = st.text_input(

@@ -31,14 +31,20 @@ Steps (each reported as ``progress(step, steps done, steps in total)``):
 ``write`` / ``verify`` / ``swap``
     Parquet goes into a new folder ``parquet.new-<pid>`` next to ``parquet/``; every file is
     re-opened and its columns, types and row counts checked; ``manifest.json`` is written; then
-    ``parquet/`` becomes ``parquet.old``, the new folder becomes ``parquet/`` and the old one is
-    deleted. A failure at any point removes the new folder and leaves ``parquet/`` untouched.
+    the new folder and ``parquet/`` are exchanged in one atomic step (Linux ``renameat2``) and
+    the old one is deleted, so even a build killed mid-swap leaves a complete catalogue in
+    place. Where that call is missing, ``parquet/`` becomes ``parquet.old``, the new folder
+    becomes ``parquet/`` and the old one is deleted (a crash between the two renames is undone
+    by the next build). A failure at any point removes the new folder and leaves ``parquet/``
+    untouched.
 
 Only one build runs per data folder at a time (a lock file ``parquet.lock``).
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import gzip
 import json
 import logging
@@ -165,6 +171,9 @@ ML_RATINGS_COLUMNS = {
     "timestamp": "BIGINT",
 }
 
+_AT_FDCWD = -100  # renameat2: paths relative to the working directory
+_RENAME_EXCHANGE = 2  # renameat2 flag: swap the two paths atomically
+
 STEPS = ("check", "titles", "crew", "people", "movielens", "write", "verify", "swap")
 
 
@@ -269,10 +278,42 @@ def _remove_leftovers(target: Path) -> None:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns False where that is not available (another OS, an old C library or kernel, a file
+    system without it); raises OSError for any other failure.
+    """
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [
+        ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint
+    ]  # fmt: skip
+    renameat2.restype = ctypes.c_int
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
+
+
 def _swap(new: Path, target: Path) -> None:
+    """Put the folder ``new`` in place of ``target``.
+
+    With an atomic exchange there is no moment without a complete catalogue at ``target``, even
+    if the process is killed half-way (the previous catalogue then waits in ``new`` for the
+    next build's clean-up). Elsewhere two renames, with ``parquet.old`` in between, which
+    :func:`_recover` puts back if a crash comes between them.
+    """
     old = target.with_name(target.name + ".old")
     if old.exists():
         shutil.rmtree(old)
+    if target.exists() and _exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)  # now the previous catalogue
+        return
     had_old = target.exists()
     if had_old:
         os.rename(target, old)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from recsys.catalog.queries import Catalog
 from recsys.errors import CineBlendError
 from recsys.store import Store
 from recsys.ui import resources, state
@@ -47,6 +48,16 @@ def _current(store: Store, user_id: int, tconst: str) -> int | None:
     frame = store.interactions(user_id)
     values = frame.filter(frame["tconst"] == tconst)["value"].to_list()
     return int(values[0]) if values else None
+
+
+def title_of(catalog: Catalog, tconst: str) -> str:
+    """The title's name for messages; the tconst itself when the catalogue cannot say (a
+    rating must still be stored, and the page shows the catalogue problem on its next run)."""
+    try:
+        row = catalog.title(tconst)
+    except CineBlendError:
+        return tconst
+    return row["primary_title"] if row else tconst
 
 
 def current_value(user_id: int, tconst: str) -> int | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError
@@ -43,10 +44,26 @@ def authenticator(store: Store, cfg: Settings) -> stauth.Authenticate:
             # the cookie is read server-side from st.context.cookies: no need to wait for it
             login_sleep_time=0,
         )
+        _tolerate_bad_cookies(auth)
         st.session_state[state.AUTHENTICATOR] = auth
     if not st.session_state.get(state.AUTH_STATUS):
         auth.authentication_controller.authentication_model.credentials = _credentials(store)
     return auth
+
+
+def _tolerate_bad_cookies(auth: stauth.Authenticate) -> None:
+    """A forged or malformed cookie (unsigned, another algorithm, missing fields) reads as no
+    cookie: the visitor stays signed out instead of every page crashing in the decoder."""
+    read = auth.cookie_controller.get_cookie
+
+    def safe_read() -> dict | None:
+        try:
+            return read()
+        except (jwt.PyJWTError, KeyError, TypeError, ValueError) as exc:
+            log.info("ignoring an unusable auth cookie: %s", type(exc).__name__)
+            return None
+
+    auth.cookie_controller.get_cookie = safe_read
 
 
 def gate(store: Store, cfg: Settings) -> User | None:

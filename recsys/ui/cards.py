@@ -11,7 +11,7 @@ import streamlit as st
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE
 from recsys.ui import state
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 
 Buttons = tuple[tuple[int, str, str], ...]  # (value passed to on_rate, label, icon)
 

@@ -128,6 +128,13 @@ class AppServer:
                     raise AppServerError(f"streamlit did not answer on {self.url}{self.log_tail()}")
                 time.sleep(0.1)  # readiness poll of another process, bounded by the deadline
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the app process has used so far (Linux ``/proc``)."""
+        assert self.process is not None, "the app is not running"
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def _returncode(self) -> int | None:
         return None if self.process is None else self.process.returncode
 

@@ -1,0 +1,153 @@
+"""The worst bad input again in Chromium against ``streamlit run``: forged auth cookies added to
+the browser context, and a name full of HTML / markdown as the real markdown renderer shows it.
+
+Uses the browser harness of ``tests/browser`` (Debian's chromium through Playwright); its own
+server and data folder, log in ``test-artifacts/badinput/streamlit.log``, screenshots beside it.
+Skips without chromium / playwright (fails under ``CI=true``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from recsys.store import Store
+from recsys.store.accounts import register
+from recsys.ui.auth import COOKIE_NAME
+from tests.app.helpers import PASSWORD
+from tests.badinput.support import alg_none, tampered_signature, token
+from tests.browser.conftest import TIMEOUT_MS, VIEWPORT, browser, chromium_path, playwright  # noqa: F401
+from tests.support.app_server import REPO, TEST_COOKIE_KEY, AppServer
+
+pytest.importorskip("playwright", reason="playwright is not installed; run scripts/test.sh")
+
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
+
+from tests.support.streamlit_page import settle, wait_for_session_start  # noqa: E402
+
+ARTIFACTS = REPO / "test-artifacts" / "badinput"
+HOSTILE_NAME = "<b>B</b> **x** :red[y] $z$ <script>alert(1)</script><img src=x onerror=alert(2)>"
+ENTITY_NAME = "Tom &amp; Jerry &#60;3"
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory, built_data: Path) -> Path:
+    data = tmp_path_factory.mktemp("badinput-e2e") / "data"
+    shutil.copytree(built_data / "parquet", data / "parquet")
+    with Store.open(f"sqlite:///{data / 'app.db'}") as store:
+        for username, name in (("hostile", HOSTILE_NAME), ("entity", ENTITY_NAME), ("alice", "Alice")):
+            user = register(store, username, name, f"{username}@example.com", PASSWORD)
+            store.set_favourite_genres(user.id, ["Comedy", "Drama", "Crime", "Sci-Fi", "Family"])
+            store.set_onboarding_step(user.id, "done")
+    return data
+
+
+@pytest.fixture(scope="module")
+def server(chromium_path: str, data_dir: Path) -> Iterator[AppServer]:  # noqa: F811
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log_path = ARTIFACTS / "streamlit.log"
+    log_path.unlink(missing_ok=True)
+    app = AppServer(data_dir, log_path=log_path)
+    app.start()
+    try:
+        yield app
+    finally:
+        app.stop()
+
+
+def open_with_cookie(browser: Browser, server: AppServer, value: str | None) -> Page:  # noqa: F811
+    """A fresh browser context holding ``value`` as the auth cookie, on the app's start page."""
+    context = browser.new_context(base_url=server.url, viewport=VIEWPORT)
+    context.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    if value is not None:
+        context.add_cookies([{"name": COOKIE_NAME, "value": value, "url": server.url}])
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.dialogs = dialogs  # type: ignore[attr-defined]
+    page.goto("/")
+    expect(page.get_by_test_id("stApp")).to_be_visible()
+    expect(page.get_by_test_id("stSidebarNav").or_(page.get_by_test_id("stException")).first).to_be_visible()
+    wait_for_session_start(page)
+    return page
+
+
+def assert_signed_out(page: Page) -> None:
+    settle(page)
+    assert page.get_by_test_id("stException").count() == 0, page.get_by_test_id("stException").inner_text()
+    expect(page.get_by_test_id("stSidebarNav").get_by_role("link", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("Signed in as")).to_have_count(0)
+
+
+def sidebar_caption(page: Page) -> str:
+    caption = page.get_by_test_id("stSidebar").get_by_text("Signed in as")
+    expect(caption).to_be_visible()
+    settle(page)
+    return caption.inner_text()
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Iterator[list[Page]]:
+    """Register the pages a test opens; each gets a screenshot at the end, and is closed."""
+    pages: list[Page] = []
+    yield pages
+    folder = ARTIFACTS / request.node.name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for n, page in enumerate(pages, start=1):
+        try:
+            page.screenshot(path=str(folder / f"{n:02d}-page.png"), full_page=True)
+        except Exception:  # noqa: BLE001 - a broken page must not hide the real result
+            pass
+        page.context.close()
+
+
+def test_forged_and_expired_cookies_leave_the_visitor_signed_out(
+    browser: Browser, server: AppServer, shots: list[Page]  # noqa: F811
+) -> None:
+    # (the control, a genuine cookie signing in, is test_html_and_markdown_in_a_name_show_as_text)
+    for forged, again in (
+        (tampered_signature(TEST_COOKIE_KEY), True),
+        (token(TEST_COOKIE_KEY, expires_in=-60), False),  # expired
+    ):  # (the other forgeries run in AppTest: test_auth_cookie.py)
+        page = open_with_cookie(browser, server, forged)
+        shots.append(page)
+        assert_signed_out(page)
+        if again:  # still signed out on the next visit
+            page.reload()
+            wait_for_session_start(page)
+            assert_signed_out(page)
+
+
+def test_unsigned_cookie_leaves_the_visitor_signed_out(
+    browser: Browser, server: AppServer, shots: list[Page]  # noqa: F811
+) -> None:
+    page = open_with_cookie(browser, server, alg_none(TEST_COOKIE_KEY))
+    shots.append(page)
+    assert_signed_out(page)
+
+
+def test_html_and_markdown_in_a_name_show_as_text(
+    browser: Browser, server: AppServer, shots: list[Page]  # noqa: F811
+) -> None:
+    page = open_with_cookie(browser, server, token(TEST_COOKIE_KEY, username="hostile"))
+    shots.append(page)  # a genuine cookie signs in (the control of the forged-cookie tests)
+    assert sidebar_caption(page) == f"Signed in as {HOSTILE_NAME} (hostile)"
+    sidebar = page.get_by_test_id("stSidebar")
+    caption = sidebar.get_by_test_id("stCaptionContainer").filter(has_text="Signed in as")
+    expect(caption.locator("strong")).to_have_text(HOSTILE_NAME)  # the caption's own **bold**
+    for tag in ("b", "script", "img", "em", "code", "span.katex", "a"):
+        expect(caption.locator(tag)).to_have_count(0)
+    assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_entities_in_a_name_show_as_typed(
+    browser: Browser, server: AppServer, shots: list[Page]  # noqa: F811
+) -> None:
+    page = open_with_cookie(browser, server, token(TEST_COOKIE_KEY, username="entity"))
+    shots.append(page)
+    assert sidebar_caption(page) == f"Signed in as {ENTITY_NAME} (entity)"
