@@ -24,22 +24,31 @@ def on_hide(tconst: str) -> None:
     actions.hide(user.id, tconst, actions.title_of(catalog, tconst))
 
 
+SECTIONS = {"Movies": ("movie", "Movies for you"), "TV shows": ("tv", "TV shows for you")}
+
+
 @st.fragment
 def feed() -> None:
-    """Both sections; a click re-renders only this fragment, not the page."""
+    """The open section only; a click re-renders only this fragment, not the page.
+
+    The tabs track which one is open (``key`` + ``on_change="rerun"``): the choice survives reruns
+    that add or remove elements above them (the undo bar), and the hidden section costs nothing.
+    """
     cards.action_bar("feed")
-    try:
-        sections = recommend_for_user(
-            user, FEED_SIZE, catalog=catalog, store=store, recommender=resources.recommender(cfg)
-        )
-    except CineBlendError as exc:
-        st.error(str(exc))
-        return
-    movies_tab, tv_tab = st.tabs(["Movies", "TV shows"])
-    for tab, kind, heading in ((movies_tab, "movie", "Movies for you"), (tv_tab, "tv", "TV shows for you")):
+    tabs = st.tabs(list(SECTIONS), key="feed-tabs", on_change="rerun")
+    for tab, (kind, heading) in zip(tabs, SECTIONS.values(), strict=True):
+        if not tab.open:
+            continue
         with tab:
             st.subheader(heading, anchor=False)
-            frame = sections[kind]
+            try:
+                frame = recommend_for_user(
+                    user, FEED_SIZE, catalog=catalog, store=store,
+                    recommender=resources.recommender(cfg), kinds=(kind,),
+                )[kind]
+            except CineBlendError as exc:
+                st.error(str(exc))
+                continue
             if frame.height == 0:
                 st.info("You have rated everything we can show here. Check back after the next data update.")
                 continue

@@ -58,9 +58,15 @@ def recommend_profile(
 
 
 def recommend_for_user(
-    user: User, n: int, *, catalog: Catalog, store: Store, recommender: Recommender | None
+    user: User,
+    n: int,
+    *,
+    catalog: Catalog,
+    store: Store,
+    recommender: Recommender | None,
+    kinds: Sequence[str] = KINDS,
 ) -> dict[str, pl.DataFrame]:
-    """Both feed sections for ``user`` with the live weights."""
+    """The feed sections ``kinds`` (default both) for ``user`` with the live weights."""
     profile = store.interactions(user.id).select(C.TCONST, C.VALUE)
     return recommend_profile(
         profile,
@@ -70,6 +76,7 @@ def recommend_for_user(
         weights=live_weights(store),
         favourite_genres=user.favourite_genres,
         exclude=store.hidden_tconsts(user.id),
+        kinds=kinds,
     )
 
 

@@ -11,8 +11,10 @@ import pytest
 
 from recsys.config import Settings, get_settings
 
+# The session's one Chromium, shared by every folder that drives a browser.
+pytest_plugins = ["tests.support.browser"]
+
 REPO = Path(__file__).resolve().parents[1]
-MIRROR = REPO.parent / "shared" / "data" / "mirror"
 
 # Settings that must not leak in from the developer's shell or secrets file.
 _ENV_VARS = (
@@ -92,6 +94,32 @@ def trained_models(built_data: Path, fixture_sources: tuple[Path, Path]) -> Path
         cfg = use_data_dir(mp, built_data, fixture_sources)
         train_model(cfg)
     return built_data / "models"
+
+
+@pytest.fixture(scope="session")
+def mirror_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder with the real catalogue: the shared mirror downloaded over loopback HTTP
+    (the app's own download path), built, and the recommender trained on it. Once per session;
+    skips when the mirror is absent. Copy what you need: it is shared."""
+    from recsys.catalog.build import build
+    from recsys.catalog.download import fetch
+    from recsys.config import MOVIELENS_FILE
+    from recsys.pipeline import train_model
+    from tests.fixtures.httpserver import FileServer
+    from tests.support.mirror import mirror_or_skip
+
+    mirror = mirror_or_skip()
+    data_dir = tmp_path_factory.mktemp("mirror") / "data"
+    with FileServer(mirror) as server:
+        settings = Settings(
+            data_dir=data_dir,
+            imdb_base_url=server.url("imdb/"),
+            movielens_url=server.url(f"movielens/{MOVIELENS_FILE}"),
+        )
+        fetch(settings)
+    build(settings)
+    train_model(settings)
+    return data_dir
 
 
 @pytest.fixture

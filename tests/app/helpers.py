@@ -92,8 +92,22 @@ def onboarded(app_settings: Settings) -> AppTest:
     return at
 
 
+FEED_TABS = {"movie": "Movies", "tv": "TV shows"}
+
+
+def open_section(at: AppTest, kind: str) -> None:
+    """Switch the feed to the section ``kind`` (a person clicking its tab; only the open section
+    is rendered)."""
+    label = FEED_TABS[kind]
+    if "feed-tabs" not in at.session_state or at.session_state["feed-tabs"] != label:
+        at.session_state["feed-tabs"] = label
+        at.run()
+
+
 def feed_tconsts(at: AppTest, kind: str) -> list[str]:
-    """The tconsts shown in a feed section, in order (from the Like buttons' keys)."""
+    """The tconsts shown in a feed section, in order (from the Like buttons' keys); opens the
+    section's tab first."""
+    open_section(at, kind)
     prefix, like = f"rate-feed-{kind}-", "-1"
     keys = [str(b.key) for b in at.button]
     return [k[len(prefix):-len(like)] for k in keys

@@ -34,7 +34,10 @@ def test_not_interested_hides_without_a_dislike_and_can_be_undone(model_settings
     assert target not in store.rated_tconsts(alice.id)
     store.close()
     at.button(key="undo-feed").click().run()
-    assert target in feed_tconsts(at, "tv")
+    # still on the TV tab, which alone is rendered (the hidden section costs nothing)
+    keys = [str(b.key) for b in at.button]
+    assert f"hide-feed-tv-{target}" in keys
+    assert not any(k.startswith("rate-feed-movie-") for k in keys)
 
 
 def test_details_show_more_like_this(model_settings: Settings) -> None:

@@ -1,7 +1,7 @@
 """The worst bad input again in Chromium against ``streamlit run``: forged auth cookies added to
 the browser context, and a name full of HTML / markdown as the real markdown renderer shows it.
 
-Uses the browser harness of ``tests/browser`` (Debian's chromium through Playwright); its own
+Uses the session's one Chromium (``tests/support/browser.py``); its own
 server and data folder, log in ``test-artifacts/badinput/streamlit.log``, screenshots beside it.
 Skips without chromium / playwright (fails under ``CI=true``).
 """
@@ -19,8 +19,8 @@ from recsys.store.accounts import register
 from recsys.ui.auth import COOKIE_NAME
 from tests.app.helpers import PASSWORD
 from tests.badinput.support import alg_none, tampered_signature, token
-from tests.browser.conftest import TIMEOUT_MS, VIEWPORT, browser, chromium_path, playwright  # noqa: F401
 from tests.support.app_server import REPO, TEST_COOKIE_KEY, AppServer
+from tests.support.browser import new_context
 
 pytest.importorskip("playwright", reason="playwright is not installed; run scripts/test.sh")
 
@@ -46,7 +46,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory, built_data: Path) -> Path
 
 
 @pytest.fixture(scope="module")
-def server(chromium_path: str, data_dir: Path) -> Iterator[AppServer]:  # noqa: F811
+def server(chromium_path: str, data_dir: Path) -> Iterator[AppServer]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / "streamlit.log"
     log_path.unlink(missing_ok=True)
@@ -58,11 +58,9 @@ def server(chromium_path: str, data_dir: Path) -> Iterator[AppServer]:  # noqa: 
         app.stop()
 
 
-def open_with_cookie(browser: Browser, server: AppServer, value: str | None) -> Page:  # noqa: F811
+def open_with_cookie(browser: Browser, server: AppServer, value: str | None) -> Page:
     """A fresh browser context holding ``value`` as the auth cookie, on the app's start page."""
-    context = browser.new_context(base_url=server.url, viewport=VIEWPORT)
-    context.set_default_timeout(TIMEOUT_MS)
-    expect.set_options(timeout=TIMEOUT_MS)
+    context = new_context(browser, server.url)
     if value is not None:
         context.add_cookies([{"name": COOKIE_NAME, "value": value, "url": server.url}])
     page = context.new_page()
@@ -107,7 +105,7 @@ def shots(request: pytest.FixtureRequest) -> Iterator[list[Page]]:
 
 
 def test_forged_and_expired_cookies_leave_the_visitor_signed_out(
-    browser: Browser, server: AppServer, shots: list[Page]  # noqa: F811
+    browser: Browser, server: AppServer, shots: list[Page]
 ) -> None:
     # (the control, a genuine cookie signing in, is test_html_and_markdown_in_a_name_show_as_text)
     for forged, again in (
@@ -124,7 +122,7 @@ def test_forged_and_expired_cookies_leave_the_visitor_signed_out(
 
 
 def test_unsigned_cookie_leaves_the_visitor_signed_out(
-    browser: Browser, server: AppServer, shots: list[Page]  # noqa: F811
+    browser: Browser, server: AppServer, shots: list[Page]
 ) -> None:
     page = open_with_cookie(browser, server, alg_none(TEST_COOKIE_KEY))
     shots.append(page)
@@ -132,7 +130,7 @@ def test_unsigned_cookie_leaves_the_visitor_signed_out(
 
 
 def test_html_and_markdown_in_a_name_show_as_text(
-    browser: Browser, server: AppServer, shots: list[Page]  # noqa: F811
+    browser: Browser, server: AppServer, shots: list[Page]
 ) -> None:
     page = open_with_cookie(browser, server, token(TEST_COOKIE_KEY, username="hostile"))
     shots.append(page)  # a genuine cookie signs in (the control of the forged-cookie tests)
@@ -146,7 +144,7 @@ def test_html_and_markdown_in_a_name_show_as_text(
 
 
 def test_entities_in_a_name_show_as_typed(
-    browser: Browser, server: AppServer, shots: list[Page]  # noqa: F811
+    browser: Browser, server: AppServer, shots: list[Page]
 ) -> None:
     page = open_with_cookie(browser, server, token(TEST_COOKIE_KEY, username="entity"))
     shots.append(page)

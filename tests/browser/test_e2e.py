@@ -1,9 +1,12 @@
 """A new tester's whole journey in a real browser against the real server.
 
-Register, onboarding (5 genres, 5 movies, 5 TV shows), like / dislike / superlike in both feed
-sections (each click stored at once, the title leaves the feed), reload (still signed in, rated
-titles stay gone), a deep link to the data page, log out (still signed out after a reload), and
-log in again with one click. A screenshot per step lands in ``test-artifacts/browser/``.
+Over the real catalogue and model (built from the shared mirror): register, onboarding (5 genres,
+5 movies, 5 TV shows), like / dislike / superlike in both feed sections (each click stored at
+once, the title leaves the feed), undo the last click (the title comes back), reload (still signed
+in, rated titles stay gone), search and rate (then undo it), a deep link to the data page, the
+evaluation lab's chart and its "Use these weights" button, log out (still signed out after a
+reload), and log in again with one click. A screenshot per step lands in
+``test-artifacts/browser/``.
 
 Two tests pin down bugs found here: a form login must leave the auth cookie in the browser (an
 ``st.rerun()`` right after login used to drop the component that sets it), and a session's second
@@ -18,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from recsys.catalog.queries import Catalog
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE
+from recsys.feed import LIVE_WEIGHTS
 from recsys.store import Store
 from recsys.store.accounts import register
 from recsys.ui.auth import COOKIE_NAME
@@ -32,6 +37,7 @@ from playwright.sync_api import Page, expect  # noqa: E402
 from tests.support.streamlit_page import (  # noqa: E402
     button,
     form,
+    key_class,
     key_locator,
     keys_with_prefix,
     settle,
@@ -45,6 +51,11 @@ PASSWORD = "Secret#2024x"
 LOGIN_SUBMIT = "FormSubmitter-login-form-Log-in"
 REGISTER_SUBMIT = "FormSubmitter-register-form-Register"
 DATA_PAGE = "/" + PAGES["data"][3]  # the data page's URL path
+SEARCH_PAGE = "/" + PAGES["search"][3]
+EVALUATION_PAGE = "/" + PAGES["evaluation"][3]
+RUN_EVALUATION = "FormSubmitter-eval-form-Run-evaluation"
+#: A full evaluation with its weight sweep on ml-latest-small (about 10 s on 2 cores).
+EVALUATION_TIMEOUT_MS = 180_000
 
 Shots = Callable[[str], Path]
 
@@ -102,9 +113,15 @@ def pick_titles(page: Page, kind: str, shots: Shots) -> list[str]:
     return picks
 
 
+def open_tab(page: Page, kind: str, tab: str) -> None:
+    """Click a feed tab and wait for its section (only the open one is rendered)."""
+    page.get_by_role("tab", name=tab, exact=True).click()
+    expect(page.locator(f"[class*='{key_class(f'card-feed-{kind}-')}']").first).to_be_visible()
+
+
 def rate_in_section(page: Page, kind: str, tab: str) -> dict[str, int]:
     """Like, dislike and superlike the top three titles of one feed section."""
-    page.get_by_role("tab", name=tab, exact=True).click()
+    open_tab(page, kind, tab)
     done: dict[str, int] = {}
     for value in (LIKE, DISLIKE, SUPERLIKE):
         shown = feed_tconsts(page, kind)
@@ -116,6 +133,19 @@ def rate_in_section(page: Page, kind: str, tab: str) -> dict[str, int]:
         expect(key_locator(page, f"card-feed-{kind}-{tconst}")).to_have_count(0)
         done[tconst] = value
     return done
+
+
+def stored_setting(data_dir: Path, name: str) -> object:
+    with Store.open(f"sqlite:///{data_dir / 'app.db'}") as store:
+        return store.get_setting(name)
+
+
+def goto(page: Page, path: str, heading: str) -> None:
+    """Open ``path`` as a deep link (a new session: the cookie signs it in) and wait for it."""
+    page.goto(path)
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    wait_for_session_start(page)
+    signed_in(page)
 
 
 def register_in_store(data_dir: Path, username: str) -> None:
@@ -193,6 +223,16 @@ def test_new_tester_journey(
     assert {t: stored.get(t) for t in rated} == rated, "a click was not stored (or stored wrong)"
     lap("feed ratings")
 
+    # -- undo the last click: the title is back in its section, and unrated in the store ---------
+    undone = list(rated)[-1]  # the TV superlike
+    button(page, "undo-feed").click()
+    expect(page.get_by_test_id("stToast").filter(has_text="Undone")).to_be_visible()
+    expect(key_locator(page, f"card-feed-tv-{undone}")).to_be_visible()
+    shots("feed-undo")
+    assert undone not in store_values(app_data_dir, USERNAME), "undo left the rating in the store"
+    del rated[undone]
+    lap("undo")
+
     # -- reload: still signed in, rated titles stay out of the feed ----------------------------
     assert COOKIE_NAME in {c["name"] for c in page.context.cookies()}, "sign-up set no auth cookie"
     page.reload()
@@ -200,7 +240,7 @@ def test_new_tester_journey(
     wait_for_session_start(page)
     signed_in(page)
     for kind, tab in (("movie", "Movies"), ("tv", "TV shows")):
-        page.get_by_role("tab", name=tab, exact=True).click()
+        open_tab(page, kind, tab)
         shown = set(feed_tconsts(page, kind))
         assert shown, f"the {tab} section is empty after a reload"
         assert not shown & set(rated), f"rated titles are back in {tab}: {shown & set(rated)}"
@@ -208,14 +248,49 @@ def test_new_tester_journey(
     shots("after-reload")
     lap("reload")
 
+    # -- search (any case, part of a word) and rate; then undo it --------------------------------
+    with Catalog(app_data_dir / "parquet") as catalog:
+        wanted = catalog.search("godfather", kind="movie", limit=1)["tconst"].to_list()
+    assert wanted, "the mirror catalogue has no Godfather movie"
+    goto(page, SEARCH_PAGE, "Search")
+    box = key_locator(page, "search-text").locator("input")
+    box.fill("GODFATH")
+    box.press("Enter")
+    expect(key_locator(page, f"card-search-{wanted[0]}")).to_be_visible()
+    target = wanted[0]
+    card = key_locator(page, f"card-search-{target}")
+    button(card, f"rate-search-{target}-{SUPERLIKE}").click()
+    expect(card.get_by_text("Your rating: Superliked")).to_be_visible()
+    shots("search-rated")
+    assert store_values(app_data_dir, USERNAME).get(target) == SUPERLIKE
+    button(page, "undo-search").click()
+    expect(card.get_by_text("Your rating:")).to_have_count(0)
+    shots("search-undone")
+    assert target not in store_values(app_data_dir, USERNAME), "undo left the search rating stored"
+    lap("search")
+
     # -- deep link to the data page, still signed in --------------------------------------------
-    page.goto(DATA_PAGE)
-    expect(page.get_by_role("heading", name="Data & model")).to_be_visible()
-    wait_for_session_start(page)
-    signed_in(page)
+    goto(page, DATA_PAGE, "Data & model")
     assert page.url.rstrip("/").endswith(DATA_PAGE), f"deep link {DATA_PAGE} landed on {page.url}"
     shots("deep-link-data")
     lap("deep link")
+
+    # -- evaluation lab: run it, see the chart, make the chosen weights live --------------------
+    goto(page, EVALUATION_PAGE, "Evaluation lab")
+    button(page, RUN_EVALUATION).click()
+    chart = page.get_by_test_id("stVegaLiteChart")
+    expect(chart.first).to_be_visible(timeout=EVALUATION_TIMEOUT_MS)
+    expect(chart.first.locator("canvas, svg").first).to_be_visible()
+    expect(page.get_by_role("heading", name="Models side by side")).to_be_visible()
+    shots("evaluation-chart")
+    assert stored_setting(app_data_dir, LIVE_WEIGHTS) is None
+    button(page, "eval-use").click()
+    expect(page.get_by_text("The feed now uses")).to_be_visible()
+    expect(page.get_by_text(f"set by {USERNAME}")).to_be_visible()
+    shots("evaluation-weights-live")
+    live = stored_setting(app_data_dir, LIVE_WEIGHTS)
+    assert isinstance(live, list) and len(live) == 3 and abs(sum(live[:2]) - 1) < 1e-9, live
+    lap("evaluation")
 
     # -- log out: signed out, and still signed out after a reload ------------------------------
     button(page, "logout-button").click()

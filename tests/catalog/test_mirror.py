@@ -1,7 +1,7 @@
 """End to end on the shared IMDb / MovieLens mirror, served over loopback HTTP.
 
-The mirror lives outside the repository (``/work/shared/data/mirror``: ``imdb/*.tsv.gz`` and
-``movielens/ml-latest-small.zip``); nothing from it is copied into the repo. Skipped when absent.
+The mirror lives outside the repository (``tests/support/mirror.py``); nothing from it is copied
+into the repo. Skipped when absent.
 """
 
 from __future__ import annotations
@@ -16,23 +16,12 @@ from recsys.catalog.download import fetch
 from recsys.catalog.queries import Catalog
 from recsys.config import IMDB_FILES, IMDB_OPTIONAL_FILES, MOVIELENS_FILE, Settings
 from tests.fixtures.httpserver import FileServer
-
-MIRROR = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mirror").resolve()
-
-
-def _mirror_or_skip() -> Path:
-    needed = [MIRROR / "imdb" / name for name in IMDB_FILES]
-    needed.append(MIRROR / "movielens" / MOVIELENS_FILE)
-    missing = [str(p) for p in needed if not p.is_file()]
-    if missing:
-        pytest.skip(f"IMDb / MovieLens mirror not available (missing {', '.join(missing)})")
-    return MIRROR
-
+from tests.support.mirror import mirror_or_skip
 
 def test_fetch_and_build_from_the_mirror(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    mirror = _mirror_or_skip()
+    mirror = mirror_or_skip()
     with FileServer(mirror) as server:
         settings = Settings(
             data_dir=tmp_path / "data",
