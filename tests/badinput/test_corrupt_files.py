@@ -25,7 +25,7 @@ from recsys.config import Settings
 from recsys.errors import CatalogError, ModelError
 from recsys.models.service import Recommender, latest_version
 from recsys.pipeline import train_model
-from tests.app.helpers import alerts, start
+from tests.app.helpers import alerts, open_section, start
 from tests.badinput.support import bounded, cli, make_user, one_line_error, run_cli, signed_in
 
 LIKES = ("tt0100001", "tt0100003", "tt0100008", "tt0100018", "tt0100020",
@@ -63,7 +63,18 @@ MODEL_DAMAGE = {**DAMAGE, "one byte": flip_byte}
 
 
 def feed_reasons(at: AppTest) -> list[str]:
+    """The reasons on the feed's open section."""
     return [str(c.value) for c in at.caption if str(c.value).startswith(("Because", "Popular"))]
+
+
+def both_sections_reasons(at: AppTest) -> tuple[list[str], list[str]]:
+    """The reasons on the Movies section, then on the TV section (opening each tab)."""
+    sections = []
+    for kind in ("movie", "tv"):
+        open_section(at, kind)
+        assert not at.exception
+        sections.append(feed_reasons(at))
+    return sections[0], sections[1]
 
 
 # --------------------------------------------------------------------------- the catalogue
@@ -109,7 +120,8 @@ def test_app_explains_a_truncated_catalogue_and_rebuilds_it(app_settings: Settin
         assert rebuilt.all_titles().height == 38
     at.switch_page("pages/feed.py").run()
     assert not at.exception and not alerts(at, "error")
-    assert len(feed_reasons(at)) == 12 + 11  # 16 TV titles in all, 5 of them liked
+    movies, shows = both_sections_reasons(at)
+    assert (len(movies), len(shows)) == (12, 11)  # 16 TV titles in all, 5 of them liked
 
 
 def test_catalogue_damaged_while_the_app_runs(app_settings: Settings) -> None:
@@ -160,8 +172,9 @@ def test_only_model_damaged_cli_says_to_train_and_the_feed_falls_back(
     make_user(model_settings, likes=LIKES)
     at = signed_in()
     assert not at.exception and not alerts(at, "error")
-    reasons = feed_reasons(at)
-    assert len(reasons) == 12 + 11 and all(r.startswith("Popular") for r in reasons)  # popularity
+    movies, shows = both_sections_reasons(at)
+    assert (len(movies), len(shows)) == (12, 11)
+    assert all(r.startswith("Popular") for r in movies + shows)  # popularity
     at.switch_page("pages/data.py").run()
     assert not at.exception
     assert any("train" in w for w in alerts(at, "warning"))  # and the way out is offered
