@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from recsys.config import Settings
-from recsys.store import Store
 from tests.conftest import use_data_dir
 
 from tests.app.helpers import (

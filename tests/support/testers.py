@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import math
-import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -336,24 +335,14 @@ def percentile(values: Iterable[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-CHROMIUM_ENV = "CINEBLEND_CHROMIUM"
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
-
-
 def chromium_executable() -> str:
-    """Debian's chromium (or ``$CINEBLEND_CHROMIUM``); skips the test (fails under CI) without
-    it or without the playwright package."""
+    """Debian's chromium (see ``tests.support.browser``) for the asynchronous Playwright these
+    testers use; skips the test (fails under CI) without it or without the playwright package."""
+    from tests.support.browser import chromium_executable as chromium
     from tests.support.ci import unavailable
 
     try:
         import playwright.async_api  # noqa: F401
     except ImportError:
         unavailable("Browser", "the playwright package is not installed; run scripts/test.sh")
-    path = os.environ.get(CHROMIUM_ENV, DEFAULT_CHROMIUM)
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        unavailable(
-            "Browser",
-            f"no chromium at {path}; install Debian's chromium package (scripts/test.sh does so "
-            f"when run as root or with sudo) or set {CHROMIUM_ENV}",
-        )
-    return path
+    return chromium()
