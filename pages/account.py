@@ -5,13 +5,17 @@ import streamlit as st
 from recsys.errors import CineBlendError, RegistrationError
 from recsys.onboarding import GENRE_COUNT
 from recsys.store.accounts import change_password
-from recsys.ui import auth, cards, resources, state
+from recsys.demo import READ_ONLY
+from recsys.ui import auth, cards, demo, resources, state
 
 cfg = resources.settings()
 store = resources.store(cfg)
 user = auth.require_user(store)
 
 st.title("Your account")
+if demo.active() is not None:
+    st.info(READ_ONLY + " Leave the demo with the button in the sidebar.", icon=":material/lock:")
+    st.stop()
 st.write(f"**{cards.md_escape(user.name)}** · {cards.md_escape(user.username)} · {cards.md_escape(user.email)}")
 
 st.subheader("Favourite genres", anchor=False)

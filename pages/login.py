@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from recsys.errors import DuplicateUserError, RegistrationError
-from recsys.ui import auth, resources, shell
+from recsys.errors import CineBlendError, DuplicateUserError, RegistrationError
+from recsys.ui import auth, cards, demo, resources, shell
 
 cfg = resources.settings()
 store = resources.store(cfg)
@@ -44,3 +44,24 @@ with register_tab:
             else:
                 # the cookie component reruns the app once the cookie is set (no st.rerun here)
                 st.success("Account created and signed in. Opening your page…")
+
+st.divider()
+st.subheader("Try a demo profile", anchor=False)
+try:
+    personas = resources.personas(cfg)
+except CineBlendError as exc:
+    personas = []
+    st.caption(f"Demo profiles are unavailable: {exc}")
+if personas:
+    st.caption(
+        "See a mature feed in one click: each profile is a MovieLens user with a long history. "
+        "Demo profiles are read-only; your clicks there stay in this browser tab."
+    )
+    with st.container(horizontal=True, gap="small"):
+        for persona in personas:
+            st.button(
+                persona.name, key=f"demo-{persona.slug}", icon=":material/theater_comedy:",
+                help=cards.md_escape(persona.blurb), on_click=demo.start, args=(persona.slug,),
+            )
+else:
+    st.caption("Demo profiles need the MovieLens ratings: build the data on the Data & model page.")

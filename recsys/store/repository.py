@@ -382,6 +382,33 @@ class Store:
             raise store_error(exc, self._engine.url) from exc
         return changed
 
+    def seed_interactions(self, user_id: int, rows: Sequence[tuple[str, int, datetime]]) -> int:
+        """Bulk-load ``(tconst, value, at)`` ratings with their own times (a demo persona's
+        history), in one transaction; later rows for a title replace earlier ones, and each
+        row is also a history row. For a user with no ratings yet; returns the rows loaded."""
+        user_id = _check_user_id(user_id)
+        checked = sorted(((check_tconst(t), check_value(v), at) for t, v, at in rows), key=lambda r: r[2])
+        current = {t: (v, at) for t, v, at in checked}
+        if not checked:
+            return 0
+        with self._write() as conn:
+            if conn.execute(
+                select(interactions.c.tconst).where(interactions.c.user_id == user_id).limit(1)
+            ).first() is not None:
+                raise StoreError(f"User {user_id} already has ratings; seed only a new profile.")
+            conn.execute(
+                insert(interactions),
+                [
+                    {"user_id": user_id, "tconst": t, "value": v, "created_at": at, "updated_at": at}
+                    for t, (v, at) in current.items()
+                ],
+            )
+            conn.execute(
+                insert(interaction_history),
+                [{"user_id": user_id, "tconst": t, "value": v, "created_at": at} for t, v, at in checked],
+            )
+        return len(checked)
+
     def unrate(self, user_id: int, tconst: str) -> bool:
         """Remove the user's current value for a title; True if there was one.
 

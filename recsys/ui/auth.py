@@ -18,7 +18,7 @@ from streamlit_authenticator.utilities import LoginError
 from recsys.config import Settings
 from recsys.store import Store, User
 from recsys.store.accounts import register
-from recsys.ui import state
+from recsys.ui import demo, state
 
 log = logging.getLogger(__name__)
 
@@ -69,17 +69,25 @@ def _tolerate_bad_cookies(auth: stauth.Authenticate) -> None:
 def gate(store: Store, cfg: Settings) -> User | None:
     """Run every time before the page list is built: handles logout requests and the cookie.
 
-    Returns the signed-in, active user or None.
+    Returns the signed-in, active user (or a demo session's persona) or None.
     """
     # The cookie manager's components render only on some runs (first run of a session, logout).
     # A keyed holder created on every run keeps them from shifting the page's own elements,
     # which Streamlit would otherwise re-create (tabs reset, typed text lost).
     with st.container(key="cb-auth-holder", border=False):
+        demo_store = demo.active()
+        if demo_store is not None:  # a demo session: no cookie, no account
+            if st.session_state.pop(state.LOGOUT_REQUESTED, False):
+                demo.end()
+                st.session_state.setdefault(state.FLASH, ("info", "You left the demo profile."))
+                return None
+            return demo_store.current_user()
         auth = authenticator(store, cfg)
         if st.session_state.pop(state.LOGOUT_REQUESTED, False) and st.session_state.get(
             state.AUTH_STATUS
         ):
             auth.logout(location="unrendered")
+            state.forget_user_scoped(st.session_state)
             st.session_state.setdefault(state.FLASH, ("info", "You are signed out."))
             return None
         if not st.session_state.get(state.AUTH_STATUS):
@@ -92,6 +100,9 @@ def gate(store: Store, cfg: Settings) -> User | None:
 
 
 def current_user(store: Store) -> User | None:
+    demo_store = demo.active()
+    if demo_store is not None:
+        return demo_store.current_user()
     if not st.session_state.get(state.AUTH_STATUS):
         return None
     username = st.session_state.get(state.USERNAME)

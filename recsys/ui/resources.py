@@ -19,8 +19,10 @@ from recsys.config import Settings, get_settings
 from recsys.enrich import Enricher, make_enricher
 from recsys.errors import CatalogError, ModelError
 from recsys.store import Store
+from recsys.ui import state
 
 if TYPE_CHECKING:  # the model stack (scikit-learn, implicit) loads on first use, not on sign-in
+    from recsys.demo import Persona
     from recsys.models.service import Recommender
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,16 @@ def _store(url: str) -> Store:
 
 
 def store(cfg: Settings | None = None) -> Store:
+    """The store this session reads and writes: the shared one, or in a demo session its
+    :class:`recsys.demo.DemoStore` (same methods; the persona's clicks stay in the session)."""
+    demo = st.session_state.get(state.DEMO)
+    if demo is not None:
+        return demo  # type: ignore[no-any-return]
+    return shared_store(cfg)
+
+
+def shared_store(cfg: Settings | None = None) -> Store:
+    """The app's one store (every account), whatever this session is."""
     cfg = cfg or settings()
     return _store(cfg.store_url)
 
@@ -115,3 +127,17 @@ def recommender(cfg: Settings | None = None) -> Recommender | None:
     except ModelError as exc:
         log.warning("no usable model: %s", exc)
         return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _personas(parquet_dir: str, stamp: str) -> list[Persona]:
+    from recsys.demo import pick_personas
+
+    cat = _catalog(parquet_dir, stamp)
+    return pick_personas(cat.movielens_ratings(in_catalog_only=True), cat.all_titles())
+
+
+def personas(cfg: Settings | None = None) -> list[Persona]:
+    """The demo personas of the current catalogue (none without MovieLens ratings)."""
+    cfg = cfg or settings()
+    return _personas(str(cfg.parquet_dir.resolve()), _build_stamp(cfg.parquet_dir))

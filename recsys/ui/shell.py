@@ -6,7 +6,7 @@ import streamlit as st
 
 from recsys.enrich import TMDB_ATTRIBUTION
 from recsys.store import User
-from recsys.ui import auth, cards, resources
+from recsys.ui import auth, cards, demo, resources
 
 ATTRIBUTION = (
     "Information courtesy of IMDb (https://www.imdb.com). Used with permission.  \n"
@@ -72,7 +72,15 @@ def home_script(user: User | None, *, has_catalog: bool) -> str:
 
 def sidebar(user: User | None) -> None:
     with st.sidebar:
-        if user is not None:
+        if user is not None and demo.active() is not None:
+            st.caption(
+                f"Demo profile **{cards.md_escape(user.name)}**: read-only, your clicks stay in "
+                "this tab."
+            )
+            st.button(
+                "Leave demo", key="logout-button", icon=":material/logout:", on_click=auth.request_logout
+            )
+        elif user is not None:
             st.caption(f"Signed in as **{cards.md_escape(user.name)}** ({cards.md_escape(user.username)})")
             st.button(
                 "Log out", key="logout-button", icon=":material/logout:", on_click=auth.request_logout

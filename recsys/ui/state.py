@@ -8,3 +8,14 @@ USERNAME = "username"  # owned by streamlit-authenticator
 LAST_ACTION = "cb_last_action"  # actions.LastAction of the last rating change (for undo)
 TOAST = "cb_toast"  # text of a toast to show once on the next run
 DETAILS = "cb_details"  # tconst whose details dialog is open
+DEMO = "cb_demo"  # recsys.demo.DemoStore of a demo session (signed in as a persona)
+
+#: What belongs to the signed-in user and must not outlive a logout (the next person to sign in
+#: on this tab must not see, or undo, the previous one's last click).
+USER_SCOPED = (LAST_ACTION, TOAST, DETAILS)
+
+
+def forget_user_scoped(session_state: object) -> None:
+    """Drop :data:`USER_SCOPED` keys from ``st.session_state`` (at logout)."""
+    for key in USER_SCOPED:
+        session_state.pop(key, None)  # type: ignore[attr-defined]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
 from recsys.store.accounts import check_password
-from tests.app.helpers import PASSWORD, alerts, feed_tconsts, onboarded, start, login, user
+from tests.app.helpers import (
+    PASSWORD, alerts, feed_tconsts, login, onboarded, pick_genres, pick_titles, register, start, texts, user,
+)
 
 
 def current_ratings(settings: Settings) -> dict[str, int]:
@@ -28,6 +30,24 @@ def test_undo_restores_what_the_last_click_replaced(app_settings: Settings) -> N
     assert not at.exception
     assert current_ratings(app_settings) == before
     assert first in feed_tconsts(at, "movie")
+
+
+def test_the_next_person_on_the_tab_cannot_undo_the_last_ones_click(app_settings: Settings) -> None:
+    at = onboarded(app_settings)  # alice
+    first = feed_tconsts(at, "movie")[0]
+    at.button(key=f"rate-feed-movie-{first}-2").click().run()
+    assert at.button(key="undo-feed") is not None
+    at.button(key="logout-button").click().run()
+    register(at, username="bob", email="bob@example.com", name="Bob")
+    pick_genres(at, list(at.button_group(key="onb-genres").options)[:5])
+    pick_titles(at, "movie", 5)
+    at.button(key="onb-next-movie").click().run()
+    pick_titles(at, "tv", 5)
+    at.button(key="onb-next-tv").click().run()
+    assert not at.exception and at.title[0].value == "Your feed"
+    assert "Last action" not in texts(at)
+    assert not [b for b in at.button if str(b.key).startswith("undo-")]
+    assert current_ratings(app_settings)[first] == 2  # alice's click stands
 
 
 def test_search_is_accent_and_case_insensitive_and_odd_text_is_safe(app_settings: Settings) -> None:

@@ -348,3 +348,28 @@ def test_first_visit_rerun_keeps_the_sign_in_page(page: Page, shots: Shots) -> N
     shots("after-second-run")
     assert tabs.evaluate("e => e.isConnected"), "the second run replaced the sign-in tabs"
     expect(page.get_by_role("tab", name="Register")).to_have_attribute("aria-selected", "true")
+
+
+def test_demo_profile_in_one_click(page: Page, app_data_dir: Path, shots: Shots) -> None:
+    """A product team shows a mature feed without an account, and leaves without a trace."""
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Try a demo profile")).to_be_visible()
+    wait_for_session_start(page)
+    demos = keys_with_prefix(page, "demo-")
+    assert len(demos) >= 2, f"demo profiles offered: {demos}"
+    button(page, demos[0]).click()
+    expect(page.get_by_role("heading", name="Your feed")).to_be_visible()
+    expect(page.get_by_test_id("stSidebar").get_by_text("Demo profile")).to_be_visible()
+    expect(page.get_by_text("Because you liked").first).to_be_visible()
+    shown = feed_tconsts(page, "movie")
+    assert len(shown) >= 10
+    shots("demo-feed")
+    button(page, f"rate-feed-movie-{shown[0]}-{LIKE}").click()
+    expect(key_locator(page, f"card-feed-movie-{shown[0]}")).to_have_count(0)
+    button(page, "logout-button").click()  # "Leave demo"
+    expect(page.get_by_role("heading", name="Try a demo profile")).to_be_visible()
+    shots("demo-left")
+    with Store.open(f"sqlite:///{app_data_dir / 'app.db'}") as store:
+        assert store.get_user("demo-" + demos[0].removeprefix("demo-")) is None
+        frame = store.all_interactions()
+        assert shown[0] not in frame["tconst"].to_list(), "a demo click reached the shared store"

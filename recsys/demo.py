@@ -1,0 +1,203 @@
+"""Demo personas: read-only profiles built from MovieLens users with long, distinct histories, so
+a product team can show a mature feed in one click.
+
+:func:`pick_personas` chooses them from the catalogue's MovieLens ratings: users with at least
+``min_ratings`` ratings of catalogue titles, longest history first, each named after the two
+genres it likes most *more than everyone else does* (lift: the genre's share of the user's likes
+over its share of all likes), and no two sharing their leading genre. A persona's ratings become
+app values the way the recommender reads MovieLens (4.5-5 superlike, 4-4.5 like, 0.5-2
+dislike, the rest left out), with their MovieLens times.
+
+:func:`open_demo` gives a demo session its own :class:`DemoStore`: the persona's profile in a
+private in-memory database (so every page works unchanged), while settings and the other
+users' data come from the shared store. Clicks change only the private copy, which is gone when
+the session ends; what would change shared state (live weights, password, account) is refused
+with a clear message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from recsys.columns import DISLIKE, LIKE, SUPERLIKE
+from recsys.errors import StoreError
+from recsys.store import Store, User
+
+#: Personas offered on the sign-in page.
+PERSONAS = 4
+#: Ratings of catalogue titles a MovieLens user needs to be a persona ("a long history").
+MIN_RATINGS = 200
+#: A genre must hold at least this share of a user's likes to name the persona.
+MIN_SHARE = 0.15
+FAVOURITES = 5
+
+READ_ONLY = "Demo profiles are read-only: register an account to keep ratings and change settings."
+
+
+@dataclass(frozen=True, eq=False)
+class Persona:
+    """One demo profile: ``ratings`` is ``[tconst, value, at]`` in time order."""
+
+    slug: str
+    name: str
+    blurb: str
+    ml_user_id: int
+    favourite_genres: tuple[str, ...]
+    ratings: pl.DataFrame
+
+    @property
+    def username(self) -> str:
+        return f"demo-{self.slug}"
+
+
+def rating_value(rating: float) -> int | None:
+    """The app value of a MovieLens star rating, or None for the lukewarm middle (2.5-3.5)."""
+    if rating >= 4.5:
+        return SUPERLIKE
+    if rating >= 4.0:
+        return LIKE
+    if rating <= 2.0:
+        return DISLIKE
+    return None
+
+
+def pick_personas(
+    ratings: pl.DataFrame,
+    titles: pl.DataFrame,
+    count: int = PERSONAS,
+    min_ratings: int = MIN_RATINGS,
+) -> list[Persona]:
+    """Up to ``count`` personas from MovieLens ``ratings`` ``[ml_user_id, tconst, rating,
+    timestamp]`` over the catalogue ``titles`` ``[tconst, genres]``; deterministic."""
+    rated = ratings.select("ml_user_id", "tconst", "rating", "timestamp").join(
+        titles.select("tconst", "genres"), on="tconst", how="inner"
+    )
+    if rated.is_empty():
+        return []
+    sizes = (
+        rated.group_by("ml_user_id")
+        .agg(pl.len().alias("n"), (pl.col("rating") >= 4.0).sum().alias("likes"))
+        .filter(pl.col("n") >= min_ratings, pl.col("likes") > 0)
+        .sort(["n", "ml_user_id"], descending=[True, False])
+    )
+    liked = rated.filter(pl.col("rating") >= 4.0).explode("genres").drop_nulls("genres")
+    overall = liked.group_by("genres").agg((pl.len() / liked.height).alias("overall"))
+    per_user = (
+        liked.group_by("ml_user_id", "genres")
+        .agg(pl.len().alias("count"))
+        .join(sizes.select("ml_user_id", "likes"), on="ml_user_id")
+        .with_columns((pl.col("count") / pl.col("likes")).alias("share"))
+        .join(overall, on="genres")
+        .with_columns((pl.col("share") / pl.col("overall")).alias("lift"))
+    )
+    chosen: list[Persona] = []
+    leading: set[str] = set()  # genres already naming a persona
+    for user_id, n, likes in sizes.iter_rows():
+        genres = per_user.filter(pl.col("ml_user_id") == user_id)
+        signature = (
+            genres.filter(pl.col("share") >= MIN_SHARE)
+            .sort(["lift", "genres"], descending=[True, False])["genres"]
+            .head(2)
+            .to_list()
+        )
+        if len(signature) < 2 or leading.intersection(signature):
+            continue
+        leading.update(signature)
+        most_liked = genres.sort(["count", "genres"], descending=[True, False])["genres"].to_list()
+        favourites = tuple(dict.fromkeys(signature + most_liked))[:FAVOURITES]
+        chosen.append(
+            Persona(
+                slug="-".join(g.lower() for g in signature).replace(" ", "-"),
+                name=f"{signature[0]} and {signature[1]} fan",
+                blurb=(
+                    f"MovieLens user {user_id}: {n:,} ratings, {likes:,} liked, "
+                    f"likes {signature[0]} and {signature[1]} more than most"
+                ),
+                ml_user_id=int(user_id),
+                favourite_genres=favourites,
+                ratings=_profile(rated.filter(pl.col("ml_user_id") == user_id)),
+            )
+        )
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def _profile(rows: pl.DataFrame) -> pl.DataFrame:
+    values = [rating_value(r) for r in rows["rating"].to_list()]
+    return (
+        rows.with_columns(
+            pl.Series("value", values, dtype=pl.Int64),
+            pl.from_epoch("timestamp", time_unit="s").dt.replace_time_zone("UTC").alias("at"),
+        )
+        .drop_nulls("value")
+        .sort("at", "tconst")
+        .select("tconst", "value", "at")
+    )
+
+
+class DemoStore:
+    """The store a demo session sees: the persona's profile in a private in-memory database,
+    settings and everyone else's data from the shared store, and no way to change shared state.
+
+    Any method not listed below is the private store's (users, ratings, hidden titles,
+    history), so pages need no demo-specific code for them.
+    """
+
+    #: Read from the shared store: the live weights and the evaluation's app data.
+    SHARED = frozenset({"get_setting", "setting_info", "all_interactions", "credentials"})
+    #: Would change shared state or the account: refused with :data:`READ_ONLY`.
+    REFUSED = frozenset({"set_setting", "set_password_hash", "delete_user", "set_active", "create_user"})
+
+    def __init__(self, private: Store, shared: Store, user: User) -> None:
+        self.private = private
+        self.shared = shared
+        self.user = user
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self.REFUSED:
+            return _refuse
+        if name in self.SHARED:
+            return getattr(self.shared, name)
+        return getattr(self.private, name)
+
+    def current_user(self) -> User:
+        """The persona as it is now (favourite genres may change in the session)."""
+        return self.private.get_user_by_id(self.user.id) or self.user
+
+    def close(self) -> None:
+        self.private.close()
+
+
+def _refuse(*_args: object, **_kwargs: object) -> None:
+    raise StoreError(READ_ONLY)
+
+
+def open_demo(persona: Persona, shared: Store) -> DemoStore:
+    """A fresh demo session for ``persona`` (its own in-memory copy of the profile)."""
+    private = Store.open("sqlite://")
+    try:
+        user = private.create_user(
+            persona.username, persona.name, f"{persona.slug}@demo.invalid", "!demo-profile"
+        )
+        private.set_favourite_genres(user.id, persona.favourite_genres)
+        private.set_onboarding_step(user.id, "done")
+        private.seed_interactions(user.id, persona.ratings.select("tconst", "value", "at").rows())
+        user = private.get_user_by_id(user.id) or user
+    except BaseException:
+        private.close()
+        raise
+    return DemoStore(private, shared, user)
+
+
+def persona_at(personas: list[Persona], slug: str) -> Persona:
+    for persona in personas:
+        if persona.slug == slug:
+            return persona
+    raise StoreError(f"No demo profile {slug!r}; pick one of the profiles shown.")
+
+
+__all__ = ["DemoStore", "Persona", "READ_ONLY", "open_demo", "persona_at", "pick_personas", "rating_value"]

@@ -1,0 +1,43 @@
+"""Demo sessions: signed in as a read-only persona (see :mod:`recsys.demo`) without a password.
+
+The session's :class:`~recsys.demo.DemoStore` sits in session state; while it is there,
+:func:`recsys.ui.resources.store` hands it to every page and :func:`recsys.ui.auth.current_user`
+returns its persona. Logging out ends the demo and drops its clicks.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from recsys.demo import DemoStore, open_demo, persona_at
+from recsys.errors import CineBlendError
+from recsys.ui import resources, state
+
+
+def active() -> DemoStore | None:
+    return st.session_state.get(state.DEMO)
+
+
+def start(slug: str) -> None:
+    """on_click of a "Try a demo profile" button."""
+    try:
+        persona = persona_at(resources.personas(), slug)
+        demo = open_demo(persona, resources.shared_store())
+    except CineBlendError as exc:
+        st.session_state[state.FLASH] = ("error", str(exc))
+        return
+    end()
+    st.session_state[state.DEMO] = demo
+    st.session_state[state.FLASH] = (
+        "info",
+        f"Demo profile: {persona.name} ({persona.blurb}). Your clicks change this browser tab "
+        "only and are gone when you leave the demo.",
+    )
+
+
+def end() -> None:
+    """Leave the demo: its private copy and its undo are dropped."""
+    demo: DemoStore | None = st.session_state.pop(state.DEMO, None)
+    state.forget_user_scoped(st.session_state)
+    if demo is not None:
+        demo.close()

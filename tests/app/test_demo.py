@@ -1,0 +1,72 @@
+"""Demo personas in the app, over the real catalogue and model built from the shared mirror
+(skipped without it): one click shows a mature feed, clicks stay in the session, leaving the
+demo signs out, and nothing reaches the shared store."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from recsys.catalog.queries import Catalog
+from recsys.config import Settings
+from recsys.demo import pick_personas
+from recsys.store import Store
+from recsys.ui import state
+from tests.app.helpers import alerts, feed_tconsts, start
+from tests.conftest import use_data_dir
+
+
+@pytest.fixture
+def mirror_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mirror_data: Path, fixture_sources: tuple[Path, Path]
+) -> Settings:
+    data_dir = tmp_path / "data"
+    for folder in ("parquet", "models"):
+        shutil.copytree(mirror_data / folder, data_dir / folder)
+    return use_data_dir(monkeypatch, data_dir, fixture_sources)
+
+
+def test_demo_profile_shows_a_mature_feed_and_keeps_clicks_in_the_session(
+    mirror_settings: Settings,
+) -> None:
+    with Catalog(mirror_settings.parquet_dir) as catalog:
+        personas = pick_personas(catalog.movielens_ratings(in_catalog_only=True), catalog.all_titles())
+    assert len(personas) == 4 and len({p.slug for p in personas}) == 4
+    persona = personas[0]
+    rated = set(persona.ratings["tconst"].to_list())
+    assert len(rated) >= 200
+
+    at = start()
+    shown = [str(b.key) for b in at.button if str(b.key).startswith("demo-")]
+    assert shown == [f"demo-{p.slug}" for p in personas]
+    at.button(key=f"demo-{persona.slug}").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Your feed"
+    assert any(f"Demo profile **{persona.name}**" in c.value for c in at.sidebar.caption)
+
+    movies = feed_tconsts(at, "movie")
+    assert len(movies) == 12 and not set(movies) & rated  # the history is already rated
+    assert any("Because you liked" in c.value for c in at.caption)
+    at.button(key=f"rate-feed-movie-{movies[0]}-1").click().run()
+    assert not at.exception and movies[0] not in feed_tconsts(at, "movie")
+    demo = at.session_state[state.DEMO]
+    assert demo.interactions(demo.current_user().id).height == persona.ratings.height + 1
+
+    at.switch_page("pages/account.py").run()  # read-only: no password or delete forms
+    assert any("read-only" in m for m in alerts(at, "info"))
+    assert not [b for b in at.button if str(b.key).startswith("acct-")]
+
+    at.button(key="logout-button").click().run()  # "Leave demo"
+    assert not at.exception
+    assert any("left the demo" in m for m in alerts(at, "info"))
+    assert at.title[0].value == "CineBlend" and state.DEMO not in at.session_state
+
+    with Store.open(mirror_settings.store_url) as shared:  # nothing reached the shared store
+        assert shared.all_interactions().is_empty()
+        assert shared.get_user(persona.username) is None
+
+    at.button(key=f"demo-{persona.slug}").click().run()  # a new demo starts from the persona
+    demo = at.session_state[state.DEMO]
+    assert demo.interactions(demo.current_user().id).height == persona.ratings.height

@@ -1,0 +1,118 @@
+"""Demo personas on hand-written ratings: who is picked, how they are named, what they store,
+and that a demo session never writes to the shared store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import polars as pl
+import pytest
+
+from recsys.columns import DISLIKE, LIKE, SUPERLIKE
+from recsys.demo import READ_ONLY, open_demo, persona_at, pick_personas, rating_value
+from recsys.errors import StoreError
+from recsys.store import Store
+
+GENRES = {
+    # tconst: genres
+    "tt0000001": ["Horror", "Thriller"],
+    "tt0000002": ["Horror"],
+    "tt0000003": ["Thriller", "Drama"],
+    "tt0000004": ["Animation", "Family"],
+    "tt0000005": ["Animation", "Comedy"],
+    "tt0000006": ["Family", "Comedy"],
+    "tt0000007": ["Drama"],
+    "tt0000008": ["Drama", "Romance"],
+}
+TITLES = pl.DataFrame({"tconst": list(GENRES), "genres": list(GENRES.values())})
+
+
+def ratings(user: int, rows: list[tuple[str, float]], start: int = 1_500_000_000) -> list[dict]:
+    return [
+        {"ml_user_id": user, "tconst": t, "rating": r, "timestamp": start + i * 60}
+        for i, (t, r) in enumerate(rows)
+    ]
+
+
+# user 1: long history, loves horror + thriller; user 2: loves animation + family;
+# user 3: the longest, but likes horror too (shares a genre with user 1); user 4: too short
+RATINGS = pl.DataFrame(
+    ratings(3, [("tt0000001", 5.0), ("tt0000002", 4.0), ("tt0000007", 4.0), ("tt0000008", 2.0),
+                ("tt0000003", 3.0), ("tt0000004", 1.0)])
+    + ratings(1, [("tt0000001", 5.0), ("tt0000002", 4.5), ("tt0000003", 4.0), ("tt0000006", 1.0),
+                  ("tt0000007", 3.0)])
+    + ratings(2, [("tt0000004", 5.0), ("tt0000005", 4.0), ("tt0000006", 4.0), ("tt0000001", 2.0),
+                  ("tt0000008", 3.5)])
+    + ratings(4, [("tt0000008", 5.0), ("tt0000007", 5.0)])
+)
+
+
+def test_star_ratings_map_to_app_values() -> None:
+    assert [rating_value(r) for r in (5.0, 4.5, 4.0, 3.5, 3.0, 2.5, 2.0, 0.5)] == [
+        SUPERLIKE, SUPERLIKE, LIKE, None, None, None, DISLIKE, DISLIKE
+    ]
+
+
+def test_personas_are_long_histories_with_distinct_tastes() -> None:
+    personas = pick_personas(RATINGS, TITLES, count=4, min_ratings=5)
+    # user 3 (6 ratings) comes first; user 1 (horror again) is skipped; user 4 is too short
+    assert [p.ml_user_id for p in personas] == [3, 2]
+    horror, family = personas
+    # lift = the genre's share of the user's 3 likes over its share of all 18 liked genre tags:
+    # horror (2/3) / (4/18) = 3.0, thriller (1/3) / (3/18) = 2.0, drama (1/3) / (4/18) = 1.5
+    assert horror.name == "Horror and Thriller fan" and horror.slug == "horror-thriller"
+    assert horror.favourite_genres == ("Horror", "Thriller", "Drama")
+    # animation, family and comedy all lift 6.0: ties go by name
+    assert family.name == "Animation and Comedy fan" and family.favourite_genres[0] == "Animation"
+    assert "MovieLens user 2: 5 ratings, 3 liked" in family.blurb
+    # lukewarm ratings (2.5-3.5) are left out; times are kept, oldest first
+    assert horror.ratings.rows() == [
+        ("tt0000001", SUPERLIKE, datetime.fromtimestamp(1_500_000_000, UTC)),
+        ("tt0000002", LIKE, datetime.fromtimestamp(1_500_000_060, UTC)),
+        ("tt0000007", LIKE, datetime.fromtimestamp(1_500_000_120, UTC)),
+        ("tt0000008", DISLIKE, datetime.fromtimestamp(1_500_000_180, UTC)),
+        ("tt0000004", DISLIKE, datetime.fromtimestamp(1_500_000_300, UTC)),
+    ]
+    again = pick_personas(RATINGS, TITLES, count=4, min_ratings=5)  # deterministic
+    assert [(p.slug, p.ratings.rows()) for p in again] == [(p.slug, p.ratings.rows()) for p in personas]
+    assert pick_personas(RATINGS.head(0), TITLES) == []
+
+
+def test_a_demo_session_reads_the_persona_and_never_writes_the_shared_store() -> None:
+    persona = pick_personas(RATINGS, TITLES, count=1, min_ratings=5)[0]
+    with Store.open("sqlite://") as shared:
+        shared.set_setting("hybrid_weights", [0.2, 0.7, 0.1], updated_by="ds")
+        demo = open_demo(persona, shared)
+        user = demo.current_user()
+        assert user.username == "demo-horror-thriller" and user.onboarded
+        assert list(user.favourite_genres[:2]) == ["Horror", "Thriller"]
+        current = demo.interactions(user.id)
+        assert dict(current.select("tconst", "value").rows()) == {
+            t: v for t, v, _ in persona.ratings.rows()
+        }
+        assert demo.history(user.id)["tconst"].to_list()[0] == "tt0000004"  # newest first
+
+        demo.rate(user.id, "tt0000005", SUPERLIKE)  # a click in the demo
+        demo.hide(user.id, "tt0000006")
+        assert demo.interactions(user.id).height == 6
+        assert demo.get_setting("hybrid_weights") == [0.2, 0.7, 0.1]  # live weights are shared
+        for refused in (
+            lambda: demo.set_setting("hybrid_weights", [1, 0, 0]),
+            lambda: demo.set_password_hash(user.username, "x"),
+            lambda: demo.delete_user(user.id),
+        ):
+            with pytest.raises(StoreError, match="read-only"):
+                refused()
+        assert READ_ONLY.startswith("Demo profiles are read-only")
+        assert shared.all_interactions().is_empty() and shared.get_user(user.username) is None
+        assert shared.get_setting("hybrid_weights") == [0.2, 0.7, 0.1]
+
+        again = open_demo(persona, shared)  # a new demo session starts from the persona again
+        assert again.interactions(again.current_user().id).height == 5
+        demo.close()
+        again.close()
+
+
+def test_unknown_persona_is_a_clear_error() -> None:
+    with pytest.raises(StoreError, match="No demo profile 'nope'"):
+        persona_at(pick_personas(RATINGS, TITLES, min_ratings=5), "nope")
