@@ -39,8 +39,8 @@ from tests.support.ws_session import SessionClosed, StreamlitSession
 
 pytestmark = pytest.mark.slow
 
-TESTERS = 4
-KILL_AFTER = 12  # acknowledged ratings (all testers) before the SIGKILL
+TESTERS = 8
+KILL_AFTER = 60  # acknowledged ratings (all testers) before the SIGKILL
 ARTIFACTS = REPO / "test-artifacts" / "faults"
 
 
