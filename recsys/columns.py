@@ -1,6 +1,9 @@
-"""One place for column names shared by frames across the package (RecTools ``Columns``)."""
+"""One place for column names shared by frames across the package (RecTools ``Columns``), the
+interaction values, and how MovieLens stars read as those values."""
 
 from __future__ import annotations
+
+import numpy as np
 
 
 class Columns:
@@ -33,3 +36,19 @@ RATING_VALUES = {"like": LIKE, "dislike": DISLIKE, "superlike": SUPERLIKE}
 # Title types the app shows, and the section ("kind") each belongs to.
 TITLE_TYPES = {"movie": "movie", "tvSeries": "tv", "tvMiniSeries": "tv"}
 KINDS = ("movie", "tv")
+
+
+def click_values(
+    ratings: np.ndarray,
+    *,
+    positive_rating: float = 4.0,
+    superlike_rating: float = 5.0,
+    negative_rating: float = 2.0,
+) -> np.ndarray:
+    """MovieLens star ratings read as app clicks: superlike 2, like 1, dislike -1, and 0 for the
+    lukewarm middle that is left out (ratings >= ``superlike_rating``, >= ``positive_rating``,
+    <= ``negative_rating``)."""
+    ratings = np.asarray(ratings, dtype=np.float64)
+    disliked = np.where(ratings <= negative_rating, float(DISLIKE), 0.0)
+    liked = np.where(ratings >= positive_rating, float(LIKE), disliked)
+    return np.where(ratings >= superlike_rating, float(SUPERLIKE), liked)

@@ -4,9 +4,10 @@ a product team can show a mature feed in one click.
 :func:`pick_personas` chooses them from the catalogue's MovieLens ratings: users with at least
 ``min_ratings`` ratings of catalogue titles, longest history first, each named after the two
 genres it likes most *more than everyone else does* (lift: the genre's share of the user's likes
-over its share of all likes), and no two sharing their leading genre. A persona's ratings become
-app values the way the recommender reads MovieLens (4.5-5 superlike, 4-4.5 like, 0.5-2
-dislike, the rest left out), with their MovieLens times.
+over its share of all likes), and no genre naming two personas. A persona's ratings become app
+values with :func:`recsys.columns.click_values`, as the evaluation reads MovieLens users,
+except that 4.5 stars already count as a superlike (4.5-5 superlike, 4 like, 0.5-2 dislike, the
+rest left out); MovieLens times are kept.
 
 :func:`open_demo` gives a demo session its own :class:`DemoStore`: the persona's profile in a
 private in-memory database (so every page works unchanged), while settings and the other
@@ -22,8 +23,10 @@ from typing import Any
 
 import polars as pl
 
-from recsys.columns import DISLIKE, LIKE, SUPERLIKE
+import numpy as np
+
 from recsys.errors import StoreError
+from recsys.columns import click_values
 from recsys.store import Store, User
 
 #: Personas offered on the sign-in page.
@@ -33,6 +36,8 @@ MIN_RATINGS = 200
 #: A genre must hold at least this share of a user's likes to name the persona.
 MIN_SHARE = 0.15
 FAVOURITES = 5
+#: Stars from which a persona's rating is a superlike (the evaluation uses 5).
+SUPERLIKE_STARS = 4.5
 
 READ_ONLY = "Demo profiles are read-only: register an account to keep ratings and change settings."
 
@@ -55,13 +60,8 @@ class Persona:
 
 def rating_value(rating: float) -> int | None:
     """The app value of a MovieLens star rating, or None for the lukewarm middle (2.5-3.5)."""
-    if rating >= 4.5:
-        return SUPERLIKE
-    if rating >= 4.0:
-        return LIKE
-    if rating <= 2.0:
-        return DISLIKE
-    return None
+    value = int(click_values(np.array([rating]), superlike_rating=SUPERLIKE_STARS)[0])
+    return value or None
 
 
 def pick_personas(
@@ -93,10 +93,12 @@ def pick_personas(
         .join(overall, on="genres")
         .with_columns((pl.col("share") / pl.col("overall")).alias("lift"))
     )
+    genres_of = per_user.partition_by("ml_user_id", as_dict=True)
+    ratings_of = rated.partition_by("ml_user_id", as_dict=True)
     chosen: list[Persona] = []
     leading: set[str] = set()  # genres already naming a persona
     for user_id, n, likes in sizes.iter_rows():
-        genres = per_user.filter(pl.col("ml_user_id") == user_id)
+        genres = genres_of[(user_id,)]
         signature = (
             genres.filter(pl.col("share") >= MIN_SHARE)
             .sort(["lift", "genres"], descending=[True, False])["genres"]
@@ -118,7 +120,7 @@ def pick_personas(
                 ),
                 ml_user_id=int(user_id),
                 favourite_genres=favourites,
-                ratings=_profile(rated.filter(pl.col("ml_user_id") == user_id)),
+                ratings=_profile(ratings_of[(user_id,)]),
             )
         )
         if len(chosen) == count:
@@ -127,13 +129,13 @@ def pick_personas(
 
 
 def _profile(rows: pl.DataFrame) -> pl.DataFrame:
-    values = [rating_value(r) for r in rows["rating"].to_list()]
+    values = click_values(rows["rating"].to_numpy(), superlike_rating=SUPERLIKE_STARS).astype(np.int64)
     return (
         rows.with_columns(
-            pl.Series("value", values, dtype=pl.Int64),
+            pl.Series("value", values),
             pl.from_epoch("timestamp", time_unit="s").dt.replace_time_zone("UTC").alias("at"),
         )
-        .drop_nulls("value")
+        .filter(pl.col("value") != 0)
         .sort("at", "tconst")
         .select("tconst", "value", "at")
     )

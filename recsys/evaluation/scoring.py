@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from recsys.columns import click_values
 from recsys.evaluation import metrics as M
 from recsys.evaluation.splits import Split
 from recsys.models.als import movielens_user_key
@@ -124,11 +125,11 @@ def history_profile(
     negative_rating: float = 2.0,
 ) -> Profile:
     """A user's training ratings as app clicks: like / superlike / dislike; user_key "ml:<id>"."""
-    ratings = history[split.rating_col].to_numpy()
-    values = np.where(
-        ratings >= superlike_rating,
-        2.0,
-        np.where(ratings >= positive_rating, 1.0, np.where(ratings <= negative_rating, -1.0, 0.0)),
+    values = click_values(
+        history[split.rating_col].to_numpy(),
+        positive_rating=positive_rating,
+        superlike_rating=superlike_rating,
+        negative_rating=negative_rating,
     )
     user = history[split.user_col][0] if history.height else None
     keep = values != 0
