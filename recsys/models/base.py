@@ -1,15 +1,34 @@
-"""Pieces shared by every scorer: the user profile, the scorer protocol, id lookups, artifacts.
+"""The scorer contract every recommender component implements, and the pieces they share.
 
-A *profile* is a user's current interactions as ``(tconst, value)`` pairs, with the app's values
-(like ``1``, superlike ``2``, dislike ``-1``). Scorers accept a polars frame ``[tconst, value]``,
-a sequence of pairs or a :class:`Profile`; :meth:`Profile.of` turns any of them into a
-:class:`Profile`. A profile may carry ``user_key`` (for example ``"ml:12"``) when the user was part
-of a model's training data; the ALS scorer then uses the trained factors instead of folding in.
+**Profile.** A user's current interactions as ``(tconst, value)`` pairs in chronological order
+(oldest first), with the app's values (like ``1``, superlike ``2``, dislike ``-1``), plus the
+favourite genres chosen at onboarding. :meth:`Profile.of` accepts a polars frame ``[tconst,
+value]`` (sorted by ``updated_at`` / ``created_at`` / ``timestamp`` when such a column is there), a
+sequence of pairs or a :class:`Profile`. ``user_key`` (for example ``"ml:12"``) names a user who was
+part of a model's training data; the ALS scorer then uses the trained factors instead of folding in.
 
-Every scorer (LensKit style) has ``fit(...)``, ``score(profile, candidates) -> np.ndarray`` (float,
-same order as ``candidates``, NaN where it cannot score: unknown items, or a user it has no
-signal for), ``save(directory)`` and the class method ``load(directory)``. A fitted scorer is
-never mutated by ``score``: one instance is shared by every session and thread.
+**Training data.** :class:`TrainingData` is the one object every scorer fits on: the catalogue
+frame, the MovieLens ratings, the app's interactions and the MovieLens tags (any but the titles may
+be missing). A scorer takes what it needs and ignores the rest.
+
+**The contract** (:class:`Scorer`, LensKit / RecTools style). Every scorer has
+
+- ``fit(data, progress) -> self``;
+- ``candidates(tconsts) -> Block``: whatever per-title arrays scoring needs, gathered once per
+  candidate set (a feed section, the evaluation catalogue) and reused by every request;
+- ``prepare(profile) -> ScorerQuery | None``: the per-request user state (a profile vector, an ALS
+  fold-in); ``None`` when the scorer has no signal for this profile;
+- ``query.scores(block)``: float64 scores, one per candidate, NaN where it cannot score (a title
+  it never saw);
+- ``query.contributions(block, positions)``: per liked title, its share of the raw score of the
+  candidates at ``positions`` (the reasons on the cards); a scorer that cannot split its score
+  returns no columns;
+- ``save(directory)`` and ``load(directory)``.
+
+A fitted scorer is never mutated by ``prepare`` or ``score``: one instance is shared by every
+session and thread. :class:`ScorerBase` derives ``score(profile, candidates)`` and
+``candidate_scorer(candidates)`` from the contract. Scorers are listed in
+:mod:`recsys.models.registry`; adding one is one new module and one registry line.
 """
 
 from __future__ import annotations
@@ -17,46 +36,61 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, Self, TypeAlias, TypeVar
+from typing import Any, ClassVar, Protocol, Self, TypeAlias, TypeVar
 
 import numpy as np
 import polars as pl
 
 from recsys.columns import Columns as C
 from recsys.errors import ModelError
+from recsys.progress import Progress
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 
+_TIME_COLUMNS = ("updated_at", C.TIMESTAMP, "timestamp")
+
+
 @dataclass(frozen=True, eq=False)
 class Profile:
-    """One user's interactions: ``tconsts[i]`` rated ``values[i]`` (app scale, non-zero)."""
+    """One user's interactions, oldest first: ``tconsts[i]`` rated ``values[i]`` (app scale,
+    non-zero); ``genres`` are the favourite genres chosen at onboarding (may be empty)."""
 
     tconsts: tuple[str, ...]
     values: np.ndarray
     user_key: str | None = None
+    genres: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, profile: ProfileLike, user_key: str | None = None) -> Profile:
+    def of(
+        cls, profile: ProfileLike, user_key: str | None = None, genres: Sequence[str] | None = None
+    ) -> Profile:
         """Coerce a frame ``[tconst, value]`` / pairs / Profile; duplicates keep the last value,
-        zero values are dropped."""
+        zero values are dropped. A frame with a time column is put in chronological order."""
         if isinstance(profile, Profile):
-            if user_key is None or user_key == profile.user_key:
-                return profile
-            return dataclasses.replace(profile, user_key=user_key)
+            changes: dict[str, Any] = {}
+            if user_key is not None and user_key != profile.user_key:
+                changes["user_key"] = user_key
+            if genres is not None and tuple(genres) != profile.genres:
+                changes["genres"] = tuple(genres)
+            return dataclasses.replace(profile, **changes) if changes else profile
+        wanted = tuple(genres or ())
         if isinstance(profile, pl.DataFrame):
             if profile.height == 0:
-                return cls((), np.zeros(0), user_key)
+                return cls((), np.zeros(0), user_key, wanted)
             missing = {C.TCONST, C.VALUE} - set(profile.columns)
             if missing:
                 raise ModelError(
                     f"A profile frame needs the columns tconst and value (missing {sorted(missing)})."
                 )
+            when = next((c for c in _TIME_COLUMNS if c in profile.columns), None)
+            if when is not None:
+                profile = profile.sort(when, nulls_last=False, maintain_order=True)
             tconsts = profile[C.TCONST].to_list()
             values = profile[C.VALUE].cast(pl.Float64).to_list()
         else:
@@ -74,6 +108,7 @@ class Profile:
             tuple(t for t, _ in kept),
             np.asarray([v for _, v in kept], dtype=np.float64),
             user_key,
+            wanted,
         )
 
     def __len__(self) -> int:
@@ -81,7 +116,7 @@ class Profile:
 
     @property
     def liked(self) -> tuple[str, ...]:
-        """Titles liked or superliked (value > 0)."""
+        """Titles liked or superliked (value > 0), oldest first."""
         return tuple(t for t, v in zip(self.tconsts, self.values, strict=True) if v > 0)
 
     @property
@@ -89,13 +124,69 @@ class Profile:
         return int(np.count_nonzero(self.values > 0))
 
 
+@dataclass(frozen=True)
+class TrainingData:
+    """Everything a scorer may fit on; only ``titles`` is required.
+
+    ``titles``: the catalogue frame (``recsys.catalog.queries.Catalog.all_titles``: tconst, kind,
+    title_type, primary_title, start_year, runtime_minutes, genres, average_rating, num_votes,
+    popularity, and directors / writers / cast when the people files were built).
+    ``ratings``: MovieLens ``[ml_user_id, tconst, rating, timestamp]`` (stars 0.5..5, epoch s).
+    ``app``: the app's interactions ``[user_id, tconst, value, created_at]`` (like 1, superlike 2,
+    dislike -1). ``tags``: MovieLens tags ``[tconst, tag]`` (one row per tag application).
+    """
+
+    titles: pl.DataFrame
+    ratings: pl.DataFrame | None = None
+    app: pl.DataFrame | None = None
+    tags: pl.DataFrame | None = None
+
+
 ProfileLike: TypeAlias = Profile | pl.DataFrame | Sequence[tuple[str, float]]
 
 
-class Scorer(Protocol):
-    """What the hybrid and the evaluation need from a scorer."""
+@dataclass(frozen=True, eq=False)
+class Block:
+    """A candidate set prepared for one scorer: ``tconsts``, their ``positions`` in the scorer's
+    vocabulary (``-1`` = unknown) and ``data``, the scorer's own gathered arrays (TF-IDF rows,
+    item factors ... of the known candidates, in order)."""
 
-    name: str
+    tconsts: Sequence[str]
+    positions: np.ndarray
+    data: Any = None
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    @property
+    def known(self) -> np.ndarray:
+        """Indices (into the block) of the candidates the scorer knows."""
+        return np.flatnonzero(self.positions >= 0)
+
+
+class ScorerQuery(Protocol):
+    """One user, prepared once per request by :meth:`Scorer.prepare`."""
+
+    def scores(self, block: Block) -> np.ndarray:
+        """Raw scores (float64), one per candidate of ``block``; NaN where it cannot score."""
+        ...
+
+    def contributions(self, block: Block, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """``(liked tconsts, array len(positions) x len(liked))``: each liked title's share of the
+        raw score of ``block`` candidates ``positions``; no columns when the score does not split."""
+        ...
+
+
+class Scorer(Protocol):
+    """What the hybrid, the evaluation and the CLI need from a scorer; see the module docstring."""
+
+    name: ClassVar[str]
+
+    def fit(self, data: TrainingData, progress: Progress | None = None) -> Self: ...
+
+    def candidates(self, tconsts: Sequence[str]) -> Block: ...
+
+    def prepare(self, profile: Profile) -> ScorerQuery | None: ...
 
     def score(self, profile: ProfileLike, candidates: Sequence[str]) -> np.ndarray: ...
 
@@ -103,6 +194,34 @@ class Scorer(Protocol):
 
     @classmethod
     def load(cls, directory: Path) -> Self: ...
+
+
+class ScorerBase:
+    """``score`` and ``candidate_scorer`` derived from ``candidates`` + ``prepare``."""
+
+    name: ClassVar[str] = "scorer"
+
+    def candidates(self, tconsts: Sequence[str]) -> Block:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def prepare(self, profile: Profile) -> ScorerQuery | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def score(self, profile: ProfileLike, candidates: Sequence[str]) -> np.ndarray:
+        """Scores of ``candidates`` for ``profile`` (NaN where the scorer cannot score)."""
+        return self.candidate_scorer(candidates)(profile)
+
+    def candidate_scorer(self, candidates: Sequence[str]) -> Callable[[ProfileLike], np.ndarray]:
+        """``score`` for a fixed candidate list, the candidates gathered once (evaluation loops)."""
+        block = self.candidates(list(candidates))
+
+        def score(profile: ProfileLike) -> np.ndarray:
+            query = self.prepare(Profile.of(profile))
+            if query is None:
+                return np.full(len(block), np.nan)
+            return query.scores(block)
+
+        return score
 
 
 class ItemIndex:
