@@ -2,6 +2,15 @@
 that scores a split with any scorer (:mod:`.scoring`)."""
 
 from recsys.evaluation.scoring import EvalResult, SplitIndex, evaluate
-from recsys.evaluation.splits import PROTOCOLS, Split, SplitError, split
+from recsys.evaluation.splits import PROTOCOLS, Split, SplitError, split, validation_split
 
-__all__ = ["PROTOCOLS", "EvalResult", "Split", "SplitError", "SplitIndex", "evaluate", "split"]
+__all__ = [
+    "PROTOCOLS",
+    "EvalResult",
+    "Split",
+    "SplitError",
+    "SplitIndex",
+    "evaluate",
+    "split",
+    "validation_split",
+]
