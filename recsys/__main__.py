@@ -18,6 +18,7 @@ from recsys.locks import exclusive
 from recsys.progress import LineProgress
 
 Command = Callable[[argparse.Namespace, Settings], int]
+_WEIGHTS_HELP = ""
 
 
 def _fetch(args: argparse.Namespace, settings: Settings) -> int:
@@ -58,37 +59,41 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _parse_weights(text: str | None) -> tuple[float, float, float] | None:
+def _parse_weights(text: str | None) -> dict[str, float] | None:
+    """``--weights``: ``content=0.4,als=0.5,...`` (registered scorer names) or the old
+    positional ``content,als,popularity``."""
     if text is None:
         return None
-    parts = text.split(",")
-    try:
-        if len(parts) != 3:
-            raise ValueError
-        return (float(parts[0]), float(parts[1]), float(parts[2]))
-    except ValueError:
-        raise CineBlendError(
-            f"--weights must be three numbers content,als,popularity such as 0.5,0.4,0.1; got {text!r}"
-        ) from None
+    from recsys.models.registry import parse_weights
+
+    return parse_weights(text)
+
+
+def _check_titles(catalog: object, tconsts: Sequence[str]) -> None:
+    from recsys.catalog.queries import is_valid_tconst
+    from recsys.errors import UnknownTitleError
+
+    for tconst in tconsts:
+        if not is_valid_tconst(tconst):
+            raise UnknownTitleError(f"{tconst!r} is not an IMDb title id (expected tt followed by digits)")
+        if catalog.title(tconst) is None:  # type: ignore[attr-defined]
+            raise UnknownTitleError(
+                f"{tconst} is not in the catalogue; find ids with `python -m recsys search TEXT`"
+            )
 
 
 def _recommend(args: argparse.Namespace, settings: Settings) -> int:
     import polars as pl
 
-    from recsys.catalog.queries import Catalog, is_valid_tconst
+    from recsys.catalog.queries import Catalog
     from recsys.columns import DISLIKE, LIKE, SUPERLIKE
-    from recsys.errors import UnknownTitleError
     from recsys.feed import recommend_profile
     from recsys.models.service import Recommender
 
     pairs = [(t, LIKE) for t in args.like] + [(t, SUPERLIKE) for t in args.superlike]
     pairs += [(t, DISLIKE) for t in args.dislike]
     catalog = Catalog(settings.parquet_dir)
-    for tconst, _ in pairs:
-        if not is_valid_tconst(tconst):
-            raise UnknownTitleError(f"{tconst!r} is not an IMDb title id (expected tt followed by digits)")
-        if catalog.title(tconst) is None:
-            raise UnknownTitleError(f"{tconst} is not in the catalogue; find ids with the app's search")
+    _check_titles(catalog, [t for t, _ in pairs])
     weights = _parse_weights(args.weights)
     recommender = Recommender.load_latest(settings.models_dir)
     profile = pl.DataFrame(
@@ -113,6 +118,42 @@ def _recommend(args: argparse.Namespace, settings: Settings) -> int:
                 f"{row['rank']:>3}. {row['tconst']:<11} {row['primary_title']} ({row['start_year']})"
                 f"  score {row['score']:.3f}  {row['reason']}"
             )
+    return 0
+
+
+def _similar(args: argparse.Namespace, settings: Settings) -> int:
+    from recsys.catalog.queries import Catalog
+    from recsys.models.service import Recommender
+
+    catalog = Catalog(settings.parquet_dir)
+    _check_titles(catalog, [args.tconst])
+    recommender = Recommender.load_latest(settings.models_dir)
+    ids = recommender.similar(args.tconst, args.n, kind=args.type)
+    frame = catalog.titles(ids) if ids else None
+    rows = frame.to_dicts() if frame is not None else []
+    items = [
+        {
+            "rank": i + 1,
+            "tconst": r["tconst"],
+            "primary_title": r["primary_title"],
+            "start_year": r["start_year"],
+            "genres": r["genres"],
+            "num_votes": r["num_votes"],
+            "score": float(len(rows) - i),
+            "reason": f"Like {recommender.names.get(args.tconst, args.tconst)}",
+        }
+        for i, r in enumerate(rows)
+    ]
+    if args.json:
+        print(json.dumps({"similar_to": args.tconst, "items": items}, indent=2, default=str))
+        return 0
+    print(f"== More like {recommender.names.get(args.tconst, args.tconst)} ({args.tconst}) ==")
+    for item in items:
+        genres = ", ".join(item["genres"] or [])
+        print(
+            f"{item['rank']:>3}. {item['tconst']:<11} {item['primary_title']} ({item['start_year']})"
+            f"  {genres}  {item['num_votes']:,} votes"
+        )
     return 0
 
 
@@ -182,7 +223,28 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def _weights_help() -> str:
+    from recsys.models.registry import example, names
+
+    return (
+        f"blend weights as name=value pairs over {', '.join(names())} (missing names weigh 0), "
+        f"e.g. {example()}; the old positional content,als,popularity is still accepted"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
+    global _WEIGHTS_HELP
+    _WEIGHTS_HELP = _weights_help()
     parser = argparse.ArgumentParser(
         prog="python -m recsys",
         description="CineBlend: download IMDb / MovieLens data, build the catalogue, train and "
@@ -224,14 +286,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="recommend for an anonymous profile (same code path as the feed)",
         description="Print the ranked list with scores and reasons for the given likes.",
     )
-    p.add_argument("--like", nargs="+", default=[], metavar="TCONST", help="liked titles")
-    p.add_argument("--superlike", nargs="+", default=[], metavar="TCONST", help="superliked titles")
-    p.add_argument("--dislike", nargs="+", default=[], metavar="TCONST", help="disliked titles")
+    # action="extend": `--like A --like B` and `--like A B` both mean two likes
+    p.add_argument("--like", nargs="+", action="extend", default=[], metavar="TCONST", help="liked titles")
+    p.add_argument(
+        "--superlike", nargs="+", action="extend", default=[], metavar="TCONST", help="superliked titles"
+    )
+    p.add_argument(
+        "--dislike", nargs="+", action="extend", default=[], metavar="TCONST", help="disliked titles"
+    )
     p.add_argument("--type", choices=("movie", "tv"), help="one section only")
-    p.add_argument("-n", type=int, default=20, help="titles per section (default 20)")
-    p.add_argument("--weights", metavar="C,A,P", help="content,als,popularity weights")
+    p.add_argument("-n", type=_positive_int, default=20, help="titles per section (default 20)")
+    p.add_argument("--weights", metavar="NAME=W,...", help=_WEIGHTS_HELP)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_recommend)
+
+    p = sub.add_parser(
+        "similar",
+        help="'More like this': titles similar to one title (same function as the app's details)",
+        description="Content neighbours of TCONST re-ranked with ALS item similarity and the "
+        "popularity prior, in its own section (or --type).",
+    )
+    p.add_argument("tconst", metavar="TCONST", help="an IMDb title id, e.g. tt0068646")
+    p.add_argument("--type", choices=("movie", "tv"), help="section to search (default: the title's own)")
+    p.add_argument("-n", type=_positive_int, default=10, help="how many (default 10)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_similar)
 
     from recsys.evaluation.runner import METRICS, EvaluationConfig
     from recsys.evaluation.splits import PROTOCOLS
@@ -264,7 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="metric that picks the best step (default ndcg)",
     )
     p.add_argument("--with-app-data", action="store_true", help="add the app users' ratings to MovieLens'")
-    p.add_argument("--weights", metavar="C,A,P", help="current hybrid weights (default: the live weights)")
+    p.add_argument(
+        "--weights", metavar="NAME=W,...", help="current hybrid weights (default: the live weights); " + _WEIGHTS_HELP
+    )
     p.add_argument("--factors", type=int, default=defaults.factors, help="ALS factors")
     p.add_argument("--regularization", type=float, default=defaults.regularization, help="ALS regularisation")
     p.add_argument("--alpha", type=float, default=defaults.alpha, help="ALS confidence scale alpha")

@@ -8,7 +8,7 @@ trained hybrid recommender when there is one, else by popularity within the favo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import polars as pl
 
@@ -16,24 +16,25 @@ from recsys.catalog.queries import Catalog
 from recsys.columns import KINDS
 from recsys.errors import ModelError
 from recsys.columns import Columns as C
-from recsys.models.hybrid import HybridConfig, check_weights
+from recsys.models import registry
+from recsys.models.registry import Weights, check_weights
 from recsys.models.service import Recommender
 from recsys.store import Store, User
 
-#: Settings key of the live hybrid weights (content, ALS, popularity) chosen on the evaluation page.
+#: Settings key of the live hybrid weights ``{scorer: weight}`` chosen on the evaluation page (an
+#: old stored list ``[content, als, popularity]`` is read in that order).
 LIVE_WEIGHTS = "hybrid_weights"
-Weights = tuple[float, float, float]
 
 
 def live_weights(store: Store) -> Weights:
-    """The weights the feed uses: saved by a data scientist, else the defaults."""
+    """The weights the feed uses: saved by a data scientist, else the registry's defaults."""
     saved = store.get_setting(LIVE_WEIGHTS)
     if saved:
         try:
-            return check_weights(tuple(float(w) for w in saved))
+            return check_weights(saved)
         except (TypeError, ValueError, ModelError):
             pass
-    return tuple(HybridConfig().weights)  # type: ignore[return-value]
+    return registry.default_weights()
 
 
 def recommend_profile(
@@ -42,7 +43,7 @@ def recommend_profile(
     *,
     catalog: Catalog,
     recommender: Recommender | None,
-    weights: Weights | None = None,
+    weights: Mapping[str, float] | None = None,
     favourite_genres: Sequence[str] = (),
     exclude: Iterable[str] = (),
     kinds: Sequence[str] = KINDS,
@@ -67,7 +68,7 @@ def recommend_for_user(
     kinds: Sequence[str] = KINDS,
 ) -> dict[str, pl.DataFrame]:
     """The feed sections ``kinds`` (default both) for ``user`` with the live weights."""
-    profile = store.interactions(user.id).select(C.TCONST, C.VALUE)
+    profile = store.interactions(user.id).select(C.TCONST, C.VALUE, "updated_at")
     return recommend_profile(
         profile,
         n,
@@ -85,7 +86,7 @@ def _with_titles(catalog: Catalog, ranked: pl.DataFrame) -> pl.DataFrame:
         return ranked
     titles = catalog.titles(ranked[C.TCONST].to_list())
     # the blended, normalised component scores keep their own names next to the catalogue's
-    components = {c: f"score_{c}" for c in ("content", "als", "popularity") if c in ranked.columns}
+    components = {c: f"score_{c}" for c in registry.names() if c in ranked.columns}
     return ranked.rename(components).join(titles, on=C.TCONST, how="inner").sort(C.RANK)
 
 

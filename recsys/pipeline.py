@@ -9,6 +9,7 @@ from pathlib import Path
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
 from recsys.locks import exclusive
+from recsys.models.base import TrainingData
 from recsys.models.service import train
 from recsys.progress import Progress, null_progress
 from recsys.store import Store
@@ -38,4 +39,5 @@ def train_model(settings: Settings, progress: Progress | None = None) -> Path:
             "training on %d titles, %d MovieLens ratings, %d app interactions",
             titles.height, ratings.height, app.height,
         )
-        return train(titles, ratings, app, settings.models_dir, progress=progress)
+        data = TrainingData(titles=titles, ratings=ratings, app=app)
+        return train(data, settings.models_dir, progress=progress)

@@ -50,7 +50,11 @@ class SplitIndex:
     def __init__(self, split: Split) -> None:
         self.split = split
         self.items = ItemIndex(split.items)
-        self.histories = split.history()
+        histories = split.history()
+        empty = split.train.clear()
+        # a tested user may have no training rating left (every rating at the time of the first
+        # held-out one): ranked from nothing, like a brand-new user
+        self.histories = {u: histories.get(u, empty) for u in split.users}
         self.relevant = split.relevant()
 
     def positions(self, history: pl.DataFrame) -> np.ndarray:
@@ -142,29 +146,25 @@ def history_profile(
 
 
 def scorer_fn(scorer: object, index: SplitIndex) -> ScoreFn:
-    """Score function of one scorer (content, ALS, popularity or the hybrid) over ``index``.
+    """Score function of one scorer (any registered scorer, or the hybrid) over ``index``.
 
     For the hybrid, the user's training items are set to NaN before normalising, as the feed
     does with rated titles (:func:`component_scores` does the same for sweeps).
     """
     items = index.split.items
     if isinstance(scorer, WeightedHybrid):
-        parts = [s.candidate_scorer(items) for s in scorer.scorers]
+        parts = {name: s.candidate_scorer(items) for name, s in scorer.scorers.items()}  # type: ignore[attr-defined]
 
         def blended(user: int, history: pl.DataFrame) -> np.ndarray:
             profile = history_profile(history, index.split)
             removed = index.positions(history)
-            raw = [part(profile) for part in parts]
-            for r in raw:
+            raw = {name: part(profile) for name, part in parts.items()}
+            for r in raw.values():
                 r[removed] = np.nan
             return scorer.combine(raw)
 
         return blended
-    prepared = getattr(scorer, "candidate_scorer", None)
-    if prepared is not None:
-        score = prepared(items)
-    else:
-        score = lambda p: scorer.score(p, items)  # type: ignore[attr-defined]  # noqa: E731
+    score = scorer.candidate_scorer(items)  # type: ignore[attr-defined]
 
     def fn(user: int, history: pl.DataFrame) -> np.ndarray:
         return score(history_profile(history, index.split))
@@ -172,43 +172,58 @@ def scorer_fn(scorer: object, index: SplitIndex) -> ScoreFn:
     return fn
 
 
+Components = dict[int, dict[str, np.ndarray]]
+
+
 def component_scores(
     hybrid: WeightedHybrid, index: SplitIndex, progress: Progress | None = None
-) -> dict[int, list[np.ndarray]]:
-    """Raw (content, als, popularity) scores over ``split.items`` per tested user, the user's
-    training items set to NaN (as the feed removes rated titles before normalising)."""
+) -> Components:
+    """Raw scores of every scorer of ``hybrid`` over ``split.items`` per tested user
+    (``{user: {scorer: scores}}``), the user's training items set to NaN (as the feed removes
+    rated titles before normalising)."""
     progress = progress or null_progress
     items = index.split.items
-    parts = [s.candidate_scorer(items) for s in hybrid.scorers]
-    out: dict[int, list[np.ndarray]] = {}
+    parts = {name: s.candidate_scorer(items) for name, s in hybrid.scorers.items()}  # type: ignore[attr-defined]
+    out: Components = {}
     users = index.split.users
     for n, user in enumerate(users):
         history = index.histories[user]
         profile = history_profile(history, index.split)
         removed = index.positions(history)
-        comps = []
-        for part in parts:
+        comps: dict[str, np.ndarray] = {}
+        for name, part in parts.items():
             raw = part(profile)
             raw[removed] = np.nan
-            comps.append(raw)
+            comps[name] = raw
         out[user] = comps
         if n % 50 == 0:
             progress("evaluate: scoring", n, len(users))
+    progress("evaluate: scoring", len(users), len(users))
     return out
 
 
-def normalise_components(
-    components: Mapping[int, list[np.ndarray]], normalisation: str = "zscore"
-) -> dict[int, list[np.ndarray]]:
+def normalise_components(components: Mapping[int, Mapping[str, np.ndarray]], normalisation: str = "zscore") -> Components:
     """Each user's components normalised over their candidates (once per sweep)."""
-    return {u: [normalise(c, normalisation) for c in comps] for u, comps in components.items()}  # type: ignore[arg-type]
+    return {
+        u: {name: normalise(c, normalisation) for name, c in comps.items()}  # type: ignore[arg-type]
+        for u, comps in components.items()
+    }
 
 
-def hybrid_fn(normalised: Mapping[int, list[np.ndarray]], weights: Sequence[float]) -> ScoreFn:
+def hybrid_fn(normalised: Mapping[int, Mapping[str, np.ndarray]], weights: Mapping[str, float]) -> ScoreFn:
     """Score function blending normalised components with ``weights`` (the hybrid's NaN rule)."""
 
     def fn(user: int, history: pl.DataFrame) -> np.ndarray:
         return blend(normalised[user], weights)
+
+    return fn
+
+
+def component_fn(components: Mapping[int, Mapping[str, np.ndarray]], name: str) -> ScoreFn:
+    """Score function ranking one scorer's precomputed scores."""
+
+    def fn(user: int, history: pl.DataFrame) -> np.ndarray:
+        return components[user][name]
 
     return fn
 

@@ -1,6 +1,7 @@
 """The hybrid weight sweep: content weight ``c`` from ``start`` to ``stop`` in ``step``, ALS weight
-``1 - c``, popularity weight a separate constant ``p``; every step is evaluated and the best one
-(by the chosen metric) is marked.
+``1 - c``, popularity weight a separate constant ``p``, any other registered scorer at its current
+weight; every step is evaluated on validation and test, and the best one on validation (by the
+chosen metric) is marked.
 
 The sweep never refits and never rescores: the runner computes each scorer's scores once per
 tested user (:func:`recsys.evaluation.scoring.component_scores`), normalises them once, and every
@@ -21,6 +22,7 @@ import polars as pl
 
 from recsys.errors import EvaluationError
 from recsys.evaluation.scoring import EvalResult, SplitIndex, evaluate, hybrid_fn
+from recsys.models import registry
 from recsys.progress import Progress, null_progress
 
 if TYPE_CHECKING:  # altair loads only when a chart is drawn
@@ -30,7 +32,7 @@ if TYPE_CHECKING:  # altair loads only when a chart is drawn
 
 log = logging.getLogger(__name__)
 
-Weights = tuple[float, float, float]
+Weights = dict[str, float]
 SWEEP_STAGE = "evaluation: weight sweep"
 _DIGITS = 6  # weights are rounded so 0.1 * 3 is 0.3, not 0.30000000000000004
 
@@ -69,40 +71,42 @@ def content_weights(start: float, stop: float, step: float) -> list[float]:
     return [round(start + i * step, _DIGITS) for i in range(n + 1)]
 
 
-def step_weights(content: float, popularity: float) -> Weights:
-    """The blend weights of one sweep step: ``(c, 1 - c, p)``."""
+def step_weights(content: float, popularity: float, base: Mapping[str, float] | None = None) -> Weights:
+    """The blend weights of one sweep step: content ``c``, ALS ``1 - c``, popularity ``p`` and
+    every other registered scorer at its weight in ``base`` (the current weights; 0 if absent)."""
     if not 0.0 <= content <= 1.0:
         raise EvaluationError(f"A content weight must be between 0 and 1, got {content}.")
     if not (math.isfinite(popularity) and popularity >= 0):
         raise EvaluationError(f"The popularity weight must be 0 or more, got {popularity}.")
-    return (round(content, _DIGITS), round(1.0 - content, _DIGITS), round(popularity, _DIGITS))
+    out = {name: round(float((base or {}).get(name, 0.0)), _DIGITS) for name in registry.names()}
+    out.update(content=round(content, _DIGITS), als=round(1.0 - content, _DIGITS), popularity=round(popularity, _DIGITS))
+    return out
 
 
-def step_label(weights: Sequence[float]) -> str:
-    """The name of a sweep step in tables and significance choices, e.g. ``"sweep c=0.30 a=0.70 p=0.10"``."""
-    c, a, p = weights
-    return f"sweep c={c:.2f} a={a:.2f} p={p:.2f}"
+def step_label(weights: Mapping[str, float]) -> str:
+    """The name of a sweep step in tables and significance choices, e.g.
+    ``"sweep content=0.30 als=0.70 taste=0.10 popularity=0.10"`` (registry order)."""
+    return "sweep " + " ".join(f"{n}={float(weights.get(n, 0.0)):.2f}" for n in registry.names())
 
 
 def run_sweep(
     index: SplitIndex,
-    normalised: Mapping[int, list[np.ndarray]],
-    weights: Sequence[float],
-    popularity_weight: float,
+    normalised: Mapping[int, Mapping[str, np.ndarray]],
+    steps: Sequence[Mapping[str, float]],
     k: int,
     *,
     genres: Mapping[str, Sequence[str]] | None = None,
     progress: Progress | None = None,
 ) -> list[tuple[Weights, EvalResult]]:
-    """Evaluate every content weight in ``weights`` (ALS ``1 - c``, popularity fixed) from the
-    normalised per-user scores; returns ``[(weights, result)]`` in sweep order."""
+    """Evaluate every step's weights from the normalised per-user scores; returns
+    ``[(weights, result)]`` in sweep order."""
     progress = progress or null_progress
     out: list[tuple[Weights, EvalResult]] = []
-    total = len(weights)
+    total = len(steps)
     progress(SWEEP_STAGE, 0, total)
-    for i, c in enumerate(weights):
-        w = step_weights(c, popularity_weight)
-        out.append((w, evaluate(index, hybrid_fn(normalised, w), k, genres=genres)))
+    for i, w in enumerate(steps):
+        weights = dict(w)
+        out.append((weights, evaluate(index, hybrid_fn(normalised, weights), k, genres=genres)))
         progress(SWEEP_STAGE, i + 1, total)
     return out
 
@@ -118,29 +122,40 @@ def best_step(values: Sequence[float]) -> int:
 
 
 def sweep_chart(result: EvaluationResult, metric: str | None = None) -> alt.LayerChart:
-    """The chosen metric against the content weight: a line over the sweep steps, the popularity
-    baseline as a dashed reference line and the best step marked (a larger point and its value)."""
+    """The chosen metric against the content weight: one line per split (validation, test), the
+    popularity baseline (test) as a dashed reference line and the chosen step marked on the test
+    line (a larger point and its value)."""
     import altair as alt
 
     from recsys.evaluation.runner import metric_label
 
     metric = metric or result.config.metric
     label = metric_label(metric, result.config.k)
-    frame = result.sweep.select(
-        pl.col("content_weight").alias("content weight"),
-        pl.col("als_weight").alias("ALS weight"),
-        pl.col(metric).alias(label),
-    ).to_pandas()
-    best = frame.iloc[[result.best]]
+
+    def line_frame(sweep: pl.DataFrame, split: str) -> pl.DataFrame:
+        return sweep.select(
+            pl.col("content_weight").alias("content weight"),
+            pl.col("als_weight").alias("ALS weight"),
+            pl.col(metric).alias(label),
+            pl.lit(split).alias("split"),
+        )
+
+    parts = [line_frame(result.sweep, "test")]
+    if result.validation is not None:
+        parts.insert(0, line_frame(result.validation.sweep, "validation"))
+    frame = pl.concat(parts).to_pandas()
+    best = line_frame(result.sweep, "test").slice(result.best, 1).to_pandas()
     baseline = result.baseline(metric)
     x = alt.X("content weight:Q", scale=alt.Scale(domain=[0, 1]), title="Content weight (ALS = 1 - content)")
-    y = alt.Y(f"{label}:Q", title=label)
+    y = alt.Y(f"{label}:Q", title=label, scale=alt.Scale(zero=False))
     tooltip: list[Any] = [
+        alt.Tooltip("split:N"),
         alt.Tooltip("content weight:Q", format=".2f"),
         alt.Tooltip("ALS weight:Q", format=".2f"),
         alt.Tooltip(f"{label}:Q", format=".4f"),
     ]
-    line = alt.Chart(frame).mark_line(point=True).encode(x=x, y=y, tooltip=tooltip)
+    color = alt.Color("split:N", title="Split", scale=alt.Scale(domain=["validation", "test"]))
+    line = alt.Chart(frame).mark_line(point=True).encode(x=x, y=y, color=color, tooltip=tooltip)
     marked = (
         alt.Chart(best).mark_point(size=220, filled=True, color="#d62728").encode(x=x, y=y, tooltip=tooltip)
     )
@@ -149,7 +164,7 @@ def sweep_chart(result: EvaluationResult, metric: str | None = None) -> alt.Laye
         .mark_text(dy=-14, color="#d62728")
         .encode(x=x, y=y, text=alt.Text(f"{label}:Q", format=".4f"))
     )
-    rule_frame = pl.DataFrame({"value": [baseline], "name": ["popularity baseline"]}).to_pandas()
+    rule_frame = pl.DataFrame({"value": [baseline], "name": ["popularity baseline (test)"]}).to_pandas()
     rule = (
         alt.Chart(rule_frame)
         .mark_rule(strokeDash=[6, 4], color="gray")
@@ -161,5 +176,8 @@ def sweep_chart(result: EvaluationResult, metric: str | None = None) -> alt.Laye
         .encode(x=alt.value(0), y=alt.Y("value:Q"), text="name:N")
     )
     p = result.config.popularity_weight
-    title = f"{label} by content weight (popularity weight {p:g}, {result.config.protocol} protocol)"
+    title = (
+        f"{label} by content weight (popularity weight {p:g}, {result.config.protocol} protocol; "
+        f"step chosen on {result.chosen_on})"
+    )
     return alt.layer(line, rule, rule_text, marked, text).properties(title=title, height=320)

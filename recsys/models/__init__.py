@@ -1,16 +1,21 @@
-"""The recommender: content (TF-IDF), collaborative (ALS), popularity, their weighted hybrid and
-the service the app calls (:class:`~recsys.models.service.Recommender`)."""
+"""The recommender: the scorer contract and registry (content TF-IDF, ALS, genre taste,
+popularity), their weighted hybrid and the service the app calls
+(:class:`~recsys.models.service.Recommender`)."""
 
 from recsys.models.als import ALSConfig, ALSScorer, app_user_key, movielens_user_key
-from recsys.models.base import Profile, ProfileLike, Scorer
+from recsys.models.base import Block, Profile, ProfileLike, Scorer, ScorerBase, TrainingData
 from recsys.models.content import TfidfConfig, TfidfScorer
-from recsys.models.hybrid import HybridConfig, WeightedHybrid, blend, normalise
 from recsys.models.popularity import PopularityConfig, PopularityScorer
+from recsys.models.taste import GenreTasteScorer, TasteConfig
+from recsys.models import registry  # noqa: I001  (after the scorers it registers)
+from recsys.models.hybrid import HybridConfig, WeightedHybrid, blend, normalise
 from recsys.models.service import Recommender, RecommenderConfig, latest_version, train
 
 __all__ = [
     "ALSConfig",
     "ALSScorer",
+    "Block",
+    "GenreTasteScorer",
     "HybridConfig",
     "PopularityConfig",
     "PopularityScorer",
@@ -19,13 +24,17 @@ __all__ = [
     "Recommender",
     "RecommenderConfig",
     "Scorer",
+    "ScorerBase",
+    "TasteConfig",
     "TfidfConfig",
     "TfidfScorer",
+    "TrainingData",
     "WeightedHybrid",
     "app_user_key",
     "blend",
     "latest_version",
     "movielens_user_key",
     "normalise",
+    "registry",
     "train",
 ]

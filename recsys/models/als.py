@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,9 +42,12 @@ from recsys.columns import DISLIKE, LIKE, SUPERLIKE
 from recsys.columns import Columns as C
 from recsys.errors import ModelError
 from recsys.models.base import (
+    Block,
     ItemIndex,
     Profile,
     ProfileLike,
+    ScorerBase,
+    TrainingData,
     config_from_dict,
     config_to_dict,
     load_npz,
@@ -251,7 +254,7 @@ def new_model(config: ALSConfig) -> Any:
         )
 
 
-class ALSScorer:
+class ALSScorer(ScorerBase):
     """Wraps implicit's ALS and owns the id <-> index maps; see the module docstring."""
 
     name = "als"
@@ -265,14 +268,18 @@ class ALSScorer:
 
     # --- fitting -------------------------------------------------------------------------------
 
-    def fit(
+    def fit(self, data: TrainingData, progress: Progress | None = None) -> Self:
+        """Train on ``data.ratings`` (MovieLens ``[ml_user_id, tconst, rating, timestamp]``) and
+        ``data.app`` (``[user_id, tconst, value, created_at]``); either may be None or empty."""
+        return self.fit_interactions(data.ratings, data.app, progress)
+
+    def fit_interactions(
         self,
         movielens_ratings: pl.DataFrame | None,
         app_interactions: pl.DataFrame | None = None,
         progress: Progress | None = None,
     ) -> Self:
-        """Train on MovieLens ratings ``[ml_user_id, tconst, rating, timestamp]`` and app
-        interactions ``[user_id, tconst, value, created_at]`` (either may be None or empty)."""
+        """:meth:`fit` from the two interaction frames directly."""
         table = interaction_table(movielens_ratings, app_interactions, self.config)
         if table.height == 0:
             raise ModelError("No interactions to train ALS on; run `python -m recsys build` first.")
@@ -320,6 +327,13 @@ class ALSScorer:
 
     # --- scoring -------------------------------------------------------------------------------
 
+    def candidates(self, tconsts: Sequence[str]) -> Block:
+        """The candidates' item factors (known ones, in order), gathered once."""
+        model, _, items = self._fitted()
+        positions = items.lookup(tconsts)
+        known = positions >= 0
+        return Block(tconsts, positions, np.ascontiguousarray(model.item_factors[positions[known]]))
+
     def user_items(self, profile: ProfileLike) -> sp.csr_matrix | None:
         """The profile as a 1 x items confidence row (app mapping); None when nothing is known."""
         _, _, items = self._fitted()
@@ -336,7 +350,7 @@ class ALSScorer:
             (conf[order], cols[order], np.array([0, len(cols)])), shape=(1, len(items))
         )
 
-    def query(self, profile: ProfileLike) -> ALSQuery | None:
+    def prepare(self, profile: Profile) -> ALSQuery | None:
         """The user's factor and confidence row, prepared once per request (see
         :class:`ALSQuery`); None when the profile has no signal."""
         model, users, items = self._fitted()
@@ -352,43 +366,13 @@ class ALSScorer:
             return None
         return ALSQuery(self, user, row_items)
 
+    query = prepare
+
     def user_vector(self, profile: ProfileLike) -> np.ndarray | None:
         """The user's factor: trained (when ``profile.user_key`` was trained) or folded in with
         ``recalculate_user``; None when the profile has no known positive title."""
-        q = self.query(profile)
+        q = self.prepare(Profile.of(profile))
         return None if q is None else q.user
-
-    def score(self, profile: ProfileLike, candidates: Sequence[str]) -> np.ndarray:
-        """``x_u . y_i`` per candidate; NaN for unknown items or a profile with no signal."""
-        _, _, items = self._fitted()
-        return self.score_positions(profile, items.lookup(candidates))
-
-    def score_positions(self, profile: ProfileLike, positions: np.ndarray) -> np.ndarray:
-        """Like :meth:`score` for item positions (``-1`` = unknown, scored NaN)."""
-        model, _, _ = self._fitted()
-        out = np.full(len(positions), np.nan, dtype=np.float64)
-        q = self.query(profile)
-        if q is not None:
-            known = positions >= 0
-            out[known] = q.scores(model.item_factors[positions[known]])
-        return out
-
-    def candidate_scorer(self, candidates: Sequence[str]) -> Callable[[ProfileLike], np.ndarray]:
-        """``score`` for a fixed candidate list, with the candidates' factors gathered once."""
-        model, _, items = self._fitted()
-        positions = items.lookup(candidates)
-        known = np.flatnonzero(positions >= 0)
-        factors = np.ascontiguousarray(model.item_factors[positions[known]])
-        size = len(positions)
-
-        def score(profile: ProfileLike) -> np.ndarray:
-            out = np.full(size, np.nan, dtype=np.float64)
-            q = self.query(profile)
-            if q is not None:
-                out[known] = q.scores(factors)
-            return out
-
-        return score
 
     def explain(self, profile: ProfileLike, candidates: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """Contribution of each positively rated profile title to each candidate's score.
@@ -396,17 +380,13 @@ class ALSScorer:
         Returns ``(liked tconsts known to the model, array candidates x those titles)``; rows of
         unknown candidates are NaN; see :meth:`ALSQuery.contributions`.
         """
-        model, _, items = self._fitted()
-        positions = items.lookup(candidates)
-        q = self.query(profile)
+        block = self.candidates(list(candidates))
+        q = self.prepare(Profile.of(profile))
         if q is None:
-            return [], np.full((len(positions), 0), np.nan)
-        names = q.liked_tconsts()
-        out = np.full((len(positions), len(names)), np.nan)
-        known = positions >= 0
-        if known.any():
-            out[known] = q.contributions(model.item_factors[positions[known]])
-        return names, out
+            return [], np.full((len(block), 0), np.nan)
+        names, contrib = q.contributions(block, np.arange(len(block)))
+        contrib[block.positions < 0] = np.nan
+        return names, contrib
 
     # --- artifacts -----------------------------------------------------------------------------
 
@@ -456,8 +436,22 @@ class ALSQuery:
         self.scorer, self.user, self.row = scorer, user, row
         self._solved: np.ndarray | None = None  # A^-1 Y_liked^T * c_liked (f x liked)
 
-    def scores(self, factors: np.ndarray) -> np.ndarray:
-        return (factors @ self.user).astype(np.float64)
+    def scores(self, block: Block) -> np.ndarray:
+        """``x_u . y_i`` per candidate of ``block``; NaN for titles the model never saw."""
+        out = np.full(len(block), np.nan)
+        out[block.positions >= 0] = block.data @ self.user
+        return out
+
+    def contributions(self, block: Block, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """Each liked title's term of the score of ``block`` candidates ``positions`` (0 for
+        titles the model never saw)."""
+        names = self.liked_tconsts()
+        out = np.zeros((len(positions), len(names)))
+        slots = _slots(block)[positions]
+        known = slots >= 0
+        if known.any() and names:
+            out[known] = self.contributions_of(block.data[slots[known]])
+        return names, out
 
     def _liked(self) -> tuple[np.ndarray, np.ndarray]:
         if self.row is None:
@@ -470,7 +464,8 @@ class ALSQuery:
         ids = self.scorer.items.ids  # type: ignore[union-attr]
         return [str(ids[c]) for c in cols[conf > 0]]
 
-    def contributions(self, factors: np.ndarray) -> np.ndarray:
+    def contributions_of(self, factors: np.ndarray) -> np.ndarray:
+        """The contribution matrix (targets x liked titles) for the targets' item factors."""
         if self._solved is None:
             # A is symmetric, so s_ij = y_i^T (A^-1 y_j c_j): one solve per request, then every
             # target of every section costs one small matrix product
@@ -484,3 +479,11 @@ class ALSQuery:
             cho = scipy.linalg.cho_factor(a, check_finite=False)
             self._solved = scipy.linalg.cho_solve(cho, y[liked].T, check_finite=False) * conf[liked][None, :]
         return np.asarray(factors, dtype=np.float64) @ self._solved
+
+
+def _slots(block: Block) -> np.ndarray:
+    """Block index -> row of ``block.data`` (the known candidates' factors), ``-1`` if unknown."""
+    known = block.positions >= 0
+    slots = np.full(len(block), -1, dtype=np.int64)
+    slots[known] = np.arange(int(known.sum()))
+    return slots

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
@@ -31,9 +31,12 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from recsys.columns import Columns as C
 from recsys.errors import ModelError
 from recsys.models.base import (
+    Block,
     ItemIndex,
     Profile,
     ProfileLike,
+    ScorerBase,
+    TrainingData,
     config_from_dict,
     config_to_dict,
     read_json,
@@ -130,7 +133,7 @@ def title_tokens(titles: pl.DataFrame, config: TfidfConfig) -> list[list[str]]:
     return docs
 
 
-class TfidfScorer:
+class TfidfScorer(ScorerBase):
     """TF-IDF content scorer; see the module docstring for the model."""
 
     name = "content"
@@ -143,8 +146,9 @@ class TfidfScorer:
 
     # --- fitting -------------------------------------------------------------------------------
 
-    def fit(self, titles: pl.DataFrame, progress: Progress | None = None) -> Self:
-        """Vectorise every title of the catalogue frame ``titles`` (needs at least ``tconst``)."""
+    def fit(self, data: TrainingData | pl.DataFrame, progress: Progress | None = None) -> Self:
+        """Vectorise every title of the catalogue (``data.titles``; needs at least ``tconst``)."""
+        titles = data.titles if isinstance(data, TrainingData) else data
         progress = progress or null_progress
         if titles.height == 0:
             raise ModelError("The catalogue is empty; run `python -m recsys build` first.")
@@ -183,6 +187,25 @@ class TfidfScorer:
             raise ModelError("The content model is not fitted; run `python -m recsys train`.")
         return self.items, self.matrix
 
+    def candidates(self, tconsts: Sequence[str]) -> Block:
+        """The candidates' TF-IDF rows (known ones, in order), sliced once."""
+        items, matrix = self._fitted()
+        positions = items.lookup(tconsts)
+        return Block(tconsts, positions, sp.csr_matrix(matrix[positions[positions >= 0]]))
+
+    def prepare(self, profile: Profile) -> ContentQuery | None:
+        return self.query(profile)
+
+    def similar(self, tconst: str, block: Block) -> np.ndarray:
+        """Cosine of every ``block`` candidate to ``tconst`` (NaN for unknown ones; all NaN when
+        ``tconst`` is unknown)."""
+        items, matrix = self._fitted()
+        out = np.full(len(block), np.nan)
+        row = items.get(tconst)
+        if row >= 0:
+            out[block.positions >= 0] = (block.data @ matrix[row].T).toarray().ravel()
+        return out
+
     def query(self, profile: ProfileLike) -> ContentQuery | None:
         """The profile's precomputed vector (see :class:`ContentQuery`); None without signal
         (no title known to the model, or the weighted vectors cancel out)."""
@@ -215,39 +238,6 @@ class TfidfScorer:
         q = self.query(profile)
         return None if q is None else (q.vector, q.norm)
 
-    def score(self, profile: ProfileLike, candidates: Sequence[str]) -> np.ndarray:
-        """Cosine of each candidate to the profile; NaN for unknown titles or an empty profile."""
-        items, _ = self._fitted()
-        return self.score_positions(profile, items.lookup(candidates))
-
-    def score_positions(self, profile: ProfileLike, positions: np.ndarray) -> np.ndarray:
-        """Like :meth:`score` for matrix rows (``-1`` = unknown, scored NaN)."""
-        _, matrix = self._fitted()
-        out = np.full(len(positions), np.nan, dtype=np.float64)
-        q = self.query(profile)
-        if q is not None:
-            known = positions >= 0
-            out[known] = q.scores(matrix[positions[known]])
-        return out
-
-    def candidate_scorer(self, candidates: Sequence[str]) -> Callable[[ProfileLike], np.ndarray]:
-        """``score`` for a fixed candidate list, with the candidates' rows sliced once (for
-        evaluation loops)."""
-        items, matrix = self._fitted()
-        positions = items.lookup(candidates)
-        known = np.flatnonzero(positions >= 0)
-        rows = matrix[positions[known]]
-        size = len(positions)
-
-        def score(profile: ProfileLike) -> np.ndarray:
-            out = np.full(size, np.nan, dtype=np.float64)
-            q = self.query(profile)
-            if q is not None:
-                out[known] = q.scores(rows)
-            return out
-
-        return score
-
     def explain(self, profile: ProfileLike, candidates: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """Per rated title contributions to each candidate's score.
 
@@ -263,7 +253,7 @@ class TfidfScorer:
             return rated, np.full((len(positions), len(rated)), np.nan)
         out = np.full((len(positions), len(q.tconsts)), np.nan)
         known = positions >= 0
-        out[known] = q.contributions(matrix[positions[known]])
+        out[known] = q.contributions_at(matrix, positions[known])
         return q.tconsts, out
 
     # --- artifacts -----------------------------------------------------------------------------
@@ -327,8 +317,23 @@ class ContentQuery:
         self.vector, self.norm, self.tconsts, self.weights, self.rated = vector, norm, tconsts, weights, rated
         self._dense: tuple[np.ndarray, np.ndarray] | None = None
 
-    def scores(self, rows: sp.csr_matrix) -> np.ndarray:
-        return (rows @ self.vector).astype(np.float64)
+    def scores(self, block: Block) -> np.ndarray:
+        out = np.full(len(block), np.nan)
+        out[block.positions >= 0] = block.data @ self.vector
+        return out
+
+    def contributions(self, block: Block, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """Per liked title, its term of the cosine of ``block`` candidates ``positions``."""
+        slots = np.full(len(block), -1, dtype=np.int64)
+        known = block.positions >= 0
+        slots[known] = np.arange(int(known.sum()))
+        rows = slots[positions]
+        out = np.zeros((len(positions), len(self.tconsts)))
+        hit = rows >= 0
+        if hit.any():
+            out[hit] = self.contributions_at(block.data, rows[hit])
+        liked = self.weights > 0
+        return [t for t, keep in zip(self.tconsts, liked, strict=True) if keep], out[:, liked]
 
     def _weighted(self) -> tuple[np.ndarray, np.ndarray]:
         """The rated rows as a dense block over the profile's own features (few hundred),
@@ -341,9 +346,6 @@ class ContentQuery:
             dense[rows, np.searchsorted(cols, rated.indices)] = rated.data
             self._dense = (cols, dense * (self.weights / self.norm)[:, None])
         return self._dense
-
-    def contributions(self, rows: sp.csr_matrix) -> np.ndarray:
-        return self.contributions_at(rows, np.arange(rows.shape[0]))
 
     def contributions_at(self, matrix: sp.csr_matrix, positions: np.ndarray) -> np.ndarray:
         """:meth:`contributions` for ``matrix[positions]`` without slicing the sparse matrix:

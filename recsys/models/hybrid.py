@@ -11,7 +11,8 @@ keep how far a title stands out from the rest (rank throws that away; min-max le
 e.g. the single most popular title, squash everyone else) and cost O(n), where ranks need a sort
 that is too slow for the 1M-title feed target. ``"minmax"`` and ``"rank"`` stay available.
 
-**Blend.** ``score_i = sum_k w_k z_ki / sum_k w_k`` with weights ``(content, als, popularity)``.
+**Blend.** ``score_i = sum_k w_k z_ki / sum_k w_k`` over the registered scorers
+(:mod:`recsys.models.registry`), with weights a ``{name: weight}`` mapping.
 
 **The NaN rule (one place: :func:`blend`).** A scorer that cannot score a candidate (NaN: an
 item it never saw, such as a TV show for ALS trained on MovieLens, or a user it has no signal
@@ -19,62 +20,56 @@ for) contributes ``0`` for that candidate *after* normalisation -- for z-scores 
 candidate-set mean, i.e. "no evidence either way" -- and the weights are **not** renormalised,
 so a candidate scored by fewer scorers is not inflated. A candidate that no scorer with a
 positive weight could score gets NaN and ranks after every scored candidate (the feed orders
-those by popularity, the one signal every catalogue title has). The feed's per-section fast path
-(``Recommender._blend_zscore``) computes the same numbers in fused form; tests compare the two.
+those by popularity, the one signal every catalogue title has).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import numpy as np
 import polars as pl
 
 from recsys.errors import ModelError
-from recsys.models.als import ALSConfig, ALSScorer
-from recsys.models.base import ProfileLike, config_from_dict, config_to_dict, read_json, require, write_json
-from recsys.models.content import TfidfConfig, TfidfScorer
-from recsys.models.popularity import PopularityConfig, PopularityScorer
+from recsys.models import registry
+from recsys.models.base import (
+    Profile,
+    ProfileLike,
+    Scorer,
+    TrainingData,
+    config_from_dict,
+    config_to_dict,
+    read_json,
+    require,
+    write_json,
+)
+from recsys.models.registry import Weights, check_weights
 from recsys.progress import Progress
 
 log = logging.getLogger(__name__)
 
 Normalisation = Literal["zscore", "minmax", "rank"]
-Weights = tuple[float, float, float]
 _SAMPLED_TOP = 20_000  # above this many candidates top_n pre-filters with a sampled threshold
-SCORER_NAMES = ("content", "als", "popularity")
 
 
 @dataclass(frozen=True)
 class HybridConfig:
-    """Default blend weights ``(content, als, popularity)`` and the normalisation.
+    """Default blend weights ``{scorer name: weight}`` and the normalisation.
 
-    The default weights were chosen by measurement (``bench/quality.py --sweep``: a grid over
-    content 0..0.7 and popularity 0..0.2 on ml-latest-small, default temporal protocol, best
-    NDCG@10); the live weights are a saved setting the evaluation page updates.
+    The default weights are the registry's, chosen on validation (``python -m recsys tune``);
+    the live weights are a saved setting the evaluation page updates.
     """
 
-    weights: Weights = (0.5, 0.4, 0.1)
+    weights: Mapping[str, float] = field(default_factory=registry.default_weights)
     normalisation: Normalisation = "zscore"
 
     def __post_init__(self) -> None:
-        check_weights(self.weights)
-
-
-def check_weights(weights: Sequence[float]) -> Weights:
-    """Validate ``(content, als, popularity)``: three finite, non-negative, not all zero."""
-    w = tuple(float(x) for x in weights)
-    if len(w) != 3 or not all(np.isfinite(x) and x >= 0 for x in w) or sum(w) <= 0:
-        raise ModelError(
-            f"Hybrid weights must be three non-negative numbers (content, als, popularity), "
-            f"not all zero; got {tuple(weights)}."
-        )
-    return (w[0], w[1], w[2])
+        object.__setattr__(self, "weights", check_weights(self.weights))
 
 
 def normalise(scores: np.ndarray, method: Normalisation = "zscore") -> np.ndarray:
@@ -119,19 +114,24 @@ def normalise_with_scale(scores: np.ndarray, method: Normalisation = "zscore") -
     raise ModelError(f"Unknown normalisation {method!r}; use zscore, minmax or rank.")
 
 
-def blend(normalised: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
-    """The weighted blend of normalised scores, with the hybrid's single NaN rule.
+def blend(normalised: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
+    """The weighted blend of normalised scores ``{name: z}``, with the hybrid's single NaN rule.
 
     NaN contributes 0 (weights not renormalised); a candidate that no positively weighted scorer
-    could score is NaN. Example: weights (0.5, 0.5, 0), content z = [1, nan, nan], ALS z =
-    [1, 2, nan] -> [1.0, 1.0, nan].
+    could score is NaN; a scorer missing from ``normalised`` counts as NaN everywhere. Example:
+    weights ``{content: 0.5, als: 0.5}``, content z = [1, nan, nan], ALS z = [1, 2, nan] ->
+    [1.0, 1.0, nan].
     """
-    w = check_weights(weights)
-    size = len(normalised[0])
+    w = {k: float(v) for k, v in weights.items()}
+    total_w = sum(w.values())
+    if not normalised or total_w <= 0:
+        raise ModelError("Nothing to blend: give at least one scorer a positive weight.")
+    size = len(next(iter(normalised.values())))
     total = np.zeros(size, dtype=np.float64)
     unscored: np.ndarray | None = np.ones(size, dtype=bool)
-    for z, wk in zip(normalised, w, strict=True):
-        if wk == 0:
+    for name, wk in w.items():
+        z = normalised.get(name)
+        if wk == 0 or z is None:
             continue
         nan = np.isnan(z)
         if nan.any():
@@ -141,7 +141,7 @@ def blend(normalised: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndar
         else:
             total += wk * z
             unscored = None  # every candidate scored by this scorer
-    total /= sum(w)
+    total /= total_w
     if unscored is not None:
         total[unscored] = np.nan
     return total
@@ -175,81 +175,101 @@ def top_n(scores: np.ndarray, n: int) -> np.ndarray:
     return part[order][:n]
 
 
-@dataclass
 class WeightedHybrid:
-    """Content + ALS + popularity, normalised and blended; see the module docstring."""
+    """The registered scorers, normalised and blended; see the module docstring.
 
-    content: TfidfScorer = field(default_factory=TfidfScorer)
-    als: ALSScorer = field(default_factory=ALSScorer)
-    popularity: PopularityScorer = field(default_factory=PopularityScorer)
-    config: HybridConfig = field(default_factory=HybridConfig)
-    name: str = "hybrid"
+    ``scorers``: ``{name: scorer}`` (every name registered); ``config``: default weights and
+    normalisation. ``score`` / ``candidate_scorer`` take optional weights (a mapping).
+    """
+
+    name = "hybrid"
+
+    def __init__(self, scorers: Mapping[str, Scorer], config: HybridConfig | None = None) -> None:
+        unknown = [n for n in scorers if n not in registry.SCORERS]
+        if unknown:
+            raise ModelError(f"Unregistered scorer(s) {unknown}; register them in recsys.models.registry.")
+        self.scorers: dict[str, Scorer] = dict(scorers)
+        self.config = config or HybridConfig()
 
     @classmethod
     def from_configs(
-        cls,
-        tfidf: TfidfConfig | None = None,
-        als: ALSConfig | None = None,
-        popularity: PopularityConfig | None = None,
-        hybrid: HybridConfig | None = None,
+        cls, configs: Mapping[str, Any] | None = None, hybrid: HybridConfig | None = None
     ) -> WeightedHybrid:
+        """Unfitted scorers for every registered name (``configs[name]`` or the defaults)."""
+        configs = configs or {}
         return cls(
-            TfidfScorer(tfidf), ALSScorer(als), PopularityScorer(popularity), hybrid or HybridConfig()
+            {name: spec.build(configs.get(name)) for name, spec in registry.SCORERS.items()},
+            hybrid or HybridConfig(),
         )
 
-    def fit(
-        self,
-        titles: pl.DataFrame,
-        movielens_ratings: pl.DataFrame | None,
-        app_interactions: pl.DataFrame | None = None,
-        progress: Progress | None = None,
-    ) -> Self:
-        self.content.fit(titles, progress)
-        self.als.fit(movielens_ratings, app_interactions, progress)
-        self.popularity.fit(titles, movielens_ratings, app_interactions)
+    def __getitem__(self, name: str) -> Scorer:
+        return self.scorers[name]
+
+    def fit(self, data: TrainingData, progress: Progress | None = None) -> Self:
+        for scorer in self.scorers.values():
+            scorer.fit(data, progress)
         return self
 
-    @property
-    def scorers(self) -> tuple[TfidfScorer, ALSScorer, PopularityScorer]:
-        return self.content, self.als, self.popularity
+    def weights(self, weights: Mapping[str, float] | Sequence[float] | None = None) -> Weights:
+        """Checked weights (the config's when None)."""
+        return check_weights(self.config.weights if weights is None else weights)
 
-    def components(self, profile: ProfileLike, candidates: Sequence[str]) -> list[np.ndarray]:
-        """Raw scores of (content, als, popularity) for the candidates."""
-        return [s.score(profile, candidates) for s in self.scorers]
+    def components(self, profile: ProfileLike, candidates: Sequence[str]) -> dict[str, np.ndarray]:
+        """Raw scores per scorer for the candidates."""
+        return {name: s.score(profile, candidates) for name, s in self.scorers.items()}
 
-    def combine(self, raw: Sequence[np.ndarray], weights: Sequence[float] | None = None) -> np.ndarray:
+    def combine(
+        self, raw: Mapping[str, np.ndarray], weights: Mapping[str, float] | Sequence[float] | None = None
+    ) -> np.ndarray:
         """Normalise raw component scores over the candidates and blend them."""
-        w = self.config.weights if weights is None else weights
-        return blend([normalise(r, self.config.normalisation) for r in raw], w)
+        w = self.weights(weights)
+        return blend({n: normalise(r, self.config.normalisation) for n, r in raw.items() if w.get(n)}, w)
 
     def score(
         self,
         profile: ProfileLike,
         candidates: Sequence[str],
-        weights: Sequence[float] | None = None,
+        weights: Mapping[str, float] | Sequence[float] | None = None,
     ) -> np.ndarray:
         """Blended score per candidate (NaN when no positively weighted scorer could score it)."""
         return self.combine(self.components(profile, candidates), weights)
 
     def candidate_scorer(
-        self, candidates: Sequence[str], weights: Sequence[float] | None = None
+        self, candidates: Sequence[str], weights: Mapping[str, float] | Sequence[float] | None = None
     ) -> Callable[[ProfileLike], np.ndarray]:
         """``score`` for a fixed candidate list (each scorer prepares its candidates once)."""
-        parts = [s.candidate_scorer(candidates) for s in self.scorers]
-        return lambda profile: self.combine([p(profile) for p in parts], weights)
+        parts = {n: s.candidate_scorer(candidates) for n, s in self.scorers.items()}  # type: ignore[attr-defined]
+        return lambda profile: self.combine({n: p(Profile.of(profile)) for n, p in parts.items()}, weights)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        for scorer in self.scorers:
-            scorer.save(directory / scorer.name)
-        write_json(directory / "hybrid.json", config_to_dict(self.config))
+        for name, scorer in self.scorers.items():
+            scorer.save(directory / name)
+        write_json(
+            directory / "hybrid.json", {**config_to_dict(self.config), "scorers": list(self.scorers)}
+        )
 
     @classmethod
-    def load(cls, directory: Path) -> Self:
+    def load(cls, directory: Path) -> WeightedHybrid:
         require(directory, "hybrid.json")
-        return cls(
-            TfidfScorer.load(directory / "content"),
-            ALSScorer.load(directory / "als"),
-            PopularityScorer.load(directory / "popularity"),
-            config_from_dict(HybridConfig, read_json(directory / "hybrid.json")),
-        )
+        meta = read_json(directory / "hybrid.json")
+        if not isinstance(meta, dict):
+            raise ModelError(f"{directory / 'hybrid.json'} is damaged; run `python -m recsys train`.")
+        saved = meta.get("scorers") or list(registry.LEGACY_ORDER)
+        missing = [n for n in saved if n not in registry.SCORERS]
+        if missing:
+            raise ModelError(
+                f"The saved model uses scorers this version does not know ({', '.join(missing)}); "
+                "run `python -m recsys train`."
+            )
+        if set(saved) != set(registry.SCORERS):
+            raise ModelError("The saved model predates the current scorers; run `python -m recsys train`.")
+        weights = meta.get("weights")
+        try:
+            config = HybridConfig(
+                weights=check_weights(weights) if weights is not None else registry.default_weights(),
+                normalisation=meta.get("normalisation", "zscore"),
+            )
+        except ModelError as exc:
+            raise ModelError(f"{directory / 'hybrid.json'}: {exc} Run `python -m recsys train`.") from None
+        return cls({n: registry.SCORERS[n].load(directory / n) for n in saved}, config)

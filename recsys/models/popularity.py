@@ -15,7 +15,7 @@ The score ignores the profile; NaN for titles the scorer does not know.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Self
@@ -26,8 +26,11 @@ import polars as pl
 from recsys.columns import Columns as C
 from recsys.errors import ModelError
 from recsys.models.base import (
+    Block,
     ItemIndex,
-    ProfileLike,
+    Profile,
+    ScorerBase,
+    TrainingData,
     config_from_dict,
     config_to_dict,
     gather,
@@ -36,6 +39,8 @@ from recsys.models.base import (
     require,
     write_json,
 )
+
+from recsys.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +51,7 @@ class PopularityConfig:
     positive_rating: float = 4.0
 
 
-class PopularityScorer:
+class PopularityScorer(ScorerBase):
     """Scores every known title by its popularity; see the module docstring."""
 
     name = "popularity"
@@ -56,13 +61,18 @@ class PopularityScorer:
         self.items: ItemIndex | None = None
         self.values: np.ndarray | None = None
 
-    def fit(
+    def fit(self, data: TrainingData, progress: Progress | None = None) -> Self:
+        """Fit from ``data.titles`` (source "imdb") or from ``data.ratings`` + ``data.app``
+        (source "interactions")."""
+        return self.fit_frames(data.titles, data.ratings, data.app)
+
+    def fit_frames(
         self,
         titles: pl.DataFrame | None = None,
         movielens_ratings: pl.DataFrame | None = None,
         app_interactions: pl.DataFrame | None = None,
     ) -> Self:
-        """Fit from ``titles`` (source "imdb") or from the interactions (source "interactions")."""
+        """:meth:`fit` from the frames directly."""
         if self.config.source == "imdb":
             if titles is None or titles.height == 0:
                 raise ModelError("The catalogue is empty; run `python -m recsys build` first.")
@@ -89,23 +99,19 @@ class PopularityScorer:
             raise ModelError("The popularity model is not fitted; run `python -m recsys train`.")
         return self.items, self.values
 
-    def score(self, profile: ProfileLike, candidates: Sequence[str]) -> np.ndarray:
-        """Popularity of each candidate (the profile is ignored); NaN for unknown titles."""
-        items, _ = self._fitted()
-        return self.score_positions(profile, items.lookup(candidates))
-
-    def score_positions(self, profile: ProfileLike, positions: np.ndarray) -> np.ndarray:
-        _, values = self._fitted()
-        out = np.full(len(positions), np.nan, dtype=np.float64)
-        known = positions >= 0
-        out[known] = values[positions[known]]
-        return out
-
-    def candidate_scorer(self, candidates: Sequence[str]) -> Callable[[ProfileLike], np.ndarray]:
-        """``score`` for a fixed candidate list (the values gathered once)."""
+    def candidates(self, tconsts: Sequence[str]) -> Block:
         items, values = self._fitted()
-        fixed = gather(values, items.lookup(candidates))
-        return lambda profile: fixed.copy()
+        positions = items.lookup(tconsts)
+        return Block(tconsts, positions, gather(values, positions))
+
+    def prepare(self, profile: Profile) -> PopularityQuery:
+        """The same query for everyone: popularity ignores the profile."""
+        return _QUERY
+
+    def values_of(self, candidates: Sequence[str]) -> np.ndarray:
+        """Popularity of each candidate; NaN for unknown titles."""
+        items, values = self._fitted()
+        return gather(values, items.lookup(candidates))
 
     def save(self, directory: Path) -> None:
         items, values = self._fitted()
@@ -124,3 +130,16 @@ class PopularityScorer:
             raise ModelError(f"Popularity model in {directory} is inconsistent; run `python -m recsys train`.")
         scorer.values = values.astype(np.float64)
         return scorer
+
+
+class PopularityQuery:
+    """Scores are the gathered popularity values; nothing to explain per liked title."""
+
+    def scores(self, block: Block) -> np.ndarray:
+        return np.array(block.data, dtype=np.float64, copy=True)
+
+    def contributions(self, block: Block, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
+        return [], np.zeros((len(positions), 0))
+
+
+_QUERY = PopularityQuery()

@@ -1,0 +1,165 @@
+"""Versioned model artifacts: each trained model is a folder ``data/models/<version>/`` written
+atomically and verified before it is loaded.
+
+:func:`write_version` fills a hidden temporary folder, checksums (SHA-256) and fsyncs every file,
+writes ``manifest.json`` (sizes, checksums) last and renames the folder into place, then keeps
+the newest ``keep`` versions. :func:`verify` re-hashes a version against its manifest;
+:func:`latest_version` is the cheap check the app polls for a newer model. Files shared with an
+earlier version (a content model fitted on the same catalogue) are hard-linked, not rewritten.
+The catalogue build swaps its Parquet folder with the same :func:`fsync` / rename discipline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from recsys.errors import ModelError
+from recsys.models.base import read_json, write_json
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 2
+MANIFEST = "manifest.json"
+TRAIN_HINT = "run `python -m recsys train`"
+_VERSION_RE = re.compile(r"^\d{8}T\d{12}Z(-\d+)?$")
+
+
+def latest_version(models_dir: Path) -> str | None:
+    """Name of the newest complete version folder (has a manifest), without loading it."""
+    for path in versions(Path(models_dir)):
+        if (path / MANIFEST).is_file():
+            return path.name
+    return None
+
+
+
+def versions(models_dir: Path) -> list[Path]:
+    """Version folders, newest first."""
+    if not models_dir.is_dir():
+        return []
+    found = [p for p in models_dir.iterdir() if p.is_dir() and _VERSION_RE.match(p.name)]
+    return sorted(found, key=lambda p: p.name, reverse=True)
+
+
+def _new_version(models_dir: Path) -> str:
+    base = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    name, i = base, 0
+    existing = {p.name for p in versions(models_dir)}
+    while name in existing or (models_dir / name).exists():
+        i += 1
+        name = f"{base}-{i}"
+    return name
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def verify(path: Path) -> dict[str, Any]:
+    if not (path / MANIFEST).is_file():
+        raise ModelError(f"Model {path.name} is incomplete; {TRAIN_HINT}.")
+    manifest = read_json(path / MANIFEST)
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if (
+        not isinstance(files, dict)
+        or manifest.get("format") != FORMAT_VERSION
+        or "version" not in manifest
+        or not all(isinstance(info, dict) for info in files.values())
+    ):  # a damaged manifest can still be valid JSON (null, [], a truncated object's prefix...)
+        raise ModelError(f"Model {path.name} has an unsupported manifest; {TRAIN_HINT}.")
+    for rel, info in files.items():
+        p = path / rel
+        if not p.is_file() or p.stat().st_size != info.get("size") or sha256(p) != info.get("sha256"):
+            raise ModelError(f"Model file {rel} in {path.name} is missing or corrupt; {TRAIN_HINT}.")
+    return manifest
+
+
+def _prune(models_dir: Path, keep: int) -> None:
+    """Delete all but the newest ``keep`` complete versions, and temp folders older than a day."""
+    complete = [p for p in versions(models_dir) if (p / MANIFEST).is_file()]
+    for old in complete[max(keep, 1):]:
+        shutil.rmtree(old, ignore_errors=True)
+        log.info("removed old model version %s", old.name)
+    cutoff = time.time() - 86400
+    for p in models_dir.glob(".tmp-*"):
+        try:
+            if p.is_dir() and p.stat().st_mtime < cutoff:
+                shutil.rmtree(p, ignore_errors=True)
+        except OSError:
+            continue
+
+
+
+def write_version(
+    models_dir: Path, write: Callable[[Path], dict[str, dict[str, Any]]], keep: int
+) -> Path:
+    """Create a version folder atomically: ``write(tmp)`` fills a hidden temp folder (returning
+    manifest entries of files it linked from another version), every other file is checksummed,
+    everything is fsynced, ``manifest.json`` is written last and the folder renamed into place."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    version = _new_version(models_dir)
+    tmp = models_dir / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.mkdir()
+        known = write(tmp)
+        files = sorted(p for p in tmp.rglob("*") if p.is_file())
+        entries: dict[str, dict[str, Any]] = {}
+        for p in files:
+            rel = p.relative_to(tmp).as_posix()
+            st = p.stat()
+            entry = dict(known.get(rel) or {"sha256": sha256(p)})
+            entry.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
+            entries[rel] = entry
+        manifest = {
+            "format": FORMAT_VERSION,
+            "version": version,
+            "created_at": datetime.now(UTC).isoformat(),
+            "files": entries,
+        }
+        write_json(tmp / MANIFEST, manifest)
+        for p in [*files, tmp / MANIFEST]:
+            fsync(p)
+        for d in sorted({p.parent for p in files} | {tmp}, key=lambda d: -len(d.parts)):
+            fsync(d)
+        final = models_dir / version
+        os.rename(tmp, final)
+        fsync(models_dir)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ModelError(f"Cannot write the model to {models_dir}: {exc}; check the folder and retry.") from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _prune(models_dir, keep)
+    log.info("saved model version %s", version)
+    return final
+
+
+
+def link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)

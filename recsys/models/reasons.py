@@ -1,0 +1,145 @@
+"""Reasons on the cards: which liked titles (or which taste) explain each recommendation.
+
+For a card ``i`` every positively weighted scorer that can split its score
+(``ScorerQuery.contributions``) gives each liked title ``j`` a raw term ``c_kij``; its share of the
+blend is ``sum_k w_k c_kij / scale_k`` (``scale_k`` the normalisation divisor), in the same units
+as the blended score. Then, card by card in rank order:
+
+- titles whose share is below ``NEGLIGIBLE`` of the card's best share (or not positive) are never
+  named;
+- the best title is always a candidate; a title already named on earlier cards is discounted
+  (``REPEAT_DISCOUNT`` per use) among the titles within ``COMPARABLE`` of the best, so consecutive
+  cards do not repeat the same pair when another liked title contributes comparably;
+- when the genre taste explains the card more than any single liked title (its weighted z-score
+  above the best share), or no liked title has a positive share, the reason names the taste
+  ("Because you like crime films"); failing that, the popularity ("Popular in Drama").
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from recsys.models.base import Profile, ScorerQuery
+
+if TYPE_CHECKING:
+    from recsys.models.service import Recommender, Section
+
+NEGLIGIBLE = 0.25  # a share below this fraction of the card's best is never named
+COMPARABLE = 0.7  # shares within this fraction of the best compete on variety
+REPEAT_DISCOUNT = 0.8  # each earlier use of a title multiplies its share by this when competing
+
+
+def popular_reason(genres: Sequence[str], favourite_genres: Sequence[str]) -> str:
+    for g in favourite_genres:
+        if g in genres:
+            return f"Popular in {g}"
+    return "Popular on IMDb"
+
+
+def taste_reason(genre: str, kind: str) -> str:
+    noun = "films" if kind == "movie" else "shows"
+    return f"Because you like {genre.lower()} {noun}"
+
+
+def liked_shares(
+    sec: Section,
+    queries: Mapping[str, ScorerQuery],
+    top: np.ndarray,
+    weights: Mapping[str, float],
+    scales: Mapping[str, float],
+    liked: set[str],
+) -> tuple[list[str], np.ndarray]:
+    """``(liked tconsts, array len(top) x liked)``: each liked title's share of each card's blend."""
+    total_w = sum(weights.values()) or 1.0
+    columns: dict[str, int] = {}
+    blocks: list[tuple[list[str], np.ndarray]] = []
+    for name, q in queries.items():
+        w, scale = weights.get(name, 0.0), scales.get(name, 0.0)
+        if w <= 0 or scale <= 0:
+            continue
+        names, contrib = q.contributions(sec.blocks[name], top)
+        if not names:
+            continue
+        blocks.append((names, contrib * (w / (scale * total_w))))
+        for t in names:
+            if t in liked and t not in columns:
+                columns[t] = len(columns)
+    share = np.zeros((len(top), len(columns)))
+    for names, contrib in blocks:
+        for j, t in enumerate(names):
+            col = columns.get(t)
+            if col is not None:
+                share[:, col] += np.nan_to_num(contrib[:, j])
+    return list(columns), share
+
+
+def reasons_for(
+    rec: Recommender,
+    sec: Section,
+    profile: Profile,
+    queries: Mapping[str, ScorerQuery],
+    top: np.ndarray,
+    weights: Mapping[str, float],
+    scales: Mapping[str, float],
+    components: Mapping[str, np.ndarray],
+    per_card: int = 2,
+) -> list[str]:
+    """One reason per card of ``top`` (rank order); see the module docstring."""
+    if len(top) == 0:
+        return []
+    names, share = liked_shares(sec, queries, top, weights, scales, set(profile.liked))
+    titles = rec.names
+    taste = queries.get("taste")
+    total_w = sum(weights.values()) or 1.0
+    taste_z = components.get("taste")
+    used: Counter[str] = Counter()
+    previous: tuple[str, ...] = ()
+    out: list[str] = []
+    for i, item in enumerate(top):
+        row = share[i] if share.size else np.zeros(0)
+        best = float(row.max()) if row.size else 0.0
+        taste_share = 0.0
+        if taste is not None and taste_z is not None and np.isfinite(taste_z[i]):
+            taste_share = weights.get("taste", 0.0) * float(taste_z[i]) / total_w
+        genre = taste.best_genre(sec.genres[item]) if taste is not None and hasattr(taste, "best_genre") else None
+        if best <= 0 or (genre is not None and taste_share > best):
+            out.append(taste_reason(genre, sec.kind) if genre else popular_reason(sec.genres[item], profile.genres))
+            previous = ()
+            continue
+        eligible = [j for j in np.flatnonzero(row >= NEGLIGIBLE * best) if row[j] > 0]
+        chosen = _pick(row, eligible, best, names, used, previous, per_card)
+        for t in chosen:
+            used[t] += 1
+        previous = tuple(sorted(chosen))
+        out.append("Because you liked " + ", ".join(titles.get(t, t) for t in chosen))
+    return out
+
+
+def _pick(
+    row: np.ndarray,
+    eligible: Sequence[int],
+    best: float,
+    names: Sequence[str],
+    used: Counter[str],
+    previous: tuple[str, ...],
+    per_card: int,
+) -> list[str]:
+    """Up to ``per_card`` liked titles for one card, varied across cards (see module docstring)."""
+
+    def adjusted(j: int) -> float:
+        share = float(row[j])
+        if share >= COMPARABLE * best:
+            return share * REPEAT_DISCOUNT ** used[names[j]]
+        return share * REPEAT_DISCOUNT ** (used[names[j]] + 3)  # never above a comparable one
+
+    order = sorted(eligible, key=lambda j: (-adjusted(j), names[j]))
+    chosen = [names[j] for j in order[:per_card]]
+    if tuple(sorted(chosen)) == previous and len(chosen) > 0:
+        spare = [names[j] for j in order[per_card:] if row[j] >= COMPARABLE * best]
+        if spare:
+            chosen[-1] = spare[0]
+    return chosen

@@ -1,0 +1,185 @@
+"""The scorer registry: every scorer the hybrid blends, by name, in one place.
+
+The hybrid, the CLI (``--weights content=0.4,als=0.5,...``), the evaluation runner and page, and
+the live weights (a name -> weight mapping in the store) all read :data:`SCORERS`. Adding a scorer
+is one module implementing :class:`recsys.models.base.Scorer` plus one :func:`register` line
+below; ``tests/models/test_registry.py`` proves it with a toy scorer.
+
+Weights are non-negative numbers per registered name, not all zero. An old stored weight list
+(the first version kept ``[content, als, popularity]``) is read in :data:`LEGACY_ORDER`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from recsys.errors import ModelError
+from recsys.models.als import ALSConfig, ALSScorer
+from recsys.models.base import Scorer
+from recsys.models.content import TfidfConfig, TfidfScorer
+from recsys.models.popularity import PopularityConfig, PopularityScorer
+from recsys.models.taste import GenreTasteScorer, TasteConfig
+
+Weights = dict[str, float]
+LEGACY_ORDER = ("content", "als", "popularity")
+
+
+@dataclass(frozen=True)
+class ScorerSpec:
+    """One registered scorer.
+
+    ``factory(config)`` builds an unfitted scorer (``config`` an instance of ``config_type`` or
+    None for its defaults); ``load(directory)`` reads a saved one. ``default_weight``: its weight
+    in the default blend (chosen on validation, see ``python -m recsys tune``). ``catalogue_only``:
+    it fits on the catalogue alone, so a retrain reuses it while the catalogue is unchanged.
+    """
+
+    name: str
+    label: str
+    factory: Callable[[Any], Scorer]
+    load: Callable[[Any], Scorer]
+    config_type: type
+    default_weight: float
+    catalogue_only: bool | Callable[[Any], bool] = False
+    help: str = ""
+    model: str = ""  # its row in the evaluation tables (default: the name)
+    dump: str = ""  # file name (without .parquet) of its lists in an evaluation dump
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "model", self.model or self.name)
+        object.__setattr__(self, "dump", self.dump or self.name)
+
+    def build(self, config: Any = None) -> Scorer:
+        return self.factory(config)
+
+    def depends_on_catalogue_only(self, config: Any) -> bool:
+        """True when a scorer with ``config`` fits on the catalogue alone (reusable)."""
+        flag = self.catalogue_only
+        return bool(flag(config)) if callable(flag) else flag
+
+
+SCORERS: dict[str, ScorerSpec] = {}
+
+
+def register(spec: ScorerSpec) -> ScorerSpec:
+    """Add ``spec`` to the registry (a name may be registered once)."""
+    if spec.name in SCORERS:
+        raise ModelError(f"A scorer named {spec.name!r} is already registered.")
+    if not spec.name.isidentifier():
+        raise ModelError(f"Scorer names are identifiers such as 'content'; got {spec.name!r}.")
+    SCORERS[spec.name] = spec
+    return spec
+
+
+def unregister(name: str) -> None:
+    """Remove a scorer (tests that register toys clean up with it)."""
+    SCORERS.pop(name, None)
+
+
+def names() -> tuple[str, ...]:
+    """Registered scorer names in registry order."""
+    return tuple(SCORERS)
+
+
+def default_weights() -> Weights:
+    return {name: spec.default_weight for name, spec in SCORERS.items()}
+
+
+def check_weights(weights: Mapping[str, float] | Sequence[float], known: Iterable[str] | None = None) -> Weights:
+    """Weights as ``{name: weight}`` over the registered scorers (missing names weigh 0).
+
+    Accepts a mapping, or a sequence read in :data:`LEGACY_ORDER` (three numbers) or in registry
+    order (one per scorer). Every weight finite and non-negative, not all zero; unknown names
+    are an error that lists the known ones.
+    """
+    names_ = tuple(known) if known is not None else names()
+    if isinstance(weights, Mapping):
+        unknown = [k for k in weights if k not in names_]
+        if unknown:
+            raise ModelError(
+                f"Unknown scorer {', '.join(map(repr, unknown))} in the weights; known: {', '.join(names_)}."
+            )
+        pairs = [(n, weights.get(n, 0.0)) for n in names_]
+    else:
+        values = list(weights)
+        order = LEGACY_ORDER if len(values) == len(LEGACY_ORDER) else names_
+        if len(values) != len(order):
+            raise ModelError(
+                f"Hybrid weights need one number per scorer ({', '.join(names_)}) or name=value pairs; "
+                f"got {len(values)} numbers."
+            )
+        given = dict(zip(order, values, strict=True))
+        pairs = [(n, given.get(n, 0.0)) for n in names_]
+    out: Weights = {}
+    for name, value in pairs:
+        try:
+            w = float(value)
+        except (TypeError, ValueError):
+            raise ModelError(f"The weight of {name} must be a number, got {value!r}.") from None
+        if not math.isfinite(w) or w < 0:
+            raise ModelError(f"The weight of {name} must be a finite number >= 0, got {value!r}.")
+        out[name] = w
+    if sum(out.values()) <= 0:
+        raise ModelError("Hybrid weights must not all be zero; give at least one scorer a positive weight.")
+    return out
+
+
+def parse_weights(text: str) -> Weights:
+    """``"content=0.4,als=0.5,popularity=0.1"`` (missing scorers weigh 0) or the old positional
+    ``"0.5,0.4,0.1"`` (content, ALS, popularity)."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        raise ModelError(f"--weights needs name=value pairs such as {example()}; got {text!r}.")
+    if all("=" in p for p in parts):
+        mapping: dict[str, Any] = {}
+        for part in parts:
+            key, _, value = part.partition("=")
+            mapping[key.strip()] = value.strip()
+        return check_weights(mapping)
+    if any("=" in p for p in parts):
+        raise ModelError(f"Mix of name=value and plain numbers in {text!r}; use {example()}.")
+    return check_weights(parts)
+
+
+def example() -> str:
+    return ",".join(f"{n}={w:g}" for n, w in default_weights().items())
+
+
+def format_weights(weights: Mapping[str, float]) -> str:
+    """``"content 0.30, als 0.50, ..."`` (registry order, zero weights included)."""
+    return ", ".join(f"{n} {float(weights.get(n, 0.0)):.2f}" for n in names())
+
+
+# --- the registered scorers (order = display order) -------------------------------------------
+
+register(
+    ScorerSpec(
+        "content", "Content (TF-IDF)", TfidfScorer, TfidfScorer.load, TfidfConfig, 0.3,
+        catalogue_only=True, help="similarity of a title's genres, decade, people and tags to each liked title",
+    )
+)
+register(
+    ScorerSpec(
+        "als", "Collaborative (ALS)", ALSScorer, ALSScorer.load, ALSConfig, 0.5,
+        help="implicit ALS on MovieLens + app ratings, new users folded in",
+        model="ALS",
+    )
+)
+register(
+    ScorerSpec(
+        "taste", "Genre taste", GenreTasteScorer, GenreTasteScorer.load, TasteConfig, 0.1,
+        catalogue_only=True, help="the user's genre lift over the catalogue's base rates",
+    )
+)
+register(
+    ScorerSpec(
+        "popularity", "Popularity (IMDb)", PopularityScorer, PopularityScorer.load, PopularityConfig, 0.1,
+        catalogue_only=lambda config: config is None or config.source == "imdb",
+        help="Bayesian IMDb rating x log votes: the quality prior",
+        model="popularity (IMDb)",
+        dump="popularity_imdb",
+    )
+)
