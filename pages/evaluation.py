@@ -14,6 +14,7 @@ from recsys.evaluation import runner
 from recsys.evaluation.splits import PROTOCOLS
 from recsys.evaluation.sweep import content_weights, step_weights, sweep_chart
 from recsys.feed import LIVE_WEIGHTS, live_weights
+from recsys.models import registry
 from recsys.ui import auth, resources, state
 
 LAST_RUN = "cb_eval_last_run"  # {"config": ..., "stamps": ...} of the last run this session asked for
@@ -22,6 +23,7 @@ PROTOCOL_LABELS = {
     "temporal": "Temporal: last 20% (default)",
     "loo": "Leave last one out",
     "random": "Random 20% (seeded)",
+    "global": "Global time cut (most realistic)",
 }
 STEPS = (0.05, 0.1, 0.125, 0.2, 0.25, 0.5)
 
@@ -32,8 +34,8 @@ catalog = resources.catalog_or_stop(cfg)
 model = resources.recommender(cfg)
 
 
-def fmt_weights(w: tuple[float, float, float] | list[float]) -> str:
-    return f"content {w[0]:.2f}, ALS {w[1]:.2f}, popularity {w[2]:.2f}"
+def fmt_weights(w: dict[str, float]) -> str:
+    return registry.format_weights(w)
 
 
 class BarProgress:
@@ -113,10 +115,10 @@ def submit() -> None:
     s[LAST_RUN] = {"config": config.to_dict(), "stamps": stamps(config.with_app_data)}
 
 
-def use_weights(weights: tuple[float, float, float]) -> None:
+def use_weights(weights: dict[str, float]) -> None:
     """on_click of "Use these weights for the feed"."""
     try:
-        store.set_setting(LIVE_WEIGHTS, list(weights), updated_by=user.username)
+        store.set_setting(LIVE_WEIGHTS, dict(weights), updated_by=user.username)
     except CineBlendError as exc:
         st.session_state[state.FLASH] = ("error", str(exc))
         return
@@ -129,7 +131,7 @@ st.caption(
     "Offline evaluation on MovieLens (optionally plus this app's ratings): each user's held-out "
     "likes are ranked against every title seen in training. Compare the models, sweep how much "
     "the hybrid trusts content versus ALS, and choose the weights the feed uses. "
-    "The same figures as `python -m recsys evaluate`."
+    "The same figures as `python -m recsys evaluate`. MAP@K divides by min(|relevant|, K)."
 )
 
 info = store.setting_info(LIVE_WEIGHTS)
@@ -158,9 +160,12 @@ with st.form("eval-form"):
         format_func=PROTOCOL_LABELS.get,
         key="eval-protocol",
         help="Positives are ratings of 4 or more. Per user with at least 5 positives, the last 20% of "
-        "positives by time (at least one) are held out; leave-last-one-out holds out the latest one; "
-        "random holds out a seeded random 20%. Everything else the user rated is excluded from their "
-        "ranking, and every title seen in training is ranked (no sampled negatives).",
+        "positives by time (at least one) are held out and every rating of that user from the first "
+        "held-out one on leaves training; leave-last-one-out holds out the latest one (same rule); "
+        "random holds out a seeded random 20%; the global time cut splits everyone at one moment "
+        "(no user's future, nor anyone else's). A validation split is carved from training by the "
+        "same rule: the sweep chooses there and reports on test. Every title seen in training is "
+        "ranked (no sampled negatives).",
     )
     c1.number_input("Seed (random protocol)", 0, 2**31 - 1, shown.seed, key="eval-seed")
     c2.number_input("K (list length)", 1, 100, shown.k, key="eval-k")
@@ -222,15 +227,30 @@ st.caption(
     f"content model {result.content_source}. {result.timing_line()} "
     f"Shown in {time.perf_counter() - started:.1f} s."
 )
-st.dataframe(result.models_table(), hide_index=True)
+st.markdown("**Validation and test**: the validation split chooses, the test split reports.")
+st.dataframe(result.comparison_table(), hide_index=True)
+tab_test, tab_val = st.tabs(["Test split (every figure)", "Validation split (every figure)"])
+with tab_test:
+    st.dataframe(result.models_table(), hide_index=True)
+with tab_val:
+    if result.validation is None:
+        st.info("The validation split had no user with enough ratings to test.")
+    else:
+        st.dataframe(result.models_table("validation"), hide_index=True)
 
 st.subheader(f"{label} by content weight")
 st.altair_chart(sweep_chart(result), width="stretch")
 st.markdown(result.best_line())
-st.caption(
-    "The best step is picked on the same test users it is scored on, so its lead is optimistic: "
-    "check it with the significance test below and with another protocol or seed."
-)
+if result.chosen_on == "validation":
+    st.caption(
+        "The best step is chosen on the validation split (carved from training by the same rule) and "
+        "its test figure is reported: an honest estimate. Check a small lead with the significance test."
+    )
+else:
+    st.caption(
+        "The validation split had no user to test, so this step was picked on the test users "
+        "themselves: its lead is optimistic."
+    )
 with st.expander("Every sweep step"):
     st.dataframe(result.sweep_table(), hide_index=True)
 
@@ -254,7 +274,7 @@ st.caption(
 
 st.subheader("Use for the feed")
 options = content_weights(*config.sweep)
-best_c = result.best_weights[0]
+best_c = result.best_weights["content"]
 if len(options) > 1:
     chosen_c = st.select_slider(
         "Content weight (ALS = 1 - content)",
@@ -265,7 +285,7 @@ if len(options) > 1:
     )
 else:
     chosen_c = options[0]
-chosen = step_weights(chosen_c, config.popularity_weight)
+chosen = step_weights(chosen_c, config.popularity_weight, result.weights)
 st.button(
     "Use these weights for the feed",
     key="eval-use",

@@ -2,9 +2,14 @@
 a product team can show a mature feed in one click.
 
 :func:`pick_personas` chooses them from the catalogue's MovieLens ratings: users with at least
-``min_ratings`` ratings of catalogue titles, longest history first, each named after the two
-genres it likes most *more than everyone else does* (lift: the genre's share of the user's likes
-over its share of all likes), and no genre naming two personas. A persona's ratings become app
+``min_ratings`` ratings of catalogue titles, longest history first, each named after two genres
+and no genre naming two personas. The candidate genres are those the user likes *more than
+everyone else does* (lift: the genre's share of the user's likes over its share of all likes).
+Given a ``recommend`` function (the app passes the trained recommender), the name comes from what
+the persona's feed actually shows: the pair of candidate genres covering the most of its top
+:data:`SHOWN` movies and top :data:`SHOWN` shows, and a user whose feed does not put at least
+:data:`MIN_COVER` of each list in the named genres is skipped. Without one (no trained model),
+the two genres of highest lift name it. A persona's ratings become app
 values with :func:`recsys.columns.click_values`, as the evaluation reads MovieLens users,
 except that 4.5 stars already count as a superlike (4.5-5 superlike, 4 like, 0.5-2 dislike, the
 rest left out); MovieLens times are kept.
@@ -18,7 +23,9 @@ with a clear message.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any
 
 import polars as pl
@@ -36,6 +43,10 @@ MIN_RATINGS = 200
 #: A genre must hold at least this share of a user's likes to name the persona.
 MIN_SHARE = 0.15
 FAVOURITES = 5
+#: Titles per section of a persona's feed that its name must describe.
+SHOWN = 12
+#: Share of each section's top titles that must carry one of the named genres.
+MIN_COVER = 0.5
 #: Stars from which a persona's rating is a superlike (the evaluation uses 5).
 SUPERLIKE_STARS = 4.5
 
@@ -64,14 +75,41 @@ def rating_value(rating: float) -> int | None:
     return value or None
 
 
+#: ``recommend(profile [tconst, value, at], favourite genres)`` -> the genres of each section's
+#: top titles, ``{kind: [genres of title 1, genres of title 2, ...]}``.
+FeedGenres = Callable[[pl.DataFrame, Sequence[str]], dict[str, list[list[str]]]]
+
+
+def name_from_feed(
+    candidates: Sequence[str], feed: dict[str, list[list[str]]], min_cover: float = MIN_COVER
+) -> tuple[str, str] | None:
+    """The pair of ``candidates`` (best first) whose genres cover the most of the feed's weakest
+    section (share of titles carrying either genre); None when no pair covers ``min_cover`` of
+    every non-empty section. Ties keep the candidates' order. Example: candidates (Crime,
+    Thriller, Drama) with movies all Crime and shows half Crime, half Drama -> (Crime, Drama)."""
+    lists = [shown for shown in feed.values() if shown]
+    if not lists:
+        return None
+    best: tuple[float, tuple[str, str]] | None = None
+    for a, b in combinations(candidates, 2):
+        cover = min(sum(1 for gs in shown if a in gs or b in gs) / len(shown) for shown in lists)
+        if best is None or cover > best[0] + 1e-12:
+            best = (cover, (a, b))
+    if best is None or best[0] < min_cover:
+        return None
+    return best[1]
+
+
 def pick_personas(
     ratings: pl.DataFrame,
     titles: pl.DataFrame,
     count: int = PERSONAS,
     min_ratings: int = MIN_RATINGS,
+    recommend: FeedGenres | None = None,
 ) -> list[Persona]:
     """Up to ``count`` personas from MovieLens ``ratings`` ``[ml_user_id, tconst, rating,
-    timestamp]`` over the catalogue ``titles`` ``[tconst, genres]``; deterministic."""
+    timestamp]`` over the catalogue ``titles`` ``[tconst, genres]``; deterministic. With
+    ``recommend``, names come from the persona's own feed (see the module docstring)."""
     rated = ratings.select("ml_user_id", "tconst", "rating", "timestamp").join(
         titles.select("tconst", "genres"), on="tconst", how="inner"
     )
@@ -99,16 +137,25 @@ def pick_personas(
     leading: set[str] = set()  # genres already naming a persona
     for user_id, n, likes in sizes.iter_rows():
         genres = genres_of[(user_id,)]
-        signature = (
+        ranked = (
             genres.filter(pl.col("share") >= MIN_SHARE)
             .sort(["lift", "genres"], descending=[True, False])["genres"]
-            .head(2)
             .to_list()
         )
-        if len(signature) < 2 or leading.intersection(signature):
+        ranked = [g for g in ranked if g not in leading]
+        if len(ranked) < 2:
             continue
-        leading.update(signature)
         most_liked = genres.sort(["count", "genres"], descending=[True, False])["genres"].to_list()
+        profile = _profile(ratings_of[(user_id,)])
+        if recommend is None:
+            signature = ranked[:2]
+        else:
+            favourites = tuple(dict.fromkeys(ranked[:2] + most_liked))[:FAVOURITES]
+            pair = name_from_feed(ranked, recommend(profile, favourites))
+            if pair is None:
+                continue  # its feed does not show what a name could promise
+            signature = list(pair)
+        leading.update(signature)
         favourites = tuple(dict.fromkeys(signature + most_liked))[:FAVOURITES]
         chosen.append(
             Persona(
@@ -120,7 +167,7 @@ def pick_personas(
                 ),
                 ml_user_id=int(user_id),
                 favourite_genres=favourites,
-                ratings=_profile(ratings_of[(user_id,)]),
+                ratings=profile,
             )
         )
         if len(chosen) == count:

@@ -8,7 +8,7 @@ trained hybrid recommender when there is one, else by popularity within the favo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import polars as pl
 
@@ -79,6 +79,25 @@ def recommend_for_user(
         exclude=store.hidden_tconsts(user.id),
         kinds=kinds,
     )
+
+
+def feed_genres(recommender: Recommender, catalog: Catalog, n: int = 12) -> Callable[
+    [pl.DataFrame, Sequence[str]], dict[str, list[list[str]]]
+]:
+    """``(profile, favourite genres) -> {kind: genres of its top n}``: the feed a profile would
+    see (the recommender's defaults), for naming demo personas after what they are shown."""
+
+    def feed(profile: pl.DataFrame, favourites: Sequence[str]) -> dict[str, list[list[str]]]:
+        ranked = recommend_profile(
+            profile.rename({"at": "updated_at"}) if "at" in profile.columns else profile,
+            n,
+            catalog=catalog,
+            recommender=recommender,
+            favourite_genres=favourites,
+        )
+        return {kind: [list(g or ()) for g in frame[C.GENRES].to_list()] for kind, frame in ranked.items()}
+
+    return feed
 
 
 def _with_titles(catalog: Catalog, ranked: pl.DataFrame) -> pl.DataFrame:

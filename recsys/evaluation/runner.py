@@ -348,7 +348,7 @@ class EvaluationResult:
             app = f" ({c['app_users']} app user{'s' if c['app_users'] != 1 else ''})"
         dropped = f", {c['dropped']:,} future ratings left out of training" if c.get("dropped") else ""
         return (
-            f"{source}, {cfg.protocol} protocol, K={cfg.k}: {c['users']:,} tested users{app}, "
+            f"{source}, {cfg.protocol} protocol, K={cfg.k}: {_plural(c['users'], 'tested user')}{app}, "
             f"{c['items']:,} ranked items, {c['train']:,} training ratings, {c['test']:,} held-out "
             f"positives{dropped}; validation: {c.get('validation_users', 0):,} users."
         )
@@ -412,6 +412,10 @@ class EvaluationResult:
             "timings": dict(self.timings),
             "plain_matches": self.plain_matches,
         }
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:

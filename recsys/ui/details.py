@@ -64,8 +64,13 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
             st.button("Remove rating", key=f"dlg-unrate-{tconst}", on_click=actions.set_rating,
                       args=(user_id, tconst, None, row["primary_title"]))
     model = resources.recommender()
+    # the same function as `python -m recsys similar`; each entry opens its own details
     neighbours = catalog.titles(model.similar(tconst, 6)) if model is not None else None
     if neighbours is not None and neighbours.height:
         st.markdown("**More like this**")
         for item in neighbours.iter_rows(named=True):
-            st.write(f"- {cards.md_escape(item['primary_title'])} ({cards.md_escape(cards.years(item))})")
+            label = f"{cards.md_escape(item['primary_title'])} ({cards.md_escape(cards.years(item))})"
+            if st.button(label, key=f"dlg-more-{tconst}-{item['tconst']}", type="tertiary",
+                         icon=":material/movie:"):
+                st.session_state[state.DETAILS] = item["tconst"]
+                st.rerun()

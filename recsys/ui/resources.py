@@ -130,14 +130,24 @@ def recommender(cfg: Settings | None = None) -> Recommender | None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _personas(parquet_dir: str, stamp: str) -> list[Persona]:
+def _personas(parquet_dir: str, stamp: str, models_dir: str, version: str | None) -> list[Persona]:
     from recsys.demo import pick_personas
+    from recsys.feed import feed_genres
 
     cat = _catalog(parquet_dir, stamp)
-    return pick_personas(cat.movielens_ratings(in_catalog_only=True), cat.all_titles())
+    model = _recommender(models_dir, version) if version is not None else None
+    recommend = feed_genres(model, cat) if model is not None else None
+    return pick_personas(cat.movielens_ratings(in_catalog_only=True), cat.all_titles(), recommend=recommend)
 
 
 def personas(cfg: Settings | None = None) -> list[Persona]:
-    """The demo personas of the current catalogue (none without MovieLens ratings)."""
+    """The demo personas of the current catalogue and model (none without MovieLens ratings),
+    named after what their feeds show."""
     cfg = cfg or settings()
-    return _personas(str(cfg.parquet_dir.resolve()), _build_stamp(cfg.parquet_dir))
+    version = latest_version(cfg.models_dir)
+    try:
+        return _personas(
+            str(cfg.parquet_dir.resolve()), _build_stamp(cfg.parquet_dir), str(cfg.models_dir.resolve()), version
+        )
+    except ModelError:
+        return _personas(str(cfg.parquet_dir.resolve()), _build_stamp(cfg.parquet_dir), "", None)

@@ -41,7 +41,7 @@ def test_run_shows_table_chart_significance_and_matches_the_cli(
     monkeypatch.setattr(runner, "evaluate_catalogue", counting)
     at = open_lab(model_settings)
     assert at.title[0].value == "Evaluation lab"
-    assert "Live weights: content 0.50, ALS 0.40, popularity 0.10 (the defaults" in info_texts(at)
+    assert "Live weights: content 0.30, als 0.50, taste 0.10, popularity 0.10 (the defaults" in info_texts(at)
     assert "press **Run evaluation**" in info_texts(at)
     assert not at.dataframe  # nothing runs before the button
 
@@ -60,20 +60,27 @@ def test_run_shows_table_chart_significance_and_matches_the_cli(
     at.select_slider(key="eval-sweep-step").set_value(0.25)
     at.button(key=RUN).click().run()
     assert not at.exception, at.exception
-    table = at.dataframe[0].value
+    side_by_side = at.dataframe[0].value
+    assert list(side_by_side.columns) == ["Model", "NDCG@10 validation", "NDCG@10 test"]
+    table = at.dataframe[1].value  # the test split's full table
+    assert list(table["Model"]) == list(runner.model_names())
     assert list(table["Model"]) == [
-        "popularity", "popularity (IMDb)", "content", "ALS", "hybrid (current)", "hybrid (best sweep step)",
+        "popularity", "content", "ALS", "taste", "popularity (IMDb)", "hybrid (current)", "hybrid (best sweep step)",
     ]
+    assert list(side_by_side["NDCG@10 test"]) == list(table["NDCG@10"])
+    validation = at.dataframe[2].value
+    assert list(validation["Model"]) == list(table["Model"])
     assert "NDCG@10" in table.columns and "Diversity (genres)" in table.columns
     # alice's 10 onboarding likes make her the one tested user (MovieLens fixture users have < 5 positives)
-    assert any("1 tested users (1 app users)" in c.value for c in at.caption)
+    assert any("1 tested user (1 app user)" in c.value for c in at.caption)
     charts = at.get("vega_lite_chart")
     spec = charts[0].proto.spec
     assert "NDCG@10 by content weight" in spec and "strokeDash" in spec  # the baseline's dashed rule
-    assert any("Best step by NDCG@10" in m.value for m in at.markdown)
+    assert any("Best step by NDCG@10 (chosen on validation)" in m.value for m in at.markdown)
     assert any("over 1 users" in m.value for m in at.markdown)  # the significance line
-    sweep = at.dataframe[1].value
-    assert list(sweep["Content w"]) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    sweep = at.dataframe[3].value
+    assert list(sweep["content w"]) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert "NDCG@10 (validation)" in sweep.columns
 
     # the CLI with the same settings prints the same figures
     capsys.readouterr()
@@ -83,14 +90,16 @@ def test_run_shows_table_chart_significance_and_matches_the_cli(
     for metric in runner.SUMMARY:
         page = list(table[runner.metric_label(metric, 10)])
         assert [round(row[metric], 4) for row in cli["models"]] == pytest.approx(page), metric
-    assert cli["best"]["weights"][0] == list(sweep["Content w"])[list(sweep["best"]).index("◀ best")]
+    assert cli["best"]["weights"]["content"] == list(sweep["content w"])[list(sweep["best"]).index("◀ best")]
+    assert cli["best"]["chosen_on"] == "validation"
+    assert [r["model"] for r in cli["validation"]["models"]] == list(validation["Model"])
 
     # returning to the page shows the cached result at once, without pressing the button
     before = len(runs)
     at.switch_page("pages/feed.py").run()
     at.switch_page("pages/evaluation.py").run()
     assert not at.exception
-    assert list(at.dataframe[0].value["NDCG@10"]) == list(table["NDCG@10"])
+    assert list(at.dataframe[1].value["NDCG@10"]) == list(table["NDCG@10"])
     assert len(runs) == before  # served from the cache, not evaluated again
     assert at.radio(key="eval-source").value is True  # the controls show the last run's settings
 
@@ -112,11 +121,23 @@ def test_use_these_weights_sets_the_live_weights(model_settings: Settings) -> No
     assert not at.exception, at.exception
     store = Store.open(model_settings.store_url)
     try:
-        assert live_weights(store) == (1.0, 0.0, 0.2)
+        expected = {"content": 1.0, "als": 0.0, "taste": 0.1, "popularity": 0.2}
+        assert live_weights(store) == expected
         value, _, by = store.setting_info("hybrid_weights")  # type: ignore[misc]
-        assert value == [1.0, 0.0, 0.2] and by == "alice"
+        assert value == expected and by == "alice"
     finally:
         store.close()
-    assert "Live weights: content 1.00, ALS 0.00, popularity 0.20, set by alice" in info_texts(at)
+    assert "Live weights: content 1.00, als 0.00, taste 0.10, popularity 0.20, set by alice" in info_texts(at)
     assert any("The feed now uses content 1.00" in s.value for s in at.success)
+
+
+def test_an_old_stored_weight_list_is_read_in_scorer_order(model_settings: Settings) -> None:
+    store = Store.open(model_settings.store_url)
+    try:
+        store.set_setting("hybrid_weights", [0.2, 0.7, 0.1], updated_by="ds")
+        assert live_weights(store) == {"content": 0.2, "als": 0.7, "taste": 0.0, "popularity": 0.1}
+        store.set_setting("hybrid_weights", {"nope": 1}, updated_by="ds")
+        assert live_weights(store) == {"content": 0.3, "als": 0.5, "taste": 0.1, "popularity": 0.1}
+    finally:
+        store.close()
 
