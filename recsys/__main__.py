@@ -211,6 +211,28 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _tune(args: argparse.Namespace, settings: Settings) -> int:
+    from recsys.catalog.queries import Catalog
+    from recsys.evaluation.runner import evaluation_ratings
+    from recsys.evaluation.tuning import TuneConfig, tune, write_tuned
+
+    config = TuneConfig.quick() if args.quick else TuneConfig()
+    with exclusive(settings.data_dir / ".tune.lock", "tuning"):
+        with Catalog(settings.parquet_dir) as catalog:
+            titles = catalog.all_titles()
+            ratings = evaluation_ratings(
+                catalog.movielens_ratings(in_catalog_only=True), None, titles["tconst"].to_list()
+            )
+        result = tune(titles, ratings, config, progress=LineProgress())
+        path = write_tuned(result, settings.models_dir)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        print(result.render())
+        print(f"Wrote {path}; the next `python -m recsys train` uses it.")
+    return 0
+
+
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.catalog.queries import Catalog
 
@@ -365,6 +387,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--dump", metavar="DIR", help="write the test split and each model's top-K lists as Parquet"
     )
     p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser(
+        "tune",
+        help="choose ALS hyperparameters and hybrid weights on validation (used by the next train)",
+        description="Split the MovieLens ratings with the strict temporal protocol, carve a "
+        "validation split from training, grid-search the ALS factors x regularisation and then the "
+        "hybrid weights on validation only, report the choice once on test and write "
+        "data/models/tuned.json, which `train` uses.",
+    )
+    p.add_argument("--quick", action="store_true", help="a small grid (seconds; for a first look)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_tune)
 
     p = sub.add_parser("stats", help="print catalogue statistics")
     p.add_argument("--json", action="store_true", help="print JSON")

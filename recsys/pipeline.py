@@ -9,6 +9,7 @@ from pathlib import Path
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
 from recsys.locks import exclusive
+from recsys.evaluation.tuning import tuned_config
 from recsys.models.base import TrainingData
 from recsys.models.service import train
 from recsys.progress import Progress, null_progress
@@ -40,4 +41,5 @@ def train_model(settings: Settings, progress: Progress | None = None) -> Path:
             titles.height, ratings.height, app.height,
         )
         data = TrainingData(titles=titles, ratings=ratings, app=app)
-        return train(data, settings.models_dir, progress=progress)
+        config = tuned_config(settings.models_dir)  # the last `tune`, else the code defaults
+        return train(data, settings.models_dir, config, progress=progress)

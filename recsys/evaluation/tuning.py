@@ -1,0 +1,297 @@
+"""Tuning on validation: the ALS hyperparameters and the hybrid weights the trained model uses.
+
+``python -m recsys tune`` (and the tuning notebook) call :func:`tune`. The data is split with the
+strict protocol (:mod:`recsys.evaluation.splits`); a validation split is carved from the training
+part by the same rule, and **everything is chosen on validation**: models are fitted on the
+validation split's training part and scored on its held-out positives. The test split is touched
+once, at the end, to report the chosen configuration next to the defaults it replaces.
+
+1. **ALS**: a grid over factors x regularisation (alpha and iterations fixed at their defaults
+   unless given), ranked by the ALS scorer's own metric on validation.
+2. **Weights**: with the chosen ALS, each scorer's scores are computed once per validation user and
+   normalised; every weight combination of a grid (content, taste and popularity on small grids,
+   ALS taking the rest so the weights sum to 1) is re-blended and ranked. Nothing is refitted per
+   combination.
+
+The result is written to ``<models>/tuned.json``; :func:`tuned_config` reads it and ``train``
+uses it for the next model (the code defaults are the values this found on the mirror data).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from recsys.errors import EvaluationError, ModelError
+from recsys.evaluation.scoring import SplitIndex, component_fn, component_scores, evaluate, hybrid_fn
+from recsys.evaluation.splits import Split, SplitError, split, validation_split
+from recsys.models import registry
+from recsys.models.als import ALSConfig, blas_single_thread
+from recsys.models.base import Scorer, TrainingData
+from recsys.models.hybrid import HybridConfig, WeightedHybrid, normalise
+from recsys.models.registry import Weights, check_weights
+from recsys.models.service import RecommenderConfig
+from recsys.progress import Progress, null_progress
+
+log = logging.getLogger(__name__)
+
+TUNED_FILE = "tuned.json"
+_STAGE_ALS = "tune: ALS grid"
+_STAGE_WEIGHTS = "tune: weight grid"
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """The search space. ``factors`` x ``regularization``: the ALS grid; ``content`` / ``taste``
+    / ``popularity``: the weight grids (ALS gets ``1 - sum``, combinations where that is
+    negative are skipped); ``metric`` at ``k`` decides."""
+
+    protocol: str = "temporal"
+    k: int = 10
+    metric: str = "ndcg"
+    factors: tuple[int, ...] = (32, 64)
+    regularization: tuple[float, ...] = (2.0, 8.0, 20.0)
+    alpha: float = ALSConfig().alpha
+    iterations: int = ALSConfig().iterations
+    content: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+    taste: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2)
+    popularity: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2)
+    min_positives: int = 5
+    seed: int = 42
+
+    @classmethod
+    def quick(cls) -> TuneConfig:
+        """A small grid for tests and a first look (a few seconds on ml-latest-small)."""
+        return cls(factors=(32,), regularization=(8.0,), content=(0.2, 0.4), taste=(0.0, 0.1), popularity=(0.1,))
+
+    def weight_grid(self) -> list[Weights]:
+        grid: list[Weights] = []
+        for c, t, p in itertools.product(self.content, self.taste, self.popularity):
+            als = round(1.0 - c - t - p, 6)
+            if als < -1e-9:
+                continue
+            w = {"content": c, "als": max(als, 0.0), "taste": t, "popularity": p}
+            known = {n: v for n, v in w.items() if n in registry.SCORERS}
+            if sum(known.values()) > 0:
+                grid.append(check_weights(known))
+        return grid
+
+
+@dataclass
+class TuneResult:
+    """What :func:`tune` chose and measured. ``als_grid`` / ``weight_grid``: every configuration
+    tried with its validation figure; ``chosen`` / ``defaults``: test figures of the chosen
+    configuration and of the defaults it replaces (each fitted on the test split's training)."""
+
+    config: TuneConfig
+    als: dict[str, Any]
+    weights: Weights
+    validation: float
+    als_grid: list[dict[str, Any]]
+    weight_grid: list[dict[str, Any]] = field(repr=False)
+    test: dict[str, float]
+    timings: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config": dataclasses.asdict(self.config),
+            "als": dict(self.als),
+            "weights": dict(self.weights),
+            "validation": self.validation,
+            "test": dict(self.test),
+            "als_grid": self.als_grid,
+            "weight_grid_top": sorted(self.weight_grid, key=lambda r: -r["value"])[:10],
+            "timings": dict(self.timings),
+        }
+
+    def render(self) -> str:
+        label = f"{self.config.metric.upper()}@{self.config.k}"
+        lines = [f"ALS grid ({label} on validation):"]
+        for row in self.als_grid:
+            lines.append(f"  factors {row['factors']:>3}  regularisation {row['regularization']:>5g}  {row['value']:.4f}")
+        lines.append(
+            f"Chosen ALS: factors {self.als['factors']}, regularisation {self.als['regularization']:g}, "
+            f"alpha {self.als['alpha']:g}, iterations {self.als['iterations']}"
+        )
+        lines.append(f"Chosen weights: {registry.format_weights(self.weights)} -> validation {self.validation:.4f}")
+        lines.append(
+            f"Test {label}: chosen {self.test['chosen']:.4f}, previous defaults {self.test['defaults']:.4f}, "
+            f"popularity baseline {self.test['popularity']:.4f}"
+        )
+        return "\n".join(lines)
+
+
+def tune(
+    titles: pl.DataFrame,
+    ratings: pl.DataFrame,
+    config: TuneConfig | None = None,
+    *,
+    base: RecommenderConfig | None = None,
+    reuse: Mapping[str, Scorer] | None = None,
+    progress: Progress | None = None,
+) -> TuneResult:
+    """Choose ALS hyperparameters and hybrid weights on validation; see the module docstring."""
+    config = config or TuneConfig()
+    base = base or RecommenderConfig()
+    progress = progress or null_progress
+    started = time.perf_counter()
+    try:
+        test_split = split(ratings, config.protocol, min_positives=config.min_positives, seed=config.seed)  # type: ignore[arg-type]
+        val = validation_split(test_split)
+    except SplitError as exc:
+        raise EvaluationError(str(exc)) from None
+    if not val.users:
+        raise EvaluationError(
+            f"No user has {config.min_positives} or more positives in the validation split; tuning needs more ratings."
+        )
+    fixed = _catalogue_scorers(titles, base, reuse)
+    timings: dict[str, float] = {}
+
+    # 1. ALS grid on validation
+    t0 = time.perf_counter()
+    grid = list(itertools.product(config.factors, config.regularization))
+    als_rows: list[dict[str, Any]] = []
+    val_index = SplitIndex(val)
+    best_als: tuple[float, ALSConfig] | None = None
+    for i, (factors, reg) in enumerate(grid):
+        progress(_STAGE_ALS, i, len(grid))
+        als_cfg = dataclasses.replace(
+            base.scorer_config("als"),
+            factors=int(factors),
+            regularization=float(reg),
+            alpha=float(config.alpha),
+            iterations=int(config.iterations),
+        )
+        scorer = registry.SCORERS["als"].build(als_cfg).fit(TrainingData(titles=titles, ratings=val.train))
+        with blas_single_thread():
+            comps = component_scores(WeightedHybrid({"als": scorer}), val_index)
+            value = evaluate(val_index, component_fn(comps, "als"), config.k).summary[config.metric]
+        als_rows.append({"factors": int(factors), "regularization": float(reg), "value": float(value)})
+        if best_als is None or value > best_als[0] + 1e-12:
+            best_als = (value, als_cfg)
+    progress(_STAGE_ALS, len(grid), len(grid))
+    assert best_als is not None
+    als_cfg = best_als[1]
+    timings["als_s"] = time.perf_counter() - t0
+
+    # 2. weight grid on validation, scores computed once
+    t0 = time.perf_counter()
+    configs = {name: base.scorer_config(name) for name in registry.names()} | {"als": als_cfg}
+    hybrid = _hybrid(val, titles, fixed, configs)
+    weight_rows: list[dict[str, Any]] = []
+    combos = config.weight_grid()
+    best_w: tuple[float, Weights] | None = None
+    with blas_single_thread():
+        comps = component_scores(hybrid, val_index)
+        normed = {u: {n: normalise(v) for n, v in parts.items()} for u, parts in comps.items()}
+        for i, w in enumerate(combos):
+            progress(_STAGE_WEIGHTS, i, len(combos))
+            value = float(evaluate(val_index, hybrid_fn(normed, w), config.k).summary[config.metric])
+            weight_rows.append({"weights": dict(w), "value": value})
+            if best_w is None or value > best_w[0] + 1e-12:
+                best_w = (value, w)
+    progress(_STAGE_WEIGHTS, len(combos), len(combos))
+    assert best_w is not None
+    timings["weights_s"] = time.perf_counter() - t0
+
+    # 3. report once on test: the chosen configuration against the defaults it replaces
+    t0 = time.perf_counter()
+    test_index = SplitIndex(test_split)
+    default_cfgs = {name: base.scorer_config(name) for name in registry.names()}
+    test_figures: dict[str, float] = {}
+    for label, cfgs, weights in (
+        ("chosen", configs, best_w[1]),
+        ("defaults", default_cfgs, dict(base.hybrid.weights)),
+    ):
+        h = _hybrid(test_split, titles, fixed, cfgs)
+        with blas_single_thread():
+            raw = component_scores(h, test_index)
+            normed = {u: {n: normalise(v) for n, v in parts.items()} for u, parts in raw.items()}
+            test_figures[label] = float(evaluate(test_index, hybrid_fn(normed, weights), config.k).summary[config.metric])
+            if label == "chosen":
+                test_figures["popularity"] = float(
+                    evaluate(test_index, component_fn(raw, "popularity"), config.k).summary[config.metric]
+                )
+    timings["test_s"] = time.perf_counter() - t0
+    timings["total_s"] = time.perf_counter() - started
+    return TuneResult(
+        config=config,
+        als={
+            "factors": als_cfg.factors,
+            "regularization": als_cfg.regularization,
+            "alpha": als_cfg.alpha,
+            "iterations": als_cfg.iterations,
+        },
+        weights=best_w[1],
+        validation=best_w[0],
+        als_grid=als_rows,
+        weight_grid=weight_rows,
+        test=test_figures,
+        timings=timings,
+    )
+
+
+def write_tuned(result: TuneResult, models_dir: Path) -> Path:
+    """Save the chosen values as ``<models_dir>/tuned.json`` (atomically)."""
+    models_dir = Path(models_dir)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    path = models_dir / TUNED_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result.to_dict(), indent=1, sort_keys=True))
+    tmp.replace(path)
+    return path
+
+
+def tuned_config(models_dir: Path, base: RecommenderConfig | None = None) -> RecommenderConfig:
+    """``base`` (default: the code defaults) with the ALS hyperparameters and weights of the last
+    ``tune`` in ``models_dir``; ``base`` unchanged when there is none or it cannot be read."""
+    base = base or RecommenderConfig()
+    path = Path(models_dir) / TUNED_FILE
+    if not path.is_file():
+        return base
+    try:
+        data = json.loads(path.read_text())
+        als = dataclasses.replace(base.scorer_config("als"), **{k: data["als"][k] for k in ("factors", "regularization", "alpha", "iterations")})
+        weights = check_weights(data["weights"])
+    except (OSError, ValueError, KeyError, TypeError, ModelError) as exc:
+        log.warning("ignoring %s (%s); using the defaults", path, exc)
+        return base
+    return dataclasses.replace(
+        base,
+        scorers={**dict(base.scorers), "als": als},
+        hybrid=HybridConfig(weights=weights, normalisation=base.hybrid.normalisation),
+    )
+
+
+def _catalogue_scorers(
+    titles: pl.DataFrame, base: RecommenderConfig, reuse: Mapping[str, Scorer] | None
+) -> dict[str, Scorer]:
+    data = TrainingData(titles=titles)
+    out: dict[str, Scorer] = {}
+    for name, spec in registry.SCORERS.items():
+        cfg = base.scorer_config(name)
+        if spec.depends_on_catalogue_only(cfg):
+            out[name] = (reuse or {}).get(name) or spec.build(cfg).fit(data)
+    return out
+
+
+def _hybrid(part: Split, titles: pl.DataFrame, fixed: Mapping[str, Scorer], configs: Mapping[str, Any]) -> WeightedHybrid:
+    data = TrainingData(titles=titles, ratings=part.train)
+    return WeightedHybrid(
+        {
+            name: fixed[name] if name in fixed else spec.build(configs.get(name)).fit(data)
+            for name, spec in registry.SCORERS.items()
+        }
+    )
+
+
+__all__ = ["TUNED_FILE", "TuneConfig", "TuneResult", "tune", "tuned_config", "write_tuned"]
