@@ -277,14 +277,9 @@ class Recommender:
         return self.recommend_feed(profile, n, weights, favourite_genres, exclude, kinds=(kind,))[kind]
 
     def effective_weights(self, profile: Profile, weights: Mapping[str, float] | Sequence[float] | None) -> Weights:
-        """The weights a request uses: the given (or default) ones, without ALS below
-        ``hybrid_from_likes`` likes (kept as they are if nothing else would be left)."""
-        w = check_weights(weights if weights is not None else self.config.hybrid.weights)
-        if profile.n_likes < self.config.hybrid_from_likes and w.get("als"):
-            rest = {k: v for k, v in w.items() if k != "als"}
-            if sum(rest.values()) > 0:
-                w = {**rest, "als": 0.0}
-        return w
+        """The weights a request uses (see :func:`served_weights`)."""
+        w = weights if weights is not None else self.config.hybrid.weights
+        return served_weights(w, profile.n_likes, self.config.hybrid_from_likes)
 
     def recommend_feed(
         self,
@@ -475,6 +470,19 @@ class Recommender:
         raise ModelError(f"No trained model in {models_dir}; {TRAIN_HINT}.")
 
 
+def served_weights(
+    weights: Mapping[str, float] | Sequence[float], n_likes: int, hybrid_from_likes: int
+) -> Weights:
+    """The weights a profile with ``n_likes`` likes is served with: ``weights`` without ALS below
+    ``hybrid_from_likes`` likes (kept as they are if nothing else would be left)."""
+    w = check_weights(weights)
+    if n_likes < hybrid_from_likes and w.get("als"):
+        rest = {k: v for k, v in w.items() if k != "als"}
+        if sum(rest.values()) > 0:
+            w = {**rest, "als": 0.0}
+    return w
+
+
 def train(
     data: TrainingData,
     models_dir: Path,
@@ -633,5 +641,6 @@ __all__ = [
     "catalogue_fingerprint",
     "latest_version",
     "result_schema",
+    "served_weights",
     "train",
 ]
