@@ -82,7 +82,7 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("tag", "tag_weight"),
 )
 _N_LOW = 4
-_FILES = ("content.npz", "items.json", "features.json", "config.json")
+_FILES = ("tfidf.npz", "content.npz", "items.json", "features.json", "config.json")
 
 
 @dataclass(frozen=True)
@@ -227,6 +227,9 @@ class ContentBlock:
     scale: np.ndarray  # float32, 1 / |unnormalised row|
     high: sp.csc_matrix  # known candidates x high features, row-normalised values
     prior: np.ndarray  # float64
+    known: np.ndarray  # int64, indices of the known candidates in the block
+    scale_power: np.ndarray  # float64, scale ** config.power
+    offset: np.ndarray  # float64, config.prior_weight * prior
 
 
 class TfidfScorer(ScorerBase):
@@ -313,6 +316,9 @@ class TfidfScorer(ScorerBase):
             scale=self.scale[rows],
             high=high,
             prior=self.prior[rows].astype(np.float64),
+            known=np.flatnonzero(positions >= 0),
+            scale_power=self.scale[rows].astype(np.float64) ** float(self.config.power),
+            offset=float(self.config.prior_weight) * self.prior[rows].astype(np.float64),
         )
         return Block(list(tconsts), positions, data)
 
@@ -333,14 +339,18 @@ class TfidfScorer(ScorerBase):
         total = float(np.abs(weights).sum())
         if total <= 0:
             return None
-        rated = matrix[rows]
-        lows = rated[:, : self.n_low].toarray().T.astype(np.float32)  # low features x L
-        high = rated[:, self.n_low :]
-        cols = np.unique(high.indices).astype(np.int64)
+        starts = matrix.indptr[rows].astype(np.int64)
+        lens = matrix.indptr[rows + 1].astype(np.int64) - starts
+        take = np.arange(int(lens.sum()), dtype=np.int64) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
+        idx = matrix.indices[take].astype(np.int64)
+        val = matrix.data[take]
+        which = np.repeat(np.arange(len(rows)), lens)
+        is_low = idx < self.n_low
+        lows = np.zeros((self.n_low, len(rows)), dtype=np.float32)  # low features x L
+        lows[idx[is_low], which[is_low]] = val[is_low]
+        cols, at = np.unique(idx[~is_low] - self.n_low, return_inverse=True)
         dense_high = np.zeros((len(cols), len(rows)), dtype=np.float32)
-        if len(cols):
-            r = np.repeat(np.arange(len(rows)), np.diff(high.indptr))
-            dense_high[np.searchsorted(cols, high.indices), r] = high.data
+        dense_high[at.reshape(-1), which[~is_low]] = val[~is_low]
         return ContentQuery(
             tconsts=[prof.tconsts[k] for k in known],
             weights=weights / total,
@@ -376,12 +386,9 @@ class TfidfScorer(ScorerBase):
         _, matrix = self._fitted()
         assert self.items is not None and self.prior is not None
         directory.mkdir(parents=True, exist_ok=True)
+        sp.save_npz(directory / "tfidf.npz", matrix, compressed=False)
         np.savez(
             directory / "content.npz",
-            data=matrix.data,
-            indices=matrix.indices,
-            indptr=matrix.indptr,
-            shape=np.asarray(matrix.shape, dtype=np.int64),
             prior=self.prior,
             codes=self.codes,
             table=self.table,
@@ -396,17 +403,20 @@ class TfidfScorer(ScorerBase):
     def load(cls, directory: Path) -> Self:
         require(directory, *_FILES)
         scorer = cls(config_from_dict(TfidfConfig, read_json(directory / "config.json")))
+        try:
+            scorer.matrix = sp.csr_matrix(sp.load_npz(directory / "tfidf.npz"), dtype=np.float32)
+        except (OSError, ValueError) as exc:
+            raise ModelError(
+                f"Cannot read {directory / 'tfidf.npz'}: {exc}; run `python -m recsys train`."
+            ) from exc
         arrays = load_npz(directory / "content.npz")
-        needed = {"data", "indices", "indptr", "shape", "prior", "codes", "table", "scale", "n_low"}
+        needed = {"prior", "codes", "table", "scale", "n_low"}
         if not needed <= set(arrays):
             raise ModelError(
                 f"Content model in {directory} is from an older version (missing "
                 f"{sorted(needed - set(arrays))}); run `python -m recsys train`."
             )
-        shape = tuple(int(s) for s in arrays["shape"])
-        scorer.matrix = sp.csr_matrix(
-            (arrays["data"].astype(np.float32), arrays["indices"], arrays["indptr"]), shape=shape
-        )
+        shape = scorer.matrix.shape
         scorer.items = ItemIndex.load(directory / "items.json")
         scorer.features = read_json(directory / "features.json")
         scorer.prior = arrays["prior"].astype(np.float64)
@@ -492,25 +502,27 @@ class ContentQuery:
         sims = (data.table @ self.low)[data.codes] * data.scale[:, None]
         rows, high = self._overlap(data)
         sims[rows] += high
-        out[block.known] = sims
+        out[data.known] = sims
         return out
 
     def scores(self, block: Block) -> np.ndarray:
         data: ContentBlock = block.data
-        out = np.full(len(block), np.nan)
         if len(data.codes) == 0:
-            return out
+            return np.full(len(block), np.nan)
         w = self.weights.astype(np.float32)
         # candidates without a shared word / person / tag: one value per signature
         per_code = self._sharpen(data.table @ self.low)  # signatures x L, before the row scale
-        base = (per_code @ w).astype(np.float64)[data.codes]
-        known = base * data.scale.astype(np.float64) ** self.power
+        known = (per_code @ w).astype(np.float64)[data.codes]
+        known *= data.scale_power
         rows, high = self._overlap(data)
         if len(rows):
             sims = (data.table[data.codes[rows]] @ self.low) * data.scale[rows, None] + high
             known[rows] = self._sharpen(sims) @ w
-        known += self.prior_weight * data.prior
-        out[block.known] = known
+        known += data.offset
+        if len(known) == len(block):
+            return known
+        out = np.full(len(block), np.nan)
+        out[data.known] = known
         return out
 
     def contributions(self, block: Block, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
@@ -522,7 +534,7 @@ class ContentQuery:
         liked = [t for t, ok in zip(self.tconsts, self.liked, strict=True) if ok]
         out = np.full((len(positions), len(liked)), np.nan)
         known_rows = np.full(len(block), -1, dtype=np.int64)
-        known_rows[block.known] = np.arange(len(block.known))
+        known_rows[data.known] = np.arange(len(data.known))
         at = known_rows[positions]
         ok = at >= 0
         if ok.any() and liked:
