@@ -1,17 +1,34 @@
-"""Content scorer: TF-IDF over each title's metadata, cosine to the user's weighted mean vector.
+"""Content scorer: per-field TF-IDF, similarity to each recently rated title, and a quality prior.
 
-Each title becomes a bag of prefixed tokens -- genres (``g:drama``), title type (``t:movie``),
-decade (``d:1990``), runtime band (``r:90-120``), title words (``w:godfather``), directors
-(``dir:...``), writers (``wri:...``) and the leading cast (``cast:...``, when the people files were
-downloaded). scikit-learn's ``TfidfVectorizer`` weights them (rare directors count more than
-"Drama"); each field's columns are then scaled by its weight in :class:`TfidfConfig` and every
-row is L2-normalised, so ``x_i . x_j`` is the cosine similarity of two titles.
+**Title vectors.** Each title becomes one bag of tokens per *field*: genres, title type, decade,
+runtime band, title words, directors, writers, leading cast and MovieLens tags (see
+:func:`field_tokens`; people and tags are missing for most of the catalogue and the model works
+without them). scikit-learn's ``TfidfVectorizer`` weights each field on its own and L2-normalises
+it, so every present field has unit length whatever its number of tokens; each field is then
+scaled by its weight in :class:`TfidfConfig` and the concatenated row is L2-normalised. ``x_i .
+x_j`` is the cosine similarity of two titles, a weighted mix of the per-field cosines. Title words
+get a small weight: alone they cannot make "Godfather (2022)" a neighbour of "The Godfather".
 
-A profile is the weighted mean ``p = sum_j v_j x_j / sum_j |v_j|`` of the vectors of the titles
-the user rated, with the app values as weights (like 1, superlike 2, dislike -1). The score of a
-candidate ``i`` is the cosine ``x_i . p / |p|`` in ``[-1, 1]``; it decomposes exactly into one
-term per rated title, ``v_j (x_i . x_j) / |sum_j v_j x_j|``, which :meth:`TfidfScorer.explain`
-returns for the reasons shown on the cards.
+**Scores** (kNN over the profile, not one centroid). The profile is the user's most recent
+``max_profile`` rated titles known to the model, ``j = 1..L`` oldest first, with app values
+``v_j`` (like 1, superlike 2, dislike -1, scaled by ``dislike_weight``) and recency weights
+``r_j = recency ** (L - j)`` (the latest click weighs 1). With ``w_j = v_j r_j``::
+
+    score_i = sum_j w_j * max(x_i . x_j, 0) ** power / sum_j |w_j|  +  prior_weight * q_i
+
+``power > 1`` sharpens: a close neighbour of one liked title beats a title vaguely like all of
+them. ``q_i`` is the z-score (over the catalogue) of ``ln(1 + num_votes)``, a quality / familiarity
+prior that keeps obscure titles down.
+
+**Explanations.** :meth:`ContentQuery.contributions` returns, per *liked* title, its term
+``w_j max(x_i . x_j, 0) ** power / sum |w|``; disliked titles and the prior are left out, so a row
+does not sum to the score.
+
+**Speed.** The low-cardinality fields (genres, type, decade, runtime) take few distinct values:
+:meth:`TfidfScorer.fit` stores each title's *signature* (an index into a small table of distinct
+low-field vectors, ~9k for 81k titles) and its row scale. A request computes the profile's
+similarity to each signature once, and only the candidates sharing a title word / person / tag
+with the profile (found through the block's column-major copy) are scored row by row.
 """
 
 from __future__ import annotations
@@ -39,6 +56,7 @@ from recsys.models.base import (
     TrainingData,
     config_from_dict,
     config_to_dict,
+    load_npz,
     read_json,
     require,
     write_json,
@@ -50,47 +68,60 @@ log = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _SPACE = re.compile(r"\s+")
 
+#: Fields in matrix column order: (token prefix, config weight attribute). The first
+#: ``_N_LOW`` are the low-cardinality fields summarised by signatures.
+FIELDS: tuple[tuple[str, str], ...] = (
+    ("g", "genre_weight"),
+    ("t", "type_weight"),
+    ("d", "decade_weight"),
+    ("r", "runtime_weight"),
+    ("w", "word_weight"),
+    ("dir", "director_weight"),
+    ("wri", "writer_weight"),
+    ("cast", "cast_weight"),
+    ("tag", "tag_weight"),
+)
+_N_LOW = 4
+_FILES = ("tfidf.npz", "content.npz", "items.json", "features.json", "config.json")
+
 
 @dataclass(frozen=True)
 class TfidfConfig:
-    """How titles become TF-IDF vectors.
+    """How titles become vectors and how a profile scores them (tuned on a validation split of
+    MovieLens, strict temporal protocol; see the module docstring for the formula).
 
-    ``min_df``: a token must occur in at least this many titles (a director with one title cannot
-    relate two titles). ``max_cast``: leading cast members used per title. The ``*_weight`` fields
-    scale each field's columns before the row normalisation (0 drops the field).
+    ``min_df``: a token must occur in at least this many titles. ``max_cast``: leading cast
+    members per title. ``*_weight``: each field's weight after its own L2 normalisation (0
+    drops the field). ``max_profile``: most recent rated titles used. ``recency``: weight ratio
+    between consecutive clicks (1 = no recency). ``power``: sharpening of the similarities.
+    ``prior_weight``: weight of the z-scored ``ln(1 + num_votes)``. ``dislike_weight``: scale of
+    a dislike's (negative) weight.
     """
 
     min_df: int = 2
     sublinear_tf: bool = True
     max_cast: int = 4
-    genre_weight: float = 1.0
+    genre_weight: float = 0.5
     type_weight: float = 0.5
     decade_weight: float = 0.5
-    runtime_weight: float = 0.3
-    word_weight: float = 0.6
+    runtime_weight: float = 0.15
+    word_weight: float = 0.2
     director_weight: float = 1.0
     writer_weight: float = 0.8
     cast_weight: float = 0.7
+    tag_weight: float = 0.0
+    max_profile: int = 15
+    recency: float = 0.9
+    power: float = 3.0
+    prior_weight: float = 0.15
+    dislike_weight: float = 1.0
 
     def field_weight(self, prefix: str) -> float:
-        return {
-            "g": self.genre_weight,
-            "t": self.type_weight,
-            "d": self.decade_weight,
-            "r": self.runtime_weight,
-            "w": self.word_weight,
-            "dir": self.director_weight,
-            "wri": self.writer_weight,
-            "cast": self.cast_weight,
-        }[prefix]
-
-
-def _identity(tokens: list[str]) -> list[str]:
-    return tokens
+        return float(getattr(self, dict(FIELDS)[prefix]))
 
 
 def _slug(name: str) -> str:
-    return _SPACE.sub("_", name.strip().lower())
+    return _SPACE.sub("_", str(name).strip().lower())
 
 
 def _runtime_band(minutes: int | None) -> str | None:
@@ -102,8 +133,12 @@ def _runtime_band(minutes: int | None) -> str | None:
     return "150+"
 
 
-def title_tokens(titles: pl.DataFrame, config: TfidfConfig) -> list[list[str]]:
-    """One token list per row of ``titles`` (the catalogue frame); missing columns are skipped."""
+def field_tokens(
+    titles: pl.DataFrame, config: TfidfConfig, tags: pl.DataFrame | None = None
+) -> dict[str, list[list[str]]]:
+    """Per field prefix (see :data:`FIELDS`), one token list per row of ``titles``; missing
+    columns give empty lists. ``tags`` (``[tconst, tag]``, one row per application) fill the
+    ``tag`` field."""
     n = titles.height
 
     def col(name: str) -> list:
@@ -112,29 +147,93 @@ def title_tokens(titles: pl.DataFrame, config: TfidfConfig) -> list[list[str]]:
     genres, ttype, year, runtime, title = (
         col(C.GENRES), col(C.TITLE_TYPE), col(C.START_YEAR), col(C.RUNTIME), col(C.TITLE)
     )
-    directors, writers, cast = col("directors"), col("writers"), col("cast")
-    docs: list[list[str]] = []
-    for i in range(n):
-        tokens: list[str] = [f"g:{g.lower()}" for g in genres[i] or ()]
-        if ttype[i]:
-            tokens.append(f"t:{ttype[i]}")
-        if year[i]:
-            tokens.append(f"d:{int(year[i]) // 10 * 10}")
-        band = _runtime_band(runtime[i])
-        if band:
-            tokens.append(f"r:{band}")
-        for word in _WORD.findall((title[i] or "").lower()):
-            if len(word) > 1 and word not in ENGLISH_STOP_WORDS and not word.isdigit():
-                tokens.append(f"w:{word}")
-        tokens.extend(f"dir:{_slug(p)}" for p in directors[i] or ())
-        tokens.extend(f"wri:{_slug(p)}" for p in writers[i] or ())
-        tokens.extend(f"cast:{_slug(p)}" for p in (cast[i] or ())[: config.max_cast])
-        docs.append(tokens)
-    return docs
+    fields: dict[str, list[list[str]]] = {
+        "g": [[g.lower() for g in gs or ()] for gs in genres],
+        "t": [[t] if t else [] for t in ttype],
+        "d": [[str(int(y) // 10 * 10)] if y else [] for y in year],
+        "r": [[b] if (b := _runtime_band(m)) else [] for m in runtime],
+        "w": [
+            [w for w in _WORD.findall((t or "").lower())
+             if len(w) > 1 and w not in ENGLISH_STOP_WORDS and not w.isdigit()]
+            for t in title
+        ],
+        "dir": [[_slug(p) for p in ps or ()] for ps in col("directors")],
+        "wri": [[_slug(p) for p in ps or ()] for ps in col("writers")],
+        "cast": [[_slug(p) for p in (ps or ())[: config.max_cast]] for ps in col("cast")],
+        "tag": [[] for _ in range(n)],
+    }
+    if tags is not None and tags.height and {C.TCONST, "tag"} <= set(tags.columns) and C.TCONST in titles.columns:
+        pos = {t: i for i, t in enumerate(titles[C.TCONST].to_list())}
+        for t, tag in zip(tags[C.TCONST].to_list(), tags["tag"].to_list(), strict=True):
+            i = pos.get(t)
+            if i is not None and tag:
+                fields["tag"][i].append(_slug(tag))
+    return fields
+
+
+def title_tokens(
+    titles: pl.DataFrame, config: TfidfConfig, tags: pl.DataFrame | None = None
+) -> list[list[str]]:
+    """One prefixed token list per row of ``titles`` (``g:drama``, ``t:movie``, ``d:1990``,
+    ``r:90-120``, ``w:godfather``, ``dir:...``, ``wri:...``, ``cast:...``, ``tag:...``), fields in
+    :data:`FIELDS` order: the vocabulary the model is built from, for display and debugging."""
+    fields = field_tokens(titles, config, tags)
+    return [
+        [f"{prefix}:{tok}" for prefix, _ in FIELDS for tok in fields[prefix][i]]
+        for i in range(titles.height)
+    ]
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
+
+
+def _field_block(docs: list[list[str]], config: TfidfConfig) -> tuple[sp.csr_matrix, list[str]]:
+    """One field's TF-IDF block, rows L2-normalised (empty rows stay empty)."""
+    n = len(docs)
+    if not any(docs):
+        return sp.csr_matrix((n, 0), dtype=np.float32), []
+    vectorizer = TfidfVectorizer(
+        analyzer=_identity,
+        min_df=config.min_df if n >= config.min_df else 1,
+        sublinear_tf=config.sublinear_tf,
+        norm="l2",
+        dtype=np.float32,
+    )
+    try:
+        block = vectorizer.fit_transform(docs)
+    except ValueError:  # every token of this field is below min_df
+        return sp.csr_matrix((n, 0), dtype=np.float32), []
+    return sp.csr_matrix(block, dtype=np.float32), vectorizer.get_feature_names_out().tolist()
+
+
+def quality_prior(titles: pl.DataFrame) -> np.ndarray:
+    """z-score over the catalogue of ``ln(1 + num_votes)`` (0 when the column is missing)."""
+    if C.VOTES not in titles.columns or titles.height == 0:
+        return np.zeros(titles.height)
+    x = np.log1p(np.clip(titles[C.VOTES].cast(pl.Float64).fill_null(0).to_numpy(), 0, None))
+    sd = float(x.std())
+    return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
+
+
+@dataclass(frozen=True, eq=False)
+class ContentBlock:
+    """What :meth:`TfidfScorer.candidates` gathers once for the known candidates (in order):
+    their signature codes into ``table`` (the block's distinct low-field vectors), row scales,
+    the high-cardinality part (title words, people, tags) column-major, and the prior."""
+
+    codes: np.ndarray  # int32, per known candidate
+    table: np.ndarray  # float32 (signatures x low features), unscaled
+    scale: np.ndarray  # float32, 1 / |unnormalised row|
+    high: sp.csc_matrix  # known candidates x high features, row-normalised values
+    prior: np.ndarray  # float64
+    known: np.ndarray  # int64, indices of the known candidates in the block
+    scale_power: np.ndarray  # float64, scale ** config.power
+    offset: np.ndarray  # float64, config.prior_weight * prior
 
 
 class TfidfScorer(ScorerBase):
-    """TF-IDF content scorer; see the module docstring for the model."""
+    """Per-field TF-IDF content scorer; see the module docstring for the model."""
 
     name = "content"
 
@@ -143,41 +242,54 @@ class TfidfScorer(ScorerBase):
         self.items: ItemIndex | None = None
         self.features: list[str] = []
         self.matrix: sp.csr_matrix | None = None  # items x features, rows L2-normalised, float32
+        self.prior: np.ndarray | None = None  # per item, z-scored
+        self.n_low = 0  # leading columns of the low-cardinality fields
+        self.codes: np.ndarray | None = None  # per item: signature row of ``table``
+        self.table: np.ndarray | None = None  # distinct low-field vectors (before row scaling)
+        self.scale: np.ndarray | None = None  # per item: 1 / |unnormalised row|
 
     # --- fitting -------------------------------------------------------------------------------
 
     def fit(self, data: TrainingData | pl.DataFrame, progress: Progress | None = None) -> Self:
-        """Vectorise every title of the catalogue (``data.titles``; needs at least ``tconst``)."""
-        titles = data.titles if isinstance(data, TrainingData) else data
+        """Vectorise every title of ``data.titles`` (needs ``tconst``), with ``data.tags``."""
         progress = progress or null_progress
+        if isinstance(data, pl.DataFrame):  # a bare catalogue frame
+            data = TrainingData(titles=data)
+        titles = data.titles
         if titles.height == 0:
             raise ModelError("The catalogue is empty; run `python -m recsys build` first.")
+        if C.TCONST not in titles.columns:
+            raise ModelError("The catalogue frame has no tconst column; rebuild the catalogue.")
         progress("content: tokens", 0, titles.height)
-        docs = title_tokens(titles, self.config)
+        fields = field_tokens(titles, self.config, data.tags)
         progress("content: tokens", titles.height, titles.height)
-        min_df = self.config.min_df if titles.height >= self.config.min_df else 1
-        vectorizer = TfidfVectorizer(
-            analyzer=_identity,
-            min_df=min_df,
-            sublinear_tf=self.config.sublinear_tf,
-            norm=None,
-            dtype=np.float32,
-        )
-        try:
-            raw = vectorizer.fit_transform(docs)
-        except ValueError:  # every token below min_df: fall back to all tokens
-            vectorizer.set_params(min_df=1)
-            raw = vectorizer.fit_transform(docs)
-        features = vectorizer.get_feature_names_out().tolist()
-        scale = np.asarray(
-            [self.config.field_weight(f.split(":", 1)[0]) for f in features], dtype=np.float32
-        )
-        matrix = sp.csr_matrix(raw @ sp.diags(scale, format="csr"), dtype=np.float32)
-        matrix.eliminate_zeros()
-        self.matrix = _l2_rows(matrix)
+        blocks, features = [], []
+        for i, (prefix, _) in enumerate(FIELDS):
+            weight = self.config.field_weight(prefix)
+            if weight <= 0:
+                block, names = sp.csr_matrix((titles.height, 0), dtype=np.float32), []
+            else:
+                block, names = _field_block(fields[prefix], self.config)
+            blocks.append(block * np.float32(weight))
+            features.extend(f"{prefix}:{n}" for n in names)
+            if i == _N_LOW - 1:
+                self.n_low = len(features)
+        raw = sp.csr_matrix(sp.hstack(blocks, format="csr"), dtype=np.float32)
+        raw.eliminate_zeros()
+        raw.sort_indices()
+        norms = np.sqrt(np.asarray(raw.multiply(raw).sum(axis=1)).ravel())
+        scale = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 0.0).astype(np.float32)
+        self.matrix = sp.csr_matrix(sp.diags(scale) @ raw, dtype=np.float32)
+        self.scale = scale
+        low = raw[:, : self.n_low].toarray()
+        self.table, codes = np.unique(low, axis=0, return_inverse=True)
+        self.codes = codes.reshape(-1).astype(np.int32)
         self.features = features
+        self.prior = quality_prior(titles)
         self.items = ItemIndex(titles[C.TCONST].to_list())
-        log.info("TF-IDF: %d titles x %d features", *self.matrix.shape)
+        log.info(
+            "TF-IDF: %d titles x %d features, %d signatures", *self.matrix.shape, len(self.table)
+        )
         return self
 
     # --- scoring -------------------------------------------------------------------------------
@@ -188,177 +300,251 @@ class TfidfScorer(ScorerBase):
         return self.items, self.matrix
 
     def candidates(self, tconsts: Sequence[str]) -> Block:
-        """The candidates' TF-IDF rows (known ones, in order), sliced once."""
+        """Gather, once per candidate set, the signature codes, scales, high-field columns and
+        prior of the known candidates (see :class:`ContentBlock`)."""
         items, matrix = self._fitted()
+        assert self.codes is not None and self.table is not None and self.scale is not None
+        assert self.prior is not None
         positions = items.lookup(tconsts)
-        return Block(tconsts, positions, sp.csr_matrix(matrix[positions[positions >= 0]]))
+        rows = positions[positions >= 0]
+        used, codes = np.unique(self.codes[rows], return_inverse=True)
+        high = matrix[rows][:, self.n_low :].tocsc()
+        high.sort_indices()
+        data = ContentBlock(
+            codes=codes.reshape(-1).astype(np.int32),
+            table=np.ascontiguousarray(self.table[used]),
+            scale=self.scale[rows],
+            high=high,
+            prior=self.prior[rows].astype(np.float64),
+            known=np.flatnonzero(positions >= 0),
+            scale_power=self.scale[rows].astype(np.float64) ** float(self.config.power),
+            offset=float(self.config.prior_weight) * self.prior[rows].astype(np.float64),
+        )
+        return Block(list(tconsts), positions, data)
 
-    def prepare(self, profile: Profile) -> ContentQuery | None:
-        return self.query(profile)
-
-    def similar(self, tconst: str, block: Block) -> np.ndarray:
-        """Cosine of every ``block`` candidate to ``tconst`` (NaN for unknown ones; all NaN when
-        ``tconst`` is unknown)."""
-        items, matrix = self._fitted()
-        out = np.full(len(block), np.nan)
-        row = items.get(tconst)
-        if row >= 0:
-            out[block.positions >= 0] = (block.data @ matrix[row].T).toarray().ravel()
-        return out
-
-    def query(self, profile: ProfileLike) -> ContentQuery | None:
-        """The profile's precomputed vector (see :class:`ContentQuery`); None without signal
-        (no title known to the model, or the weighted vectors cancel out)."""
+    def prepare(self, profile: Profile | ProfileLike) -> ContentQuery | None:
+        """The most recent ``max_profile`` rated titles known to the model, with their weights;
+        ``None`` when the profile has no known rated title."""
         items, matrix = self._fitted()
         prof = Profile.of(profile)
         rows = items.lookup(prof.tconsts)
-        known = rows >= 0
-        if not known.any():
+        known = np.flatnonzero(rows >= 0)[-max(1, self.config.max_profile) :]
+        if len(known) == 0:
             return None
-        rows, weights = rows[known], prof.values[known]
-        take, lens = _row_spans(matrix, rows)
-        indices = matrix.indices[take]
-        data = matrix.data[take]
-        rated = sp.csr_matrix(
-            (data, indices, np.concatenate([[0], np.cumsum(lens)])), shape=(len(rows), matrix.shape[1])
-        )
-        # sum_j v_j x_j without a sparse transpose: one weighted bincount over the rated entries
-        summed = np.bincount(
-            indices, weights=data * np.repeat(weights, lens), minlength=matrix.shape[1]
-        )
-        norm = float(np.linalg.norm(summed))
-        if norm <= 1e-12:
+        rows = rows[known]
+        values = prof.values[known].astype(np.float64)
+        values = np.where(values < 0, values * self.config.dislike_weight, values)
+        age = np.arange(len(rows) - 1, -1, -1, dtype=np.float64)
+        weights = values * self.config.recency**age
+        total = float(np.abs(weights).sum())
+        if total <= 0:
             return None
-        tconsts = [t for t, k in zip(prof.tconsts, known, strict=True) if k]
-        return ContentQuery((summed / norm).astype(np.float32), norm, tconsts, weights, rated)
+        starts = matrix.indptr[rows].astype(np.int64)
+        lens = matrix.indptr[rows + 1].astype(np.int64) - starts
+        take = np.arange(int(lens.sum()), dtype=np.int64) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
+        idx = matrix.indices[take].astype(np.int64)
+        val = matrix.data[take]
+        which = np.repeat(np.arange(len(rows)), lens)
+        is_low = idx < self.n_low
+        lows = np.zeros((self.n_low, len(rows)), dtype=np.float32)  # low features x L
+        lows[idx[is_low], which[is_low]] = val[is_low]
+        cols, at = np.unique(idx[~is_low] - self.n_low, return_inverse=True)
+        dense_high = np.zeros((len(cols), len(rows)), dtype=np.float32)
+        dense_high[at.reshape(-1), which[~is_low]] = val[~is_low]
+        return ContentQuery(
+            tconsts=[prof.tconsts[k] for k in known],
+            weights=weights / total,
+            liked=weights > 0,
+            low=lows,
+            high_cols=cols,
+            high=dense_high,
+            power=float(self.config.power),
+            prior_weight=float(self.config.prior_weight),
+        )
 
-    def profile_vector(self, profile: ProfileLike) -> tuple[np.ndarray, float] | None:
-        """The unit profile direction ``p / |p|`` (dense, float32) and ``|sum_j v_j x_j|``;
-        ``None`` when the profile has no signal."""
-        q = self.query(profile)
-        return None if q is None else (q.vector, q.norm)
+    def similar(self, tconst: str, block: Block) -> np.ndarray:
+        """Cosine of each ``block`` candidate to ``tconst`` (NaN for unknown candidates, all NaN
+        when ``tconst`` is unknown): "More like this"."""
+        query = self.prepare(Profile((tconst,), np.ones(1)))
+        if query is None:
+            return np.full(len(block), np.nan)
+        return query.similarities(block)[:, 0]
 
     def explain(self, profile: ProfileLike, candidates: Sequence[str]) -> tuple[list[str], np.ndarray]:
-        """Per rated title contributions to each candidate's score.
-
-        Returns ``(profile tconsts known to the model, array candidates x those titles)``; row
-        ``i`` sums to ``score(profile, candidates)[i]`` (NaN rows for unknown candidates).
-        """
-        items, matrix = self._fitted()
-        prof = Profile.of(profile)
-        q = self.query(prof)
-        positions = items.lookup(candidates)
-        if q is None:
-            rated = [t for t in prof.tconsts if t in items]
-            return rated, np.full((len(positions), len(rated)), np.nan)
-        out = np.full((len(positions), len(q.tconsts)), np.nan)
-        known = positions >= 0
-        out[known] = q.contributions_at(matrix, positions[known])
-        return q.tconsts, out
+        """``(liked tconsts, array candidates x liked)``: each liked title's share of each
+        candidate's score (NaN rows for unknown candidates); see :meth:`ContentQuery.contributions`."""
+        block = self.candidates(list(candidates))
+        query = self.prepare(Profile.of(profile))
+        if query is None:
+            return [], np.full((len(block), 0), np.nan)
+        liked, contrib = query.contributions(block, np.arange(len(block)))
+        return liked, contrib
 
     # --- artifacts -----------------------------------------------------------------------------
 
     def save(self, directory: Path) -> None:
-        items, matrix = self._fitted()
+        _, matrix = self._fitted()
+        assert self.items is not None and self.prior is not None
         directory.mkdir(parents=True, exist_ok=True)
         sp.save_npz(directory / "tfidf.npz", matrix, compressed=False)
-        items.save(directory / "items.json")
+        np.savez(
+            directory / "content.npz",
+            prior=self.prior,
+            codes=self.codes,
+            table=self.table,
+            scale=self.scale,
+            n_low=np.asarray(self.n_low, dtype=np.int64),
+        )
+        self.items.save(directory / "items.json")
         write_json(directory / "features.json", self.features)
         write_json(directory / "config.json", config_to_dict(self.config))
 
     @classmethod
     def load(cls, directory: Path) -> Self:
-        require(directory, "tfidf.npz", "items.json", "features.json", "config.json")
+        require(directory, *_FILES)
         scorer = cls(config_from_dict(TfidfConfig, read_json(directory / "config.json")))
         try:
-            scorer.matrix = sp.load_npz(directory / "tfidf.npz").tocsr().astype(np.float32)
+            scorer.matrix = sp.csr_matrix(sp.load_npz(directory / "tfidf.npz"), dtype=np.float32)
         except (OSError, ValueError) as exc:
             raise ModelError(
                 f"Cannot read {directory / 'tfidf.npz'}: {exc}; run `python -m recsys train`."
             ) from exc
+        arrays = load_npz(directory / "content.npz")
+        needed = {"prior", "codes", "table", "scale", "n_low"}
+        if not needed <= set(arrays):
+            raise ModelError(
+                f"Content model in {directory} is from an older version (missing "
+                f"{sorted(needed - set(arrays))}); run `python -m recsys train`."
+            )
+        shape = scorer.matrix.shape
         scorer.items = ItemIndex.load(directory / "items.json")
         scorer.features = read_json(directory / "features.json")
-        if scorer.matrix.shape != (len(scorer.items), len(scorer.features)):
+        scorer.prior = arrays["prior"].astype(np.float64)
+        scorer.codes = arrays["codes"].astype(np.int32)
+        scorer.table = arrays["table"].astype(np.float32)
+        scorer.scale = arrays["scale"].astype(np.float32)
+        scorer.n_low = int(arrays["n_low"])
+        n = len(scorer.items)
+        if (
+            shape != (n, len(scorer.features))
+            or len(scorer.prior) != n
+            or len(scorer.codes) != n
+            or len(scorer.scale) != n
+            or scorer.table.shape[1] != scorer.n_low
+        ):
             raise ModelError(f"Content model in {directory} is inconsistent; run `python -m recsys train`.")
         return scorer
 
 
-def _row_spans(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions in ``matrix.data`` / ``indices`` of the entries of ``rows`` (in row order), and
-    each row's length: a CSR row gather without scipy's indexing overhead."""
-    starts = matrix.indptr[rows].astype(np.int64)
-    lens = matrix.indptr[rows + 1].astype(np.int64) - starts
-    total = int(lens.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64), lens
-    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
-    return np.arange(total, dtype=np.int64) + offsets, lens
-
-
-def _l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags((1.0 / norms).astype(np.float32)) @ matrix, dtype=np.float32)
-
-
 class ContentQuery:
-    """One profile, prepared once per request: the unit vector and the rated titles' rows.
+    """One profile, prepared once per request (see the module docstring for the formula).
 
-    ``scores(rows)`` is the cosine of each given TF-IDF row to the profile;
-    ``contributions(rows)`` splits each score into one term per rated title,
-    ``v_j (x_i . x_j) / |sum_j v_j x_j|`` (columns in ``tconsts`` order).
+    ``tconsts`` / ``weights`` / ``liked``: the profile titles used (oldest first), their
+    normalised weights ``w_j / sum |w|`` and whether each is a like. ``low``: their low-field
+    columns (features x L); ``high_cols`` / ``high``: the high-field features they have and
+    their values (dense, features x L).
     """
 
-    __slots__ = ("_dense", "norm", "rated", "tconsts", "vector", "weights")
+    __slots__ = ("high", "high_cols", "liked", "low", "power", "prior_weight", "tconsts", "weights")
 
     def __init__(
-        self, vector: np.ndarray, norm: float, tconsts: list[str], weights: np.ndarray, rated: sp.csr_matrix
+        self,
+        *,
+        tconsts: list[str],
+        weights: np.ndarray,
+        liked: np.ndarray,
+        low: np.ndarray,
+        high_cols: np.ndarray,
+        high: np.ndarray,
+        power: float,
+        prior_weight: float,
     ) -> None:
-        self.vector, self.norm, self.tconsts, self.weights, self.rated = vector, norm, tconsts, weights, rated
-        self._dense: tuple[np.ndarray, np.ndarray] | None = None
+        self.tconsts, self.weights, self.liked = tconsts, weights, liked
+        self.low, self.high_cols, self.high = low, high_cols, high
+        self.power, self.prior_weight = power, prior_weight
+
+    def _sharpen(self, s: np.ndarray) -> np.ndarray:
+        s = np.maximum(s, 0.0, out=s)
+        p = self.power
+        if p == 1:
+            return s
+        if p == 2:
+            return np.multiply(s, s, out=s)
+        if p == 3:
+            return s * s * s
+        return np.power(s, p, out=s)
+
+    def _overlap(self, data: ContentBlock) -> tuple[np.ndarray, np.ndarray]:
+        """Rows (into the known candidates) sharing a high-field feature with the profile, and
+        their high-field similarity to each profile title (rows x L)."""
+        high = data.high
+        cols = self.high_cols
+        if len(cols) == 0 or high.nnz == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, len(self.weights)), dtype=np.float32)
+        starts = high.indptr[cols].astype(np.int64)
+        lens = high.indptr[cols + 1].astype(np.int64) - starts
+        total = int(lens.sum())
+        if total == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, len(self.weights)), dtype=np.float32)
+        take = np.arange(total, dtype=np.int64) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
+        rows = high.indices[take]
+        which = np.repeat(np.arange(len(cols)), lens)
+        hit, inverse = np.unique(rows, return_inverse=True)
+        sub = sp.csr_matrix(
+            (high.data[take], (inverse.reshape(-1), which)), shape=(len(hit), len(cols))
+        )
+        return hit.astype(np.int64), np.asarray(sub @ self.high, dtype=np.float32)
+
+    def similarities(self, block: Block) -> np.ndarray:
+        """Cosine of each candidate to each profile title (len(block) x L; NaN rows unknown)."""
+        data: ContentBlock = block.data
+        out = np.full((len(block), len(self.weights)), np.nan)
+        sims = (data.table @ self.low)[data.codes] * data.scale[:, None]
+        rows, high = self._overlap(data)
+        sims[rows] += high
+        out[data.known] = sims
+        return out
 
     def scores(self, block: Block) -> np.ndarray:
+        data: ContentBlock = block.data
+        if len(data.codes) == 0:
+            return np.full(len(block), np.nan)
+        w = self.weights.astype(np.float32)
+        # candidates without a shared word / person / tag: one value per signature
+        per_code = self._sharpen(data.table @ self.low)  # signatures x L, before the row scale
+        known = (per_code @ w).astype(np.float64)[data.codes]
+        known *= data.scale_power
+        rows, high = self._overlap(data)
+        if len(rows):
+            sims = (data.table[data.codes[rows]] @ self.low) * data.scale[rows, None] + high
+            known[rows] = self._sharpen(sims) @ w
+        known += data.offset
+        if len(known) == len(block):
+            return known
         out = np.full(len(block), np.nan)
-        out[block.positions >= 0] = block.data @ self.vector
+        out[data.known] = known
         return out
 
     def contributions(self, block: Block, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
-        """Per liked title, its term of the cosine of ``block`` candidates ``positions``."""
-        slots = np.full(len(block), -1, dtype=np.int64)
-        known = block.positions >= 0
-        slots[known] = np.arange(int(known.sum()))
-        rows = slots[positions]
-        out = np.zeros((len(positions), len(self.tconsts)))
-        hit = rows >= 0
-        if hit.any():
-            out[hit] = self.contributions_at(block.data, rows[hit])
-        liked = self.weights > 0
-        return [t for t, keep in zip(self.tconsts, liked, strict=True) if keep], out[:, liked]
-
-    def _weighted(self) -> tuple[np.ndarray, np.ndarray]:
-        """The rated rows as a dense block over the profile's own features (few hundred),
-        pre-multiplied by ``v_j / norm``; built on first use."""
-        if self._dense is None:
-            rated = self.rated
-            cols = np.unique(rated.indices)
-            dense = np.zeros((rated.shape[0], len(cols)), dtype=np.float64)
-            rows = np.repeat(np.arange(rated.shape[0]), np.diff(rated.indptr))
-            dense[rows, np.searchsorted(cols, rated.indices)] = rated.data
-            self._dense = (cols, dense * (self.weights / self.norm)[:, None])
-        return self._dense
-
-    def contributions_at(self, matrix: sp.csr_matrix, positions: np.ndarray) -> np.ndarray:
-        """:meth:`contributions` for ``matrix[positions]`` without slicing the sparse matrix:
-        only the features the profile has can contribute, so each target row is read straight
-        from the CSR arrays into a small dense block."""
-        cols, weighted = self._weighted()
-        out = np.zeros((len(positions), len(cols)))
-        if len(cols) and len(positions):
-            take, lens = _row_spans(matrix, positions)
-            if len(take):
-                row = np.repeat(np.arange(len(positions)), lens)
-                idx = matrix.indices[take]
-                pos = np.minimum(np.searchsorted(cols, idx), len(cols) - 1)
-                hit = cols[pos] == idx
-                out[row[hit], pos[hit]] = matrix.data[take[hit]]
-        return out @ weighted.T
+        """``(liked tconsts, array len(positions) x len(liked))``: ``w_j max(x_i . x_j, 0) **
+        power / sum |w|`` per liked title ``j``; disliked titles and the prior are not columns,
+        so rows do not sum to the score. NaN rows for unknown candidates."""
+        data: ContentBlock = block.data
+        positions = np.asarray(positions, dtype=np.int64)
+        liked = [t for t, ok in zip(self.tconsts, self.liked, strict=True) if ok]
+        out = np.full((len(positions), len(liked)), np.nan)
+        known_rows = np.full(len(block), -1, dtype=np.int64)
+        known_rows[data.known] = np.arange(len(data.known))
+        at = known_rows[positions]
+        ok = at >= 0
+        if ok.any() and liked:
+            rows = at[ok]
+            sims = (data.table[data.codes[rows]] @ self.low) * data.scale[rows, None]
+            hit, high = self._overlap(data)
+            where = np.searchsorted(hit, rows)
+            found = (where < len(hit)) & (hit[np.minimum(where, max(len(hit) - 1, 0))] == rows)
+            if len(hit):
+                sims[found] += high[where[found]]
+            terms = self._sharpen(sims.astype(np.float64)) * self.weights
+            out[ok] = terms[:, self.liked]
+        return liked, out

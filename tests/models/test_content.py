@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
 
-from recsys.models import TfidfConfig, TfidfScorer
-from recsys.models.content import title_tokens
+from recsys.errors import ModelError
+from recsys.models.base import Profile, TrainingData
+from recsys.models.content import TfidfConfig, TfidfScorer, title_tokens
+
+#: No prior, no recency, no sharpening unless a test asks for it.
+PLAIN = TfidfConfig(min_df=1, prior_weight=0.0, recency=1.0, power=1.0)
 
 
 def catalogue() -> pl.DataFrame:
-    """Three crime dramas by Ann Noir, crime dramas by others, and unrelated titles."""
+    """Crime dramas by Ann Noir, crime dramas by others, unrelated titles, and a Godfather pair."""
     rows = [
-        ("tt01", "The Long Night", ["Crime", "Drama"], ["Ann Noir"], 1994, 110),
-        ("tt02", "Harbour Lights", ["Crime", "Drama"], ["Ann Noir"], 1997, 115),
-        ("tt03", "Rain on Fifth", ["Crime", "Drama"], ["Ann Noir"], 2001, 112),  # the answer
-        ("tt04", "Shadow Precinct", ["Crime", "Drama"], ["Max Grey"], 1996, 108),
-        ("tt05", "Back Alley", ["Crime", "Drama"], ["Joe Blunt"], 1999, 101),
-        ("tt06", "Ann's Holiday", ["Comedy"], ["Ann Noir"], 2003, 92),
-        ("tt07", "Silly Summer", ["Comedy", "Romance"], ["Bob Laugh"], 2000, 95),
-        ("tt08", "Space Cadets", ["Sci-Fi"], ["Cy Space"], 1998, 125),
-        ("tt09", "Garden Walls", ["Drama"], ["Ivy Calm"], 2010, 99),
+        # tconst, title, genres, directors, year, runtime, votes
+        ("tt01", "The Long Night", ["Crime", "Drama"], ["Ann Noir"], 1994, 110, 50_000),
+        ("tt02", "Harbour Lights", ["Crime", "Drama"], ["Ann Noir"], 1997, 115, 40_000),
+        ("tt03", "Rain on Fifth", ["Crime", "Drama"], ["Ann Noir"], 2001, 112, 30_000),
+        ("tt04", "Shadow Precinct", ["Crime", "Drama"], ["Max Grey"], 1996, 108, 20_000),
+        ("tt05", "Back Alley", ["Crime", "Drama"], ["Joe Blunt"], 1999, 101, 20_000),
+        ("tt06", "Ann's Holiday", ["Comedy"], ["Ann Noir"], 2003, 92, 10_000),
+        ("tt07", "Silly Summer", ["Comedy", "Romance"], ["Bob Laugh"], 2000, 95, 10_000),
+        ("tt08", "Space Cadets", ["Sci-Fi"], ["Cy Space"], 1998, 125, 10_000),
+        ("tt09", "Garden Walls", ["Drama"], ["Ivy Calm"], 2010, 99, 10_000),
+        ("tt10", "The Godfather", ["Crime", "Drama"], [], 1972, 175, 2_000_000),
+        ("tt11", "Godfather", ["Comedy", "Family"], [], 2022, 95, 500),
+        ("tt12", "Family Business", ["Crime", "Drama"], [], 1974, 160, 5_000),
+        ("tt13", "Laughing Gas", ["Comedy", "Family"], [], 2021, 90, 1_000),
+        ("tt14", "Star Drift", ["Sci-Fi"], [], 1999, 120, 300_000),  # equally similar, well voted
+        ("tt15", "Star Dust", ["Sci-Fi"], [], 1999, 120, 80),  # equally similar, obscure
     ]
     return pl.DataFrame(
         {
@@ -35,36 +49,44 @@ def catalogue() -> pl.DataFrame:
             "cast": [[] for _ in rows],
             "start_year": [r[4] for r in rows],
             "runtime_minutes": [r[5] for r in rows],
+            "num_votes": [r[6] for r in rows],
+            "average_rating": [7.0] * len(rows),
         }
     )
 
 
+def fit(config: TfidfConfig = PLAIN, titles: pl.DataFrame | None = None, tags: pl.DataFrame | None = None) -> TfidfScorer:
+    return TfidfScorer(config).fit(TrainingData(titles=catalogue() if titles is None else titles, tags=tags))
+
+
 @pytest.fixture(scope="module")
 def scorer() -> TfidfScorer:
-    return TfidfScorer(TfidfConfig(min_df=1)).fit(catalogue())
+    return fit()
+
+
+ALL = [f"tt{i:02d}" for i in range(1, 16)]
+
+
+def scores_of(scorer: TfidfScorer, profile: list[tuple[str, float]], cands: list[str]) -> dict[str, float]:
+    return dict(zip(cands, scorer.score(profile, cands).tolist(), strict=True))
+
+
+def test_shared_genres_beat_an_unrelated_title(scorer: TfidfScorer) -> None:
+    s = scores_of(scorer, [("tt04", 1)], ["tt05", "tt08"])
+    assert s["tt05"] > s["tt08"]
 
 
 def test_directors_third_crime_drama_comes_first(scorer: TfidfScorer) -> None:
-    profile = [("tt01", 1), ("tt02", 1)]
     cands = ["tt03", "tt04", "tt05", "tt06", "tt07", "tt08", "tt09"]
-    scores = scorer.score(profile, cands)
-    assert cands[int(np.argmax(scores))] == "tt03"
-    # other crime dramas next, then the director's comedy, unrelated titles last
+    scores = scorer.score([("tt01", 1), ("tt02", 1)], cands)
     order = [cands[i] for i in np.argsort(-scores)]
-    assert set(order[1:3]) == {"tt04", "tt05"}
-    assert set(order[-2:]) == {"tt07", "tt08"}
+    assert order[0] == "tt03"
+    assert order[-1] == "tt07"  # unrelated comedy last
+    # other crime dramas above the titles sharing at most a genre or a decade
+    assert min(order.index("tt04"), order.index("tt05")) < min(order.index(t) for t in ("tt07", "tt08", "tt09"))
 
 
-def test_score_is_cosine_to_the_weighted_mean(scorer: TfidfScorer) -> None:
-    x = scorer.matrix.toarray()
-    pos = {t: i for i, t in enumerate(scorer.items.ids)}
-    profile = [("tt01", 2), ("tt06", 1), ("tt08", -1)]
-    mean = (2 * x[pos["tt01"]] + x[pos["tt06"]] - x[pos["tt08"]]) / 4
-    expected = x @ mean / np.linalg.norm(mean)
-    np.testing.assert_allclose(scorer.score(profile, list(scorer.items.ids)), expected, rtol=1e-5, atol=1e-6)
-
-
-def test_dislike_pushes_similar_titles_down(scorer: TfidfScorer) -> None:
+def test_a_dislike_pushes_its_neighbours_down(scorer: TfidfScorer) -> None:
     liked = [("tt01", 1), ("tt09", 1)]
     cands = ["tt04", "tt08"]
     plain = scorer.score(liked, cands)
@@ -72,14 +94,126 @@ def test_dislike_pushes_similar_titles_down(scorer: TfidfScorer) -> None:
     assert with_dislike[0] < plain[0]  # another crime drama
 
 
-def test_explain_rows_sum_to_scores(scorer: TfidfScorer) -> None:
-    profile = [("tt01", 1), ("tt02", 2), ("tt07", -1)]
-    cands = ["tt03", "tt06", "tt99"]
-    rated, contrib = scorer.explain(profile, cands)
-    assert rated == ["tt01", "tt02", "tt07"]
-    np.testing.assert_allclose(contrib[:2].sum(axis=1), scorer.score(profile, cands)[:2], rtol=1e-5)
+def test_more_recent_likes_weigh_more() -> None:
+    recent = fit(dataclasses.replace(PLAIN, recency=0.5))
+    # liked a sci-fi first, a crime drama last: the crime drama's neighbour wins, and vice versa
+    s = scores_of(recent, [("tt15", 1), ("tt10", 1)], ["tt14", "tt12"])
+    assert s["tt12"] > s["tt14"]
+    s = scores_of(recent, [("tt10", 1), ("tt15", 1)], ["tt14", "tt12"])
+    assert s["tt14"] > s["tt12"]
+
+
+def test_the_prior_ranks_a_well_voted_title_above_an_obscure_equal_one() -> None:
+    cands = ["tt14", "tt15"]
+    flat = fit().score([("tt08", 1)], cands)
+    assert flat[0] == pytest.approx(flat[1])  # equally similar
+    with_prior = fit(dataclasses.replace(PLAIN, prior_weight=0.1)).score([("tt08", 1)], cands)
+    assert with_prior[0] > with_prior[1]
+
+
+def test_title_words_alone_do_not_make_a_match() -> None:
+    scorer = fit(TfidfConfig(min_df=1))  # the tuned defaults
+    cands = [t for t in ALL if t != "tt10"]
+    sims = scorer.similar("tt10", scorer.candidates(cands))
+    assert cands[int(np.nanargmax(sims))] == "tt12"  # the 1970s crime drama, not "Godfather"
+    assert sims[cands.index("tt11")] < sims[cands.index("tt12")]
+    ranked = scorer.score([("tt10", 1)], cands)
+    assert ranked[cands.index("tt11")] < ranked[cands.index("tt12")]
+
+
+def test_unknown_candidates_are_nan(scorer: TfidfScorer) -> None:
+    scores = scorer.score([("tt01", 1)], ["tt99", "tt02", "nope"])
+    assert np.isnan(scores[0]) and np.isnan(scores[2]) and np.isfinite(scores[1])
+    assert scores.dtype == np.float64
+
+
+def test_empty_and_unknown_profiles_have_no_query(scorer: TfidfScorer) -> None:
+    assert scorer.prepare(Profile.of([])) is None
+    assert scorer.prepare(Profile.of([("tt99", 1)])) is None
+    assert np.isnan(scorer.score([], ["tt01", "tt02"])).all()
+
+
+def test_dislikes_only_scores_the_disliked_neighbours_lowest(scorer: TfidfScorer) -> None:
+    query = scorer.prepare(Profile.of([("tt08", -1)]))
+    assert query is not None
+    block = scorer.candidates(["tt14", "tt04", "tt07"])
+    scores = query.scores(block)
+    assert scores[0] < scores[1] and scores[0] < scores[2] and (scores <= 0).all()
+    liked, contrib = query.contributions(block, np.arange(3))
+    assert liked == [] and contrib.shape == (3, 0)
+
+
+def test_contributions_name_only_liked_titles(scorer: TfidfScorer) -> None:
+    profile = Profile.of([("tt01", 1), ("tt07", -1), ("tt02", 2), ("tt99", 1)])
+    query = scorer.prepare(profile)
+    block = scorer.candidates(["tt03", "tt06", "tt99"])
+    liked, contrib = query.contributions(block, np.array([0, 1, 2]))
+    assert liked == ["tt01", "tt02"]
+    assert contrib.shape == (3, 2)
     assert np.isnan(contrib[2]).all()
     assert contrib[1, 0] > 0  # Ann's comedy shares a director with a liked title
+    # without a prior and dislikes, the contributions add up to the score
+    liked_only = scorer.prepare(Profile.of([("tt01", 1), ("tt02", 2)]))
+    _, parts = liked_only.contributions(block, np.array([0, 1]))
+    np.testing.assert_allclose(parts.sum(axis=1), liked_only.scores(block)[:2], rtol=1e-5)
+    names, explained = scorer.explain(profile, ["tt03", "tt99"])
+    assert names == ["tt01", "tt02"] and np.isnan(explained[1]).all()
+    np.testing.assert_allclose(explained[0], contrib[0])
+
+
+def test_fast_path_matches_the_direct_formula() -> None:
+    config = TfidfConfig(min_df=1, recency=0.8, power=3.0, prior_weight=0.2)
+    scorer = fit(config)
+    x = scorer.matrix.toarray().astype(np.float64)
+    profile = [("tt01", 2), ("tt06", 1), ("tt08", -1), ("tt10", 1)]
+    rows = [scorer.items.get(t) for t, _ in profile]
+    v = np.array([w for _, w in profile], dtype=float)
+    w = v * 0.8 ** np.arange(len(v) - 1, -1, -1)
+    sims = np.maximum(x @ x[rows].T, 0) ** 3
+    expected = sims @ w / np.abs(w).sum() + 0.2 * scorer.prior
+    np.testing.assert_allclose(scorer.score(profile, list(scorer.items.ids)), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, rtol=1e-5)
+
+
+def test_only_the_most_recent_titles_count() -> None:
+    scorer = fit(dataclasses.replace(PLAIN, max_profile=1))
+    cands = ["tt14", "tt04"]
+    np.testing.assert_allclose(
+        scorer.score([("tt01", 1), ("tt08", 1)], cands), scorer.score([("tt08", 1)], cands)
+    )
+
+
+def test_fields_are_normalised_on_their_own() -> None:
+    # one genre token vs three: each field has unit length before its weight
+    only_genres = TfidfConfig(
+        min_df=1, type_weight=0, decade_weight=0, runtime_weight=0, word_weight=0,
+        director_weight=1.0, writer_weight=0, cast_weight=0,
+    )
+    scorer = fit(only_genres)
+    x = scorer.matrix.toarray()
+    # tt01 has genres and a director: both fields weigh the same
+    assert x[scorer.items.get("tt01")].max() == pytest.approx(x[scorer.items.get("tt01")][
+        [i for i, f in enumerate(scorer.features) if f.startswith("dir:")]].max())
+
+
+def test_save_load_round_trip(scorer: TfidfScorer, tmp_path: Path) -> None:
+    profile = [("tt01", 1), ("tt08", -1), ("tt10", 2)]
+    cands = [*ALL, "tt99"]
+    scorer.save(tmp_path / "c")
+    loaded = TfidfScorer.load(tmp_path / "c")
+    np.testing.assert_array_equal(loaded.score(profile, cands), scorer.score(profile, cands))
+    assert loaded.config == scorer.config
+    (tmp_path / "c" / "content.npz").write_bytes(b"broken")
+    with pytest.raises(ModelError, match="python -m recsys train"):
+        TfidfScorer.load(tmp_path / "c")
+
+
+def test_tags_become_a_field() -> None:
+    tags = pl.DataFrame({"tconst": ["tt08", "tt09", "tt09"], "tag": ["mind bending", "Mind Bending", "slow"]})
+    scorer = fit(dataclasses.replace(PLAIN, tag_weight=1.0), tags=tags)
+    assert "tag:mind_bending" in scorer.features
+    s = scores_of(scorer, [("tt08", 1)], ["tt09", "tt07"])
+    assert s["tt09"] > s["tt07"]
 
 
 def test_tokens_cover_every_field() -> None:
@@ -96,14 +230,20 @@ def test_tokens_cover_every_field() -> None:
             "cast": [["Dominic West", "Idris Elba", "Lance Reddick"]],
         }
     )
-    tokens = title_tokens(titles, TfidfConfig(max_cast=2))[0]
+    tags = pl.DataFrame({"tconst": ["tt1"], "tag": ["Gritty"]})
+    tokens = title_tokens(titles, TfidfConfig(max_cast=2), tags)[0]
     assert tokens == [
         "g:crime", "g:drama", "t:tvSeries", "d:2000", "r:30-60", "w:wire", "w:baltimore",
-        "dir:david_simon", "wri:ed_burns", "cast:dominic_west", "cast:idris_elba",
+        "dir:david_simon", "wri:ed_burns", "cast:dominic_west", "cast:idris_elba", "tag:gritty",
     ]
 
 
-def test_missing_people_columns_are_fine() -> None:
-    titles = catalogue().drop("directors", "writers", "cast")
-    scorer = TfidfScorer(TfidfConfig(min_df=1)).fit(titles)
+def test_missing_columns_are_fine() -> None:
+    titles = catalogue().drop("directors", "writers", "cast", "num_votes")
+    scorer = TfidfScorer(TfidfConfig(min_df=1)).fit(TrainingData(titles=titles))
     assert np.isfinite(scorer.score([("tt01", 1)], ["tt02", "tt08"])).all()
+
+
+def test_unfitted_scorer_says_how_to_fix() -> None:
+    with pytest.raises(ModelError, match="python -m recsys train"):
+        TfidfScorer().candidates(["tt01"])
