@@ -11,6 +11,9 @@ The full catalogue of training items is ranked; every title the user rated befor
 ones is excluded from the ranking (as in the strict protocol: they were seen already), though
 only the picks are known to the recommender.
 
+``stage="validation"`` runs the same on the validation split carved from training (to choose the
+cold-start blend); ``"test"`` reports.
+
 **Lists compared** (NDCG etc. at K, averaged over ``draws`` seeded draws):
 
 - ``popularity``: the classic baseline (``ln(1 + positives)`` in training);
@@ -34,7 +37,7 @@ import numpy as np
 import polars as pl
 
 from recsys.evaluation import metrics as M
-from recsys.evaluation.splits import Split, split
+from recsys.evaluation.splits import Split, split, validation_split
 from recsys.models import registry
 from recsys.models.base import Profile, Scorer, TrainingData
 from recsys.models.hybrid import WeightedHybrid, blend, normalise
@@ -56,6 +59,7 @@ class NewUserConfig:
     k: int = 10
     min_positives: int = 5
     seed: int = 7
+    stage: str = "test"  # "validation": the same on the validation split carved from training
 
 
 def onboarding(
@@ -95,6 +99,8 @@ def cold_start_table(
     for draw in range(config.draws):
         rng = np.random.default_rng(config.seed + draw)
         sp = split(ratings, "temporal", min_positives=config.min_positives, seed=config.seed)
+        if config.stage == "validation":
+            sp = validation_split(sp)
         eligible = sp.users
         chosen = sorted(rng.choice(eligible, size=min(config.users, len(eligible)), replace=False).tolist())
         train = sp.train.filter(~pl.col(sp.user_col).is_in(chosen))

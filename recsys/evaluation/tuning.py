@@ -62,7 +62,7 @@ class TuneConfig:
     regularization: tuple[float, ...] = (2.0, 8.0, 20.0)
     alpha: float = ALSConfig().alpha
     iterations: int = ALSConfig().iterations
-    content: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+    content: tuple[float, ...] = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
     taste: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2)
     popularity: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2)
     min_positives: int = 5
