@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from recsys.errors import ModelError
-from recsys.models import Recommender, RecommenderConfig, TasteConfig, TrainingData, latest_version, train
+from recsys.models import Profile, Recommender, RecommenderConfig, TasteConfig, TrainingData, latest_version, train
 from recsys.models.service import MANIFEST
 from tests.models.conftest import CLUSTERS, small_config
 
@@ -214,3 +214,71 @@ def test_more_like_this_stays_in_the_section_and_starts_with_the_same_director(
     assert set(similar[:2]) == {"tt0000002", "tt0000003"}
     assert "tt0000001" not in similar and "tt0000101" not in similar
     assert recommender.similar("tt9999999") == []
+
+
+# --- cold start --------------------------------------------------------------------------------
+
+MOVIE_POPULARITY = ["tt0000008", "tt0000001", "tt0000002", "tt0000009", "tt0000005", "tt0000012"]
+
+
+def test_no_likes_gives_the_popular_titles_of_the_favourite_genres(recommender: Recommender) -> None:
+    profile = [("tt0000005", -1)]  # a dislike is not a like
+    out = recommender.recommend(profile, "movie", n=6, favourite_genres=["Sci-Fi", "Romance"])
+    # Sci-Fi or Romance movies by popularity: 85, 65, 55, 45, 42, 35
+    assert out["tconst"].to_list() == ["tt0000008", "tt0000009", "tt0000012", "tt0000010", "tt0000013", "tt0000011"]
+    assert out["reason"].to_list() == [
+        "Popular in Sci-Fi", "Popular in Sci-Fi", "Popular in Romance",
+        "Popular in Sci-Fi", "Popular in Romance", "Popular in Sci-Fi",
+    ]
+    for name in ("content", "als", "taste"):
+        assert out[name].is_nan().all()
+    assert out["popularity"].is_finite().all()
+    # fewer favourite-genre titles than asked: topped up with the rest, never a rated one
+    many = recommender.recommend(profile, "movie", n=20, favourite_genres=["Sci-Fi"])
+    assert many.height == 16 - 1
+    assert "tt0000005" not in many["tconst"].to_list()
+    assert many["tconst"].to_list()[4:7] == ["tt0000001", "tt0000002", "tt0000012"]
+    assert many["reason"].to_list()[4:] == ["Popular on IMDb"] * (many.height - 4)
+    # no favourite genres either: the global popularity list
+    assert recommender.recommend([], "movie", n=6)["tconst"].to_list() == [
+        "tt0000008", "tt0000001", "tt0000002", "tt0000009", "tt0000005", "tt0000012"
+    ]
+
+
+def test_one_like_blends_without_als_and_follows_the_liked_genres(recommender: Recommender) -> None:
+    one = [("tt0000012", 1)]  # Summer Letters: a romance drama
+    feed = recommender.recommend_feed(one, n=6)
+    movies, tv = feed["movie"], feed["tv"]
+    for out in (movies, tv):
+        assert out["als"].is_nan().all()  # ALS is not used for one like
+        assert out["content"].is_finite().all() and out["taste"].is_finite().all()
+    assert recommender.effective_weights(Profile.of(one), None)["als"] == 0.0
+    # not the global popularity list: the other romances lead both sections
+    assert movies["tconst"].to_list() != MOVIE_POPULARITY
+    assert movies["tconst"].to_list()[:2] == ["tt0000013", "tt0000014"]
+    assert tv["tconst"][0] == "tt0000107"  # the romance show, though it is one of the least popular
+    # a superlike is one like too
+    assert recommender.recommend([("tt0000012", 2)], "movie", n=3)["als"].is_nan().all()
+
+
+def test_two_likes_use_the_full_hybrid_with_als(recommender: Recommender) -> None:
+    two = [("tt0000012", 1), ("tt0000013", 1)]
+    out = recommender.recommend(two, "movie", n=6)
+    assert out["als"].is_finite().any()
+    assert recommender.effective_weights(Profile.of(two), None) == recommender.config.hybrid.weights
+    # the ALS part changes the list compared with the blend without it
+    without = recommender.recommend(two, "movie", n=6, weights={**recommender.config.hybrid.weights, "als": 0})
+    assert out["score"].to_list() != without["score"].to_list()
+    # dislikes do not count towards the threshold
+    one_and_dislike = [("tt0000012", 1), ("tt0000001", -1)]
+    assert recommender.recommend(one_and_dislike, "movie", n=3)["als"].is_nan().all()
+
+
+def test_the_threshold_is_a_setting(recommender: Recommender) -> None:
+    cfg = replace(recommender.config, hybrid_from_likes=3)
+    rec = Recommender(recommender.hybrid, recommender.titles, cfg)
+    two = [("tt0000012", 1), ("tt0000013", 1)]
+    assert rec.recommend(two, "movie", n=3)["als"].is_nan().all()
+    assert rec.recommend([*two, ("tt0000014", 1)], "movie", n=3)["als"].is_finite().any()
+    # only ALS weighted: kept as given rather than leaving nothing to blend
+    assert rec.effective_weights(Profile.of(two), {"als": 1.0})["als"] == 1.0
