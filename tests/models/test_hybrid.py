@@ -12,7 +12,6 @@ import pytest
 from recsys.errors import ModelError
 from recsys.models import Recommender, blend, normalise, registry
 from recsys.models.hybrid import HybridConfig, top_n
-from tests.models.conftest import CLUSTERS
 
 CRIME_FAN = [
     ("tt0000001", 1),
