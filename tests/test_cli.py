@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -64,3 +65,90 @@ def test_failures_exit_non_zero_with_one_line(tmp_path: Path) -> None:
 def test_bad_setting_is_reported(tmp_path: Path, value: str) -> None:
     out = run_cli("stats", env={"CINEBLEND_DATA_DIR": str(tmp_path), "CINEBLEND_MIN_VOTES": value})
     assert out.returncode == 1 and "CINEBLEND_MIN_VOTES" in out.stderr
+
+
+# --- recommend / similar on the trained fixture model (in process, same entry point) ----------
+
+A, B = "tt0100018", "tt0200001"  # Harbor Lights (drama romance film), Starlight Precinct (crime show)
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from recsys.__main__ import main
+
+    capsys.readouterr()
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_like_twice_and_like_with_two_ids_are_the_same_profile(
+    model_settings: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, repeated, err = cli(capsys, "recommend", "--like", A, "--like", B, "-n", "5", "--json")
+    assert code == 0, err
+    code, listed, err = cli(capsys, "recommend", "--like", A, B, "-n", "5", "--json")
+    assert code == 0, err
+    assert json.loads(repeated) == json.loads(listed)
+    data = json.loads(listed)
+    assert set(data) == {"movie", "tv"}
+    for kind, items in data.items():
+        ids = [item["tconst"] for item in items]
+        assert len(ids) == 5 and len(set(ids)) == 5, kind
+        assert A not in ids and B not in ids
+        assert [item["rank"] for item in items] == [1, 2, 3, 4, 5]
+        assert {"tconst", "primary_title", "start_year", "score", "reason"} <= set(items[0])
+    # both likes count: the lists differ from the one-like profile
+    code, single, _ = cli(capsys, "recommend", "--like", A, "-n", "5", "--json")
+    assert code == 0 and json.loads(single) != data
+
+
+def test_weights_by_name_on_the_command_line(model_settings: object, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "recommend", "--like", A, B, "--type", "movie", "-n", "3", "--weights", "content=1,als=0")
+    assert code == 0, err
+    assert out.startswith("== Movies ==") and len(out.strip().splitlines()) == 4
+    code, legacy, err = cli(capsys, "recommend", "--like", A, B, "--type", "movie", "-n", "3", "--weights", "1,0,0")
+    assert code == 0 and legacy == out  # the old positional content,als,popularity
+    code, out, err = cli(capsys, "recommend", "--like", A, "--weights", "nope=1")
+    assert code == 1 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: Unknown scorer 'nope'")
+    assert "known: content, als, taste, popularity" in lines[0]
+    code, _, err = cli(capsys, "recommend", "--like", A, "--weights", "content=0,als=0")
+    assert code == 1 and "must not all be zero" in err
+
+
+def test_recommend_with_an_unknown_title_exits_1(model_settings: object, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "recommend", "--like", "tt9999999")
+    assert code == 1 and out == "" and "not in the catalogue" in err
+    code, _, err = cli(capsys, "recommend", "--like", "godfather")
+    assert code == 1 and "not an IMDb title id" in err
+
+
+def test_similar_json_lists_other_titles_with_rank_score_and_reason(
+    model_settings: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = cli(capsys, "similar", A, "-n", "4", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["similar_to"] == A
+    items = data["items"]
+    assert 1 <= len(items) <= 4
+    for item in items:
+        assert {"tconst", "rank", "score", "reason"} <= set(item)
+        assert item["reason"] == "Like Harbor Lights"
+    ids = [item["tconst"] for item in items]
+    assert A not in ids and len(set(ids)) == len(ids)
+    assert [item["rank"] for item in items] == list(range(1, len(items) + 1))
+    scores = [item["score"] for item in items]
+    assert scores == sorted(scores, reverse=True)
+    # the same list the app's "More like this" shows
+    from recsys.models import Recommender
+
+    rec = Recommender.load_latest(model_settings.models_dir)  # type: ignore[attr-defined]
+    assert ids == rec.similar(A, 4)
+
+
+def test_similar_of_an_unknown_title_exits_1(model_settings: object, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "similar", "tt9999999", "--json")
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "tt9999999 is not in the catalogue" in err

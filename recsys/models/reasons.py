@@ -136,7 +136,9 @@ def _pick(
             return share * REPEAT_DISCOUNT ** used[names[j]]
         return share * REPEAT_DISCOUNT ** (used[names[j]] + 3)  # never above a comparable one
 
-    order = sorted(eligible, key=lambda j: (-adjusted(j), names[j]))
+    # comparable titles first: the discount only trades variety among them, and a title far
+    # below the best must never push it out, however often the best was named before
+    order = sorted(eligible, key=lambda j: (row[j] < COMPARABLE * best, -adjusted(j), names[j]))
     chosen = [names[j] for j in order[:per_card]]
     if tuple(sorted(chosen)) == previous and len(chosen) > 0:
         spare = [names[j] for j in order[per_card:] if row[j] >= COMPARABLE * best]

@@ -13,6 +13,8 @@ import pytest
 from recsys.__main__ import main
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
+from recsys.evaluation.runner import model_names
+from recsys.models import registry
 from recsys.store import Store
 
 K = 5
@@ -58,14 +60,18 @@ def test_text_output_and_json_agree(app_settings: Settings, capsys: pytest.Captu
     assert lines[0].startswith("MovieLens ratings, temporal protocol, K=5: 2 tested users")
     assert any(line.startswith("Model ") and "NDCG@5" in line for line in lines)
     assert sum("◀ best" in line for line in lines) == 1
-    assert any(line.startswith("Best step by NDCG@5: content") for line in lines)
+    best = [line for line in lines if line.startswith("Best step by NDCG@5 (chosen on ")]
+    assert len(best) == 1 and "): content " in best[0] and "taste" in best[0]
     code, out, _ = run(capsys, *small, "--json")
     data = json.loads(out)
-    assert [m["model"] for m in data["models"]][:4] == ["popularity", "popularity (IMDb)", "content", "ALS"]
+    assert [m["model"] for m in data["models"]] == list(model_names())
+    assert [m["model"] for m in data["models"]][:5] == ["popularity", "content", "ALS", "taste", "popularity (IMDb)"]
     hybrid = next(m for m in data["models"] if m["model"] == "hybrid (current)")
     row = next(line for line in lines if line.startswith("hybrid (current)"))
     assert f"{hybrid['ndcg']:.4f}" in row.split()
-    assert data["weights"] == [0.5, 0.4, 0.1]  # the live weights (defaults: never set)
+    assert data["weights"] == registry.default_weights()  # the live weights (never set: defaults)
+    assert data["best"]["chosen_on"] in ("validation", "test")
+    assert f"chosen on {'validation' if data['best']['chosen_on'] == 'validation' else 'the test users'}" in text
     assert data["significance"]["n_users"] == 2
 
 
@@ -82,15 +88,16 @@ def test_dump_recomputes_ndcg_independently(
     data = json.loads(out)
     assert data["counts"]["app_users"] == 4 and data["counts"]["users"] == 6
     assert sorted(p.name for p in dump.iterdir()) == sorted(
-        ["test.parquet", "summary.json", "popularity.parquet", "popularity_imdb.parquet", "content.parquet",
-         "als.parquet", "hybrid.parquet", "hybrid_best.parquet"]
+        ["test.parquet", "train.parquet", "summary.json", "popularity.parquet", "popularity_imdb.parquet",
+         "content.parquet", "als.parquet", "taste.parquet", "hybrid.parquet", "hybrid_best.parquet"]
     )
 
     # --- independent recomputation: binary-relevance NDCG@K, mean over every tested user
     test = pl.read_parquet(dump / "test.parquet")
     relevant = {u: set(items) for u, items in test.group_by("user_id").agg("tconst").iter_rows()}
     assert len(relevant) == 6 and sum(u < 0 for u in relevant) == 4  # app users have negative ids
-    files = {"popularity": "popularity", "content": "content", "ALS": "als", "hybrid (current)": "hybrid",
+    files = {"popularity": "popularity", "content": "content", "ALS": "als", "taste": "taste",
+             "popularity (IMDb)": "popularity_imdb", "hybrid (current)": "hybrid",
              "hybrid (best sweep step)": "hybrid_best"}
     for model, name in files.items():
         lists = pl.read_parquet(dump / f"{name}.parquet")
@@ -104,3 +111,9 @@ def test_dump_recomputes_ndcg_independently(
         reported = next(m["ndcg"] for m in data["models"] if m["model"] == model)
         assert total / len(relevant) == pytest.approx(reported, abs=1e-12), model
     assert json.loads((dump / "summary.json").read_text())["models"] == data["models"]
+    # the training ratings of the dump: no held-out positive among its user's training ratings,
+    # and the app users' ratings are in it (negative ids)
+    train = pl.read_parquet(dump / "train.parquet")
+    assert train.height == data["counts"]["train"]
+    assert train.join(test, on=["user_id", "tconst"]).height == 0
+    assert (train["user_id"] < 0).any()

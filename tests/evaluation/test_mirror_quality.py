@@ -38,8 +38,8 @@ def test_default_protocol_on_ml_latest_small(ratings: pl.DataFrame) -> None:
     sp = split(ratings)
     assert 600 <= len(sp.users) <= 610  # nearly every MovieLens user has 5+ positives
     index = SplitIndex(sp)
-    pop = PopularityScorer(PopularityConfig(source="interactions")).fit(movielens_ratings=sp.train)
-    als = ALSScorer().fit(sp.train)
+    pop = PopularityScorer(PopularityConfig(source="interactions")).fit_frames(movielens_ratings=sp.train)
+    als = ALSScorer().fit_interactions(sp.train)
     pop_ndcg = evaluate(index, scorer_fn(pop, index), 10).summary["ndcg"]
     als_ndcg = evaluate(index, scorer_fn(als, index), 10).summary["ndcg"]
     # measured with the strict temporal rule (the users' future out of training): popularity ~0.073,

@@ -14,8 +14,8 @@ from recsys.errors import EvaluationError
 from recsys.evaluation import runner
 from recsys.evaluation.runner import EvaluationConfig, app_ratings, run_evaluation
 from recsys.evaluation.significance import wilcoxon_test
-from recsys.evaluation.sweep import best_step, content_weights, parse_sweep, step_weights
-from recsys.models import ALSScorer, TfidfConfig, TfidfScorer
+from recsys.evaluation.sweep import best_step, content_weights, parse_sweep, step_label, step_weights
+from recsys.models import ALSScorer, TfidfConfig, TfidfScorer, TrainingData, registry
 from tests.models.conftest import make_ratings, make_titles
 
 A, B, C, D, E = "tt0000001", "tt0000002", "tt0000003", "tt0000004", "tt0000005"
@@ -46,11 +46,12 @@ def tiny_ratings() -> pl.DataFrame:
 
 
 SMALL = dict(factors=4, iterations=3, k=2, sweep=(0.0, 1.0, 0.5))
+CONFIGS = {"content": TfidfConfig(min_df=1)}
 
 
 @pytest.fixture(scope="module")
 def tiny() -> runner.EvaluationResult:
-    return run_evaluation(make_titles(), tiny_ratings(), EvaluationConfig(**SMALL), tfidf=TfidfConfig(min_df=1))
+    return run_evaluation(make_titles(), tiny_ratings(), EvaluationConfig(**SMALL), configs=CONFIGS)
 
 
 def test_popularity_baseline_figures_by_hand(tiny: runner.EvaluationResult) -> None:
@@ -73,45 +74,115 @@ def test_popularity_baseline_figures_by_hand(tiny: runner.EvaluationResult) -> N
     assert row["avg_popularity"] == pytest.approx(np.mean([share[t] for t in shown]))
     # [G, F]: no genre in common -> 1; [A, G]: Drama of {Crime, Drama, Romance} -> 1 - 1/3
     assert row["diversity"] == pytest.approx((1 + 2 / 3) / 2)
-    assert tiny.counts == {"users": 2, "app_users": 0, "items": 7, "train": 28, "test": 2}
+    assert tiny.counts == {
+        "users": 2, "app_users": 0, "items": 7, "train": 28, "test": 2, "dropped": 0, "validation_users": 0
+    }
     per_user = tiny.per_user[runner.POPULARITY].sort("ml_user_id")
     assert per_user["ndcg"].to_list() == pytest.approx([0.0, 1 / math.log2(3)])
 
 
 def test_result_layout(tiny: runner.EvaluationResult) -> None:
-    assert tiny.models["model"].to_list() == list(runner.MODELS)
+    # the baseline, one row per registered scorer, the two hybrids
+    assert tiny.models["model"].to_list() == [
+        "popularity", "content", "ALS", "taste", "popularity (IMDb)", "hybrid (current)", "hybrid (best sweep step)"
+    ]
+    assert tiny.models["model"].to_list() == list(runner.model_names())
     assert tiny.sweep["content_weight"].to_list() == [0.0, 0.5, 1.0]
     assert tiny.sweep["als_weight"].to_list() == [1.0, 0.5, 0.0]
     assert set(tiny.sweep["popularity_weight"].to_list()) == {0.1}
+    assert set(tiny.sweep["taste_weight"].to_list()) == {registry.default_weights()["taste"]}
+    # each single-scorer row is that scorer alone; the baseline is outside the hybrid
+    weights = [c for c in tiny.models.columns if c.endswith("_weight")]
+    assert weights == ["content_weight", "als_weight", "taste_weight", "popularity_weight"]
+    taste = tiny.models.filter(pl.col("model") == "taste").select(weights).row(0)
+    assert taste == (0.0, 0.0, 1.0, 0.0)
+    assert tiny.models.filter(pl.col("model") == runner.POPULARITY).select(weights).row(0) == (None,) * 4
     ndcg = tiny.sweep["ndcg"].to_list()
+    # no validation user in this tiny case: the step is chosen on the test users, and says so
+    assert tiny.validation is None and tiny.chosen_on == "test"
+    assert "chosen on the test users" in tiny.best_line()
     assert tiny.best == best_step(ndcg) and tiny.best_value() == max(ndcg)
     best = tiny.models.filter(pl.col("model") == runner.BEST).row(0, named=True)
-    assert best["ndcg"] == max(ndcg) and best["content_weight"] == tiny.best_weights[0]
+    assert best["ndcg"] == max(ndcg) and best["content_weight"] == tiny.best_weights["content"]
+    assert set(tiny.best_weights) == set(registry.names())
     assert tiny.baseline() == tiny.model_value(runner.POPULARITY)
     # the same table the page shows and the CLI prints
     table = tiny.models_table()
-    assert table.columns[:4] == ["Model", "Content w", "ALS w", "Pop w"]
+    assert table.columns[:5] == ["Model", "content w", "als w", "taste w", "popularity w"]
     assert "NDCG@2" in table.columns and "Diversity (genres)" in table.columns
     text = runner.render_text(tiny)
     assert "NDCG@2" in text and "◀ best" in text
     assert "Wilcoxon" in text or "identical for every user" in text
-    assert tiny.to_dict()["best"]["weights"] == list(tiny.best_weights)
+    assert tiny.to_dict()["best"]["weights"] == tiny.best_weights
+    assert tiny.to_dict()["best"]["chosen_on"] == "test"
     assert tiny.test.columns == ["user_id", "tconst"] and tiny.test.rows() == [(10, E), (11, G)]
+
+
+@pytest.fixture(scope="module")
+def with_validation() -> runner.EvaluationResult:
+    """The fixture ratings with min_positives 4: the crime and sci-fi fans (5 positives) keep 4
+    after the test holdout, enough for a validation holdout too."""
+    config = EvaluationConfig(factors=4, iterations=3, k=3, min_positives=4, sweep=(0.0, 1.0, 0.25))
+    return run_evaluation(make_titles(), make_ratings(), config, configs=CONFIGS)
+
+
+def test_best_step_is_chosen_on_validation_and_reported_on_test(with_validation: runner.EvaluationResult) -> None:
+    r = with_validation
+    assert r.chosen_on == "validation" and r.validation is not None
+    assert r.counts["validation_users"] == r.validation.counts["users"] > 0
+    val_ndcg = r.validation.sweep["ndcg"].to_list()
+    test_ndcg = r.sweep["ndcg"].to_list()
+    assert r.best == best_step(val_ndcg)  # the validation figures choose ...
+    assert r.best_value() == test_ndcg[r.best]  # ... the test figures report
+    # the BEST row of each stage is that same step, evaluated on the stage
+    best_test = r.models.filter(pl.col("model") == runner.BEST).row(0, named=True)
+    best_val = r.validation.models.filter(pl.col("model") == runner.BEST).row(0, named=True)
+    assert best_test["ndcg"] == test_ndcg[r.best] and best_val["ndcg"] == val_ndcg[r.best]
+    assert best_test["content_weight"] == best_val["content_weight"] == r.sweep["content_weight"][r.best]
+    assert r.validation.models["model"].to_list() == list(runner.model_names())
+    # validation rows come from a different (smaller) training part than the test rows
+    assert r.validation.counts["train"] < r.counts["train"]
+    assert r.validation.counts["test"] == r.validation.counts["users"]
+    table = r.comparison_table()
+    assert table["Model"].to_list() == list(runner.model_names())
+    assert table.columns == ["Model", "NDCG@3 validation", "NDCG@3 test"]
+    assert "chosen on validation" in r.best_line()
+    assert "Validation split" in runner.render_text(r)
+    assert r.to_dict()["validation"]["counts"]["users"] == r.validation.counts["users"]
+
+
+def test_dump_writes_train_and_test(with_validation: runner.EvaluationResult, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    paths = runner.dump(with_validation, tmp_path / "d")
+    names = sorted(p.name for p in paths)
+    expected = {f"{n}.parquet" for n in runner.dump_names().values()} | {"test.parquet", "train.parquet", "summary.json"}
+    assert set(names) == expected
+    train = pl.read_parquet(tmp_path / "d" / "train.parquet")
+    test = pl.read_parquet(tmp_path / "d" / "test.parquet")
+    assert train.columns == ["user_id", "tconst", "rating", "timestamp"]
+    assert train.height == with_validation.counts["train"]
+    # no held-out positive is in its user's training ratings
+    assert train.join(test, on=["user_id", "tconst"]).height == 0
 
 
 def test_hybrid_rows_agree_with_the_sweep_and_the_plain_scorer() -> None:
     ratings = make_ratings()
     config = EvaluationConfig(
-        factors=4, iterations=5, k=3, weights=(0.5, 0.5, 0.1), sweep=(0.0, 1.0, 0.25), measure_plain=True
+        factors=4,
+        iterations=5,
+        k=3,
+        min_positives=4,
+        weights={"content": 0.5, "als": 0.5, "popularity": 0.1},
+        sweep=(0.0, 1.0, 0.25),
+        measure_plain=True,
     )
-    result = run_evaluation(make_titles(), ratings, config, tfidf=TfidfConfig(min_df=1))
+    result = run_evaluation(make_titles(), ratings, config, configs=CONFIGS)
     step = result.sweep.filter(pl.col("content_weight") == 0.5).drop("model").row(0)
     current = result.models.filter(pl.col("model") == runner.HYBRID).drop("model").row(0)
     assert step == current
     assert result.plain_matches is True  # scoring from scratch gives the very same lists
     assert "plain_hybrid_s" in result.timings
-    # content weight 0 with popularity 0 would be ALS alone; with p > 0 the row differs in general
-    same_step = result.per_user["sweep c=0.50 a=0.50 p=0.10"]
+    assert result.weights == {"content": 0.5, "als": 0.5, "taste": 0.0, "popularity": 0.1}
+    same_step = result.per_user["sweep content=0.50 als=0.50 taste=0.00 popularity=0.10"]
     assert result.per_user[runner.HYBRID]["ndcg"].to_list() == same_step["ndcg"].to_list()
 
 
@@ -144,15 +215,22 @@ def test_the_sweep_reuses_models_and_scores(monkeypatch: pytest.MonkeyPatch) -> 
         counts.update(tfidf_fit=0, als_fit=0, als_scores=0)
         result = run_evaluation(
             titles, ratings,
-            EvaluationConfig(factors=4, iterations=3, sweep=(0.0, 1.0, step), compare=(runner.ALS, runner.ALS)),
-            tfidf=TfidfConfig(min_df=1),
+            EvaluationConfig(
+                factors=4, iterations=3, min_positives=4, sweep=(0.0, 1.0, step), compare=(runner.ALS, runner.ALS)
+            ),
+            configs=CONFIGS,
         )
         assert result.sweep.height == (3 if step == 0.5 else 11)
-        # one fit per model and one ALS score per tested user, whatever the number of steps
-        assert counts == {"tfidf_fit": 1, "als_fit": 1, "als_scores": result.counts["users"]}
-    content = TfidfScorer(TfidfConfig(min_df=1)).fit(titles)
+        # the catalogue-only content model is fitted once for both splits; ALS once per split
+        # (validation, test) and one ALS score per tested user of each split, whatever the
+        # number of steps
+        stages = 2 if result.validation is not None else 1
+        assert stages == 2
+        users = result.counts["users"] + result.counts["validation_users"]
+        assert counts == {"tfidf_fit": 1, "als_fit": stages, "als_scores": users}
+    content = TfidfScorer(TfidfConfig(min_df=1)).fit(TrainingData(titles=titles))
     counts.update(tfidf_fit=0, als_fit=0, als_scores=0)
-    run_evaluation(titles, ratings, EvaluationConfig(factors=4, iterations=3), content=content)
+    run_evaluation(titles, ratings, EvaluationConfig(factors=4, iterations=3, min_positives=4), reuse={"content": content})
     assert counts["tfidf_fit"] == 0  # a given content model is reused as it is
 
 
@@ -161,7 +239,7 @@ def test_protocols_and_seeds() -> None:
     # significance between a model and itself is instant (scipy's small-n exact test is not)
     small = dict(factors=4, iterations=3, sweep=(0.0, 1.0, 0.5), compare=(runner.ALS, runner.ALS))
     def run(**kw):  # type: ignore[no-untyped-def]
-        return run_evaluation(titles, ratings, EvaluationConfig(**kw, **small), tfidf=TfidfConfig(min_df=1))
+        return run_evaluation(titles, ratings, EvaluationConfig(**kw, **small), configs=CONFIGS)
 
     loo = run(protocol="loo")
     assert loo.counts["test"] == loo.counts["users"]  # one held-out positive per user
@@ -173,10 +251,10 @@ def test_protocols_and_seeds() -> None:
 def test_nobody_to_test_is_an_error_that_says_what_to_do() -> None:
     few = tiny_ratings().filter(pl.col("ml_user_id") < 10)
     with pytest.raises(EvaluationError, match="No user has 5 or more positive ratings.*--with-app-data"):
-        run_evaluation(make_titles(), few, EvaluationConfig(**SMALL), tfidf=TfidfConfig(min_df=1))
+        run_evaluation(make_titles(), few, EvaluationConfig(**SMALL), configs=CONFIGS)
     # a lower bar tests users 1-4 (4 positives each)
     result = run_evaluation(
-        make_titles(), few, EvaluationConfig(min_positives=4, **SMALL), tfidf=TfidfConfig(min_df=1)
+        make_titles(), few, EvaluationConfig(min_positives=4, **SMALL), configs=CONFIGS
     )
     assert result.counts["users"] == 4
 
@@ -210,10 +288,18 @@ def test_config_checks() -> None:
         EvaluationConfig(protocol="weekly")
     with pytest.raises(EvaluationError, match="0 <= start <= stop <= 1"):
         EvaluationConfig(sweep=(0.0, 1.5, 0.1))
-    with pytest.raises(EvaluationError, match="non-negative"):
-        EvaluationConfig(weights=(-1.0, 1.0, 0.0))
-    config = EvaluationConfig(weights=(0.2, 0.7, 0.1), sweep=(0.0, 0.5, 0.25))
+    with pytest.raises(EvaluationError, match=">= 0"):
+        EvaluationConfig(weights={"content": -1.0, "als": 1.0})
+    with pytest.raises(EvaluationError, match="Unknown scorer 'nope'.*known: content, als, taste, popularity"):
+        EvaluationConfig(weights={"nope": 1.0})
+    with pytest.raises(EvaluationError, match="not all be zero"):
+        EvaluationConfig(weights={"content": 0.0})
+    # an old positional (content, als, popularity) tuple is read in that order
+    legacy = EvaluationConfig(weights=(0.2, 0.7, 0.1))
+    assert legacy.weights == {"content": 0.2, "als": 0.7, "taste": 0.0, "popularity": 0.1}
+    config = EvaluationConfig(weights={"content": 0.2, "als": 0.7, "taste": 0.05, "popularity": 0.1}, sweep=(0.0, 0.5, 0.25))
     assert EvaluationConfig.from_dict(config.to_dict()) == config
+    assert EvaluationConfig().hybrid_weights == registry.default_weights()
 
 
 def test_sweep_helpers() -> None:
@@ -225,7 +311,11 @@ def test_sweep_helpers() -> None:
     for bad in ("0:1", "a:b:c", "0:1:0", "1:0:0.1"):
         with pytest.raises(EvaluationError):
             parse_sweep(bad)
-    assert step_weights(0.3, 0.1) == (0.3, 0.7, 0.1)
+    assert step_weights(0.3, 0.1) == {"content": 0.3, "als": 0.7, "taste": 0.0, "popularity": 0.1}
+    # other scorers keep their current weight during the sweep
+    current = {"content": 0.3, "als": 0.5, "taste": 0.25, "popularity": 0.1}
+    assert step_weights(0.8, 0.2, current) == {"content": 0.8, "als": 0.2, "taste": 0.25, "popularity": 0.2}
+    assert step_label(step_weights(0.3, 0.1, current)) == "sweep content=0.30 als=0.70 taste=0.25 popularity=0.10"
     assert best_step([0.1, 0.3, 0.3, float("nan")]) == 1
     assert best_step([float("nan"), 0.2]) == 1
 
@@ -252,6 +342,7 @@ def test_compare_any_two_configurations(tiny: runner.EvaluationResult) -> None:
     assert sig.n_users == 2 and sig.label == "HitRate@2"
     assert sig.mean_a == pytest.approx(tiny.model_value(runner.POPULARITY, "hit_rate"))
     assert tiny.compare(runner.ALS, runner.ALS).p_value == 1.0
-    assert "sweep c=0.50 a=0.50 p=0.10" in tiny.configurations
+    assert "sweep content=0.50 als=0.50 taste=0.10 popularity=0.10" in tiny.configurations
+    assert tiny.compare(runner.HYBRID, "sweep content=0.50 als=0.50 taste=0.10 popularity=0.10").n_users == 2
     with pytest.raises(EvaluationError, match="Unknown configuration"):
         tiny.compare("nope", runner.ALS)

@@ -6,7 +6,7 @@ import numpy as np
 
 from recsys.evaluation import SplitIndex, evaluate, split
 from recsys.evaluation.scoring import component_scores, hybrid_fn, normalise_components, scorer_fn
-from recsys.models import ALSConfig, TfidfConfig, WeightedHybrid
+from recsys.models import ALSConfig, TfidfConfig, TrainingData, WeightedHybrid, registry
 from tests.models.conftest import make_ratings, make_titles
 
 
@@ -15,8 +15,8 @@ def test_sweep_path_equals_the_hybrid_scorer() -> None:
     sp = split(ratings)
     assert sp.users  # the tiny data has users with 5+ positives
     hybrid = WeightedHybrid.from_configs(
-        TfidfConfig(min_df=1), ALSConfig(factors=8, iterations=10, num_threads=1, random_state=1)
-    ).fit(make_titles(), sp.train)
+        {"content": TfidfConfig(min_df=1), "als": ALSConfig(factors=8, iterations=10, num_threads=1, random_state=1)}
+    ).fit(TrainingData(titles=make_titles(), ratings=sp.train))
     index = SplitIndex(sp)
     direct = evaluate(index, scorer_fn(hybrid, index), k=3)
     comps = component_scores(hybrid, index)
@@ -27,6 +27,7 @@ def test_sweep_path_equals_the_hybrid_scorer() -> None:
     for user, top in direct.top.items():
         assert not set(top) & set(index.histories[user]["tconst"].to_list())
     # a single-scorer weight reproduces that scorer's ranking
-    als_only = evaluate(index, hybrid_fn(normalise_components(comps), (0, 1, 0)), k=3)
-    assert als_only.top == evaluate(index, scorer_fn(hybrid.als, index), k=3).top
+    for name in registry.names():
+        alone = evaluate(index, hybrid_fn(normalise_components(comps), {name: 1.0}), k=3)
+        assert alone.top == evaluate(index, scorer_fn(hybrid[name], index), k=3).top, name
     assert np.isfinite(list(direct.summary.values())).all()

@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from recsys.models import ALSConfig, Recommender, RecommenderConfig, TfidfConfig
+from recsys.models import ALSConfig, Recommender, RecommenderConfig, TfidfConfig, TrainingData
 
 # tconst, kind, title, year, runtime, genres, director, writer, rating, votes, popularity
 _TITLES = [
@@ -100,10 +100,19 @@ def make_ratings() -> pl.DataFrame:
 
 
 def small_config() -> RecommenderConfig:
-    return RecommenderConfig(
-        tfidf=TfidfConfig(min_df=1),
-        als=ALSConfig(factors=8, iterations=10, regularization=0.05, random_state=7, num_threads=1),
-    )
+    return RecommenderConfig(scorers=small_scorer_configs())
+
+
+def small_scorer_configs() -> dict[str, object]:
+    """The per-scorer configs for the tiny data (missing scorers use their defaults)."""
+    return {
+        "content": TfidfConfig(min_df=1),
+        "als": ALSConfig(factors=8, iterations=10, regularization=0.05, random_state=7, num_threads=1),
+    }
+
+
+def training_data(titles: pl.DataFrame, ratings: pl.DataFrame | None = None) -> TrainingData:
+    return TrainingData(titles=titles, ratings=ratings)
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +128,7 @@ def ratings() -> pl.DataFrame:
 @pytest.fixture(scope="session")
 def recommender(titles: pl.DataFrame, ratings: pl.DataFrame) -> Recommender:
     """A recommender fitted once per session on the tiny data (read-only in tests)."""
-    return Recommender.fit(titles, ratings, None, small_config())
+    return Recommender.fit(TrainingData(titles, ratings), small_config())
 
 
 @pytest.fixture

@@ -7,7 +7,15 @@ import polars as pl
 import pytest
 import scipy.sparse as sp
 
-from recsys.models import ALSConfig, ALSScorer, Profile, Recommender, RecommenderConfig, TfidfConfig
+from recsys.models import (
+    ALSConfig,
+    ALSScorer,
+    Profile,
+    Recommender,
+    RecommenderConfig,
+    TfidfConfig,
+    TrainingData,
+)
 from recsys.models.als import build_matrix, interaction_table
 
 N_USERS, N_ITEMS = 20, 20
@@ -34,9 +42,22 @@ def checkerboard() -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["ml_user_id", "tconst", "rating", "timestamp"], orient="row")
 
 
+def _titles() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "tconst": [item(i) for i in range(N_ITEMS)],
+            "kind": ["movie"] * N_ITEMS,
+            "title_type": ["movie"] * N_ITEMS,
+            "primary_title": [f"Title {i}" for i in range(N_ITEMS)],
+            "genres": [["Drama"] if i % 2 else ["Comedy"] for i in range(N_ITEMS)],
+            "popularity": [float(N_ITEMS - i) for i in range(N_ITEMS)],
+        }
+    )
+
+
 @pytest.fixture(scope="module")
 def als() -> ALSScorer:
-    return ALSScorer(CONFIG).fit(checkerboard())
+    return ALSScorer(CONFIG).fit(TrainingData(titles=_titles(), ratings=checkerboard()))
 
 
 def liked(u: int) -> list[str]:
@@ -122,18 +143,15 @@ def test_explain_matches_implicit_and_sums_to_the_score(als: ALSScorer) -> None:
         assert got[t] == pytest.approx(s, rel=1e-4, abs=1e-6)
 
 
+def test_fit_and_fit_interactions_give_the_same_model(als: ALSScorer) -> None:
+    other = ALSScorer(CONFIG).fit_interactions(checkerboard())
+    np.testing.assert_array_equal(other.item_factors, als.item_factors)
+    assert other.items.ids.tolist() == als.items.ids.tolist()
+
+
 def test_recommender_never_returns_disliked_or_rated_titles() -> None:
-    titles = pl.DataFrame(
-        {
-            "tconst": [item(i) for i in range(N_ITEMS)],
-            "kind": ["movie"] * N_ITEMS,
-            "title_type": ["movie"] * N_ITEMS,
-            "primary_title": [f"Title {i}" for i in range(N_ITEMS)],
-            "genres": [["Drama"] if i % 2 else ["Comedy"] for i in range(N_ITEMS)],
-            "popularity": [float(N_ITEMS - i) for i in range(N_ITEMS)],
-        }
-    )
-    rec = Recommender.fit(titles, checkerboard(), None, RecommenderConfig(tfidf=TfidfConfig(min_df=1), als=CONFIG))
+    config = RecommenderConfig(scorers={"content": TfidfConfig(min_df=1), "als": CONFIG})
+    rec = Recommender.fit(TrainingData(titles=_titles(), ratings=checkerboard()), config)
     disliked = [item(held_out(0)), item(1), item(3)]
     profile = [(t, 1) for t in liked(0)] + [(t, -1) for t in disliked]
     out = rec.recommend(profile, "movie", n=N_ITEMS)
@@ -148,3 +166,32 @@ def test_sparse_row_is_sorted_csr(als: ALSScorer) -> None:
     assert isinstance(row, sp.csr_matrix) and row.has_sorted_indices
     assert row.indices.tolist() == [als.items.get(item(0)), als.items.get(item(4))]
     assert row.data.tolist() == [2.0, 1.0]
+
+
+def test_prepared_query_splits_the_score_over_the_liked_titles(als: ALSScorer) -> None:
+    """``prepare`` -> ``ALSQuery``: ``scores(block)`` equals ``score``; ``contributions`` of any
+    candidate positions sum to their folded-in score and name only the liked titles."""
+    items = [item(i) for i in range(N_ITEMS)] + ["tt9999999"]
+    profile = Profile.of([(t, 1) for t in liked(2)] + [(item(1), -1)])
+    query = als.prepare(profile)
+    assert query is not None
+    block = als.candidates(items)
+    scores = query.scores(block)
+    np.testing.assert_array_equal(scores, als.score(profile, items))
+    assert np.isnan(scores[-1]) and np.isfinite(scores[:-1]).all()
+    positions = np.array([held_out(2), 3, 5])
+    names, contrib = query.contributions(block, positions)
+    assert names == sorted(liked(2)) and item(1) not in names
+    np.testing.assert_allclose(contrib.sum(axis=1), scores[positions], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(query.contributions_of(als.item_factors[[als.items.get(item(3))]]), contrib[[1]])
+    # the held-out item of the user's own parity is explained more than an item of the other parity
+    assert contrib[0].sum() > contrib[1].sum()
+    # an unknown candidate contributes nothing
+    names_u, contrib_u = query.contributions(block, np.array([N_ITEMS]))
+    assert (contrib_u == 0).all()
+
+
+def test_no_known_positive_title_means_no_query(als: ALSScorer) -> None:
+    assert als.prepare(Profile.of([])) is None
+    assert als.prepare(Profile.of([("tt9999999", 1)])) is None
+    assert als.prepare(Profile.of([(item(0), -1), (item(2), -1)])) is None  # dislikes only

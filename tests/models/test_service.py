@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from recsys.errors import ModelError
-from recsys.models import Recommender, latest_version, train
+from recsys.models import Profile, Recommender, RecommenderConfig, TasteConfig, TrainingData, latest_version, train
 from recsys.models.service import MANIFEST
 from tests.models.conftest import CLUSTERS, small_config
 
@@ -32,7 +32,8 @@ def test_save_then_load_latest_gives_identical_recommendations(recommender: Reco
             a = recommender.recommend(profile, kind, n=10, favourite_genres=["Drama"])
             b = loaded.recommend(profile, kind, n=10, favourite_genres=["Drama"])
             assert a.equals(b)
-    assert loaded.config == recommender.config
+    # the loaded config spells out every scorer's config (defaults included): same settings
+    assert loaded.config.to_dict() == recommender.config.to_dict()
 
 
 def test_newest_version_wins_and_only_the_last_three_are_kept(recommender: Recommender, models_dir: Path) -> None:
@@ -100,18 +101,18 @@ def test_train_reports_progress_and_writes_a_version(
         }
     )
     stages: list[tuple[str, float, float | None]] = []
-    path = train(titles, ratings, app, models_dir, small_config(), lambda s, d, t: stages.append((s, d, t)))
+    path = train(TrainingData(titles, ratings, app), models_dir, small_config(), lambda s, d, t: stages.append((s, d, t)))
     assert path.parent == models_dir and (path / MANIFEST).is_file()
     names = {s for s, _, _ in stages}
     assert {"als: iterations", "saving model"} <= names
     assert ("als: iterations", 10, 10) in stages
     rec = Recommender.load_latest(models_dir)
-    assert "app:1" in rec.hybrid.als.users and "ml:1" in rec.hybrid.als.users
+    assert "app:1" in rec.hybrid["als"].users and "ml:1" in rec.hybrid["als"].users
 
 
 def test_empty_catalogue_is_a_clear_error(titles: pl.DataFrame, ratings: pl.DataFrame) -> None:
     with pytest.raises(ModelError, match="python -m recsys build"):
-        Recommender.fit(titles.clear(), ratings, None, small_config())
+        Recommender.fit(TrainingData(titles.clear(), ratings), small_config())
 
 
 def test_shared_recommender_gives_the_same_answers_from_many_threads(recommender: Recommender) -> None:
@@ -123,10 +124,33 @@ def test_shared_recommender_gives_the_same_answers_from_many_threads(recommender
 
 
 def test_config_round_trips_through_the_version(recommender: Recommender, models_dir: Path) -> None:
-    cfg = replace(small_config(), cold_start_likes=3, reason_titles=1)
+    cfg = replace(small_config(), hybrid_from_likes=3, reason_titles=1)
     rec = Recommender(recommender.hybrid, recommender.titles, cfg)
     rec.save(models_dir)
-    assert Recommender.load_latest(models_dir).config == cfg
+    loaded = Recommender.load_latest(models_dir).config
+    assert loaded.to_dict() == cfg.to_dict()
+    assert (loaded.hybrid_from_likes, loaded.reason_titles) == (3, 1)
+    assert loaded.scorer_config("als") == cfg.scorer_config("als")
+    assert loaded.scorer_config("content").min_df == 1
+
+
+def test_config_from_the_first_format_reads_the_old_keys() -> None:
+    """A version saved before the registry kept ``tfidf`` / ``als`` / ``popularity`` configs and
+    a positional ``[content, als, popularity]`` weight list."""
+    old = {
+        "tfidf": {"min_df": 3, "director_weight": 2.0},
+        "als": {"factors": 16},
+        "popularity": {"source": "interactions"},
+        "hybrid": {"weights": [0.6, 0.3, 0.1], "normalisation": "minmax"},
+        "cold_start_likes": 5,
+    }
+    cfg = RecommenderConfig.from_dict(old)
+    assert cfg.scorer_config("content").min_df == 3 and cfg.scorer_config("content").director_weight == 2.0
+    assert cfg.scorer_config("als").factors == 16
+    assert cfg.scorer_config("popularity").source == "interactions"
+    assert cfg.scorer_config("taste") == TasteConfig()
+    assert cfg.hybrid.weights == {"content": 0.6, "als": 0.3, "taste": 0.0, "popularity": 0.1}
+    assert cfg.hybrid.normalisation == "minmax"
 
 
 def _app(users: list[int]) -> pl.DataFrame:
@@ -145,20 +169,20 @@ def test_retrain_on_the_same_catalogue_reuses_the_content_model(
     titles: pl.DataFrame, ratings: pl.DataFrame, tmp_path: Path
 ) -> None:
     models = tmp_path / "models"
-    first = train(titles, ratings, _app([1]), models, small_config())
-    second = train(titles, ratings, _app([1, 2]), models, small_config())
+    first = train(TrainingData(titles, ratings, _app([1])), models, small_config())
+    second = train(TrainingData(titles, ratings, _app([1, 2])), models, small_config())
     tfidf = "hybrid/content/tfidf.npz"
     assert (first / tfidf).stat().st_ino == (second / tfidf).stat().st_ino  # linked, not refitted
     assert (first / "titles.parquet").stat().st_ino == (second / "titles.parquet").stat().st_ino
     rec = Recommender.load_latest(models)
-    assert rec.version == second.name and "app:2" in rec.hybrid.als.users
+    assert rec.version == second.name and "app:2" in rec.hybrid["als"].users
     # the reused version recommends exactly what a full fit on the same data does
-    full = Recommender.fit(titles, ratings, _app([1, 2]), small_config())
+    full = Recommender.fit(TrainingData(titles, ratings, _app([1, 2])), small_config())
     for profile in PROFILES:
         assert rec.recommend(profile, "movie", n=8).equals(full.recommend(profile, "movie", n=8))
     # the first version can be pruned without breaking the second (hard links keep the data)
     for _ in range(3):
-        train(titles, ratings, _app([1, 2]), models, small_config())
+        train(TrainingData(titles, ratings, _app([1, 2])), models, small_config())
     assert not first.exists()
     Recommender.load_latest(models)
 
@@ -167,16 +191,16 @@ def test_changed_catalogue_or_damaged_files_fit_everything_again(
     titles: pl.DataFrame, ratings: pl.DataFrame, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     models = tmp_path / "models"
-    first = train(titles, ratings, None, models, small_config())
+    first = train(TrainingData(titles, ratings, None), models, small_config())
     renamed = titles.with_columns(
         pl.when(pl.col("tconst") == "tt0000015").then(pl.lit("Quiet Fields Redux")).otherwise(pl.col("primary_title")).alias("primary_title")
     )
-    second = train(renamed, ratings, None, models, small_config())
+    second = train(TrainingData(renamed, ratings, None), models, small_config())
     tfidf = "hybrid/content/tfidf.npz"
     assert (first / tfidf).stat().st_ino != (second / tfidf).stat().st_ino
     (second / "hybrid" / "content" / "features.json").write_text("[]")
     with caplog.at_level(logging.WARNING):
-        third = train(renamed, ratings, None, models, small_config())
+        third = train(TrainingData(renamed, ratings, None), models, small_config())
     assert "damaged" in caplog.text
     assert (third / tfidf).stat().st_ino != (second / tfidf).stat().st_ino
     assert Recommender.load_latest(models).version == third.name
@@ -190,3 +214,71 @@ def test_more_like_this_stays_in_the_section_and_starts_with_the_same_director(
     assert set(similar[:2]) == {"tt0000002", "tt0000003"}
     assert "tt0000001" not in similar and "tt0000101" not in similar
     assert recommender.similar("tt9999999") == []
+
+
+# --- cold start --------------------------------------------------------------------------------
+
+MOVIE_POPULARITY = ["tt0000008", "tt0000001", "tt0000002", "tt0000009", "tt0000005", "tt0000012"]
+
+
+def test_no_likes_gives_the_popular_titles_of_the_favourite_genres(recommender: Recommender) -> None:
+    profile = [("tt0000005", -1)]  # a dislike is not a like
+    out = recommender.recommend(profile, "movie", n=6, favourite_genres=["Sci-Fi", "Romance"])
+    # Sci-Fi or Romance movies by popularity: 85, 65, 55, 45, 42, 35
+    assert out["tconst"].to_list() == ["tt0000008", "tt0000009", "tt0000012", "tt0000010", "tt0000013", "tt0000011"]
+    assert out["reason"].to_list() == [
+        "Popular in Sci-Fi", "Popular in Sci-Fi", "Popular in Romance",
+        "Popular in Sci-Fi", "Popular in Romance", "Popular in Sci-Fi",
+    ]
+    for name in ("content", "als", "taste"):
+        assert out[name].is_nan().all()
+    assert out["popularity"].is_finite().all()
+    # fewer favourite-genre titles than asked: topped up with the rest, never a rated one
+    many = recommender.recommend(profile, "movie", n=20, favourite_genres=["Sci-Fi"])
+    assert many.height == 16 - 1
+    assert "tt0000005" not in many["tconst"].to_list()
+    assert many["tconst"].to_list()[4:7] == ["tt0000001", "tt0000002", "tt0000012"]
+    assert many["reason"].to_list()[4:] == ["Popular on IMDb"] * (many.height - 4)
+    # no favourite genres either: the global popularity list
+    assert recommender.recommend([], "movie", n=6)["tconst"].to_list() == [
+        "tt0000008", "tt0000001", "tt0000002", "tt0000009", "tt0000005", "tt0000012"
+    ]
+
+
+def test_one_like_blends_without_als_and_follows_the_liked_genres(recommender: Recommender) -> None:
+    one = [("tt0000012", 1)]  # Summer Letters: a romance drama
+    feed = recommender.recommend_feed(one, n=6)
+    movies, tv = feed["movie"], feed["tv"]
+    for out in (movies, tv):
+        assert out["als"].is_nan().all()  # ALS is not used for one like
+        assert out["content"].is_finite().all() and out["taste"].is_finite().all()
+    assert recommender.effective_weights(Profile.of(one), None)["als"] == 0.0
+    # not the global popularity list: the other romances lead both sections
+    assert movies["tconst"].to_list() != MOVIE_POPULARITY
+    assert movies["tconst"].to_list()[:2] == ["tt0000013", "tt0000014"]
+    assert tv["tconst"][0] == "tt0000107"  # the romance show, though it is one of the least popular
+    # a superlike is one like too
+    assert recommender.recommend([("tt0000012", 2)], "movie", n=3)["als"].is_nan().all()
+
+
+def test_two_likes_use_the_full_hybrid_with_als(recommender: Recommender) -> None:
+    two = [("tt0000012", 1), ("tt0000013", 1)]
+    out = recommender.recommend(two, "movie", n=6)
+    assert out["als"].is_finite().any()
+    assert recommender.effective_weights(Profile.of(two), None) == recommender.config.hybrid.weights
+    # the ALS part changes the list compared with the blend without it
+    without = recommender.recommend(two, "movie", n=6, weights={**recommender.config.hybrid.weights, "als": 0})
+    assert out["score"].to_list() != without["score"].to_list()
+    # dislikes do not count towards the threshold
+    one_and_dislike = [("tt0000012", 1), ("tt0000001", -1)]
+    assert recommender.recommend(one_and_dislike, "movie", n=3)["als"].is_nan().all()
+
+
+def test_the_threshold_is_a_setting(recommender: Recommender) -> None:
+    cfg = replace(recommender.config, hybrid_from_likes=3)
+    rec = Recommender(recommender.hybrid, recommender.titles, cfg)
+    two = [("tt0000012", 1), ("tt0000013", 1)]
+    assert rec.recommend(two, "movie", n=3)["als"].is_nan().all()
+    assert rec.recommend([*two, ("tt0000014", 1)], "movie", n=3)["als"].is_finite().any()
+    # only ALS weighted: kept as given rather than leaving nothing to blend
+    assert rec.effective_weights(Profile.of(two), {"als": 1.0})["als"] == 1.0

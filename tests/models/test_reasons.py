@@ -1,0 +1,195 @@
+"""Reasons on the cards (:mod:`recsys.models.reasons`): negligible titles never named, variety
+across consecutive cards, dislikes never named, taste and popularity reasons.
+
+Small hand-made contribution matrices go through :func:`reasons_for` (with stand-ins for the
+recommender, the section and the prepared queries) and :func:`_pick`; then end to end on the
+fixture catalogue.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from recsys.models import Profile, Recommender
+from recsys.models.reasons import COMPARABLE, NEGLIGIBLE, REPEAT_DISCOUNT, _pick, reasons_for
+
+NAMES = {"ttA": "Alpha", "ttB": "Beta", "ttC": "Gamma", "ttD": "Delta"}
+LIKED = [("ttA", 1), ("ttB", 1), ("ttC", 1)]
+
+
+class SplitQuery:
+    """A scorer query whose score splits over ``names`` as the rows of ``matrix`` (one per card)."""
+
+    def __init__(self, names: list[str], matrix: list[list[float]]) -> None:
+        self.names, self.matrix = names, np.asarray(matrix, dtype=float)
+
+    def contributions(self, block: object, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
+        return list(self.names), self.matrix[positions]
+
+
+class TasteQuery:
+    def __init__(self, genre: str | None) -> None:
+        self.genre = genre
+
+    def contributions(self, block: object, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
+        return [], np.zeros((len(positions), 0))
+
+    def best_genre(self, genres: list[str]) -> str | None:
+        return self.genre if self.genre in genres else None
+
+
+def reasons(
+    matrix: list[list[float]],
+    names: list[str] | None = None,
+    profile: list[tuple[str, int]] = LIKED,
+    favourites: tuple[str, ...] = (),
+    taste: TasteQuery | None = None,
+    taste_z: list[float] | None = None,
+    kind: str = "movie",
+) -> list[str]:
+    n = len(matrix)
+    queries: dict[str, object] = {"content": SplitQuery(names or ["ttA", "ttB", "ttC"], matrix)}
+    weights = {"content": 1.0}
+    components: dict[str, np.ndarray] = {}
+    if taste is not None:
+        queries["taste"] = taste
+        weights["taste"] = 1.0
+        components["taste"] = np.asarray(taste_z if taste_z is not None else [0.0] * n)
+    sec = SimpleNamespace(
+        kind=kind, blocks={"content": None, "taste": None}, genres=[["Crime", "Drama"]] * n
+    )
+    rec = SimpleNamespace(names=NAMES)
+    return reasons_for(
+        rec,  # type: ignore[arg-type]
+        sec,  # type: ignore[arg-type]
+        Profile.of(profile, genres=favourites),
+        queries,  # type: ignore[arg-type]
+        np.arange(n),
+        weights,
+        {"content": 1.0, "taste": 1.0},
+        components,
+    )
+
+
+def test_the_rules_constants_are_sane() -> None:
+    assert 0 < NEGLIGIBLE < COMPARABLE < 1 and 0 < REPEAT_DISCOUNT < 1
+
+
+def test_the_best_two_titles_are_named_best_first() -> None:
+    assert reasons([[0.2, 1.0, 0.5]]) == ["Because you liked Beta, Gamma"]
+
+
+def test_a_negligible_contribution_is_never_named() -> None:
+    # Beta's share is below NEGLIGIBLE of the best: only Alpha is named, never Beta
+    assert reasons([[1.0, 0.2, 0.0]]) == ["Because you liked Alpha"]
+    # not even when every card would otherwise repeat Alpha alone
+    out = reasons([[1.0, 0.24, -0.5]] * 4)
+    assert out == ["Because you liked Alpha"] * 4
+    # a negative share is never named either
+    assert reasons([[1.0, -0.9, 0.0]]) == ["Because you liked Alpha"]
+
+
+def test_consecutive_cards_do_not_repeat_a_pair_when_another_title_is_comparable() -> None:
+    # Gamma (0.8) is within COMPARABLE of the best on both cards: the second card swaps it in
+    out = reasons([[1.0, 0.9, 0.8], [1.0, 0.9, 0.8]])
+    assert out == ["Because you liked Alpha, Beta", "Because you liked Alpha, Gamma"]
+    # over many equal cards every comparable title keeps being named, no pair twice in a row
+    many = reasons([[1.0, 0.95, 0.9]] * 6)
+    pairs = [frozenset(r.removeprefix("Because you liked ").split(", ")) for r in many]
+    assert all(a != b for a, b in zip(pairs, pairs[1:], strict=False))
+    assert Counter(n for p in pairs for n in p).keys() == {"Alpha", "Beta", "Gamma"}
+
+
+def test_the_pair_repeats_when_no_other_title_is_comparable() -> None:
+    # Gamma's share (0.3) is not negligible but far below the best: the honest pair stays
+    assert reasons([[1.0, 0.9, 0.3], [1.0, 0.9, 0.3]]) == ["Because you liked Alpha, Beta"] * 2
+
+
+def test_disliked_titles_are_never_named_even_if_a_scorer_reports_them() -> None:
+    profile = [("ttA", 1), ("ttB", 1), ("ttD", -1)]
+    out = reasons([[0.5, 0.4, 2.0]] * 3, names=["ttA", "ttB", "ttD"], profile=profile)
+    assert out == ["Because you liked Alpha, Beta"] * 3
+    assert not any("Delta" in r for r in out)
+
+
+def test_taste_reason_when_the_taste_explains_more_than_any_liked_title() -> None:
+    out = reasons(
+        [[0.3, 0.1, 0.0], [0.3, 0.1, 0.0]], taste=TasteQuery("Crime"), taste_z=[2.0, 0.1], kind="tv"
+    )
+    # card 1: taste share 1 * 2.0 / 2 = 1.0 > 0.3 / 2; card 2: 0.05 < 0.15 -> the liked titles
+    assert out == ["Because you like crime shows", "Because you liked Alpha, Beta"]
+
+
+def test_popular_reason_when_nothing_personal_explains_the_card() -> None:
+    assert reasons([[0.0, 0.0, 0.0]], favourites=("Drama",)) == ["Popular in Drama"]
+    assert reasons([[-0.1, 0.0, 0.0]]) == ["Popular on IMDb"]
+    # a taste without a positive genre for the card falls back to popularity too
+    assert reasons([[0.0, 0.0, 0.0]], taste=TasteQuery(None), taste_z=[3.0]) == ["Popular on IMDb"]
+
+
+def test_pick_directly() -> None:
+    names = ["ttA", "ttB", "ttC"]
+    row = np.array([1.0, 0.9, 0.8])
+    # Alpha and Beta used twice before: the comparable Gamma now leads the discounted order
+    used = Counter({"ttA": 2, "ttB": 2})
+    assert _pick(row, [0, 1, 2], 1.0, names, used, (), 2) == ["ttC", "ttA"]
+    # a title below COMPARABLE never overtakes a comparable one, however often they were used
+    row = np.array([1.0, 0.5, 0.0])
+    assert _pick(row, [0, 1], 1.0, names, Counter({"ttA": 10}), (), 1) == ["ttA"]
+    row = np.array([1.0, 0.5, 0.4])
+    assert _pick(row, [0, 1, 2], 1.0, names, Counter({"ttA": 8}), (), 2) == ["ttA", "ttB"]
+    # the same pair as the previous card is broken with a comparable spare
+    row = np.array([1.0, 0.9, 0.75])
+    assert _pick(row, [0, 1, 2], 1.0, names, Counter(), ("ttA", "ttB"), 2) == ["ttA", "ttC"]
+
+
+def test_the_main_contributor_is_not_dropped_after_many_cards() -> None:
+    """Alpha explains eight cards alone; on the ninth it still contributes twice as much as
+    anyone else, so it must still be named (variety only swaps between comparable titles)."""
+    out = reasons([[1.0, 0.0, 0.0]] * 8 + [[1.0, 0.5, 0.4]])
+    assert out[:8] == ["Because you liked Alpha"] * 8
+    assert out[8] == "Because you liked Alpha, Beta"
+
+
+# --- end to end on the fixture catalogue ------------------------------------------------------
+
+CRIME_FAN = [
+    ("tt0000001", 1),
+    ("tt0000002", 2),
+    ("tt0000004", 1),
+    ("tt0000101", 1),
+    ("tt0000011", 1),
+    ("tt0000005", -1),
+    ("tt0000103", -1),
+]
+_REASON = re.compile(r"Because you liked (.+)|Because you like [a-z-]+ (films|shows)|Popular (in \w+|on IMDb)")
+
+
+@pytest.mark.parametrize("kind", ["movie", "tv"])
+def test_feed_reasons_name_liked_titles_only_and_vary(recommender: Recommender, kind: str) -> None:
+    names = recommender.names
+    liked = {names[t] for t, v in CRIME_FAN if v > 0}
+    disliked = {names[t] for t, v in CRIME_FAN if v < 0}
+    out = recommender.recommend(CRIME_FAN, kind, n=10)
+    named_lists = []
+    for reason in out["reason"].to_list():
+        m = _REASON.fullmatch(reason)
+        assert m is not None, reason
+        if m.group(1):
+            named = m.group(1).split(", ")
+            assert 1 <= len(named) <= recommender.config.reason_titles
+            assert set(named) <= liked and not set(named) & disliked
+            named_lists.append(frozenset(named))
+    # more than one explanation over the list: the crime fan's films and Orbit both show up
+    assert len(set(named_lists)) >= 2
+
+
+def test_a_single_like_is_the_reason_for_its_own_kind(recommender: Recommender) -> None:
+    out = recommender.recommend([("tt0000012", 1)], "movie", n=2)  # Summer Letters (romance)
+    assert out["tconst"].to_list() == ["tt0000013", "tt0000014"]  # the other two "Letters"
+    assert out["reason"].to_list() == ["Because you liked Summer Letters"] * 2
