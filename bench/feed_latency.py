@@ -28,8 +28,9 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recsys.models import Recommender  # noqa: E402
-from recsys.models.als import blas_single_thread  # noqa: E402
+from recsys.models import Recommender, TrainingData  # noqa: E402
+from recsys.models.als import ALSScorer, blas_single_thread  # noqa: E402
+from recsys.models.content import TfidfScorer  # noqa: E402
 
 
 def simulate_users(titles: pl.DataFrame, ratings: pl.DataFrame, n: int, seed: int) -> list[pl.DataFrame]:
@@ -69,7 +70,7 @@ def pct(xs: list[float], q: float) -> float:
 
 def run(titles: pl.DataFrame, ratings: pl.DataFrame, users: int, seed: int, label: str) -> None:
     t0 = time.perf_counter()
-    rec = Recommender.fit(titles, ratings, None)
+    rec = Recommender.fit(TrainingData(titles=titles, ratings=ratings))
     print(f"[{label}] {titles.height:,} titles; fit {time.perf_counter() - t0:.1f}s")
     profiles = simulate_users(titles.head(rec.titles.height), ratings, users, seed)
     genres = ["Drama", "Comedy"]
@@ -79,9 +80,10 @@ def run(titles: pl.DataFrame, ratings: pl.DataFrame, users: int, seed: int, labe
             rec.recommend(p, kind, 20, favourite_genres=genres)
 
     feed, feed_both, floor = [], [], []
-    model = rec.hybrid.als.model
-    content = rec.hybrid.content
-    matrix = content.matrix
+    als = rec.hybrid["als"]
+    content = rec.hybrid["content"]
+    assert isinstance(als, ALSScorer) and isinstance(content, TfidfScorer)
+    model, matrix = als.model, content.matrix
     for p in profiles:
         t0 = time.perf_counter()
         for kind in ("movie", "tv"):
@@ -95,20 +97,23 @@ def run(titles: pl.DataFrame, ratings: pl.DataFrame, users: int, seed: int, labe
         assert both["tv"].equals(out)
 
         # floor: implicit recommend (fold-in) alone + one sparse TF-IDF profile product alone
-        row = rec.hybrid.als.user_items(p)
-        vec = content.profile_vector(p)
+        row = als.user_items(p)
+        liked = content.items.lookup(p.filter(pl.col("value") > 0)["tconst"].to_list())
+        liked = liked[liked >= 0]
+        vec = np.asarray(matrix[liked].sum(axis=0)).ravel() if len(liked) else None
         t0 = time.perf_counter()
         with blas_single_thread():
             if row is not None:
                 model.recommend(0, row, N=20, recalculate_user=True, filter_already_liked_items=True)
         if vec is not None:
-            matrix @ vec[0]
+            matrix @ vec
         floor.append(time.perf_counter() - t0)
 
     likes = [int((p["value"] > 0).sum()) for p in profiles]
+    cold = sum(x < rec.config.hybrid_from_likes for x in likes)
     print(
         f"[{label}] {users} users, {min(len(p) for p in profiles)}-{max(len(p) for p in profiles)} "
-        f"interactions ({sum(x < 5 for x in likes)} in cold start), both sections of 20:"
+        f"interactions ({cold} below the hybrid's {rec.config.hybrid_from_likes} likes), both sections of 20:"
     )
     for name, xs in (("recommend() x 2", feed), ("recommend_feed()", feed_both), ("floor", floor)):
         line = f"  {name:17s} p50 {pct(xs, 50):7.2f} ms   p95 {pct(xs, 95):7.2f} ms   max {pct(xs, 100):7.2f} ms"

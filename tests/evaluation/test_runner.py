@@ -342,7 +342,7 @@ def test_compare_any_two_configurations(tiny: runner.EvaluationResult) -> None:
     assert sig.n_users == 2 and sig.label == "HitRate@2"
     assert sig.mean_a == pytest.approx(tiny.model_value(runner.POPULARITY, "hit_rate"))
     assert tiny.compare(runner.ALS, runner.ALS).p_value == 1.0
-    assert "sweep content=0.50 als=0.50 taste=0.10 popularity=0.10" in tiny.configurations
-    assert tiny.compare(runner.HYBRID, "sweep content=0.50 als=0.50 taste=0.10 popularity=0.10").n_users == 2
+    assert "sweep content=0.50 als=0.50 taste=0.20 popularity=0.10" in tiny.configurations
+    assert tiny.compare(runner.HYBRID, "sweep content=0.50 als=0.50 taste=0.20 popularity=0.10").n_users == 2
     with pytest.raises(EvaluationError, match="Unknown configuration"):
         tiny.compare("nope", runner.ALS)

@@ -189,9 +189,9 @@ def test_unregister_removes_the_toy_everywhere(toy: ScorerSpec) -> None:
 
 def test_registered_scorers_and_their_defaults() -> None:
     assert registry.names() == ("content", "als", "taste", "popularity")
-    assert registry.default_weights() == {"content": 0.3, "als": 0.5, "taste": 0.1, "popularity": 0.1}
+    assert registry.default_weights() == {"content": 0.5, "als": 0.2, "taste": 0.2, "popularity": 0.1}
     assert [s.model for s in registry.SCORERS.values()] == ["content", "ALS", "taste", "popularity (IMDb)"]
-    assert registry.example() == "content=0.3,als=0.5,taste=0.1,popularity=0.1"
+    assert registry.example() == "content=0.5,als=0.2,taste=0.2,popularity=0.1"
 
 
 def test_weights_by_name_missing_names_weigh_zero() -> None:
@@ -205,7 +205,7 @@ def test_legacy_positional_weights_are_content_als_popularity() -> None:
     assert parse_weights("0.5,0.4,0.1") == expected
     assert check_weights([0.5, 0.4, 0.1]) == expected
     # one number per scorer is read in registry order
-    assert check_weights([0.3, 0.5, 0.1, 0.1]) == registry.default_weights()
+    assert check_weights([0.5, 0.2, 0.2, 0.1]) == registry.default_weights()
 
 
 @pytest.mark.parametrize(
@@ -219,7 +219,7 @@ def test_legacy_positional_weights_are_content_als_popularity() -> None:
         ("content=lots", "weight of content must be a number"),
         ("content=1,0.5", "Mix of name=value and plain numbers"),
         ("1,2", "one number per scorer"),
-        ("", "name=value pairs such as content=0.3,als=0.5"),
+        ("", "name=value pairs such as content=0.5,als=0.2"),
     ],
 )
 def test_bad_weights_are_refused_with_a_reason(text: str, message: str) -> None:
