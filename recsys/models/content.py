@@ -445,7 +445,7 @@ class ContentQuery:
     their values (dense, features x L).
     """
 
-    __slots__ = ("high", "high_cols", "liked", "low", "power", "prior_weight", "tconsts", "weights")
+    __slots__ = ("_overlaps", "high", "high_cols", "liked", "low", "power", "prior_weight", "tconsts", "weights")
 
     def __init__(
         self,
@@ -462,6 +462,8 @@ class ContentQuery:
         self.tconsts, self.weights, self.liked = tconsts, weights, liked
         self.low, self.high_cols, self.high = low, high_cols, high
         self.power, self.prior_weight = power, prior_weight
+        # the overlap of a block, computed by scores() and reused by contributions() (reasons)
+        self._overlaps: dict[int, tuple[ContentBlock, tuple[np.ndarray, np.ndarray]]] = {}
 
     def _sharpen(self, s: np.ndarray) -> np.ndarray:
         s = np.maximum(s, 0.0, out=s)
@@ -476,7 +478,15 @@ class ContentQuery:
 
     def _overlap(self, data: ContentBlock) -> tuple[np.ndarray, np.ndarray]:
         """Rows (into the known candidates) sharing a high-field feature with the profile, and
-        their high-field similarity to each profile title (rows x L)."""
+        their high-field similarity to each profile title (rows x L); computed once per block."""
+        cached = self._overlaps.get(id(data))
+        if cached is not None and cached[0] is data:
+            return cached[1]
+        result = self._compute_overlap(data)
+        self._overlaps[id(data)] = (data, result)
+        return result
+
+    def _compute_overlap(self, data: ContentBlock) -> tuple[np.ndarray, np.ndarray]:
         high = data.high
         cols = self.high_cols
         if len(cols) == 0 or high.nnz == 0:

@@ -70,10 +70,10 @@ def liked_shares(
                 columns[t] = len(columns)
     share = np.zeros((len(top), len(columns)))
     for names, contrib in blocks:
-        for j, t in enumerate(names):
-            col = columns.get(t)
-            if col is not None:
-                share[:, col] += np.nan_to_num(contrib[:, j])
+        cols = np.fromiter((columns.get(t, -1) for t in names), dtype=np.int64, count=len(names))
+        keep = cols >= 0
+        if keep.any():
+            np.add.at(share, (slice(None), cols[keep]), np.nan_to_num(contrib[:, keep]))
     return list(columns), share
 
 

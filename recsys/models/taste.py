@@ -116,6 +116,15 @@ class GenreTasteScorer(ScorerBase):
         self.items = ItemIndex(titles[C.TCONST].to_list())
         return self
 
+    @property
+    def genre_index(self) -> dict[str, int]:
+        """genre -> column (built once)."""
+        index = self.__dict__.get("_genre_index")
+        if index is None or len(index) != len(self.genres):
+            index = {g: i for i, g in enumerate(self.genres)}
+            self.__dict__["_genre_index"] = index
+        return index
+
     def _fitted(self) -> tuple[ItemIndex, sp.csr_matrix, sp.csr_matrix, np.ndarray]:
         if self.items is None or self.matrix is None or self.share is None or self.base is None:
             raise ModelError("The taste model is not fitted; run `python -m recsys train`.")
@@ -136,7 +145,7 @@ class GenreTasteScorer(ScorerBase):
         w = np.where(values > 0, values, -cfg.dislike_weight * np.abs(values))[known]
         counts = np.asarray(share[rows[known]].T @ w).ravel() if known.any() else np.zeros(len(base))
         total = float(np.abs(w[w > 0]).sum())
-        index = {g: i for i, g in enumerate(self.genres)}
+        index = self.genre_index
         for g in profile.genres:
             if g in index:
                 counts[index[g]] += cfg.favourite_weight
@@ -208,7 +217,7 @@ class TasteQuery:
 
     def best_genre(self, genres: Sequence[str]) -> str | None:
         """The title genre with the largest positive lift (for a "you like ..." reason)."""
-        index = {g: i for i, g in enumerate(self.scorer.genres)}
+        index = self.scorer.genre_index
         best, best_a = None, 0.0
         for g in genres:
             i = index.get(g)
