@@ -147,6 +147,82 @@ def blend(normalised: Mapping[str, np.ndarray], weights: Mapping[str, float]) ->
     return total
 
 
+def zscore_blend(
+    raws: Mapping[str, np.ndarray], weights: Mapping[str, float], removed: np.ndarray | None = None
+) -> tuple[np.ndarray, dict[str, tuple[float, float]]]:
+    """:func:`normalise` (z-score) and :func:`blend` fused, for the feed: the same numbers and the
+    same NaN rule as ``blend({n: normalise(raw with removed set NaN)}, weights)``, in a few passes
+    and without a normalised copy per scorer.
+
+    ``removed`` positions (rated or hidden titles) are left out of every scorer's mean and
+    standard deviation by subtracting their sums, and are NaN in the result. Returns the blend
+    and ``{name: (mean, std)}`` per scorer (std 0 when constant), from which a component's z-score
+    at any position is ``(raw - mean) / std``.
+    """
+    size = len(next(iter(raws.values()))) if raws else 0
+    gone = np.unique(removed) if removed is not None and len(removed) else np.zeros(0, dtype=np.int64)
+    total_w = sum(float(v) for v in weights.values())
+    if total_w <= 0:
+        raise ModelError("Nothing to blend: give at least one scorer a positive weight.")
+    total = np.zeros(size, dtype=np.float64)
+    const = 0.0
+    unscored: np.ndarray | None = np.ones(size, dtype=bool)
+    stats: dict[str, tuple[float, float]] = {}
+    for name, raw in raws.items():
+        w = float(weights.get(name, 0.0))
+        nan = np.isnan(raw)
+        finite: np.ndarray | None = None
+        if nan.any():
+            finite = ~nan
+            vals = np.where(finite, raw, 0.0)
+            count = int(finite.sum()) - int(finite[gone].sum())
+        else:
+            vals = raw
+            count = size - len(gone)
+        if count <= 0:
+            stats[name] = (math.nan, 0.0)
+            continue
+        s1 = float(vals.sum()) - float(vals[gone].sum())
+        s2 = float(np.dot(vals, vals)) - float(np.dot(vals[gone], vals[gone]))
+        mean = s1 / count
+        std = math.sqrt(max(s2 / count - mean * mean, 0.0))
+        if std <= 1e-9 * max(1.0, abs(mean)):
+            std = 0.0
+        stats[name] = (mean, std)
+        if w == 0:
+            continue
+        if std > 0:
+            coef = w / (std * total_w)
+            if finite is None:
+                total += vals * coef
+                const -= mean * coef
+            else:
+                total += np.where(finite, (vals - mean) * coef, 0.0)
+        if finite is None:
+            unscored = None  # this scorer scores every candidate
+        elif unscored is not None:
+            unscored &= nan
+    if const:
+        total += const
+    if unscored is not None:
+        total[unscored] = np.nan
+    total[gone] = np.nan
+    return total, stats
+
+
+def zscores_at(
+    raw: np.ndarray, stat: tuple[float, float], positions: np.ndarray, removed: np.ndarray | None = None
+) -> np.ndarray:
+    """The z-scores of ``raw`` at ``positions`` under ``stat`` = (mean, std) from
+    :func:`zscore_blend` (0 for a constant scorer; NaN where ``raw`` is NaN or removed)."""
+    mean, std = stat
+    values = raw[positions]
+    z = (values - mean) / std if std > 0 else np.where(np.isnan(values), np.nan, 0.0)
+    if removed is not None and len(removed):
+        z = np.where(np.isin(positions, removed), np.nan, z)
+    return z
+
+
 def top_n(scores: np.ndarray, n: int) -> np.ndarray:
     """Positions of the ``n`` best finite scores, best first (ties: lower position first)."""
     if n <= 0 or len(scores) == 0:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -64,7 +65,15 @@ from recsys.models.base import (
     write_json,
 )
 from recsys.models.content import TfidfScorer
-from recsys.models.hybrid import HybridConfig, WeightedHybrid, blend, normalise_with_scale, top_n
+from recsys.models.hybrid import (
+    HybridConfig,
+    WeightedHybrid,
+    blend,
+    normalise_with_scale,
+    top_n,
+    zscore_blend,
+    zscores_at,
+)
 from recsys.models.reasons import popular_reason, reasons_for
 from recsys.models.registry import Weights, check_weights, section_weights
 from recsys.progress import Progress, null_progress
@@ -348,36 +357,44 @@ class Recommender:
         exclude: Sequence[str],
     ) -> pl.DataFrame:
         removed = self._removed(sec, prof, exclude)
-        normed: dict[str, np.ndarray] = {}
-        scales: dict[str, float] = {}
-        for name, q in queries.items():
-            raw = q.scores(sec.blocks[name])
-            if len(removed):
-                raw[removed] = np.nan
-            normed[name], scales[name] = normalise_with_scale(raw, self.config.hybrid.normalisation)
         # a scorer that knows almost no title of this section (ALS and TV before testers rated
         # shows) passes its weight to its heir; see registry.section_weights
-        blind = [n for n in sec.blind if weights.get(n)]
+        blind = [name for name in sec.blind if weights.get(name)]
         if blind:
             weights = section_weights(weights, blind)
-            for name in registry.names():
-                if weights.get(name) and name not in queries and (q := self.hybrid.scorers[name].prepare(prof)):
-                    queries = {**queries, name: q}
-                    raw = q.scores(sec.blocks[name])
-                    if len(removed):
-                        raw[removed] = np.nan
-                    normed[name], scales[name] = normalise_with_scale(raw, self.config.hybrid.normalisation)
-        if normed:
+            extra = {
+                name: q
+                for name in registry.names()
+                if weights.get(name) and name not in queries
+                and (q := self.hybrid.scorers[name].prepare(prof)) is not None
+            }
+            queries = {**queries, **extra}
+        raws = {name: q.scores(sec.blocks[name]) for name, q in queries.items() if weights.get(name)}
+        if not raws:
+            blended, stats = np.full(len(sec), np.nan), {}
+        elif self.config.hybrid.normalisation == "zscore":
+            blended, stats = zscore_blend(raws, weights, removed)
+        else:  # the reference path: normalise each scorer, then blend
+            normed = {}
+            stats = {}
+            for name, raw in raws.items():
+                raw[removed] = np.nan
+                normed[name], scale = normalise_with_scale(raw, self.config.hybrid.normalisation)
+                stats[name] = (math.nan, scale)
             blended = blend(normed, weights)
-        else:
-            blended = np.full(len(sec), np.nan)
         top = top_n(blended, n)
         if len(top) < n:
             # candidates no weighted scorer could score come last, most popular first
             pop = np.where(np.isnan(blended), sec.popularity, np.nan)
             pop[removed] = np.nan
             top = np.concatenate([top, top_n(pop, n - len(top))])
-        components = {name: normed[name][top] if name in normed else np.full(len(top), np.nan) for name in registry.names()}
+        components = {name: np.full(len(top), np.nan) for name in registry.names()}
+        for name, raw in raws.items():
+            if self.config.hybrid.normalisation == "zscore":
+                components[name] = zscores_at(raw, stats[name], top, removed)
+            else:
+                components[name] = normed[name][top]
+        scales = {name: stat[1] for name, stat in stats.items()}
         reasons = reasons_for(
             self, sec, prof, queries, top, weights, scales, components, self.config.reason_titles
         )

@@ -249,3 +249,34 @@ def test_component_columns_are_each_scorer_normalised_over_the_unrated_section(
                 np.testing.assert_allclose(out[name].to_numpy(), expected, rtol=1e-6, atol=1e-9)
             else:
                 assert out[name].is_nan().all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_fused_zscore_blend_matches_normalise_then_blend(seed: int) -> None:
+    """The feed's fused path gives the reference numbers and NaN rule: removed titles NaN and left
+    out of every mean / std, a scorer's NaN counting 0, a candidate no weighted scorer scores NaN."""
+    from recsys.models.hybrid import zscore_blend, zscores_at
+
+    rng = np.random.default_rng(seed)
+    size = 500
+    full = rng.normal(size=size)
+    partial = np.where(rng.random(size) < 0.7, np.nan, rng.normal(2.0, 3.0, size))
+    constant = np.full(size, 4.0)
+    removed = rng.choice(size, 25, replace=False)
+    raws = {"content": full, "als": partial, "popularity": constant}
+    weights = {"content": 0.5, "als": 0.3, "popularity": 0.2}
+    fused, stats = zscore_blend({k: v.copy() for k, v in raws.items()}, weights, removed)
+    reference = {}
+    for name, raw in raws.items():
+        r = raw.copy()
+        r[removed] = np.nan
+        reference[name] = normalise(r)
+    expected = blend(reference, weights)
+    np.testing.assert_allclose(fused, expected, rtol=1e-9, atol=1e-12)
+    top = np.arange(size)
+    for name, raw in raws.items():
+        np.testing.assert_allclose(zscores_at(raw, stats[name], top, removed), reference[name], atol=1e-12)
+    # only ALS weighted: candidates ALS cannot score are NaN, as in the reference
+    only = {"als": 1.0}
+    fused_als, _ = zscore_blend({"als": partial.copy()}, only, removed)
+    np.testing.assert_array_equal(np.isnan(fused_als), np.isnan(blend({"als": reference["als"]}, only)))
