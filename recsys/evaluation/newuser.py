@@ -139,7 +139,9 @@ def cold_start_table(
                 lists = {
                     "popularity": _masked(baseline, removed),
                     "popular in genres": _in_genres(raw["popularity"], items, genres_of, favourites),
-                    "served": blend(normed, served_weights(weights, n, base.hybrid_from_likes)),
+                    "served": blend(
+                        normed, served_weights(weights, n, base.hybrid_from_likes, base.cold_start_weights)
+                    ),
                     "hybrid": blend(normed, weights),
                 }
                 for name, scores in lists.items():

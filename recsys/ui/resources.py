@@ -143,6 +143,8 @@ def _personas(parquet_dir: str, stamp: str, models_dir: str, version: str | None
 def personas(cfg: Settings | None = None) -> list[Persona]:
     """The demo personas of the current catalogue and model (none without MovieLens ratings),
     named after what their feeds show."""
+    from recsys.models.artifacts import latest_version
+
     cfg = cfg or settings()
     version = latest_version(cfg.models_dir)
     try:

@@ -8,6 +8,8 @@ fixture catalogue.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import re
 from collections import Counter
 from types import SimpleNamespace
@@ -190,6 +192,8 @@ def test_feed_reasons_name_liked_titles_only_and_vary(recommender: Recommender, 
 
 
 def test_a_single_like_is_the_reason_for_its_own_kind(recommender: Recommender) -> None:
-    out = recommender.recommend([("tt0000012", 1)], "movie", n=2)  # Summer Letters (romance)
+    # the full hybrid from one like (the served feed uses the cold-start blend below 3 likes)
+    rec = Recommender(recommender.hybrid, recommender.titles, replace(recommender.config, hybrid_from_likes=1))
+    out = rec.recommend([("tt0000012", 1)], "movie", n=2)  # Summer Letters (romance)
     assert out["tconst"].to_list() == ["tt0000013", "tt0000014"]  # the other two "Letters"
     assert out["reason"].to_list() == ["Because you liked Summer Letters"] * 2

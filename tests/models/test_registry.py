@@ -153,7 +153,7 @@ def test_toy_gets_its_own_evaluation_row_and_weight_column(toy: ScorerSpec) -> N
 def test_toy_component_is_a_column_of_the_recommendations(toy: ScorerSpec, tmp_path: Path) -> None:
     config = RecommenderConfig(scorers=small_scorer_configs())
     rec = Recommender.fit(TrainingData(titles=make_titles(), ratings=make_ratings()), config)
-    profile = [("tt0000001", 1), ("tt0000002", 1), ("tt0000005", -1)]
+    profile = [("tt0000001", 1), ("tt0000002", 1), ("tt0000003", 1), ("tt0000005", -1)]
     out = rec.recommend(profile, "movie", n=4, weights={TOY: 1.0})
     assert out.columns == ["tconst", "score", "rank", "reason", "content", "als", "taste", "popularity", TOY]
     # the newest unrated movies: Loud City (2015), Quiet Fields (2012), Orbit (2010), Laugh Forever (2006)
