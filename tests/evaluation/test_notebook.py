@@ -37,6 +37,7 @@ def test_tuning_notebook_executes(built_data: Path, monkeypatch: pytest.MonkeyPa
     text = "\n".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "tested users" in text and "Best step by NDCG@10" in text
     assert "Wilcoxon" in text or "identical for every user" in text
+    assert "Chosen weights:" in text and "Test NDCG@10: chosen" in text  # tune ran on validation
     shown = [o for o in outputs if o.output_type in ("display_data", "execute_result")]
     # Altair's renderer: a vega-lite bundle, or HTML that embeds it (no notebook frontend here)
     charts = [o for o in shown if any("vega" in k for k in o.data) or "vega" in o.data.get("text/html", "")]
