@@ -90,6 +90,7 @@ def _recommend(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.feed import recommend_profile
     from recsys.models.service import Recommender
 
+    _check_count(args.n)
     pairs = [(t, LIKE) for t in args.like] + [(t, SUPERLIKE) for t in args.superlike]
     pairs += [(t, DISLIKE) for t in args.dislike]
     catalog = Catalog(settings.parquet_dir)
@@ -125,6 +126,7 @@ def _similar(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.catalog.queries import Catalog
     from recsys.models.service import Recommender
 
+    _check_count(args.n)
     catalog = Catalog(settings.parquet_dir)
     _check_titles(catalog, [args.tconst])
     recommender = Recommender.load_latest(settings.models_dir)
@@ -245,14 +247,9 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
-    return value
+def _check_count(n: int) -> None:
+    if n < 1:
+        raise CineBlendError(f"-n must be at least 1, got {n}")
 
 
 def _weights_help() -> str:
@@ -317,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--dislike", nargs="+", action="extend", default=[], metavar="TCONST", help="disliked titles"
     )
     p.add_argument("--type", choices=("movie", "tv"), help="one section only")
-    p.add_argument("-n", type=_positive_int, default=20, help="titles per section (default 20)")
+    p.add_argument("-n", type=int, default=20, help="titles per section (default 20)")
     p.add_argument("--weights", metavar="NAME=W,...", help=_WEIGHTS_HELP)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_recommend)
@@ -330,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("tconst", metavar="TCONST", help="an IMDb title id, e.g. tt0068646")
     p.add_argument("--type", choices=("movie", "tv"), help="section to search (default: the title's own)")
-    p.add_argument("-n", type=_positive_int, default=10, help="how many (default 10)")
+    p.add_argument("-n", type=int, default=10, help="how many (default 10)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_similar)
 

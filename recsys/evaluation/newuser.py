@@ -127,7 +127,9 @@ def cold_start_table(
             for n in counts:
                 if len(early) < n:
                     continue
-                picks = [early[i] for i in sorted(rng.choice(len(early), size=n, replace=False).tolist())]
+                # one stream per (draw, likes, user): a row does not depend on which others are asked
+                pick_rng = np.random.default_rng([config.seed, draw, n, int(user) & 0x7FFFFFFF])
+                picks = [early[i] for i in sorted(pick_rng.choice(len(early), size=n, replace=False).tolist())]
                 favourites = _top_genres(picks, genres_of, config.genres)
                 profile = Profile.of([(t, 1.0) for t in picks], genres=favourites)
                 removed = np.asarray([position[t] for t in seen if t in position], dtype=np.int64)

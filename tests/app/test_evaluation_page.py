@@ -41,7 +41,7 @@ def test_run_shows_table_chart_significance_and_matches_the_cli(
     monkeypatch.setattr(runner, "evaluate_catalogue", counting)
     at = open_lab(model_settings)
     assert at.title[0].value == "Evaluation lab"
-    assert "Live weights: content 0.30, als 0.50, taste 0.10, popularity 0.10 (the defaults" in info_texts(at)
+    assert "Live weights: content 0.50, als 0.20, taste 0.20, popularity 0.10 (the defaults" in info_texts(at)
     assert "press **Run evaluation**" in info_texts(at)
     assert not at.dataframe  # nothing runs before the button
 
@@ -121,13 +121,13 @@ def test_use_these_weights_sets_the_live_weights(model_settings: Settings) -> No
     assert not at.exception, at.exception
     store = Store.open(model_settings.store_url)
     try:
-        expected = {"content": 1.0, "als": 0.0, "taste": 0.1, "popularity": 0.2}
+        expected = {"content": 1.0, "als": 0.0, "taste": 0.2, "popularity": 0.2}
         assert live_weights(store) == expected
         value, _, by = store.setting_info("hybrid_weights")  # type: ignore[misc]
         assert value == expected and by == "alice"
     finally:
         store.close()
-    assert "Live weights: content 1.00, als 0.00, taste 0.10, popularity 0.20, set by alice" in info_texts(at)
+    assert "Live weights: content 1.00, als 0.00, taste 0.20, popularity 0.20, set by alice" in info_texts(at)
     assert any("The feed now uses content 1.00" in s.value for s in at.success)
 
 
@@ -137,7 +137,7 @@ def test_an_old_stored_weight_list_is_read_in_scorer_order(model_settings: Setti
         store.set_setting("hybrid_weights", [0.2, 0.7, 0.1], updated_by="ds")
         assert live_weights(store) == {"content": 0.2, "als": 0.7, "taste": 0.0, "popularity": 0.1}
         store.set_setting("hybrid_weights", {"nope": 1}, updated_by="ds")
-        assert live_weights(store) == {"content": 0.3, "als": 0.5, "taste": 0.1, "popularity": 0.1}
+        assert live_weights(store) == {"content": 0.5, "als": 0.2, "taste": 0.2, "popularity": 0.1}
     finally:
         store.close()
 

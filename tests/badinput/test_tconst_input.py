@@ -141,7 +141,7 @@ def test_cli_recommend_tt_bad_exits_1_with_one_line(app_settings: Settings) -> N
         (["--like", "tt0100001\n"], "is not an IMDb title id"),
         (["--like", "x" * 10_000], "is not an IMDb title id"),
         (["--superlike", "tt9999999"], "tt9999999 is not in the catalogue"),
-        (["--like", "tt0100001", "--weights", "a,b,c"], "--weights must be three numbers"),
+        (["--like", "tt0100001", "--weights", "a,b,c"], "The weight of content must be a number"),
     ],
 )
 def test_cli_recommend_refuses_bad_input_with_one_line(
