@@ -10,8 +10,9 @@ as the blended score. Then, card by card in rank order:
 - the best title is always a candidate; a title already named on earlier cards is discounted
   (``REPEAT_DISCOUNT`` per use) among the titles within ``COMPARABLE`` of the best, so consecutive
   cards do not repeat the same pair when another liked title contributes comparably;
-- when the genre taste explains the card more than any single liked title (its weighted z-score
-  above the best share), or no liked title has a positive share, the reason names the taste
+- when the genre taste explains the card clearly more than any single liked title (its weighted
+  z-score above ``TASTE_OVER_TITLE`` times the best share), or no liked title has a positive
+  share, the reason names the taste
   ("Because you like crime films"); failing that, the popularity ("Popular in Drama").
 """
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 NEGLIGIBLE = 0.25  # a share below this fraction of the card's best is never named
 COMPARABLE = 0.7  # shares within this fraction of the best compete on variety
 REPEAT_DISCOUNT = 0.8  # each earlier use of a title multiplies its share by this when competing
+TASTE_OVER_TITLE = 2.0  # the taste is named when its share is above this many times the best title's
 
 
 def popular_reason(genres: Sequence[str], favourite_genres: Sequence[str]) -> str:
@@ -106,7 +108,7 @@ def reasons_for(
         if taste is not None and taste_z is not None and np.isfinite(taste_z[i]):
             taste_share = weights.get("taste", 0.0) * float(taste_z[i]) / total_w
         genre = taste.best_genre(sec.genres[item]) if taste is not None and hasattr(taste, "best_genre") else None
-        if best <= 0 or (genre is not None and taste_share > best):
+        if best <= 0 or (genre is not None and taste_share > TASTE_OVER_TITLE * best):
             out.append(taste_reason(genre, sec.kind) if genre else popular_reason(sec.genres[item], profile.genres))
             previous = ()
             continue

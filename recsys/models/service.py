@@ -17,10 +17,11 @@ and the reasons of the top n (:mod:`recsys.models.reasons`).
   and a little ALS (content 0.15, ALS 0.15, taste 0.1, popularity 0.6);
 - from ``hybrid_from_likes`` (3) on: the full hybrid with the live weights.
 
-Both choices were made on validation (``bench/quality.py --cold-start``, users left out of
-training, NDCG@10 at 1 / 2 / 3 / 5 likes): the cold-start blend 0.077 / 0.085 / 0.094 / 0.107,
-the tuned hybrid 0.057 / 0.076 / 0.097 / 0.108, popularity 0.074, popular in the favourite
-genres 0.054. So the feed switches to the hybrid at 3 likes.
+Both were chosen on validation (``bench/quality.py``: 150 users left out of training, 3 draws,
+NDCG@10 at 1 / 2 / 3 / 5 likes): the cold-start blend 0.069 / 0.088 / - / -, the tuned hybrid
+0.053 / 0.081 / 0.088 / 0.107, popularity 0.085, popular in the favourite genres 0.056-0.060. At one
+like nothing personal beats the global list yet, but someone who liked something is never served
+the global top list; from 2 likes the blend beats it, from 3 the hybrid takes over.
 
 Never the global top list for someone who liked something. Artifacts (versioned folders) live in
 :mod:`recsys.models.artifacts`. A :class:`Recommender` is never modified by a request and is
