@@ -95,7 +95,8 @@ def cold_start_table(
     sums: dict[int, dict[str, dict[str, list[float]]]] = {
         n: {name: {m: [] for m in ("ndcg", "recall", "hit_rate")} for name in LISTS} for n in counts
     }
-    fixed = _catalogue_scorers(titles, base, reuse)
+    configs = {n: base.scorer_config(n) for n in registry.names()}
+    fixed = registry.fit_catalogue_scorers(TrainingData(titles=titles), configs, reuse)
     for draw in range(config.draws):
         rng = np.random.default_rng(config.seed + draw)
         sp = split(ratings, "temporal", min_positives=config.min_positives, seed=config.seed)
@@ -105,12 +106,7 @@ def cold_start_table(
         chosen = sorted(rng.choice(eligible, size=min(config.users, len(eligible)), replace=False).tolist())
         train = sp.train.filter(~pl.col(sp.user_col).is_in(chosen))
         data = TrainingData(titles=titles, ratings=train)
-        hybrid = WeightedHybrid(
-            {
-                name: fixed[name] if name in fixed else spec.build(base.scorer_config(name)).fit(data)
-                for name, spec in registry.SCORERS.items()
-            }
-        )
+        hybrid = WeightedHybrid(registry.fit_scorers(data, configs, fixed))
         counted = PopularityScorer(PopularityConfig(source="interactions")).fit_frames(movielens_ratings=train)
         items = sorted(set(train[sp.item_col].to_list()))
         parts = {name: s.candidate_scorer(items) for name, s in hybrid.scorers.items()}  # type: ignore[attr-defined]
@@ -211,18 +207,6 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
     part = np.argpartition(-s, k - 1)[:k]
     order = part[np.lexsort((part, -s[part]))]
     return order[np.isfinite(s[order])]
-
-
-def _catalogue_scorers(
-    titles: pl.DataFrame, base: RecommenderConfig, reuse: Mapping[str, Scorer] | None
-) -> dict[str, Scorer]:
-    data = TrainingData(titles=titles)
-    out: dict[str, Scorer] = {}
-    for name, spec in registry.SCORERS.items():
-        cfg = base.scorer_config(name)
-        if spec.depends_on_catalogue_only(cfg):
-            out[name] = (reuse or {}).get(name) or spec.build(cfg).fit(data)
-    return out
 
 
 __all__ = ["LISTS", "NewUserConfig", "cold_start_table", "onboarding", "render"]

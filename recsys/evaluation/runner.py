@@ -51,7 +51,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import polars as pl
 
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE
@@ -612,12 +611,7 @@ def run_evaluation(
     # --- catalogue-only scorers: fitted once (or reused) for both splits
     progress(_STAGE_FIT, 0, 1)
     t0 = time.perf_counter()
-    fixed: dict[str, Scorer] = {}
-    catalogue_data = TrainingData(titles=titles, tags=tags)
-    for name, spec in registry.SCORERS.items():
-        cfg = configs.get(name)
-        if spec.depends_on_catalogue_only(cfg):
-            fixed[name] = (reuse or {}).get(name) or spec.build(cfg).fit(catalogue_data)
+    fixed = registry.fit_catalogue_scorers(TrainingData(titles=titles, tags=tags), configs, reuse)
     timings["fit_catalogue_s"] = time.perf_counter() - t0
     progress(_STAGE_FIT, 1, 1)
 
@@ -694,9 +688,7 @@ def _fit_hybrid(
 ) -> WeightedHybrid:
     """The hybrid for one split: catalogue-only scorers shared, the others fitted on its train."""
     data = TrainingData(titles=titles, ratings=part.train, tags=tags)
-    scorers: dict[str, Scorer] = {}
-    for name, spec in registry.SCORERS.items():
-        scorers[name] = fixed[name] if name in fixed else spec.build(configs.get(name)).fit(data, progress)
+    scorers = registry.fit_scorers(data, configs, fixed, progress)
     return WeightedHybrid(scorers, HybridConfig(weights, normalisation))  # type: ignore[arg-type]
 
 

@@ -153,7 +153,9 @@ def tune(
         raise EvaluationError(
             f"No user has {config.min_positives} or more positives in the validation split; tuning needs more ratings."
         )
-    fixed = _catalogue_scorers(titles, base, reuse)
+    fixed = registry.fit_catalogue_scorers(
+        TrainingData(titles=titles), {n: base.scorer_config(n) for n in registry.names()}, reuse
+    )
     timings: dict[str, float] = {}
 
     # 1. ALS grid on validation
@@ -272,26 +274,8 @@ def tuned_config(models_dir: Path, base: RecommenderConfig | None = None) -> Rec
     )
 
 
-def _catalogue_scorers(
-    titles: pl.DataFrame, base: RecommenderConfig, reuse: Mapping[str, Scorer] | None
-) -> dict[str, Scorer]:
-    data = TrainingData(titles=titles)
-    out: dict[str, Scorer] = {}
-    for name, spec in registry.SCORERS.items():
-        cfg = base.scorer_config(name)
-        if spec.depends_on_catalogue_only(cfg):
-            out[name] = (reuse or {}).get(name) or spec.build(cfg).fit(data)
-    return out
-
-
 def _hybrid(part: Split, titles: pl.DataFrame, fixed: Mapping[str, Scorer], configs: Mapping[str, Any]) -> WeightedHybrid:
-    data = TrainingData(titles=titles, ratings=part.train)
-    return WeightedHybrid(
-        {
-            name: fixed[name] if name in fixed else spec.build(configs.get(name)).fit(data)
-            for name, spec in registry.SCORERS.items()
-        }
-    )
+    return WeightedHybrid(registry.fit_scorers(TrainingData(titles=titles, ratings=part.train), configs, fixed))
 
 
 __all__ = ["TUNED_FILE", "TuneConfig", "TuneResult", "tune", "tuned_config", "write_tuned"]

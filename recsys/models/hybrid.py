@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 import numpy as np
-import polars as pl
 
 from recsys.errors import ModelError
 from recsys.models import registry
@@ -42,7 +41,6 @@ from recsys.models.base import (
     ProfileLike,
     Scorer,
     TrainingData,
-    config_from_dict,
     config_to_dict,
     read_json,
     require,

@@ -22,10 +22,11 @@ from typing import Any
 
 from recsys.errors import ModelError
 from recsys.models.als import ALSConfig, ALSScorer
-from recsys.models.base import Scorer
+from recsys.models.base import Scorer, TrainingData
 from recsys.models.content import TfidfConfig, TfidfScorer
 from recsys.models.popularity import PopularityConfig, PopularityScorer
 from recsys.models.taste import GenreTasteScorer, TasteConfig
+from recsys.progress import Progress
 
 Weights = dict[str, float]
 LEGACY_ORDER = ("content", "als", "popularity")
@@ -166,6 +167,34 @@ def section_weights(weights: Mapping[str, float], unscorable: Iterable[str]) -> 
         out[spec.heir] = out[spec.heir] + out[name]
         out[name] = 0.0
     return out
+
+
+def fit_catalogue_scorers(
+    data: TrainingData, configs: Mapping[str, Any] | None = None, reuse: Mapping[str, Scorer] | None = None
+) -> dict[str, Scorer]:
+    """The registered scorers that fit on the catalogue alone (with ``configs[name]``, else their
+    defaults), fitted on ``data`` once -- or taken from ``reuse`` -- to share between splits."""
+    configs, reuse = configs or {}, reuse or {}
+    out: dict[str, Scorer] = {}
+    for name, spec in SCORERS.items():
+        config = configs.get(name)
+        if spec.depends_on_catalogue_only(config):
+            out[name] = reuse.get(name) or spec.build(config).fit(data)
+    return out
+
+
+def fit_scorers(
+    data: TrainingData,
+    configs: Mapping[str, Any] | None = None,
+    fitted: Mapping[str, Scorer] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Scorer]:
+    """Every registered scorer: those in ``fitted`` as they are, the others fitted on ``data``."""
+    configs, fitted = configs or {}, fitted or {}
+    return {
+        name: fitted[name] if name in fitted else spec.build(configs.get(name)).fit(data, progress)
+        for name, spec in SCORERS.items()
+    }
 
 
 def format_weights(weights: Mapping[str, float]) -> str:
