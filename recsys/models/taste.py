@@ -131,9 +131,19 @@ class GenreTasteScorer(ScorerBase):
         return self.items, self.matrix, self.share, self.base
 
     def candidates(self, tconsts: Sequence[str]) -> Block:
+        """The known candidates grouped by genre set: ``TasteBlock(table, codes)`` with one row
+        of ``table`` per distinct genre set (a few hundred for a whole section), so a request
+        costs one tiny product and a gather."""
         items, matrix, _, _ = self._fitted()
         positions = items.lookup(tconsts)
-        return Block(tconsts, positions, sp.csr_matrix(matrix[positions[positions >= 0]]))
+        rows = sp.csr_matrix(matrix[positions[positions >= 0]])
+        keys = [tuple(rows.indices[rows.indptr[i] : rows.indptr[i + 1]]) for i in range(rows.shape[0])]
+        unique: dict[tuple[int, ...], int] = {}
+        codes = np.fromiter((unique.setdefault(k, len(unique)) for k in keys), dtype=np.int64, count=len(keys))
+        first = np.zeros(len(unique), dtype=np.int64)
+        first[codes] = np.arange(len(codes))  # any row of a set will do: they are equal
+        table = rows[first].toarray() if len(unique) else np.zeros((0, len(self.genres)))
+        return Block(tconsts, positions, TasteBlock(table, codes))
 
     def affinity(self, profile: Profile) -> np.ndarray | None:
         """``a_g`` per genre (in ``self.genres`` order); None without any signal."""
@@ -201,6 +211,15 @@ class GenreTasteScorer(ScorerBase):
         return scorer
 
 
+@dataclass(frozen=True)
+class TasteBlock:
+    """Candidates by genre set: ``table`` (sets x genres, the scorer's row values) and
+    ``codes`` (known candidate -> its set's row)."""
+
+    table: np.ndarray
+    codes: np.ndarray
+
+
 class TasteQuery:
     """One profile's genre affinities; scores are ``block rows @ a``."""
 
@@ -208,8 +227,9 @@ class TasteQuery:
         self.scorer, self.affinity = scorer, affinity
 
     def scores(self, block: Block) -> np.ndarray:
+        data: TasteBlock = block.data
         out = np.full(len(block), np.nan)
-        out[block.positions >= 0] = block.data @ self.affinity
+        out[block.positions >= 0] = (data.table @ self.affinity)[data.codes]
         return out
 
     def contributions(self, block: Block, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
