@@ -12,6 +12,8 @@ import pytest
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
 from recsys.demo import pick_personas
+from recsys.feed import feed_genres
+from recsys.models import Recommender
 from recsys.store import Store
 from recsys.ui import state
 from tests.app.helpers import alerts, feed_tconsts, start
@@ -31,8 +33,12 @@ def mirror_settings(
 def test_demo_profile_shows_a_mature_feed_and_keeps_clicks_in_the_session(
     mirror_settings: Settings,
 ) -> None:
+    # named after their own feeds, by the trained model, as the sign-in page does
     with Catalog(mirror_settings.parquet_dir) as catalog:
-        personas = pick_personas(catalog.movielens_ratings(in_catalog_only=True), catalog.all_titles())
+        model = Recommender.load_latest(mirror_settings.models_dir)
+        personas = pick_personas(
+            catalog.movielens_ratings(in_catalog_only=True), catalog.all_titles(), recommend=feed_genres(model, catalog)
+        )
     assert len(personas) == 4 and len({p.slug for p in personas}) == 4
     persona = personas[0]
     rated = set(persona.ratings["tconst"].to_list())

@@ -24,6 +24,7 @@ import pytest
 from recsys.catalog.queries import Catalog
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE
 from recsys.feed import LIVE_WEIGHTS
+from recsys.models import registry
 from recsys.store import Store
 from recsys.store.accounts import register
 from recsys.ui.auth import COOKIE_NAME
@@ -289,7 +290,9 @@ def test_new_tester_journey(
     expect(page.get_by_text(f"set by {USERNAME}")).to_be_visible()
     shots("evaluation-weights-live")
     live = stored_setting(app_data_dir, LIVE_WEIGHTS)
-    assert isinstance(live, list) and len(live) == 3 and abs(sum(live[:2]) - 1) < 1e-9, live
+    # a name -> weight mapping over the registered scorers; the sweep keeps content + ALS at 1
+    assert isinstance(live, dict) and set(live) == set(registry.names()), live
+    assert abs(live["content"] + live["als"] - 1) < 1e-9, live
     lap("evaluation")
 
     # -- log out: signed out, and still signed out after a reload ------------------------------
