@@ -332,7 +332,8 @@ class ALSScorer(ScorerBase):
         model, _, items = self._fitted()
         positions = items.lookup(tconsts)
         known = positions >= 0
-        return Block(tconsts, positions, np.ascontiguousarray(model.item_factors[positions[known]]))
+        factors = np.ascontiguousarray(model.item_factors[positions[known]])
+        return Block(tconsts, positions, ALSBlock(factors, _slots(positions)))
 
     def user_items(self, profile: ProfileLike) -> sp.csr_matrix | None:
         """The profile as a 1 x items confidence row (app mapping); None when nothing is known."""
@@ -439,7 +440,7 @@ class ALSQuery:
     def scores(self, block: Block) -> np.ndarray:
         """``x_u . y_i`` per candidate of ``block``; NaN for titles the model never saw."""
         out = np.full(len(block), np.nan)
-        out[block.positions >= 0] = block.data @ self.user
+        out[block.positions >= 0] = block.data.factors @ self.user
         return out
 
     def contributions(self, block: Block, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
@@ -447,10 +448,10 @@ class ALSQuery:
         titles the model never saw)."""
         names = self.liked_tconsts()
         out = np.zeros((len(positions), len(names)))
-        slots = _slots(block)[positions]
+        slots = block.data.slots[positions]
         known = slots >= 0
         if known.any() and names:
-            out[known] = self.contributions_of(block.data[slots[known]])
+            out[known] = self.contributions_of(block.data.factors[slots[known]])
         return names, out
 
     def _liked(self) -> tuple[np.ndarray, np.ndarray]:
@@ -481,9 +482,17 @@ class ALSQuery:
         return np.asarray(factors, dtype=np.float64) @ self._solved
 
 
-def _slots(block: Block) -> np.ndarray:
-    """Block index -> row of ``block.data`` (the known candidates' factors), ``-1`` if unknown."""
-    known = block.positions >= 0
-    slots = np.full(len(block), -1, dtype=np.int64)
+@dataclass(frozen=True)
+class ALSBlock:
+    """The known candidates' item factors (in order) and, per block index, the row among them
+    (``-1`` for titles the model never saw)."""
+
+    factors: np.ndarray
+    slots: np.ndarray
+
+
+def _slots(positions: np.ndarray) -> np.ndarray:
+    known = positions >= 0
+    slots = np.full(len(positions), -1, dtype=np.int64)
     slots[known] = np.arange(int(known.sum()))
     return slots

@@ -230,6 +230,7 @@ class ContentBlock:
     known: np.ndarray  # int64, indices of the known candidates in the block
     scale_power: np.ndarray  # float64, scale ** config.power
     offset: np.ndarray  # float64, config.prior_weight * prior
+    slots: np.ndarray  # int64, block index -> row among the known candidates, -1 if unknown
 
 
 class TfidfScorer(ScorerBase):
@@ -319,6 +320,7 @@ class TfidfScorer(ScorerBase):
             known=np.flatnonzero(positions >= 0),
             scale_power=self.scale[rows].astype(np.float64) ** float(self.config.power),
             offset=float(self.config.prior_weight) * self.prior[rows].astype(np.float64),
+            slots=_slots(positions),
         )
         return Block(list(tconsts), positions, data)
 
@@ -543,9 +545,7 @@ class ContentQuery:
         positions = np.asarray(positions, dtype=np.int64)
         liked = [t for t, ok in zip(self.tconsts, self.liked, strict=True) if ok]
         out = np.full((len(positions), len(liked)), np.nan)
-        known_rows = np.full(len(block), -1, dtype=np.int64)
-        known_rows[data.known] = np.arange(len(data.known))
-        at = known_rows[positions]
+        at = data.slots[positions]
         ok = at >= 0
         if ok.any() and liked:
             rows = at[ok]
@@ -558,3 +558,11 @@ class ContentQuery:
             terms = self._sharpen(sims.astype(np.float64)) * self.weights
             out[ok] = terms[:, self.liked]
         return liked, out
+
+
+def _slots(positions: np.ndarray) -> np.ndarray:
+    """Block index -> row among the known candidates (``-1`` for unknown ones)."""
+    known = positions >= 0
+    slots = np.full(len(positions), -1, dtype=np.int64)
+    slots[known] = np.arange(int(known.sum()))
+    return slots

@@ -101,18 +101,23 @@ def reasons_for(
     used: Counter[str] = Counter()
     previous: tuple[str, ...] = ()
     out: list[str] = []
-    for i, item in enumerate(top):
-        row = share[i] if share.size else np.zeros(0)
-        best = float(row.max()) if row.size else 0.0
-        taste_share = 0.0
-        if taste is not None and taste_z is not None and np.isfinite(taste_z[i]):
-            taste_share = weights.get("taste", 0.0) * float(taste_z[i]) / total_w
-        genre = taste.best_genre(sec.genres[item]) if taste is not None and hasattr(taste, "best_genre") else None
-        if best <= 0 or (genre is not None and taste_share > TASTE_OVER_TITLE * best):
-            out.append(taste_reason(genre, sec.kind) if genre else popular_reason(sec.genres[item], profile.genres))
-            previous = ()
-            continue
-        eligible = [j for j in np.flatnonzero(row >= NEGLIGIBLE * best) if row[j] > 0]
+    taste_w = weights.get("taste", 0.0) / total_w
+    taste_shares = (
+        (np.nan_to_num(np.asarray(taste_z, dtype=np.float64), nan=0.0) * taste_w).tolist()
+        if taste is not None and taste_z is not None
+        else [0.0] * len(top)
+    )
+    rows = share.tolist() if share.size else [[] for _ in top]
+    for i, item in enumerate(top.tolist()):
+        row = rows[i]
+        best = max(row) if row else 0.0
+        if best <= 0 or taste_shares[i] > TASTE_OVER_TITLE * best:
+            genre = taste.best_genre(sec.genres[item]) if taste is not None and hasattr(taste, "best_genre") else None
+            if genre is not None or best <= 0:
+                out.append(taste_reason(genre, sec.kind) if genre else popular_reason(sec.genres[item], profile.genres))
+                previous = ()
+                continue
+        eligible = [j for j, v in enumerate(row) if v > 0 and v >= NEGLIGIBLE * best]
         chosen = _pick(row, eligible, best, names, used, previous, per_card)
         for t in chosen:
             used[t] += 1
@@ -122,7 +127,7 @@ def reasons_for(
 
 
 def _pick(
-    row: np.ndarray,
+    row: Sequence[float],
     eligible: Sequence[int],
     best: float,
     names: Sequence[str],

@@ -619,13 +619,10 @@ def _item_cosine(als: ALSScorer, tconst: str, block: Block, pool: np.ndarray) ->
     if als.items is None or (row := als.items.get(tconst)) < 0:
         return out
     target = als.item_factors[row]
-    slots = np.full(len(block), -1, dtype=np.int64)
-    known = block.positions >= 0
-    slots[known] = np.arange(int(known.sum()))
-    s = slots[pool]
+    s = block.data.slots[pool]
     hit = s >= 0
     if hit.any():
-        f = block.data[s[hit]]
+        f = block.data.factors[s[hit]]
         denom = np.linalg.norm(f, axis=1) * max(float(np.linalg.norm(target)), 1e-12)
         out[hit] = (f @ target) / np.maximum(denom, 1e-12)
     return out
