@@ -12,7 +12,8 @@ as the blended score. Then, card by card in rank order:
   cards do not repeat the same pair when another liked title contributes comparably;
 - when the genre taste explains the card clearly more than any single liked title (its weighted
   z-score above ``TASTE_OVER_TITLE`` times the best share), or no liked title has a positive
-  share, the reason names the taste
+  share, the reason names the taste -- though not on two cards in a row while a liked title still
+  explains the second one non-negligibly, so a list mixes tastes and titles
   ("Because you like crime films"); failing that, the popularity ("Popular in Drama").
 """
 
@@ -108,15 +109,23 @@ def reasons_for(
         else [0.0] * len(top)
     )
     rows = share.tolist() if share.size else [[] for _ in top]
+    taste_named = False  # the previous card named the taste
     for i, item in enumerate(top.tolist()):
         row = rows[i]
         best = max(row) if row else 0.0
-        if best <= 0 or taste_shares[i] > TASTE_OVER_TITLE * best:
+        # the taste when it clearly explains the card better than any liked title -- but not on
+        # two cards in a row while a liked title still explains this one non-negligibly
+        taste_first = taste_shares[i] > TASTE_OVER_TITLE * best and not (
+            taste_named and best >= NEGLIGIBLE * taste_shares[i]
+        )
+        if best <= 0 or taste_first:
             genre = taste.best_genre(sec.genres[item]) if taste is not None and hasattr(taste, "best_genre") else None
             if genre is not None or best <= 0:
                 out.append(taste_reason(genre, sec.kind) if genre else popular_reason(sec.genres[item], profile.genres))
                 previous = ()
+                taste_named = genre is not None
                 continue
+        taste_named = False
         eligible = [j for j, v in enumerate(row) if v > 0 and v >= NEGLIGIBLE * best]
         chosen = _pick(row, eligible, best, names, used, previous, per_card)
         for t in chosen:

@@ -21,7 +21,7 @@ from recsys.config import MOVIELENS_FILE, Settings
 from recsys.evaluation import runner
 from recsys.evaluation.newuser import NewUserConfig, cold_start_table
 from recsys.evaluation.runner import EvaluationConfig, evaluation_ratings, run_evaluation
-from recsys.evaluation.tastecheck import fan_lists, max_overlap, similar_checks
+from recsys.evaluation.tastecheck import FANS, fan_lists, max_overlap, similar_checks
 from recsys.feed import recommend_profile
 from recsys.models import Recommender, TrainingData, registry
 from tests.support.mirror import mirror_or_skip
@@ -100,7 +100,13 @@ def test_tv_follows_the_taste_of_genre_fans(catalog: Catalog, recommender: Recom
     for check in checks:
         assert check.in_genre >= 5, (check.fan, check.titles)
         assert check.well_known >= 6, (check.fan, check.titles)
-        assert not any("Because you liked" in r and check.fan in r for r in check.reasons)
+        liked = set(catalog.titles(list(FANS[check.fan][1]))["primary_title"].to_list())
+        for reason in check.reasons:  # a taste, or liked films: never a title the fan did not like
+            if reason.startswith("Because you liked "):
+                assert set(reason.removeprefix("Because you liked ").split(", ")) <= liked, reason
+            else:
+                assert reason.startswith("Because you like ") and reason.endswith(" shows"), reason
+        assert f"Because you like {check.genre.lower()} shows" in check.reasons  # the taste is named
     assert max_overlap(checks) <= 0.2
 
 
