@@ -26,7 +26,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recsys.models import Recommender, RecommenderConfig, train  # noqa: E402
+from recsys.models import Recommender, RecommenderConfig, TrainingData, train  # noqa: E402
 from recsys.models.als import blas_single_thread, build_matrix, interaction_table, new_model  # noqa: E402
 
 
@@ -52,16 +52,17 @@ def main() -> None:
     ratings = pl.read_parquet(args.parquet_dir / "movielens_ratings.parquet")
     app = app_interactions(titles, args.app_users, args.seed)
     config = RecommenderConfig()
-    matrix, users, items = build_matrix(interaction_table(ratings, app, config.als))
+    als_config = config.scorer_config("als")
+    matrix, users, items = build_matrix(interaction_table(ratings, app, als_config))
     print(
         f"{ratings.height:,} MovieLens ratings + {app.height:,} app interactions ({args.app_users} app users) "
         f"-> {matrix.shape[0]:,} users x {matrix.shape[1]:,} items, {matrix.nnz:,} cells; "
-        f"ALS factors={config.als.factors} iterations={config.als.iterations}"
+        f"ALS factors={als_config.factors} iterations={als_config.iterations}"
     )
 
     def bare() -> float:
         t0 = time.perf_counter()
-        model = new_model(config.als)
+        model = new_model(als_config)
         with blas_single_thread():
             model.fit(matrix, show_progress=False)
         return time.perf_counter() - t0
@@ -70,7 +71,7 @@ def main() -> None:
         models = Path(tmp) / "models"
         bare()  # warm-up
         t0 = time.perf_counter()
-        train(titles, ratings, app, models, config)
+        train(TrainingData(titles, ratings, app), models, config)
         first = time.perf_counter() - t0
         ours, theirs, reload, overhead = [], [], [], []
         for _ in range(args.repeats):
@@ -82,10 +83,10 @@ def main() -> None:
                     marks.setdefault(done, time.perf_counter())
 
             t0 = time.perf_counter()
-            train(titles, ratings, app, models, config, progress)
+            train(TrainingData(titles, ratings, app), models, config, progress)
             ours.append(time.perf_counter() - t0)
             # everything but implicit's own iterations: data prep, checks, writing the version
-            overhead.append(ours[-1] - (marks[config.als.iterations] - marks[0]))
+            overhead.append(ours[-1] - (marks[als_config.iterations] - marks[0]))
             t0 = time.perf_counter()
             Recommender.load_latest(models)
             reload.append(time.perf_counter() - t0)
