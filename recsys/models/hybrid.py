@@ -217,7 +217,7 @@ def zscores_at(
     values = raw[positions]
     z = (values - mean) / std if std > 0 else np.where(np.isnan(values), np.nan, 0.0)
     if removed is not None and len(removed):
-        z = np.where(np.isin(positions, removed), np.nan, z)
+        z[np.isin(positions, removed, assume_unique=False, kind="sort")] = np.nan
     return z
 
 

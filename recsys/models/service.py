@@ -399,9 +399,11 @@ class Recommender:
             pop[removed] = np.nan
             top = np.concatenate([top, top_n(pop, n - len(top))])
         components = {name: np.full(len(top), np.nan) for name in registry.names()}
+        # removed titles only reach the top through the popularity fill-up: check them once
+        gone = removed if len(removed) and np.isin(top, removed).any() else None
         for name, raw in raws.items():
             if self.config.hybrid.normalisation == "zscore":
-                components[name] = zscores_at(raw, stats[name], top, removed)
+                components[name] = zscores_at(raw, stats[name], top, gone)
             else:
                 components[name] = normed[name][top]
         scales = {name: stat[1] for name, stat in stats.items()}
