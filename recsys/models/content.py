@@ -523,12 +523,13 @@ class ContentQuery:
             return np.full(len(block), np.nan)
         w = self.weights.astype(np.float32)
         # candidates without a shared word / person / tag: one value per signature
-        per_code = self._sharpen(data.table @ self.low)  # signatures x L, before the row scale
+        base = data.table @ self.low  # signatures x L, before the row scale
+        per_code = self._sharpen(base.copy())
         known = (per_code @ w).astype(np.float64)[data.codes]
         known *= data.scale_power
         rows, high = self._overlap(data)
-        if len(rows):
-            sims = (data.table[data.codes[rows]] @ self.low) * data.scale[rows, None] + high
+        if len(rows):  # the rest: the same low-field part, plus the shared high-field part
+            sims = base[data.codes[rows]] * data.scale[rows, None] + high
             known[rows] = self._sharpen(sims) @ w
         known += data.offset
         if len(known) == len(block):
