@@ -72,7 +72,7 @@ else:
     )
     query = st.text_input(f"Search {noun}", key=f"onb-search-{kind}", max_chars=200)
     if query.strip():
-        rows = catalog.search(query, kind=kind, limit=12).to_dicts()
+        rows = catalog.search(query, kind=kind, limit=12, fuzzy=True).to_dicts()
         if not rows:
             st.info(f"No {noun} match “{cards.md_escape(query)}”. Try fewer or shorter words.")
     else:
