@@ -18,6 +18,18 @@ st.title("Get started")
 st.progress(onboarding.progress_fraction(step), text=onboarding.STEP_TITLES.get(step, ""))
 
 
+def genres_changed() -> None:
+    """Keep at most GENRE_COUNT pills ticked, and store the choice at once so a reload keeps it."""
+    chosen = list(st.session_state.get("onb-genres") or [])
+    if len(chosen) > onboarding.GENRE_COUNT:
+        st.session_state["onb-genres"] = [g for g in user.favourite_genres if g in options]
+        st.session_state["onb-error"] = (
+            f"At most {onboarding.GENRE_COUNT} genres: untick one to choose another."
+        )
+        return
+    store.set_favourite_genres(user.id, chosen)
+
+
 def save_genres() -> None:
     chosen = st.session_state.get("onb-genres") or []
     try:
@@ -38,15 +50,17 @@ def back() -> None:
 
 
 error = st.session_state.pop("onb-error", None)
+options = onboarding.genre_options(catalog)
 
 if step == "genres":
     st.write(f"Pick exactly {onboarding.GENRE_COUNT} genres you enjoy most.")
     st.pills(
         "Favourite genres",
-        catalog.genres(),
+        options,
         selection_mode="multi",
-        default=[g for g in user.favourite_genres if g in catalog.genres()],
+        default=[g for g in user.favourite_genres if g in options][: onboarding.GENRE_COUNT],
         key="onb-genres",
+        on_change=genres_changed,
     )
     n = len(st.session_state.get("onb-genres") or [])
     st.caption(f"{n} of {onboarding.GENRE_COUNT} chosen")
@@ -58,25 +72,29 @@ else:
     noun = "movies" if kind == "movie" else "TV shows"
     liked = onboarding.liked_of_kind(store, catalog, user, kind)
     st.write(
-        f"Pick at least {onboarding.TITLE_COUNT} {noun} you liked. These are the most popular of "
-        f"the last {onboarding.TRENDING_YEARS} years; search for anything else."
+        f"Pick at least {onboarding.TITLE_COUNT} {noun} you liked. These are popular {noun} of "
+        "your genres mixed with what is trending; search for anything else."
     )
     st.caption(f"{len(liked)} of {onboarding.TITLE_COUNT} picked")
     if error:
         st.error(error)
-    nav = st.columns([1, 1, 6])
-    nav[0].button("Back", key=f"onb-back-{kind}", on_click=back)
-    nav[1].button(
-        "Continue", key=f"onb-next-{kind}", type="primary", on_click=advance, args=(kind,),
-        disabled=len(liked) < onboarding.TITLE_COUNT,
-    )
+
+    def navigation(suffix: str = "") -> None:
+        nav = st.columns([1, 1, 6])
+        nav[0].button("Back", key=f"onb-back-{kind}{suffix}", on_click=back)
+        nav[1].button(
+            "Continue", key=f"onb-next-{kind}{suffix}", type="primary", on_click=advance, args=(kind,),
+            disabled=len(liked) < onboarding.TITLE_COUNT,
+        )
+
+    navigation()
     query = st.text_input(f"Search {noun}", key=f"onb-search-{kind}", max_chars=200)
     if query.strip():
-        rows = catalog.search(query, kind=kind, limit=12).to_dicts()
+        rows = catalog.search(query, kind=kind, limit=12, fuzzy=True).to_dicts()
         if not rows:
             st.info(f"No {noun} match “{cards.md_escape(query)}”. Try fewer or shorter words.")
     else:
-        rows = catalog.trending(kind, years=onboarding.TRENDING_YEARS, limit=40).to_dicts()
+        rows = onboarding.candidates(catalog, kind, user.favourite_genres)
 
     picked = set(liked)
 
@@ -94,3 +112,4 @@ else:
         columns=4,
         details=False,
     )
+    navigation("-bottom")

@@ -235,6 +235,31 @@ def _tune(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _search(args: argparse.Namespace, settings: Settings) -> int:
+    from recsys.catalog.queries import Catalog
+
+    _check_count(args.n)
+    text = " ".join(args.text).strip()
+    if not text:
+        raise CineBlendError("search needs some text, e.g. `python -m recsys search godfather`")
+    frame = Catalog(settings.parquet_dir).search(text, kind=args.type, limit=args.n, fuzzy=True)
+    keys = ("tconst", "primary_title", "kind", "start_year", "genres", "average_rating", "num_votes")
+    items = [{"rank": i + 1, **{k: r[k] for k in keys}} for i, r in enumerate(frame.to_dicts())]
+    if args.json:
+        print(json.dumps({"query": text, "items": items}, indent=2, default=str))
+        return 0
+    if not items:
+        print(f"No titles match {text!r}: try fewer or shorter words.")
+        return 0
+    for item in items:
+        rating = f"IMDb {item['average_rating']:.1f}" if item["average_rating"] is not None else "not rated"
+        print(
+            f"{item['rank']:>3}. {item['tconst']:<11} {item['primary_title']} ({item['start_year']}, "
+            f"{item['kind']})  {rating}  {item['num_votes'] or 0:,} votes"
+        )
+    return 0
+
+
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.catalog.queries import Catalog
 
@@ -396,6 +421,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a small grid (seconds; for a first look)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_tune)
+
+    p = sub.add_parser(
+        "search",
+        help="find titles (and their tconst) by title text, best match first",
+        description="Titles matching TEXT, ranked as in the app's search (match quality, then "
+        "popularity; one or two typos tolerated when little matches).",
+    )
+    p.add_argument("text", metavar="TEXT", nargs="*", help="title words, e.g. godfather")
+    p.add_argument("--type", choices=("movie", "tv"), help="only movies or only TV shows")
+    p.add_argument("-n", type=int, default=10, help="how many (default 10)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_search)
 
     p = sub.add_parser("stats", help="print catalogue statistics")
     p.add_argument("--json", action="store_true", help="print JSON")

@@ -34,10 +34,38 @@ def filter_rated(frame: pl.DataFrame, value: int | None = None, kind: str | None
     return frame
 
 
+def hidden_titles(store: Store, catalog: Catalog, user_id: int) -> pl.DataFrame:
+    """The titles the user marked "Not interested", by title (unknown ids keep their tconst)."""
+    hidden = sorted(store.hidden_tconsts(user_id))
+    known = catalog.titles(hidden) if hidden else None
+    rows = {r["tconst"]: r for r in known.to_dicts()} if known is not None else {}
+    out = [rows.get(t) or {"tconst": t, "primary_title": t} for t in hidden]
+    frame = pl.DataFrame(out, infer_schema_length=None) if out else pl.DataFrame(
+        schema={"tconst": pl.String, "primary_title": pl.String, "kind": pl.String})
+    return frame.sort(pl.col("primary_title").str.to_lowercase(), "tconst")
+
+
+# a spreadsheet runs a cell starting with = + - @ (or tab / CR) as a formula
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+
 def to_csv(frame: pl.DataFrame) -> bytes:
-    """CSV of the user's ratings: tconst, title, kind, year, value, rating name, time (UTC)."""
+    """CSV of the user's ratings: tconst, title, kind, year, value, rating name, time (UTC).
+
+    Text cells that a spreadsheet would read as a formula are prefixed with ``'``."""
     out = frame.with_columns(
         pl.col("value").replace_strict(_RATING_NAMES, default=None, return_dtype=pl.String).alias("rating")
     ) if frame.height else frame.with_columns(pl.lit(None, pl.String).alias("rating"))
     cols = [c for c in EXPORT_COLUMNS if c in out.columns]
-    return out.select(cols).write_csv().encode("utf-8")
+    out = out.select(cols)
+    text_cols = [c for c, dtype in out.schema.items() if dtype == pl.String]
+    out = out.with_columns(
+        pl.when(pl.col(c).str.contains(_FORMULA_START)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in text_cols
+    )
+    return out.write_csv().encode("utf-8")
+
+
+def export_csv(store: Store, catalog: Catalog, user_id: int) -> bytes:
+    """The CSV built from the store now (for a download generated when it is requested)."""
+    return to_csv(rated_titles(store, catalog, user_id))

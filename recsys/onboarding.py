@@ -15,6 +15,12 @@ GENRE_COUNT = 5
 TITLE_COUNT = 5
 TRENDING_YEARS = 3
 STEPS = ("genres", "movies", "tv", "done")
+CANDIDATES = 40
+MIN_RATING = 5.0
+"""Titles rated under this on IMDb are not offered as things to "like"."""
+EXCLUDED_GENRES = frozenset({"Adult"})
+GENRE_SHARE = 3
+"""Of every GENRE_SHARE + 1 candidates, GENRE_SHARE come from the chosen genres, one from trending."""
 STEP_TITLES = {
     "genres": "Step 1 of 3: favourite genres",
     "movies": "Step 2 of 3: movies you liked",
@@ -25,6 +31,38 @@ STEP_TITLES = {
 
 def progress_fraction(step: str) -> float:
     return STEPS.index(step) / (len(STEPS) - 1) if step in STEPS else 0.0
+
+
+def genre_options(catalog: Catalog) -> list[str]:
+    """The genres offered as pills (Adult left out)."""
+    return [g for g in catalog.genres() if g not in EXCLUDED_GENRES]
+
+
+def _offerable(row: dict) -> bool:
+    rating = row.get("average_rating")
+    return (rating is None or rating >= MIN_RATING) and not EXCLUDED_GENRES & set(row.get("genres") or ())
+
+
+def candidates(
+    catalog: Catalog, kind: str, genres: Sequence[str], limit: int = CANDIDATES
+) -> list[dict]:
+    """Titles to pick from: the most popular of the chosen ``genres`` mixed with overall
+    trending (GENRE_SHARE to 1), so the list follows the genres and is never thin; titles rated
+    under MIN_RATING and Adult titles left out; no repeats."""
+    wanted = [g for g in genres if g not in EXCLUDED_GENRES]
+    by_genre = catalog.by_genres(wanted, kind, limit=limit * 2).to_dicts() if wanted else []
+    trending = catalog.trending(kind, years=TRENDING_YEARS, limit=limit * 2).to_dicts()
+    if len(trending) < limit:  # a thin window: fall back on all-time popularity
+        trending += catalog.by_genres([], kind, limit=limit * 2).to_dicts()
+    pools = [[r for r in by_genre if _offerable(r)], [r for r in trending if _offerable(r)]]
+    out: dict[str, dict] = {}
+    turn = 0
+    while len(out) < limit and any(pools):
+        pool = pools[0] if (turn % (GENRE_SHARE + 1) < GENRE_SHARE and pools[0]) or not pools[1] else pools[1]
+        row = pool.pop(0)
+        out.setdefault(row["tconst"], row)
+        turn += 1
+    return list(out.values())
 
 
 def save_genres(store: Store, user: User, genres: Sequence[str]) -> None:

@@ -152,3 +152,25 @@ def test_similar_of_an_unknown_title_exits_1(model_settings: object, capsys: pyt
     code, out, err = cli(capsys, "similar", "tt9999999", "--json")
     assert code == 1 and out == ""
     assert len(err.strip().splitlines()) == 1 and "tt9999999 is not in the catalogue" in err
+
+
+def test_search_finds_a_tconst_by_title(app_settings: object, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "search", "harbor", "--json", "-n", "2")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["query"] == "harbor"
+    assert [i["tconst"] for i in data["items"]] == ["tt0100017", "tt0100018"]  # exact title first
+    assert data["items"][0]["primary_title"] == "Harbor" and data["items"][0]["rank"] == 1
+    code, out, _ = cli(capsys, "search", "harbor", "--type", "tv")
+    assert code == 0 and "tt0200014" in out and "Harbor Patrol" in out and "tt0100017" not in out
+    code, out, _ = cli(capsys, "search", "zzzzqqq")
+    assert code == 0 and "No titles match" in out
+
+
+@pytest.mark.parametrize("argv", [(), ("",), ("   ",)])
+def test_search_without_text_is_a_one_line_error(
+    app_settings: object, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
+) -> None:
+    code, out, err = cli(capsys, "search", *argv)
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "search needs some text" in err

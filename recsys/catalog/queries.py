@@ -81,6 +81,35 @@ def _check_kind(kind: str) -> str:
     return kind
 
 
+FUZZY_BELOW = 5
+"""A fuzzy search adds typo matches when fewer titles than this match the text itself."""
+FUZZY_MIN_CHARS, FUZZY_MAX_CHARS = 4, 60
+TIER_WEIGHT = 3.0
+"""How many powers of ten of votes one match tier is worth (exact > prefix > word > substring):
+an exact match with 120 votes beats a prefix match with 90,000, a famous film whose core title
+is the text ("The Godfather", 2.1M votes) beats a namesake ("Godfather", 7k)."""
+
+
+def _core_sql(expr: str) -> str:
+    """SQL for a title's core, compared with the search text: lower case without accents,
+    without "(...)" asides after the title, a trailing ", The" / leading "The " (A, An), and
+    punctuation (kept: letters and digits of any script)."""
+    text = f"strip_accents(lower({expr}))"
+    text = rf"trim(regexp_replace({text}, '\s+\([^)]*\)', ' ', 'g'))"
+    text = rf"regexp_replace({text}, ',\s*(the|a|an)$', '')"
+    text = rf"trim(regexp_replace({text}, '[^\p{{L}}\p{{N}}]+', ' ', 'g'))"
+    return rf"regexp_replace({text}, '^(the|a|an) ', '')"
+
+
+# match tier (3 exact, 2 prefix, 1 whole words, 0 substring) x TIER_WEIGHT + log10(votes)
+_SCORE_SQL = f"""({TIER_WEIGHT} * CASE
+        WHEN q = '' THEN 0
+        WHEN cp = q OR co = q THEN 3
+        WHEN starts_with(cp, q) OR starts_with(co, q) THEN 2
+        WHEN contains(' ' || cp || ' ', ' ' || q || ' ') OR contains(' ' || co || ' ', ' ' || q || ' ') THEN 1
+        ELSE 0 END + log10(1 + coalesce(num_votes, 0)))"""
+
+
 def _limit(value: int) -> int:
     return max(0, min(int(value), MAX_LIMIT))
 
@@ -106,6 +135,7 @@ class Catalog:
         if not titles.is_file():
             raise CatalogError(NOT_BUILT)
         self._lock = threading.Lock()
+        self._cores_ready = False
         self._con = duckdb.connect(":memory:")
         self.has_people = (self.parquet_dir / PEOPLE_FILE).is_file()
         self.has_movielens = (self.parquet_dir / MOVIELENS_FILE).is_file()
@@ -226,15 +256,22 @@ class Catalog:
         year_min: int | None = None,
         year_max: int | None = None,
         min_rating: float | None = None,
+        fuzzy: bool = False,
     ) -> pl.DataFrame:
         """Titles whose primary or original title contains every word of ``text``.
 
         Matching ignores case and accents and accepts partial words ("lighth" finds
         "Lighthouse"); every character is literal (``%``, ``_``, quotes, backslashes). Empty
-        text browses the whole catalogue by popularity. With words, exact title matches come
-        first, then titles starting with the text, then the rest; ties by ``num_votes``.
-        ``genres`` keeps titles with any of them. Only the first ``MAX_QUERY_CHARS``
-        characters and ``MAX_QUERY_WORDS`` distinct words are used.
+        text browses the whole catalogue by popularity. With words, matches are ranked by
+        :func:`match_score`: how well the title matches (exact, prefix, whole words, substring;
+        compared on the "core" title without a leading / trailing article, bracketed asides and
+        punctuation) combined with ``log10`` of the votes, so a famous film beats a little-known
+        namesake while an exact match still beats a merely popular prefix match. ``genres``
+        keeps titles with any of them. Only the first ``MAX_QUERY_CHARS`` characters and
+        ``MAX_QUERY_WORDS`` distinct words are used.
+
+        ``fuzzy``: when the first page finds fewer than ``FUZZY_BELOW`` titles, titles within one
+        or two typos of the text (Levenshtein on the core title, or on its start) follow them.
         """
         where = ["TRUE"]
         params: list[object] = []
@@ -244,37 +281,85 @@ class Catalog:
         phrase = self._normalise(_clean_text(text or "")) if (text or "").strip() else ""
         words = list(dict.fromkeys(phrase.split()))[:MAX_QUERY_WORDS]
         phrase = " ".join(phrase.split())
-        for word in words:
-            where.append("contains(search_text, ?)")
-            params.append(word)
+        filters: list[str] = []
+        filter_params: list[object] = []
         if genres:
-            where.append("list_has_any(genres, ?::VARCHAR[])")
-            params.append(list(genres))
+            filters.append("list_has_any(genres, ?::VARCHAR[])")
+            filter_params.append(list(genres))
         if year_min is not None:
-            where.append("start_year >= ?")
-            params.append(int(year_min))
+            filters.append("start_year >= ?")
+            filter_params.append(int(year_min))
         if year_max is not None:
-            where.append("start_year <= ?")
-            params.append(int(year_max))
+            filters.append("start_year <= ?")
+            filter_params.append(int(year_max))
         if min_rating is not None:
-            where.append("average_rating >= ?")
-            params.append(float(min_rating))
-        if words:
-            order = """
-                CASE WHEN strip_accents(lower(primary_title)) = ?
-                       OR strip_accents(lower(original_title)) = ? THEN 0
-                     WHEN starts_with(search_text, ?) THEN 1
-                     ELSE 2 END,
-                num_votes DESC, tconst"""
-            order_params: list[object] = [phrase, phrase, phrase]
-        else:
-            order = "popularity DESC, tconst"
-            order_params = []
-        sql = (
-            f"SELECT {_SELECT} FROM titles WHERE {' AND '.join(where)}"
-            f" ORDER BY {order} LIMIT ? OFFSET ?"
+            filters.append("average_rating >= ?")
+            filter_params.append(float(min_rating))
+        if not words:
+            sql = (
+                f"SELECT {_SELECT} FROM titles WHERE {' AND '.join(where + filters)}"
+                " ORDER BY popularity DESC, tconst LIMIT ? OFFSET ?"
+            )
+            return self._frame(sql, [*params, *filter_params, _limit(limit), max(0, int(offset))])
+        word_where = [*where, *filters] + ["contains(search_text, ?)"] * len(words)
+        core = self._core(phrase)
+        sql = f"""
+            WITH q AS (SELECT ?::VARCHAR AS q),
+            m AS (SELECT {_SELECT}, {_core_sql("primary_title")} AS cp, {_core_sql("original_title")} AS co
+                  FROM titles WHERE {' AND '.join(word_where)})
+            SELECT {_SELECT} FROM m, q
+            ORDER BY {_SCORE_SQL} DESC, num_votes DESC, tconst
+            LIMIT ? OFFSET ?"""
+        found = self._frame(
+            sql, [core, *params, *filter_params, *words, _limit(limit), max(0, int(offset))]
         )
-        return self._frame(sql, [*params, *order_params, _limit(limit), max(0, int(offset))])
+        if fuzzy and offset <= 0 and found.height < min(FUZZY_BELOW, _limit(limit)):
+            more = self._typo_matches(core, where, [*params], filters, filter_params,
+                                      exclude=found["tconst"].to_list(),
+                                      limit=_limit(limit) - found.height)
+            if more.height:
+                found = pl.concat([found, more], how="vertical_relaxed")
+        return found
+
+    def _core(self, phrase: str) -> str:
+        rows = self._rows(f"SELECT {_core_sql('?::VARCHAR')}", [phrase])
+        return str(rows[0][0] or "")
+
+    def _typo_matches(
+        self, core: str, where: list[str], params: list[object], filters: list[str],
+        filter_params: list[object], exclude: list[str], limit: int,
+    ) -> pl.DataFrame:
+        """Titles whose core title (or its start) is within one typo (short text) or two
+        typos (6+ characters) of ``core``; closest first, then by votes."""
+        if not FUZZY_MIN_CHARS <= len(core) <= FUZZY_MAX_CHARS or limit <= 0:
+            return self._frame(f"SELECT {_SELECT} FROM titles WHERE FALSE")
+        max_typos = 1 if len(core) < 6 else 2
+        self._ensure_cores()
+        sql = f"""
+            WITH q AS (SELECT ?::VARCHAR AS q),
+            d AS (SELECT c.tconst, least(levenshtein(cp, q), levenshtein(co, q),
+                                         levenshtein(left(cp, length(q)), q) + 0.5,
+                                         levenshtein(left(co, length(q)), q) + 0.5) AS dist
+                  FROM title_cores c, q)
+            SELECT {", ".join(f't."{c}"' for c in TITLE_COLUMNS)} FROM titles t JOIN d USING (tconst)
+            WHERE {' AND '.join([*where, *filters])} AND dist <= ?
+              AND NOT list_contains(?::VARCHAR[], tconst)
+            ORDER BY dist, num_votes DESC, tconst LIMIT ?"""
+        return self._frame(sql, [core, *params, *filter_params, max_typos, list(exclude), limit])
+
+    def _ensure_cores(self) -> None:
+        """Every title's core titles, computed once per catalogue for the typo search."""
+        with self._lock:
+            if self._cores_ready:
+                return
+            try:
+                self._con.execute(
+                    "CREATE OR REPLACE TABLE title_cores AS SELECT tconst,"
+                    f" {_core_sql('primary_title')} AS cp, {_core_sql('original_title')} AS co FROM titles"
+                )
+            except duckdb.Error as exc:
+                raise CatalogError(self._unreadable(exc)) from exc
+            self._cores_ready = True
 
     def by_genres(
         self, genres: Sequence[str], kind: str, limit: int = 50, exclude: Sequence[str] = ()
