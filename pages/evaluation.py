@@ -10,7 +10,7 @@ import time
 import streamlit as st
 
 from recsys.errors import CineBlendError
-from recsys.evaluation import runner
+from recsys.evaluation import metrics, runner
 from recsys.evaluation.splits import PROTOCOLS
 from recsys.evaluation.sweep import content_weights, step_weights, sweep_chart
 from recsys.feed import LIVE_WEIGHTS, live_weights
@@ -171,9 +171,9 @@ with st.form("eval-form"):
     c2.number_input("K (list length)", 1, 100, shown.k, key="eval-k")
     c2.selectbox(
         "Metric that picks the best weights",
-        runner.METRICS,
-        index=runner.METRICS.index(shown.metric),
-        format_func=lambda m: runner.metric_label(m, shown.k).split("@")[0],
+        metrics.ranking_metrics(),
+        index=metrics.ranking_metrics().index(shown.metric),
+        format_func=lambda m: metrics.REGISTRY[m].label,
         key="eval-metric",
     )
     c2.slider("Popularity weight during the sweep", 0.0, 1.0, shown.popularity_weight, 0.05, key="eval-pop")
@@ -261,9 +261,9 @@ first = s1.selectbox("Configuration A", names, index=names.index(runner.BEST), k
 second = s2.selectbox("Configuration B", names, index=names.index(runner.HYBRID), key=f"eval-sig-b-{run_id}")
 metric = s3.selectbox(
     "Per-user metric",
-    runner.METRICS,
-    index=runner.METRICS.index(config.metric),
-    format_func=lambda m: runner.metric_label(m, config.k),
+    metrics.ranking_metrics(),
+    index=metrics.ranking_metrics().index(config.metric),
+    format_func=lambda m: metrics.metric_label(m, config.k),
     key="eval-sig-metric",
 )
 sig = result.compare(first, second, metric)

@@ -331,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_similar)
 
-    from recsys.evaluation.runner import METRICS, EvaluationConfig
+    from recsys.evaluation.metrics import ranking_metrics
+    from recsys.evaluation.runner import EvaluationConfig
     from recsys.evaluation.splits import PROTOCOLS
 
     defaults = EvaluationConfig()
@@ -358,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="popularity weight during the sweep (default 0.1)",
     )
     p.add_argument(
-        "--metric", choices=METRICS, default=defaults.metric,
+        "--metric", choices=ranking_metrics(), default=defaults.metric,
         help="metric that picks the best step (default ndcg)",
     )
     p.add_argument("--with-app-data", action="store_true", help="add the app users' ratings to MovieLens'")

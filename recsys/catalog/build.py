@@ -183,6 +183,14 @@ def catalog_ready(settings: Settings) -> bool:
     return (folder / TITLES_FILE).is_file() and (folder / MANIFEST_FILE).is_file()
 
 
+def catalogue_stamp(parquet_dir: Path) -> str:
+    """The catalogue build's stamp (its manifest's modification time) for cache keys."""
+    try:
+        return str((Path(parquet_dir) / MANIFEST_FILE).stat().st_mtime_ns)
+    except OSError:
+        return "missing"
+
+
 def read_manifest(parquet_dir: Path) -> dict[str, Any] | None:
     """The manifest of the catalogue in ``parquet_dir``, or None when missing or unreadable."""
     try:

@@ -87,6 +87,7 @@ def evaluate(
     rows: list[dict[str, float]] = []
     tops: dict[int, list[str]] = {}
     ids = index.items.ids
+    ranking = M.ranking_metrics()
     for n, user in enumerate(sp_.users):
         history = index.histories[user]
         scores = score_fn(user, history)
@@ -95,8 +96,8 @@ def evaluate(
         tops[user] = rec
         rel = index.relevant.get(user, set())
         row: dict[str, float] = {sp_.user_col: user}
-        for name, fn in M.ACCURACY_METRICS.items():
-            row[name] = fn(rec, rel, k)
+        for name in ranking:
+            row[name] = M.REGISTRY[name].fn(rec, rel, k)
         if genres is not None:
             row["diversity"] = M.intra_list_diversity(rec, genres, k)
         rows.append(row)

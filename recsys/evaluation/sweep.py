@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from recsys.errors import EvaluationError
+from recsys.evaluation.metrics import metric_label
 from recsys.evaluation.scoring import EvalResult, SplitIndex, evaluate, hybrid_fn
 from recsys.models import registry
 from recsys.progress import Progress, null_progress
@@ -28,7 +29,7 @@ from recsys.progress import Progress, null_progress
 if TYPE_CHECKING:  # altair loads only when a chart is drawn
     import altair as alt
 
-    from recsys.evaluation.runner import EvaluationResult
+    from recsys.evaluation.report import EvaluationResult
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,6 @@ def sweep_chart(result: EvaluationResult, metric: str | None = None) -> alt.Laye
     popularity baseline (test) as a dashed reference line and the chosen step marked on the test
     line (a larger point and its value)."""
     import altair as alt
-
-    from recsys.evaluation.runner import metric_label
 
     metric = metric or result.config.metric
     label = metric_label(metric, result.config.k)

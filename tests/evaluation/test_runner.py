@@ -346,3 +346,28 @@ def test_compare_any_two_configurations(tiny: runner.EvaluationResult) -> None:
     assert tiny.compare(runner.HYBRID, "sweep content=0.50 als=0.50 taste=0.20 popularity=0.10").n_users == 2
     with pytest.raises(EvaluationError, match="Unknown configuration"):
         tiny.compare("nope", runner.ALS)
+
+
+def test_adding_a_metric_is_one_registry_entry() -> None:
+    """A toy metric registered once shows up in the run's figures, its tables, its text and JSON,
+    and may choose the sweep step; nothing else lists metrics."""
+    from recsys.evaluation import metrics as M
+
+    def first_hit(recommended: list[str], relevant: set[str], k: int) -> float:
+        return 1.0 if recommended[:1] and recommended[0] in relevant else 0.0
+
+    M.register(M.Metric("first_hit", first_hit, "FirstHit"))
+    try:
+        result = run_evaluation(
+            make_titles(), tiny_ratings(), EvaluationConfig(**{**SMALL, "metric": "first_hit"}), configs=CONFIGS
+        )
+        row = result.models.filter(pl.col("model") == runner.POPULARITY).row(0, named=True)
+        assert row["first_hit"] == pytest.approx(0.0)  # user 10 gets G first, user 11 A: no hit
+        assert "FirstHit@2" in result.models_table().columns
+        assert "FirstHit@2" in result.sweep_table().columns
+        assert "FirstHit@2" in runner.render_text(result)
+        assert all("first_hit" in r for r in result.to_dict()["models"])
+        assert "first_hit" in result.per_user[runner.POPULARITY].columns
+    finally:
+        M.unregister("first_hit")
+    assert "first_hit" not in M.summary_names()
