@@ -16,6 +16,7 @@ from recsys.evaluation.sweep import content_weights, step_weights, sweep_chart
 from recsys.feed import LIVE_WEIGHTS, live_weights
 from recsys.models import registry
 from recsys.ui import auth, resources, state
+from recsys.ui.jobs import ProgressBars
 
 LAST_RUN = "cb_eval_last_run"  # {"config": ..., "stamps": ...} of the last run this session asked for
 SOURCES = {False: "MovieLens ratings", True: "MovieLens + app users' ratings"}
@@ -38,22 +39,6 @@ def fmt_weights(w: dict[str, float]) -> str:
     return registry.format_weights(w)
 
 
-class BarProgress:
-    """``progress(stage, done, total)`` onto one progress bar, redrawn only when the shown
-    percentage or the stage changes (each redraw is recorded for cache replay)."""
-
-    def __init__(self, bar: object) -> None:
-        self.bar = bar
-        self.shown: tuple[str, int] | None = None
-
-    def __call__(self, stage: str, done: float, total: float | None) -> None:
-        frac = min(max(done / total, 0.0), 1.0) if total else 0.0
-        shown = (stage, int(frac * 50))
-        if shown != self.shown:
-            self.shown = shown
-            self.bar.progress(frac, text=stage)  # type: ignore[attr-defined]
-
-
 @st.cache_data(show_spinner=False, max_entries=16, ttl=6 * 3600)
 def run_cached(
     config_key: str,
@@ -73,7 +58,7 @@ def run_cached(
         catalog=_catalog,  # type: ignore[arg-type]
         store=_store,  # type: ignore[arg-type]
         recommender=_model,  # type: ignore[arg-type]
-        progress=BarProgress(bar),
+        progress=ProgressBars(bar),
     )
     bar.empty()
     return result

@@ -3,10 +3,11 @@
 import streamlit as st
 
 from recsys import history
+from recsys.columns import DISLIKE, LIKE, SUPERLIKE, VALUE_LABELS
 from recsys.ui import actions, auth, cards, details, resources
 
 PAGE_SIZE = 25
-VALUES = {"All": None, "Superliked": 2, "Liked": 1, "Disliked": -1}
+VALUES = {"All": None, **{VALUE_LABELS[v]: v for v in (SUPERLIKE, LIKE, DISLIKE)}}
 KINDS = {"All": None, "Movies": "movie", "TV shows": "tv"}
 
 cfg = resources.settings()
@@ -41,7 +42,7 @@ def listing() -> None:
             text, buttons = st.columns([3, 2])
             text.markdown(f"**{cards.md_escape(row['primary_title'])}**  \n"
                           f"{cards.md_escape(cards.meta_line(row))}  \n"
-                          f"{cards.VALUE_LABELS.get(row['value'], '')} · {row['updated_at']:%Y-%m-%d %H:%M} UTC")
+                          f"{VALUE_LABELS.get(row['value'], '')} · {row['updated_at']:%Y-%m-%d %H:%M} UTC")
             with buttons.container(horizontal=True, gap="small"):
                 for value, label, icon in cards.RATE_BUTTONS:
                     st.button(label, icon=icon, key=f"hist-rate-{row['tconst']}-{value}",

@@ -24,13 +24,12 @@ _WEIGHTS_HELP = ""
 def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.catalog.download import fetch
 
-    with exclusive(settings.data_dir / ".fetch.lock", "download"):
-        paths = fetch(
-            settings,
-            progress=LineProgress(),
-            include_people=False if args.no_people else None,
-            force=args.force,
-        )
+    paths = fetch(
+        settings,
+        progress=LineProgress(),
+        include_people=False if args.no_people else None,
+        force=args.force,
+    )
     for path in paths:
         print(f"ok {path}")
     print(f"Downloaded {len(paths)} files into {settings.raw_dir}. Next: python -m recsys build")
@@ -40,8 +39,7 @@ def _fetch(args: argparse.Namespace, settings: Settings) -> int:
 def _build(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.catalog.build import build
 
-    with exclusive(settings.data_dir / ".build.lock", "catalogue build"):
-        manifest = build(settings, progress=LineProgress())
+    manifest = build(settings, progress=LineProgress())
     counts = manifest.get("row_counts", {})
     summary = ", ".join(f"{k}: {v:,}" for k, v in counts.items())
     print(f"Built catalogue in {settings.parquet_dir} in {manifest.get('build_seconds', 0):.1f} s ({summary})")

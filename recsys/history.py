@@ -5,10 +5,10 @@ from __future__ import annotations
 import polars as pl
 
 from recsys.catalog.queries import Catalog
+from recsys.columns import RATING_NAMES
 from recsys.store import Store
 
 EXPORT_COLUMNS = ("tconst", "primary_title", "kind", "start_year", "value", "rating", "updated_at")
-_RATING_NAMES = {2: "superlike", 1: "like", -1: "dislike"}
 
 
 def rated_titles(store: Store, catalog: Catalog, user_id: int) -> pl.DataFrame:
@@ -37,7 +37,7 @@ def filter_rated(frame: pl.DataFrame, value: int | None = None, kind: str | None
 def to_csv(frame: pl.DataFrame) -> bytes:
     """CSV of the user's ratings: tconst, title, kind, year, value, rating name, time (UTC)."""
     out = frame.with_columns(
-        pl.col("value").replace_strict(_RATING_NAMES, default=None, return_dtype=pl.String).alias("rating")
+        pl.col("value").replace_strict(RATING_NAMES, default=None, return_dtype=pl.String).alias("rating")
     ) if frame.height else frame.with_columns(pl.lit(None, pl.String).alias("rating"))
     cols = [c for c in EXPORT_COLUMNS if c in out.columns]
     return out.select(cols).write_csv().encode("utf-8")

@@ -53,8 +53,7 @@ import shutil
 import time
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,24 +61,22 @@ from typing import Any
 import duckdb
 
 from recsys import config
+from recsys.atomic import fsync, fsync_tree, rename_into_place
 from recsys.catalog.download import movielens_members
-from recsys.columns import TITLE_TYPES
+from recsys.columns import TITLE_TYPES, Columns
 from recsys.config import Settings
 from recsys.errors import BuildError, FetchError
+from recsys.locks import exclusive
 from recsys.progress import Progress, null_progress
-
-try:  # POSIX only; elsewhere concurrent builds are not guarded
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 TITLES_FILE = "titles.parquet"
 PEOPLE_FILE = "people.parquet"
-MOVIELENS_FILE = "movielens_ratings.parquet"
+MOVIELENS_PARQUET = "movielens_ratings.parquet"
 MANIFEST_FILE = "manifest.json"
+BUILD_LOCK = ".build.lock"  # in the data folder: one build at a time
 MAX_CAST = 4
 
 TITLES_SCHEMA: dict[str, str] = {
@@ -108,7 +105,7 @@ PEOPLE_SCHEMA: dict[str, str] = {
     "ordering": "INTEGER",
 }
 MOVIELENS_SCHEMA: dict[str, str] = {
-    "ml_user_id": "INTEGER",
+    Columns.ML_USER_ID: "INTEGER",
     "tconst": "VARCHAR",
     "rating": "DOUBLE",
     "timestamp": "BIGINT",
@@ -216,7 +213,7 @@ def build(settings: Settings, progress: Progress | None = None) -> dict[str, Any
         raise BuildError(
             f"Cannot create {parent}: {exc.strerror}; check CINEBLEND_DATA_DIR."
         ) from exc
-    with _build_lock(parent / f"{target.name}.lock"):
+    with exclusive(settings.data_dir / BUILD_LOCK, "catalogue build", BuildError):
         _recover(target)
         _remove_leftovers(target)
         new = parent / f"{target.name}.new-{os.getpid()}"
@@ -251,19 +248,6 @@ def build(settings: Settings, progress: Progress | None = None) -> dict[str, Any
 
 
 # --------------------------------------------------------------------------- folder handling
-
-
-@contextmanager
-def _build_lock(path: Path) -> Iterator[None]:
-    with path.open("a+") as fh:
-        if fcntl is not None:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise BuildError(
-                    "Another build is running on this data folder; wait for it to finish."
-                ) from None
-        yield  # closing the file releases the lock
 
 
 def _recover(target: Path) -> None:
@@ -319,14 +303,16 @@ def _swap(new: Path, target: Path) -> None:
     old = target.with_name(target.name + ".old")
     if old.exists():
         shutil.rmtree(old)
+    fsync_tree(new)
     if target.exists() and _exchange(new, target):
+        fsync(target.parent)
         shutil.rmtree(new, ignore_errors=True)  # now the previous catalogue
         return
     had_old = target.exists()
     if had_old:
         os.rename(target, old)
     try:
-        os.rename(new, target)
+        rename_into_place(new, target)
     except OSError:
         if had_old:
             os.rename(old, target)
@@ -699,7 +685,7 @@ class _Builder:
         assert con is not None
         outputs = [
             (TITLES_FILE, "SELECT * FROM titles ORDER BY tconst"),
-            (MOVIELENS_FILE, "SELECT * FROM ml_ratings ORDER BY ml_user_id, \"timestamp\", tconst"),
+            (MOVIELENS_PARQUET, "SELECT * FROM ml_ratings ORDER BY ml_user_id, \"timestamp\", tconst"),
         ]
         if self.with_principals:
             outputs.append(
@@ -717,7 +703,7 @@ class _Builder:
             con.sql(sql).write_parquet(str(self.new / name), compression="zstd")
 
     def _verify(self) -> dict[str, int]:
-        expected = {TITLES_FILE: TITLES_SCHEMA, MOVIELENS_FILE: MOVIELENS_SCHEMA}
+        expected = {TITLES_FILE: TITLES_SCHEMA, MOVIELENS_PARQUET: MOVIELENS_SCHEMA}
         if self.with_principals:
             expected[PEOPLE_FILE] = PEOPLE_SCHEMA
         counts: dict[str, int] = {}
@@ -773,7 +759,7 @@ class _Builder:
             "row_counts": {
                 "titles": counts[TITLES_FILE],
                 "people": counts.get(PEOPLE_FILE, 0),
-                "movielens_ratings": counts[MOVIELENS_FILE],
+                "movielens_ratings": counts[MOVIELENS_PARQUET],
             },
             "titles_by_kind": {kind: int(n) for kind, n in by_kind.items()},
             "newest_year_by_kind": newest,

@@ -43,6 +43,7 @@ import urllib3.exceptions
 from recsys import config
 from recsys.config import Settings
 from recsys.errors import FetchError
+from recsys.locks import exclusive
 from recsys.progress import Progress, null_progress
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ USER_AGENT = "CineBlend/1.0 (+https://github.com/; python-requests)"
 IMDB_SETTING = "CINEBLEND_IMDB_BASE_URL"
 MOVIELENS_SETTING = "CINEBLEND_MOVIELENS_URL"
 MOVIELENS_MEMBERS = ("ratings.csv", "links.csv")
+FETCH_LOCK = ".fetch.lock"  # in the data folder: one download at a time
 
 Kind = Literal["gzip", "zip"]
 
@@ -142,7 +144,7 @@ def fetch(
         raise FetchError(f"Cannot create {raw}: {exc.strerror}; check CINEBLEND_DATA_DIR.") from exc
     limits = timeout or (CONNECT_TIMEOUT, READ_TIMEOUT)
     fetched: list[Path] = []
-    with requests.Session() as session:
+    with exclusive(settings.data_dir / FETCH_LOCK, "download", FetchError), requests.Session() as session:
         session.headers["User-Agent"] = USER_AGENT
         for source in sources(settings, include_people):
             target = raw / source.name

@@ -24,7 +24,7 @@ import duckdb
 import polars as pl
 
 from recsys.catalog.build import (
-    MOVIELENS_FILE,
+    MOVIELENS_PARQUET,
     MOVIELENS_SCHEMA,
     PEOPLE_FILE,
     PEOPLE_SCHEMA,
@@ -108,7 +108,7 @@ class Catalog:
         self._lock = threading.Lock()
         self._con = duckdb.connect(":memory:")
         self.has_people = (self.parquet_dir / PEOPLE_FILE).is_file()
-        self.has_movielens = (self.parquet_dir / MOVIELENS_FILE).is_file()
+        self.has_movielens = (self.parquet_dir / MOVIELENS_PARQUET).is_file()
         try:
             self._con.execute(
                 f"CREATE VIEW titles AS SELECT * FROM read_parquet({_sql_literal(titles)})"
@@ -123,9 +123,9 @@ class Catalog:
             if self.has_movielens:
                 self._con.execute(
                     "CREATE VIEW movielens_ratings AS SELECT * FROM read_parquet("
-                    f"{_sql_literal(self.parquet_dir / MOVIELENS_FILE)})"
+                    f"{_sql_literal(self.parquet_dir / MOVIELENS_PARQUET)})"
                 )
-                self._check_columns("movielens_ratings", MOVIELENS_FILE, MOVIELENS_SCHEMA)
+                self._check_columns("movielens_ratings", MOVIELENS_PARQUET, MOVIELENS_SCHEMA)
             self._con.execute("SELECT count(*) FROM titles").fetchall()
         except duckdb.Error as exc:
             self._con.close()

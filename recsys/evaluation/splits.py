@@ -63,6 +63,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from recsys.columns import Columns as C
 from recsys.errors import CineBlendError
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class Split:
     users: list[int]
     items: list[str]
     protocol: str
-    user_col: str = "ml_user_id"
+    user_col: str = C.ML_USER_ID
     item_col: str = "tconst"
     rating_col: str = "rating"
     time_col: str = "timestamp"
@@ -132,7 +133,7 @@ def split(
     min_positives: int = 5,
     seed: int = 42,
     cutoff: float | None = None,
-    user_col: str = "ml_user_id",
+    user_col: str = C.ML_USER_ID,
     item_col: str = "tconst",
     rating_col: str = "rating",
     time_col: str = "timestamp",

@@ -59,7 +59,7 @@ from recsys.progress import Progress, null_progress
 
 log = logging.getLogger(__name__)
 
-ML_USER = "ml_user_id"
+ML_USER = C.ML_USER_ID
 ML_RATING = "rating"
 ML_TIME = "timestamp"
 

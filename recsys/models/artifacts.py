@@ -6,7 +6,7 @@ writes ``manifest.json`` (sizes, checksums) last and renames the folder into pla
 the newest ``keep`` versions. :func:`verify` re-hashes a version against its manifest;
 :func:`latest_version` is the cheap check the app polls for a newer model. Files shared with an
 earlier version (a content model fitted on the same catalogue) are hard-linked, not rewritten.
-The catalogue build swaps its Parquet folder with the same :func:`fsync` / rename discipline.
+The catalogue build swaps its Parquet folder with the same helpers (:mod:`recsys.atomic`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from recsys.atomic import fsync_tree, rename_into_place
 from recsys.errors import ModelError
 from recsys.models.base import read_json, write_json
 
@@ -67,14 +68,6 @@ def sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def verify(path: Path) -> dict[str, Any]:
@@ -139,13 +132,9 @@ def write_version(
             "files": entries,
         }
         write_json(tmp / MANIFEST, manifest)
-        for p in [*files, tmp / MANIFEST]:
-            fsync(p)
-        for d in sorted({p.parent for p in files} | {tmp}, key=lambda d: -len(d.parts)):
-            fsync(d)
+        fsync_tree(tmp)
         final = models_dir / version
-        os.rename(tmp, final)
-        fsync(models_dir)
+        rename_into_place(tmp, final)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ModelError(f"Cannot write the model to {models_dir}: {exc}; check the folder and retry.") from exc

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import streamlit as st
 
 from recsys.catalog.queries import Catalog
+from recsys.columns import VALUE_LABELS
 from recsys.errors import CineBlendError
 from recsys.store import Store
 from recsys.ui import resources, state
-from recsys.ui.cards import VALUE_LABELS
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import streamlit as st
 
-from recsys.columns import DISLIKE, LIKE, SUPERLIKE
-from recsys.ui import state
+from recsys.columns import DISLIKE, LIKE, SUPERLIKE, VALUE_LABELS
+from recsys.ui import actions, state
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 
@@ -20,7 +20,6 @@ RATE_BUTTONS: Buttons = (
     (DISLIKE, "Dislike", ":material/thumb_down:"),
     (SUPERLIKE, "Superlike", ":material/star:"),
 )
-VALUE_LABELS = {LIKE: "Liked", DISLIKE: "Disliked", SUPERLIKE: "Superliked"}
 
 
 def md_escape(text: object) -> str:
@@ -142,8 +141,6 @@ def card_grid(
 
 def action_bar(key: str) -> None:
     """The toast for the last click, and an Undo button for it (shown wherever the user is)."""
-    from recsys.ui import actions
-
     toast = st.session_state.pop(state.TOAST, None)
     if toast:
         st.toast(md_escape(toast), icon=":material/check:")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from recsys.catalog.queries import Catalog
-from recsys.columns import RATING_VALUES
+from recsys.columns import RATING_VALUES, VALUE_LABELS
 from recsys.ui import actions, cards, resources, state
 
 def open_if_requested(catalog: Catalog, user_id: int) -> None:
@@ -52,7 +52,7 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
     st.link_button("Open on IMDb", f"https://www.imdb.com/title/{tconst}/", icon=":material/open_in_new:")
 
     current = actions.current_value(user_id, tconst)
-    st.caption(f"Your rating: {cards.VALUE_LABELS.get(current, 'not rated')}" if current else "You have not rated this yet.")
+    st.caption(f"Your rating: {VALUE_LABELS.get(current, 'not rated')}" if current else "You have not rated this yet.")
     with st.container(horizontal=True, gap="small"):
         for name, value in RATING_VALUES.items():
             st.button(

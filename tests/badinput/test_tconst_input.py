@@ -152,11 +152,17 @@ def test_cli_recommend_refuses_bad_input_with_one_line(
 
 
 @pytest.mark.parametrize(
-    "args", [["--weights", "nan,1,1"], ["--weights=-1,0,0"], ["--weights", "0,0,0"], ["-n", "-5"]]
+    ("args", "says"),
+    [
+        (["--weights", "nan,1,1"], "The weight of content must be a finite number >= 0, got 'nan'."),
+        (["--weights=-1,0,0"], "The weight of content must be a finite number >= 0, got '-1'."),
+        (["--weights", "0,0,0"], "Hybrid weights must not all be zero"),
+        (["-n", "-5"], "-n must be at least 1, got -5"),
+    ],
 )
 def test_cli_recommend_with_odd_weights_or_counts_does_not_crash(
-    model_settings: Settings, capsys: pytest.CaptureFixture[str], args: list[str]
+    model_settings: Settings, capsys: pytest.CaptureFixture[str], args: list[str], says: str
 ) -> None:
     proc = cli(capsys, "recommend", "--like", "tt0100001", *args)
-    if proc.returncode:
-        one_line_error(proc)
+    assert proc.stdout == ""
+    assert says in one_line_error(proc)

@@ -394,8 +394,9 @@ def test_the_package_docstring_documents_every_column() -> None:
 def test_a_second_build_at_the_same_time_is_refused(fresh: Settings) -> None:
     import fcntl
 
-    with (fresh.data_dir / "parquet.lock").open("a+") as held:
+    fresh.data_dir.mkdir(parents=True, exist_ok=True)
+    with (fresh.data_dir / ".build.lock").open("a+") as held:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         message = _build_error(fresh)
-    assert message == "Another build is running on this data folder; wait for it to finish."
+    assert message == "Another catalogue build is already running; wait for it to finish."
     assert not fresh.parquet_dir.exists()

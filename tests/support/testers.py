@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from recsys.columns import VALUE_LABELS
 from recsys.store import Store
 from recsys.store.accounts import hash_password
 from tests.support.ws_session import (
@@ -51,7 +52,6 @@ LOGIN_FORM = "login-form"
 LOGIN_SUBMIT = "FormSubmitter-login-form-Log-in"  # its st-key- CSS class
 #: bcrypt cost for load-test accounts (the app's own is 12: ~0.25 s per login check).
 CHEAP_BCRYPT_ROUNDS = 4
-VALUE_LABELS = {1: "Liked", -1: "Disliked", 2: "Superliked"}
 
 _ERROR_RECORDER_JS = """
 (() => {
