@@ -1,6 +1,6 @@
 """Memory (RSS) of the Streamlit server with the mirror catalogue and N open sessions (by hand).
 
-    .venv/bin/python bench/app_memory.py [--data /tmp/cineblend-mirror] [--sessions 20]
+    .venv/bin/python -m bench.app_memory [--data /tmp/cineblend-mirror] [--sessions 20]
 
 ``--data`` is a data folder already built and trained (``parquet/`` and ``models/``). They are
 copied into a temporary folder outside the repository with a fresh store, so the run leaves the
@@ -26,12 +26,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from recsys.catalog.queries import Catalog  # noqa: E402
-from recsys.store import Store  # noqa: E402
-from recsys.store import accounts  # noqa: E402
-from tests.support.app_server import AppServer  # noqa: E402
+from recsys.catalog.queries import Catalog
+from recsys.store import Store
+from recsys.store import accounts
+from tests.support.app_server import AppServer
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext

@@ -40,7 +40,6 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = REPO.parent / "shared" / "data" / "mirror"
-sys.path.insert(0, str(REPO))
 
 # This process stays small on purpose: a child's peak RSS (ru_maxrss from wait4) starts from the
 # parent's high-water mark at fork, so DuckDB is only ever imported in children.

@@ -26,11 +26,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recsys.models import Recommender, TrainingData  # noqa: E402
-from recsys.models.als import ALSScorer, blas_single_thread  # noqa: E402
-from recsys.models.content import TfidfScorer  # noqa: E402
+from recsys.models import Recommender, TrainingData
+from recsys.models.als import ALSScorer, blas_single_thread
+from recsys.models.content import TfidfScorer
 
 
 def simulate_users(titles: pl.DataFrame, ratings: pl.DataFrame, n: int, seed: int) -> list[pl.DataFrame]:

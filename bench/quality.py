@@ -19,14 +19,13 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recsys.catalog.queries import Catalog  # noqa: E402
-from recsys.evaluation.newuser import NewUserConfig, cold_start_table, render  # noqa: E402
-from recsys.evaluation.runner import EvaluationConfig, evaluation_ratings, render_text, run_evaluation  # noqa: E402
-from recsys.evaluation.tastecheck import fan_lists, max_overlap, similar_checks  # noqa: E402
-from recsys.feed import recommend_profile  # noqa: E402
-from recsys.models import Recommender, TrainingData  # noqa: E402
+from recsys.catalog.queries import Catalog
+from recsys.evaluation.newuser import NewUserConfig, cold_start_table, render
+from recsys.evaluation.runner import EvaluationConfig, evaluation_ratings, render_text, run_evaluation
+from recsys.evaluation.tastecheck import fan_lists, max_overlap, similar_checks
+from recsys.feed import recommend_profile
+from recsys.models import Recommender, TrainingData
 
 
 def main() -> None:

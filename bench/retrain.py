@@ -24,10 +24,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recsys.models import Recommender, RecommenderConfig, train  # noqa: E402
-from recsys.models.als import blas_single_thread, build_matrix, interaction_table, new_model  # noqa: E402
+from recsys.models import Recommender, RecommenderConfig, train
+from recsys.models.als import blas_single_thread, build_matrix, interaction_table, new_model
 
 
 def app_interactions(titles: pl.DataFrame, users: int, seed: int) -> pl.DataFrame:

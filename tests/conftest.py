@@ -30,6 +30,28 @@ _ENV_VARS = (
 )
 
 
+# Markers (pyproject.toml) that follow from the fixtures a test uses; modules that start servers
+# or read the mirror without such a fixture set ``pytestmark`` themselves. ``scripts/test.sh
+# --fast`` deselects every one of them.
+_FIXTURE_MARKS = {
+    "browser": {"browser", "page", "chromium_path", "playwright", "shots"},
+    "server": {"app_server"},
+    "postgres": {"postgres_admin_url", "postgres_tests_url", "postgres_enrich_url"},
+    "mirror": {"mirror_data", "app_data_dir"},
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        for mark, fixtures in _FIXTURE_MARKS.items():
+            if names & fixtures:
+                item.add_marker(mark)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "postgresql" in {str(v) for v in callspec.params.values()}:
+            item.add_marker("postgres")  # a backend parameter (store_url, enrich stores ...)
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in _ENV_VARS:

@@ -22,6 +22,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+@pytest.mark.slow  # starts python interpreters (the CLI as a subprocess)
 def test_help_lists_commands() -> None:
     out = run_cli("--help")
     assert out.returncode == 0
@@ -30,6 +31,7 @@ def test_help_lists_commands() -> None:
     assert run_cli("fetch", "--help").returncode == 0
 
 
+@pytest.mark.slow  # starts python interpreters (the CLI as a subprocess)
 def test_fetch_and_build_from_local_sources(tmp_path: Path, fixture_sources: tuple[Path, Path]) -> None:
     env = {
         "CINEBLEND_DATA_DIR": str(tmp_path / "data"),
@@ -46,6 +48,7 @@ def test_fetch_and_build_from_local_sources(tmp_path: Path, fixture_sources: tup
     assert stats.returncode == 0 and '"titles"' in stats.stdout
 
 
+@pytest.mark.slow  # starts python interpreters (the CLI as a subprocess)
 def test_failures_exit_non_zero_with_one_line(tmp_path: Path) -> None:
     env = {
         "CINEBLEND_DATA_DIR": str(tmp_path / "data"),
@@ -61,6 +64,7 @@ def test_failures_exit_non_zero_with_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "data" / "parquet").exists()
 
 
+@pytest.mark.slow  # starts python interpreters (the CLI as a subprocess)
 @pytest.mark.parametrize("value", ["-3", "many"])
 def test_bad_setting_is_reported(tmp_path: Path, value: str) -> None:
     out = run_cli("stats", env={"CINEBLEND_DATA_DIR": str(tmp_path), "CINEBLEND_MIN_VOTES": value})

@@ -31,6 +31,8 @@ from tests.support.streamlit_page import settle, wait_for_session_start  # noqa:
 ARTIFACTS = REPO / "test-artifacts" / "badinput"
 HOSTILE_NAME = "<b>B</b> **x** :red[y] $z$ <script>alert(1)</script><img src=x onerror=alert(2)>"
 ENTITY_NAME = "Tom &amp; Jerry &#60;3"
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
 
 
 @pytest.fixture(scope="module")

@@ -127,6 +127,7 @@ def test_catalogue_lookups_answer_not_found(catalog: Catalog, tconst: str) -> No
 # ---------------------------------------------------------------------------------- the CLI
 
 
+@pytest.mark.slow  # starts python interpreters (the CLI as a subprocess)
 def test_cli_recommend_tt_bad_exits_1_with_one_line(app_settings: Settings) -> None:
     line = one_line_error(run_cli(app_settings, "recommend", "--like", "tt_bad"))
     assert line == (

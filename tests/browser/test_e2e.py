@@ -59,6 +59,8 @@ RUN_EVALUATION = "FormSubmitter-eval-form-Run-evaluation"
 EVALUATION_TIMEOUT_MS = 180_000
 
 Shots = Callable[[str], Path]
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.mirror, pytest.mark.slow]
+
 
 
 def feed_tconsts(page: Page, kind: str) -> list[str]:

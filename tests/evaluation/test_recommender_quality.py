@@ -26,7 +26,7 @@ from recsys.feed import recommend_profile
 from recsys.models import Recommender, TrainingData, registry
 from tests.support.mirror import mirror_or_skip
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.mirror]
 
 
 @pytest.fixture(scope="module")

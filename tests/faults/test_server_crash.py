@@ -37,7 +37,7 @@ from tests.support.testers import (
 )
 from tests.support.ws_session import SessionClosed, StreamlitSession
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 TESTERS = 8
 KILL_AFTER = 60  # acknowledged ratings (all testers) before the SIGKILL

@@ -46,7 +46,7 @@ from tests.support.synthetic import GENRES
 from tests.support.testers import Account, WsTester, create_testers, percentile, run_async
 from tests.support.ws_session import StreamlitSession
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 TESTERS = int(os.environ.get("CINEBLEND_LOAD_TESTERS", "20"))
 #: Ratings per tester (measured: the server spends ~0.10 s of CPU per click, so 20 x 50 ratings

@@ -118,6 +118,7 @@ def _open_and_register(url: str, username: str, barrier: mp.synchronize.Barrier)
         store.create_user(username, username, f"{username}@example.com", "hash")
 
 
+@pytest.mark.slow  # starts python interpreters (the CLI as a subprocess)
 def test_two_processes_opening_a_new_database_at_once(sqlite_url: str) -> None:
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(2)
