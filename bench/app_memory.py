@@ -25,12 +25,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-REPO = Path(__file__).resolve().parents[1]
-
 from recsys.catalog.queries import Catalog
-from recsys.store import Store
-from recsys.store import accounts
+from recsys.store import Store, accounts
 from tests.support.app_server import AppServer
+
+REPO = Path(__file__).resolve().parents[1]
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext

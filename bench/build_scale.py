@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no mirror at {MIRROR}", file=sys.stderr)
         return 1
     work = Path(tempfile.mkdtemp(prefix="cineblend-build-scale-", dir=args.workdir))
-    if REPO == work.resolve() or REPO in work.resolve().parents:
+    if work.resolve() == REPO or REPO in work.resolve().parents:
         shutil.rmtree(work)
         print("error: --workdir must be outside the repository", file=sys.stderr)
         return 1

@@ -19,13 +19,11 @@ with new ids (``tt9xxxxxxxx``), everything else identical; this is said in the o
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-
 
 from recsys.models import Recommender, TrainingData
 from recsys.models.als import ALSScorer, blas_single_thread

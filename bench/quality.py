@@ -15,10 +15,8 @@ issue measures, in one run.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
-
 
 from recsys.catalog.queries import Catalog
 from recsys.evaluation.newuser import NewUserConfig, cold_start_table, render

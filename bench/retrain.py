@@ -16,14 +16,12 @@ and retrain ALS, then write a new version atomically) against implicit's bare
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-
 
 from recsys.models import Recommender, RecommenderConfig, train
 from recsys.models.als import blas_single_thread, build_matrix, interaction_table, new_model
@@ -76,7 +74,9 @@ def main() -> None:
             theirs.append(bare())
             marks: dict[float, float] = {}
 
-            def progress(stage: str, done: float, total: float | None) -> None:
+            def progress(
+                stage: str, done: float, total: float | None, marks: dict[float, float] = marks
+            ) -> None:
                 if stage == "als: iterations":
                     marks.setdefault(done, time.perf_counter())
 

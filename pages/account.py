@@ -2,10 +2,10 @@
 
 import streamlit as st
 
+from recsys.demo import READ_ONLY
 from recsys.errors import CineBlendError, RegistrationError
 from recsys.onboarding import GENRE_COUNT
 from recsys.store.accounts import change_password
-from recsys.demo import READ_ONLY
 from recsys.ui import auth, cards, demo, resources, state
 
 cfg = resources.settings()

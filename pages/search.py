@@ -59,7 +59,7 @@ def results() -> None:
         st.info("No titles match. Try fewer words, a shorter word, or wider filters.")
         return
     st.caption(f"Results {offset + 1}–{offset + len(rows)}" + (" (more on the next page)" if has_more else ""))
-    current = {t: v for t, v in zip(*store.interactions(user.id).select("tconst", "value"), strict=True)}
+    current = dict(zip(*store.interactions(user.id).select("tconst", "value"), strict=True))
     posters = resources.posters_for([r["tconst"] for r in rows], cfg)
     cards.card_grid(rows, key="search", on_rate=on_rate, current=current, posters=posters)
     nav = st.columns([1, 1, 6])

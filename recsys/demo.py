@@ -28,12 +28,11 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
+import numpy as np
 import polars as pl
 
-import numpy as np
-
-from recsys.errors import StoreError
 from recsys.columns import Columns, click_values
+from recsys.errors import StoreError
 from recsys.store import Store, User
 
 #: Personas offered on the sign-in page.
@@ -251,4 +250,4 @@ def persona_at(personas: list[Persona], slug: str) -> Persona:
     raise StoreError(f"No demo profile {slug!r}; pick one of the profiles shown.")
 
 
-__all__ = ["DemoStore", "Persona", "READ_ONLY", "open_demo", "persona_at", "pick_personas", "rating_value"]
+__all__ = ["READ_ONLY", "DemoStore", "Persona", "open_demo", "persona_at", "pick_personas", "rating_value"]

@@ -14,8 +14,8 @@ import polars as pl
 
 from recsys.catalog.queries import Catalog
 from recsys.columns import KINDS
-from recsys.errors import ModelError
 from recsys.columns import Columns as C
+from recsys.errors import ModelError
 from recsys.models import registry
 from recsys.models.registry import Weights, check_weights
 from recsys.models.service import Recommender

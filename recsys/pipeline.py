@@ -8,8 +8,8 @@ from pathlib import Path
 
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
-from recsys.locks import exclusive
 from recsys.evaluation.tuning import tuned_config
+from recsys.locks import exclusive
 from recsys.models.base import TrainingData
 from recsys.models.service import train
 from recsys.progress import Progress, null_progress

@@ -150,9 +150,11 @@ def cold_start_table(
                     sums[n][name]["hit_rate"].append(M.hit_rate_at_k(rec, relevant, config.k))
     rows = []
     for n in counts:
-        lists = {name: {m: float(np.mean(v)) if v else float("nan") for m, v in ms.items()} for name, ms in sums[n].items()}
+        figures = {
+            name: {m: float(np.mean(v)) if v else float("nan") for m, v in ms.items()} for name, ms in sums[n].items()
+        }
         users = len(sums[n]["served"]["ndcg"])
-        rows.append({"likes": n, "users": users, "lists": lists})
+        rows.append({"likes": n, "users": users, "lists": figures})
     return rows
 
 

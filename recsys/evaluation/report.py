@@ -22,6 +22,7 @@ from recsys.evaluation.significance import Significance, compare
 from recsys.models import registry
 from recsys.models.registry import Weights
 
+
 @dataclass
 class StageResult:
     """One split's figures: ``models`` a row per model (:func:`model_names`) with its blend

@@ -105,7 +105,8 @@ def evaluate(
             progress("evaluate: users", n, len(sp_.users))
     progress("evaluate: users", len(sp_.users), len(sp_.users))
     per_user = pl.DataFrame(rows)
-    summary = {c: float(per_user[c].mean()) for c in per_user.columns if c != sp_.user_col}
+    means = per_user.select(pl.exclude(sp_.user_col).mean()).row(0, named=True)
+    summary = {c: float(v) for c, v in means.items()}
     share = item_share(sp_)
     summary["coverage"] = M.catalogue_coverage(tops.values(), len(sp_.items), k)
     summary["novelty"] = M.novelty(tops.values(), share, k)

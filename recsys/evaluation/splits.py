@@ -228,7 +228,7 @@ def _global_cut(
         q = frame[time_col].quantile(1 - test_fraction, "linear")
         if q is None:  # no ratings: nothing to cut
             return frame.clear(), frame.clear().select("_row"), None
-        cutoff = float(q)  # type: ignore[arg-type]
+        cutoff = float(q)
     after = pl.col(time_col) >= cutoff
     enough = frame.filter(positive).group_by(user_col).len().filter(pl.col("len") >= min_positives)
     with_history = frame.filter(~after).select(user_col).unique()
@@ -260,7 +260,7 @@ def validation_split(
         raise SplitError(f"The validation cutoff {cutoff:g} must come before the test cutoff {sp.cutoff:g}.")
     return split(
         sp.train,
-        sp.protocol,  # type: ignore[arg-type]
+        sp.protocol,
         test_fraction=sp.test_fraction if test_fraction is None else test_fraction,
         positive_rating=sp.positive_rating if positive_rating is None else positive_rating,
         min_positives=sp.min_positives if min_positives is None else min_positives,

@@ -122,7 +122,7 @@ def best_step(values: Sequence[float]) -> int:
     return best
 
 
-def sweep_chart(result: EvaluationResult, metric: str | None = None) -> alt.LayerChart:
+def sweep_chart(result: EvaluationResult, metric: str | None = None) -> alt.LayerChart | alt.FacetChart:
     """The chosen metric against the content weight: one line per split (validation, test), the
     popularity baseline (test) as a dashed reference line and the chosen step marked on the test
     line (a larger point and its value)."""

@@ -354,7 +354,7 @@ class ALSScorer(ScorerBase):
     def prepare(self, profile: Profile) -> ALSQuery | None:
         """The user's factor and confidence row, prepared once per request (see
         :class:`ALSQuery`); None when the profile has no signal."""
-        model, users, items = self._fitted()
+        model, users, _items = self._fitted()
         prof = Profile.of(profile)
         row_items = self.user_items(prof)
         user: np.ndarray | None = None
@@ -474,6 +474,7 @@ class ALSQuery:
             item_factors = self.scorer.item_factors
             y = item_factors[cols].astype(np.float64)
             cfg = self.scorer.config
+            assert self.scorer._yty is not None  # set by fit / load, like item_factors
             a = self.scorer._yty + cfg.regularization * np.eye(item_factors.shape[1])
             a = a + (y * (np.abs(conf) - 1.0)[:, None]).T @ y
             liked = conf > 0

@@ -264,8 +264,10 @@ class TfidfScorer(ScorerBase):
         progress("content: tokens", 0, titles.height)
         fields = field_tokens(titles, self.config, data.tags)
         progress("content: tokens", titles.height, titles.height)
-        blocks, features = [], []
+        blocks: list[sp.csr_matrix] = []
+        features: list[str] = []
         for i, (prefix, _) in enumerate(FIELDS):
+            names: list[str]
             weight = self.config.field_weight(prefix)
             if weight <= 0:
                 block, names = sp.csr_matrix((titles.height, 0), dtype=np.float32), []
@@ -387,6 +389,7 @@ class TfidfScorer(ScorerBase):
     def save(self, directory: Path) -> None:
         _, matrix = self._fitted()
         assert self.items is not None and self.prior is not None
+        assert self.codes is not None and self.table is not None and self.scale is not None
         directory.mkdir(parents=True, exist_ok=True)
         sp.save_npz(directory / "tfidf.npz", matrix, compressed=False)
         np.savez(

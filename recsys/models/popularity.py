@@ -39,7 +39,6 @@ from recsys.models.base import (
     require,
     write_json,
 )
-
 from recsys.progress import Progress
 
 log = logging.getLogger(__name__)

@@ -94,7 +94,7 @@ def default_weights() -> Weights:
     return {name: spec.default_weight for name, spec in SCORERS.items()}
 
 
-def check_weights(weights: Mapping[str, float] | Sequence[float], known: Iterable[str] | None = None) -> Weights:
+def check_weights(weights: Mapping[str, float | str] | Sequence[float | str], known: Iterable[str] | None = None) -> Weights:
     """Weights as ``{name: weight}`` over the registered scorers (missing names weigh 0).
 
     Accepts a mapping, or a sequence read in :data:`LEGACY_ORDER` (three numbers) or in registry

@@ -101,7 +101,7 @@ def result_schema() -> dict[str, type[pl.DataType]]:
     schema: dict[str, type[pl.DataType]] = {
         C.TCONST: pl.String, C.SCORE: pl.Float64, C.RANK: pl.Int32, C.REASON: pl.String
     }
-    schema.update({name: pl.Float64 for name in registry.names()})
+    schema.update(dict.fromkeys(registry.names(), pl.Float64))
     return schema
 
 
@@ -147,7 +147,7 @@ class RecommenderConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> RecommenderConfig:
         saved = dict(data.get("scorers") or {})
         legacy = {"content": data.get("tfidf"), "als": data.get("als"), "popularity": data.get("popularity")}
-        configs = {}
+        configs: dict[str, Any] = {}
         for name, spec in registry.SCORERS.items():
             values = saved.get(name, legacy.get(name))
             configs[name] = config_from_dict(spec.config_type, values or {})
@@ -381,7 +381,7 @@ class Recommender:
             queries = {**queries, **extra}
         raws = {name: q.scores(sec.blocks[name]) for name, q in queries.items() if weights.get(name)}
         if not raws:
-            blended, stats = np.full(len(sec), np.nan), {}
+            blended, stats = np.full(len(sec), np.nan), dict[str, Any]()
         elif self.config.hybrid.normalisation == "zscore":
             blended, stats = zscore_blend(raws, weights, removed)
         else:  # the reference path: normalise each scorer, then blend
@@ -427,7 +427,7 @@ class Recommender:
         z, _ = normalise_with_scale(pop)
         reasons = [popular_reason(sec.genres[i], favourite_genres) for i in top]
         nan = np.full(len(top), np.nan)
-        components = {name: nan for name in registry.names()}
+        components = dict.fromkeys(registry.names(), nan)
         components["popularity"] = z[top]
         return _frame(sec.tconsts[top].tolist(), z[top], reasons, components)
 

@@ -177,7 +177,7 @@ class GenreTasteScorer(ScorerBase):
         return [self.genres[i] for i in order[:n] if a[i] > 0]
 
     def save(self, directory: Path) -> None:
-        items, matrix, share, base = self._fitted()
+        items, _matrix, share, base = self._fitted()
         directory.mkdir(parents=True, exist_ok=True)
         np.savez(
             directory / "taste.npz",

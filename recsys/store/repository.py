@@ -143,7 +143,7 @@ def _user(row: Row[Any]) -> User:
     )
 
 
-def _frame(rows: Sequence[Row[Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _frame(rows: Sequence[Sequence[Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
@@ -231,7 +231,9 @@ class Store:
         try:
             with write_transaction(self._engine) as conn:
                 result = conn.execute(insert(users).values(**values))
-                user_id = int(result.inserted_primary_key[0])
+                key = result.inserted_primary_key
+                assert key is not None  # an INSERT of one row
+                user_id = int(key[0])
         except IntegrityError as exc:
             raise self._duplicate(username, email, exc) from exc
         except DBAPIError as exc:

@@ -8,6 +8,7 @@ from recsys.catalog.queries import Catalog
 from recsys.columns import RATING_VALUES, VALUE_LABELS
 from recsys.ui import actions, cards, resources, state
 
+
 def open_if_requested(catalog: Catalog, user_id: int) -> None:
     tconst = st.session_state.pop(state.DETAILS, None)
     if tconst:
@@ -31,7 +32,7 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
         st.caption(f"Original title: {cards.md_escape(row['original_title'])}")
     kind = {"movie": "Movie", "tvSeries": "TV series", "tvMiniSeries": "TV mini-series"}
     facts = [
-        kind.get(row.get("title_type"), row.get("title_type")),
+        kind.get(str(row.get("title_type")), row.get("title_type")),
         cards.years(row),
         f"{row['runtime_minutes']} min" if row.get("runtime_minutes") else None,
         ", ".join(row.get("genres") or []),

@@ -42,7 +42,7 @@ def store(cfg: Settings | None = None) -> Store:
     :class:`recsys.demo.DemoStore` (same methods; the persona's clicks stay in the session)."""
     demo = st.session_state.get(state.DEMO)
     if demo is not None:
-        return demo  # type: ignore[no-any-return]
+        return demo
     return shared_store(cfg)
 
 

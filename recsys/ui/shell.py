@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
 from recsys.enrich import TMDB_ATTRIBUTION
 from recsys.store import User
@@ -45,7 +48,7 @@ def page_names(user: User | None, *, has_catalog: bool) -> list[str]:
     return ["feed", "search", "history", "account", "evaluation", "data"]
 
 
-def navigation(user: User | None, *, has_catalog: bool) -> st.navigation:
+def navigation(user: User | None, *, has_catalog: bool) -> StreamlitPage:
     """Build ``st.navigation`` for this run.
 
     A signed-in user keeps the sign-in page registered but hidden: the run right after signing
@@ -58,7 +61,9 @@ def navigation(user: User | None, *, has_catalog: bool) -> st.navigation:
     return st.navigation(pages)
 
 
-def _page(name: str, *, default: bool = False, visibility: str = "visible") -> st.Page:
+def _page(
+    name: str, *, default: bool = False, visibility: Literal["visible", "hidden"] = "visible"
+) -> StreamlitPage:
     script, title, icon, url_path = PAGES[name]
     return st.Page(
         script, title=title, icon=icon, url_path=url_path, default=default, visibility=visibility

@@ -6,7 +6,17 @@ from recsys.catalog.queries import Catalog
 from recsys.config import Settings
 from recsys.store.accounts import check_password
 from tests.app.helpers import (
-    PASSWORD, alerts, feed_tconsts, login, onboarded, pick_genres, pick_titles, register, start, texts, user,
+    PASSWORD,
+    alerts,
+    feed_tconsts,
+    login,
+    onboarded,
+    pick_genres,
+    pick_titles,
+    register,
+    start,
+    texts,
+    user,
 )
 
 

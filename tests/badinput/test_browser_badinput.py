@@ -24,9 +24,9 @@ from tests.support.browser import new_context
 
 pytest.importorskip("playwright", reason="playwright is not installed; run scripts/test.sh")
 
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, Page, expect
 
-from tests.support.streamlit_page import settle, wait_for_session_start  # noqa: E402
+from tests.support.streamlit_page import settle, wait_for_session_start
 
 ARTIFACTS = REPO / "test-artifacts" / "badinput"
 HOSTILE_NAME = "<b>B</b> **x** :red[y] $z$ <script>alert(1)</script><img src=x onerror=alert(2)>"
@@ -101,7 +101,7 @@ def shots(request: pytest.FixtureRequest) -> Iterator[list[Page]]:
     for n, page in enumerate(pages, start=1):
         try:
             page.screenshot(path=str(folder / f"{n:02d}-page.png"), full_page=True)
-        except Exception:  # noqa: BLE001 - a broken page must not hide the real result
+        except Exception:
             pass
         page.context.close()
 

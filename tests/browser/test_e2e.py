@@ -33,9 +33,9 @@ from tests.support.app_server import AppServer
 
 pytest.importorskip("playwright", reason="playwright is not installed; run scripts/test.sh")
 
-from playwright.sync_api import Page, expect  # noqa: E402
+from playwright.sync_api import Page, expect
 
-from tests.support.streamlit_page import (  # noqa: E402
+from tests.support.streamlit_page import (
     button,
     form,
     key_class,
@@ -214,7 +214,7 @@ def test_new_tester_journey(
     shows = pick_titles(page, "tv", shots)
     expect(page.get_by_role("heading", name="Your feed")).to_be_visible()
     shots("feed-first-view")
-    assert store_values(app_data_dir, USERNAME) == {t: LIKE for t in movies + shows}
+    assert store_values(app_data_dir, USERNAME) == dict.fromkeys(movies + shows, LIKE)
     lap("onboarding")
 
     # -- the feed: like / dislike / superlike in both sections ----------------------------------

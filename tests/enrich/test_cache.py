@@ -56,7 +56,7 @@ def test_unicode_and_long_overviews_survive(cache: TmdbCache) -> None:
 
 def test_ages_and_expiry(cache: TmdbCache, clock: Clock) -> None:
     cache.put_many([SHAWSHANK, UNKNOWN])
-    assert (HIT_TTL, MISS_TTL) == (timedelta(days=30), timedelta(days=7))
+    assert (timedelta(days=30), timedelta(days=7)) == (HIT_TTL, MISS_TTL)
     titles = ["tt9999999", "tt0111161", "tt0000001"]
     # nothing cached for tt0000001: always due
     assert cache.needs_fetch(titles) == ["tt0000001"]

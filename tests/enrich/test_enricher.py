@@ -105,7 +105,7 @@ def test_concurrent_prefetches_fetch_each_title_once(enricher: Enricher, tmdb: F
             for _ in range(3):
                 enricher.prefetch(titles)
                 enricher.posters(titles)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=page_run) for _ in range(6)]

@@ -15,7 +15,7 @@ from recsys.enrich import Missing, TmdbClient, TmdbInfo, is_read_access_token
 from recsys.enrich.tmdb import REJECTED_KEY_MESSAGE, _retry_after, parse_find
 from recsys.errors import EnrichError, UnknownTitleError
 from tests.enrich.conftest import T0, Clock, Sleeps
-from tests.enrich.fake_tmdb import API_KEY, TOKEN, TITLES, FakeTmdb, Reply, find_body
+from tests.enrich.fake_tmdb import API_KEY, TITLES, TOKEN, FakeTmdb, Reply, find_body
 from tests.support.net import free_port
 
 POSTER = "https://image.tmdb.org/t/p/w342"

@@ -82,7 +82,7 @@ async def _run_testers(base_url: str, accounts: list[Account], ratings: int) -> 
             try:
                 for _ in range(ratings):
                     await tester.rate_first(rng.choice(VALUES))
-            except Exception as exc:  # noqa: BLE001 - reported with the tester's name
+            except Exception as exc:
                 failures.append(f"{tester.account.username}: {type(exc).__name__}: {exc}")
 
         try:

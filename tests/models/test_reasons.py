@@ -8,10 +8,9 @@ fixture catalogue.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import re
 from collections import Counter
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np

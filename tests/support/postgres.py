@@ -26,10 +26,10 @@ import subprocess
 import tempfile
 import time
 import uuid
-from typing import TYPE_CHECKING
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 

@@ -261,7 +261,7 @@ class BrowserTester:
         """Every error box / alert this page has shown so far (plus JS errors)."""
         try:
             shown: list[str] = await self.page.evaluate("() => window.__cbErrors || []")
-        except Exception as exc:  # noqa: BLE001 - a dead page is itself worth reporting
+        except Exception as exc:
             shown = [f"page unusable: {type(exc).__name__}: {str(exc)[:200]}"]
         return shown + [f"JS error: {e}" for e in self.page_errors]
 
