@@ -18,7 +18,7 @@ if [ "${1:-}" = "--fast" ]; then
   shift
   source scripts/_venv.sh requirements-dev.txt
   export OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-  exec .venv/bin/python -m pytest -q -n "${CINEBLEND_TEST_WORKERS:-2}" \
+  exec .venv/bin/python -m pytest -q -n "${CINEBLEND_TEST_WORKERS:-2}" --dist worksteal \
     -m "not (browser or server or postgres or mirror or notebook or slow)" "$@"
 fi
 
