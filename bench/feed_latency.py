@@ -115,7 +115,9 @@ def run(titles: pl.DataFrame, ratings: pl.DataFrame, users: int, seed: int, labe
     for name, xs in (("recommend() x 2", feed), ("recommend_feed()", feed_both), ("floor", floor)):
         line = f"  {name:17s} p50 {pct(xs, 50):7.2f} ms   p95 {pct(xs, 95):7.2f} ms   max {pct(xs, 100):7.2f} ms"
         if xs is not floor:
-            line += f"   ratio to floor p50 {pct(xs, 50) / pct(floor, 50):.2f}x  p95 {pct(xs, 95) / pct(floor, 95):.2f}x"
+            line += (
+                f"   ratio to floor p50 {pct(xs, 50) / pct(floor, 50):.2f}x  p95 {pct(xs, 95) / pct(floor, 95):.2f}x"
+            )
         print(line)
 
 

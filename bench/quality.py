@@ -65,7 +65,9 @@ def main() -> None:
     print(f"  largest overlap between two fans (Jaccard): {max_overlap(checks):.3f}\n")
     print("More like this (10): in the film's main genre / 20,000+ votes")
     for row in similar_checks(lambda t, n: rec.similar(t, n), catalog, titles):
-        print(f"  {row['title']} ({row['genre']}): {row['same_genre']} / {row['well_known']}  {'; '.join(row['shown'])}")
+        print(
+            f"  {row['title']} ({row['genre']}): {row['same_genre']} / {row['well_known']}  {'; '.join(row['shown'])}"
+        )
 
 
 if __name__ == "__main__":

@@ -135,9 +135,7 @@ shown = runner.EvaluationConfig.from_dict(last["config"]) if last else runner.Ev
 
 with st.form("eval-form"):
     c1, c2, c3 = st.columns(3)
-    c1.radio(
-        "Data", list(SOURCES), format_func=SOURCES.get, index=int(shown.with_app_data), key="eval-source"
-    )
+    c1.radio("Data", list(SOURCES), format_func=SOURCES.get, index=int(shown.with_app_data), key="eval-source")
     c1.selectbox(
         "Protocol",
         PROTOCOLS,
@@ -192,8 +190,7 @@ config = runner.EvaluationConfig.from_dict(last["config"])
 now = stamps(config.with_app_data)
 if now != last["stamps"]:
     st.warning(
-        "The catalogue, the model or the app's ratings changed since this run: press **Run evaluation** "
-        "to update."
+        "The catalogue, the model or the app's ratings changed since this run: press **Run evaluation** to update."
     )
     st.stop()
 
@@ -253,9 +250,7 @@ metric = s3.selectbox(
 )
 sig = result.compare(first, second, metric)
 st.markdown(sig.summary())
-st.caption(
-    "Wilcoxon signed-rank test on each tested user's pair of values; users with equal values are left out."
-)
+st.caption("Wilcoxon signed-rank test on each tested user's pair of values; users with equal values are left out.")
 
 st.subheader("Use for the feed")
 options = content_weights(*config.sweep)

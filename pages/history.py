@@ -19,8 +19,12 @@ st.title("Your ratings")
 
 frame = history.rated_titles(store, catalog, user.id)
 st.download_button(
-    "Export as CSV", history.to_csv(frame), file_name=f"cineblend-{user.username}-ratings.csv",
-    mime="text/csv", key="history-export", icon=":material/download:",
+    "Export as CSV",
+    history.to_csv(frame),
+    file_name=f"cineblend-{user.username}-ratings.csv",
+    mime="text/csv",
+    key="history-export",
+    icon=":material/download:",
 )
 c1, c2 = st.columns(2)
 value_label = c1.radio("Rating", list(VALUES), key="history-value", horizontal=True)
@@ -40,18 +44,35 @@ def listing() -> None:
     for row in rows:
         with st.container(border=True, key=f"hist-{row['tconst']}"):
             text, buttons = st.columns([3, 2])
-            text.markdown(f"**{cards.md_escape(row['primary_title'])}**  \n"
-                          f"{cards.md_escape(cards.meta_line(row))}  \n"
-                          f"{VALUE_LABELS.get(row['value'], '')} · {row['updated_at']:%Y-%m-%d %H:%M} UTC")
+            text.markdown(
+                f"**{cards.md_escape(row['primary_title'])}**  \n"
+                f"{cards.md_escape(cards.meta_line(row))}  \n"
+                f"{VALUE_LABELS.get(row['value'], '')} · {row['updated_at']:%Y-%m-%d %H:%M} UTC"
+            )
             with buttons.container(horizontal=True, gap="small"):
                 for value, label, icon in cards.RATE_BUTTONS:
-                    st.button(label, icon=icon, key=f"hist-rate-{row['tconst']}-{value}",
-                              on_click=actions.rate, args=(user.id, row["tconst"], value, row["primary_title"]),
-                              type="primary" if row["value"] == value else "secondary")
-                st.button("Remove", key=f"hist-remove-{row['tconst']}", icon=":material/delete:",
-                          on_click=actions.set_rating, args=(user.id, row["tconst"], None, row["primary_title"]))
-                st.button("Details", key=f"hist-details-{row['tconst']}", type="tertiary",
-                          on_click=cards.open_details, args=(row["tconst"],))
+                    st.button(
+                        label,
+                        icon=icon,
+                        key=f"hist-rate-{row['tconst']}-{value}",
+                        on_click=actions.rate,
+                        args=(user.id, row["tconst"], value, row["primary_title"]),
+                        type="primary" if row["value"] == value else "secondary",
+                    )
+                st.button(
+                    "Remove",
+                    key=f"hist-remove-{row['tconst']}",
+                    icon=":material/delete:",
+                    on_click=actions.set_rating,
+                    args=(user.id, row["tconst"], None, row["primary_title"]),
+                )
+                st.button(
+                    "Details",
+                    key=f"hist-details-{row['tconst']}",
+                    type="tertiary",
+                    on_click=cards.open_details,
+                    args=(row["tconst"],),
+                )
     details.open_if_requested(catalog, user.id)
 
 

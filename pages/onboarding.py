@@ -67,7 +67,11 @@ else:
     nav = st.columns([1, 1, 6])
     nav[0].button("Back", key=f"onb-back-{kind}", on_click=back)
     nav[1].button(
-        "Continue", key=f"onb-next-{kind}", type="primary", on_click=advance, args=(kind,),
+        "Continue",
+        key=f"onb-next-{kind}",
+        type="primary",
+        on_click=advance,
+        args=(kind,),
         disabled=len(liked) < onboarding.TITLE_COUNT,
     )
     query = st.text_input(f"Search {noun}", key=f"onb-search-{kind}", max_chars=200)

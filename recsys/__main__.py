@@ -75,9 +75,7 @@ def _check_titles(catalog: object, tconsts: Sequence[str]) -> None:
         if not is_valid_tconst(tconst):
             raise UnknownTitleError(f"{tconst!r} is not an IMDb title id (expected tt followed by digits)")
         if catalog.title(tconst) is None:  # type: ignore[attr-defined]
-            raise UnknownTitleError(
-                f"{tconst} is not in the catalogue; find ids with `python -m recsys search TEXT`"
-            )
+            raise UnknownTitleError(f"{tconst} is not in the catalogue; find ids with `python -m recsys search TEXT`")
 
 
 def _recommend(args: argparse.Namespace, settings: Settings) -> int:
@@ -305,12 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # action="extend": `--like A --like B` and `--like A B` both mean two likes
     p.add_argument("--like", nargs="+", action="extend", default=[], metavar="TCONST", help="liked titles")
-    p.add_argument(
-        "--superlike", nargs="+", action="extend", default=[], metavar="TCONST", help="superliked titles"
-    )
-    p.add_argument(
-        "--dislike", nargs="+", action="extend", default=[], metavar="TCONST", help="disliked titles"
-    )
+    p.add_argument("--superlike", nargs="+", action="extend", default=[], metavar="TCONST", help="superliked titles")
+    p.add_argument("--dislike", nargs="+", action="extend", default=[], metavar="TCONST", help="disliked titles")
     p.add_argument("--type", choices=("movie", "tv"), help="one section only")
     p.add_argument("-n", type=int, default=20, help="titles per section (default 20)")
     p.add_argument("--weights", metavar="NAME=W,...", help=_WEIGHTS_HELP)
@@ -344,20 +338,24 @@ def build_parser() -> argparse.ArgumentParser:
         "(ALS = 1 - content) and test the best step against the current hybrid (Wilcoxon). "
         "The same figures as the evaluation page for the same settings.",
     )
-    p.add_argument(
-        "--protocol", choices=PROTOCOLS, default=defaults.protocol, help="split protocol (default temporal)"
-    )
+    p.add_argument("--protocol", choices=PROTOCOLS, default=defaults.protocol, help="split protocol (default temporal)")
     p.add_argument("-k", type=int, default=defaults.k, help="list length K (default 10)")
     p.add_argument(
-        "--sweep", default="0:1:0.1", metavar="START:STOP:STEP",
+        "--sweep",
+        default="0:1:0.1",
+        metavar="START:STOP:STEP",
         help="content weights to sweep (default 0:1:0.1)",
     )
     p.add_argument(
-        "--popularity-weight", type=float, default=defaults.popularity_weight,
+        "--popularity-weight",
+        type=float,
+        default=defaults.popularity_weight,
         help="popularity weight during the sweep (default 0.1)",
     )
     p.add_argument(
-        "--metric", choices=ranking_metrics(), default=defaults.metric,
+        "--metric",
+        choices=ranking_metrics(),
+        default=defaults.metric,
         help="metric that picks the best step (default ndcg)",
     )
     p.add_argument("--with-app-data", action="store_true", help="add the app users' ratings to MovieLens'")
@@ -370,18 +368,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int, default=defaults.iterations, help="ALS iterations")
     p.add_argument("--seed", type=int, default=defaults.seed, help="seed of the random protocol")
     p.add_argument(
-        "--min-positives", type=int, default=defaults.min_positives,
+        "--min-positives",
+        type=int,
+        default=defaults.min_positives,
         help="positives a user needs to be tested (default 5)",
     )
     p.add_argument(
-        "--compare", nargs=2, metavar=("A", "B"),
+        "--compare",
+        nargs=2,
+        metavar=("A", "B"),
         help="configurations to test (default: the best step against the current hybrid)",
     )
     p.add_argument("--timing", action="store_true", help="also time one plain hybrid evaluation")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument(
-        "--dump", metavar="DIR", help="write the test split and each model's top-K lists as Parquet"
-    )
+    p.add_argument("--dump", metavar="DIR", help="write the test split and each model's top-K lists as Parquet")
     p.set_defaults(func=_evaluate)
 
     p = sub.add_parser(

@@ -230,9 +230,7 @@ def open_demo(persona: Persona, shared: Store) -> DemoStore:
     """A fresh demo session for ``persona`` (its own in-memory copy of the profile)."""
     private = Store.open("sqlite://")
     try:
-        user = private.create_user(
-            persona.username, persona.name, f"{persona.slug}@demo.invalid", "!demo-profile"
-        )
+        user = private.create_user(persona.username, persona.name, f"{persona.slug}@demo.invalid", "!demo-profile")
         private.set_favourite_genres(user.id, persona.favourite_genres)
         private.set_onboarding_step(user.id, "done")
         private.seed_interactions(user.id, persona.ratings.select("tconst", "value", "at").rows())

@@ -21,9 +21,7 @@ def rated_titles(store: Store, catalog: Catalog, user_id: int) -> pl.DataFrame:
         )
     titles = catalog.titles(current["tconst"].to_list())
     joined = current.join(titles, on="tconst", how="left")
-    return joined.with_columns(
-        pl.col("primary_title").fill_null(pl.col("tconst"))
-    ).sort("updated_at", descending=True)
+    return joined.with_columns(pl.col("primary_title").fill_null(pl.col("tconst"))).sort("updated_at", descending=True)
 
 
 def filter_rated(frame: pl.DataFrame, value: int | None = None, kind: str | None = None) -> pl.DataFrame:
@@ -36,8 +34,12 @@ def filter_rated(frame: pl.DataFrame, value: int | None = None, kind: str | None
 
 def to_csv(frame: pl.DataFrame) -> bytes:
     """CSV of the user's ratings: tconst, title, kind, year, value, rating name, time (UTC)."""
-    out = frame.with_columns(
-        pl.col("value").replace_strict(RATING_NAMES, default=None, return_dtype=pl.String).alias("rating")
-    ) if frame.height else frame.with_columns(pl.lit(None, pl.String).alias("rating"))
+    out = (
+        frame.with_columns(
+            pl.col("value").replace_strict(RATING_NAMES, default=None, return_dtype=pl.String).alias("rating")
+        )
+        if frame.height
+        else frame.with_columns(pl.lit(None, pl.String).alias("rating"))
+    )
     cols = [c for c in EXPORT_COLUMNS if c in out.columns]
     return out.select(cols).write_csv().encode("utf-8")

@@ -38,7 +38,9 @@ def train_model(settings: Settings, progress: Progress | None = None) -> Path:
         progress("loading data", 3, 3)
         log.info(
             "training on %d titles, %d MovieLens ratings, %d app interactions",
-            titles.height, ratings.height, app.height,
+            titles.height,
+            ratings.height,
+            app.height,
         )
         data = TrainingData(titles=titles, ratings=ratings, app=app)
         config = tuned_config(settings.models_dir)  # the last `tune`, else the code defaults

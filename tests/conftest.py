@@ -82,9 +82,7 @@ def use_data_dir(monkeypatch: pytest.MonkeyPatch, data_dir: Path, sources: tuple
 
 
 @pytest.fixture(scope="session")
-def built_data(
-    tmp_path_factory: pytest.TempPathFactory, fixture_sources: tuple[Path, Path]
-) -> Iterator[Path]:
+def built_data(tmp_path_factory: pytest.TempPathFactory, fixture_sources: tuple[Path, Path]) -> Iterator[Path]:
     """A data folder with the fixture catalogue fetched and built once per session."""
     from recsys.catalog.build import build
     from recsys.catalog.download import fetch

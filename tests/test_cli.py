@@ -18,7 +18,11 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "recsys", *args],
-        cwd=REPO, env=full_env, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -107,7 +111,9 @@ def test_like_twice_and_like_with_two_ids_are_the_same_profile(
 
 
 def test_weights_by_name_on_the_command_line(model_settings: object, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = cli(capsys, "recommend", "--like", A, B, "--type", "movie", "-n", "3", "--weights", "content=1,als=0")
+    code, out, err = cli(
+        capsys, "recommend", "--like", A, B, "--type", "movie", "-n", "3", "--weights", "content=1,als=0"
+    )
     assert code == 0, err
     assert out.startswith("== Movies ==") and len(out.strip().splitlines()) == 4
     code, legacy, err = cli(capsys, "recommend", "--like", A, B, "--type", "movie", "-n", "3", "--weights", "1,0,0")

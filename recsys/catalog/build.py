@@ -210,9 +210,7 @@ def build(settings: Settings, progress: Progress | None = None) -> dict[str, Any
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BuildError(
-            f"Cannot create {parent}: {exc.strerror}; check CINEBLEND_DATA_DIR."
-        ) from exc
+        raise BuildError(f"Cannot create {parent}: {exc.strerror}; check CINEBLEND_DATA_DIR.") from exc
     with exclusive(settings.data_dir / BUILD_LOCK, "catalogue build", BuildError):
         _recover(target)
         _remove_leftovers(target)
@@ -341,10 +339,7 @@ def _tsv(name: str, rejects: str) -> str:
 def _csv(columns: dict[str, str]) -> str:
     """A ``read_csv`` call for a MovieLens CSV (the path is the next ``?`` parameter)."""
     cols = ", ".join(f"'{col}': '{typ}'" for col, typ in columns.items())
-    return (
-        "read_csv(?, delim=',', header=true, quote='\"', escape='\"', auto_detect=false,"
-        f" columns={{{cols}}})"
-    )
+    return f"read_csv(?, delim=',', header=true, quote='\"', escape='\"', auto_detect=false, columns={{{cols}}})"
 
 
 class _Builder:
@@ -448,9 +443,7 @@ class _Builder:
             if not self._has(name):
                 raise BuildError(f"{name} is missing: run `python -m recsys fetch` first.")
         if not self._has(config.MOVIELENS_FILE):
-            raise BuildError(
-                f"{config.MOVIELENS_FILE} is missing: run `python -m recsys fetch` first."
-            )
+            raise BuildError(f"{config.MOVIELENS_FILE} is missing: run `python -m recsys fetch` first.")
         for name in TSV_COLUMNS:
             if self._uses(name):
                 _check_header(self._path(name), name, list(TSV_COLUMNS[name]))
@@ -466,8 +459,7 @@ class _Builder:
             raise BuildError(f"{exc} Run `python -m recsys fetch` again.") from None
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise BuildError(
-                f"{config.MOVIELENS_FILE} is corrupt ({_one_line(str(exc))}):"
-                " run `python -m recsys fetch` again."
+                f"{config.MOVIELENS_FILE} is corrupt ({_one_line(str(exc))}): run `python -m recsys fetch` again."
             ) from None
 
     def _titles(self) -> None:
@@ -488,9 +480,7 @@ class _Builder:
             """,
             [str(self.work / "links.csv")],
         )
-        self.ml["links"] = self._count(
-            f"SELECT count(*) FROM {_csv(LINKS_COLUMNS)}", [str(self.work / "links.csv")]
-        )
+        self.ml["links"] = self._count(f"SELECT count(*) FROM {_csv(LINKS_COLUMNS)}", [str(self.work / "links.csv")])
         con.execute(
             f"""
             CREATE TEMP TABLE basics AS
@@ -571,8 +561,7 @@ class _Builder:
             self._note_rejects(PRINCIPALS, "principals")
         else:
             con.execute(
-                "CREATE TEMP TABLE principals (tconst VARCHAR, ordering INTEGER,"
-                " nconst VARCHAR, category VARCHAR)"
+                "CREATE TEMP TABLE principals (tconst VARCHAR, ordering INTEGER, nconst VARCHAR, category VARCHAR)"
             )
         self.with_names = self._uses(NAMES)
         if self.with_names:
@@ -665,27 +654,21 @@ class _Builder:
             """,
             [ratings_csv],
         )
-        self.ml["ratings"] = self._count(
-            f"SELECT count(*) FROM {_csv(ML_RATINGS_COLUMNS)}", [ratings_csv]
-        )
+        self.ml["ratings"] = self._count(f"SELECT count(*) FROM {_csv(ML_RATINGS_COLUMNS)}", [ratings_csv])
         self.ml["mapped_links"] = self._count(
             "SELECT count(*) FROM ml_links WHERE tconst IN (SELECT tconst FROM basics)"
         )
         self.ml["mapped_ratings"] = self._count("SELECT count(*) FROM ml_ratings")
-        self.ml["in_catalog_ratings"] = self._count(
-            "SELECT count(*) FROM ml_ratings WHERE in_catalog"
-        )
+        self.ml["in_catalog_ratings"] = self._count("SELECT count(*) FROM ml_ratings WHERE in_catalog")
         if self.ml["mapped_ratings"] == 0:
-            logger.warning(
-                "No MovieLens rating maps to an IMDb title: ALS will learn from app users only."
-            )
+            logger.warning("No MovieLens rating maps to an IMDb title: ALS will learn from app users only.")
 
     def _write(self) -> None:
         con = self.con
         assert con is not None
         outputs = [
             (TITLES_FILE, "SELECT * FROM titles ORDER BY tconst"),
-            (MOVIELENS_PARQUET, "SELECT * FROM ml_ratings ORDER BY ml_user_id, \"timestamp\", tconst"),
+            (MOVIELENS_PARQUET, 'SELECT * FROM ml_ratings ORDER BY ml_user_id, "timestamp", tconst'),
         ]
         if self.with_principals:
             outputs.append(
@@ -710,14 +693,10 @@ class _Builder:
         with duckdb.connect(":memory:") as check:
             for name, schema in expected.items():
                 path = str(self.new / name)
-                described = check.execute(
-                    "DESCRIBE SELECT * FROM read_parquet(?)", [path]
-                ).fetchall()
+                described = check.execute("DESCRIBE SELECT * FROM read_parquet(?)", [path]).fetchall()
                 found = {row[0]: str(row[1]) for row in described}
                 if found != schema:
-                    raise BuildError(
-                        f"Internal error: {name} came out with columns {found}; please report it."
-                    )
+                    raise BuildError(f"Internal error: {name} came out with columns {found}; please report it.")
                 rows = check.execute("SELECT count(*) FROM read_parquet(?)", [path]).fetchall()
                 counts[name] = int(rows[0][0])
         if counts[TITLES_FILE] == 0:
@@ -727,17 +706,9 @@ class _Builder:
     def _manifest(self, counts: dict[str, int]) -> dict[str, Any]:
         con = self.con
         assert con is not None
-        by_kind = dict(
-            con.execute("SELECT kind, count(*) FROM titles GROUP BY kind ORDER BY kind").fetchall()
-        )
-        newest = dict(
-            con.execute(
-                "SELECT kind, max(start_year) FROM titles GROUP BY kind ORDER BY kind"
-            ).fetchall()
-        )
-        year_min, year_max = con.execute(
-            "SELECT min(start_year), max(start_year) FROM titles"
-        ).fetchall()[0]
+        by_kind = dict(con.execute("SELECT kind, count(*) FROM titles GROUP BY kind ORDER BY kind").fetchall())
+        newest = dict(con.execute("SELECT kind, max(start_year) FROM titles GROUP BY kind ORDER BY kind").fetchall())
+        year_min, year_max = con.execute("SELECT min(start_year), max(start_year) FROM titles").fetchall()[0]
         sources = {}
         for name in (*TSV_COLUMNS, config.MOVIELENS_FILE):
             path = self._path(name)
@@ -745,9 +716,7 @@ class _Builder:
                 stat = path.stat()
                 sources[name] = {
                     "bytes": stat.st_size,
-                    "modified": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(
-                        timespec="seconds"
-                    ),
+                    "modified": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(timespec="seconds"),
                 }
         manifest: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
@@ -780,8 +749,7 @@ def _check_header(path: Path, name: str, expected: list[str]) -> None:
             first = fh.readline(1 << 16)
     except (OSError, EOFError, zlib.error) as exc:
         raise BuildError(
-            f"{name} is not a valid gzip file ({_one_line(str(exc))}):"
-            " run `python -m recsys fetch` again."
+            f"{name} is not a valid gzip file ({_one_line(str(exc))}): run `python -m recsys fetch` again."
         ) from None
     header = first.decode("utf-8", "replace").rstrip("\r\n").split("\t")
     if header != expected:

@@ -232,9 +232,7 @@ class TmdbClient:
                 return None
             wait = self.backoff * 2**attempt
             try:
-                response = self._session().get(
-                    url, params=params, headers=headers, timeout=self.timeout
-                )
+                response = self._session().get(url, params=params, headers=headers, timeout=self.timeout)
             except _RETRYABLE_ERRORS as exc:
                 problem = f"{type(exc).__name__}: {self._redact(exc)}"
             except requests.RequestException as exc:

@@ -59,7 +59,6 @@ def weight_column(name: str) -> str:
     return f"{name}_weight"
 
 
-
 @dataclass(frozen=True)
 class EvaluationConfig:
     """Everything that determines an evaluation's figures (the page's controls, the CLI's flags).

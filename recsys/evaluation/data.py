@@ -72,5 +72,4 @@ def app_data_stamp(store: Store) -> str:
     return f"{frame.height}:{newest.isoformat() if newest is not None else ''}"
 
 
-
 __all__ = ["app_data_stamp", "app_ratings", "catalogue_stamp", "evaluation_ratings"]

@@ -122,9 +122,7 @@ def novelty(lists: Iterable[Sequence[str]], item_share: Mapping[str, float], k: 
     (1 + 3) / 2 = 2.0 bits.
     """
     floor = min((v for v in item_share.values() if v > 0), default=1.0)
-    values = [
-        -math.log2(max(item_share.get(item, floor), floor)) for rec in lists for item in list(rec)[:k]
-    ]
+    values = [-math.log2(max(item_share.get(item, floor), floor)) for rec in lists for item in list(rec)[:k]]
     return float(np.mean(values)) if values else 0.0
 
 
@@ -137,9 +135,7 @@ def average_popularity(lists: Iterable[Sequence[str]], item_share: Mapping[str, 
     return float(np.mean(values)) if values else 0.0
 
 
-def intra_list_diversity(
-    recommended: Sequence[str], genres: Mapping[str, Collection[str]], k: int
-) -> float:
+def intra_list_diversity(recommended: Sequence[str], genres: Mapping[str, Collection[str]], k: int) -> float:
     """Genre-based diversity of one list: mean pairwise Jaccard distance of the items' genres.
 
     ``ILD = mean over pairs i < j in top K of 1 - |G_i & G_j| / |G_i | G_j|`` (two items without

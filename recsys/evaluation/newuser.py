@@ -72,8 +72,9 @@ def onboarding(
     progress: Progress | None = None,
 ) -> dict[str, dict[str, float]]:
     """``{list: {metric: mean over users and draws}}`` for a simulated new user (module docstring)."""
-    return cold_start_table(titles, ratings, (config or NewUserConfig()).likes, config, base=base, reuse=reuse,
-                            progress=progress)[0]["lists"]
+    return cold_start_table(
+        titles, ratings, (config or NewUserConfig()).likes, config, base=base, reuse=reuse, progress=progress
+    )[0]["lists"]
 
 
 def cold_start_table(

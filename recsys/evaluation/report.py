@@ -102,7 +102,9 @@ class EvaluationResult:
     def comparison_table(self) -> pl.DataFrame:
         """Validation and test side by side: one row per model, the chosen metric on each."""
         label = metric_label(self.config.metric, self.config.k)
-        test = self.models.select(pl.col("model").alias("Model"), pl.col(self.config.metric).round(4).alias(f"{label} test"))
+        test = self.models.select(
+            pl.col("model").alias("Model"), pl.col(self.config.metric).round(4).alias(f"{label} test")
+        )
         if self.validation is None:
             return test.with_columns(pl.lit(None, dtype=pl.Float64).alias(f"{label} validation")).select(
                 "Model", f"{label} validation", f"{label} test"
@@ -217,9 +219,7 @@ def _display(frame: pl.DataFrame, name_col: str | None, k: int, scorers: Sequenc
     cols: list[pl.Expr] = []
     if name_col:
         cols.append(pl.col(name_col).alias("Model"))
-    cols += [
-        pl.col(weight_column(n)).round(2).alias(f"{n} w") for n in scorers if weight_column(n) in frame.columns
-    ]
+    cols += [pl.col(weight_column(n)).round(2).alias(f"{n} w") for n in scorers if weight_column(n) in frame.columns]
     cols += [pl.col(m).round(4).alias(metric_label(m, k)) for m in M.summary_names() if m in frame.columns]
     return frame.select(cols)
 
@@ -261,9 +261,7 @@ def dump(result: EvaluationResult, directory: Path) -> list[Path]:
         summary.write_text(json.dumps(result.to_dict(), indent=2, default=str))
         written.append(summary)
     except OSError as exc:
-        raise EvaluationError(
-            f"Cannot write the dump to {directory}: {exc}; choose a writable folder."
-        ) from exc
+        raise EvaluationError(f"Cannot write the dump to {directory}: {exc}; choose a writable folder.") from exc
     return written
 
 
@@ -275,9 +273,7 @@ def render_text(result: EvaluationResult) -> str:
     if result.validation is not None:
         lines += ["Validation split (chooses the sweep step):", _text_table(result.models_table("validation")), ""]
     c0, c1, step = result.config.sweep
-    others = {
-        n: w for n, w in result.weights.items() if n not in ("content", "als", "popularity") and w
-    }
+    others = {n: w for n, w in result.weights.items() if n not in ("content", "als", "popularity") and w}
     fixed = "".join(f", {n} {w:g}" for n, w in others.items())
     lines += [
         f"Weight sweep: content {c0:g}..{c1:g} step {step:g}, ALS = 1 - content, "

@@ -107,7 +107,6 @@ _STAGE_FIT = "evaluation: fitting models"
 _STAGE_MODELS = "evaluation: models"
 
 
-
 def evaluate_catalogue(
     config: EvaluationConfig,
     *,
@@ -183,9 +182,7 @@ def run_evaluation(
         known = [*model_names(), *(step_label(w) for w in config.sweep_weights())]
         for name in config.compare:
             if name not in known:
-                raise EvaluationError(
-                    f"Unknown configuration {name!r} to compare; choose from: {', '.join(known)}."
-                )
+                raise EvaluationError(f"Unknown configuration {name!r} to compare; choose from: {', '.join(known)}.")
     timings: dict[str, float] = {}
     started = time.perf_counter()
     try:
@@ -253,7 +250,10 @@ def run_evaluation(
     counts["validation_users"] = len(val.users) if val is not None else 0
     log.info(
         "evaluated %d users: best step %s chosen on %s, total %.2fs",
-        counts["users"], best_row.get("model"), chosen_on, timings["total_s"],
+        counts["users"],
+        best_row.get("model"),
+        chosen_on,
+        timings["total_s"],
     )
     return EvaluationResult(
         config=config,

@@ -177,9 +177,7 @@ def scorer_fn(scorer: object, index: SplitIndex) -> ScoreFn:
 Components = dict[int, dict[str, np.ndarray]]
 
 
-def component_scores(
-    hybrid: WeightedHybrid, index: SplitIndex, progress: Progress | None = None
-) -> Components:
+def component_scores(hybrid: WeightedHybrid, index: SplitIndex, progress: Progress | None = None) -> Components:
     """Raw scores of every scorer of ``hybrid`` over ``split.items`` per tested user
     (``{user: {scorer: scores}}``), the user's training items set to NaN (as the feed removes
     rated titles before normalising)."""
@@ -204,7 +202,9 @@ def component_scores(
     return out
 
 
-def normalise_components(components: Mapping[int, Mapping[str, np.ndarray]], normalisation: str = "zscore") -> Components:
+def normalise_components(
+    components: Mapping[int, Mapping[str, np.ndarray]], normalisation: str = "zscore"
+) -> Components:
     """Each user's components normalised over their candidates (once per sweep)."""
     return {
         u: {name: normalise(c, normalisation) for name, c in comps.items()}  # type: ignore[arg-type]

@@ -153,9 +153,7 @@ def split(
     frame = ratings.with_row_index("_row")
     positive = pl.col(rating_col) >= positive_rating
     if protocol == "global":
-        held, removed, cutoff = _global_cut(
-            frame, positive, test_fraction, min_positives, cutoff, user_col, time_col
-        )
+        held, removed, cutoff = _global_cut(frame, positive, test_fraction, min_positives, cutoff, user_col, time_col)
     else:
         held, removed = _per_user(
             frame, positive, protocol, test_fraction, min_positives, seed, user_col, item_col, time_col
@@ -166,9 +164,21 @@ def split(
     users = sorted(test[user_col].unique().to_list())
     items = sorted(train[item_col].unique().to_list())
     sp = Split(
-        train, test, users, items, protocol, user_col, item_col, rating_col, time_col,
-        dropped=dropped, cutoff=cutoff, test_fraction=test_fraction, positive_rating=positive_rating,
-        min_positives=min_positives, seed=seed,
+        train,
+        test,
+        users,
+        items,
+        protocol,
+        user_col,
+        item_col,
+        rating_col,
+        time_col,
+        dropped=dropped,
+        cutoff=cutoff,
+        test_fraction=test_fraction,
+        positive_rating=positive_rating,
+        min_positives=min_positives,
+        seed=seed,
     )
     log.info("%s, %d items", sp.describe(), len(items))
     return sp
@@ -189,9 +199,7 @@ def _per_user(
     pos = frame.filter(positive)
     if protocol == "random":
         rng = np.random.default_rng(seed)
-        pos = pos.sort(user_col, item_col, time_col).with_columns(
-            pl.Series("_order", rng.random(pos.height))
-        )
+        pos = pos.sort(user_col, item_col, time_col).with_columns(pl.Series("_order", rng.random(pos.height)))
     else:
         pos = pos.with_columns(pl.col(time_col).alias("_order"))
     pos = pos.sort(user_col, "_order", item_col).with_columns(
@@ -206,11 +214,7 @@ def _per_user(
     if protocol == "random":  # the non-temporal reference: no time rule
         return held, held.select("_row")
     first = held.group_by(user_col).agg(pl.col(time_col).min().alias("_first"))
-    removed = (
-        frame.join(first, on=user_col, how="inner")
-        .filter(pl.col(time_col) >= pl.col("_first"))
-        .select("_row")
-    )
+    removed = frame.join(first, on=user_col, how="inner").filter(pl.col(time_col) >= pl.col("_first")).select("_row")
     return held, removed
 
 

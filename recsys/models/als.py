@@ -234,7 +234,10 @@ def _coded_matrix(table: pl.DataFrame) -> tuple[sp.csr_matrix, ItemIndex, ItemIn
         dtype=np.float32,
     )
     matrix.sort_indices()
-    keys = [f"{'ml' if src else 'app'}:{uid}" for src, uid in zip(users["src"].to_list(), users["uid"].to_list(), strict=True)]
+    keys = [
+        f"{'ml' if src else 'app'}:{uid}"
+        for src, uid in zip(users["src"].to_list(), users["uid"].to_list(), strict=True)
+    ]
     return matrix, ItemIndex(keys), ItemIndex(item_ids.to_list())
 
 
@@ -347,9 +350,7 @@ class ALSScorer(ScorerBase):
         keep = conf != 0
         cols, conf = cols[known][keep], conf[keep]
         order = np.argsort(cols)
-        return sp.csr_matrix(
-            (conf[order], cols[order], np.array([0, len(cols)])), shape=(1, len(items))
-        )
+        return sp.csr_matrix((conf[order], cols[order], np.array([0, len(cols)])), shape=(1, len(items)))
 
     def prepare(self, profile: Profile) -> ALSQuery | None:
         """The user's factor and confidence row, prepared once per request (see

@@ -43,7 +43,6 @@ def latest_version(models_dir: Path) -> str | None:
     return None
 
 
-
 def versions(models_dir: Path) -> list[Path]:
     """Version folders, newest first."""
     if not models_dir.is_dir():
@@ -92,7 +91,7 @@ def verify(path: Path) -> dict[str, Any]:
 def _prune(models_dir: Path, keep: int) -> None:
     """Delete all but the newest ``keep`` complete versions, and temp folders older than a day."""
     complete = [p for p in versions(models_dir) if (p / MANIFEST).is_file()]
-    for old in complete[max(keep, 1):]:
+    for old in complete[max(keep, 1) :]:
         shutil.rmtree(old, ignore_errors=True)
         log.info("removed old model version %s", old.name)
     cutoff = time.time() - 86400
@@ -104,10 +103,7 @@ def _prune(models_dir: Path, keep: int) -> None:
             continue
 
 
-
-def write_version(
-    models_dir: Path, write: Callable[[Path], dict[str, dict[str, Any]]], keep: int
-) -> Path:
+def write_version(models_dir: Path, write: Callable[[Path], dict[str, dict[str, Any]]], keep: int) -> Path:
     """Create a version folder atomically: ``write(tmp)`` fills a hidden temp folder (returning
     manifest entries of files it linked from another version), every other file is checksummed,
     everything is fsynced, ``manifest.json`` is written last and the folder renamed into place."""
@@ -144,7 +140,6 @@ def write_version(
     _prune(models_dir, keep)
     log.info("saved model version %s", version)
     return final
-
 
 
 def link_or_copy(src: Path, dst: Path) -> None:

@@ -319,9 +319,7 @@ class WeightedHybrid:
         directory.mkdir(parents=True, exist_ok=True)
         for name, scorer in self.scorers.items():
             scorer.save(directory / name)
-        write_json(
-            directory / "hybrid.json", {**config_to_dict(self.config), "scorers": list(self.scorers)}
-        )
+        write_json(directory / "hybrid.json", {**config_to_dict(self.config), "scorers": list(self.scorers)})
 
     @classmethod
     def load(cls, directory: Path) -> WeightedHybrid:

@@ -99,7 +99,10 @@ def result_schema() -> dict[str, type[pl.DataType]]:
     """Columns of a recommendation frame: tconst, score, rank, reason, then one normalised
     component per registered scorer."""
     schema: dict[str, type[pl.DataType]] = {
-        C.TCONST: pl.String, C.SCORE: pl.Float64, C.RANK: pl.Int32, C.REASON: pl.String
+        C.TCONST: pl.String,
+        C.SCORE: pl.Float64,
+        C.RANK: pl.Int32,
+        C.REASON: pl.String,
     }
     schema.update(dict.fromkeys(registry.names(), pl.Float64))
     return schema
@@ -332,7 +335,9 @@ class Recommender:
         exclude = list(exclude)
         if prof.n_likes == 0:
             return {
-                kind: self._popular(self.sections[kind], n, prof.genres, self._removed(self.sections[kind], prof, exclude))
+                kind: self._popular(
+                    self.sections[kind], n, prof.genres, self._removed(self.sections[kind], prof, exclude)
+                )
                 for kind in kinds
             }
         # one BLAS thread: implicit's OpenMP fold-in and multi-threaded OpenBLAS calls on 2 cores
@@ -375,7 +380,8 @@ class Recommender:
             extra = {
                 name: q
                 for name in registry.names()
-                if weights.get(name) and name not in queries
+                if weights.get(name)
+                and name not in queries
                 and (q := self.hybrid.scorers[name].prepare(prof)) is not None
             }
             queries = {**queries, **extra}
@@ -405,14 +411,10 @@ class Recommender:
             else:
                 components[name] = normed[name][top]
         scales = {name: stat[1] for name, stat in stats.items()}
-        reasons = reasons_for(
-            self, sec, prof, queries, top, weights, scales, components, self.config.reason_titles
-        )
+        reasons = reasons_for(self, sec, prof, queries, top, weights, scales, components, self.config.reason_titles)
         return _frame(sec.tconsts[top].tolist(), blended[top], reasons, components)
 
-    def _popular(
-        self, sec: Section, n: int, favourite_genres: Sequence[str], removed: np.ndarray
-    ) -> pl.DataFrame:
+    def _popular(self, sec: Section, n: int, favourite_genres: Sequence[str], removed: np.ndarray) -> pl.DataFrame:
         """No likes yet: popular in the favourite genres first, then the rest."""
         in_genre = np.zeros(len(sec), dtype=bool)
         for g in favourite_genres:
@@ -432,7 +434,7 @@ class Recommender:
         return _frame(sec.tconsts[top].tolist(), z[top], reasons, components)
 
     def similar(self, tconst: str, n: int = 6, kind: str | None = None) -> list[str]:
-        """"More like this": titles like ``tconst`` in its own section (or ``kind``), best first;
+        """ "More like this": titles like ``tconst`` in its own section (or ``kind``), best first;
         empty for a title the model does not know.
 
         The ``SIMILAR_POOL`` nearest content neighbours (TF-IDF cosine, so genres, decade and

@@ -116,7 +116,7 @@ def undo() -> None:
 
 
 def hide(user_id: int, tconst: str, title: str = "") -> None:
-    """"Not interested": hide from the feed (not a dislike); undoable."""
+    """ "Not interested": hide from the feed (not a dislike); undoable."""
     try:
         changed = resources.store().hide(user_id, tconst)
     except (CineBlendError, ValueError) as exc:

@@ -57,13 +57,19 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
     with st.container(horizontal=True, gap="small"):
         for name, value in RATING_VALUES.items():
             st.button(
-                name.capitalize(), key=f"dlg-rate-{tconst}-{value}", on_click=actions.rate,
+                name.capitalize(),
+                key=f"dlg-rate-{tconst}-{value}",
+                on_click=actions.rate,
                 args=(user_id, tconst, value, row["primary_title"]),
                 type="primary" if current == value else "secondary",
             )
         if current is not None:
-            st.button("Remove rating", key=f"dlg-unrate-{tconst}", on_click=actions.set_rating,
-                      args=(user_id, tconst, None, row["primary_title"]))
+            st.button(
+                "Remove rating",
+                key=f"dlg-unrate-{tconst}",
+                on_click=actions.set_rating,
+                args=(user_id, tconst, None, row["primary_title"]),
+            )
     model = resources.recommender()
     # the same function as `python -m recsys similar`; each entry opens its own details
     neighbours = catalog.titles(model.similar(tconst, 6)) if model is not None else None
@@ -71,7 +77,6 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
         st.markdown("**More like this**")
         for item in neighbours.iter_rows(named=True):
             label = f"{cards.md_escape(item['primary_title'])} ({cards.md_escape(cards.years(item))})"
-            if st.button(label, key=f"dlg-more-{tconst}-{item['tconst']}", type="tertiary",
-                         icon=":material/movie:"):
+            if st.button(label, key=f"dlg-more-{tconst}-{item['tconst']}", type="tertiary", icon=":material/movie:"):
                 st.session_state[state.DETAILS] = item["tconst"]
                 st.rerun()

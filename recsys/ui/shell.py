@@ -61,13 +61,9 @@ def navigation(user: User | None, *, has_catalog: bool) -> StreamlitPage:
     return st.navigation(pages)
 
 
-def _page(
-    name: str, *, default: bool = False, visibility: Literal["visible", "hidden"] = "visible"
-) -> StreamlitPage:
+def _page(name: str, *, default: bool = False, visibility: Literal["visible", "hidden"] = "visible") -> StreamlitPage:
     script, title, icon, url_path = PAGES[name]
-    return st.Page(
-        script, title=title, icon=icon, url_path=url_path, default=default, visibility=visibility
-    )
+    return st.Page(script, title=title, icon=icon, url_path=url_path, default=default, visibility=visibility)
 
 
 def home_script(user: User | None, *, has_catalog: bool) -> str:
@@ -78,18 +74,11 @@ def home_script(user: User | None, *, has_catalog: bool) -> str:
 def sidebar(user: User | None) -> None:
     with st.sidebar:
         if user is not None and demo.active() is not None:
-            st.caption(
-                f"Demo profile **{cards.md_escape(user.name)}**: read-only, your clicks stay in "
-                "this tab."
-            )
-            st.button(
-                "Leave demo", key="logout-button", icon=":material/logout:", on_click=auth.request_logout
-            )
+            st.caption(f"Demo profile **{cards.md_escape(user.name)}**: read-only, your clicks stay in this tab.")
+            st.button("Leave demo", key="logout-button", icon=":material/logout:", on_click=auth.request_logout)
         elif user is not None:
             st.caption(f"Signed in as **{cards.md_escape(user.name)}** ({cards.md_escape(user.username)})")
-            st.button(
-                "Log out", key="logout-button", icon=":material/logout:", on_click=auth.request_logout
-            )
+            st.button("Log out", key="logout-button", icon=":material/logout:", on_click=auth.request_logout)
         st.divider()
         st.caption(ATTRIBUTION)
         if resources.settings().tmdb_api_key:

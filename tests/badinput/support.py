@@ -31,7 +31,7 @@ NASTY_TEXT: tuple[str, ...] = (
     '"',
     "' OR 1=1 --",
     "'; DROP VIEW titles; --",
-    "\"; DELETE FROM users; --",
+    '"; DELETE FROM users; --',
     "%",
     "_",
     "%_%",

@@ -34,7 +34,6 @@ ENTITY_NAME = "Tom &amp; Jerry &#60;3"
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 
-
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory, built_data: Path) -> Path:
     data = tmp_path_factory.mktemp("badinput-e2e") / "data"
@@ -123,17 +122,13 @@ def test_forged_and_expired_cookies_leave_the_visitor_signed_out(
             assert_signed_out(page)
 
 
-def test_unsigned_cookie_leaves_the_visitor_signed_out(
-    browser: Browser, server: AppServer, shots: list[Page]
-) -> None:
+def test_unsigned_cookie_leaves_the_visitor_signed_out(browser: Browser, server: AppServer, shots: list[Page]) -> None:
     page = open_with_cookie(browser, server, alg_none(TEST_COOKIE_KEY))
     shots.append(page)
     assert_signed_out(page)
 
 
-def test_html_and_markdown_in_a_name_show_as_text(
-    browser: Browser, server: AppServer, shots: list[Page]
-) -> None:
+def test_html_and_markdown_in_a_name_show_as_text(browser: Browser, server: AppServer, shots: list[Page]) -> None:
     page = open_with_cookie(browser, server, token(TEST_COOKIE_KEY, username="hostile"))
     shots.append(page)  # a genuine cookie signs in (the control of the forged-cookie tests)
     assert sidebar_caption(page) == f"Signed in as {HOSTILE_NAME} (hostile)"
@@ -145,9 +140,7 @@ def test_html_and_markdown_in_a_name_show_as_text(
     assert page.dialogs == []  # type: ignore[attr-defined]
 
 
-def test_entities_in_a_name_show_as_typed(
-    browser: Browser, server: AppServer, shots: list[Page]
-) -> None:
+def test_entities_in_a_name_show_as_typed(browser: Browser, server: AppServer, shots: list[Page]) -> None:
     page = open_with_cookie(browser, server, token(TEST_COOKIE_KEY, username="entity"))
     shots.append(page)
     assert sidebar_caption(page) == f"Signed in as {ENTITY_NAME} (entity)"

@@ -96,9 +96,7 @@ def test_store_refuses_ids_that_are_not_text(store: Store, user_id: int, tconst:
 
 
 @pytest.mark.parametrize("value", [0, 3, -2, 1.0, True, "1", None, np.float64(1.0), 10**20])
-def test_store_refuses_values_other_than_like_dislike_superlike(
-    store: Store, user_id: int, value: object
-) -> None:
+def test_store_refuses_values_other_than_like_dislike_superlike(store: Store, user_id: int, value: object) -> None:
     with pytest.raises(ValueError, match="like"):
         store.rate(user_id, "tt0100001", value)  # type: ignore[arg-type]
     nothing_stored(store, user_id)
@@ -130,9 +128,7 @@ def test_catalogue_lookups_answer_not_found(catalog: Catalog, tconst: str) -> No
 @pytest.mark.slow  # starts python interpreters (the CLI as a subprocess)
 def test_cli_recommend_tt_bad_exits_1_with_one_line(app_settings: Settings) -> None:
     line = one_line_error(run_cli(app_settings, "recommend", "--like", "tt_bad"))
-    assert line == (
-        "error: 'tt_bad' is not an IMDb title id (expected tt followed by digits)"
-    )
+    assert line == ("error: 'tt_bad' is not an IMDb title id (expected tt followed by digits)")
 
 
 @pytest.mark.parametrize(

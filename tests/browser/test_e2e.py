@@ -62,7 +62,6 @@ Shots = Callable[[str], Path]
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.mirror, pytest.mark.slow]
 
 
-
 def feed_tconsts(page: Page, kind: str) -> list[str]:
     """The titles on the feed section ``kind`` ("movie" or "tv"), in page order."""
     settle(page)
@@ -164,9 +163,7 @@ def log_in(page: Page, username: str) -> None:
     button(page, LOGIN_SUBMIT).click()
 
 
-def test_new_tester_journey(
-    page: Page, app_server: AppServer, app_data_dir: Path, shots: Shots
-) -> None:
+def test_new_tester_journey(page: Page, app_server: AppServer, app_data_dir: Path, shots: Shots) -> None:
     timings: dict[str, float] = {}
     clock = time.monotonic()
 
@@ -319,9 +316,7 @@ def test_new_tester_journey(
     print("e2e step timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
 
 
-def test_login_survives_a_reload(
-    page: Page, app_server: AppServer, app_data_dir: Path, shots: Shots
-) -> None:
+def test_login_survives_a_reload(page: Page, app_server: AppServer, app_data_dir: Path, shots: Shots) -> None:
     register_in_store(app_data_dir, "lou_tester")
     page.goto("/")
     expect(page.get_by_role("tab", name="Register")).to_be_visible()

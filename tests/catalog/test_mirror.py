@@ -20,9 +20,8 @@ from tests.support.mirror import mirror_or_skip
 
 pytestmark = [pytest.mark.mirror, pytest.mark.slow]
 
-def test_fetch_and_build_from_the_mirror(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+
+def test_fetch_and_build_from_the_mirror(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     mirror = mirror_or_skip()
     with FileServer(mirror) as server:
         settings = Settings(

@@ -14,9 +14,7 @@ from recsys.store import Store
 from recsys.store.schema import tmdb_cache
 from tests.enrich.conftest import T0, Clock
 
-SHAWSHANK = TmdbInfo(
-    "tt0111161", 278, "movie", "https://image.tmdb.org/t/p/w342/a.jpg", "Andy ... Zihuatanejo.", T0
-)
+SHAWSHANK = TmdbInfo("tt0111161", 278, "movie", "https://image.tmdb.org/t/p/w342/a.jpg", "Andy ... Zihuatanejo.", T0)
 BREAKING_BAD = TmdbInfo("tt0903747", 1396, "tv", None, None, T0)
 UNKNOWN = Missing("tt9999999", T0)
 

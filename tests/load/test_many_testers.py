@@ -86,9 +86,7 @@ async def _run_testers(base_url: str, accounts: list[Account], ratings: int) -> 
                 failures.append(f"{tester.account.username}: {type(exc).__name__}: {exc}")
 
         try:
-            await asyncio.wait_for(
-                asyncio.gather(*(rate_all(t) for t in testers)), timeout=DEADLINE_S
-            )
+            await asyncio.wait_for(asyncio.gather(*(rate_all(t) for t in testers)), timeout=DEADLINE_S)
         except TimeoutError:
             failures.append(f"the rating phase passed its {DEADLINE_S:g} s deadline")
         finished = time.monotonic()

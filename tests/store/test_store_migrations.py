@@ -31,7 +31,9 @@ def _tables(store_or_url: Store | str) -> set[str]:
 
 def test_open_creates_every_table_at_head(store: Store) -> None:
     assert _tables(store) >= APP_TABLES
-    assert migrate.head_revision() == sorted(p.name[:4] for p in (migrate.MIGRATIONS_DIR / "versions").glob("0*.py"))[-1]
+    assert (
+        migrate.head_revision() == sorted(p.name[:4] for p in (migrate.MIGRATIONS_DIR / "versions").glob("0*.py"))[-1]
+    )
     assert migrate.current_revision(store.engine) == migrate.head_revision()
 
 
@@ -121,10 +123,7 @@ def _open_and_register(url: str, username: str, barrier: mp.synchronize.Barrier)
 def test_two_processes_opening_a_new_database_at_once(sqlite_url: str) -> None:
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(2)
-    procs = [
-        ctx.Process(target=_open_and_register, args=(sqlite_url, name, barrier))
-        for name in ("ada", "bob")
-    ]
+    procs = [ctx.Process(target=_open_and_register, args=(sqlite_url, name, barrier)) for name in ("ada", "bob")]
     for p in procs:
         p.start()
     for p in procs:
