@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,6 +51,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "postgresql" in {str(v) for v in callspec.params.values()}:
             item.add_marker("postgres")  # a backend parameter (store_url, enrich stores ...)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _scan_streamlit_components_once() -> Iterator[None]:
+    """Every AppTest run scans all installed distributions for Streamlit v2 component manifests
+    (about 0.5 s each, an eighth of an AppTest test's time); what is installed does not change
+    during a session, so scan once."""
+    try:
+        from streamlit.components.v2 import manifest_scanner
+    except ImportError:  # another Streamlit: nothing to speed up
+        yield
+        return
+    original = manifest_scanner.scan_component_manifests
+    found: list[Any] | None = None
+
+    def scan_once(max_workers: int | None = None) -> list[Any]:
+        nonlocal found
+        if found is None:
+            found = original(max_workers)
+        return list(found)
+
+    manifest_scanner.scan_component_manifests = scan_once
+    yield
+    manifest_scanner.scan_component_manifests = original
 
 
 @pytest.fixture(autouse=True)
