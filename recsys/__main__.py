@@ -11,11 +11,15 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from recsys.config import Settings, get_settings
 from recsys.errors import CineBlendError
 from recsys.locks import exclusive
 from recsys.progress import LineProgress
+
+if TYPE_CHECKING:
+    from recsys.catalog.queries import Catalog
 
 Command = Callable[[argparse.Namespace, Settings], int]
 _WEIGHTS_HELP = ""
@@ -67,14 +71,14 @@ def _parse_weights(text: str | None) -> dict[str, float] | None:
     return parse_weights(text)
 
 
-def _check_titles(catalog: object, tconsts: Sequence[str]) -> None:
+def _check_titles(catalog: Catalog, tconsts: Sequence[str]) -> None:
     from recsys.catalog.queries import is_valid_tconst
     from recsys.errors import UnknownTitleError
 
     for tconst in tconsts:
         if not is_valid_tconst(tconst):
             raise UnknownTitleError(f"{tconst!r} is not an IMDb title id (expected tt followed by digits)")
-        if catalog.title(tconst) is None:  # type: ignore[attr-defined]
+        if catalog.title(tconst) is None:
             raise UnknownTitleError(f"{tconst} is not in the catalogue; find ids with `python -m recsys search TEXT`")
 
 
@@ -177,7 +181,7 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
             metric=args.metric,
             sweep=sweep,
             popularity_weight=args.popularity_weight,
-            weights=weights or live_weights(store),  # type: ignore[arg-type]
+            weights=weights or (live_weights(store) if store is not None else None),
             with_app_data=args.with_app_data,
             factors=args.factors,
             regularization=args.regularization,

@@ -97,7 +97,7 @@ class Missing:
 def is_tconst(value: object) -> bool:
     """True when ``value`` is a well-formed IMDb title id (``tt`` and 7 to 10 digits)."""
     try:
-        check_tconst(value)  # type: ignore[arg-type]
+        check_tconst(value)  # type: ignore[arg-type]  # any object on purpose: non-strings raise too
     except UnknownTitleError:
         return False
     return True

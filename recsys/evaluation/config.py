@@ -13,6 +13,7 @@ from recsys.columns import Columns as C
 from recsys.errors import EvaluationError, ModelError
 from recsys.evaluation import metrics as M
 from recsys.evaluation.splits import PROTOCOLS
+from recsys.evaluation.splits import Protocol as SplitProtocol
 from recsys.evaluation.sweep import content_weights, step_weights
 from recsys.models import registry
 from recsys.models.als import ALSConfig
@@ -73,7 +74,7 @@ class EvaluationConfig:
     hybrid (scoring every user from scratch) to compare the sweep's cost with.
     """
 
-    protocol: str = "temporal"
+    protocol: SplitProtocol = "temporal"
     k: int = 10
     metric: str = "ndcg"
     sweep: tuple[float, float, float] = (0.0, 1.0, 0.1)

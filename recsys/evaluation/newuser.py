@@ -110,7 +110,7 @@ def cold_start_table(
         hybrid = WeightedHybrid(registry.fit_scorers(data, configs, fixed))
         counted = PopularityScorer(PopularityConfig(source="interactions")).fit_frames(movielens_ratings=train)
         items = sorted(set(train[sp.item_col].to_list()))
-        parts = {name: s.candidate_scorer(items) for name, s in hybrid.scorers.items()}  # type: ignore[attr-defined]
+        parts = {name: s.candidate_scorer(items) for name, s in hybrid.scorers.items()}
         baseline = counted.candidate_scorer(items)(Profile.of([]))
         position = {t: i for i, t in enumerate(items)}
         held_out = sp.relevant()

@@ -292,7 +292,7 @@ def _text_table(frame: pl.DataFrame) -> str:
         if value is None:
             return "-"
         if dtype in (pl.Float64, pl.Float32):
-            f = float(value)  # type: ignore[arg-type]
+            f = float(value) if isinstance(value, int | float) else math.nan
             return "nan" if math.isnan(f) else f"{f:.4f}"
         return str(value)
 

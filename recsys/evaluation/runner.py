@@ -89,7 +89,7 @@ from recsys.evaluation.sweep import best_step, run_sweep, step_label
 from recsys.models import registry
 from recsys.models.als import blas_single_thread
 from recsys.models.base import Scorer, TrainingData
-from recsys.models.hybrid import HybridConfig, WeightedHybrid, normalise
+from recsys.models.hybrid import HybridConfig, Normalisation, WeightedHybrid, normalise
 from recsys.models.popularity import PopularityConfig, PopularityScorer
 from recsys.models.registry import Weights
 from recsys.models.service import catalogue_fingerprint
@@ -166,7 +166,7 @@ def run_evaluation(
     *,
     reuse: Mapping[str, Scorer] | None = None,
     configs: Mapping[str, Any] | None = None,
-    normalisation: str = "zscore",
+    normalisation: Normalisation = "zscore",
     content_source: str = "fitted for this run",
     tags: pl.DataFrame | None = None,
     progress: Progress | None = None,
@@ -188,7 +188,7 @@ def run_evaluation(
     try:
         sp = split(
             ratings,
-            config.protocol,  # type: ignore[arg-type]
+            config.protocol,
             min_positives=config.min_positives,
             seed=config.seed,
         )
@@ -283,13 +283,13 @@ def _fit_hybrid(
     fixed: Mapping[str, Scorer],
     configs: Mapping[str, Any],
     weights: Weights,
-    normalisation: str,
+    normalisation: Normalisation,
     progress: Progress | None = None,
 ) -> WeightedHybrid:
     """The hybrid for one split: catalogue-only scorers shared, the others fitted on its train."""
     data = TrainingData(titles=titles, ratings=part.train, tags=tags)
     scorers = registry.fit_scorers(data, configs, fixed, progress)
-    return WeightedHybrid(scorers, HybridConfig(weights, normalisation))  # type: ignore[arg-type]
+    return WeightedHybrid(scorers, HybridConfig(weights, normalisation))
 
 
 def _run_stage(
@@ -301,7 +301,7 @@ def _run_stage(
     configs: Mapping[str, Any],
     weights: Weights,
     steps: Sequence[Weights],
-    normalisation: str,
+    normalisation: Normalisation,
     config: EvaluationConfig,
     genres: Mapping[str, Sequence[str]],
     timings: dict[str, float],
@@ -328,7 +328,7 @@ def _run_stage(
             progress(f"{_STAGE_MODELS} ({stage})", i + 2, len(names) + 2)
         t0 = time.perf_counter()
         for user, parts in comps.items():
-            comps[user] = {n: normalise(p, normalisation) for n, p in parts.items()}  # type: ignore[arg-type]
+            comps[user] = {n: normalise(p, normalisation) for n, p in parts.items()}
         timings.setdefault("normalise_s", 0.0)
         timings["normalise_s"] += time.perf_counter() - t0
         results[HYBRID] = evaluate(index, hybrid_fn(comps, weights), k, genres=genres)

@@ -25,8 +25,8 @@ from recsys.columns import click_values
 from recsys.evaluation import metrics as M
 from recsys.evaluation.splits import Split
 from recsys.models.als import movielens_user_key
-from recsys.models.base import ItemIndex, Profile
-from recsys.models.hybrid import WeightedHybrid, blend, normalise
+from recsys.models.base import ItemIndex, Profile, Scorer
+from recsys.models.hybrid import Normalisation, WeightedHybrid, blend, normalise
 from recsys.progress import Progress, null_progress
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,7 @@ def history_profile(
     )
 
 
-def scorer_fn(scorer: object, index: SplitIndex) -> ScoreFn:
+def scorer_fn(scorer: Scorer | WeightedHybrid, index: SplitIndex) -> ScoreFn:
     """Score function of one scorer (any registered scorer, or the hybrid) over ``index``.
 
     For the hybrid, the user's training items are set to NaN before normalising, as the feed
@@ -155,7 +155,7 @@ def scorer_fn(scorer: object, index: SplitIndex) -> ScoreFn:
     """
     items = index.split.items
     if isinstance(scorer, WeightedHybrid):
-        parts = {name: s.candidate_scorer(items) for name, s in scorer.scorers.items()}  # type: ignore[attr-defined]
+        parts = {name: s.candidate_scorer(items) for name, s in scorer.scorers.items()}
 
         def blended(user: int, history: pl.DataFrame) -> np.ndarray:
             profile = history_profile(history, index.split)
@@ -166,7 +166,7 @@ def scorer_fn(scorer: object, index: SplitIndex) -> ScoreFn:
             return scorer.combine(raw)
 
         return blended
-    score = scorer.candidate_scorer(items)  # type: ignore[attr-defined]
+    score = scorer.candidate_scorer(items)
 
     def fn(user: int, history: pl.DataFrame) -> np.ndarray:
         return score(history_profile(history, index.split))
@@ -183,7 +183,7 @@ def component_scores(hybrid: WeightedHybrid, index: SplitIndex, progress: Progre
     rated titles before normalising)."""
     progress = progress or null_progress
     items = index.split.items
-    parts = {name: s.candidate_scorer(items) for name, s in hybrid.scorers.items()}  # type: ignore[attr-defined]
+    parts = {name: s.candidate_scorer(items) for name, s in hybrid.scorers.items()}
     out: Components = {}
     users = index.split.users
     for n, user in enumerate(users):
@@ -203,13 +203,10 @@ def component_scores(hybrid: WeightedHybrid, index: SplitIndex, progress: Progre
 
 
 def normalise_components(
-    components: Mapping[int, Mapping[str, np.ndarray]], normalisation: str = "zscore"
+    components: Mapping[int, Mapping[str, np.ndarray]], normalisation: Normalisation = "zscore"
 ) -> Components:
     """Each user's components normalised over their candidates (once per sweep)."""
-    return {
-        u: {name: normalise(c, normalisation) for name, c in comps.items()}  # type: ignore[arg-type]
-        for u, comps in components.items()
-    }
+    return {u: {name: normalise(c, normalisation) for name, c in comps.items()} for u, comps in components.items()}
 
 
 def hybrid_fn(normalised: Mapping[int, Mapping[str, np.ndarray]], weights: Mapping[str, float]) -> ScoreFn:

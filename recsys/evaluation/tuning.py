@@ -33,6 +33,7 @@ import polars as pl
 
 from recsys.errors import EvaluationError, ModelError
 from recsys.evaluation.scoring import SplitIndex, component_fn, component_scores, evaluate, hybrid_fn
+from recsys.evaluation.splits import Protocol as SplitProtocol
 from recsys.evaluation.splits import Split, SplitError, split, validation_split
 from recsys.models import registry
 from recsys.models.als import ALSConfig, blas_single_thread
@@ -55,7 +56,7 @@ class TuneConfig:
     / ``popularity``: the weight grids (ALS gets ``1 - sum``, combinations where that is
     negative are skipped); ``metric`` at ``k`` decides."""
 
-    protocol: str = "temporal"
+    protocol: SplitProtocol = "temporal"
     k: int = 10
     metric: str = "ndcg"
     factors: tuple[int, ...] = (32, 64)
@@ -147,7 +148,7 @@ def tune(
     progress = progress or null_progress
     started = time.perf_counter()
     try:
-        test_split = split(ratings, config.protocol, min_positives=config.min_positives, seed=config.seed)  # type: ignore[arg-type]
+        test_split = split(ratings, config.protocol, min_positives=config.min_positives, seed=config.seed)
         val = validation_split(test_split)
     except SplitError as exc:
         raise EvaluationError(str(exc)) from None

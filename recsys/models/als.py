@@ -463,7 +463,8 @@ class ALSQuery:
 
     def liked_tconsts(self) -> list[str]:
         cols, conf = self._liked()
-        ids = self.scorer.items.ids  # type: ignore[union-attr]
+        assert self.scorer.items is not None  # a query exists only for a fitted scorer
+        ids = self.scorer.items.ids
         return [str(ids[c]) for c in cols[conf > 0]]
 
     def contributions_of(self, factors: np.ndarray) -> np.ndarray:

@@ -312,7 +312,7 @@ class WeightedHybrid:
         self, candidates: Sequence[str], weights: Mapping[str, float] | Sequence[float] | None = None
     ) -> Callable[[ProfileLike], np.ndarray]:
         """``score`` for a fixed candidate list (each scorer prepares its candidates once)."""
-        parts = {n: s.candidate_scorer(candidates) for n, s in self.scorers.items()}  # type: ignore[attr-defined]
+        parts = {n: s.candidate_scorer(candidates) for n, s in self.scorers.items()}
         return lambda profile: self.combine({n: p(Profile.of(profile)) for n, p in parts.items()}, weights)
 
     def save(self, directory: Path) -> None:

@@ -35,7 +35,7 @@ from recsys.store.engine import (
 try:  # POSIX only; elsewhere BEGIN IMMEDIATE alone serialises SQLite migrations
     import fcntl
 except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module is POSIX-only: None marks its absence
 
 logger = logging.getLogger(__name__)
 
