@@ -1,6 +1,6 @@
 """Memory (RSS) of the Streamlit server with the mirror catalogue and N open sessions (by hand).
 
-    .venv/bin/python bench/app_memory.py [--data /tmp/cineblend-mirror] [--sessions 20]
+    .venv/bin/python -m bench.app_memory [--data /tmp/cineblend-mirror] [--sessions 20]
 
 ``--data`` is a data folder already built and trained (``parquet/`` and ``models/``). They are
 copied into a temporary folder outside the repository with a fresh store, so the run leaves the
@@ -25,13 +25,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from recsys.catalog.queries import Catalog
+from recsys.store import Store, accounts
+from tests.support.app_server import AppServer
 
-from recsys.catalog.queries import Catalog  # noqa: E402
-from recsys.store import Store  # noqa: E402
-from recsys.store import accounts  # noqa: E402
-from tests.support.app_server import AppServer  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext
@@ -75,8 +73,10 @@ def make_testers(data: Path, count: int) -> list[str]:
     """``count`` onboarded testers (5 genres, the 5 most popular movies and TV shows liked)."""
     accounts.BCRYPT_ROUNDS = 4  # login checks any cost; keeps set-up quick
     with Catalog(data / "parquet") as catalog:
-        likes = (catalog.by_genres([], "movie", limit=5)["tconst"].to_list()
-                 + catalog.by_genres([], "tv", limit=5)["tconst"].to_list())
+        likes = (
+            catalog.by_genres([], "movie", limit=5)["tconst"].to_list()
+            + catalog.by_genres([], "tv", limit=5)["tconst"].to_list()
+        )
     names = []
     with Store.open(f"sqlite:///{data / 'app.db'}") as store:
         for i in range(count):
@@ -121,8 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for part in ("parquet", "models"):
         if not (args.data / part).is_dir():
-            print(f"error: {args.data / part} is missing: build and train that data folder first",
-                  file=sys.stderr)
+            print(f"error: {args.data / part} is missing: build and train that data folder first", file=sys.stderr)
             return 1
     from playwright.sync_api import sync_playwright
 
@@ -137,8 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         testers = make_testers(data, args.sessions)
         with Catalog(data / "parquet") as catalog:
             titles = catalog.stats()["titles"]
-        print(f"data: copy of {args.data} ({titles:,} titles; model "
-              f"{sorted(p.name for p in (data / 'models').iterdir())[-1]}), {args.sessions} testers")
+        print(
+            f"data: copy of {args.data} ({titles:,} titles; model "
+            f"{sorted(p.name for p in (data / 'models').iterdir())[-1]}), {args.sessions} testers"
+        )
 
         server = AppServer(data, log_path=work / "streamlit.log")
         server.start()
@@ -165,10 +166,14 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(f"idle server (no session)        {mib(idle):>10}")
         print(f"1 session (data + model loaded) {mib(one):>10}")
-        print(f"{len(testers)} sessions open (after 5 s)    {mib(final):>10}   "
-              f"= {final / one:.2f}x one session, {final / idle:.2f}x idle")
-        print(f"peak RSS during the run (VmHWM) {mib(peak):>10}   target < 1.5 GB "
-              f"({'met' if peak < 1.5e9 else 'NOT met'})")
+        print(
+            f"{len(testers)} sessions open (after 5 s)    {mib(final):>10}   "
+            f"= {final / one:.2f}x one session, {final / idle:.2f}x idle"
+        )
+        print(
+            f"peak RSS during the run (VmHWM) {mib(peak):>10}   target < 1.5 GB "
+            f"({'met' if peak < 1.5e9 else 'NOT met'})"
+        )
         print(f"per extra session               {mib(per_session):>10}")
         print(f"{len(testers)} logins to a shown feed took {opened:.1f} s")
         return 0

@@ -40,7 +40,6 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = REPO.parent / "shared" / "data" / "mirror"
-sys.path.insert(0, str(REPO))
 
 # This process stays small on purpose: a child's peak RSS (ru_maxrss from wait4) starts from the
 # parent's high-water mark at fork, so DuckDB is only ever imported in children.
@@ -63,9 +62,7 @@ class Run:
 def run_child(label: str, args: list[str], env: dict[str, str] | None = None) -> Run:
     """Run ``args`` and wait for it with ``os.wait4``, which reports the child's own peak RSS."""
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     output = proc.stdout.read()  # drains the pipe; returns when the child closes it (exits)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -133,9 +130,7 @@ def make_sources(folder: Path, basics_rows: int, ratings_rows: int) -> list[dict
         copies = -(-basics_rows // mirror_basics)
         written.append(_write_scaled(con, BASICS, imdb / BASICS, folder / BASICS, basics_rows))
         # crew: the same copies as title.basics (one crew row per title, as in IMDb)
-        written.append(
-            _write_scaled(con, CREW, imdb / CREW, folder / CREW, crew_rows_per_copy * copies)
-        )
+        written.append(_write_scaled(con, CREW, imdb / CREW, folder / CREW, crew_rows_per_copy * copies))
         written.append(_write_scaled(con, RATINGS, imdb / RATINGS, folder / RATINGS, ratings_rows))
     shutil.copyfile(MIRROR / "movielens" / MOVIELENS_ZIP, folder / MOVIELENS_ZIP)
     return written
@@ -168,10 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--basics-rows", type=int, default=12_000_000)
     parser.add_argument("--ratings-rows", type=int, default=1_600_000)
-    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()),
-                        help="where the temporary folder goes (not the repository)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="measure the runs this many times (each from scratch); best kept")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(tempfile.gettempdir()),
+        help="where the temporary folder goes (not the repository)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="measure the runs this many times (each from scratch); best kept"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--make-input", type=Path, help=argparse.SUPPRESS)  # the child's job
     args = parser.parse_args(argv)
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no mirror at {MIRROR}", file=sys.stderr)
         return 1
     work = Path(tempfile.mkdtemp(prefix="cineblend-build-scale-", dir=args.workdir))
-    if REPO == work.resolve() or REPO in work.resolve().parents:
+    if work.resolve() == REPO or REPO in work.resolve().parents:
         shutil.rmtree(work)
         print("error: --workdir must be outside the repository", file=sys.stderr)
         return 1
@@ -203,18 +203,30 @@ def _bench(args: argparse.Namespace, work: Path) -> int:
     print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at start; work folder {work}")
     made = run_child(
         "make input",
-        [sys.executable, __file__, "--make-input", str(src),
-         "--basics-rows", str(args.basics_rows), "--ratings-rows", str(args.ratings_rows)],
+        [
+            sys.executable,
+            __file__,
+            "--make-input",
+            str(src),
+            "--basics-rows",
+            str(args.basics_rows),
+            "--ratings-rows",
+            str(args.ratings_rows),
+        ],
     )
     if made.returncode != 0:
         print(f"FAILED to make the input:\n{textwrap.indent(made.output[-3000:], '  ')}")
         return 1
     written = json.loads(made.output.strip().splitlines()[-1])
-    print(f"made the input in {made.seconds:.1f} s -- SYNTHETIC, scaled up from the mirror with new"
-          " ids (copy k of ttN is tt{k*10^8+N}; copy 0 keeps the real ids):")
+    print(
+        f"made the input in {made.seconds:.1f} s -- SYNTHETIC, scaled up from the mirror with new"
+        " ids (copy k of ttN is tt{k*10^8+N}; copy 0 keeps the real ids):"
+    )
     for w in written:
-        print(f"  {w['file']:<22} {w['rows']:>12,} rows = mirror's {w['mirror_rows']:,} rows"
-              f" x {w['copies']} copies (cut to size), {w['bytes'] / 2**20:,.0f} MiB gzip")
+        print(
+            f"  {w['file']:<22} {w['rows']:>12,} rows = mirror's {w['mirror_rows']:,} rows"
+            f" x {w['copies']} copies (cut to size), {w['bytes'] / 2**20:,.0f} MiB gzip"
+        )
     print(f"  {MOVIELENS_ZIP:<22} the mirror's file as is; people files left out (--no-people)")
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CINEBLEND_")}
@@ -231,10 +243,12 @@ def _bench(args: argparse.Namespace, work: Path) -> int:
         shutil.rmtree(baseline_out, ignore_errors=True)
         baseline_out.mkdir()
         runs = [
-            run_child("baseline: DuckDB COPY x3 -> Parquet",
-                      [sys.executable, "-c", BASELINE, str(src), str(baseline_out)]),
-            run_child("python -m recsys fetch --no-people",
-                      [sys.executable, "-m", "recsys", "fetch", "--no-people"], env),
+            run_child(
+                "baseline: DuckDB COPY x3 -> Parquet", [sys.executable, "-c", BASELINE, str(src), str(baseline_out)]
+            ),
+            run_child(
+                "python -m recsys fetch --no-people", [sys.executable, "-m", "recsys", "fetch", "--no-people"], env
+            ),
             run_child("python -m recsys build", [sys.executable, "-m", "recsys", "build"], env),
         ]
         failed = [r for r in runs if r.returncode != 0]
@@ -248,9 +262,11 @@ def _bench(args: argparse.Namespace, work: Path) -> int:
                 best[r.label] = r
     baseline, fetch, build = best.values()
     manifest = json.loads((data / "parquet" / "manifest.json").read_text())
-    print(f"catalogue: {manifest['row_counts']['titles']:,} titles"
-          f" ({manifest['titles_by_kind']}), {manifest['row_counts']['movielens_ratings']:,}"
-          " MovieLens ratings")
+    print(
+        f"catalogue: {manifest['row_counts']['titles']:,} titles"
+        f" ({manifest['titles_by_kind']}), {manifest['row_counts']['movielens_ratings']:,}"
+        " MovieLens ratings"
+    )
     print()
     print(f"{'step (best of ' + str(args.repeat) + ')':<40} {'wall s':>8} {'peak RSS':>10}")
     for r in (baseline, fetch, build):
@@ -260,8 +276,10 @@ def _bench(args: argparse.Namespace, work: Path) -> int:
     total = fetch.seconds + build.seconds
     peak = max(fetch.peak_bytes, build.peak_bytes)
     print()
-    print(f"fetch + build = {total:.1f} s = {total / baseline.seconds:.2f}x the baseline"
-          f" (target <= 1.5x); build alone {build.seconds / baseline.seconds:.2f}x")
+    print(
+        f"fetch + build = {total:.1f} s = {total / baseline.seconds:.2f}x the baseline"
+        f" (target <= 1.5x); build alone {build.seconds / baseline.seconds:.2f}x"
+    )
     print(f"peak memory {gib(peak)} (target < 4 GiB); baseline {gib(baseline.peak_bytes)}")
     print(f"load average {os.getloadavg()[0]:.1f} at the end (2 cores: timings are noisy above 2)")
     return 0

@@ -19,18 +19,15 @@ with new ids (``tt9xxxxxxxx``), everything else identical; this is said in the o
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from recsys.models import Recommender, TrainingData  # noqa: E402
-from recsys.models.als import ALSScorer, blas_single_thread  # noqa: E402
-from recsys.models.content import TfidfScorer  # noqa: E402
+from recsys.models import Recommender, TrainingData
+from recsys.models.als import ALSScorer, blas_single_thread
+from recsys.models.content import TfidfScorer
 
 
 def simulate_users(titles: pl.DataFrame, ratings: pl.DataFrame, n: int, seed: int) -> list[pl.DataFrame]:
@@ -118,7 +115,9 @@ def run(titles: pl.DataFrame, ratings: pl.DataFrame, users: int, seed: int, labe
     for name, xs in (("recommend() x 2", feed), ("recommend_feed()", feed_both), ("floor", floor)):
         line = f"  {name:17s} p50 {pct(xs, 50):7.2f} ms   p95 {pct(xs, 95):7.2f} ms   max {pct(xs, 100):7.2f} ms"
         if xs is not floor:
-            line += f"   ratio to floor p50 {pct(xs, 50) / pct(floor, 50):.2f}x  p95 {pct(xs, 95) / pct(floor, 95):.2f}x"
+            line += (
+                f"   ratio to floor p50 {pct(xs, 50) / pct(floor, 50):.2f}x  p95 {pct(xs, 95) / pct(floor, 95):.2f}x"
+            )
         print(line)
 
 

@@ -15,18 +15,15 @@ issue measures, in one run.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from recsys.catalog.queries import Catalog  # noqa: E402
-from recsys.evaluation.newuser import NewUserConfig, cold_start_table, render  # noqa: E402
-from recsys.evaluation.runner import EvaluationConfig, evaluation_ratings, render_text, run_evaluation  # noqa: E402
-from recsys.evaluation.tastecheck import fan_lists, max_overlap, similar_checks  # noqa: E402
-from recsys.feed import recommend_profile  # noqa: E402
-from recsys.models import Recommender, TrainingData  # noqa: E402
+from recsys.catalog.queries import Catalog
+from recsys.evaluation.newuser import NewUserConfig, cold_start_table, render
+from recsys.evaluation.runner import EvaluationConfig, evaluation_ratings, render_text, run_evaluation
+from recsys.evaluation.tastecheck import fan_lists, max_overlap, similar_checks
+from recsys.feed import recommend_profile
+from recsys.models import Recommender, TrainingData
 
 
 def main() -> None:
@@ -68,7 +65,9 @@ def main() -> None:
     print(f"  largest overlap between two fans (Jaccard): {max_overlap(checks):.3f}\n")
     print("More like this (10): in the film's main genre / 20,000+ votes")
     for row in similar_checks(lambda t, n: rec.similar(t, n), catalog, titles):
-        print(f"  {row['title']} ({row['genre']}): {row['same_genre']} / {row['well_known']}  {'; '.join(row['shown'])}")
+        print(
+            f"  {row['title']} ({row['genre']}): {row['same_genre']} / {row['well_known']}  {'; '.join(row['shown'])}"
+        )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ and retrain ALS, then write a new version atomically) against implicit's bare
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,9 +35,13 @@ def app_interactions(titles: pl.DataFrame, users: int, seed: int) -> pl.DataFram
     rows = []
     for u in range(1, users + 1):
         for t in rng.choice(len(pool), int(rng.integers(10, 51)), replace=False):
-            rows.append((u, pool[int(t)], int(rng.choice([1, 1, 1, 2, -1])), int(rng.integers(1_700_000_000, 1_750_000_000))))
+            rows.append(
+                (u, pool[int(t)], int(rng.choice([1, 1, 1, 2, -1])), int(rng.integers(1_700_000_000, 1_750_000_000)))
+            )
     frame = pl.DataFrame(rows, schema=["user_id", "tconst", "value", "ts"], orient="row")
-    return frame.with_columns(pl.from_epoch("ts", time_unit="s").dt.replace_time_zone("UTC").alias("created_at")).drop("ts")
+    return frame.with_columns(pl.from_epoch("ts", time_unit="s").dt.replace_time_zone("UTC").alias("created_at")).drop(
+        "ts"
+    )
 
 
 def main() -> None:
@@ -78,7 +81,7 @@ def main() -> None:
             theirs.append(bare())
             marks: dict[float, float] = {}
 
-            def progress(stage: str, done: float, total: float | None) -> None:
+            def progress(stage: str, done: float, total: float | None, marks: dict[float, float] = marks) -> None:
                 if stage == "als: iterations":
                     marks.setdefault(done, time.perf_counter())
 
@@ -95,7 +98,9 @@ def main() -> None:
     print(f"first train (TF-IDF over {titles.height:,} titles + ALS + popularity + save): {first:.2f}s")
     print(f"retrain (ALS + save of a new version, TF-IDF reused), median of {args.repeats}: {med[0]:.3f}s")
     print(f"implicit bare fit on the same matrix, median of {args.repeats}:           {med[1]:.3f}s")
-    print(f"ratio retrain / bare fit: {med[0] / med[1]:.2f}x   (runs: {', '.join(f'{a / b:.2f}' for a, b in zip(ours, theirs, strict=True))})")
+    print(
+        f"ratio retrain / bare fit: {med[0] / med[1]:.2f}x   (runs: {', '.join(f'{a / b:.2f}' for a, b in zip(ours, theirs, strict=True))})"
+    )
     print(
         f"retrain time outside implicit's iterations (matrix, fingerprint, checks, atomic write): "
         f"median {np.median(overhead) * 1000:.0f} ms"

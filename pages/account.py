@@ -2,10 +2,10 @@
 
 import streamlit as st
 
+from recsys.demo import READ_ONLY
 from recsys.errors import CineBlendError, RegistrationError
 from recsys.onboarding import GENRE_COUNT
 from recsys.store.accounts import change_password
-from recsys.demo import READ_ONLY
 from recsys.ui import auth, cards, demo, resources, state
 
 cfg = resources.settings()
@@ -35,8 +35,11 @@ def save_genres() -> None:
 
 
 st.multiselect(
-    "Favourite genres", all_genres, default=[g for g in user.favourite_genres if g in all_genres],
-    max_selections=GENRE_COUNT, key="acct-genres",
+    "Favourite genres",
+    all_genres,
+    default=[g for g in user.favourite_genres if g in all_genres],
+    max_selections=GENRE_COUNT,
+    key="acct-genres",
 )
 st.button("Save genres", key="acct-genres-save", on_click=save_genres)
 
@@ -74,5 +77,6 @@ def delete_account() -> None:
 
 
 st.text_input(f"Type your username ({user.username}) to confirm", key="acct-delete-confirm")
-st.button("Delete my account", key="acct-delete", type="primary", icon=":material/delete_forever:",
-          on_click=delete_account)
+st.button(
+    "Delete my account", key="acct-delete", type="primary", icon=":material/delete_forever:", on_click=delete_account
+)

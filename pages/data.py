@@ -54,7 +54,9 @@ if resources.has_catalog(cfg):
             st.caption(f"Built {stats['built_at']}")
 
 st.subheader("Download and build")
-st.caption("Safe to run again: partial downloads resume, and the current catalogue stays in use until the new one is complete.")
+st.caption(
+    "Safe to run again: partial downloads resume, and the current catalogue stays in use until the new one is complete."
+)
 st.button(
     "Download and build the catalogue",
     key="data-fetch-build",
@@ -70,6 +72,8 @@ if resources.has_catalog(cfg):
         st.warning("No trained model yet: the feed ranks by popularity until you train one.")
     else:
         st.caption(f"Model version {model.version}, in use by every feed.")
-    st.caption("Retraining folds every tester's ratings into the collaborative model. The same as `python -m recsys train`.")
+    st.caption(
+        "Retraining folds every tester's ratings into the collaborative model. The same as `python -m recsys train`."
+    )
     st.button("Retrain the model", key="data-train", on_click=jobs.request, args=("train",))
 jobs.run_requested(cfg)

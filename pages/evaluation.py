@@ -10,12 +10,13 @@ import time
 import streamlit as st
 
 from recsys.errors import CineBlendError
-from recsys.evaluation import runner
+from recsys.evaluation import metrics, runner
 from recsys.evaluation.splits import PROTOCOLS
 from recsys.evaluation.sweep import content_weights, step_weights, sweep_chart
 from recsys.feed import LIVE_WEIGHTS, live_weights
 from recsys.models import registry
 from recsys.ui import auth, resources, state
+from recsys.ui.jobs import ProgressBars
 
 LAST_RUN = "cb_eval_last_run"  # {"config": ..., "stamps": ...} of the last run this session asked for
 SOURCES = {False: "MovieLens ratings", True: "MovieLens + app users' ratings"}
@@ -38,22 +39,6 @@ def fmt_weights(w: dict[str, float]) -> str:
     return registry.format_weights(w)
 
 
-class BarProgress:
-    """``progress(stage, done, total)`` onto one progress bar, redrawn only when the shown
-    percentage or the stage changes (each redraw is recorded for cache replay)."""
-
-    def __init__(self, bar: object) -> None:
-        self.bar = bar
-        self.shown: tuple[str, int] | None = None
-
-    def __call__(self, stage: str, done: float, total: float | None) -> None:
-        frac = min(max(done / total, 0.0), 1.0) if total else 0.0
-        shown = (stage, int(frac * 50))
-        if shown != self.shown:
-            self.shown = shown
-            self.bar.progress(frac, text=stage)  # type: ignore[attr-defined]
-
-
 @st.cache_data(show_spinner=False, max_entries=16, ttl=6 * 3600)
 def run_cached(
     config_key: str,
@@ -73,7 +58,7 @@ def run_cached(
         catalog=_catalog,  # type: ignore[arg-type]
         store=_store,  # type: ignore[arg-type]
         recommender=_model,  # type: ignore[arg-type]
-        progress=BarProgress(bar),
+        progress=ProgressBars(bar),
     )
     bar.empty()
     return result
@@ -150,9 +135,7 @@ shown = runner.EvaluationConfig.from_dict(last["config"]) if last else runner.Ev
 
 with st.form("eval-form"):
     c1, c2, c3 = st.columns(3)
-    c1.radio(
-        "Data", list(SOURCES), format_func=SOURCES.get, index=int(shown.with_app_data), key="eval-source"
-    )
+    c1.radio("Data", list(SOURCES), format_func=SOURCES.get, index=int(shown.with_app_data), key="eval-source")
     c1.selectbox(
         "Protocol",
         PROTOCOLS,
@@ -171,9 +154,9 @@ with st.form("eval-form"):
     c2.number_input("K (list length)", 1, 100, shown.k, key="eval-k")
     c2.selectbox(
         "Metric that picks the best weights",
-        runner.METRICS,
-        index=runner.METRICS.index(shown.metric),
-        format_func=lambda m: runner.metric_label(m, shown.k).split("@")[0],
+        metrics.ranking_metrics(),
+        index=metrics.ranking_metrics().index(shown.metric),
+        format_func=lambda m: metrics.REGISTRY[m].label,
         key="eval-metric",
     )
     c2.slider("Popularity weight during the sweep", 0.0, 1.0, shown.popularity_weight, 0.05, key="eval-pop")
@@ -207,8 +190,7 @@ config = runner.EvaluationConfig.from_dict(last["config"])
 now = stamps(config.with_app_data)
 if now != last["stamps"]:
     st.warning(
-        "The catalogue, the model or the app's ratings changed since this run: press **Run evaluation** "
-        "to update."
+        "The catalogue, the model or the app's ratings changed since this run: press **Run evaluation** to update."
     )
     st.stop()
 
@@ -261,16 +243,14 @@ first = s1.selectbox("Configuration A", names, index=names.index(runner.BEST), k
 second = s2.selectbox("Configuration B", names, index=names.index(runner.HYBRID), key=f"eval-sig-b-{run_id}")
 metric = s3.selectbox(
     "Per-user metric",
-    runner.METRICS,
-    index=runner.METRICS.index(config.metric),
-    format_func=lambda m: runner.metric_label(m, config.k),
+    metrics.ranking_metrics(),
+    index=metrics.ranking_metrics().index(config.metric),
+    format_func=lambda m: metrics.metric_label(m, config.k),
     key="eval-sig-metric",
 )
 sig = result.compare(first, second, metric)
 st.markdown(sig.summary())
-st.caption(
-    "Wilcoxon signed-rank test on each tested user's pair of values; users with equal values are left out."
-)
+st.caption("Wilcoxon signed-rank test on each tested user's pair of values; users with equal values are left out.")
 
 st.subheader("Use for the feed")
 options = content_weights(*config.sweep)

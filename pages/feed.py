@@ -43,8 +43,12 @@ def feed() -> None:
             st.subheader(heading, anchor=False)
             try:
                 frame = recommend_for_user(
-                    user, FEED_SIZE, catalog=catalog, store=store,
-                    recommender=resources.recommender(cfg), kinds=(kind,),
+                    user,
+                    FEED_SIZE,
+                    catalog=catalog,
+                    store=store,
+                    recommender=resources.recommender(cfg),
+                    kinds=(kind,),
                 )[kind]
             except CineBlendError as exc:
                 st.error(str(exc))

@@ -81,9 +81,11 @@ def rated_listing() -> None:
     for row in shown.slice((page - 1) * PAGE_SIZE, PAGE_SIZE).to_dicts():
         with st.container(border=True, key=f"hist-{row['tconst']}"):
             text, buttons = st.columns([3, 2])
-            text.markdown(f"**{cards.md_escape(row['primary_title'])}**  \n"
-                          f"{cards.md_escape(cards.meta_line(row))}  \n"
-                          f"{cards.VALUE_LABELS.get(row['value'], '')} · {row['updated_at']:%Y-%m-%d %H:%M} UTC")
+            text.markdown(
+                f"**{cards.md_escape(row['primary_title'])}**  \n"
+                f"{cards.md_escape(cards.meta_line(row))}  \n"
+                f"{VALUE_LABELS.get(row['value'], '')} · {row['updated_at']:%Y-%m-%d %H:%M} UTC"
+            )
             with buttons.container(horizontal=True, gap="small"):
                 for value, label, icon in cards.RATE_BUTTONS:
                     st.button(label, icon=icon, key=f"hist-rate-{row['tconst']}-{value}",

@@ -27,8 +27,7 @@ with register_tab:
         password = st.text_input("Password", type="password", key="reg-password", max_chars=20)
         repeat = st.text_input("Repeat password", type="password", key="reg-repeat", max_chars=20)
         st.caption(
-            "Password: 8-20 characters with a lower-case and an upper-case letter, a digit and a "
-            "special character."
+            "Password: 8-20 characters with a lower-case and an upper-case letter, a digit and a special character."
         )
         submitted = st.form_submit_button("Register", type="primary")
     if submitted:
@@ -60,8 +59,12 @@ if personas:
     with st.container(horizontal=True, gap="small"):
         for persona in personas:
             st.button(
-                persona.name, key=f"demo-{persona.slug}", icon=":material/theater_comedy:",
-                help=cards.md_escape(persona.blurb), on_click=demo.start, args=(persona.slug,),
+                persona.name,
+                key=f"demo-{persona.slug}",
+                icon=":material/theater_comedy:",
+                help=cards.md_escape(persona.blurb),
+                on_click=demo.start,
+                args=(persona.slug,),
             )
 else:
     st.caption("Demo profiles need the MovieLens ratings: build the data on the Data & model page.")

@@ -29,7 +29,10 @@ def on_rate(tconst: str, value: int) -> None:
 
 
 text = st.text_input(
-    "Title words", key="search-text", max_chars=500, on_change=reset_page,
+    "Title words",
+    key="search-text",
+    max_chars=500,
+    on_change=reset_page,
     placeholder="e.g. amelie, lighthouse, star wa…",
 )
 f1, f2, f3, f4 = st.columns([1, 2, 2, 1])
@@ -37,9 +40,7 @@ kind_label = f1.radio("Type", list(KINDS), key="search-kind", on_change=reset_pa
 genres = f2.multiselect("Genres (any of)", catalog.genres(), key="search-genres", on_change=reset_page)
 y_lo, y_hi = int(stats.get("year_min") or 1900), int(stats.get("year_max") or 2030)
 years = f3.slider("Years", y_lo, y_hi, (y_lo, y_hi), key="search-years", on_change=reset_page)
-min_rating = f4.number_input(
-    "Min. IMDb rating", 0.0, 10.0, 0.0, 0.5, key="search-min-rating", on_change=reset_page
-)
+min_rating = f4.number_input("Min. IMDb rating", 0.0, 10.0, 0.0, 0.5, key="search-min-rating", on_change=reset_page)
 
 offset = st.session_state.get("search-offset", 0)
 
@@ -48,7 +49,11 @@ offset = st.session_state.get("search-offset", 0)
 def results() -> None:
     cards.action_bar("search")
     frame = catalog.search(
-        text, kind=KINDS[kind_label], limit=PAGE_SIZE + 1, offset=offset, genres=genres,
+        text,
+        kind=KINDS[kind_label],
+        limit=PAGE_SIZE + 1,
+        offset=offset,
+        genres=genres,
         year_min=years[0] if years[0] > y_lo else None,
         year_max=years[1] if years[1] < y_hi else None,
         min_rating=min_rating or None, fuzzy=True,
@@ -59,7 +64,7 @@ def results() -> None:
         st.info("No titles match. Try fewer words, a shorter word, or wider filters.")
         return
     st.caption(f"Results {offset + 1}–{offset + len(rows)}" + (" (more on the next page)" if has_more else ""))
-    current = {t: v for t, v in zip(*store.interactions(user.id).select("tconst", "value"), strict=True)}
+    current = dict(zip(*store.interactions(user.id).select("tconst", "value"), strict=True))
     posters = resources.posters_for([r["tconst"] for r in rows], cfg)
     cards.card_grid(rows, key="search", on_rate=on_rate, current=current, posters=posters)
     nav = st.columns([1, 1, 6])

@@ -11,11 +11,15 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from recsys.config import Settings, get_settings
 from recsys.errors import CineBlendError
 from recsys.locks import exclusive
 from recsys.progress import LineProgress
+
+if TYPE_CHECKING:
+    from recsys.catalog.queries import Catalog
 
 Command = Callable[[argparse.Namespace, Settings], int]
 _WEIGHTS_HELP = ""
@@ -24,13 +28,12 @@ _WEIGHTS_HELP = ""
 def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.catalog.download import fetch
 
-    with exclusive(settings.data_dir / ".fetch.lock", "download"):
-        paths = fetch(
-            settings,
-            progress=LineProgress(),
-            include_people=False if args.no_people else None,
-            force=args.force,
-        )
+    paths = fetch(
+        settings,
+        progress=LineProgress(),
+        include_people=False if args.no_people else None,
+        force=args.force,
+    )
     for path in paths:
         print(f"ok {path}")
     print(f"Downloaded {len(paths)} files into {settings.raw_dir}. Next: python -m recsys build")
@@ -40,8 +43,7 @@ def _fetch(args: argparse.Namespace, settings: Settings) -> int:
 def _build(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.catalog.build import build
 
-    with exclusive(settings.data_dir / ".build.lock", "catalogue build"):
-        manifest = build(settings, progress=LineProgress())
+    manifest = build(settings, progress=LineProgress())
     counts = manifest.get("row_counts", {})
     summary = ", ".join(f"{k}: {v:,}" for k, v in counts.items())
     print(f"Built catalogue in {settings.parquet_dir} in {manifest.get('build_seconds', 0):.1f} s ({summary})")
@@ -69,17 +71,15 @@ def _parse_weights(text: str | None) -> dict[str, float] | None:
     return parse_weights(text)
 
 
-def _check_titles(catalog: object, tconsts: Sequence[str]) -> None:
+def _check_titles(catalog: Catalog, tconsts: Sequence[str]) -> None:
     from recsys.catalog.queries import is_valid_tconst
     from recsys.errors import UnknownTitleError
 
     for tconst in tconsts:
         if not is_valid_tconst(tconst):
             raise UnknownTitleError(f"{tconst!r} is not an IMDb title id (expected tt followed by digits)")
-        if catalog.title(tconst) is None:  # type: ignore[attr-defined]
-            raise UnknownTitleError(
-                f"{tconst} is not in the catalogue; find ids with `python -m recsys search TEXT`"
-            )
+        if catalog.title(tconst) is None:
+            raise UnknownTitleError(f"{tconst} is not in the catalogue; find ids with `python -m recsys search TEXT`")
 
 
 def _recommend(args: argparse.Namespace, settings: Settings) -> int:
@@ -181,7 +181,7 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
             metric=args.metric,
             sweep=sweep,
             popularity_weight=args.popularity_weight,
-            weights=weights or live_weights(store),  # type: ignore[arg-type]
+            weights=weights or (live_weights(store) if store is not None else None),
             with_app_data=args.with_app_data,
             factors=args.factors,
             regularization=args.regularization,
@@ -332,12 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # action="extend": `--like A --like B` and `--like A B` both mean two likes
     p.add_argument("--like", nargs="+", action="extend", default=[], metavar="TCONST", help="liked titles")
-    p.add_argument(
-        "--superlike", nargs="+", action="extend", default=[], metavar="TCONST", help="superliked titles"
-    )
-    p.add_argument(
-        "--dislike", nargs="+", action="extend", default=[], metavar="TCONST", help="disliked titles"
-    )
+    p.add_argument("--superlike", nargs="+", action="extend", default=[], metavar="TCONST", help="superliked titles")
+    p.add_argument("--dislike", nargs="+", action="extend", default=[], metavar="TCONST", help="disliked titles")
     p.add_argument("--type", choices=("movie", "tv"), help="one section only")
     p.add_argument("-n", type=int, default=20, help="titles per section (default 20)")
     p.add_argument("--weights", metavar="NAME=W,...", help=_WEIGHTS_HELP)
@@ -356,7 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_similar)
 
-    from recsys.evaluation.runner import METRICS, EvaluationConfig
+    from recsys.evaluation.metrics import ranking_metrics
+    from recsys.evaluation.runner import EvaluationConfig
     from recsys.evaluation.splits import PROTOCOLS
 
     defaults = EvaluationConfig()
@@ -370,20 +367,24 @@ def build_parser() -> argparse.ArgumentParser:
         "(ALS = 1 - content) and test the best step against the current hybrid (Wilcoxon). "
         "The same figures as the evaluation page for the same settings.",
     )
-    p.add_argument(
-        "--protocol", choices=PROTOCOLS, default=defaults.protocol, help="split protocol (default temporal)"
-    )
+    p.add_argument("--protocol", choices=PROTOCOLS, default=defaults.protocol, help="split protocol (default temporal)")
     p.add_argument("-k", type=int, default=defaults.k, help="list length K (default 10)")
     p.add_argument(
-        "--sweep", default="0:1:0.1", metavar="START:STOP:STEP",
+        "--sweep",
+        default="0:1:0.1",
+        metavar="START:STOP:STEP",
         help="content weights to sweep (default 0:1:0.1)",
     )
     p.add_argument(
-        "--popularity-weight", type=float, default=defaults.popularity_weight,
+        "--popularity-weight",
+        type=float,
+        default=defaults.popularity_weight,
         help="popularity weight during the sweep (default 0.1)",
     )
     p.add_argument(
-        "--metric", choices=METRICS, default=defaults.metric,
+        "--metric",
+        choices=ranking_metrics(),
+        default=defaults.metric,
         help="metric that picks the best step (default ndcg)",
     )
     p.add_argument("--with-app-data", action="store_true", help="add the app users' ratings to MovieLens'")
@@ -396,18 +397,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int, default=defaults.iterations, help="ALS iterations")
     p.add_argument("--seed", type=int, default=defaults.seed, help="seed of the random protocol")
     p.add_argument(
-        "--min-positives", type=int, default=defaults.min_positives,
+        "--min-positives",
+        type=int,
+        default=defaults.min_positives,
         help="positives a user needs to be tested (default 5)",
     )
     p.add_argument(
-        "--compare", nargs=2, metavar=("A", "B"),
+        "--compare",
+        nargs=2,
+        metavar=("A", "B"),
         help="configurations to test (default: the best step against the current hybrid)",
     )
     p.add_argument("--timing", action="store_true", help="also time one plain hybrid evaluation")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument(
-        "--dump", metavar="DIR", help="write the test split and each model's top-K lists as Parquet"
-    )
+    p.add_argument("--dump", metavar="DIR", help="write the test split and each model's top-K lists as Parquet")
     p.set_defaults(func=_evaluate)
 
     p = sub.add_parser(

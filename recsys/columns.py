@@ -25,6 +25,7 @@ class Columns:
     RATING = "average_rating"
     VOTES = "num_votes"
     POPULARITY = "popularity"
+    ML_USER_ID = "ml_user_id"  # MovieLens ratings' user column (app users negative in evaluation)
 
 
 # Interaction values stored per user and title.
@@ -32,6 +33,8 @@ LIKE = 1
 DISLIKE = -1
 SUPERLIKE = 2
 RATING_VALUES = {"like": LIKE, "dislike": DISLIKE, "superlike": SUPERLIKE}
+RATING_NAMES = {value: name for name, value in RATING_VALUES.items()}  # 1 -> "like"
+VALUE_LABELS = {LIKE: "Liked", DISLIKE: "Disliked", SUPERLIKE: "Superliked"}  # shown in the app
 
 # Title types the app shows, and the section ("kind") each belongs to.
 TITLE_TYPES = {"movie": "movie", "tvSeries": "tv", "tvMiniSeries": "tv"}

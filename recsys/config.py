@@ -108,16 +108,12 @@ def get_settings() -> Settings:
         if min_votes < 0:
             raise ValueError
     except ValueError as exc:
-        raise ConfigError(
-            f"CINEBLEND_MIN_VOTES must be a non-negative integer, got {min_votes_raw!r}."
-        ) from exc
+        raise ConfigError(f"CINEBLEND_MIN_VOTES must be a non-negative integer, got {min_votes_raw!r}.") from exc
     people = (_get("CINEBLEND_WITH_PEOPLE", "1", values) or "1").lower() not in ("0", "false", "no")
     return Settings(
         data_dir=Path(_get("CINEBLEND_DATA_DIR", "data", values) or "data"),
-        imdb_base_url=_get("CINEBLEND_IMDB_BASE_URL", DEFAULT_IMDB_BASE_URL, values)
-        or DEFAULT_IMDB_BASE_URL,
-        movielens_url=_get("CINEBLEND_MOVIELENS_URL", DEFAULT_MOVIELENS_URL, values)
-        or DEFAULT_MOVIELENS_URL,
+        imdb_base_url=_get("CINEBLEND_IMDB_BASE_URL", DEFAULT_IMDB_BASE_URL, values) or DEFAULT_IMDB_BASE_URL,
+        movielens_url=_get("CINEBLEND_MOVIELENS_URL", DEFAULT_MOVIELENS_URL, values) or DEFAULT_MOVIELENS_URL,
         database_url=_get("DATABASE_URL", None, values),
         min_votes=min_votes,
         with_people=people,

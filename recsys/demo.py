@@ -28,12 +28,11 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
+import numpy as np
 import polars as pl
 
-import numpy as np
-
+from recsys.columns import Columns, click_values
 from recsys.errors import StoreError
-from recsys.columns import click_values
 from recsys.store import Store, User
 
 #: Personas offered on the sign-in page.
@@ -49,6 +48,8 @@ SHOWN = 12
 MIN_COVER = 0.5
 #: Stars from which a persona's rating is a superlike (the evaluation uses 5).
 SUPERLIKE_STARS = 4.5
+
+ML_USER = Columns.ML_USER_ID
 
 READ_ONLY = "Demo profiles are read-only: register an account to keep ratings and change settings."
 
@@ -110,29 +111,29 @@ def pick_personas(
     """Up to ``count`` personas from MovieLens ``ratings`` ``[ml_user_id, tconst, rating,
     timestamp]`` over the catalogue ``titles`` ``[tconst, genres]``; deterministic. With
     ``recommend``, names come from the persona's own feed (see the module docstring)."""
-    rated = ratings.select("ml_user_id", "tconst", "rating", "timestamp").join(
+    rated = ratings.select(ML_USER, "tconst", "rating", "timestamp").join(
         titles.select("tconst", "genres"), on="tconst", how="inner"
     )
     if rated.is_empty():
         return []
     sizes = (
-        rated.group_by("ml_user_id")
+        rated.group_by(ML_USER)
         .agg(pl.len().alias("n"), (pl.col("rating") >= 4.0).sum().alias("likes"))
         .filter(pl.col("n") >= min_ratings, pl.col("likes") > 0)
-        .sort(["n", "ml_user_id"], descending=[True, False])
+        .sort(["n", ML_USER], descending=[True, False])
     )
     liked = rated.filter(pl.col("rating") >= 4.0).explode("genres").drop_nulls("genres")
     overall = liked.group_by("genres").agg((pl.len() / liked.height).alias("overall"))
     per_user = (
-        liked.group_by("ml_user_id", "genres")
+        liked.group_by(ML_USER, "genres")
         .agg(pl.len().alias("count"))
-        .join(sizes.select("ml_user_id", "likes"), on="ml_user_id")
+        .join(sizes.select(ML_USER, "likes"), on=ML_USER)
         .with_columns((pl.col("count") / pl.col("likes")).alias("share"))
         .join(overall, on="genres")
         .with_columns((pl.col("share") / pl.col("overall")).alias("lift"))
     )
-    genres_of = per_user.partition_by("ml_user_id", as_dict=True)
-    ratings_of = rated.partition_by("ml_user_id", as_dict=True)
+    genres_of = per_user.partition_by(ML_USER, as_dict=True)
+    ratings_of = rated.partition_by(ML_USER, as_dict=True)
     chosen: list[Persona] = []
     leading: set[str] = set()  # genres already naming a persona
     for user_id, n, likes in sizes.iter_rows():
@@ -229,9 +230,7 @@ def open_demo(persona: Persona, shared: Store) -> DemoStore:
     """A fresh demo session for ``persona`` (its own in-memory copy of the profile)."""
     private = Store.open("sqlite://")
     try:
-        user = private.create_user(
-            persona.username, persona.name, f"{persona.slug}@demo.invalid", "!demo-profile"
-        )
+        user = private.create_user(persona.username, persona.name, f"{persona.slug}@demo.invalid", "!demo-profile")
         private.set_favourite_genres(user.id, persona.favourite_genres)
         private.set_onboarding_step(user.id, "done")
         private.seed_interactions(user.id, persona.ratings.select("tconst", "value", "at").rows())
@@ -249,4 +248,4 @@ def persona_at(personas: list[Persona], slug: str) -> Persona:
     raise StoreError(f"No demo profile {slug!r}; pick one of the profiles shown.")
 
 
-__all__ = ["DemoStore", "Persona", "READ_ONLY", "open_demo", "persona_at", "pick_personas", "rating_value"]
+__all__ = ["READ_ONLY", "DemoStore", "Persona", "open_demo", "persona_at", "pick_personas", "rating_value"]

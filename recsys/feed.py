@@ -14,8 +14,8 @@ import polars as pl
 
 from recsys.catalog.queries import Catalog
 from recsys.columns import KINDS
-from recsys.errors import ModelError
 from recsys.columns import Columns as C
+from recsys.errors import ModelError
 from recsys.models import registry
 from recsys.models.registry import Weights, check_weights
 from recsys.models.service import Recommender
@@ -81,9 +81,9 @@ def recommend_for_user(
     )
 
 
-def feed_genres(recommender: Recommender, catalog: Catalog, n: int = 12) -> Callable[
-    [pl.DataFrame, Sequence[str]], dict[str, list[list[str]]]
-]:
+def feed_genres(
+    recommender: Recommender, catalog: Catalog, n: int = 12
+) -> Callable[[pl.DataFrame, Sequence[str]], dict[str, list[list[str]]]]:
     """``(profile, favourite genres) -> {kind: genres of its top n}``: the feed a profile would
     see (the recommender's defaults), for naming demo personas after what they are shown."""
 
@@ -109,9 +109,7 @@ def _with_titles(catalog: Catalog, ranked: pl.DataFrame) -> pl.DataFrame:
     return ranked.rename(components).join(titles, on=C.TCONST, how="inner").sort(C.RANK)
 
 
-def _popular(
-    catalog: Catalog, kind: str, n: int, genres: Sequence[str], exclude: set[str]
-) -> pl.DataFrame:
+def _popular(catalog: Catalog, kind: str, n: int, genres: Sequence[str], exclude: set[str]) -> pl.DataFrame:
     """Fallback before a model is trained: popular in the favourite genres, then overall."""
     seen = sorted(exclude)
     frame = catalog.by_genres(list(genres), kind, limit=n, exclude=seen) if genres else None

@@ -5,10 +5,10 @@ from __future__ import annotations
 import polars as pl
 
 from recsys.catalog.queries import Catalog
+from recsys.columns import RATING_NAMES
 from recsys.store import Store
 
 EXPORT_COLUMNS = ("tconst", "primary_title", "kind", "start_year", "value", "rating", "updated_at")
-_RATING_NAMES = {2: "superlike", 1: "like", -1: "dislike"}
 
 
 def rated_titles(store: Store, catalog: Catalog, user_id: int) -> pl.DataFrame:
@@ -21,9 +21,7 @@ def rated_titles(store: Store, catalog: Catalog, user_id: int) -> pl.DataFrame:
         )
     titles = catalog.titles(current["tconst"].to_list())
     joined = current.join(titles, on="tconst", how="left")
-    return joined.with_columns(
-        pl.col("primary_title").fill_null(pl.col("tconst"))
-    ).sort("updated_at", descending=True)
+    return joined.with_columns(pl.col("primary_title").fill_null(pl.col("tconst"))).sort("updated_at", descending=True)
 
 
 def filter_rated(frame: pl.DataFrame, value: int | None = None, kind: str | None = None) -> pl.DataFrame:

@@ -1,7 +1,7 @@
 """A cross-process exclusive lock on a file, so two downloads or builds never run at once.
 
-Used by the CLI and the data page: a second ``fetch`` / ``build`` / ``train`` while one is running
-fails fast with a clear message instead of corrupting the first one's output.
+Each job takes its own lock (``fetch``, ``build``, ``train_model``), whoever calls it (the CLI, the
+data page): a second one while one is running fails fast with a clear message instead of corrupting the first one's output.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ class BusyError(CineBlendError):
 
 
 @contextmanager
-def exclusive(path: Path, what: str) -> Iterator[None]:
+def exclusive(path: Path, what: str, error: type[CineBlendError] = BusyError) -> Iterator[None]:
     """Hold an exclusive, non-blocking lock on ``path`` (created if needed) for the block.
 
-    Raises BusyError naming ``what`` when another process (or thread) holds it. The lock is
+    Raises ``error`` (BusyError unless the job has its own error type) naming ``what`` when
+    another process (or thread) holds it. The lock is
     released by the OS if the process dies, so a killed run never leaves a stale lock.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -32,7 +33,7 @@ def exclusive(path: Path, what: str) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise BusyError(f"Another {what} is already running; wait for it to finish.") from exc
+            raise error(f"Another {what} is already running; wait for it to finish.") from exc
         try:
             yield
         finally:

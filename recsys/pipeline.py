@@ -8,8 +8,8 @@ from pathlib import Path
 
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
-from recsys.locks import exclusive
 from recsys.evaluation.tuning import tuned_config
+from recsys.locks import exclusive
 from recsys.models.base import TrainingData
 from recsys.models.service import train
 from recsys.progress import Progress, null_progress
@@ -38,7 +38,9 @@ def train_model(settings: Settings, progress: Progress | None = None) -> Path:
         progress("loading data", 3, 3)
         log.info(
             "training on %d titles, %d MovieLens ratings, %d app interactions",
-            titles.height, ratings.height, app.height,
+            titles.height,
+            ratings.height,
+            app.height,
         )
         data = TrainingData(titles=titles, ratings=ratings, app=app)
         config = tuned_config(settings.models_dir)  # the last `tune`, else the code defaults

@@ -12,10 +12,14 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=".venv/.requirements.$(basename "$REQS").sha"
-sum=$(cat requirements*.txt | sha256sum | cut -d' ' -f1)
+# the stamp covers the pins, the project metadata and this folder (the editable install points here)
+sum=$( (cat requirements*.txt pyproject.toml; pwd -P) | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
   echo "Installing Python packages from $REQS ..."
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$REQS"
+  # the package itself, editable and without re-resolving the pins, so bench/ and notebooks/
+  # import recsys from this checkout
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
   echo "$sum" > "$stamp"
 fi

@@ -2,6 +2,10 @@
 # Install the test dependencies (first run only) and run the whole test suite.
 # Extra arguments go to pytest, e.g. scripts/test.sh tests/store -x
 #
+# scripts/test.sh --fast: the inner loop, unit + AppTest tests only (no Chromium, no app server,
+# no PostgreSQL, no shared mirror, no notebook kernel, nothing marked slow), on two workers;
+# under a minute on two cores. Without --fast: the whole suite (what CI runs).
+#
 # System packages the end-to-end and PostgreSQL tests use (Debian): chromium (driven by Python
 # Playwright; never `playwright install`, which downloads its own browser) and postgresql (a
 # throwaway server the tests start on loopback). Installed with apt-get when missing and we are
@@ -9,6 +13,14 @@
 # (under CI=true they fail instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--fast" ]; then
+  shift
+  source scripts/_venv.sh requirements-dev.txt
+  export OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+  exec .venv/bin/python -m pytest -q -n "${CINEBLEND_TEST_WORKERS:-2}" --dist worksteal \
+    -m "not (browser or server or postgres or mirror or notebook or slow)" "$@"
+fi
 
 missing=()
 [ -x "${CINEBLEND_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,52 @@ _ENV_VARS = (
     "TMDB_API_KEY",
     "TMDB_BASE_URL",
 )
+
+
+# Markers (pyproject.toml) that follow from the fixtures a test uses; modules that start servers
+# or read the mirror without such a fixture set ``pytestmark`` themselves. ``scripts/test.sh
+# --fast`` deselects every one of them.
+_FIXTURE_MARKS = {
+    "browser": {"browser", "page", "chromium_path", "playwright", "shots"},
+    "server": {"app_server"},
+    "postgres": {"postgres_admin_url", "postgres_tests_url", "postgres_enrich_url"},
+    "mirror": {"mirror_data", "app_data_dir"},
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        for mark, fixtures in _FIXTURE_MARKS.items():
+            if names & fixtures:
+                item.add_marker(mark)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "postgresql" in {str(v) for v in callspec.params.values()}:
+            item.add_marker("postgres")  # a backend parameter (store_url, enrich stores ...)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _scan_streamlit_components_once() -> Iterator[None]:
+    """Every AppTest run scans all installed distributions for Streamlit v2 component manifests
+    (about 0.5 s each, an eighth of an AppTest test's time); what is installed does not change
+    during a session, so scan once."""
+    try:
+        from streamlit.components.v2 import manifest_scanner
+    except ImportError:  # another Streamlit: nothing to speed up
+        yield
+        return
+    original = manifest_scanner.scan_component_manifests
+    found: list[Any] | None = None
+
+    def scan_once(max_workers: int | None = None) -> list[Any]:
+        nonlocal found
+        if found is None:
+            found = original(max_workers)
+        return list(found)
+
+    manifest_scanner.scan_component_manifests = scan_once
+    yield
+    manifest_scanner.scan_component_manifests = original
 
 
 @pytest.fixture(autouse=True)
@@ -60,9 +107,7 @@ def use_data_dir(monkeypatch: pytest.MonkeyPatch, data_dir: Path, sources: tuple
 
 
 @pytest.fixture(scope="session")
-def built_data(
-    tmp_path_factory: pytest.TempPathFactory, fixture_sources: tuple[Path, Path]
-) -> Iterator[Path]:
+def built_data(tmp_path_factory: pytest.TempPathFactory, fixture_sources: tuple[Path, Path]) -> Iterator[Path]:
     """A data folder with the fixture catalogue fetched and built once per session."""
     from recsys.catalog.build import build
     from recsys.catalog.download import fetch

@@ -18,10 +18,15 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "recsys", *args],
-        cwd=REPO, env=full_env, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
+@pytest.mark.slow  # starts python interpreters (the CLI as a subprocess)
 def test_help_lists_commands() -> None:
     out = run_cli("--help")
     assert out.returncode == 0
@@ -30,6 +35,7 @@ def test_help_lists_commands() -> None:
     assert run_cli("fetch", "--help").returncode == 0
 
 
+@pytest.mark.slow  # starts python interpreters (the CLI as a subprocess)
 def test_fetch_and_build_from_local_sources(tmp_path: Path, fixture_sources: tuple[Path, Path]) -> None:
     env = {
         "CINEBLEND_DATA_DIR": str(tmp_path / "data"),
@@ -46,6 +52,7 @@ def test_fetch_and_build_from_local_sources(tmp_path: Path, fixture_sources: tup
     assert stats.returncode == 0 and '"titles"' in stats.stdout
 
 
+@pytest.mark.slow  # starts python interpreters (the CLI as a subprocess)
 def test_failures_exit_non_zero_with_one_line(tmp_path: Path) -> None:
     env = {
         "CINEBLEND_DATA_DIR": str(tmp_path / "data"),
@@ -61,6 +68,7 @@ def test_failures_exit_non_zero_with_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "data" / "parquet").exists()
 
 
+@pytest.mark.slow  # starts python interpreters (the CLI as a subprocess)
 @pytest.mark.parametrize("value", ["-3", "many"])
 def test_bad_setting_is_reported(tmp_path: Path, value: str) -> None:
     out = run_cli("stats", env={"CINEBLEND_DATA_DIR": str(tmp_path), "CINEBLEND_MIN_VOTES": value})
@@ -103,7 +111,9 @@ def test_like_twice_and_like_with_two_ids_are_the_same_profile(
 
 
 def test_weights_by_name_on_the_command_line(model_settings: object, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = cli(capsys, "recommend", "--like", A, B, "--type", "movie", "-n", "3", "--weights", "content=1,als=0")
+    code, out, err = cli(
+        capsys, "recommend", "--like", A, B, "--type", "movie", "-n", "3", "--weights", "content=1,als=0"
+    )
     assert code == 0, err
     assert out.startswith("== Movies ==") and len(out.strip().splitlines()) == 4
     code, legacy, err = cli(capsys, "recommend", "--like", A, B, "--type", "movie", "-n", "3", "--weights", "1,0,0")

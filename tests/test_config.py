@@ -42,9 +42,7 @@ def test_bad_values_give_clear_errors(tmp_path: Path, monkeypatch: pytest.Monkey
         get_settings()
 
 
-def test_cookie_key_generated_once_kept_private_and_reused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cookie_key_generated_once_kept_private_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CINEBLEND_DATA_DIR", str(tmp_path / "d"))
     first = get_settings().cookie_key()
     again = get_settings().cookie_key()

@@ -53,8 +53,7 @@ import shutil
 import time
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,24 +61,22 @@ from typing import Any
 import duckdb
 
 from recsys import config
+from recsys.atomic import fsync, fsync_tree, rename_into_place
 from recsys.catalog.download import movielens_members
-from recsys.columns import TITLE_TYPES
+from recsys.columns import TITLE_TYPES, Columns
 from recsys.config import Settings
 from recsys.errors import BuildError, FetchError
+from recsys.locks import exclusive
 from recsys.progress import Progress, null_progress
-
-try:  # POSIX only; elsewhere concurrent builds are not guarded
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 TITLES_FILE = "titles.parquet"
 PEOPLE_FILE = "people.parquet"
-MOVIELENS_FILE = "movielens_ratings.parquet"
+MOVIELENS_PARQUET = "movielens_ratings.parquet"
 MANIFEST_FILE = "manifest.json"
+BUILD_LOCK = ".build.lock"  # in the data folder: one build at a time
 MAX_CAST = 4
 
 TITLES_SCHEMA: dict[str, str] = {
@@ -108,7 +105,7 @@ PEOPLE_SCHEMA: dict[str, str] = {
     "ordering": "INTEGER",
 }
 MOVIELENS_SCHEMA: dict[str, str] = {
-    "ml_user_id": "INTEGER",
+    Columns.ML_USER_ID: "INTEGER",
     "tconst": "VARCHAR",
     "rating": "DOUBLE",
     "timestamp": "BIGINT",
@@ -183,6 +180,14 @@ def catalog_ready(settings: Settings) -> bool:
     return (folder / TITLES_FILE).is_file() and (folder / MANIFEST_FILE).is_file()
 
 
+def catalogue_stamp(parquet_dir: Path) -> str:
+    """The catalogue build's stamp (its manifest's modification time) for cache keys."""
+    try:
+        return str((Path(parquet_dir) / MANIFEST_FILE).stat().st_mtime_ns)
+    except OSError:
+        return "missing"
+
+
 def read_manifest(parquet_dir: Path) -> dict[str, Any] | None:
     """The manifest of the catalogue in ``parquet_dir``, or None when missing or unreadable."""
     try:
@@ -205,10 +210,8 @@ def build(settings: Settings, progress: Progress | None = None) -> dict[str, Any
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BuildError(
-            f"Cannot create {parent}: {exc.strerror}; check CINEBLEND_DATA_DIR."
-        ) from exc
-    with _build_lock(parent / f"{target.name}.lock"):
+        raise BuildError(f"Cannot create {parent}: {exc.strerror}; check CINEBLEND_DATA_DIR.") from exc
+    with exclusive(settings.data_dir / BUILD_LOCK, "catalogue build", BuildError):
         _recover(target)
         _remove_leftovers(target)
         new = parent / f"{target.name}.new-{os.getpid()}"
@@ -243,19 +246,6 @@ def build(settings: Settings, progress: Progress | None = None) -> dict[str, Any
 
 
 # --------------------------------------------------------------------------- folder handling
-
-
-@contextmanager
-def _build_lock(path: Path) -> Iterator[None]:
-    with path.open("a+") as fh:
-        if fcntl is not None:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise BuildError(
-                    "Another build is running on this data folder; wait for it to finish."
-                ) from None
-        yield  # closing the file releases the lock
 
 
 def _recover(target: Path) -> None:
@@ -311,14 +301,16 @@ def _swap(new: Path, target: Path) -> None:
     old = target.with_name(target.name + ".old")
     if old.exists():
         shutil.rmtree(old)
+    fsync_tree(new)
     if target.exists() and _exchange(new, target):
+        fsync(target.parent)
         shutil.rmtree(new, ignore_errors=True)  # now the previous catalogue
         return
     had_old = target.exists()
     if had_old:
         os.rename(target, old)
     try:
-        os.rename(new, target)
+        rename_into_place(new, target)
     except OSError:
         if had_old:
             os.rename(old, target)
@@ -347,10 +339,7 @@ def _tsv(name: str, rejects: str) -> str:
 def _csv(columns: dict[str, str]) -> str:
     """A ``read_csv`` call for a MovieLens CSV (the path is the next ``?`` parameter)."""
     cols = ", ".join(f"'{col}': '{typ}'" for col, typ in columns.items())
-    return (
-        "read_csv(?, delim=',', header=true, quote='\"', escape='\"', auto_detect=false,"
-        f" columns={{{cols}}})"
-    )
+    return f"read_csv(?, delim=',', header=true, quote='\"', escape='\"', auto_detect=false, columns={{{cols}}})"
 
 
 class _Builder:
@@ -454,9 +443,7 @@ class _Builder:
             if not self._has(name):
                 raise BuildError(f"{name} is missing: run `python -m recsys fetch` first.")
         if not self._has(config.MOVIELENS_FILE):
-            raise BuildError(
-                f"{config.MOVIELENS_FILE} is missing: run `python -m recsys fetch` first."
-            )
+            raise BuildError(f"{config.MOVIELENS_FILE} is missing: run `python -m recsys fetch` first.")
         for name in TSV_COLUMNS:
             if self._uses(name):
                 _check_header(self._path(name), name, list(TSV_COLUMNS[name]))
@@ -472,8 +459,7 @@ class _Builder:
             raise BuildError(f"{exc} Run `python -m recsys fetch` again.") from None
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise BuildError(
-                f"{config.MOVIELENS_FILE} is corrupt ({_one_line(str(exc))}):"
-                " run `python -m recsys fetch` again."
+                f"{config.MOVIELENS_FILE} is corrupt ({_one_line(str(exc))}): run `python -m recsys fetch` again."
             ) from None
 
     def _titles(self) -> None:
@@ -494,9 +480,7 @@ class _Builder:
             """,
             [str(self.work / "links.csv")],
         )
-        self.ml["links"] = self._count(
-            f"SELECT count(*) FROM {_csv(LINKS_COLUMNS)}", [str(self.work / "links.csv")]
-        )
+        self.ml["links"] = self._count(f"SELECT count(*) FROM {_csv(LINKS_COLUMNS)}", [str(self.work / "links.csv")])
         con.execute(
             f"""
             CREATE TEMP TABLE basics AS
@@ -577,8 +561,7 @@ class _Builder:
             self._note_rejects(PRINCIPALS, "principals")
         else:
             con.execute(
-                "CREATE TEMP TABLE principals (tconst VARCHAR, ordering INTEGER,"
-                " nconst VARCHAR, category VARCHAR)"
+                "CREATE TEMP TABLE principals (tconst VARCHAR, ordering INTEGER, nconst VARCHAR, category VARCHAR)"
             )
         self.with_names = self._uses(NAMES)
         if self.with_names:
@@ -671,27 +654,21 @@ class _Builder:
             """,
             [ratings_csv],
         )
-        self.ml["ratings"] = self._count(
-            f"SELECT count(*) FROM {_csv(ML_RATINGS_COLUMNS)}", [ratings_csv]
-        )
+        self.ml["ratings"] = self._count(f"SELECT count(*) FROM {_csv(ML_RATINGS_COLUMNS)}", [ratings_csv])
         self.ml["mapped_links"] = self._count(
             "SELECT count(*) FROM ml_links WHERE tconst IN (SELECT tconst FROM basics)"
         )
         self.ml["mapped_ratings"] = self._count("SELECT count(*) FROM ml_ratings")
-        self.ml["in_catalog_ratings"] = self._count(
-            "SELECT count(*) FROM ml_ratings WHERE in_catalog"
-        )
+        self.ml["in_catalog_ratings"] = self._count("SELECT count(*) FROM ml_ratings WHERE in_catalog")
         if self.ml["mapped_ratings"] == 0:
-            logger.warning(
-                "No MovieLens rating maps to an IMDb title: ALS will learn from app users only."
-            )
+            logger.warning("No MovieLens rating maps to an IMDb title: ALS will learn from app users only.")
 
     def _write(self) -> None:
         con = self.con
         assert con is not None
         outputs = [
             (TITLES_FILE, "SELECT * FROM titles ORDER BY tconst"),
-            (MOVIELENS_FILE, "SELECT * FROM ml_ratings ORDER BY ml_user_id, \"timestamp\", tconst"),
+            (MOVIELENS_PARQUET, 'SELECT * FROM ml_ratings ORDER BY ml_user_id, "timestamp", tconst'),
         ]
         if self.with_principals:
             outputs.append(
@@ -709,21 +686,17 @@ class _Builder:
             con.sql(sql).write_parquet(str(self.new / name), compression="zstd")
 
     def _verify(self) -> dict[str, int]:
-        expected = {TITLES_FILE: TITLES_SCHEMA, MOVIELENS_FILE: MOVIELENS_SCHEMA}
+        expected = {TITLES_FILE: TITLES_SCHEMA, MOVIELENS_PARQUET: MOVIELENS_SCHEMA}
         if self.with_principals:
             expected[PEOPLE_FILE] = PEOPLE_SCHEMA
         counts: dict[str, int] = {}
         with duckdb.connect(":memory:") as check:
             for name, schema in expected.items():
                 path = str(self.new / name)
-                described = check.execute(
-                    "DESCRIBE SELECT * FROM read_parquet(?)", [path]
-                ).fetchall()
+                described = check.execute("DESCRIBE SELECT * FROM read_parquet(?)", [path]).fetchall()
                 found = {row[0]: str(row[1]) for row in described}
                 if found != schema:
-                    raise BuildError(
-                        f"Internal error: {name} came out with columns {found}; please report it."
-                    )
+                    raise BuildError(f"Internal error: {name} came out with columns {found}; please report it.")
                 rows = check.execute("SELECT count(*) FROM read_parquet(?)", [path]).fetchall()
                 counts[name] = int(rows[0][0])
         if counts[TITLES_FILE] == 0:
@@ -733,17 +706,9 @@ class _Builder:
     def _manifest(self, counts: dict[str, int]) -> dict[str, Any]:
         con = self.con
         assert con is not None
-        by_kind = dict(
-            con.execute("SELECT kind, count(*) FROM titles GROUP BY kind ORDER BY kind").fetchall()
-        )
-        newest = dict(
-            con.execute(
-                "SELECT kind, max(start_year) FROM titles GROUP BY kind ORDER BY kind"
-            ).fetchall()
-        )
-        year_min, year_max = con.execute(
-            "SELECT min(start_year), max(start_year) FROM titles"
-        ).fetchall()[0]
+        by_kind = dict(con.execute("SELECT kind, count(*) FROM titles GROUP BY kind ORDER BY kind").fetchall())
+        newest = dict(con.execute("SELECT kind, max(start_year) FROM titles GROUP BY kind ORDER BY kind").fetchall())
+        year_min, year_max = con.execute("SELECT min(start_year), max(start_year) FROM titles").fetchall()[0]
         sources = {}
         for name in (*TSV_COLUMNS, config.MOVIELENS_FILE):
             path = self._path(name)
@@ -751,9 +716,7 @@ class _Builder:
                 stat = path.stat()
                 sources[name] = {
                     "bytes": stat.st_size,
-                    "modified": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(
-                        timespec="seconds"
-                    ),
+                    "modified": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(timespec="seconds"),
                 }
         manifest: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
@@ -765,7 +728,7 @@ class _Builder:
             "row_counts": {
                 "titles": counts[TITLES_FILE],
                 "people": counts.get(PEOPLE_FILE, 0),
-                "movielens_ratings": counts[MOVIELENS_FILE],
+                "movielens_ratings": counts[MOVIELENS_PARQUET],
             },
             "titles_by_kind": {kind: int(n) for kind, n in by_kind.items()},
             "newest_year_by_kind": newest,
@@ -786,8 +749,7 @@ def _check_header(path: Path, name: str, expected: list[str]) -> None:
             first = fh.readline(1 << 16)
     except (OSError, EOFError, zlib.error) as exc:
         raise BuildError(
-            f"{name} is not a valid gzip file ({_one_line(str(exc))}):"
-            " run `python -m recsys fetch` again."
+            f"{name} is not a valid gzip file ({_one_line(str(exc))}): run `python -m recsys fetch` again."
         ) from None
     header = first.decode("utf-8", "replace").rstrip("\r\n").split("\t")
     if header != expected:

@@ -43,6 +43,7 @@ import urllib3.exceptions
 from recsys import config
 from recsys.config import Settings
 from recsys.errors import FetchError
+from recsys.locks import exclusive
 from recsys.progress import Progress, null_progress
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ USER_AGENT = "CineBlend/1.0 (+https://github.com/; python-requests)"
 IMDB_SETTING = "CINEBLEND_IMDB_BASE_URL"
 MOVIELENS_SETTING = "CINEBLEND_MOVIELENS_URL"
 MOVIELENS_MEMBERS = ("ratings.csv", "links.csv")
+FETCH_LOCK = ".fetch.lock"  # in the data folder: one download at a time
 
 Kind = Literal["gzip", "zip"]
 
@@ -95,10 +97,7 @@ class _Restart(Exception):
 def sources(settings: Settings, include_people: bool | None = None) -> list[Source]:
     """The files ``fetch`` would get for these settings, in download order."""
     people = settings.with_people if include_people is None else include_people
-    out = [
-        Source(name, _join(settings.imdb_base_url, name), "gzip", True, IMDB_SETTING)
-        for name in config.IMDB_FILES
-    ]
+    out = [Source(name, _join(settings.imdb_base_url, name), "gzip", True, IMDB_SETTING) for name in config.IMDB_FILES]
     out.append(
         Source(
             config.MOVIELENS_FILE,
@@ -142,7 +141,7 @@ def fetch(
         raise FetchError(f"Cannot create {raw}: {exc.strerror}; check CINEBLEND_DATA_DIR.") from exc
     limits = timeout or (CONNECT_TIMEOUT, READ_TIMEOUT)
     fetched: list[Path] = []
-    with requests.Session() as session:
+    with exclusive(settings.data_dir / FETCH_LOCK, "download", FetchError), requests.Session() as session:
         session.headers["User-Agent"] = USER_AGENT
         for source in sources(settings, include_people):
             target = raw / source.name
@@ -221,10 +220,7 @@ def _fetch_http(
             part.unlink(missing_ok=True)
             restarts += 1
             if restarts > 2:
-                raise FetchError(
-                    f"{source.location} answers range requests inconsistently;"
-                    " try again later."
-                ) from None
+                raise FetchError(f"{source.location} answers range requests inconsistently; try again later.") from None
             attempt -= 1
             continue
         except _Dropped as exc:
@@ -254,9 +250,7 @@ def _fetch_http(
         return
 
 
-def _remote_size(
-    session: requests.Session, source: Source, timeout: tuple[float, float]
-) -> int | None:
+def _remote_size(session: requests.Session, source: Source, timeout: tuple[float, float]) -> int | None:
     """The server's Content-Length for the file, or None when it does not say."""
     try:
         resp = session.head(
@@ -289,9 +283,7 @@ def _download_attempt(
     if offset:
         headers["Range"] = f"bytes={offset}-"
     try:
-        resp = session.get(
-            source.location, headers=headers, stream=True, timeout=timeout, allow_redirects=True
-        )
+        resp = session.get(source.location, headers=headers, stream=True, timeout=timeout, allow_redirects=True)
     except requests.RequestException as exc:
         raise _request_error(source, exc) from None
     with resp:
@@ -305,14 +297,12 @@ def _download_attempt(
             raise _Restart
         if status >= 400:
             raise FetchError(
-                f"{source.location} answered HTTP {status} {resp.reason}; try again later"
-                f" or check {source.setting}."
+                f"{source.location} answered HTTP {status} {resp.reason}; try again later or check {source.setting}."
             )
         content_type = resp.headers.get("Content-Type", "").lower()
         if content_type.startswith(("text/html", "application/xhtml")):
             raise FetchError(
-                f"{source.location} returned an HTML page instead of {source.name};"
-                f" check {source.setting}."
+                f"{source.location} returned an HTML page instead of {source.name}; check {source.setting}."
             )
         if status == 206:
             start = _content_range_start(resp.headers.get("Content-Range"))
@@ -395,8 +385,7 @@ def _first_arg_exc(exc: BaseException) -> BaseException | None:
 def _stalled(source: Source) -> FetchError:
     host = urlparse(source.location).hostname
     return FetchError(
-        f"{host} stopped sending data while downloading {source.name} (read timeout);"
-        " run fetch again to resume."
+        f"{host} stopped sending data while downloading {source.name} (read timeout); run fetch again to resume."
     )
 
 
@@ -430,9 +419,7 @@ def _request_error(source: Source, exc: requests.RequestException) -> FetchError
             why = "network unreachable"
     else:
         why = type(exc).__name__
-    return FetchError(
-        f"Cannot connect to {host} ({why}); check your network connection or {source.setting}."
-    )
+    return FetchError(f"Cannot connect to {host} ({why}); check your network connection or {source.setting}.")
 
 
 def _content_length(resp: requests.Response) -> int | None:
@@ -465,12 +452,7 @@ def _fetch_local(source: Source, target: Path, report: Progress, force: bool) ->
     if not src.is_file():
         raise _NotFound(f"{src} does not exist; check {source.setting}.")
     size = src.stat().st_size
-    if (
-        not force
-        and target.is_file()
-        and target.stat().st_size == size
-        and _is_valid(source, target)
-    ):
+    if not force and target.is_file() and target.stat().st_size == size and _is_valid(source, target):
         logger.info("%s is up to date (%d bytes); skipping.", source.name, size)
         report(source.name, size, size)
         return
@@ -548,21 +530,13 @@ def _check_gzip_stream(raw: BinaryIO, label: str, total: int, stage: str, report
             line = first.split(b"\n", 1)[0]
             if b"\t" not in line:
                 if _looks_like_html(first):
-                    raise FetchError(
-                        f"{label} holds an HTML page, not IMDb data; check the URL and run"
-                        " fetch again."
-                    )
-                raise FetchError(
-                    f"{label} does not look like an IMDb TSV file; check the URL and run"
-                    " fetch again."
-                )
+                    raise FetchError(f"{label} holds an HTML page, not IMDb data; check the URL and run fetch again.")
+                raise FetchError(f"{label} does not look like an IMDb TSV file; check the URL and run fetch again.")
             report(stage, raw.tell(), total)
             while gz.read(4 * CHUNK_SIZE):
                 report(stage, raw.tell(), total)
     except EOFError:
-        raise FetchError(
-            f"{label} is truncated (the gzip stream ends early); run fetch again."
-        ) from None
+        raise FetchError(f"{label} is truncated (the gzip stream ends early); run fetch again.") from None
     except (gzip.BadGzipFile, zlib.error) as exc:
         raise FetchError(f"{label} is corrupt ({exc}); run fetch again.") from None
     report(stage, total, total)
@@ -579,17 +553,14 @@ def verify_zip(path: Path, *, name: str | None = None) -> None:
     if not head.startswith(b"PK"):
         if _looks_like_html(head):
             raise FetchError(
-                f"{label} is an HTML page, not a zip (the server sent an error page);"
-                f" check {MOVIELENS_SETTING}."
+                f"{label} is an HTML page, not a zip (the server sent an error page); check {MOVIELENS_SETTING}."
             )
         raise FetchError(f"{label} is not a zip file; check {MOVIELENS_SETTING}.")
     try:
         with zipfile.ZipFile(path) as zf:
             bad = zf.testzip()
             if bad is not None:
-                raise FetchError(
-                    f"{label} is corrupt ({bad} fails its CRC check); run fetch again."
-                )
+                raise FetchError(f"{label} is corrupt ({bad} fails its CRC check); run fetch again.")
             movielens_members(zf, label)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise FetchError(f"{label} is truncated or corrupt ({exc}); run fetch again.") from None
@@ -609,8 +580,7 @@ def movielens_members(zf: zipfile.ZipFile, label: str) -> dict[str, str]:
     missing = [m for m in MOVIELENS_MEMBERS if m not in found]
     if missing:
         raise FetchError(
-            f"{label} has no {' or '.join(missing)}; it is not a MovieLens zip"
-            f" (check {MOVIELENS_SETTING})."
+            f"{label} has no {' or '.join(missing)}; it is not a MovieLens zip (check {MOVIELENS_SETTING})."
         )
     return found
 

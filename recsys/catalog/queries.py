@@ -24,7 +24,7 @@ import duckdb
 import polars as pl
 
 from recsys.catalog.build import (
-    MOVIELENS_FILE,
+    MOVIELENS_PARQUET,
     MOVIELENS_SCHEMA,
     PEOPLE_FILE,
     PEOPLE_SCHEMA,
@@ -48,8 +48,7 @@ TITLE_COLUMNS: tuple[str, ...] = tuple(c for c in TITLES_SCHEMA if c != "search_
 _SELECT = ", ".join(f'"{c}"' for c in TITLE_COLUMNS)
 
 NOT_BUILT = (
-    "Catalogue not built yet: run `python -m recsys fetch` then `python -m recsys build`"
-    " (or use the Data page)."
+    "Catalogue not built yet: run `python -m recsys fetch` then `python -m recsys build` (or use the Data page)."
 )
 
 
@@ -138,24 +137,21 @@ class Catalog:
         self._cores_ready = False
         self._con = duckdb.connect(":memory:")
         self.has_people = (self.parquet_dir / PEOPLE_FILE).is_file()
-        self.has_movielens = (self.parquet_dir / MOVIELENS_FILE).is_file()
+        self.has_movielens = (self.parquet_dir / MOVIELENS_PARQUET).is_file()
         try:
-            self._con.execute(
-                f"CREATE VIEW titles AS SELECT * FROM read_parquet({_sql_literal(titles)})"
-            )
+            self._con.execute(f"CREATE VIEW titles AS SELECT * FROM read_parquet({_sql_literal(titles)})")
             self._check_columns("titles", TITLES_FILE, TITLES_SCHEMA)
             if self.has_people:
                 self._con.execute(
-                    "CREATE VIEW people AS SELECT * FROM read_parquet("
-                    f"{_sql_literal(self.parquet_dir / PEOPLE_FILE)})"
+                    f"CREATE VIEW people AS SELECT * FROM read_parquet({_sql_literal(self.parquet_dir / PEOPLE_FILE)})"
                 )
                 self._check_columns("people", PEOPLE_FILE, PEOPLE_SCHEMA)
             if self.has_movielens:
                 self._con.execute(
                     "CREATE VIEW movielens_ratings AS SELECT * FROM read_parquet("
-                    f"{_sql_literal(self.parquet_dir / MOVIELENS_FILE)})"
+                    f"{_sql_literal(self.parquet_dir / MOVIELENS_PARQUET)})"
                 )
-                self._check_columns("movielens_ratings", MOVIELENS_FILE, MOVIELENS_SCHEMA)
+                self._check_columns("movielens_ratings", MOVIELENS_PARQUET, MOVIELENS_SCHEMA)
             self._con.execute("SELECT count(*) FROM titles").fetchall()
         except duckdb.Error as exc:
             self._con.close()
@@ -184,15 +180,13 @@ class Catalog:
         found = {row[0]: str(row[1]) for row in rows}
         if found != schema:
             raise CatalogError(
-                f"{file} has an unexpected layout (built by another version?):"
-                " rebuild with `python -m recsys build`."
+                f"{file} has an unexpected layout (built by another version?): rebuild with `python -m recsys build`."
             )
 
     def _unreadable(self, exc: BaseException) -> str:
         detail = " ".join(str(exc).split())[:200]
         return (
-            f"The catalogue in {self.parquet_dir} is unreadable ({detail}):"
-            " rebuild it with `python -m recsys build`."
+            f"The catalogue in {self.parquet_dir} is unreadable ({detail}): rebuild it with `python -m recsys build`."
         )
 
     @contextmanager
@@ -225,9 +219,7 @@ class Catalog:
 
     # ------------------------------------------------------------------ titles
 
-    def trending(
-        self, kind: str, years: int = 3, limit: int = 40, exclude: Sequence[str] = ()
-    ) -> pl.DataFrame:
+    def trending(self, kind: str, years: int = 3, limit: int = 40, exclude: Sequence[str] = ()) -> pl.DataFrame:
         """Most-voted titles of ``kind`` ("movie" | "tv") from the last ``years`` years.
 
         The window ends at the newest ``start_year`` present for that kind (not the calendar
@@ -361,9 +353,7 @@ class Catalog:
                 raise CatalogError(self._unreadable(exc)) from exc
             self._cores_ready = True
 
-    def by_genres(
-        self, genres: Sequence[str], kind: str, limit: int = 50, exclude: Sequence[str] = ()
-    ) -> pl.DataFrame:
+    def by_genres(self, genres: Sequence[str], kind: str, limit: int = 50, exclude: Sequence[str] = ()) -> pl.DataFrame:
         """Titles of ``kind`` with any of ``genres``, most popular first, minus ``exclude``.
 
         An empty ``genres`` means no genre filter (the most popular titles of that kind).
@@ -417,18 +407,14 @@ class Catalog:
         """Principal people of a title by ``ordering`` (empty without the people files)."""
         if not self.has_people or not is_valid_tconst(tconst):
             return _empty(PEOPLE_SCHEMA)
-        return self._frame(
-            "SELECT * FROM people WHERE tconst = ? ORDER BY ordering, nconst", [tconst]
-        )
+        return self._frame("SELECT * FROM people WHERE tconst = ? ORDER BY ordering, nconst", [tconst])
 
     def movielens_ratings(self, in_catalog_only: bool = False) -> pl.DataFrame:
         """MovieLens ratings mapped to tconsts (``in_catalog_only`` keeps catalogue titles)."""
         if not self.has_movielens:
             return _empty(MOVIELENS_SCHEMA)
         where = "WHERE in_catalog" if in_catalog_only else ""
-        return self._frame(
-            f'SELECT * FROM movielens_ratings {where} ORDER BY ml_user_id, "timestamp", tconst'
-        )
+        return self._frame(f'SELECT * FROM movielens_ratings {where} ORDER BY ml_user_id, "timestamp", tconst')
 
     def stats(self) -> dict[str, Any]:
         """Counts per kind and title type, year range, MovieLens counts, build info."""
@@ -437,9 +423,7 @@ class Catalog:
         year_min, year_max = self._rows("SELECT min(start_year), max(start_year) FROM titles")[0]
         ml_ratings = ml_users = 0
         if self.has_movielens:
-            ml_ratings, ml_users = self._rows(
-                "SELECT count(*), count(DISTINCT ml_user_id) FROM movielens_ratings"
-            )[0]
+            ml_ratings, ml_users = self._rows("SELECT count(*), count(DISTINCT ml_user_id) FROM movielens_ratings")[0]
         manifest = read_manifest(self.parquet_dir) or {}
         return {
             "titles": int(sum(by_kind.values())),

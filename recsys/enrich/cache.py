@@ -61,7 +61,12 @@ class TmdbCache:
             for start in range(0, len(keys), CHUNK):
                 rows = conn.execute(
                     select(
-                        t.tconst, t.tmdb_id, t.media_type, t.poster_url, t.overview, t.hit,
+                        t.tconst,
+                        t.tmdb_id,
+                        t.media_type,
+                        t.poster_url,
+                        t.overview,
+                        t.hit,
                         t.fetched_at,
                     ).where(t.tconst.in_(keys[start : start + CHUNK]))
                 )

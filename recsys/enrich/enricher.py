@@ -174,9 +174,7 @@ class Enricher:
 
     def _start_workers(self) -> None:  # called holding self._cond
         while len(self._workers) < self._max_workers:
-            worker = threading.Thread(
-                target=self._work, name=f"tmdb-prefetch-{len(self._workers)}", daemon=True
-            )
+            worker = threading.Thread(target=self._work, name=f"tmdb-prefetch-{len(self._workers)}", daemon=True)
             self._workers.append(worker)
             worker.start()
 

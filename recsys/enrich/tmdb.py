@@ -97,7 +97,7 @@ class Missing:
 def is_tconst(value: object) -> bool:
     """True when ``value`` is a well-formed IMDb title id (``tt`` and 7 to 10 digits)."""
     try:
-        check_tconst(value)  # type: ignore[arg-type]
+        check_tconst(value)  # type: ignore[arg-type]  # any object on purpose: non-strings raise too
     except UnknownTitleError:
         return False
     return True
@@ -232,9 +232,7 @@ class TmdbClient:
                 return None
             wait = self.backoff * 2**attempt
             try:
-                response = self._session().get(
-                    url, params=params, headers=headers, timeout=self.timeout
-                )
+                response = self._session().get(url, params=params, headers=headers, timeout=self.timeout)
             except _RETRYABLE_ERRORS as exc:
                 problem = f"{type(exc).__name__}: {self._redact(exc)}"
             except requests.RequestException as exc:

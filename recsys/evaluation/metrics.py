@@ -14,7 +14,8 @@ whether it was right.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -121,9 +122,7 @@ def novelty(lists: Iterable[Sequence[str]], item_share: Mapping[str, float], k: 
     (1 + 3) / 2 = 2.0 bits.
     """
     floor = min((v for v in item_share.values() if v > 0), default=1.0)
-    values = [
-        -math.log2(max(item_share.get(item, floor), floor)) for rec in lists for item in list(rec)[:k]
-    ]
+    values = [-math.log2(max(item_share.get(item, floor), floor)) for rec in lists for item in list(rec)[:k]]
     return float(np.mean(values)) if values else 0.0
 
 
@@ -136,9 +135,7 @@ def average_popularity(lists: Iterable[Sequence[str]], item_share: Mapping[str, 
     return float(np.mean(values)) if values else 0.0
 
 
-def intra_list_diversity(
-    recommended: Sequence[str], genres: Mapping[str, Collection[str]], k: int
-) -> float:
+def intra_list_diversity(recommended: Sequence[str], genres: Mapping[str, Collection[str]], k: int) -> float:
     """Genre-based diversity of one list: mean pairwise Jaccard distance of the items' genres.
 
     ``ILD = mean over pairs i < j in top K of 1 - |G_i & G_j| / |G_i | G_j|`` (two items without
@@ -159,11 +156,73 @@ def intra_list_diversity(
     return total / pairs
 
 
-ACCURACY_METRICS = {
-    "precision": precision_at_k,
-    "recall": recall_at_k,
-    "ndcg": ndcg_at_k,
-    "map": average_precision_at_k,
-    "mrr": reciprocal_rank_at_k,
-    "hit_rate": hit_rate_at_k,
-}
+# --- the registry --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One reported figure: ``name`` (the column / JSON key), ``label`` (shown; ``"NDCG"`` is
+    shown ``"NDCG@10"`` when ``at_k``), ``fn`` and ``at_k``.
+
+    Ranking metrics (``at_k``) are per-user: ``fn(recommended, relevant, k) -> float``, averaged
+    over tested users, and may be chosen to pick the sweep step. List measures (``at_k`` False)
+    are computed from every user's list by :func:`recsys.evaluation.scoring.evaluate`; their
+    ``fn`` is the function it calls, for reference.
+    """
+
+    name: str
+    fn: Callable[..., float]
+    label: str
+    at_k: bool = True
+
+
+REGISTRY: dict[str, Metric] = {}
+
+
+def register(metric: Metric) -> Metric:
+    """Add ``metric`` to the registry (the runner, the evaluation page and the CLI read it)."""
+    REGISTRY[metric.name] = metric
+    return metric
+
+
+def unregister(name: str) -> None:
+    """Remove a metric (tests that registered a toy one)."""
+    REGISTRY.pop(name, None)
+
+
+def ranking_metrics() -> tuple[str, ...]:
+    """Names of the per-user ranking metrics at K, in registry order."""
+    return tuple(m.name for m in REGISTRY.values() if m.at_k)
+
+
+def list_measures() -> tuple[str, ...]:
+    """Names of the list-level measures, in registry order."""
+    return tuple(m.name for m in REGISTRY.values() if not m.at_k)
+
+
+def summary_names() -> tuple[str, ...]:
+    """Every reported figure: ranking metrics first, then list measures."""
+    return (*ranking_metrics(), *list_measures())
+
+
+def metric_label(metric: str, k: int) -> str:
+    """Display name: ``"NDCG@10"`` for ranking metrics, ``"Coverage"`` etc. for list measures."""
+    spec = REGISTRY.get(metric)
+    if spec is None:
+        return metric
+    return f"{spec.label}@{k}" if spec.at_k else spec.label
+
+
+for _metric in (
+    Metric("precision", precision_at_k, "Precision"),
+    Metric("recall", recall_at_k, "Recall"),
+    Metric("ndcg", ndcg_at_k, "NDCG"),
+    Metric("map", average_precision_at_k, "MAP"),
+    Metric("mrr", reciprocal_rank_at_k, "MRR"),
+    Metric("hit_rate", hit_rate_at_k, "HitRate"),
+    Metric("coverage", catalogue_coverage, "Coverage", at_k=False),
+    Metric("novelty", novelty, "Novelty (bits)", at_k=False),
+    Metric("avg_popularity", average_popularity, "Avg popularity", at_k=False),
+    Metric("diversity", intra_list_diversity, "Diversity (genres)", at_k=False),
+):
+    register(_metric)

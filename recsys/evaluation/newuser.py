@@ -72,8 +72,9 @@ def onboarding(
     progress: Progress | None = None,
 ) -> dict[str, dict[str, float]]:
     """``{list: {metric: mean over users and draws}}`` for a simulated new user (module docstring)."""
-    return cold_start_table(titles, ratings, (config or NewUserConfig()).likes, config, base=base, reuse=reuse,
-                            progress=progress)[0]["lists"]
+    return cold_start_table(
+        titles, ratings, (config or NewUserConfig()).likes, config, base=base, reuse=reuse, progress=progress
+    )[0]["lists"]
 
 
 def cold_start_table(
@@ -109,7 +110,7 @@ def cold_start_table(
         hybrid = WeightedHybrid(registry.fit_scorers(data, configs, fixed))
         counted = PopularityScorer(PopularityConfig(source="interactions")).fit_frames(movielens_ratings=train)
         items = sorted(set(train[sp.item_col].to_list()))
-        parts = {name: s.candidate_scorer(items) for name, s in hybrid.scorers.items()}  # type: ignore[attr-defined]
+        parts = {name: s.candidate_scorer(items) for name, s in hybrid.scorers.items()}
         baseline = counted.candidate_scorer(items)(Profile.of([]))
         position = {t: i for i, t in enumerate(items)}
         held_out = sp.relevant()
@@ -150,9 +151,11 @@ def cold_start_table(
                     sums[n][name]["hit_rate"].append(M.hit_rate_at_k(rec, relevant, config.k))
     rows = []
     for n in counts:
-        lists = {name: {m: float(np.mean(v)) if v else float("nan") for m, v in ms.items()} for name, ms in sums[n].items()}
+        figures = {
+            name: {m: float(np.mean(v)) if v else float("nan") for m, v in ms.items()} for name, ms in sums[n].items()
+        }
         users = len(sums[n]["served"]["ndcg"])
-        rows.append({"likes": n, "users": users, "lists": lists})
+        rows.append({"likes": n, "users": users, "lists": figures})
     return rows
 
 

@@ -25,8 +25,8 @@ from recsys.columns import click_values
 from recsys.evaluation import metrics as M
 from recsys.evaluation.splits import Split
 from recsys.models.als import movielens_user_key
-from recsys.models.base import ItemIndex, Profile
-from recsys.models.hybrid import WeightedHybrid, blend, normalise
+from recsys.models.base import ItemIndex, Profile, Scorer
+from recsys.models.hybrid import Normalisation, WeightedHybrid, blend, normalise
 from recsys.progress import Progress, null_progress
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ def evaluate(
     rows: list[dict[str, float]] = []
     tops: dict[int, list[str]] = {}
     ids = index.items.ids
+    ranking = M.ranking_metrics()
     for n, user in enumerate(sp_.users):
         history = index.histories[user]
         scores = score_fn(user, history)
@@ -95,8 +96,8 @@ def evaluate(
         tops[user] = rec
         rel = index.relevant.get(user, set())
         row: dict[str, float] = {sp_.user_col: user}
-        for name, fn in M.ACCURACY_METRICS.items():
-            row[name] = fn(rec, rel, k)
+        for name in ranking:
+            row[name] = M.REGISTRY[name].fn(rec, rel, k)
         if genres is not None:
             row["diversity"] = M.intra_list_diversity(rec, genres, k)
         rows.append(row)
@@ -104,7 +105,8 @@ def evaluate(
             progress("evaluate: users", n, len(sp_.users))
     progress("evaluate: users", len(sp_.users), len(sp_.users))
     per_user = pl.DataFrame(rows)
-    summary = {c: float(per_user[c].mean()) for c in per_user.columns if c != sp_.user_col}
+    means = per_user.select(pl.exclude(sp_.user_col).mean()).row(0, named=True)
+    summary = {c: float(v) for c, v in means.items()}
     share = item_share(sp_)
     summary["coverage"] = M.catalogue_coverage(tops.values(), len(sp_.items), k)
     summary["novelty"] = M.novelty(tops.values(), share, k)
@@ -145,7 +147,7 @@ def history_profile(
     )
 
 
-def scorer_fn(scorer: object, index: SplitIndex) -> ScoreFn:
+def scorer_fn(scorer: Scorer | WeightedHybrid, index: SplitIndex) -> ScoreFn:
     """Score function of one scorer (any registered scorer, or the hybrid) over ``index``.
 
     For the hybrid, the user's training items are set to NaN before normalising, as the feed
@@ -153,7 +155,7 @@ def scorer_fn(scorer: object, index: SplitIndex) -> ScoreFn:
     """
     items = index.split.items
     if isinstance(scorer, WeightedHybrid):
-        parts = {name: s.candidate_scorer(items) for name, s in scorer.scorers.items()}  # type: ignore[attr-defined]
+        parts = {name: s.candidate_scorer(items) for name, s in scorer.scorers.items()}
 
         def blended(user: int, history: pl.DataFrame) -> np.ndarray:
             profile = history_profile(history, index.split)
@@ -164,7 +166,7 @@ def scorer_fn(scorer: object, index: SplitIndex) -> ScoreFn:
             return scorer.combine(raw)
 
         return blended
-    score = scorer.candidate_scorer(items)  # type: ignore[attr-defined]
+    score = scorer.candidate_scorer(items)
 
     def fn(user: int, history: pl.DataFrame) -> np.ndarray:
         return score(history_profile(history, index.split))
@@ -175,15 +177,13 @@ def scorer_fn(scorer: object, index: SplitIndex) -> ScoreFn:
 Components = dict[int, dict[str, np.ndarray]]
 
 
-def component_scores(
-    hybrid: WeightedHybrid, index: SplitIndex, progress: Progress | None = None
-) -> Components:
+def component_scores(hybrid: WeightedHybrid, index: SplitIndex, progress: Progress | None = None) -> Components:
     """Raw scores of every scorer of ``hybrid`` over ``split.items`` per tested user
     (``{user: {scorer: scores}}``), the user's training items set to NaN (as the feed removes
     rated titles before normalising)."""
     progress = progress or null_progress
     items = index.split.items
-    parts = {name: s.candidate_scorer(items) for name, s in hybrid.scorers.items()}  # type: ignore[attr-defined]
+    parts = {name: s.candidate_scorer(items) for name, s in hybrid.scorers.items()}
     out: Components = {}
     users = index.split.users
     for n, user in enumerate(users):
@@ -202,12 +202,11 @@ def component_scores(
     return out
 
 
-def normalise_components(components: Mapping[int, Mapping[str, np.ndarray]], normalisation: str = "zscore") -> Components:
+def normalise_components(
+    components: Mapping[int, Mapping[str, np.ndarray]], normalisation: Normalisation = "zscore"
+) -> Components:
     """Each user's components normalised over their candidates (once per sweep)."""
-    return {
-        u: {name: normalise(c, normalisation) for name, c in comps.items()}  # type: ignore[arg-type]
-        for u, comps in components.items()
-    }
+    return {u: {name: normalise(c, normalisation) for name, c in comps.items()} for u, comps in components.items()}
 
 
 def hybrid_fn(normalised: Mapping[int, Mapping[str, np.ndarray]], weights: Mapping[str, float]) -> ScoreFn:

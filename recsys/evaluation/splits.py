@@ -63,6 +63,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from recsys.columns import Columns as C
 from recsys.errors import CineBlendError
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class Split:
     users: list[int]
     items: list[str]
     protocol: str
-    user_col: str = "ml_user_id"
+    user_col: str = C.ML_USER_ID
     item_col: str = "tconst"
     rating_col: str = "rating"
     time_col: str = "timestamp"
@@ -132,7 +133,7 @@ def split(
     min_positives: int = 5,
     seed: int = 42,
     cutoff: float | None = None,
-    user_col: str = "ml_user_id",
+    user_col: str = C.ML_USER_ID,
     item_col: str = "tconst",
     rating_col: str = "rating",
     time_col: str = "timestamp",
@@ -152,9 +153,7 @@ def split(
     frame = ratings.with_row_index("_row")
     positive = pl.col(rating_col) >= positive_rating
     if protocol == "global":
-        held, removed, cutoff = _global_cut(
-            frame, positive, test_fraction, min_positives, cutoff, user_col, time_col
-        )
+        held, removed, cutoff = _global_cut(frame, positive, test_fraction, min_positives, cutoff, user_col, time_col)
     else:
         held, removed = _per_user(
             frame, positive, protocol, test_fraction, min_positives, seed, user_col, item_col, time_col
@@ -165,9 +164,21 @@ def split(
     users = sorted(test[user_col].unique().to_list())
     items = sorted(train[item_col].unique().to_list())
     sp = Split(
-        train, test, users, items, protocol, user_col, item_col, rating_col, time_col,
-        dropped=dropped, cutoff=cutoff, test_fraction=test_fraction, positive_rating=positive_rating,
-        min_positives=min_positives, seed=seed,
+        train,
+        test,
+        users,
+        items,
+        protocol,
+        user_col,
+        item_col,
+        rating_col,
+        time_col,
+        dropped=dropped,
+        cutoff=cutoff,
+        test_fraction=test_fraction,
+        positive_rating=positive_rating,
+        min_positives=min_positives,
+        seed=seed,
     )
     log.info("%s, %d items", sp.describe(), len(items))
     return sp
@@ -188,9 +199,7 @@ def _per_user(
     pos = frame.filter(positive)
     if protocol == "random":
         rng = np.random.default_rng(seed)
-        pos = pos.sort(user_col, item_col, time_col).with_columns(
-            pl.Series("_order", rng.random(pos.height))
-        )
+        pos = pos.sort(user_col, item_col, time_col).with_columns(pl.Series("_order", rng.random(pos.height)))
     else:
         pos = pos.with_columns(pl.col(time_col).alias("_order"))
     pos = pos.sort(user_col, "_order", item_col).with_columns(
@@ -205,11 +214,7 @@ def _per_user(
     if protocol == "random":  # the non-temporal reference: no time rule
         return held, held.select("_row")
     first = held.group_by(user_col).agg(pl.col(time_col).min().alias("_first"))
-    removed = (
-        frame.join(first, on=user_col, how="inner")
-        .filter(pl.col(time_col) >= pl.col("_first"))
-        .select("_row")
-    )
+    removed = frame.join(first, on=user_col, how="inner").filter(pl.col(time_col) >= pl.col("_first")).select("_row")
     return held, removed
 
 
@@ -227,7 +232,7 @@ def _global_cut(
         q = frame[time_col].quantile(1 - test_fraction, "linear")
         if q is None:  # no ratings: nothing to cut
             return frame.clear(), frame.clear().select("_row"), None
-        cutoff = float(q)  # type: ignore[arg-type]
+        cutoff = float(q)
     after = pl.col(time_col) >= cutoff
     enough = frame.filter(positive).group_by(user_col).len().filter(pl.col("len") >= min_positives)
     with_history = frame.filter(~after).select(user_col).unique()
@@ -259,7 +264,7 @@ def validation_split(
         raise SplitError(f"The validation cutoff {cutoff:g} must come before the test cutoff {sp.cutoff:g}.")
     return split(
         sp.train,
-        sp.protocol,  # type: ignore[arg-type]
+        sp.protocol,
         test_fraction=sp.test_fraction if test_fraction is None else test_fraction,
         positive_rating=sp.positive_rating if positive_rating is None else positive_rating,
         min_positives=sp.min_positives if min_positives is None else min_positives,

@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from recsys.errors import EvaluationError
+from recsys.evaluation.metrics import metric_label
 from recsys.evaluation.scoring import EvalResult, SplitIndex, evaluate, hybrid_fn
 from recsys.models import registry
 from recsys.progress import Progress, null_progress
@@ -28,7 +29,7 @@ from recsys.progress import Progress, null_progress
 if TYPE_CHECKING:  # altair loads only when a chart is drawn
     import altair as alt
 
-    from recsys.evaluation.runner import EvaluationResult
+    from recsys.evaluation.report import EvaluationResult
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,7 @@ def parse_sweep(text: str) -> tuple[float, float, float]:
             raise ValueError
         start, stop, step = (float(p) for p in parts)
     except ValueError:
-        raise EvaluationError(
-            f"A sweep is start:stop:step with numbers such as 0:1:0.1; got {text!r}."
-        ) from None
+        raise EvaluationError(f"A sweep is start:stop:step with numbers such as 0:1:0.1; got {text!r}.") from None
     content_weights(start, stop, step)
     return start, stop, step
 
@@ -60,9 +59,7 @@ def content_weights(start: float, stop: float, step: float) -> list[float]:
     if not all(math.isfinite(x) for x in (start, stop, step)):
         raise EvaluationError("Sweep bounds and step must be finite numbers, such as 0:1:0.1.")
     if not 0.0 <= start <= stop <= 1.0:
-        raise EvaluationError(
-            f"Content weights go from 0 to 1: need 0 <= start <= stop <= 1, got {start}:{stop}."
-        )
+        raise EvaluationError(f"Content weights go from 0 to 1: need 0 <= start <= stop <= 1, got {start}:{stop}.")
     if step <= 0:
         raise EvaluationError(f"The sweep step must be positive, got {step}.")
     n = math.floor((stop - start) / step + 1e-9)
@@ -79,7 +76,9 @@ def step_weights(content: float, popularity: float, base: Mapping[str, float] | 
     if not (math.isfinite(popularity) and popularity >= 0):
         raise EvaluationError(f"The popularity weight must be 0 or more, got {popularity}.")
     out = {name: round(float((base or {}).get(name, 0.0)), _DIGITS) for name in registry.names()}
-    out.update(content=round(content, _DIGITS), als=round(1.0 - content, _DIGITS), popularity=round(popularity, _DIGITS))
+    out.update(
+        content=round(content, _DIGITS), als=round(1.0 - content, _DIGITS), popularity=round(popularity, _DIGITS)
+    )
     return out
 
 
@@ -121,13 +120,11 @@ def best_step(values: Sequence[float]) -> int:
     return best
 
 
-def sweep_chart(result: EvaluationResult, metric: str | None = None) -> alt.LayerChart:
+def sweep_chart(result: EvaluationResult, metric: str | None = None) -> alt.LayerChart | alt.FacetChart:
     """The chosen metric against the content weight: one line per split (validation, test), the
     popularity baseline (test) as a dashed reference line and the chosen step marked on the test
     line (a larger point and its value)."""
     import altair as alt
-
-    from recsys.evaluation.runner import metric_label
 
     metric = metric or result.config.metric
     label = metric_label(metric, result.config.k)
@@ -156,13 +153,9 @@ def sweep_chart(result: EvaluationResult, metric: str | None = None) -> alt.Laye
     ]
     color = alt.Color("split:N", title="Split", scale=alt.Scale(domain=["validation", "test"]))
     line = alt.Chart(frame).mark_line(point=True).encode(x=x, y=y, color=color, tooltip=tooltip)
-    marked = (
-        alt.Chart(best).mark_point(size=220, filled=True, color="#d62728").encode(x=x, y=y, tooltip=tooltip)
-    )
+    marked = alt.Chart(best).mark_point(size=220, filled=True, color="#d62728").encode(x=x, y=y, tooltip=tooltip)
     text = (
-        alt.Chart(best)
-        .mark_text(dy=-14, color="#d62728")
-        .encode(x=x, y=y, text=alt.Text(f"{label}:Q", format=".4f"))
+        alt.Chart(best).mark_text(dy=-14, color="#d62728").encode(x=x, y=y, text=alt.Text(f"{label}:Q", format=".4f"))
     )
     rule_frame = pl.DataFrame({"value": [baseline], "name": ["popularity baseline (test)"]}).to_pandas()
     rule = (

@@ -44,7 +44,11 @@ class FanCheck:
 
 
 def fan_lists(
-    recommend: Any, catalog: Any, kind: str = "tv", n: int = 10, min_votes: int = 5000,
+    recommend: Any,
+    catalog: Any,
+    kind: str = "tv",
+    n: int = 10,
+    min_votes: int = 5000,
     fans: Mapping[str, tuple[str, Sequence[str]]] = FANS,
 ) -> list[FanCheck]:
     """Each fan's top ``n`` of ``kind`` (``recommend(profile_frame, n) -> {kind: frame}``)."""
@@ -84,7 +88,11 @@ def main_genre(genres: Sequence[str], base: Mapping[str, int]) -> str | None:
 
 
 def similar_checks(
-    similar: Any, catalog: Any, titles: pl.DataFrame, n: int = 10, min_votes: int = 20_000,
+    similar: Any,
+    catalog: Any,
+    titles: pl.DataFrame,
+    n: int = 10,
+    min_votes: int = 20_000,
     famous: Sequence[str] = FAMOUS,
 ) -> list[dict[str, Any]]:
     """For each famous film: its main genre, how many of ``similar(tconst, n)`` share it and how

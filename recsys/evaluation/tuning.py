@@ -33,6 +33,7 @@ import polars as pl
 
 from recsys.errors import EvaluationError, ModelError
 from recsys.evaluation.scoring import SplitIndex, component_fn, component_scores, evaluate, hybrid_fn
+from recsys.evaluation.splits import Protocol as SplitProtocol
 from recsys.evaluation.splits import Split, SplitError, split, validation_split
 from recsys.models import registry
 from recsys.models.als import ALSConfig, blas_single_thread
@@ -55,7 +56,7 @@ class TuneConfig:
     / ``popularity``: the weight grids (ALS gets ``1 - sum``, combinations where that is
     negative are skipped); ``metric`` at ``k`` decides."""
 
-    protocol: str = "temporal"
+    protocol: SplitProtocol = "temporal"
     k: int = 10
     metric: str = "ndcg"
     factors: tuple[int, ...] = (32, 64)
@@ -117,7 +118,9 @@ class TuneResult:
         label = f"{self.config.metric.upper()}@{self.config.k}"
         lines = [f"ALS grid ({label} on validation):"]
         for row in self.als_grid:
-            lines.append(f"  factors {row['factors']:>3}  regularisation {row['regularization']:>5g}  {row['value']:.4f}")
+            lines.append(
+                f"  factors {row['factors']:>3}  regularisation {row['regularization']:>5g}  {row['value']:.4f}"
+            )
         lines.append(
             f"Chosen ALS: factors {self.als['factors']}, regularisation {self.als['regularization']:g}, "
             f"alpha {self.als['alpha']:g}, iterations {self.als['iterations']}"
@@ -145,7 +148,7 @@ def tune(
     progress = progress or null_progress
     started = time.perf_counter()
     try:
-        test_split = split(ratings, config.protocol, min_positives=config.min_positives, seed=config.seed)  # type: ignore[arg-type]
+        test_split = split(ratings, config.protocol, min_positives=config.min_positives, seed=config.seed)
         val = validation_split(test_split)
     except SplitError as exc:
         raise EvaluationError(str(exc)) from None
@@ -218,7 +221,9 @@ def tune(
         with blas_single_thread():
             raw = component_scores(h, test_index)
             normed = {u: {n: normalise(v) for n, v in parts.items()} for u, parts in raw.items()}
-            test_figures[label] = float(evaluate(test_index, hybrid_fn(normed, weights), config.k).summary[config.metric])
+            test_figures[label] = float(
+                evaluate(test_index, hybrid_fn(normed, weights), config.k).summary[config.metric]
+            )
             if label == "chosen":
                 test_figures["popularity"] = float(
                     evaluate(test_index, component_fn(raw, "popularity"), config.k).summary[config.metric]
@@ -262,7 +267,10 @@ def tuned_config(models_dir: Path, base: RecommenderConfig | None = None) -> Rec
         return base
     try:
         data = json.loads(path.read_text())
-        als = dataclasses.replace(base.scorer_config("als"), **{k: data["als"][k] for k in ("factors", "regularization", "alpha", "iterations")})
+        als = dataclasses.replace(
+            base.scorer_config("als"),
+            **{k: data["als"][k] for k in ("factors", "regularization", "alpha", "iterations")},
+        )
         weights = check_weights(data["weights"])
     except (OSError, ValueError, KeyError, TypeError, ModelError) as exc:
         log.warning("ignoring %s (%s); using the defaults", path, exc)
@@ -274,7 +282,9 @@ def tuned_config(models_dir: Path, base: RecommenderConfig | None = None) -> Rec
     )
 
 
-def _hybrid(part: Split, titles: pl.DataFrame, fixed: Mapping[str, Scorer], configs: Mapping[str, Any]) -> WeightedHybrid:
+def _hybrid(
+    part: Split, titles: pl.DataFrame, fixed: Mapping[str, Scorer], configs: Mapping[str, Any]
+) -> WeightedHybrid:
     return WeightedHybrid(registry.fit_scorers(TrainingData(titles=titles, ratings=part.train), configs, fixed))
 
 

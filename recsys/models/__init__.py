@@ -2,14 +2,14 @@
 popularity), their weighted hybrid and the service the app calls
 (:class:`~recsys.models.service.Recommender`)."""
 
+from recsys.models import registry
 from recsys.models.als import ALSConfig, ALSScorer, app_user_key, movielens_user_key
 from recsys.models.base import Block, Profile, ProfileLike, Scorer, ScorerBase, TrainingData
 from recsys.models.content import TfidfConfig, TfidfScorer
-from recsys.models.popularity import PopularityConfig, PopularityScorer
-from recsys.models.taste import GenreTasteScorer, TasteConfig
-from recsys.models import registry  # noqa: I001  (after the scorers it registers)
 from recsys.models.hybrid import HybridConfig, WeightedHybrid, blend, normalise
+from recsys.models.popularity import PopularityConfig, PopularityScorer
 from recsys.models.service import Recommender, RecommenderConfig, latest_version, train
+from recsys.models.taste import GenreTasteScorer, TasteConfig
 
 __all__ = [
     "ALSConfig",

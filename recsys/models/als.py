@@ -59,7 +59,7 @@ from recsys.progress import Progress, null_progress
 
 log = logging.getLogger(__name__)
 
-ML_USER = "ml_user_id"
+ML_USER = C.ML_USER_ID
 ML_RATING = "rating"
 ML_TIME = "timestamp"
 
@@ -234,7 +234,10 @@ def _coded_matrix(table: pl.DataFrame) -> tuple[sp.csr_matrix, ItemIndex, ItemIn
         dtype=np.float32,
     )
     matrix.sort_indices()
-    keys = [f"{'ml' if src else 'app'}:{uid}" for src, uid in zip(users["src"].to_list(), users["uid"].to_list(), strict=True)]
+    keys = [
+        f"{'ml' if src else 'app'}:{uid}"
+        for src, uid in zip(users["src"].to_list(), users["uid"].to_list(), strict=True)
+    ]
     return matrix, ItemIndex(keys), ItemIndex(item_ids.to_list())
 
 
@@ -347,14 +350,12 @@ class ALSScorer(ScorerBase):
         keep = conf != 0
         cols, conf = cols[known][keep], conf[keep]
         order = np.argsort(cols)
-        return sp.csr_matrix(
-            (conf[order], cols[order], np.array([0, len(cols)])), shape=(1, len(items))
-        )
+        return sp.csr_matrix((conf[order], cols[order], np.array([0, len(cols)])), shape=(1, len(items)))
 
     def prepare(self, profile: Profile) -> ALSQuery | None:
         """The user's factor and confidence row, prepared once per request (see
         :class:`ALSQuery`); None when the profile has no signal."""
-        model, users, items = self._fitted()
+        model, users, _items = self._fitted()
         prof = Profile.of(profile)
         row_items = self.user_items(prof)
         user: np.ndarray | None = None
@@ -462,7 +463,8 @@ class ALSQuery:
 
     def liked_tconsts(self) -> list[str]:
         cols, conf = self._liked()
-        ids = self.scorer.items.ids  # type: ignore[union-attr]
+        assert self.scorer.items is not None  # a query exists only for a fitted scorer
+        ids = self.scorer.items.ids
         return [str(ids[c]) for c in cols[conf > 0]]
 
     def contributions_of(self, factors: np.ndarray) -> np.ndarray:
@@ -474,6 +476,7 @@ class ALSQuery:
             item_factors = self.scorer.item_factors
             y = item_factors[cols].astype(np.float64)
             cfg = self.scorer.config
+            assert self.scorer._yty is not None  # set by fit / load, like item_factors
             a = self.scorer._yty + cfg.regularization * np.eye(item_factors.shape[1])
             a = a + (y * (np.abs(conf) - 1.0)[:, None]).T @ y
             liked = conf > 0

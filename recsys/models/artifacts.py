@@ -6,7 +6,7 @@ writes ``manifest.json`` (sizes, checksums) last and renames the folder into pla
 the newest ``keep`` versions. :func:`verify` re-hashes a version against its manifest;
 :func:`latest_version` is the cheap check the app polls for a newer model. Files shared with an
 earlier version (a content model fitted on the same catalogue) are hard-linked, not rewritten.
-The catalogue build swaps its Parquet folder with the same :func:`fsync` / rename discipline.
+The catalogue build swaps its Parquet folder with the same helpers (:mod:`recsys.atomic`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from recsys.atomic import fsync_tree, rename_into_place
 from recsys.errors import ModelError
 from recsys.models.base import read_json, write_json
 
@@ -40,7 +41,6 @@ def latest_version(models_dir: Path) -> str | None:
         if (path / MANIFEST).is_file():
             return path.name
     return None
-
 
 
 def versions(models_dir: Path) -> list[Path]:
@@ -69,14 +69,6 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def verify(path: Path) -> dict[str, Any]:
     if not (path / MANIFEST).is_file():
         raise ModelError(f"Model {path.name} is incomplete; {TRAIN_HINT}.")
@@ -99,7 +91,7 @@ def verify(path: Path) -> dict[str, Any]:
 def _prune(models_dir: Path, keep: int) -> None:
     """Delete all but the newest ``keep`` complete versions, and temp folders older than a day."""
     complete = [p for p in versions(models_dir) if (p / MANIFEST).is_file()]
-    for old in complete[max(keep, 1):]:
+    for old in complete[max(keep, 1) :]:
         shutil.rmtree(old, ignore_errors=True)
         log.info("removed old model version %s", old.name)
     cutoff = time.time() - 86400
@@ -111,10 +103,7 @@ def _prune(models_dir: Path, keep: int) -> None:
             continue
 
 
-
-def write_version(
-    models_dir: Path, write: Callable[[Path], dict[str, dict[str, Any]]], keep: int
-) -> Path:
+def write_version(models_dir: Path, write: Callable[[Path], dict[str, dict[str, Any]]], keep: int) -> Path:
     """Create a version folder atomically: ``write(tmp)`` fills a hidden temp folder (returning
     manifest entries of files it linked from another version), every other file is checksummed,
     everything is fsynced, ``manifest.json`` is written last and the folder renamed into place."""
@@ -139,13 +128,9 @@ def write_version(
             "files": entries,
         }
         write_json(tmp / MANIFEST, manifest)
-        for p in [*files, tmp / MANIFEST]:
-            fsync(p)
-        for d in sorted({p.parent for p in files} | {tmp}, key=lambda d: -len(d.parts)):
-            fsync(d)
+        fsync_tree(tmp)
         final = models_dir / version
-        os.rename(tmp, final)
-        fsync(models_dir)
+        rename_into_place(tmp, final)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ModelError(f"Cannot write the model to {models_dir}: {exc}; check the folder and retry.") from exc
@@ -155,7 +140,6 @@ def write_version(
     _prune(models_dir, keep)
     log.info("saved model version %s", version)
     return final
-
 
 
 def link_or_copy(src: Path, dst: Path) -> None:

@@ -67,9 +67,7 @@ class Profile:
     genres: tuple[str, ...] = ()
 
     @classmethod
-    def of(
-        cls, profile: ProfileLike, user_key: str | None = None, genres: Sequence[str] | None = None
-    ) -> Profile:
+    def of(cls, profile: ProfileLike, user_key: str | None = None, genres: Sequence[str] | None = None) -> Profile:
         """Coerce a frame ``[tconst, value]`` / pairs / Profile; duplicates keep the last value,
         zero values are dropped. A frame with a time column is put in chronological order."""
         if isinstance(profile, Profile):
@@ -85,9 +83,7 @@ class Profile:
                 return cls((), np.zeros(0), user_key, wanted)
             missing = {C.TCONST, C.VALUE} - set(profile.columns)
             if missing:
-                raise ModelError(
-                    f"A profile frame needs the columns tconst and value (missing {sorted(missing)})."
-                )
+                raise ModelError(f"A profile frame needs the columns tconst and value (missing {sorted(missing)}).")
             when = next((c for c in _TIME_COLUMNS if c in profile.columns), None)
             if when is not None:
                 profile = profile.sort(when, nulls_last=False, maintain_order=True)
@@ -189,6 +185,8 @@ class Scorer(Protocol):
     def prepare(self, profile: Profile) -> ScorerQuery | None: ...
 
     def score(self, profile: ProfileLike, candidates: Sequence[str]) -> np.ndarray: ...
+
+    def candidate_scorer(self, candidates: Sequence[str]) -> Callable[[ProfileLike], np.ndarray]: ...
 
     def save(self, directory: Path) -> None: ...
 
@@ -313,6 +311,4 @@ def require(directory: Path, *names: str) -> None:
     """Raise ModelError unless every file ``names`` exists in ``directory``."""
     missing = [n for n in names if not (directory / n).is_file()]
     if missing:
-        raise ModelError(
-            f"Model files missing in {directory}: {', '.join(missing)}; run `python -m recsys train`."
-        )
+        raise ModelError(f"Model files missing in {directory}: {', '.join(missing)}; run `python -m recsys train`.")

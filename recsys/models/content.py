@@ -145,7 +145,11 @@ def field_tokens(
         return titles[name].to_list() if name in titles.columns else [None] * n
 
     genres, ttype, year, runtime, title = (
-        col(C.GENRES), col(C.TITLE_TYPE), col(C.START_YEAR), col(C.RUNTIME), col(C.TITLE)
+        col(C.GENRES),
+        col(C.TITLE_TYPE),
+        col(C.START_YEAR),
+        col(C.RUNTIME),
+        col(C.TITLE),
     )
     fields: dict[str, list[list[str]]] = {
         "g": [[g.lower() for g in gs or ()] for gs in genres],
@@ -153,8 +157,11 @@ def field_tokens(
         "d": [[str(int(y) // 10 * 10)] if y else [] for y in year],
         "r": [[b] if (b := _runtime_band(m)) else [] for m in runtime],
         "w": [
-            [w for w in _WORD.findall((t or "").lower())
-             if len(w) > 1 and w not in ENGLISH_STOP_WORDS and not w.isdigit()]
+            [
+                w
+                for w in _WORD.findall((t or "").lower())
+                if len(w) > 1 and w not in ENGLISH_STOP_WORDS and not w.isdigit()
+            ]
             for t in title
         ],
         "dir": [[_slug(p) for p in ps or ()] for ps in col("directors")],
@@ -171,17 +178,12 @@ def field_tokens(
     return fields
 
 
-def title_tokens(
-    titles: pl.DataFrame, config: TfidfConfig, tags: pl.DataFrame | None = None
-) -> list[list[str]]:
+def title_tokens(titles: pl.DataFrame, config: TfidfConfig, tags: pl.DataFrame | None = None) -> list[list[str]]:
     """One prefixed token list per row of ``titles`` (``g:drama``, ``t:movie``, ``d:1990``,
     ``r:90-120``, ``w:godfather``, ``dir:...``, ``wri:...``, ``cast:...``, ``tag:...``), fields in
     :data:`FIELDS` order: the vocabulary the model is built from, for display and debugging."""
     fields = field_tokens(titles, config, tags)
-    return [
-        [f"{prefix}:{tok}" for prefix, _ in FIELDS for tok in fields[prefix][i]]
-        for i in range(titles.height)
-    ]
+    return [[f"{prefix}:{tok}" for prefix, _ in FIELDS for tok in fields[prefix][i]] for i in range(titles.height)]
 
 
 def _identity(tokens: list[str]) -> list[str]:
@@ -264,8 +266,10 @@ class TfidfScorer(ScorerBase):
         progress("content: tokens", 0, titles.height)
         fields = field_tokens(titles, self.config, data.tags)
         progress("content: tokens", titles.height, titles.height)
-        blocks, features = [], []
+        blocks: list[sp.csr_matrix] = []
+        features: list[str] = []
         for i, (prefix, _) in enumerate(FIELDS):
+            names: list[str]
             weight = self.config.field_weight(prefix)
             if weight <= 0:
                 block, names = sp.csr_matrix((titles.height, 0), dtype=np.float32), []
@@ -288,9 +292,7 @@ class TfidfScorer(ScorerBase):
         self.features = features
         self.prior = quality_prior(titles)
         self.items = ItemIndex(titles[C.TCONST].to_list())
-        log.info(
-            "TF-IDF: %d titles x %d features, %d signatures", *self.matrix.shape, len(self.table)
-        )
+        log.info("TF-IDF: %d titles x %d features, %d signatures", *self.matrix.shape, len(self.table))
         return self
 
     # --- scoring -------------------------------------------------------------------------------
@@ -387,6 +389,7 @@ class TfidfScorer(ScorerBase):
     def save(self, directory: Path) -> None:
         _, matrix = self._fitted()
         assert self.items is not None and self.prior is not None
+        assert self.codes is not None and self.table is not None and self.scale is not None
         directory.mkdir(parents=True, exist_ok=True)
         sp.save_npz(directory / "tfidf.npz", matrix, compressed=False)
         np.savez(
@@ -408,9 +411,7 @@ class TfidfScorer(ScorerBase):
         try:
             scorer.matrix = sp.csr_matrix(sp.load_npz(directory / "tfidf.npz"), dtype=np.float32)
         except (OSError, ValueError) as exc:
-            raise ModelError(
-                f"Cannot read {directory / 'tfidf.npz'}: {exc}; run `python -m recsys train`."
-            ) from exc
+            raise ModelError(f"Cannot read {directory / 'tfidf.npz'}: {exc}; run `python -m recsys train`.") from exc
         arrays = load_npz(directory / "content.npz")
         needed = {"prior", "codes", "table", "scale", "n_low"}
         if not needed <= set(arrays):
@@ -502,9 +503,7 @@ class ContentQuery:
         rows = high.indices[take]
         which = np.repeat(np.arange(len(cols)), lens)
         hit, inverse = np.unique(rows, return_inverse=True)
-        sub = sp.csr_matrix(
-            (high.data[take], (inverse.reshape(-1), which)), shape=(len(hit), len(cols))
-        )
+        sub = sp.csr_matrix((high.data[take], (inverse.reshape(-1), which)), shape=(len(hit), len(cols)))
         return hit.astype(np.int64), np.asarray(sub @ self.high, dtype=np.float32)
 
     def similarities(self, block: Block) -> np.ndarray:

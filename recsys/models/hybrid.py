@@ -312,16 +312,14 @@ class WeightedHybrid:
         self, candidates: Sequence[str], weights: Mapping[str, float] | Sequence[float] | None = None
     ) -> Callable[[ProfileLike], np.ndarray]:
         """``score`` for a fixed candidate list (each scorer prepares its candidates once)."""
-        parts = {n: s.candidate_scorer(candidates) for n, s in self.scorers.items()}  # type: ignore[attr-defined]
+        parts = {n: s.candidate_scorer(candidates) for n, s in self.scorers.items()}
         return lambda profile: self.combine({n: p(Profile.of(profile)) for n, p in parts.items()}, weights)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         for name, scorer in self.scorers.items():
             scorer.save(directory / name)
-        write_json(
-            directory / "hybrid.json", {**config_to_dict(self.config), "scorers": list(self.scorers)}
-        )
+        write_json(directory / "hybrid.json", {**config_to_dict(self.config), "scorers": list(self.scorers)})
 
     @classmethod
     def load(cls, directory: Path) -> WeightedHybrid:

@@ -39,7 +39,6 @@ from recsys.models.base import (
     require,
     write_json,
 )
-
 from recsys.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -82,9 +81,7 @@ class PopularityScorer(ScorerBase):
             return self
         parts: list[pl.DataFrame] = []
         if movielens_ratings is not None and movielens_ratings.height:
-            parts.append(
-                movielens_ratings.filter(pl.col("rating") >= self.config.positive_rating).select(C.TCONST)
-            )
+            parts.append(movielens_ratings.filter(pl.col("rating") >= self.config.positive_rating).select(C.TCONST))
         if app_interactions is not None and app_interactions.height:
             parts.append(app_interactions.filter(pl.col(C.VALUE) > 0).select(C.TCONST))
         if not parts:

@@ -76,7 +76,7 @@ def liked_shares(
         cols = np.fromiter((columns.get(t, -1) for t in names), dtype=np.int64, count=len(names))
         keep = cols >= 0
         if keep.any():
-            np.add.at(share, (slice(None), cols[keep]), np.nan_to_num(contrib[:, keep]))
+            np.add.at(share.T, cols[keep], np.nan_to_num(contrib[:, keep]).T)  # columns may repeat
     return list(columns), share
 
 

@@ -94,7 +94,9 @@ def default_weights() -> Weights:
     return {name: spec.default_weight for name, spec in SCORERS.items()}
 
 
-def check_weights(weights: Mapping[str, float] | Sequence[float], known: Iterable[str] | None = None) -> Weights:
+def check_weights(
+    weights: Mapping[str, float | str] | Sequence[float | str], known: Iterable[str] | None = None
+) -> Weights:
     """Weights as ``{name: weight}`` over the registered scorers (missing names weigh 0).
 
     Accepts a mapping, or a sequence read in :data:`LEGACY_ORDER` (three numbers) or in registry
@@ -206,13 +208,24 @@ def format_weights(weights: Mapping[str, float]) -> str:
 
 register(
     ScorerSpec(
-        "content", "Content (TF-IDF)", TfidfScorer, TfidfScorer.load, TfidfConfig, 0.5,
-        catalogue_only=True, help="similarity of a title's genres, decade, people and tags to each liked title",
+        "content",
+        "Content (TF-IDF)",
+        TfidfScorer,
+        TfidfScorer.load,
+        TfidfConfig,
+        0.5,
+        catalogue_only=True,
+        help="similarity of a title's genres, decade, people and tags to each liked title",
     )
 )
 register(
     ScorerSpec(
-        "als", "Collaborative (ALS)", ALSScorer, ALSScorer.load, ALSConfig, 0.2,
+        "als",
+        "Collaborative (ALS)",
+        ALSScorer,
+        ALSScorer.load,
+        ALSConfig,
+        0.2,
         help="implicit ALS on MovieLens + app ratings, new users folded in",
         model="ALS",
         heir="taste",
@@ -220,13 +233,24 @@ register(
 )
 register(
     ScorerSpec(
-        "taste", "Genre taste", GenreTasteScorer, GenreTasteScorer.load, TasteConfig, 0.2,
-        catalogue_only=True, help="the user's genre lift over the catalogue's base rates",
+        "taste",
+        "Genre taste",
+        GenreTasteScorer,
+        GenreTasteScorer.load,
+        TasteConfig,
+        0.2,
+        catalogue_only=True,
+        help="the user's genre lift over the catalogue's base rates",
     )
 )
 register(
     ScorerSpec(
-        "popularity", "Popularity (IMDb)", PopularityScorer, PopularityScorer.load, PopularityConfig, 0.1,
+        "popularity",
+        "Popularity (IMDb)",
+        PopularityScorer,
+        PopularityScorer.load,
+        PopularityConfig,
+        0.1,
         catalogue_only=lambda config: config is None or config.source == "imdb",
         help="Bayesian IMDb rating x log votes: the quality prior",
         model="popularity (IMDb)",

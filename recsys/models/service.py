@@ -99,9 +99,12 @@ def result_schema() -> dict[str, type[pl.DataType]]:
     """Columns of a recommendation frame: tconst, score, rank, reason, then one normalised
     component per registered scorer."""
     schema: dict[str, type[pl.DataType]] = {
-        C.TCONST: pl.String, C.SCORE: pl.Float64, C.RANK: pl.Int32, C.REASON: pl.String
+        C.TCONST: pl.String,
+        C.SCORE: pl.Float64,
+        C.RANK: pl.Int32,
+        C.REASON: pl.String,
     }
-    schema.update({name: pl.Float64 for name in registry.names()})
+    schema.update(dict.fromkeys(registry.names(), pl.Float64))
     return schema
 
 
@@ -147,7 +150,7 @@ class RecommenderConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> RecommenderConfig:
         saved = dict(data.get("scorers") or {})
         legacy = {"content": data.get("tfidf"), "als": data.get("als"), "popularity": data.get("popularity")}
-        configs = {}
+        configs: dict[str, Any] = {}
         for name, spec in registry.SCORERS.items():
             values = saved.get(name, legacy.get(name))
             configs[name] = config_from_dict(spec.config_type, values or {})
@@ -332,7 +335,9 @@ class Recommender:
         exclude = list(exclude)
         if prof.n_likes == 0:
             return {
-                kind: self._popular(self.sections[kind], n, prof.genres, self._removed(self.sections[kind], prof, exclude))
+                kind: self._popular(
+                    self.sections[kind], n, prof.genres, self._removed(self.sections[kind], prof, exclude)
+                )
                 for kind in kinds
             }
         # one BLAS thread: implicit's OpenMP fold-in and multi-threaded OpenBLAS calls on 2 cores
@@ -375,13 +380,14 @@ class Recommender:
             extra = {
                 name: q
                 for name in registry.names()
-                if weights.get(name) and name not in queries
+                if weights.get(name)
+                and name not in queries
                 and (q := self.hybrid.scorers[name].prepare(prof)) is not None
             }
             queries = {**queries, **extra}
         raws = {name: q.scores(sec.blocks[name]) for name, q in queries.items() if weights.get(name)}
         if not raws:
-            blended, stats = np.full(len(sec), np.nan), {}
+            blended, stats = np.full(len(sec), np.nan), dict[str, Any]()
         elif self.config.hybrid.normalisation == "zscore":
             blended, stats = zscore_blend(raws, weights, removed)
         else:  # the reference path: normalise each scorer, then blend
@@ -407,14 +413,10 @@ class Recommender:
             else:
                 components[name] = normed[name][top]
         scales = {name: stat[1] for name, stat in stats.items()}
-        reasons = reasons_for(
-            self, sec, prof, queries, top, weights, scales, components, self.config.reason_titles
-        )
+        reasons = reasons_for(self, sec, prof, queries, top, weights, scales, components, self.config.reason_titles)
         return _frame(sec.tconsts[top].tolist(), blended[top], reasons, components)
 
-    def _popular(
-        self, sec: Section, n: int, favourite_genres: Sequence[str], removed: np.ndarray
-    ) -> pl.DataFrame:
+    def _popular(self, sec: Section, n: int, favourite_genres: Sequence[str], removed: np.ndarray) -> pl.DataFrame:
         """No likes yet: popular in the favourite genres first, then the rest."""
         in_genre = np.zeros(len(sec), dtype=bool)
         for g in favourite_genres:
@@ -429,12 +431,12 @@ class Recommender:
         z, _ = normalise_with_scale(pop)
         reasons = [popular_reason(sec.genres[i], favourite_genres) for i in top]
         nan = np.full(len(top), np.nan)
-        components = {name: nan for name in registry.names()}
+        components = dict.fromkeys(registry.names(), nan)
         components["popularity"] = z[top]
         return _frame(sec.tconsts[top].tolist(), z[top], reasons, components)
 
     def similar(self, tconst: str, n: int = 6, kind: str | None = None) -> list[str]:
-        """"More like this": titles like ``tconst`` in its own section (or ``kind``), best first;
+        """ "More like this": titles like ``tconst`` in its own section (or ``kind``), best first;
         empty for a title the model does not know.
 
         The ``SIMILAR_POOL`` nearest content neighbours (TF-IDF cosine, so genres, decade and

@@ -177,7 +177,7 @@ class GenreTasteScorer(ScorerBase):
         return [self.genres[i] for i in order[:n] if a[i] > 0]
 
     def save(self, directory: Path) -> None:
-        items, matrix, share, base = self._fitted()
+        items, _matrix, share, base = self._fitted()
         directory.mkdir(parents=True, exist_ok=True)
         np.savez(
             directory / "taste.npz",
@@ -204,7 +204,9 @@ class GenreTasteScorer(ScorerBase):
             scorer.share = sp.csr_matrix((1.0 / np.maximum(counts, 1), indices, indptr), shape=shape)
             scorer.matrix = sp.csr_matrix((1.0 / np.sqrt(np.maximum(counts, 1)), indices, indptr), shape=shape)
         except (KeyError, ValueError, TypeError) as exc:
-            raise ModelError(f"Taste model in {directory} is inconsistent ({exc}); run `python -m recsys train`.") from exc
+            raise ModelError(
+                f"Taste model in {directory} is inconsistent ({exc}); run `python -m recsys train`."
+            ) from exc
         if len(base) != len(genres):
             raise ModelError(f"Taste model in {directory} is inconsistent; run `python -m recsys train`.")
         scorer.items, scorer.genres, scorer.base = items, genres, base.astype(np.float64)
@@ -244,4 +246,3 @@ class TasteQuery:
             if i is not None and self.affinity[i] > best_a:
                 best, best_a = g, float(self.affinity[i])
         return best
-

@@ -88,10 +88,7 @@ def make_engine(url: str | URL) -> Engine:
     parsed = parse_url(url)
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_DIALECTS:
-        raise StoreError(
-            f"Unsupported database {safe_url(parsed)}; "
-            "use a sqlite:/// or postgresql+psycopg:// URL."
-        )
+        raise StoreError(f"Unsupported database {safe_url(parsed)}; use a sqlite:/// or postgresql+psycopg:// URL.")
     kwargs: dict[str, Any] = {}
     if backend == "sqlite":
         path = sqlite_path(parsed)
@@ -178,10 +175,7 @@ def store_error(exc: DBAPIError, url: str | URL) -> StoreError:
     elif isinstance(exc, IntegrityError):
         msg = f"The database at {where} rejected the change ({reason}); reload the page and retry."
     elif isinstance(exc, DatabaseError):
-        msg = (
-            f"The database at {where} is unusable ({reason}); restore a backup or point "
-            "DATABASE_URL elsewhere."
-        )
+        msg = f"The database at {where} is unusable ({reason}); restore a backup or point DATABASE_URL elsewhere."
     else:
         msg = f"The database at {where} failed ({reason}); check the server log and retry."
     return StoreError(msg)

@@ -35,7 +35,7 @@ from recsys.store.engine import (
 try:  # POSIX only; elsewhere BEGIN IMMEDIATE alone serialises SQLite migrations
     import fcntl
 except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module is POSIX-only: None marks its absence
 
 logger = logging.getLogger(__name__)
 
@@ -136,9 +136,7 @@ def _process_lock(engine: Engine) -> Iterator[None]:
     try:
         fd = open(lock_path, "a+b")  # noqa: SIM115 - closed below
     except OSError as exc:
-        raise StoreError(
-            f"Cannot create {lock_path}: {exc.strerror}; make the database folder writable."
-        ) from exc
+        raise StoreError(f"Cannot create {lock_path}: {exc.strerror}; make the database folder writable.") from exc
     try:
         deadline = time.monotonic() + max(LOCK_WAIT_S, BUSY_TIMEOUT_S)
         while True:

@@ -101,8 +101,7 @@ def check_tconst(tconst: str) -> str:
     """Return ``tconst`` if it looks like an IMDb title id, else raise UnknownTitleError."""
     if not isinstance(tconst, str) or not TCONST_RE.fullmatch(tconst):
         raise UnknownTitleError(
-            f"{tconst!r} is not an IMDb title id (expected 'tt' and 7 to 10 digits, "
-            "e.g. tt0111161)."
+            f"{tconst!r} is not an IMDb title id (expected 'tt' and 7 to 10 digits, e.g. tt0111161)."
         )
     return tconst
 
@@ -117,8 +116,7 @@ def check_value(value: int) -> int:
         number = None
     if number is None or number not in VALUES:
         raise ValueError(
-            f"A rating must be {LIKE} (like), {DISLIKE} (dislike) or {SUPERLIKE} (superlike); "
-            f"got {value!r}."
+            f"A rating must be {LIKE} (like), {DISLIKE} (dislike) or {SUPERLIKE} (superlike); got {value!r}."
         )
     return number
 
@@ -143,7 +141,7 @@ def _user(row: Row[Any]) -> User:
     )
 
 
-def _frame(rows: Sequence[Row[Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _frame(rows: Sequence[Sequence[Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
@@ -231,7 +229,9 @@ class Store:
         try:
             with write_transaction(self._engine) as conn:
                 result = conn.execute(insert(users).values(**values))
-                user_id = int(result.inserted_primary_key[0])
+                key = result.inserted_primary_key
+                assert key is not None  # an INSERT of one row
+                user_id = int(key[0])
         except IntegrityError as exc:
             raise self._duplicate(username, email, exc) from exc
         except DBAPIError as exc:
@@ -260,9 +260,7 @@ class Store:
     def get_user(self, username: str) -> User | None:
         """The user with this username (case-insensitive), or None."""
         with self._read() as conn:
-            row = conn.execute(
-                select(users).where(users.c.username == normalise_username(username))
-            ).first()
+            row = conn.execute(select(users).where(users.c.username == normalise_username(username))).first()
         return _user(row) if row is not None else None
 
     def get_user_by_id(self, user_id: int) -> User | None:
@@ -283,10 +281,7 @@ class Store:
                 .order_by(users.c.username)
             ).all()
         return {
-            "usernames": {
-                r.username: {"name": r.name, "email": r.email, "password": r.password_hash}
-                for r in rows
-            }
+            "usernames": {r.username: {"name": r.name, "email": r.email, "password": r.password_hash} for r in rows}
         }
 
     def set_password_hash(self, username: str, password_hash: str) -> None:
@@ -295,11 +290,7 @@ class Store:
             raise ValueError("The password hash must be non-empty.")
         username = normalise_username(username)
         with self._write() as conn:
-            result = conn.execute(
-                update(users)
-                .where(users.c.username == username)
-                .values(password_hash=password_hash)
-            )
+            result = conn.execute(update(users).where(users.c.username == username).values(password_hash=password_hash))
         if result.rowcount == 0:
             raise UnknownUserError(f"No user named {username!r}; register first.")
 
@@ -319,9 +310,7 @@ class Store:
     def set_onboarding_step(self, user_id: int, step: str) -> None:
         """Record where the user is in onboarding: one of :data:`ONBOARDING_STEPS`."""
         if step not in ONBOARDING_STEPS:
-            raise ValueError(
-                f"Onboarding step must be one of {', '.join(ONBOARDING_STEPS)}; got {step!r}."
-            )
+            raise ValueError(f"Onboarding step must be one of {', '.join(ONBOARDING_STEPS)}; got {step!r}.")
         self._update_user(user_id, onboarding_step=step)
 
     def set_active(self, user_id: int, active: bool) -> None:
@@ -370,9 +359,7 @@ class Store:
                 changed = conn.execute(stmt).rowcount > 0
                 if changed:
                     conn.execute(
-                        insert(interaction_history).values(
-                            user_id=user_id, tconst=tconst, value=value, created_at=now
-                        )
+                        insert(interaction_history).values(user_id=user_id, tconst=tconst, value=value, created_at=now)
                     )
         except IntegrityError as exc:
             if not self._user_exists(user_id):
@@ -392,9 +379,10 @@ class Store:
         if not checked:
             return 0
         with self._write() as conn:
-            if conn.execute(
-                select(interactions.c.tconst).where(interactions.c.user_id == user_id).limit(1)
-            ).first() is not None:
+            if (
+                conn.execute(select(interactions.c.tconst).where(interactions.c.user_id == user_id).limit(1)).first()
+                is not None
+            ):
                 raise StoreError(f"User {user_id} already has ratings; seed only a new profile.")
             conn.execute(
                 insert(interactions),
@@ -420,17 +408,13 @@ class Store:
             now = utcnow()
             removed = (
                 conn.execute(
-                    delete(interactions).where(
-                        interactions.c.user_id == user_id, interactions.c.tconst == tconst
-                    )
+                    delete(interactions).where(interactions.c.user_id == user_id, interactions.c.tconst == tconst)
                 ).rowcount
                 > 0
             )
             if removed:
                 conn.execute(
-                    insert(interaction_history).values(
-                        user_id=user_id, tconst=tconst, value=None, created_at=now
-                    )
+                    insert(interaction_history).values(user_id=user_id, tconst=tconst, value=None, created_at=now)
                 )
         return removed
 
@@ -449,15 +433,11 @@ class Store:
         """The titles the user currently has a value for."""
         with self._read() as conn:
             return set(
-                conn.scalars(
-                    select(interactions.c.tconst).where(
-                        interactions.c.user_id == _check_user_id(user_id)
-                    )
-                )
+                conn.scalars(select(interactions.c.tconst).where(interactions.c.user_id == _check_user_id(user_id)))
             )
 
     def hide(self, user_id: int, tconst: str) -> bool:
-        """"Not interested": keep ``tconst`` out of the user's feed; True if newly hidden.
+        """ "Not interested": keep ``tconst`` out of the user's feed; True if newly hidden.
 
         Not a rating: the models get no signal from it. Idempotent (a double click hides once).
         """
@@ -480,9 +460,7 @@ class Store:
         with self._write() as conn:
             return (
                 conn.execute(
-                    delete(hidden_titles).where(
-                        hidden_titles.c.user_id == user_id, hidden_titles.c.tconst == tconst
-                    )
+                    delete(hidden_titles).where(hidden_titles.c.user_id == user_id, hidden_titles.c.tconst == tconst)
                 ).rowcount
                 > 0
             )
@@ -491,11 +469,7 @@ class Store:
         """The titles the user marked "Not interested"."""
         with self._read() as conn:
             return set(
-                conn.scalars(
-                    select(hidden_titles.c.tconst).where(
-                        hidden_titles.c.user_id == _check_user_id(user_id)
-                    )
-                )
+                conn.scalars(select(hidden_titles.c.tconst).where(hidden_titles.c.user_id == _check_user_id(user_id)))
             )
 
     def history(self, user_id: int, limit: int | None = None) -> pl.DataFrame:
@@ -524,9 +498,7 @@ class Store:
         """Every user's current values (for training), ordered by user_id then tconst."""
         with self._read() as conn:
             rows = conn.execute(
-                select(*_interaction_columns()).order_by(
-                    interactions.c.user_id, interactions.c.tconst
-                )
+                select(*_interaction_columns()).order_by(interactions.c.user_id, interactions.c.tconst)
             ).all()
         return _frame(rows, INTERACTIONS_SCHEMA)
 
@@ -544,9 +516,7 @@ class Store:
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"Setting {key!r} must be JSON-serialisable: {exc}.") from exc
-        stmt = self._insert(settings).values(
-            key=key, value=value, updated_at=utcnow(), updated_by=updated_by
-        )
+        stmt = self._insert(settings).values(key=key, value=value, updated_at=utcnow(), updated_by=updated_by)
         stmt = stmt.on_conflict_do_update(
             index_elements=[settings.c.key],
             set_={

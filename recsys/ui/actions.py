@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import streamlit as st
 
 from recsys.catalog.queries import Catalog
+from recsys.columns import VALUE_LABELS
 from recsys.errors import CineBlendError
 from recsys.store import Store
 from recsys.ui import resources, state
-from recsys.ui.cards import VALUE_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def undo() -> None:
 
 
 def hide(user_id: int, tconst: str, title: str = "") -> None:
-    """"Not interested": hide from the feed (not a dislike); undoable."""
+    """ "Not interested": hide from the feed (not a dislike); undoable."""
     try:
         changed = resources.store().hide(user_id, tconst)
     except (CineBlendError, ValueError) as exc:

@@ -83,9 +83,7 @@ def gate(store: Store, cfg: Settings) -> User | None:
                 return None
             return demo_store.current_user()
         auth = authenticator(store, cfg)
-        if st.session_state.pop(state.LOGOUT_REQUESTED, False) and st.session_state.get(
-            state.AUTH_STATUS
-        ):
+        if st.session_state.pop(state.LOGOUT_REQUESTED, False) and st.session_state.get(state.AUTH_STATUS):
             auth.logout(location="unrendered")
             state.forget_user_scoped(st.session_state)
             st.session_state.setdefault(state.FLASH, ("info", "You are signed out."))
@@ -147,9 +145,7 @@ def login_form(store: Store, cfg: Settings) -> None:
         st.success("Signed in. Opening your page…")
 
 
-def register_and_sign_in(
-    store: Store, cfg: Settings, username: str, name: str, email: str, password: str
-) -> User:
+def register_and_sign_in(store: Store, cfg: Settings, username: str, name: str, email: str, password: str) -> User:
     """Create the account (raises RegistrationError / DuplicateUserError) and sign it in."""
     user = register(store, username, name, email, password)
     auth = authenticator(store, cfg)

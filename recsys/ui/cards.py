@@ -8,8 +8,8 @@ from typing import Any
 
 import streamlit as st
 
-from recsys.columns import DISLIKE, LIKE, SUPERLIKE
-from recsys.ui import state
+from recsys.columns import DISLIKE, LIKE, SUPERLIKE, VALUE_LABELS
+from recsys.ui import actions, state
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 
@@ -20,7 +20,6 @@ RATE_BUTTONS: Buttons = (
     (DISLIKE, "Dislike", ":material/thumb_down:"),
     (SUPERLIKE, "Superlike", ":material/star:"),
 )
-VALUE_LABELS = {LIKE: "Liked", DISLIKE: "Disliked", SUPERLIKE: "Superliked"}
 
 
 def md_escape(text: object) -> str:
@@ -89,13 +88,21 @@ def title_card(
             with st.container(horizontal=True, gap="small"):
                 if details:
                     st.button(
-                        "Details", key=f"details-{key}-{tconst}", type="tertiary",
-                        icon=":material/info:", on_click=open_details, args=(tconst,),
+                        "Details",
+                        key=f"details-{key}-{tconst}",
+                        type="tertiary",
+                        icon=":material/info:",
+                        on_click=open_details,
+                        args=(tconst,),
                     )
                 if on_hide is not None:
                     st.button(
-                        "Not interested", key=f"hide-{key}-{tconst}", type="tertiary",
-                        icon=":material/visibility_off:", on_click=on_hide, args=(tconst,),
+                        "Not interested",
+                        key=f"hide-{key}-{tconst}",
+                        type="tertiary",
+                        icon=":material/visibility_off:",
+                        on_click=on_hide,
+                        args=(tconst,),
                         help="Hide from your feed without counting it as a dislike",
                     )
 
@@ -132,7 +139,10 @@ def card_grid(
         for col, row in zip(cols, frame_rows[start : start + columns], strict=False):
             with col:
                 title_card(
-                    row, key=key, on_rate=on_rate, current=current.get(row["tconst"]),
+                    row,
+                    key=key,
+                    on_rate=on_rate,
+                    current=current.get(row["tconst"]),
                     buttons=buttons(row) if callable(buttons) else buttons,
                     details=details,
                     poster=posters.get(row["tconst"]),
@@ -142,8 +152,6 @@ def card_grid(
 
 def action_bar(key: str) -> None:
     """The toast for the last click, and an Undo button for it (shown wherever the user is)."""
-    from recsys.ui import actions
-
     toast = st.session_state.pop(state.TOAST, None)
     if toast:
         st.toast(md_escape(toast), icon=":material/check:")
@@ -159,6 +167,4 @@ def flash() -> None:
     item = st.session_state.pop(state.FLASH, None)
     if item:
         kind, message = item
-        {"error": st.error, "success": st.success, "warning": st.warning}.get(kind, st.info)(
-            message
-        )
+        {"error": st.error, "success": st.success, "warning": st.warning}.get(kind, st.info)(message)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from recsys.catalog.queries import Catalog
-from recsys.columns import RATING_VALUES
+from recsys.columns import RATING_VALUES, VALUE_LABELS
 from recsys.ui import actions, cards, resources, state
+
 
 def open_if_requested(catalog: Catalog, user_id: int) -> None:
     tconst = st.session_state.pop(state.DETAILS, None)
@@ -31,7 +32,7 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
         st.caption(f"Original title: {cards.md_escape(row['original_title'])}")
     kind = {"movie": "Movie", "tvSeries": "TV series", "tvMiniSeries": "TV mini-series"}
     facts = [
-        kind.get(row.get("title_type"), row.get("title_type")),
+        kind.get(str(row.get("title_type")), row.get("title_type")),
         cards.years(row),
         f"{row['runtime_minutes']} min" if row.get("runtime_minutes") else None,
         ", ".join(row.get("genres") or []),
@@ -52,17 +53,23 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
     st.link_button("Open on IMDb", f"https://www.imdb.com/title/{tconst}/", icon=":material/open_in_new:")
 
     current = actions.current_value(user_id, tconst)
-    st.caption(f"Your rating: {cards.VALUE_LABELS.get(current, 'not rated')}" if current else "You have not rated this yet.")
+    st.caption(f"Your rating: {VALUE_LABELS.get(current, 'not rated')}" if current else "You have not rated this yet.")
     with st.container(horizontal=True, gap="small"):
         for name, value in RATING_VALUES.items():
             st.button(
-                name.capitalize(), key=f"dlg-rate-{tconst}-{value}", on_click=actions.rate,
+                name.capitalize(),
+                key=f"dlg-rate-{tconst}-{value}",
+                on_click=actions.rate,
                 args=(user_id, tconst, value, row["primary_title"]),
                 type="primary" if current == value else "secondary",
             )
         if current is not None:
-            st.button("Remove rating", key=f"dlg-unrate-{tconst}", on_click=actions.set_rating,
-                      args=(user_id, tconst, None, row["primary_title"]))
+            st.button(
+                "Remove rating",
+                key=f"dlg-unrate-{tconst}",
+                on_click=actions.set_rating,
+                args=(user_id, tconst, None, row["primary_title"]),
+            )
     model = resources.recommender()
     # the same function as `python -m recsys similar`; each entry opens its own details
     neighbours = catalog.titles(model.similar(tconst, 6)) if model is not None else None
@@ -70,7 +77,6 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
         st.markdown("**More like this**")
         for item in neighbours.iter_rows(named=True):
             label = f"{cards.md_escape(item['primary_title'])} ({cards.md_escape(cards.years(item))})"
-            if st.button(label, key=f"dlg-more-{tconst}-{item['tconst']}", type="tertiary",
-                         icon=":material/movie:"):
+            if st.button(label, key=f"dlg-more-{tconst}-{item['tconst']}", type="tertiary", icon=":material/movie:"):
                 st.session_state[state.DETAILS] = item["tconst"]
                 st.rerun()

@@ -6,13 +6,14 @@ progress bars can update. A file lock keeps two sessions (or the CLI) from runni
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from recsys.catalog.build import build
 from recsys.catalog.download import fetch
 from recsys.config import Settings
 from recsys.errors import CineBlendError
-from recsys.locks import exclusive
 from recsys.pipeline import train_model
 from recsys.ui import state
 
@@ -23,21 +24,30 @@ def request(name: str) -> None:
     st.session_state[_REQUEST] = name
 
 
-class _Bars:
-    """Maps ``progress(stage, done, total)`` onto one progress bar per stage."""
+class ProgressBars:
+    """Maps ``progress(stage, done, total)`` onto progress bars: one bar per stage (labelled with
+    the counts), or every stage onto ``bar`` when one is given (labelled with the stage). A bar is
+    redrawn only when what it shows changes (a percent or the stage): each redraw is a message to
+    the browser and, inside ``st.cache_data``, an element recorded for replay."""
 
-    def __init__(self) -> None:
-        self.bars: dict[str, object] = {}
+    def __init__(self, bar: Any | None = None) -> None:
+        self.bar = bar
+        self.bars: dict[str, Any] = {}
+        self.shown: dict[str, tuple[str, int]] = {}
 
     def __call__(self, stage: str, done: float, total: float | None) -> None:
-        if stage not in self.bars:
-            self.bars[stage] = st.progress(0.0, text=stage)
-        bar = self.bars[stage]
-        if total:
-            frac = min(max(done / total, 0.0), 1.0)
-            bar.progress(frac, text=f"{stage}: {_human(done)} of {_human(total)}")
+        frac = min(max(done / total, 0.0), 1.0) if total else 0.0
+        if self.bar is not None:
+            slot, bar, text = "", self.bar, stage
         else:
-            bar.progress(0.0, text=f"{stage}: {_human(done)}")
+            if stage not in self.bars:
+                self.bars[stage] = st.progress(0.0, text=stage)
+            slot, bar = stage, self.bars[stage]
+            text = f"{stage}: {_human(done)} of {_human(total)}" if total else f"{stage}: {_human(done)}"
+        shown = (stage if total else text, int(frac * 100))
+        if self.shown.get(slot) != shown:
+            self.shown[slot] = shown
+            bar.progress(frac, text=text)
 
 
 def _human(n: float) -> str:
@@ -53,17 +63,15 @@ def run_requested(cfg: Settings) -> None:
     name = st.session_state.pop(_REQUEST, None)
     if name not in ("fetch_build", "train"):
         return
-    bars = _Bars()
+    bars = ProgressBars()
     label = "Downloading and building the catalogue…" if name == "fetch_build" else "Training the recommender…"
     try:
         with st.status(label, expanded=True) as status:
             if name == "fetch_build":
-                with exclusive(cfg.data_dir / ".fetch.lock", "download"):
-                    st.write("Downloading…")
-                    fetch(cfg, progress=bars)
-                with exclusive(cfg.data_dir / ".build.lock", "catalogue build"):
-                    st.write("Building the catalogue…")
-                    build(cfg, progress=bars)
+                st.write("Downloading…")
+                fetch(cfg, progress=bars)
+                st.write("Building the catalogue…")
+                build(cfg, progress=bars)
             st.write("Training the recommender…")
             train_model(cfg, progress=bars)
             status.update(label="Done", state="complete")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from recsys.catalog.build import catalog_ready
+from recsys.catalog.build import catalog_ready, catalogue_stamp
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings, get_settings
 from recsys.enrich import Enricher, make_enricher
@@ -42,7 +42,7 @@ def store(cfg: Settings | None = None) -> Store:
     :class:`recsys.demo.DemoStore` (same methods; the persona's clicks stay in the session)."""
     demo = st.session_state.get(state.DEMO)
     if demo is not None:
-        return demo  # type: ignore[no-any-return]
+        return demo
     return shared_store(cfg)
 
 
@@ -50,14 +50,6 @@ def shared_store(cfg: Settings | None = None) -> Store:
     """The app's one store (every account), whatever this session is."""
     cfg = cfg or settings()
     return _store(cfg.store_url)
-
-
-def _build_stamp(parquet_dir: Path) -> str:
-    manifest = parquet_dir / "manifest.json"
-    try:
-        return str(manifest.stat().st_mtime_ns)
-    except FileNotFoundError:
-        return "missing"
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -68,7 +60,7 @@ def _catalog(parquet_dir: str, stamp: str) -> Catalog:
 def catalog(cfg: Settings | None = None) -> Catalog:
     """The catalogue of the newest build (raises CatalogError when there is none)."""
     cfg = cfg or settings()
-    return _catalog(str(cfg.parquet_dir.resolve()), _build_stamp(cfg.parquet_dir))
+    return _catalog(str(cfg.parquet_dir.resolve()), catalogue_stamp(cfg.parquet_dir))
 
 
 def catalog_or_stop(cfg: Settings | None = None) -> Catalog:
@@ -149,7 +141,7 @@ def personas(cfg: Settings | None = None) -> list[Persona]:
     version = latest_version(cfg.models_dir)
     try:
         return _personas(
-            str(cfg.parquet_dir.resolve()), _build_stamp(cfg.parquet_dir), str(cfg.models_dir.resolve()), version
+            str(cfg.parquet_dir.resolve()), catalogue_stamp(cfg.parquet_dir), str(cfg.models_dir.resolve()), version
         )
     except ModelError:
-        return _personas(str(cfg.parquet_dir.resolve()), _build_stamp(cfg.parquet_dir), "", None)
+        return _personas(str(cfg.parquet_dir.resolve()), catalogue_stamp(cfg.parquet_dir), "", None)

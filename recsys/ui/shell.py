@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
 from recsys.enrich import TMDB_ATTRIBUTION
 from recsys.store import User
@@ -45,7 +48,7 @@ def page_names(user: User | None, *, has_catalog: bool) -> list[str]:
     return ["feed", "search", "history", "account", "evaluation", "data"]
 
 
-def navigation(user: User | None, *, has_catalog: bool) -> st.navigation:
+def navigation(user: User | None, *, has_catalog: bool) -> StreamlitPage:
     """Build ``st.navigation`` for this run.
 
     A signed-in user keeps the sign-in page registered but hidden: the run right after signing
@@ -58,11 +61,9 @@ def navigation(user: User | None, *, has_catalog: bool) -> st.navigation:
     return st.navigation(pages)
 
 
-def _page(name: str, *, default: bool = False, visibility: str = "visible") -> st.Page:
+def _page(name: str, *, default: bool = False, visibility: Literal["visible", "hidden"] = "visible") -> StreamlitPage:
     script, title, icon, url_path = PAGES[name]
-    return st.Page(
-        script, title=title, icon=icon, url_path=url_path, default=default, visibility=visibility
-    )
+    return st.Page(script, title=title, icon=icon, url_path=url_path, default=default, visibility=visibility)
 
 
 def home_script(user: User | None, *, has_catalog: bool) -> str:
@@ -73,18 +74,11 @@ def home_script(user: User | None, *, has_catalog: bool) -> str:
 def sidebar(user: User | None) -> None:
     with st.sidebar:
         if user is not None and demo.active() is not None:
-            st.caption(
-                f"Demo profile **{cards.md_escape(user.name)}**: read-only, your clicks stay in "
-                "this tab."
-            )
-            st.button(
-                "Leave demo", key="logout-button", icon=":material/logout:", on_click=auth.request_logout
-            )
+            st.caption(f"Demo profile **{cards.md_escape(user.name)}**: read-only, your clicks stay in this tab.")
+            st.button("Leave demo", key="logout-button", icon=":material/logout:", on_click=auth.request_logout)
         elif user is not None:
             st.caption(f"Signed in as **{cards.md_escape(user.name)}** ({cards.md_escape(user.username)})")
-            st.button(
-                "Log out", key="logout-button", icon=":material/logout:", on_click=auth.request_logout
-            )
+            st.button("Log out", key="logout-button", icon=":material/logout:", on_click=auth.request_logout)
         st.divider()
         st.caption(ATTRIBUTION)
         if resources.settings().tmdb_api_key:

@@ -1,5 +1,8 @@
 """Session-state keys in one place, so pages and helpers never disagree on a spelling."""
 
+from collections.abc import MutableMapping
+from typing import Any
+
 AUTHENTICATOR = "cb_authenticator"
 LOGOUT_REQUESTED = "cb_logout_requested"
 FLASH = "cb_flash"  # (kind, message) shown once on the next run
@@ -15,7 +18,7 @@ DEMO = "cb_demo"  # recsys.demo.DemoStore of a demo session (signed in as a pers
 USER_SCOPED = (LAST_ACTION, TOAST, DETAILS)
 
 
-def forget_user_scoped(session_state: object) -> None:
+def forget_user_scoped(session_state: MutableMapping[Any, Any]) -> None:
     """Drop :data:`USER_SCOPED` keys from ``st.session_state`` (at logout)."""
     for key in USER_SCOPED:
-        session_state.pop(key, None)  # type: ignore[attr-defined]
+        session_state.pop(key, None)

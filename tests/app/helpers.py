@@ -38,8 +38,13 @@ def settle(at: AppTest) -> AppTest:
     return at
 
 
-def register(at: AppTest, username: str = "alice", email: str = "alice@example.com",
-             password: str = PASSWORD, name: str = "Alice") -> AppTest:
+def register(
+    at: AppTest,
+    username: str = "alice",
+    email: str = "alice@example.com",
+    password: str = PASSWORD,
+    name: str = "Alice",
+) -> AppTest:
     at.text_input(key="reg-name").input(name)
     at.text_input(key="reg-username").input(username)
     at.text_input(key="reg-email").input(email)
@@ -110,7 +115,6 @@ def feed_tconsts(at: AppTest, kind: str) -> list[str]:
     open_section(at, kind)
     prefix, like = f"rate-feed-{kind}-", "-1"
     keys = [str(b.key) for b in at.button]
-    return [k[len(prefix):-len(like)] for k in keys
-            if k.startswith(prefix) and k.endswith(like) and not k.endswith("--1")]
-
-
+    return [
+        k[len(prefix) : -len(like)] for k in keys if k.startswith(prefix) and k.endswith(like) and not k.endswith("--1")
+    ]

@@ -7,12 +7,20 @@ from pathlib import Path
 import pytest
 
 from recsys.config import Settings
-from tests.conftest import use_data_dir
-
 from tests.app.helpers import (
-    PASSWORD, alerts, feed_tconsts, login, onboarded, pick_genres, pick_titles, register, start,
-    texts, user,
+    PASSWORD,
+    alerts,
+    feed_tconsts,
+    login,
+    onboarded,
+    pick_genres,
+    pick_titles,
+    register,
+    start,
+    texts,
+    user,
 )
+from tests.conftest import use_data_dir
 
 
 def test_first_start_without_data_leads_through_download(

@@ -65,7 +65,13 @@ def test_run_shows_table_chart_significance_and_matches_the_cli(
     table = at.dataframe[1].value  # the test split's full table
     assert list(table["Model"]) == list(runner.model_names())
     assert list(table["Model"]) == [
-        "popularity", "content", "ALS", "taste", "popularity (IMDb)", "hybrid (current)", "hybrid (best sweep step)",
+        "popularity",
+        "content",
+        "ALS",
+        "taste",
+        "popularity (IMDb)",
+        "hybrid (current)",
+        "hybrid (best sweep step)",
     ]
     assert list(side_by_side["NDCG@10 test"]) == list(table["NDCG@10"])
     validation = at.dataframe[2].value
@@ -140,4 +146,3 @@ def test_an_old_stored_weight_list_is_read_in_scorer_order(model_settings: Setti
         assert live_weights(store) == {"content": 0.5, "als": 0.2, "taste": 0.2, "popularity": 0.1}
     finally:
         store.close()
-

@@ -6,7 +6,17 @@ from recsys.catalog.queries import Catalog
 from recsys.config import Settings
 from recsys.store.accounts import check_password
 from tests.app.helpers import (
-    PASSWORD, alerts, feed_tconsts, login, onboarded, pick_genres, pick_titles, register, start, texts, user,
+    PASSWORD,
+    alerts,
+    feed_tconsts,
+    login,
+    onboarded,
+    pick_genres,
+    pick_titles,
+    register,
+    start,
+    texts,
+    user,
 )
 
 
@@ -67,9 +77,11 @@ def test_search_is_accent_and_case_insensitive_and_odd_text_is_safe(app_settings
         # crafted request can still send it
         at.text_input(key="search-text").set_value(odd).run()
         assert not at.exception, odd[:20]
-        shown = [str(b.key)[len("rate-search-"):-len("-1")] for b in at.button
-                 if str(b.key).startswith("rate-search-") and str(b.key).endswith("-1")
-                 and not str(b.key).endswith("--1")]
+        shown = [
+            str(b.key)[len("rate-search-") : -len("-1")]
+            for b in at.button
+            if str(b.key).startswith("rate-search-") and str(b.key).endswith("-1") and not str(b.key).endswith("--1")
+        ]
         expected = catalog.search(odd, limit=20)["tconst"].to_list()  # taken literally
         assert shown == expected, odd[:20]
         assert bool(expected) != any("No titles match" in m for m in alerts(at, "info")), odd[:20]
@@ -150,9 +162,21 @@ def test_posters_appear_without_blocking_the_feed(app_settings: Settings, monkey
         monkeypatch.setenv("TMDB_BASE_URL", tmdb.url)
         catalog = Catalog(app_settings.parquet_dir)
         for tconst in catalog.all_titles()["tconst"]:
-            tmdb.script(tconst, Reply(body=find_body(movie=[{
-                "id": 1, "title": "x", "poster_path": f"/{tconst}.jpg", "overview": "An overview.",
-            }])))
+            tmdb.script(
+                tconst,
+                Reply(
+                    body=find_body(
+                        movie=[
+                            {
+                                "id": 1,
+                                "title": "x",
+                                "poster_path": f"/{tconst}.jpg",
+                                "overview": "An overview.",
+                            }
+                        ]
+                    )
+                ),
+            )
         at = onboarded(app_settings)
         # the first render never waits for TMDb: placeholders, fetches queued in the background
         assert resources.enricher().wait_idle(10)

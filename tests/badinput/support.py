@@ -7,13 +7,13 @@ import base64
 import json
 import os
 import re
-import time
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-import pytest
 import jwt
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
@@ -31,7 +31,7 @@ NASTY_TEXT: tuple[str, ...] = (
     '"',
     "' OR 1=1 --",
     "'; DROP VIEW titles; --",
-    "\"; DELETE FROM users; --",
+    '"; DELETE FROM users; --',
     "%",
     "_",
     "%_%",

@@ -88,9 +88,7 @@ def test_a_valid_cookie_signs_in(accounts: Settings, cookie_jar: dict[str, str])
 
 
 @pytest.mark.parametrize("forge", SIGNED_OUT)
-def test_bad_cookie_leaves_the_visitor_signed_out(
-    accounts: Settings, cookie_jar: dict[str, str], forge: str
-) -> None:
+def test_bad_cookie_leaves_the_visitor_signed_out(accounts: Settings, cookie_jar: dict[str, str], forge: str) -> None:
     before = stored_rows(accounts)
     cookie_jar[COOKIE_NAME] = SIGNED_OUT[forge](accounts.cookie_key())
     at = start()
@@ -100,9 +98,7 @@ def test_bad_cookie_leaves_the_visitor_signed_out(
     assert stored_rows(accounts) == before
 
 
-def test_after_a_bad_cookie_the_login_form_still_works(
-    accounts: Settings, cookie_jar: dict[str, str]
-) -> None:
+def test_after_a_bad_cookie_the_login_form_still_works(accounts: Settings, cookie_jar: dict[str, str]) -> None:
     cookie_jar[COOKIE_NAME] = tampered_payload(accounts.cookie_key())
     at = start()
     login(at, "alice", PASSWORD)

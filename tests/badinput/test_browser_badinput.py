@@ -24,13 +24,14 @@ from tests.support.browser import new_context
 
 pytest.importorskip("playwright", reason="playwright is not installed; run scripts/test.sh")
 
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, Page, expect
 
-from tests.support.streamlit_page import settle, wait_for_session_start  # noqa: E402
+from tests.support.streamlit_page import settle, wait_for_session_start
 
 ARTIFACTS = REPO / "test-artifacts" / "badinput"
 HOSTILE_NAME = "<b>B</b> **x** :red[y] $z$ <script>alert(1)</script><img src=x onerror=alert(2)>"
 ENTITY_NAME = "Tom &amp; Jerry &#60;3"
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +100,7 @@ def shots(request: pytest.FixtureRequest) -> Iterator[list[Page]]:
     for n, page in enumerate(pages, start=1):
         try:
             page.screenshot(path=str(folder / f"{n:02d}-page.png"), full_page=True)
-        except Exception:  # noqa: BLE001 - a broken page must not hide the real result
+        except Exception:
             pass
         page.context.close()
 
@@ -121,17 +122,13 @@ def test_forged_and_expired_cookies_leave_the_visitor_signed_out(
             assert_signed_out(page)
 
 
-def test_unsigned_cookie_leaves_the_visitor_signed_out(
-    browser: Browser, server: AppServer, shots: list[Page]
-) -> None:
+def test_unsigned_cookie_leaves_the_visitor_signed_out(browser: Browser, server: AppServer, shots: list[Page]) -> None:
     page = open_with_cookie(browser, server, alg_none(TEST_COOKIE_KEY))
     shots.append(page)
     assert_signed_out(page)
 
 
-def test_html_and_markdown_in_a_name_show_as_text(
-    browser: Browser, server: AppServer, shots: list[Page]
-) -> None:
+def test_html_and_markdown_in_a_name_show_as_text(browser: Browser, server: AppServer, shots: list[Page]) -> None:
     page = open_with_cookie(browser, server, token(TEST_COOKIE_KEY, username="hostile"))
     shots.append(page)  # a genuine cookie signs in (the control of the forged-cookie tests)
     assert sidebar_caption(page) == f"Signed in as {HOSTILE_NAME} (hostile)"
@@ -143,9 +140,7 @@ def test_html_and_markdown_in_a_name_show_as_text(
     assert page.dialogs == []  # type: ignore[attr-defined]
 
 
-def test_entities_in_a_name_show_as_typed(
-    browser: Browser, server: AppServer, shots: list[Page]
-) -> None:
+def test_entities_in_a_name_show_as_typed(browser: Browser, server: AppServer, shots: list[Page]) -> None:
     page = open_with_cookie(browser, server, token(TEST_COOKIE_KEY, username="entity"))
     shots.append(page)
     assert sidebar_caption(page) == f"Signed in as {ENTITY_NAME} (entity)"

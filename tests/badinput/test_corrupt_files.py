@@ -89,6 +89,7 @@ def test_damaged_titles_parquet_says_to_rebuild(app_settings: Settings, damage: 
     assert REBUILD in message and "\n" not in message
 
 
+@pytest.mark.slow  # starts python interpreters (the CLI as a subprocess)
 def test_cli_exits_1_with_one_line_on_a_truncated_catalogue(
     model_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:

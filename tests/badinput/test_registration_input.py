@@ -109,9 +109,7 @@ details = st.one_of(
 
 @given(details=details)
 @bounded(150)
-def test_any_details_are_refused_or_stored_exactly(
-    store: Store, details: tuple[str, str, str, str]
-) -> None:
+def test_any_details_are_refused_or_stored_exactly(store: Store, details: tuple[str, str, str, str]) -> None:
     """Either every problem is named in one sentence each and nothing is stored, or the account
     is stored with exactly the (stripped, lower-cased where documented) details and logs in."""
     username, name, email, password = details
@@ -256,7 +254,5 @@ def test_sign_in_with_an_odd_password_is_just_incorrect(app_settings: Settings, 
     secret.set_value(password)  # the sign-in form's fields have no max_chars
     at.button(key="FormSubmitter:login-form-Log in").click().run()
     assert not at.exception
-    assert alerts(at, "error") == [
-        "Username or password is incorrect. Try again or register a new account."
-    ]
+    assert alerts(at, "error") == ["Username or password is incorrect. Try again or register a new account."]
     assert not at.session_state["authentication_status"]

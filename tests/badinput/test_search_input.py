@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
 import polars as pl
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -96,9 +96,7 @@ def test_store_refuses_ids_that_are_not_text(store: Store, user_id: int, tconst:
 
 
 @pytest.mark.parametrize("value", [0, 3, -2, 1.0, True, "1", None, np.float64(1.0), 10**20])
-def test_store_refuses_values_other_than_like_dislike_superlike(
-    store: Store, user_id: int, value: object
-) -> None:
+def test_store_refuses_values_other_than_like_dislike_superlike(store: Store, user_id: int, value: object) -> None:
     with pytest.raises(ValueError, match="like"):
         store.rate(user_id, "tt0100001", value)  # type: ignore[arg-type]
     nothing_stored(store, user_id)
@@ -127,11 +125,10 @@ def test_catalogue_lookups_answer_not_found(catalog: Catalog, tconst: str) -> No
 # ---------------------------------------------------------------------------------- the CLI
 
 
+@pytest.mark.slow  # starts python interpreters (the CLI as a subprocess)
 def test_cli_recommend_tt_bad_exits_1_with_one_line(app_settings: Settings) -> None:
     line = one_line_error(run_cli(app_settings, "recommend", "--like", "tt_bad"))
-    assert line == (
-        "error: 'tt_bad' is not an IMDb title id (expected tt followed by digits)"
-    )
+    assert line == ("error: 'tt_bad' is not an IMDb title id (expected tt followed by digits)")
 
 
 @pytest.mark.parametrize(
@@ -152,11 +149,17 @@ def test_cli_recommend_refuses_bad_input_with_one_line(
 
 
 @pytest.mark.parametrize(
-    "args", [["--weights", "nan,1,1"], ["--weights=-1,0,0"], ["--weights", "0,0,0"], ["-n", "-5"]]
+    ("args", "says"),
+    [
+        (["--weights", "nan,1,1"], "The weight of content must be a finite number >= 0, got 'nan'."),
+        (["--weights=-1,0,0"], "The weight of content must be a finite number >= 0, got '-1'."),
+        (["--weights", "0,0,0"], "Hybrid weights must not all be zero"),
+        (["-n", "-5"], "-n must be at least 1, got -5"),
+    ],
 )
 def test_cli_recommend_with_odd_weights_or_counts_does_not_crash(
-    model_settings: Settings, capsys: pytest.CaptureFixture[str], args: list[str]
+    model_settings: Settings, capsys: pytest.CaptureFixture[str], args: list[str], says: str
 ) -> None:
     proc = cli(capsys, "recommend", "--like", "tt0100001", *args)
-    if proc.returncode:
-        one_line_error(proc)
+    assert proc.stdout == ""
+    assert says in one_line_error(proc)

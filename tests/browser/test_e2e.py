@@ -33,9 +33,9 @@ from tests.support.app_server import AppServer
 
 pytest.importorskip("playwright", reason="playwright is not installed; run scripts/test.sh")
 
-from playwright.sync_api import Page, expect  # noqa: E402
+from playwright.sync_api import Page, expect
 
-from tests.support.streamlit_page import (  # noqa: E402
+from tests.support.streamlit_page import (
     button,
     form,
     key_class,
@@ -59,6 +59,7 @@ RUN_EVALUATION = "FormSubmitter-eval-form-Run-evaluation"
 EVALUATION_TIMEOUT_MS = 180_000
 
 Shots = Callable[[str], Path]
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.mirror, pytest.mark.slow]
 
 
 def feed_tconsts(page: Page, kind: str) -> list[str]:
@@ -162,9 +163,7 @@ def log_in(page: Page, username: str) -> None:
     button(page, LOGIN_SUBMIT).click()
 
 
-def test_new_tester_journey(
-    page: Page, app_server: AppServer, app_data_dir: Path, shots: Shots
-) -> None:
+def test_new_tester_journey(page: Page, app_server: AppServer, app_data_dir: Path, shots: Shots) -> None:
     timings: dict[str, float] = {}
     clock = time.monotonic()
 
@@ -212,7 +211,7 @@ def test_new_tester_journey(
     shows = pick_titles(page, "tv", shots)
     expect(page.get_by_role("heading", name="Your feed")).to_be_visible()
     shots("feed-first-view")
-    assert store_values(app_data_dir, USERNAME) == {t: LIKE for t in movies + shows}
+    assert store_values(app_data_dir, USERNAME) == dict.fromkeys(movies + shows, LIKE)
     lap("onboarding")
 
     # -- the feed: like / dislike / superlike in both sections ----------------------------------
@@ -317,9 +316,7 @@ def test_new_tester_journey(
     print("e2e step timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
 
 
-def test_login_survives_a_reload(
-    page: Page, app_server: AppServer, app_data_dir: Path, shots: Shots
-) -> None:
+def test_login_survives_a_reload(page: Page, app_server: AppServer, app_data_dir: Path, shots: Shots) -> None:
     register_in_store(app_data_dir, "lou_tester")
     page.goto("/")
     expect(page.get_by_role("tab", name="Register")).to_be_visible()

@@ -43,9 +43,7 @@ def _build_error(settings: Settings) -> str:
 
 def _leftovers(data_dir: Path) -> list[str]:
     return sorted(
-        p.name
-        for p in data_dir.iterdir()
-        if p.name.startswith(("parquet.new-", "parquet.work-", "parquet.old"))
+        p.name for p in data_dir.iterdir() if p.name.startswith(("parquet.new-", "parquet.work-", "parquet.old"))
     )
 
 
@@ -158,9 +156,7 @@ def test_directors_writers_and_leading_cast_are_resolved_to_names(catalog: Catal
 def test_people_file_holds_the_principals_of_kept_titles(catalog: Catalog) -> None:
     people = catalog.people("tt0100001")
     assert people["ordering"].to_list() == [1, 2, 3, 4, 5, 6, 7]
-    assert people["category"].to_list() == [
-        "actress", "actor", "actress", "actor", "actress", "director", "writer"
-    ]
+    assert people["category"].to_list() == ["actress", "actor", "actress", "actor", "actress", "director", "writer"]
     assert people["name"].to_list()[0] == "Zoë Ålander"
     assert catalog.people("tt0300002").height == 0  # the episode is not in the catalogue
 
@@ -195,8 +191,12 @@ def test_manifest_and_catalog_ready(built: Settings, tmp_path: Path) -> None:
         "in_catalog_ratings": 15,
     }
     assert set(manifest["sources"]) == {
-        "title.basics.tsv.gz", "title.ratings.tsv.gz", "title.crew.tsv.gz",
-        "title.principals.tsv.gz", "name.basics.tsv.gz", "ml-latest-small.zip",
+        "title.basics.tsv.gz",
+        "title.ratings.tsv.gz",
+        "title.crew.tsv.gz",
+        "title.principals.tsv.gz",
+        "name.basics.tsv.gz",
+        "ml-latest-small.zip",
     }
     assert catalog_ready(built)
     assert not catalog_ready(Settings(data_dir=tmp_path / "nothing"))
@@ -252,9 +252,7 @@ def test_progress_reports_every_step(fresh: Settings) -> None:
 
     build(fresh, progress=lambda stage, done, total: seen.append((stage, done, total)))
 
-    assert seen == [(step, i, len(STEPS)) for i, step in enumerate(STEPS)] + [
-        ("swap", len(STEPS), len(STEPS))
-    ]
+    assert seen == [(step, i, len(STEPS)) for i, step in enumerate(STEPS)] + [("swap", len(STEPS), len(STEPS))]
 
 
 def test_malformed_rows_are_skipped_and_counted(fresh: Settings) -> None:
@@ -283,9 +281,7 @@ def test_missing_raw_file_says_to_fetch_first(tmp_path: Path) -> None:
 
 def test_missing_movielens_zip_says_to_fetch_first(fresh: Settings) -> None:
     (fresh.raw_dir / "ml-latest-small.zip").unlink()
-    assert _build_error(fresh) == (
-        "ml-latest-small.zip is missing: run `python -m recsys fetch` first."
-    )
+    assert _build_error(fresh) == ("ml-latest-small.zip is missing: run `python -m recsys fetch` first.")
 
 
 def test_no_title_passing_the_filter_is_an_error(tmp_path: Path) -> None:
@@ -307,9 +303,7 @@ def test_no_title_passing_the_filter_is_an_error(tmp_path: Path) -> None:
         ("corrupt-zip", "ml-latest-small.zip is corrupt"),
     ],
 )
-def test_failed_build_keeps_the_previous_catalogue(
-    fresh: Settings, damage: str, expected: str
-) -> None:
+def test_failed_build_keeps_the_previous_catalogue(fresh: Settings, damage: str, expected: str) -> None:
     first = build(fresh)
     raw = fresh.raw_dir
     if damage == "truncate-ratings":
@@ -394,8 +388,9 @@ def test_the_package_docstring_documents_every_column() -> None:
 def test_a_second_build_at_the_same_time_is_refused(fresh: Settings) -> None:
     import fcntl
 
-    with (fresh.data_dir / "parquet.lock").open("a+") as held:
+    fresh.data_dir.mkdir(parents=True, exist_ok=True)
+    with (fresh.data_dir / ".build.lock").open("a+") as held:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         message = _build_error(fresh)
-    assert message == "Another build is running on this data folder; wait for it to finish."
+    assert message == "Another catalogue build is already running; wait for it to finish."
     assert not fresh.parquet_dir.exists()

@@ -46,13 +46,9 @@ def _free_port() -> int:
 # ---------------------------------------------------------------------------- success
 
 
-def test_fetch_over_http_downloads_every_file_intact(
-    http_settings: Settings, source_root: Path
-) -> None:
+def test_fetch_over_http_downloads_every_file_intact(http_settings: Settings, source_root: Path) -> None:
     seen: list[tuple[str, float, float | None]] = []
-    paths = fetch(
-        http_settings, progress=lambda stage, done, total: seen.append((stage, done, total))
-    )
+    paths = fetch(http_settings, progress=lambda stage, done, total: seen.append((stage, done, total)))
 
     assert [p.name for p in paths] == list(ALL)
     for path in paths:
@@ -79,9 +75,7 @@ def test_second_fetch_skips_up_to_date_files_and_force_downloads_again(
     assert server.gets(BASICS_URL_PATH) == [None, None]
 
 
-def test_a_damaged_local_copy_is_replaced_even_when_sizes_match(
-    http_settings: Settings, source_root: Path
-) -> None:
+def test_a_damaged_local_copy_is_replaced_even_when_sizes_match(http_settings: Settings, source_root: Path) -> None:
     fetch(http_settings)
     target = http_settings.raw_dir / "title.crew.tsv.gz"
     good = target.read_bytes()
@@ -204,9 +198,7 @@ def test_optional_people_files_missing_on_the_server_are_skipped_with_a_warning(
     assert "title.principals.tsv.gz" in warned and "name.basics.tsv.gz" in warned
 
 
-def test_without_people_the_people_files_are_never_requested(
-    http_settings: Settings, server: FileServer
-) -> None:
+def test_without_people_the_people_files_are_never_requested(http_settings: Settings, server: FileServer) -> None:
     paths = fetch(http_settings, include_people=False)
 
     assert [p.name for p in paths] == [*IMDB, ML]
@@ -242,16 +234,12 @@ def test_a_failed_download_leaves_the_existing_good_file_untouched(
         assert not list(http_settings.raw_dir.glob("*.part"))
 
 
-def test_truncated_gzip_is_reported_and_not_kept(
-    http_settings: Settings, server: FileServer
-) -> None:
+def test_truncated_gzip_is_reported_and_not_kept(http_settings: Settings, server: FileServer) -> None:
     server.set_mode(RATINGS_URL_PATH, "truncate")
 
     message = _fetch_error(http_settings)
 
-    assert message == (
-        "title.ratings.tsv.gz is truncated (the gzip stream ends early); run fetch again."
-    )
+    assert message == ("title.ratings.tsv.gz is truncated (the gzip stream ends early); run fetch again.")
     assert not (http_settings.raw_dir / "title.ratings.tsv.gz").exists()
     assert not (http_settings.raw_dir / "title.ratings.tsv.gz.part").exists()
 
@@ -262,8 +250,7 @@ def test_http_404_names_the_url(http_settings: Settings, server: FileServer) -> 
     message = _fetch_error(http_settings)
 
     assert message == (
-        f"{server.url('imdb/title.crew.tsv.gz')} was not found (HTTP 404);"
-        " check CINEBLEND_IMDB_BASE_URL."
+        f"{server.url('imdb/title.crew.tsv.gz')} was not found (HTTP 404); check CINEBLEND_IMDB_BASE_URL."
     )
 
 
@@ -276,9 +263,7 @@ def test_html_page_instead_of_data(http_settings: Settings, server: FileServer) 
     assert "CINEBLEND_IMDB_BASE_URL" in message
 
 
-def test_html_page_labelled_as_binary_is_caught_by_the_check(
-    http_settings: Settings, server: FileServer
-) -> None:
+def test_html_page_labelled_as_binary_is_caught_by_the_check(http_settings: Settings, server: FileServer) -> None:
     server.set_mode(BASICS_URL_PATH, "html-binary")
 
     message = _fetch_error(http_settings)
@@ -298,8 +283,7 @@ def test_connection_refused_names_the_host_and_the_setting(tmp_path: Path) -> No
     message = _fetch_error(settings)
 
     assert message == (
-        "Cannot connect to 127.0.0.1 (connection refused); check your network connection"
-        " or CINEBLEND_IMDB_BASE_URL."
+        "Cannot connect to 127.0.0.1 (connection refused); check your network connection or CINEBLEND_IMDB_BASE_URL."
     )
 
 
@@ -328,9 +312,7 @@ def test_server_that_never_answers_times_out(http_settings: Settings, server: Fi
     assert "stopped sending data" in message and "title.basics.tsv.gz" in message
 
 
-def test_optional_file_that_is_corrupt_still_fails(
-    http_settings: Settings, server: FileServer
-) -> None:
+def test_optional_file_that_is_corrupt_still_fails(http_settings: Settings, server: FileServer) -> None:
     server.set_mode("/imdb/name.basics.tsv.gz", "truncate")
 
     message = _fetch_error(http_settings)
@@ -342,9 +324,7 @@ def test_zip_without_links_csv_is_refused(tmp_path: Path, source_root: Path) -> 
     bad = tmp_path / "bad.zip"
     with zipfile.ZipFile(bad, "w") as zf:
         zf.writestr("ml-latest-small/ratings.csv", "userId,movieId,rating,timestamp\r\n")
-    settings = Settings(
-        data_dir=tmp_path / "data", imdb_base_url=str(source_root / "imdb"), movielens_url=str(bad)
-    )
+    settings = Settings(data_dir=tmp_path / "data", imdb_base_url=str(source_root / "imdb"), movielens_url=str(bad))
 
     message = _fetch_error(settings, include_people=False)
 
@@ -355,20 +335,14 @@ def test_zip_without_links_csv_is_refused(tmp_path: Path, source_root: Path) -> 
 def test_missing_local_source_file(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    settings = Settings(
-        data_dir=tmp_path / "data", imdb_base_url=str(empty), movielens_url=str(empty)
-    )
+    settings = Settings(data_dir=tmp_path / "data", imdb_base_url=str(empty), movielens_url=str(empty))
 
     message = _fetch_error(settings)
 
-    assert message == (
-        f"{empty / 'title.basics.tsv.gz'} does not exist; check CINEBLEND_IMDB_BASE_URL."
-    )
+    assert message == (f"{empty / 'title.basics.tsv.gz'} does not exist; check CINEBLEND_IMDB_BASE_URL.")
 
 
-def test_corrupt_local_source_is_refused_and_the_good_copy_kept(
-    tmp_path: Path, source_root: Path
-) -> None:
+def test_corrupt_local_source_is_refused_and_the_good_copy_kept(tmp_path: Path, source_root: Path) -> None:
     settings = Settings(
         data_dir=tmp_path / "data",
         imdb_base_url=str(source_root / "imdb"),

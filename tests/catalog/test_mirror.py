@@ -18,9 +18,10 @@ from recsys.config import IMDB_FILES, IMDB_OPTIONAL_FILES, MOVIELENS_FILE, Setti
 from tests.fixtures.httpserver import FileServer
 from tests.support.mirror import mirror_or_skip
 
-def test_fetch_and_build_from_the_mirror(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+pytestmark = [pytest.mark.mirror, pytest.mark.slow]
+
+
+def test_fetch_and_build_from_the_mirror(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     mirror = mirror_or_skip()
     with FileServer(mirror) as server:
         settings = Settings(

@@ -48,8 +48,22 @@ TRENDING_TV = [
     "tt0200010",  # 350
 ]
 GENRES = [
-    "Action", "Adventure", "Animation", "Comedy", "Crime", "Documentary", "Drama", "Family",
-    "Fantasy", "History", "Horror", "Mystery", "Reality-TV", "Romance", "Sci-Fi", "Thriller",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Family",
+    "Fantasy",
+    "History",
+    "Horror",
+    "Mystery",
+    "Reality-TV",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
     "Western",
 ]
 
@@ -74,8 +88,14 @@ def test_trending_tv_window_ends_at_the_newest_tv_year(catalog: Catalog) -> None
 
 def test_trending_years_limit_and_exclude(catalog: Catalog) -> None:
     assert ids(catalog.trending("movie", years=1)) == [
-        "tt0100004", "tt0100008", "tt0100001", "tt10000015", "tt0100009", "tt0100011",
-        "tt0100006", "tt0100013",
+        "tt0100004",
+        "tt0100008",
+        "tt0100001",
+        "tt10000015",
+        "tt0100009",
+        "tt0100011",
+        "tt0100006",
+        "tt0100013",
     ]
     assert ids(catalog.trending("tv", limit=3)) == TRENDING_TV[:3]
     excluded = catalog.trending("movie", exclude=["tt0100004", "tt0100001", "tt0200001"])
@@ -129,9 +149,7 @@ def test_search_ignores_case_and_accents_and_matches_every_word(
         ("%_", []),
     ],
 )
-def test_search_treats_special_characters_literally(
-    catalog: Catalog, text: str, expected: list[str]
-) -> None:
+def test_search_treats_special_characters_literally(catalog: Catalog, text: str, expected: list[str]) -> None:
     assert ids(catalog.search(text)) == expected
 
 
@@ -171,7 +189,8 @@ def test_empty_search_browses_by_popularity(catalog: Catalog) -> None:
 def test_search_filters(catalog: Catalog) -> None:
     assert set(ids(catalog.search("", genres=["Western"]))) == {"tt0100009", "tt0200009"}
     assert set(ids(catalog.search("", genres=["Western", "Horror"], kind="movie"))) == {
-        "tt0100009", "tt0100007",
+        "tt0100009",
+        "tt0100007",
     }
     assert set(ids(catalog.search("", year_min=2025))) == {"tt0200004", "tt0200011"}
     assert set(ids(catalog.search("", year_max=1995))) == {"tt0100018", "tt0100021"}
@@ -194,9 +213,7 @@ def test_search_pages_with_limit_and_offset(catalog: Catalog) -> None:
 def test_by_genres_any_of_by_popularity_minus_exclusions(catalog: Catalog) -> None:
     assert ids(catalog.by_genres(["Western", "Horror"], "movie")) == ["tt0100007", "tt0100009"]
     assert ids(catalog.by_genres(["Western", "Horror"], "tv")) == ["tt0200009", "tt0200012"]
-    assert ids(catalog.by_genres(["Western", "Horror"], "tv", exclude=["tt0200009"])) == [
-        "tt0200012"
-    ]
+    assert ids(catalog.by_genres(["Western", "Horror"], "tv", exclude=["tt0200009"])) == ["tt0200012"]
     assert ids(catalog.by_genres(["Reality-TV"], "movie")) == []
     assert ids(catalog.by_genres([], "tv", limit=2)) == ["tt0200015", "tt0200001"]
     drama = catalog.by_genres(["Drama"], "movie", limit=3)
@@ -257,7 +274,7 @@ def test_queries_from_many_threads_at_once(catalog: Catalog) -> None:
                 assert ids(catalog.search("harbor")) == ["tt0100017", "tt0100018", "tt0200014"]
                 assert ids(catalog.trending("tv")) == TRENDING_TV
                 assert catalog.title("tt0100001") is not None
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
@@ -275,8 +292,7 @@ def test_missing_catalogue_says_how_to_build_it(tmp_path: Path) -> None:
     with pytest.raises(CatalogError) as info:
         Catalog(tmp_path / "parquet")
     assert str(info.value) == (
-        "Catalogue not built yet: run `python -m recsys fetch` then `python -m recsys build`"
-        " (or use the Data page)."
+        "Catalogue not built yet: run `python -m recsys fetch` then `python -m recsys build` (or use the Data page)."
     )
     assert str(info.value) == NOT_BUILT
 
@@ -291,9 +307,7 @@ def test_corrupt_parquet_says_to_rebuild(built: Settings, tmp_path: Path, file: 
         Catalog(copy)
 
 
-def test_truncated_parquet_found_at_query_time_says_to_rebuild(
-    built: Settings, tmp_path: Path
-) -> None:
+def test_truncated_parquet_found_at_query_time_says_to_rebuild(built: Settings, tmp_path: Path) -> None:
     copy = tmp_path / "parquet"
     shutil.copytree(built.parquet_dir, copy)
     cat = Catalog(copy)

@@ -29,27 +29,40 @@ TITLES = pl.DataFrame({"tconst": list(GENRES), "genres": list(GENRES.values())})
 
 def ratings(user: int, rows: list[tuple[str, float]], start: int = 1_500_000_000) -> list[dict]:
     return [
-        {"ml_user_id": user, "tconst": t, "rating": r, "timestamp": start + i * 60}
-        for i, (t, r) in enumerate(rows)
+        {"ml_user_id": user, "tconst": t, "rating": r, "timestamp": start + i * 60} for i, (t, r) in enumerate(rows)
     ]
 
 
 # user 1: long history, loves horror + thriller; user 2: loves animation + family;
 # user 3: the longest, but likes horror too (shares a genre with user 1); user 4: too short
 RATINGS = pl.DataFrame(
-    ratings(3, [("tt0000001", 5.0), ("tt0000002", 4.0), ("tt0000007", 4.0), ("tt0000008", 2.0),
-                ("tt0000003", 3.0), ("tt0000004", 1.0)])
-    + ratings(1, [("tt0000001", 5.0), ("tt0000002", 4.5), ("tt0000003", 4.0), ("tt0000006", 1.0),
-                  ("tt0000007", 3.0)])
-    + ratings(2, [("tt0000004", 5.0), ("tt0000005", 4.0), ("tt0000006", 4.0), ("tt0000001", 2.0),
-                  ("tt0000008", 3.5)])
+    ratings(
+        3,
+        [
+            ("tt0000001", 5.0),
+            ("tt0000002", 4.0),
+            ("tt0000007", 4.0),
+            ("tt0000008", 2.0),
+            ("tt0000003", 3.0),
+            ("tt0000004", 1.0),
+        ],
+    )
+    + ratings(1, [("tt0000001", 5.0), ("tt0000002", 4.5), ("tt0000003", 4.0), ("tt0000006", 1.0), ("tt0000007", 3.0)])
+    + ratings(2, [("tt0000004", 5.0), ("tt0000005", 4.0), ("tt0000006", 4.0), ("tt0000001", 2.0), ("tt0000008", 3.5)])
     + ratings(4, [("tt0000008", 5.0), ("tt0000007", 5.0)])
 )
 
 
 def test_star_ratings_map_to_app_values() -> None:
     assert [rating_value(r) for r in (5.0, 4.5, 4.0, 3.5, 3.0, 2.5, 2.0, 0.5)] == [
-        SUPERLIKE, SUPERLIKE, LIKE, None, None, None, DISLIKE, DISLIKE
+        SUPERLIKE,
+        SUPERLIKE,
+        LIKE,
+        None,
+        None,
+        None,
+        DISLIKE,
+        DISLIKE,
     ]
 
 
@@ -87,9 +100,7 @@ def test_a_demo_session_reads_the_persona_and_never_writes_the_shared_store() ->
         assert user.username == "demo-horror-thriller" and user.onboarded
         assert list(user.favourite_genres[:2]) == ["Horror", "Thriller"]
         current = demo.interactions(user.id)
-        assert dict(current.select("tconst", "value").rows()) == {
-            t: v for t, v, _ in persona.ratings.rows()
-        }
+        assert dict(current.select("tconst", "value").rows()) == {t: v for t, v, _ in persona.ratings.rows()}
         assert demo.history(user.id)["tconst"].to_list()[0] == "tt0000004"  # newest first
 
         demo.rate(user.id, "tt0000005", SUPERLIKE)  # a click in the demo

@@ -14,8 +14,10 @@ from sqlalchemy.engine import URL
 
 from recsys.store import Store
 from tests.enrich.fake_tmdb import FakeTmdb
-from tests.support.postgres import throwaway_database
-from tests.support.postgres import postgres_admin_url  # noqa: F401 - session fixture
+from tests.support.postgres import (
+    postgres_admin_url,  # noqa: F401 - session fixture
+    throwaway_database,
+)
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -77,7 +79,7 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture(scope="session")
-def postgres_enrich_url(postgres_admin_url: str) -> Iterator[URL]:  # noqa: F811
+def postgres_enrich_url(postgres_admin_url: str) -> Iterator[URL]:
     """A database for this session's enrichment tests, dropped at the end."""
     with throwaway_database(postgres_admin_url, "cineblend_enrich") as url:
         yield url

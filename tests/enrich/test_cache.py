@@ -14,9 +14,7 @@ from recsys.store import Store
 from recsys.store.schema import tmdb_cache
 from tests.enrich.conftest import T0, Clock
 
-SHAWSHANK = TmdbInfo(
-    "tt0111161", 278, "movie", "https://image.tmdb.org/t/p/w342/a.jpg", "Andy ... Zihuatanejo.", T0
-)
+SHAWSHANK = TmdbInfo("tt0111161", 278, "movie", "https://image.tmdb.org/t/p/w342/a.jpg", "Andy ... Zihuatanejo.", T0)
 BREAKING_BAD = TmdbInfo("tt0903747", 1396, "tv", None, None, T0)
 UNKNOWN = Missing("tt9999999", T0)
 
@@ -56,7 +54,7 @@ def test_unicode_and_long_overviews_survive(cache: TmdbCache) -> None:
 
 def test_ages_and_expiry(cache: TmdbCache, clock: Clock) -> None:
     cache.put_many([SHAWSHANK, UNKNOWN])
-    assert (HIT_TTL, MISS_TTL) == (timedelta(days=30), timedelta(days=7))
+    assert (timedelta(days=30), timedelta(days=7)) == (HIT_TTL, MISS_TTL)
     titles = ["tt9999999", "tt0111161", "tt0000001"]
     # nothing cached for tt0000001: always due
     assert cache.needs_fetch(titles) == ["tt0000001"]

@@ -56,9 +56,7 @@ def test_prefetch_then_posters(enricher: Enricher, tmdb: FakeTmdb, cache: TmdbCa
     assert enricher.wait_idle(WAIT)
     got = enricher.posters(titles)
     assert sorted(got) == ["tt0111161", "tt0903747"]  # the miss is not a poster
-    assert got["tt0111161"].poster_url == (
-        "https://image.tmdb.org/t/p/w342/9cqNxx0GxF0bflZmeSMuL5tnGzr.jpg"
-    )
+    assert got["tt0111161"].poster_url == ("https://image.tmdb.org/t/p/w342/9cqNxx0GxF0bflZmeSMuL5tnGzr.jpg")
     assert got["tt0903747"].media_type == "tv"
     assert enricher.info("tt0111161") == got["tt0111161"]
     assert cache.get(["tt9999999"]) == {"tt9999999": Missing("tt9999999", T0)}
@@ -105,7 +103,7 @@ def test_concurrent_prefetches_fetch_each_title_once(enricher: Enricher, tmdb: F
             for _ in range(3):
                 enricher.prefetch(titles)
                 enricher.posters(titles)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=page_run) for _ in range(6)]
@@ -139,9 +137,7 @@ def test_fresh_entries_are_not_fetched_and_stale_ones_are_refreshed(
     assert new.fetched_at == T0 + timedelta(days=30)
 
 
-def test_misses_are_rechecked_after_a_week(
-    enricher: Enricher, tmdb: FakeTmdb, clock: Clock
-) -> None:
+def test_misses_are_rechecked_after_a_week(enricher: Enricher, tmdb: FakeTmdb, clock: Clock) -> None:
     assert enricher.prefetch(["tt9999999"]) == 1
     assert enricher.wait_idle(WAIT)
     clock.advance(timedelta(days=6))
@@ -185,9 +181,7 @@ def test_the_queue_is_bounded(tmdb: FakeTmdb, cache: TmdbCache) -> None:
         enricher.close()
 
 
-def test_a_rejected_key_stops_enrichment_with_a_clear_problem(
-    tmdb: FakeTmdb, cache: TmdbCache
-) -> None:
+def test_a_rejected_key_stops_enrichment_with_a_clear_problem(tmdb: FakeTmdb, cache: TmdbCache) -> None:
     enricher = make(tmdb, cache, key="ffffffffffffffffffffffffffffffff", max_workers=1)
     try:
         assert enricher.enabled and enricher.problem is None

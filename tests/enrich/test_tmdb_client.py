@@ -15,15 +15,13 @@ from recsys.enrich import Missing, TmdbClient, TmdbInfo, is_read_access_token
 from recsys.enrich.tmdb import REJECTED_KEY_MESSAGE, _retry_after, parse_find
 from recsys.errors import EnrichError, UnknownTitleError
 from tests.enrich.conftest import T0, Clock, Sleeps
-from tests.enrich.fake_tmdb import API_KEY, TOKEN, TITLES, FakeTmdb, Reply, find_body
+from tests.enrich.fake_tmdb import API_KEY, TITLES, TOKEN, FakeTmdb, Reply, find_body
 from tests.support.net import free_port
 
 POSTER = "https://image.tmdb.org/t/p/w342"
 
 
-def client_for(
-    server: FakeTmdb, clock: Clock, sleeps: Sleeps, credential: str = API_KEY, **kwargs: Any
-) -> TmdbClient:
+def client_for(server: FakeTmdb, clock: Clock, sleeps: Sleeps, credential: str = API_KEY, **kwargs: Any) -> TmdbClient:
     return TmdbClient(credential, base_url=server.url, clock=clock, sleep=sleeps, **kwargs)
 
 
@@ -70,9 +68,7 @@ def test_movie_results_win_over_tv_results(tmdb: FakeTmdb, clock: Clock, sleeps:
     assert info is not None and (info.tmdb_id, info.media_type) == (5, "movie")
 
 
-def test_miss_is_none_and_lookup_says_missing(
-    tmdb: FakeTmdb, clock: Clock, sleeps: Sleeps
-) -> None:
+def test_miss_is_none_and_lookup_says_missing(tmdb: FakeTmdb, clock: Clock, sleeps: Sleeps) -> None:
     with client_for(tmdb, clock, sleeps) as client:
         assert client.find("tt9999999") is None
         assert client.lookup("tt9999999") == Missing("tt9999999", T0)
@@ -87,9 +83,7 @@ def test_404_is_a_miss(tmdb: FakeTmdb, clock: Clock, sleeps: Sleeps) -> None:
     assert tmdb.count("tt0000404") == 1
 
 
-def test_read_access_token_goes_as_bearer_header(
-    tmdb: FakeTmdb, clock: Clock, sleeps: Sleeps
-) -> None:
+def test_read_access_token_goes_as_bearer_header(tmdb: FakeTmdb, clock: Clock, sleeps: Sleeps) -> None:
     with client_for(tmdb, clock, sleeps, credential=TOKEN) as client:
         assert client.uses_bearer_token
         info = client.find("tt0111161")
@@ -105,9 +99,7 @@ def test_credential_kind_is_recognised() -> None:
     assert not is_read_access_token("a.b.c")  # too short to be a token
 
 
-def test_429_waits_retry_after_then_succeeds(
-    tmdb: FakeTmdb, clock: Clock, sleeps: Sleeps
-) -> None:
+def test_429_waits_retry_after_then_succeeds(tmdb: FakeTmdb, clock: Clock, sleeps: Sleeps) -> None:
     tmdb.script(
         "tt0111161",
         Reply(429, {"status_code": 25}, {"Retry-After": "2"}),
@@ -131,9 +123,7 @@ def test_429_retry_after_is_capped(tmdb: FakeTmdb, clock: Clock, sleeps: Sleeps)
     assert sleeps == [4.0]
 
 
-def test_429_without_retry_after_backs_off_exponentially(
-    tmdb: FakeTmdb, clock: Clock, sleeps: Sleeps
-) -> None:
+def test_429_without_retry_after_backs_off_exponentially(tmdb: FakeTmdb, clock: Clock, sleeps: Sleeps) -> None:
     tmdb.script("tt0111161", Reply(429), Reply(429), Reply(200, TITLES["tt0111161"]))
     with client_for(tmdb, clock, sleeps, backoff=0.25) as client:
         assert client.find("tt0111161") is not None
@@ -198,9 +188,10 @@ def test_connection_refused_is_retried_and_never_logs_the_key(
     clock: Clock, sleeps: Sleeps, caplog: pytest.LogCaptureFixture
 ) -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    with caplog.at_level(logging.DEBUG), TmdbClient(
-        API_KEY, base_url=url, retries=2, clock=clock, sleep=sleeps
-    ) as client:
+    with (
+        caplog.at_level(logging.DEBUG),
+        TmdbClient(API_KEY, base_url=url, retries=2, clock=clock, sleep=sleeps) as client,
+    ):
         assert client.lookup("tt0111161") is None
     assert sleeps == [0.5, 1.0]
     assert "gave up after 3 attempts (ConnectionError" in caplog.text
@@ -251,9 +242,7 @@ def test_odd_poster_path_is_dropped_but_the_hit_kept() -> None:
     assert (info.tmdb_id, info.poster_url, info.overview) == (9, None, None)
 
 
-def test_401_raises_once_then_the_client_is_off(
-    tmdb: FakeTmdb, clock: Clock, sleeps: Sleeps
-) -> None:
+def test_401_raises_once_then_the_client_is_off(tmdb: FakeTmdb, clock: Clock, sleeps: Sleeps) -> None:
     with client_for(tmdb, clock, sleeps, credential="ffffffffffffffffffffffffffffffff") as client:
         with pytest.raises(EnrichError) as info:
             client.find("tt0111161")
@@ -266,9 +255,7 @@ def test_401_raises_once_then_the_client_is_off(
     assert sleeps == []
 
 
-def test_rejected_token_is_reported_the_same_way(
-    tmdb: FakeTmdb, clock: Clock, sleeps: Sleeps
-) -> None:
+def test_rejected_token_is_reported_the_same_way(tmdb: FakeTmdb, clock: Clock, sleeps: Sleeps) -> None:
     with client_for(tmdb, clock, sleeps, credential=TOKEN[:-4] + "AAAA") as client:
         with pytest.raises(EnrichError, match="check TMDB_API_KEY"):
             client.find("tt0111161")

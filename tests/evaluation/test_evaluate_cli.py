@@ -41,9 +41,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
-def test_nobody_to_test_exits_1_with_a_reason(
-    app_settings: Settings, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_nobody_to_test_exits_1_with_a_reason(app_settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys)  # the fixture's MovieLens users have at most 3 positives
     assert code == 1 and out == ""
     assert err.strip().splitlines()[-1].startswith("error: No user has 5 or more positive ratings")
@@ -81,24 +79,51 @@ def test_dump_recomputes_ndcg_independently(
     add_app_users(app_settings)
     dump = tmp_path / "dump"
     code, out, err = run(
-        capsys, "--with-app-data", "--min-positives", "3", "-k", str(K), "--sweep", "0:1:0.25",
-        "--iterations", "5", "--json", "--dump", str(dump),
+        capsys,
+        "--with-app-data",
+        "--min-positives",
+        "3",
+        "-k",
+        str(K),
+        "--sweep",
+        "0:1:0.25",
+        "--iterations",
+        "5",
+        "--json",
+        "--dump",
+        str(dump),
     )
     assert code == 0, err
     data = json.loads(out)
     assert data["counts"]["app_users"] == 4 and data["counts"]["users"] == 6
     assert sorted(p.name for p in dump.iterdir()) == sorted(
-        ["test.parquet", "train.parquet", "summary.json", "popularity.parquet", "popularity_imdb.parquet",
-         "content.parquet", "als.parquet", "taste.parquet", "hybrid.parquet", "hybrid_best.parquet"]
+        [
+            "test.parquet",
+            "train.parquet",
+            "summary.json",
+            "popularity.parquet",
+            "popularity_imdb.parquet",
+            "content.parquet",
+            "als.parquet",
+            "taste.parquet",
+            "hybrid.parquet",
+            "hybrid_best.parquet",
+        ]
     )
 
     # --- independent recomputation: binary-relevance NDCG@K, mean over every tested user
     test = pl.read_parquet(dump / "test.parquet")
     relevant = {u: set(items) for u, items in test.group_by("user_id").agg("tconst").iter_rows()}
     assert len(relevant) == 6 and sum(u < 0 for u in relevant) == 4  # app users have negative ids
-    files = {"popularity": "popularity", "content": "content", "ALS": "als", "taste": "taste",
-             "popularity (IMDb)": "popularity_imdb", "hybrid (current)": "hybrid",
-             "hybrid (best sweep step)": "hybrid_best"}
+    files = {
+        "popularity": "popularity",
+        "content": "content",
+        "ALS": "als",
+        "taste": "taste",
+        "popularity (IMDb)": "popularity_imdb",
+        "hybrid (current)": "hybrid",
+        "hybrid (best sweep step)": "hybrid_best",
+    }
     for model, name in files.items():
         lists = pl.read_parquet(dump / f"{name}.parquet")
         assert lists.columns == ["user_id", "tconst", "rank"]

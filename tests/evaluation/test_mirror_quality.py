@@ -14,6 +14,8 @@ from recsys.evaluation import SplitIndex, evaluate, split
 from recsys.evaluation.scoring import scorer_fn
 from recsys.models import ALSScorer, PopularityConfig, PopularityScorer
 
+pytestmark = [pytest.mark.mirror]
+
 MIRROR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mirror"
 ZIP = MIRROR / "movielens" / "ml-latest-small.zip"
 

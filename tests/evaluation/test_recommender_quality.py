@@ -26,7 +26,7 @@ from recsys.feed import recommend_profile
 from recsys.models import Recommender, TrainingData, registry
 from tests.support.mirror import mirror_or_skip
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.mirror]
 
 
 @pytest.fixture(scope="module")
@@ -126,13 +126,18 @@ def test_demo_personas_match_their_names(catalog: Catalog, recommender: Recommen
     from recsys.feed import feed_genres
 
     personas = pick_personas(
-        catalog.movielens_ratings(in_catalog_only=True), catalog.all_titles(), recommend=feed_genres(recommender, catalog)
+        catalog.movielens_ratings(in_catalog_only=True),
+        catalog.all_titles(),
+        recommend=feed_genres(recommender, catalog),
     )
     assert len(personas) == 4
     for persona in personas:
         named = set(persona.name.removesuffix(" fan").split(" and "))
         feed = recommend_profile(
-            persona.ratings.rename({"at": "updated_at"}), 12, catalog=catalog, recommender=recommender,
+            persona.ratings.rename({"at": "updated_at"}),
+            12,
+            catalog=catalog,
+            recommender=recommender,
             favourite_genres=persona.favourite_genres,
         )
         for kind, frame in feed.items():

@@ -75,7 +75,13 @@ def test_popularity_baseline_figures_by_hand(tiny: runner.EvaluationResult) -> N
     # [G, F]: no genre in common -> 1; [A, G]: Drama of {Crime, Drama, Romance} -> 1 - 1/3
     assert row["diversity"] == pytest.approx((1 + 2 / 3) / 2)
     assert tiny.counts == {
-        "users": 2, "app_users": 0, "items": 7, "train": 28, "test": 2, "dropped": 0, "validation_users": 0
+        "users": 2,
+        "app_users": 0,
+        "items": 7,
+        "train": 28,
+        "test": 2,
+        "dropped": 0,
+        "validation_users": 0,
     }
     per_user = tiny.per_user[runner.POPULARITY].sort("ml_user_id")
     assert per_user["ndcg"].to_list() == pytest.approx([0.0, 1 / math.log2(3)])
@@ -84,7 +90,13 @@ def test_popularity_baseline_figures_by_hand(tiny: runner.EvaluationResult) -> N
 def test_result_layout(tiny: runner.EvaluationResult) -> None:
     # the baseline, one row per registered scorer, the two hybrids
     assert tiny.models["model"].to_list() == [
-        "popularity", "content", "ALS", "taste", "popularity (IMDb)", "hybrid (current)", "hybrid (best sweep step)"
+        "popularity",
+        "content",
+        "ALS",
+        "taste",
+        "popularity (IMDb)",
+        "hybrid (current)",
+        "hybrid (best sweep step)",
     ]
     assert tiny.models["model"].to_list() == list(runner.model_names())
     assert tiny.sweep["content_weight"].to_list() == [0.0, 0.5, 1.0]
@@ -154,7 +166,11 @@ def test_best_step_is_chosen_on_validation_and_reported_on_test(with_validation:
 def test_dump_writes_train_and_test(with_validation: runner.EvaluationResult, tmp_path) -> None:  # type: ignore[no-untyped-def]
     paths = runner.dump(with_validation, tmp_path / "d")
     names = sorted(p.name for p in paths)
-    expected = {f"{n}.parquet" for n in runner.dump_names().values()} | {"test.parquet", "train.parquet", "summary.json"}
+    expected = {f"{n}.parquet" for n in runner.dump_names().values()} | {
+        "test.parquet",
+        "train.parquet",
+        "summary.json",
+    }
     assert set(names) == expected
     train = pl.read_parquet(tmp_path / "d" / "train.parquet")
     test = pl.read_parquet(tmp_path / "d" / "test.parquet")
@@ -214,7 +230,8 @@ def test_the_sweep_reuses_models_and_scores(monkeypatch: pytest.MonkeyPatch) -> 
     for step in (0.5, 0.1):  # 3 steps, then 11 steps
         counts.update(tfidf_fit=0, als_fit=0, als_scores=0)
         result = run_evaluation(
-            titles, ratings,
+            titles,
+            ratings,
             EvaluationConfig(
                 factors=4, iterations=3, min_positives=4, sweep=(0.0, 1.0, step), compare=(runner.ALS, runner.ALS)
             ),
@@ -230,7 +247,9 @@ def test_the_sweep_reuses_models_and_scores(monkeypatch: pytest.MonkeyPatch) -> 
         assert counts == {"tfidf_fit": 1, "als_fit": stages, "als_scores": users}
     content = TfidfScorer(TfidfConfig(min_df=1)).fit(TrainingData(titles=titles))
     counts.update(tfidf_fit=0, als_fit=0, als_scores=0)
-    run_evaluation(titles, ratings, EvaluationConfig(factors=4, iterations=3, min_positives=4), reuse={"content": content})
+    run_evaluation(
+        titles, ratings, EvaluationConfig(factors=4, iterations=3, min_positives=4), reuse={"content": content}
+    )
     assert counts["tfidf_fit"] == 0  # a given content model is reused as it is
 
 
@@ -238,6 +257,7 @@ def test_protocols_and_seeds() -> None:
     titles, ratings = make_titles(), make_ratings()
     # significance between a model and itself is instant (scipy's small-n exact test is not)
     small = dict(factors=4, iterations=3, sweep=(0.0, 1.0, 0.5), compare=(runner.ALS, runner.ALS))
+
     def run(**kw):  # type: ignore[no-untyped-def]
         return run_evaluation(titles, ratings, EvaluationConfig(**kw, **small), configs=CONFIGS)
 
@@ -253,9 +273,7 @@ def test_nobody_to_test_is_an_error_that_says_what_to_do() -> None:
     with pytest.raises(EvaluationError, match="No user has 5 or more positive ratings.*--with-app-data"):
         run_evaluation(make_titles(), few, EvaluationConfig(**SMALL), configs=CONFIGS)
     # a lower bar tests users 1-4 (4 positives each)
-    result = run_evaluation(
-        make_titles(), few, EvaluationConfig(min_positives=4, **SMALL), configs=CONFIGS
-    )
+    result = run_evaluation(make_titles(), few, EvaluationConfig(min_positives=4, **SMALL), configs=CONFIGS)
     assert result.counts["users"] == 4
 
 
@@ -272,11 +290,11 @@ def test_app_ratings_join_movielens_with_negative_ids() -> None:
     )
     out = app_ratings(frame, titles=[A, B, C])
     assert out.rows() == [
-        (-3, A, 4.0, 1767225600.000005), (-3, B, 5.0, 1767225602.0), (-3, C, 1.0, 1767225600.0),
+        (-3, A, 4.0, 1767225600.000005),
+        (-3, B, 5.0, 1767225602.0),
+        (-3, C, 1.0, 1767225600.0),
     ]
-    ml = pl.DataFrame(
-        {"ml_user_id": [1], "tconst": [A], "rating": [3.5], "timestamp": [10], "in_catalog": [True]}
-    )
+    ml = pl.DataFrame({"ml_user_id": [1], "tconst": [A], "rating": [3.5], "timestamp": [10], "in_catalog": [True]})
     both = runner.evaluation_ratings(ml, out, titles=[A, B, C])
     assert both["ml_user_id"].to_list() == [1, -3, -3, -3]
 
@@ -297,7 +315,9 @@ def test_config_checks() -> None:
     # an old positional (content, als, popularity) tuple is read in that order
     legacy = EvaluationConfig(weights=(0.2, 0.7, 0.1))
     assert legacy.weights == {"content": 0.2, "als": 0.7, "taste": 0.0, "popularity": 0.1}
-    config = EvaluationConfig(weights={"content": 0.2, "als": 0.7, "taste": 0.05, "popularity": 0.1}, sweep=(0.0, 0.5, 0.25))
+    config = EvaluationConfig(
+        weights={"content": 0.2, "als": 0.7, "taste": 0.05, "popularity": 0.1}, sweep=(0.0, 0.5, 0.25)
+    )
     assert EvaluationConfig.from_dict(config.to_dict()) == config
     assert EvaluationConfig().hybrid_weights == registry.default_weights()
 
@@ -346,3 +366,28 @@ def test_compare_any_two_configurations(tiny: runner.EvaluationResult) -> None:
     assert tiny.compare(runner.HYBRID, "sweep content=0.50 als=0.50 taste=0.20 popularity=0.10").n_users == 2
     with pytest.raises(EvaluationError, match="Unknown configuration"):
         tiny.compare("nope", runner.ALS)
+
+
+def test_adding_a_metric_is_one_registry_entry() -> None:
+    """A toy metric registered once shows up in the run's figures, its tables, its text and JSON,
+    and may choose the sweep step; nothing else lists metrics."""
+    from recsys.evaluation import metrics as M
+
+    def first_hit(recommended: list[str], relevant: set[str], k: int) -> float:
+        return 1.0 if recommended[:1] and recommended[0] in relevant else 0.0
+
+    M.register(M.Metric("first_hit", first_hit, "FirstHit"))
+    try:
+        result = run_evaluation(
+            make_titles(), tiny_ratings(), EvaluationConfig(**{**SMALL, "metric": "first_hit"}), configs=CONFIGS
+        )
+        row = result.models.filter(pl.col("model") == runner.POPULARITY).row(0, named=True)
+        assert row["first_hit"] == pytest.approx(0.0)  # user 10 gets G first, user 11 A: no hit
+        assert "FirstHit@2" in result.models_table().columns
+        assert "FirstHit@2" in result.sweep_table().columns
+        assert "FirstHit@2" in runner.render_text(result)
+        assert all("first_hit" in r for r in result.to_dict()["models"])
+        assert "first_hit" in result.per_user[runner.POPULARITY].columns
+    finally:
+        M.unregister("first_hit")
+    assert "first_hit" not in M.summary_names()

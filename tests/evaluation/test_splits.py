@@ -276,7 +276,12 @@ def test_top_k_skips_excluded_and_nan() -> None:
 def test_history_profile_maps_ratings_to_clicks() -> None:
     sp = hand_split()
     history = pl.DataFrame(
-        {"ml_user_id": [7] * 4, "tconst": ["a", "b", "c", "d"], "rating": [5.0, 4.0, 3.0, 1.5], "timestamp": [1, 2, 3, 4]}
+        {
+            "ml_user_id": [7] * 4,
+            "tconst": ["a", "b", "c", "d"],
+            "rating": [5.0, 4.0, 3.0, 1.5],
+            "timestamp": [1, 2, 3, 4],
+        }
     )
     profile = history_profile(history, sp)
     assert profile.tconsts == ("a", "b", "d")

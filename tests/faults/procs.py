@@ -24,8 +24,7 @@ def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("CINEBLEND_", "STREAMLIT_"))
-        and k not in ("DATABASE_URL", "TMDB_API_KEY")
+        if not k.startswith(("CINEBLEND_", "STREAMLIT_")) and k not in ("DATABASE_URL", "TMDB_API_KEY")
     }
     env.update(
         CINEBLEND_DATA_DIR=str(data_dir),
@@ -83,17 +82,14 @@ def kill_when(args: list[str], env: Mapping[str, str], marker: str) -> list[str]
             line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
             if line is None:
                 raise AssertionError(
-                    f"{' '.join(args)} ended (exit {proc.wait()}) before {marker!r}:\n"
-                    + "\n".join(seen)
+                    f"{' '.join(args)} ended (exit {proc.wait()}) before {marker!r}:\n" + "\n".join(seen)
                 )
             seen.append(line)
             if marker in line:
                 proc.send_signal(signal.SIGKILL)
                 break
     except queue.Empty:
-        raise AssertionError(
-            f"no {marker!r} within {CLI_TIMEOUT_S:g} s:\n" + "\n".join(seen)
-        ) from None
+        raise AssertionError(f"no {marker!r} within {CLI_TIMEOUT_S:g} s:\n" + "\n".join(seen)) from None
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -97,9 +97,7 @@ def test_killed_build_leaves_a_complete_catalogue(
     ],
     ids=["during-als", "at-saving", "before-rename"],
 )
-def test_killed_training_keeps_the_previous_model(
-    data_dir: Path, hook: dict[str, str], marker: str
-) -> None:
+def test_killed_training_keeps_the_previous_model(data_dir: Path, hook: dict[str, str], marker: str) -> None:
     models = data_dir / "models"
     previous = latest_version(models)
     assert previous is not None

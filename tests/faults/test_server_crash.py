@@ -37,7 +37,7 @@ from tests.support.testers import (
 )
 from tests.support.ws_session import SessionClosed, StreamlitSession
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 TESTERS = 8
 KILL_AFTER = 60  # acknowledged ratings (all testers) before the SIGKILL
@@ -73,9 +73,7 @@ async def burst_then_kill(server: AppServer, accounts: list[Account]) -> list[Ws
     return testers
 
 
-async def serves_after_restart(
-    base_url: str, account: Account, rated: set[str], chromium: str
-) -> tuple[str, int]:
+async def serves_after_restart(base_url: str, account: Account, rated: set[str], chromium: str) -> tuple[str, int]:
     """In a real browser: log in, check the feed, rate one title. Returns (tconst, value)."""
     from playwright.async_api import async_playwright
 
@@ -126,14 +124,8 @@ def test_sigkill_mid_burst_loses_nothing_acknowledged(synthetic_data: Path, tmp_
         with Store.open(url) as store:
             for tester, click in acked + in_flight:
                 user_id = tester.account.user_id
-                current = {
-                    r["tconst"]: r["value"] for r in store.interactions(user_id).to_dicts()
-                }
-                changes = [
-                    r["value"]
-                    for r in store.history(user_id).to_dicts()
-                    if r["tconst"] == click.tconst
-                ]
+                current = {r["tconst"]: r["value"] for r in store.interactions(user_id).to_dicts()}
+                changes = [r["value"] for r in store.history(user_id).to_dicts() if r["tconst"] == click.tconst]
                 stored = (current.get(click.tconst), changes)
                 if click.acked is not None:
                     assert stored == (click.value, [click.value]), (tester.account, click, stored)
@@ -145,14 +137,9 @@ def test_sigkill_mid_burst_loses_nothing_acknowledged(synthetic_data: Path, tmp_
             rated = store.rated_tconsts(first.account.user_id)  # acknowledged + stored in flight
 
         server.start()
-        tconst, value = run_async(
-            lambda: serves_after_restart(server.url, first.account, rated, chromium)
-        )
+        tconst, value = run_async(lambda: serves_after_restart(server.url, first.account, rated, chromium))
         with Store.open(url) as store:
-            current = {
-                r["tconst"]: r["value"]
-                for r in store.interactions(first.account.user_id).to_dicts()
-            }
+            current = {r["tconst"]: r["value"] for r in store.interactions(first.account.user_id).to_dicts()}
         assert current.get(tconst) == value
     finally:
         server.stop()

@@ -46,7 +46,7 @@ from tests.support.synthetic import GENRES
 from tests.support.testers import Account, WsTester, create_testers, percentile, run_async
 from tests.support.ws_session import StreamlitSession
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 TESTERS = int(os.environ.get("CINEBLEND_LOAD_TESTERS", "20"))
 #: Ratings per tester (measured: the server spends ~0.10 s of CPU per click, so 20 x 50 ratings
@@ -82,13 +82,11 @@ async def _run_testers(base_url: str, accounts: list[Account], ratings: int) -> 
             try:
                 for _ in range(ratings):
                     await tester.rate_first(rng.choice(VALUES))
-            except Exception as exc:  # noqa: BLE001 - reported with the tester's name
+            except Exception as exc:
                 failures.append(f"{tester.account.username}: {type(exc).__name__}: {exc}")
 
         try:
-            await asyncio.wait_for(
-                asyncio.gather(*(rate_all(t) for t in testers)), timeout=DEADLINE_S
-            )
+            await asyncio.wait_for(asyncio.gather(*(rate_all(t) for t in testers)), timeout=DEADLINE_S)
         except TimeoutError:
             failures.append(f"the rating phase passed its {DEADLINE_S:g} s deadline")
         finished = time.monotonic()

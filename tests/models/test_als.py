@@ -105,12 +105,20 @@ def test_dislike_lowers_the_score_of_similar_items(als: ALSScorer) -> None:
 
 def test_matrix_maps_ratings_and_app_values_to_confidences() -> None:
     ml = pl.DataFrame(
-        {"ml_user_id": [1, 1, 1, 1], "tconst": ["tt1", "tt2", "tt3", "tt4"],
-         "rating": [5.0, 4.0, 3.0, 1.5], "timestamp": [1, 2, 3, 4]}
+        {
+            "ml_user_id": [1, 1, 1, 1],
+            "tconst": ["tt1", "tt2", "tt3", "tt4"],
+            "rating": [5.0, 4.0, 3.0, 1.5],
+            "timestamp": [1, 2, 3, 4],
+        }
     )
     app = pl.DataFrame(
-        {"user_id": [1, 1, 1], "tconst": ["tt1", "tt2", "tt3"], "value": [1, 2, -1],
-         "created_at": pl.Series([0, 1, 2]).cast(pl.Datetime("us", "UTC"))}
+        {
+            "user_id": [1, 1, 1],
+            "tconst": ["tt1", "tt2", "tt3"],
+            "value": [1, 2, -1],
+            "created_at": pl.Series([0, 1, 2]).cast(pl.Datetime("us", "UTC")),
+        }
     )
     cfg = ALSConfig(rating_slope=1.0, negative_confidence=2.0, dislike_confidence=3.0)
     matrix, users, items = build_matrix(interaction_table(ml, app, cfg))
@@ -121,8 +129,12 @@ def test_matrix_maps_ratings_and_app_values_to_confidences() -> None:
 
 def test_a_title_rated_twice_keeps_the_latest_rating() -> None:
     ml = pl.DataFrame(
-        {"ml_user_id": [1, 1, 1, 2], "tconst": ["tt1", "tt1", "tt2", "tt1"],
-         "rating": [5.0, 1.0, 4.0, 4.0], "timestamp": [10, 20, 5, 1]}
+        {
+            "ml_user_id": [1, 1, 1, 2],
+            "tconst": ["tt1", "tt1", "tt2", "tt1"],
+            "rating": [5.0, 1.0, 4.0, 4.0],
+            "timestamp": [10, 20, 5, 1],
+        }
     )
     matrix, users, items = build_matrix(interaction_table(ml, None, ALSConfig(negative_confidence=3.0)))
     assert users.ids.tolist() == ["ml:1", "ml:2"]

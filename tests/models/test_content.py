@@ -55,7 +55,9 @@ def catalogue() -> pl.DataFrame:
     )
 
 
-def fit(config: TfidfConfig = PLAIN, titles: pl.DataFrame | None = None, tags: pl.DataFrame | None = None) -> TfidfScorer:
+def fit(
+    config: TfidfConfig = PLAIN, titles: pl.DataFrame | None = None, tags: pl.DataFrame | None = None
+) -> TfidfScorer:
     return TfidfScorer(config).fit(TrainingData(titles=catalogue() if titles is None else titles, tags=tags))
 
 
@@ -178,22 +180,27 @@ def test_fast_path_matches_the_direct_formula() -> None:
 def test_only_the_most_recent_titles_count() -> None:
     scorer = fit(dataclasses.replace(PLAIN, max_profile=1))
     cands = ["tt14", "tt04"]
-    np.testing.assert_allclose(
-        scorer.score([("tt01", 1), ("tt08", 1)], cands), scorer.score([("tt08", 1)], cands)
-    )
+    np.testing.assert_allclose(scorer.score([("tt01", 1), ("tt08", 1)], cands), scorer.score([("tt08", 1)], cands))
 
 
 def test_fields_are_normalised_on_their_own() -> None:
     # one genre token vs three: each field has unit length before its weight
     only_genres = TfidfConfig(
-        min_df=1, type_weight=0, decade_weight=0, runtime_weight=0, word_weight=0,
-        director_weight=1.0, writer_weight=0, cast_weight=0,
+        min_df=1,
+        type_weight=0,
+        decade_weight=0,
+        runtime_weight=0,
+        word_weight=0,
+        director_weight=1.0,
+        writer_weight=0,
+        cast_weight=0,
     )
     scorer = fit(only_genres)
     x = scorer.matrix.toarray()
     # tt01 has genres and a director: both fields weigh the same
-    assert x[scorer.items.get("tt01")].max() == pytest.approx(x[scorer.items.get("tt01")][
-        [i for i, f in enumerate(scorer.features) if f.startswith("dir:")]].max())
+    assert x[scorer.items.get("tt01")].max() == pytest.approx(
+        x[scorer.items.get("tt01")][[i for i, f in enumerate(scorer.features) if f.startswith("dir:")]].max()
+    )
 
 
 def test_save_load_round_trip(scorer: TfidfScorer, tmp_path: Path) -> None:
@@ -233,8 +240,18 @@ def test_tokens_cover_every_field() -> None:
     tags = pl.DataFrame({"tconst": ["tt1"], "tag": ["Gritty"]})
     tokens = title_tokens(titles, TfidfConfig(max_cast=2), tags)[0]
     assert tokens == [
-        "g:crime", "g:drama", "t:tvSeries", "d:2000", "r:30-60", "w:wire", "w:baltimore",
-        "dir:david_simon", "wri:ed_burns", "cast:dominic_west", "cast:idris_elba", "tag:gritty",
+        "g:crime",
+        "g:drama",
+        "t:tvSeries",
+        "d:2000",
+        "r:30-60",
+        "w:wire",
+        "w:baltimore",
+        "dir:david_simon",
+        "wri:ed_burns",
+        "cast:dominic_west",
+        "cast:idris_elba",
+        "tag:gritty",
     ]
 
 

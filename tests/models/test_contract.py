@@ -165,9 +165,7 @@ def _profile_independent(scorer: object, cands: list[str], scores: np.ndarray) -
 
 
 @pytest.mark.parametrize("profile", [[], [(UNKNOWN, 1)]], ids=["empty", "unknown-only"])
-def test_no_signal_means_no_query_or_a_profile_independent_score(
-    single: tuple[str, object], profile: list
-) -> None:
+def test_no_signal_means_no_query_or_a_profile_independent_score(single: tuple[str, object], profile: list) -> None:
     """The contract: ``prepare`` returns None without signal (then every score is NaN); a scorer
     that ignores the profile (popularity) always answers and gives everyone the same scores."""
     _, scorer = single

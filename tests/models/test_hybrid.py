@@ -73,9 +73,7 @@ def _section_ranking(rec: Recommender, scorer: object, kind: str, profile: list)
     rated = {t for t, _ in profile}
     cands = [t for t in rec.titles.filter(pl.col("kind") == kind)["tconst"].to_list() if t not in rated]
     scores = scorer.score(profile, cands)
-    order = sorted(
-        (i for i in range(len(cands)) if np.isfinite(scores[i])), key=lambda i: (-scores[i], i)
-    )
+    order = sorted((i for i in range(len(cands)) if np.isfinite(scores[i])), key=lambda i: (-scores[i], i))
     return [cands[i] for i in order]
 
 
@@ -144,7 +142,9 @@ def test_crime_fan_gets_crime_first(recommender: Recommender) -> None:
 
 
 def test_reasons_name_only_liked_titles(recommender: Recommender) -> None:
-    names = dict(zip(recommender.titles["tconst"].to_list(), recommender.titles["primary_title"].to_list(), strict=True))
+    names = dict(
+        zip(recommender.titles["tconst"].to_list(), recommender.titles["primary_title"].to_list(), strict=True)
+    )
     liked = {names[t] for t, v in CRIME_FAN if v > 0}
     disliked = {names[t] for t, v in CRIME_FAN if v < 0}
     for kind in ("movie", "tv"):

@@ -8,10 +8,9 @@ fixture catalogue.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import re
 from collections import Counter
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -62,9 +61,7 @@ def reasons(
         queries["taste"] = taste
         weights["taste"] = 1.0
         components["taste"] = np.asarray(taste_z if taste_z is not None else [0.0] * n)
-    sec = SimpleNamespace(
-        kind=kind, blocks={"content": None, "taste": None}, genres=[["Crime", "Drama"]] * n
-    )
+    sec = SimpleNamespace(kind=kind, blocks={"content": None, "taste": None}, genres=[["Crime", "Drama"]] * n)
     rec = SimpleNamespace(names=NAMES)
     return reasons_for(
         rec,  # type: ignore[arg-type]
@@ -120,9 +117,7 @@ def test_disliked_titles_are_never_named_even_if_a_scorer_reports_them() -> None
 
 
 def test_taste_reason_when_the_taste_explains_more_than_any_liked_title() -> None:
-    out = reasons(
-        [[0.3, 0.1, 0.0], [0.3, 0.1, 0.0]], taste=TasteQuery("Crime"), taste_z=[2.0, 0.1], kind="tv"
-    )
+    out = reasons([[0.3, 0.1, 0.0], [0.3, 0.1, 0.0]], taste=TasteQuery("Crime"), taste_z=[2.0, 0.1], kind="tv")
     # card 1: taste share 1 * 2.0 / 2 = 1.0 > 0.3 / 2; card 2: 0.05 < 0.15 -> the liked titles
     assert out == ["Because you like crime shows", "Because you liked Alpha, Beta"]
 

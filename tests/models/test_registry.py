@@ -93,8 +93,15 @@ class RecencyScorer(ScorerBase):
 def toy() -> Iterator[ScorerSpec]:
     spec = registry.register(
         ScorerSpec(
-            TOY, "Recency (toy)", RecencyScorer, RecencyScorer.load, RecencyConfig, 0.0,
-            catalogue_only=True, help="newer titles first", model="recency (toy)",
+            TOY,
+            "Recency (toy)",
+            RecencyScorer,
+            RecencyScorer.load,
+            RecencyConfig,
+            0.0,
+            catalogue_only=True,
+            help="newer titles first",
+            model="recency (toy)",
         )
     )
     try:
@@ -116,7 +123,11 @@ def test_toy_appears_in_the_registry_names_and_weights(toy: ScorerSpec) -> None:
     assert registry.names() == ("content", "als", "taste", "popularity", TOY)
     assert registry.default_weights()[TOY] == 0.0
     assert parse_weights("recency=1,content=0") == {
-        "content": 0.0, "als": 0.0, "taste": 0.0, "popularity": 0.0, TOY: 1.0
+        "content": 0.0,
+        "als": 0.0,
+        "taste": 0.0,
+        "popularity": 0.0,
+        TOY: 1.0,
     }
     assert "recency 0.00" in registry.format_weights(registry.default_weights())
 
@@ -134,8 +145,14 @@ def test_toy_is_built_fitted_and_blended_by_the_hybrid(toy: ScorerSpec) -> None:
 
 def test_toy_gets_its_own_evaluation_row_and_weight_column(toy: ScorerSpec) -> None:
     assert runner.model_names() == (
-        "popularity", "content", "ALS", "taste", "popularity (IMDb)", "recency (toy)",
-        "hybrid (current)", "hybrid (best sweep step)",
+        "popularity",
+        "content",
+        "ALS",
+        "taste",
+        "popularity (IMDb)",
+        "recency (toy)",
+        "hybrid (current)",
+        "hybrid (best sweep step)",
     )
     config = EvaluationConfig(factors=4, iterations=3, k=2, sweep=(0.0, 1.0, 0.5), min_positives=4)
     result = run_evaluation(make_titles(), make_ratings(), config, configs=small_scorer_configs())

@@ -101,7 +101,9 @@ def test_train_reports_progress_and_writes_a_version(
         }
     )
     stages: list[tuple[str, float, float | None]] = []
-    path = train(TrainingData(titles, ratings, app), models_dir, small_config(), lambda s, d, t: stages.append((s, d, t)))
+    path = train(
+        TrainingData(titles, ratings, app), models_dir, small_config(), lambda s, d, t: stages.append((s, d, t))
+    )
     assert path.parent == models_dir and (path / MANIFEST).is_file()
     names = {s for s, _, _ in stages}
     assert {"als: iterations", "saving model"} <= names
@@ -193,7 +195,10 @@ def test_changed_catalogue_or_damaged_files_fit_everything_again(
     models = tmp_path / "models"
     first = train(TrainingData(titles, ratings, None), models, small_config())
     renamed = titles.with_columns(
-        pl.when(pl.col("tconst") == "tt0000015").then(pl.lit("Quiet Fields Redux")).otherwise(pl.col("primary_title")).alias("primary_title")
+        pl.when(pl.col("tconst") == "tt0000015")
+        .then(pl.lit("Quiet Fields Redux"))
+        .otherwise(pl.col("primary_title"))
+        .alias("primary_title")
     )
     second = train(TrainingData(renamed, ratings, None), models, small_config())
     tfidf = "hybrid/content/tfidf.npz"
@@ -227,8 +232,12 @@ def test_no_likes_gives_the_popular_titles_of_the_favourite_genres(recommender: 
     # Sci-Fi or Romance movies by popularity: 85, 65, 55, 45, 42, 35
     assert out["tconst"].to_list() == ["tt0000008", "tt0000009", "tt0000012", "tt0000010", "tt0000013", "tt0000011"]
     assert out["reason"].to_list() == [
-        "Popular in Sci-Fi", "Popular in Sci-Fi", "Popular in Romance",
-        "Popular in Sci-Fi", "Popular in Romance", "Popular in Sci-Fi",
+        "Popular in Sci-Fi",
+        "Popular in Sci-Fi",
+        "Popular in Romance",
+        "Popular in Sci-Fi",
+        "Popular in Romance",
+        "Popular in Sci-Fi",
     ]
     for name in ("content", "als", "taste"):
         assert out[name].is_nan().all()
@@ -241,7 +250,12 @@ def test_no_likes_gives_the_popular_titles_of_the_favourite_genres(recommender: 
     assert many["reason"].to_list()[4:] == ["Popular on IMDb"] * (many.height - 4)
     # no favourite genres either: the global popularity list
     assert recommender.recommend([], "movie", n=6)["tconst"].to_list() == [
-        "tt0000008", "tt0000001", "tt0000002", "tt0000009", "tt0000005", "tt0000012"
+        "tt0000008",
+        "tt0000001",
+        "tt0000002",
+        "tt0000009",
+        "tt0000005",
+        "tt0000012",
     ]
 
 

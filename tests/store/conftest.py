@@ -20,8 +20,10 @@ import pytest
 from sqlalchemy.engine import URL
 
 from recsys.store import Store, accounts
-from tests.support.postgres import throwaway_database
-from tests.support.postgres import postgres_admin_url  # noqa: F401 - session fixture
+from tests.support.postgres import (
+    postgres_admin_url,  # noqa: F401 - session fixture
+    throwaway_database,
+)
 
 BACKENDS = ["sqlite", "postgresql"]
 

@@ -10,8 +10,7 @@ from recsys.errors import DuplicateUserError, RegistrationError
 from recsys.store import Store, accounts, check_password, hash_password, register
 from recsys.store.accounts import validate_registration
 
-GOOD = {"username": "ada_l.90", "name": "Ada Lovelace", "email": "ada@example.com",
-        "password": "Analyt1cal!"}
+GOOD = {"username": "ada_l.90", "name": "Ada Lovelace", "email": "ada@example.com", "password": "Analyt1cal!"}
 
 
 def _problems(**changes: str) -> list[str]:
@@ -70,8 +69,21 @@ def test_every_problem_is_listed_at_once() -> None:
 
 @pytest.mark.parametrize(
     "password",
-    ["Analyt1cal!", "Aa1!aaaa", "aa1!aaaa", "AA1!AAAA", "Aaa!aaaa", "Aa1aaaaa", "Aa1!aaa",
-     "Aa1!" + "a" * 17, "Aa1! aaaa", "Aa1!ääää", "Pass[word]1", "Pass\\word1", "1234567!Aa"],
+    [
+        "Analyt1cal!",
+        "Aa1!aaaa",
+        "aa1!aaaa",
+        "AA1!AAAA",
+        "Aaa!aaaa",
+        "Aa1aaaaa",
+        "Aa1!aaa",
+        "Aa1!" + "a" * 17,
+        "Aa1! aaaa",
+        "Aa1!ääää",
+        "Pass[word]1",
+        "Pass\\word1",
+        "1234567!Aa",
+    ],
 )
 def test_password_rule_agrees_with_streamlit_authenticator(password: str) -> None:
     ours = not any(p.startswith("Password") for p in _problems(password=password))

@@ -1,4 +1,4 @@
-""""Not interested": hidden titles are per user, idempotent, separate from ratings."""
+""" "Not interested": hidden titles are per user, idempotent, separate from ratings."""
 
 from __future__ import annotations
 

@@ -167,9 +167,7 @@ def test_frames_newest_first_with_schema(store: Store, ada: User, bob: User) -> 
         111161,
     ],
 )
-def test_malformed_tconst_is_rejected_and_nothing_stored(
-    store: Store, ada: User, tconst: object
-) -> None:
+def test_malformed_tconst_is_rejected_and_nothing_stored(store: Store, ada: User, tconst: object) -> None:
     with pytest.raises(UnknownTitleError, match="is not an IMDb title id"):
         store.rate(ada.id, tconst, LIKE)  # type: ignore[arg-type]
     with pytest.raises(UnknownTitleError):
@@ -179,9 +177,7 @@ def test_malformed_tconst_is_rejected_and_nothing_stored(
 
 
 @pytest.mark.parametrize("value", [0, 3, -2, True, 1.0, "1", None])
-def test_invalid_value_is_rejected_and_nothing_stored(
-    store: Store, ada: User, value: object
-) -> None:
+def test_invalid_value_is_rejected_and_nothing_stored(store: Store, ada: User, value: object) -> None:
     with pytest.raises(ValueError, match=r"must be 1 \(like\), -1 \(dislike\) or 2 \(superlike\)"):
         store.rate(ada.id, MOVIE, value)  # type: ignore[arg-type]
     assert _rows(store, interactions) == 0

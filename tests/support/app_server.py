@@ -60,11 +60,7 @@ class AppServer:
         return f"http://127.0.0.1:{self.port}"
 
     def environment(self) -> dict[str, str]:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(_DROPPED_ENV_PREFIXES) and k not in _DROPPED_ENV
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED_ENV_PREFIXES) and k not in _DROPPED_ENV}
         env.update(
             CINEBLEND_DATA_DIR=str(self.data_dir),
             CINEBLEND_COOKIE_KEY=TEST_COOKIE_KEY,
@@ -114,9 +110,7 @@ class AppServer:
         with requests.Session() as http:
             while True:
                 if not self.running():
-                    raise AppServerError(
-                        f"streamlit exited with {self._returncode()}{self.log_tail()}"
-                    )
+                    raise AppServerError(f"streamlit exited with {self._returncode()}{self.log_tail()}")
                 try:
                     reply = http.get(f"{self.url}/_stcore/health", timeout=2)
                     if reply.ok:

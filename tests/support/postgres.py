@@ -26,10 +26,10 @@ import subprocess
 import tempfile
 import time
 import uuid
-from typing import TYPE_CHECKING
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -52,8 +52,7 @@ SERVICE_USER = "postgres"
 START_TIMEOUT_S = 60
 # Settings for a fast, disposable, loopback-only test server.
 SERVER_OPTIONS = (
-    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-    "-c max_connections=200 -c shared_buffers=32MB"
+    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB"
 )
 INSTALL_HINT = (
     "install Debian's postgresql package (scripts/test.sh does so when run as root or with "
@@ -77,8 +76,7 @@ def find_bindir() -> Path:
         if all((folder / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres")):
             return folder
     raise PostgresUnavailable(
-        f"PostgreSQL server binaries not found (looked in {', '.join(map(str, candidates))}); "
-        + INSTALL_HINT
+        f"PostgreSQL server binaries not found (looked in {', '.join(map(str, candidates))}); " + INSTALL_HINT
     )
 
 
@@ -87,9 +85,7 @@ def _default_bindirs() -> list[Path]:
     root = PG_ROOT
     candidates.append(root / PREFERRED_MAJOR / "bin")
     if root.is_dir():
-        versions = sorted(
-            (p for p in root.iterdir() if p.name.isdigit()), key=lambda p: int(p.name), reverse=True
-        )
+        versions = sorted((p for p in root.iterdir() if p.name.isdigit()), key=lambda p: int(p.name), reverse=True)
         candidates.extend(p / "bin" for p in versions)
     on_path = shutil.which("pg_ctl")
     if on_path:
@@ -126,9 +122,7 @@ class PostgresCluster:
         assert self.port is not None, "cluster not started"
         return f"postgresql+psycopg://{ROLE}@127.0.0.1:{self.port}/postgres"
 
-    def _run(
-        self, *args: str, timeout: float = START_TIMEOUT_S
-    ) -> subprocess.CompletedProcess[str]:
+    def _run(self, *args: str, timeout: float = START_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
         cmd = list(args)
         if self.as_root:
             cmd = ["runuser", "-u", SERVICE_USER, "--", *cmd]
@@ -148,12 +142,9 @@ class PostgresCluster:
             return
         tail = ""
         if self.root is not None and self.log_file.exists():
-            tail = "\n--- server log ---\n" + "\n".join(
-                self.log_file.read_text(errors="replace").splitlines()[-20:]
-            )
+            tail = "\n--- server log ---\n" + "\n".join(self.log_file.read_text(errors="replace").splitlines()[-20:])
         raise RuntimeError(
-            f"PostgreSQL {what} failed (exit {result.returncode}): "
-            f"{(result.stderr or result.stdout).strip()}{tail}"
+            f"PostgreSQL {what} failed (exit {result.returncode}): {(result.stderr or result.stdout).strip()}{tail}"
         )
 
     def start(self) -> str:
@@ -165,17 +156,20 @@ class PostgresCluster:
                 shutil.chown(self.root, user=SERVICE_USER, group=SERVICE_USER)
             except LookupError as exc:
                 raise PostgresUnavailable(
-                    f"No '{SERVICE_USER}' system user to run PostgreSQL as (we are root); "
-                    + INSTALL_HINT
+                    f"No '{SERVICE_USER}' system user to run PostgreSQL as (we are root); " + INSTALL_HINT
                 ) from exc
         started = time.monotonic()
         self._check(
             self._run(
                 str(self.bindir / "initdb"),
-                "-D", str(self.data_dir),
-                "-A", "trust",
-                "-U", ROLE,
-                "-E", "UTF8",
+                "-D",
+                str(self.data_dir),
+                "-A",
+                "trust",
+                "-U",
+                ROLE,
+                "-E",
+                "UTF8",
                 "--no-locale",
                 "--no-sync",
             ),
@@ -186,10 +180,13 @@ class PostgresCluster:
             self.port = free_port()
             result = self._run(
                 str(self.bindir / "pg_ctl"),
-                "-D", str(self.data_dir),
-                "-l", str(self.log_file),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
                 "-w",
-                "-t", str(START_TIMEOUT_S),
+                "-t",
+                str(START_TIMEOUT_S),
                 "-o",
                 f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 {SERVER_OPTIONS}",
                 "start",
@@ -202,7 +199,9 @@ class PostgresCluster:
                 continue
             log.info(
                 "PostgreSQL test server on port %s (%s) up in %.1f s",
-                self.port, self.bindir, time.monotonic() - started,
+                self.port,
+                self.bindir,
+                time.monotonic() - started,
             )
             return self.admin_url
         assert last is not None
@@ -216,8 +215,10 @@ class PostgresCluster:
             if (self.data_dir / "postmaster.pid").exists():
                 result = self._run(
                     str(self.bindir / "pg_ctl"),
-                    "-D", str(self.data_dir),
-                    "-m", "fast",
+                    "-D",
+                    str(self.data_dir),
+                    "-m",
+                    "fast",
                     "-w",
                     "stop",
                 )

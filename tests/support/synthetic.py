@@ -90,9 +90,7 @@ def write_synthetic_sources(
          "endYear", "runtimeMinutes", "genres"],
         basics,
     )  # fmt: skip
-    _write_tsv_gz(
-        imdb_dir / "title.ratings.tsv.gz", ["tconst", "averageRating", "numVotes"], ratings
-    )
+    _write_tsv_gz(imdb_dir / "title.ratings.tsv.gz", ["tconst", "averageRating", "numVotes"], ratings)
     _write_tsv_gz(imdb_dir / "title.crew.tsv.gz", ["tconst", "directors", "writers"], crew)
     _write_movielens(movielens_zip, movies, ml_users, rng)
     return titles

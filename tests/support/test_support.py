@@ -11,9 +11,7 @@ from tests.support.app_server import TEST_COOKIE_KEY, AppServer
 from tests.support.ci import unavailable
 
 
-def test_missing_postgres_binaries_say_what_to_install(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_missing_postgres_binaries_say_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(postgres.PG_BIN_ENV, str(tmp_path))
     with pytest.raises(postgres.PostgresUnavailable) as info:
         postgres.find_bindir()
@@ -21,9 +19,7 @@ def test_missing_postgres_binaries_say_what_to_install(
     assert "postgresql package" in str(info.value)
 
 
-def test_postgres_binaries_found_in_the_named_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_postgres_binaries_found_in_the_named_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for tool in ("initdb", "pg_ctl", "postgres"):
         (tmp_path / tool).write_text("#!/bin/sh\n")
     monkeypatch.setenv(postgres.PG_BIN_ENV, str(tmp_path))
@@ -45,15 +41,11 @@ def test_unavailable_fails_under_ci(monkeypatch: pytest.MonkeyPatch, ci: str) ->
         unavailable("Browser", "no chromium")
 
 
-def test_app_server_environment_is_isolated_from_the_callers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_app_server_environment_is_isolated_from_the_callers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://someone@db/prod")
     monkeypatch.setenv("CINEBLEND_MIN_VOTES", "5")
     monkeypatch.setenv("STREAMLIT_SERVER_PORT", "80")
-    server = AppServer(
-        tmp_path / "data", log_path=tmp_path / "app.log", env={"CINEBLEND_MIN_VOTES": "7"}
-    )
+    server = AppServer(tmp_path / "data", log_path=tmp_path / "app.log", env={"CINEBLEND_MIN_VOTES": "7"})
     env = server.environment()
     assert "DATABASE_URL" not in env and "STREAMLIT_SERVER_PORT" not in env
     assert env["CINEBLEND_DATA_DIR"] == str(tmp_path / "data")

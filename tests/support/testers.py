@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from recsys.columns import VALUE_LABELS
 from recsys.store import Store
 from recsys.store.accounts import hash_password
 from tests.support.ws_session import (
@@ -51,7 +52,6 @@ LOGIN_FORM = "login-form"
 LOGIN_SUBMIT = "FormSubmitter-login-form-Log-in"  # its st-key- CSS class
 #: bcrypt cost for load-test accounts (the app's own is 12: ~0.25 s per login check).
 CHEAP_BCRYPT_ROUNDS = 4
-VALUE_LABELS = {1: "Liked", -1: "Disliked", 2: "Superliked"}
 
 _ERROR_RECORDER_JS = """
 (() => {
@@ -103,9 +103,7 @@ class Account:
     user_id: int
 
 
-def create_testers(
-    store: Store, count: int, *, prefix: str = "tester", genres: Sequence[str] = ()
-) -> list[Account]:
+def create_testers(store: Store, count: int, *, prefix: str = "tester", genres: Sequence[str] = ()) -> list[Account]:
     """``count`` onboarded accounts (password :data:`PASSWORD`, cheap bcrypt) in ``store``."""
     password_hash = hash_password(PASSWORD, rounds=CHEAP_BCRYPT_ROUNDS)
     accounts = []
@@ -161,8 +159,7 @@ class WsTester:
         run = await self.session.run()
         if "Your feed" not in headings(run):
             raise AssertionError(
-                f"{self.account.username} is not on the feed after logging in: {headings(run)}"
-                f" {run.errors()}"
+                f"{self.account.username} is not on the feed after logging in: {headings(run)} {run.errors()}"
             )
         self.feed_run = run
         return run
@@ -224,12 +221,8 @@ class BrowserTester:
     __test__ = False  # not a pytest test class
 
     @classmethod
-    async def open(
-        cls, browser: Browser, base_url: str, account: Account, timeout_ms: float = 60_000
-    ) -> BrowserTester:
-        context = await browser.new_context(
-            base_url=base_url, viewport={"width": 1280, "height": 900}
-        )
+    async def open(cls, browser: Browser, base_url: str, account: Account, timeout_ms: float = 60_000) -> BrowserTester:
+        context = await browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
         context.set_default_timeout(timeout_ms)
         await context.add_init_script(_ERROR_RECORDER_JS)
         page = await context.new_page()
@@ -261,7 +254,7 @@ class BrowserTester:
         """Every error box / alert this page has shown so far (plus JS errors)."""
         try:
             shown: list[str] = await self.page.evaluate("() => window.__cbErrors || []")
-        except Exception as exc:  # noqa: BLE001 - a dead page is itself worth reporting
+        except Exception as exc:
             shown = [f"page unusable: {type(exc).__name__}: {str(exc)[:200]}"]
         return shown + [f"JS error: {e}" for e in self.page_errors]
 
@@ -288,9 +281,7 @@ class BrowserTester:
         # the session's second run (the cookie manager's answer) must be over before typing
         await expect(page.locator(f".{key_class('init')}")).to_have_count(0)
         await self.settle()
-        form = page.get_by_test_id("stForm").filter(
-            has=page.locator(f".{key_class(LOGIN_SUBMIT)}")
-        )
+        form = page.get_by_test_id("stForm").filter(has=page.locator(f".{key_class(LOGIN_SUBMIT)}"))
         await form.get_by_role("textbox", name="Username").fill(self.account.username)
         await form.get_by_role("textbox", name="Password").fill(PASSWORD)
         await page.locator(f".{key_class(LOGIN_SUBMIT)} button").click()

@@ -108,9 +108,7 @@ class Run:
             and (within is None or i.within(within))
         ]
         if len(found) != 1:
-            raise AssertionError(
-                f"expected one {kind} (key={key} label={label} form={form}), found {len(found)}"
-            )
+            raise AssertionError(f"expected one {kind} (key={key} label={label} form={form}), found {len(found)}")
         return found[0]
 
     def texts(self) -> list[str]:
@@ -170,9 +168,7 @@ class StreamlitSession:
         """Every error any run of this session showed."""
         return [e for run in self.runs for e in run.errors()]
 
-    async def send_rerun(
-        self, widgets: Sequence[WidgetState] = (), fragment_id: str = ""
-    ) -> float:
+    async def send_rerun(self, widgets: Sequence[WidgetState] = (), fragment_id: str = "") -> float:
         """Ask for a rerun of the current page (as a click or the first visit does); returns
         the time it was sent (epoch seconds)."""
         msg = BackMsg()
@@ -223,9 +219,7 @@ class StreamlitSession:
                 self.runs.append(run)  # interrupted by a rerun the script asked for
                 run = Run(started=time.time())
 
-    async def run(
-        self, widgets: Sequence[WidgetState] = (), fragment_id: str = ""
-    ) -> Run:
+    async def run(self, widgets: Sequence[WidgetState] = (), fragment_id: str = "") -> Run:
         """Send a rerun and wait for its run to finish."""
         await self.send_rerun(widgets, fragment_id)
         return await self.receive_run()

@@ -67,9 +67,7 @@ def upgrade() -> None:
             name=op.f("fk_interaction_history_user_id_users"),
             ondelete="CASCADE",
         ),
-        sa.CheckConstraint(
-            "value IS NULL OR value IN (-1, 1, 2)", name=op.f("ck_interaction_history_value")
-        ),
+        sa.CheckConstraint("value IS NULL OR value IN (-1, 1, 2)", name=op.f("ck_interaction_history_value")),
         sqlite_autoincrement=True,  # ids only grow: the tie-breaker for equal timestamps
     )
     op.create_index(
@@ -89,9 +87,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("settings")
-    op.drop_index(
-        op.f("ix_interaction_history_user_id_created_at"), table_name="interaction_history"
-    )
+    op.drop_index(op.f("ix_interaction_history_user_id_created_at"), table_name="interaction_history")
     op.drop_table("interaction_history")
     op.drop_table("interactions")
     op.drop_table("users")

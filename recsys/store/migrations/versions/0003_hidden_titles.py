@@ -23,7 +23,9 @@ def upgrade() -> None:
         sa.Column("tconst", sa.String(12), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_hidden_titles_user_id_users"),
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_hidden_titles_user_id_users"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("user_id", "tconst", name=op.f("pk_hidden_titles")),

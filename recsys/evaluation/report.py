@@ -1,0 +1,309 @@
+"""An evaluation's results (:class:`EvaluationResult`, one :class:`StageResult` per split) and
+how they are shown: the tables the page and the CLI render, the text report
+(:func:`render_text`), the JSON form and the Parquet dump (:func:`dump`)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from recsys.columns import Columns as C
+from recsys.errors import EvaluationError
+from recsys.evaluation import metrics as M
+from recsys.evaluation.config import HYBRID, POPULARITY, USER, EvaluationConfig, dump_names, weight_column
+from recsys.evaluation.metrics import metric_label
+from recsys.evaluation.significance import Significance, compare
+from recsys.models import registry
+from recsys.models.registry import Weights
+
+
+@dataclass
+class StageResult:
+    """One split's figures: ``models`` a row per model (:func:`model_names`) with its blend
+    weights (null for models outside the hybrid) and every summary figure; ``sweep`` a row per
+    sweep step; ``per_user`` per configuration (model names and sweep step labels) the per-user
+    metric values; ``tops`` each model's top-K list per tested user; ``counts`` the split's sizes."""
+
+    models: pl.DataFrame
+    sweep: pl.DataFrame
+    per_user: dict[str, pl.DataFrame] = field(repr=False)
+    tops: dict[str, dict[int, list[str]]] = field(repr=False)
+    counts: dict[str, int]
+
+
+@dataclass
+class EvaluationResult:
+    """One run's figures on the test split (``models``, ``sweep``, ``per_user``, ``tops``) and on
+    the validation split (``validation``, None when it had no testable user). ``best``: the sweep
+    step chosen on ``chosen_on`` ("validation", or "test" when validation was empty); ``test``:
+    the held-out positives ``[user_id, tconst]``; ``train``: the test split's training ratings
+    ``[user_id, tconst, rating, timestamp]``; ``timings`` in seconds."""
+
+    config: EvaluationConfig
+    weights: Weights
+    normalisation: str
+    counts: dict[str, int]
+    models: pl.DataFrame
+    sweep: pl.DataFrame
+    best: int
+    per_user: dict[str, pl.DataFrame] = field(repr=False)
+    tops: dict[str, dict[int, list[str]]] = field(repr=False)
+    test: pl.DataFrame = field(repr=False)
+    significance: Significance
+    timings: dict[str, float]
+    content_source: str
+    validation: StageResult | None = None
+    chosen_on: str = "validation"
+    train: pl.DataFrame | None = field(default=None, repr=False)
+    plain_matches: bool | None = None
+
+    @property
+    def best_weights(self) -> Weights:
+        row = self.sweep.row(self.best, named=True)
+        return {name: float(row[weight_column(name)]) for name in self.weights}
+
+    def best_value(self, metric: str | None = None) -> float:
+        """The best step's figure on the test split."""
+        return float(self.sweep[metric or self.config.metric][self.best])
+
+    def model_value(self, model: str, metric: str | None = None, stage: str = "test") -> float:
+        frame = self.models if stage == "test" else self.validation.models if self.validation else None
+        if frame is None:
+            return math.nan
+        return float(frame.filter(pl.col("model") == model)[metric or self.config.metric][0])
+
+    def baseline(self, metric: str | None = None) -> float:
+        """The popularity baseline's value of ``metric`` (the chart's reference line)."""
+        return self.model_value(POPULARITY, metric)
+
+    @property
+    def configurations(self) -> list[str]:
+        """Names usable in :meth:`compare`: the models, then the sweep steps."""
+        return list(self.per_user)
+
+    def compare(self, a: str, b: str, metric: str | None = None) -> Significance:
+        """Per-user paired Wilcoxon signed-rank test between two configurations (test split)."""
+        metric = metric or self.config.metric
+        return compare(self.per_user, a, b, metric, user_col=USER, label=metric_label(metric, self.config.k))
+
+    def models_table(self, stage: str = "test") -> pl.DataFrame:
+        """The models x metrics table as shown (the page and the CLI render this frame)."""
+        frame = self.models if stage == "test" else self.validation.models if self.validation else None
+        if frame is None:
+            return pl.DataFrame()
+        return _display(frame, "model", self.config.k, list(self.weights))
+
+    def comparison_table(self) -> pl.DataFrame:
+        """Validation and test side by side: one row per model, the chosen metric on each."""
+        label = metric_label(self.config.metric, self.config.k)
+        test = self.models.select(
+            pl.col("model").alias("Model"), pl.col(self.config.metric).round(4).alias(f"{label} test")
+        )
+        if self.validation is None:
+            return test.with_columns(pl.lit(None, dtype=pl.Float64).alias(f"{label} validation")).select(
+                "Model", f"{label} validation", f"{label} test"
+            )
+        val = self.validation.models.select(
+            pl.col("model").alias("Model"), pl.col(self.config.metric).round(4).alias(f"{label} validation")
+        )
+        return val.join(test, on="Model", how="left", maintain_order="left")
+
+    def sweep_table(self) -> pl.DataFrame:
+        """The sweep as shown (test figures, and the validation metric), best step marked."""
+        frame = _display(self.sweep.drop("model"), None, self.config.k, list(self.weights))
+        if self.validation is not None and self.validation.sweep.height == self.sweep.height:
+            label = metric_label(self.config.metric, self.config.k)
+            frame = frame.with_columns(
+                self.validation.sweep[self.config.metric].round(4).alias(f"{label} (validation)")
+            )
+        return frame.with_columns(
+            pl.Series("best", ["◀ best" if i == self.best else "" for i in range(self.sweep.height)])
+        )
+
+    def headline(self) -> str:
+        """One line: what was evaluated."""
+        c = self.counts
+        cfg = self.config
+        source = "MovieLens + app ratings" if cfg.with_app_data else "MovieLens ratings"
+        app = ""
+        if cfg.with_app_data:
+            app = f" ({c['app_users']} app user{'s' if c['app_users'] != 1 else ''})"
+        dropped = f", {c['dropped']:,} future ratings left out of training" if c.get("dropped") else ""
+        return (
+            f"{source}, {cfg.protocol} protocol, K={cfg.k}: {_plural(c['users'], 'tested user')}{app}, "
+            f"{c['items']:,} ranked items, {c['train']:,} training ratings, {c['test']:,} held-out "
+            f"positives{dropped}; validation: {c.get('validation_users', 0):,} users."
+        )
+
+    def best_line(self) -> str:
+        label = metric_label(self.config.metric, self.config.k)
+        weights = registry.format_weights(self.best_weights)
+        val = ""
+        if self.validation is not None:
+            val = f"validation {float(self.validation.sweep[self.config.metric][self.best]):.4f}, "
+        where = (
+            "chosen on validation"
+            if self.chosen_on == "validation"
+            else "chosen on the test users (the validation split had no user to test): optimistic"
+        )
+        return (
+            f"Best step by {label} ({where}): {weights} -> {val}test {self.best_value():.4f} "
+            f"(popularity baseline {self.baseline():.4f}, current hybrid {self.model_value(HYBRID):.4f})."
+        )
+
+    def timing_line(self) -> str:
+        """Where the time went: the sweep (scores computed once + every step re-blended), the run."""
+        t = self.timings
+        steps = self.sweep.height
+        line = (
+            f"Timings: sweep of {steps} steps {t['sweep_s']:.2f} s (scores computed once "
+            f"{t['scoring_s']:.2f} s), whole run {t['total_s']:.2f} s"
+        )
+        if "plain_hybrid_s" in t:
+            ratio = t["sweep_s"] / t["plain_hybrid_s"]
+            line += f"; one plain hybrid evaluation {t['plain_hybrid_s']:.2f} s (sweep / plain = {ratio:.2f})"
+        return line + "."
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything shown, JSON-ready (``--json``)."""
+        validation = None
+        if self.validation is not None:
+            validation = {
+                "models": _rows(self.validation.models),
+                "sweep": _rows(self.validation.sweep.drop("model")),
+                "counts": dict(self.validation.counts),
+            }
+        return {
+            "config": self.config.to_dict(),
+            "weights": dict(self.weights),
+            "normalisation": self.normalisation,
+            "counts": dict(self.counts),
+            "content_model": self.content_source,
+            "models": _rows(self.models),
+            "sweep": _rows(self.sweep.drop("model")),
+            "validation": validation,
+            "best": {
+                "index": self.best,
+                "weights": dict(self.best_weights),
+                "metric": self.config.metric,
+                "value": self.best_value(),
+                "chosen_on": self.chosen_on,
+            },
+            "baseline": {"model": POPULARITY, "value": self.baseline()},
+            "significance": self.significance.to_dict(),
+            "timings": dict(self.timings),
+            "plain_matches": self.plain_matches,
+        }
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    rows = frame.to_dicts()
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                row[key] = None
+    return rows
+
+
+def _display(frame: pl.DataFrame, name_col: str | None, k: int, scorers: Sequence[str]) -> pl.DataFrame:
+    cols: list[pl.Expr] = []
+    if name_col:
+        cols.append(pl.col(name_col).alias("Model"))
+    cols += [pl.col(weight_column(n)).round(2).alias(f"{n} w") for n in scorers if weight_column(n) in frame.columns]
+    cols += [pl.col(m).round(4).alias(metric_label(m, k)) for m in M.summary_names() if m in frame.columns]
+    return frame.select(cols)
+
+
+def dump(result: EvaluationResult, directory: Path) -> list[Path]:
+    """Write the figures' raw material as Parquet so they can be recomputed independently:
+    ``test.parquet`` ``[user_id, tconst]`` (held-out positives of every tested user),
+    ``train.parquet`` ``[user_id, tconst, rating, timestamp]`` (the training ratings the models were
+    fitted on for the test figures), one ``<model>.parquet`` ``[user_id, tconst, rank]`` per model
+    (:func:`dump_names`; ``hybrid.parquet`` is the live weights; rank 1 = best;
+    a tested user with no recommendation has no rows) and ``summary.json`` (``to_dict``).
+    App users appear with negative ids."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        written = [directory / "test.parquet", directory / "train.parquet"]
+        result.test.write_parquet(written[0])
+        if result.train is not None:
+            result.train.write_parquet(written[1])
+        else:
+            written.pop()
+        files = dump_names()
+        for model, tops in result.tops.items():
+            users: list[int] = []
+            items: list[str] = []
+            ranks: list[int] = []
+            for user, top in sorted(tops.items()):
+                users += [user] * len(top)
+                items += top
+                ranks += list(range(1, len(top) + 1))
+            frame = pl.DataFrame(
+                {C.USER_ID: users, C.TCONST: items, C.RANK: ranks},
+                schema={C.USER_ID: pl.Int64, C.TCONST: pl.String, C.RANK: pl.Int32},
+            )
+            path = directory / f"{files[model]}.parquet"
+            frame.write_parquet(path)
+            written.append(path)
+        summary = directory / "summary.json"
+        summary.write_text(json.dumps(result.to_dict(), indent=2, default=str))
+        written.append(summary)
+    except OSError as exc:
+        raise EvaluationError(f"Cannot write the dump to {directory}: {exc}; choose a writable folder.") from exc
+    return written
+
+
+def render_text(result: EvaluationResult) -> str:
+    """The result as the CLI prints it: headline, models table, sweep table, best step,
+    significance (the same frames and lines the page shows)."""
+    lines = [result.headline(), f"Content model: {result.content_source}.", ""]
+    lines += ["Test split:", _text_table(result.models_table()), ""]
+    if result.validation is not None:
+        lines += ["Validation split (chooses the sweep step):", _text_table(result.models_table("validation")), ""]
+    c0, c1, step = result.config.sweep
+    others = {n: w for n, w in result.weights.items() if n not in ("content", "als", "popularity") and w}
+    fixed = "".join(f", {n} {w:g}" for n, w in others.items())
+    lines += [
+        f"Weight sweep: content {c0:g}..{c1:g} step {step:g}, ALS = 1 - content, "
+        f"popularity {result.config.popularity_weight:g}{fixed}",
+        _text_table(result.sweep_table()),
+        "",
+        result.best_line(),
+        result.significance.summary(),
+    ]
+    lines.append(result.timing_line())
+    return "\n".join(lines)
+
+
+def _text_table(frame: pl.DataFrame) -> str:
+    def cell(value: object, dtype: pl.DataType) -> str:
+        if value is None:
+            return "-"
+        if dtype in (pl.Float64, pl.Float32):
+            f = float(value) if isinstance(value, int | float) else math.nan
+            return "nan" if math.isnan(f) else f"{f:.4f}"
+        return str(value)
+
+    header = list(frame.columns)
+    body = [[cell(v, frame.schema[c]) for c, v in zip(header, row, strict=True)] for row in frame.iter_rows()]
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(header)]
+    numeric = [frame.schema[c].is_numeric() for c in header]
+
+    def fmt(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric, strict=True)
+        ).rstrip()
+
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *(fmt(r) for r in body)])
