@@ -23,10 +23,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from recsys.models import Recommender, RecommenderConfig, TrainingData, train  # noqa: E402
-from recsys.models.als import blas_single_thread, build_matrix, interaction_table, new_model  # noqa: E402
+from recsys.models import Recommender, RecommenderConfig, TrainingData, train
+from recsys.models.als import blas_single_thread, build_matrix, interaction_table, new_model
 
 
 def app_interactions(titles: pl.DataFrame, users: int, seed: int) -> pl.DataFrame:

@@ -9,11 +9,12 @@ downloaded, so nothing shown or exported is stale.
 import streamlit as st
 
 from recsys import history
+from recsys.columns import DISLIKE, LIKE, SUPERLIKE, VALUE_LABELS
 from recsys.ui import actions, auth, cards, details, resources, state
 
 PAGE_SIZE = 25
 HIDDEN = "Hidden"
-VALUES = {"All": None, "Superliked": 2, "Liked": 1, "Disliked": -1, HIDDEN: None}
+VALUES = {"All": None, **{VALUE_LABELS[v]: v for v in (SUPERLIKE, LIKE, DISLIKE)}, HIDDEN: None}
 KINDS = {"All": None, "Movies": "movie", "TV shows": "tv"}
 
 cfg = resources.settings()
@@ -31,8 +32,13 @@ def export() -> bytes:
 
 
 st.download_button(
-    "Export as CSV", export, file_name=f"cineblend-{user.username}-ratings.csv",
-    mime="text/csv", key="history-export", icon=":material/download:", on_click="ignore",
+    "Export as CSV",
+    export,
+    file_name=f"cineblend-{user.username}-ratings.csv",
+    mime="text/csv",
+    key="history-export",
+    icon=":material/download:",
+    on_click="ignore",
 )
 c1, c2 = st.columns(2)
 value_label = c1.radio("Rating", list(VALUES), key="history-value", horizontal=True)
@@ -64,10 +70,20 @@ def hidden_listing() -> None:
             meta = cards.meta_line(row) if row.get("kind") else row["tconst"]
             text.markdown(f"**{cards.md_escape(row['primary_title'])}**  \n{cards.md_escape(meta)}")
             with buttons.container(horizontal=True, gap="small"):
-                st.button("Restore", key=f"hist-restore-{row['tconst']}", icon=":material/visibility:",
-                          on_click=restore, args=(row["tconst"], row["primary_title"]))
-                st.button("Details", key=f"hist-details-{row['tconst']}", type="tertiary",
-                          on_click=cards.open_details, args=(row["tconst"],))
+                st.button(
+                    "Restore",
+                    key=f"hist-restore-{row['tconst']}",
+                    icon=":material/visibility:",
+                    on_click=restore,
+                    args=(row["tconst"], row["primary_title"]),
+                )
+                st.button(
+                    "Details",
+                    key=f"hist-details-{row['tconst']}",
+                    type="tertiary",
+                    on_click=cards.open_details,
+                    args=(row["tconst"],),
+                )
 
 
 def rated_listing() -> None:
@@ -88,13 +104,28 @@ def rated_listing() -> None:
             )
             with buttons.container(horizontal=True, gap="small"):
                 for value, label, icon in cards.RATE_BUTTONS:
-                    st.button(label, icon=icon, key=f"hist-rate-{row['tconst']}-{value}",
-                              on_click=actions.rate, args=(user_id, row["tconst"], value, row["primary_title"]),
-                              type="primary" if row["value"] == value else "secondary")
-                st.button("Remove", key=f"hist-remove-{row['tconst']}", icon=":material/delete:",
-                          on_click=actions.set_rating, args=(user_id, row["tconst"], None, row["primary_title"]))
-                st.button("Details", key=f"hist-details-{row['tconst']}", type="tertiary",
-                          on_click=cards.open_details, args=(row["tconst"],))
+                    st.button(
+                        label,
+                        icon=icon,
+                        key=f"hist-rate-{row['tconst']}-{value}",
+                        on_click=actions.rate,
+                        args=(user_id, row["tconst"], value, row["primary_title"]),
+                        type="primary" if row["value"] == value else "secondary",
+                    )
+                st.button(
+                    "Remove",
+                    key=f"hist-remove-{row['tconst']}",
+                    icon=":material/delete:",
+                    on_click=actions.set_rating,
+                    args=(user_id, row["tconst"], None, row["primary_title"]),
+                )
+                st.button(
+                    "Details",
+                    key=f"hist-details-{row['tconst']}",
+                    type="tertiary",
+                    on_click=cards.open_details,
+                    args=(row["tconst"],),
+                )
 
 
 @st.fragment

@@ -23,9 +23,7 @@ def genres_changed() -> None:
     chosen = list(st.session_state.get("onb-genres") or [])
     if len(chosen) > onboarding.GENRE_COUNT:
         st.session_state["onb-genres"] = [g for g in user.favourite_genres if g in options]
-        st.session_state["onb-error"] = (
-            f"At most {onboarding.GENRE_COUNT} genres: untick one to choose another."
-        )
+        st.session_state["onb-error"] = f"At most {onboarding.GENRE_COUNT} genres: untick one to choose another."
         return
     store.set_favourite_genres(user.id, chosen)
 
@@ -83,7 +81,11 @@ else:
         nav = st.columns([1, 1, 6])
         nav[0].button("Back", key=f"onb-back-{kind}{suffix}", on_click=back)
         nav[1].button(
-            "Continue", key=f"onb-next-{kind}{suffix}", type="primary", on_click=advance, args=(kind,),
+            "Continue",
+            key=f"onb-next-{kind}{suffix}",
+            type="primary",
+            on_click=advance,
+            args=(kind,),
             disabled=len(liked) < onboarding.TITLE_COUNT,
         )
 

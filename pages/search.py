@@ -56,7 +56,8 @@ def results() -> None:
         genres=genres,
         year_min=years[0] if years[0] > y_lo else None,
         year_max=years[1] if years[1] < y_hi else None,
-        min_rating=min_rating or None, fuzzy=True,
+        min_rating=min_rating or None,
+        fuzzy=True,
     )
     has_more = frame.height > PAGE_SIZE
     rows = frame.head(PAGE_SIZE).to_dicts()

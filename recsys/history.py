@@ -38,8 +38,11 @@ def hidden_titles(store: Store, catalog: Catalog, user_id: int) -> pl.DataFrame:
     known = catalog.titles(hidden) if hidden else None
     rows = {r["tconst"]: r for r in known.to_dicts()} if known is not None else {}
     out = [rows.get(t) or {"tconst": t, "primary_title": t} for t in hidden]
-    frame = pl.DataFrame(out, infer_schema_length=None) if out else pl.DataFrame(
-        schema={"tconst": pl.String, "primary_title": pl.String, "kind": pl.String})
+    frame = (
+        pl.DataFrame(out, infer_schema_length=None)
+        if out
+        else pl.DataFrame(schema={"tconst": pl.String, "primary_title": pl.String, "kind": pl.String})
+    )
     return frame.sort(pl.col("primary_title").str.to_lowercase(), "tconst")
 
 
@@ -51,9 +54,13 @@ def to_csv(frame: pl.DataFrame) -> bytes:
     """CSV of the user's ratings: tconst, title, kind, year, value, rating name, time (UTC).
 
     Text cells that a spreadsheet would read as a formula are prefixed with ``'``."""
-    out = frame.with_columns(
-        pl.col("value").replace_strict(_RATING_NAMES, default=None, return_dtype=pl.String).alias("rating")
-    ) if frame.height else frame.with_columns(pl.lit(None, pl.String).alias("rating"))
+    out = (
+        frame.with_columns(
+            pl.col("value").replace_strict(RATING_NAMES, default=None, return_dtype=pl.String).alias("rating")
+        )
+        if frame.height
+        else frame.with_columns(pl.lit(None, pl.String).alias("rating"))
+    )
     cols = [c for c in EXPORT_COLUMNS if c in out.columns]
     out = out.select(cols)
     text_cols = [c for c, dtype in out.schema.items() if dtype == pl.String]

@@ -43,9 +43,7 @@ def _offerable(row: dict) -> bool:
     return (rating is None or rating >= MIN_RATING) and not EXCLUDED_GENRES & set(row.get("genres") or ())
 
 
-def candidates(
-    catalog: Catalog, kind: str, genres: Sequence[str], limit: int = CANDIDATES
-) -> list[dict]:
+def candidates(catalog: Catalog, kind: str, genres: Sequence[str], limit: int = CANDIDATES) -> list[dict]:
     """Titles to pick from: the most popular of the chosen ``genres`` mixed with overall
     trending (GENRE_SHARE to 1), so the list follows the genres and is never thin; titles rated
     under MIN_RATING and Adult titles left out; no repeats."""

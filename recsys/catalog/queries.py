@@ -298,17 +298,21 @@ class Catalog:
         sql = f"""
             WITH q AS (SELECT ?::VARCHAR AS q),
             m AS (SELECT {_SELECT}, {_core_sql("primary_title")} AS cp, {_core_sql("original_title")} AS co
-                  FROM titles WHERE {' AND '.join(word_where)})
+                  FROM titles WHERE {" AND ".join(word_where)})
             SELECT {_SELECT} FROM m, q
             ORDER BY {_SCORE_SQL} DESC, num_votes DESC, tconst
             LIMIT ? OFFSET ?"""
-        found = self._frame(
-            sql, [core, *params, *filter_params, *words, _limit(limit), max(0, int(offset))]
-        )
+        found = self._frame(sql, [core, *params, *filter_params, *words, _limit(limit), max(0, int(offset))])
         if fuzzy and offset <= 0 and found.height < min(FUZZY_BELOW, _limit(limit)):
-            more = self._typo_matches(core, where, [*params], filters, filter_params,
-                                      exclude=found["tconst"].to_list(),
-                                      limit=_limit(limit) - found.height)
+            more = self._typo_matches(
+                core,
+                where,
+                [*params],
+                filters,
+                filter_params,
+                exclude=found["tconst"].to_list(),
+                limit=_limit(limit) - found.height,
+            )
             if more.height:
                 found = pl.concat([found, more], how="vertical_relaxed")
         return found
@@ -318,8 +322,14 @@ class Catalog:
         return str(rows[0][0] or "")
 
     def _typo_matches(
-        self, core: str, where: list[str], params: list[object], filters: list[str],
-        filter_params: list[object], exclude: list[str], limit: int,
+        self,
+        core: str,
+        where: list[str],
+        params: list[object],
+        filters: list[str],
+        filter_params: list[object],
+        exclude: list[str],
+        limit: int,
     ) -> pl.DataFrame:
         """Titles whose core title (or its start) is within one typo (short text) or two
         typos (6+ characters) of ``core``; closest first, then by votes."""
@@ -334,7 +344,7 @@ class Catalog:
                                          levenshtein(left(co, length(q)), q) + 0.5) AS dist
                   FROM title_cores c, q)
             SELECT {", ".join(f't."{c}"' for c in TITLE_COLUMNS)} FROM titles t JOIN d USING (tconst)
-            WHERE {' AND '.join([*where, *filters])} AND dist <= ?
+            WHERE {" AND ".join([*where, *filters])} AND dist <= ?
               AND NOT list_contains(?::VARCHAR[], tconst)
             ORDER BY dist, num_votes DESC, tconst LIMIT ?"""
         return self._frame(sql, [core, *params, *filter_params, max_typos, list(exclude), limit])

@@ -23,7 +23,7 @@ def deferred(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
     seen: dict[str, object] = {}
     original = MediaFileManager.add_deferred
 
-    def add_deferred(self, data_callable, *args, **kwargs):  # noqa: ANN001, ANN202
+    def add_deferred(self, data_callable, *args, **kwargs):
         file_id = original(self, data_callable, *args, **kwargs)
         seen[file_id] = data_callable
         return file_id
@@ -45,7 +45,7 @@ def downloaded(at: AppTest, deferred: dict[str, object]) -> dict[str, str]:
 def row_text(at: AppTest, tconst: str) -> str | None:
     """The text shown in the history row of ``tconst`` (None when there is no such row): rows
     and their Remove buttons come in the same order."""
-    order = [str(b.key)[len("hist-remove-"):] for b in at.button if str(b.key).startswith("hist-remove-")]
+    order = [str(b.key)[len("hist-remove-") :] for b in at.button if str(b.key).startswith("hist-remove-")]
     rows = [m.value for m in at.markdown if m.value.endswith(" UTC")]
     assert len(rows) == len(order)
     return rows[order.index(tconst)] if tconst in order else None
@@ -117,16 +117,23 @@ def test_hidden_filter_lists_not_interested_titles_and_restores_them(app_setting
 
 
 def test_csv_neutralises_cells_a_spreadsheet_would_run() -> None:
-    frame = pl.DataFrame({
-        "tconst": ["tt0000001", "tt0000002", "tt0000003", "tt0000004", "tt0000005"],
-        "primary_title": ["=HYPERLINK(\"http://x\")", "+1", "-2 Fast", "@SUM(A1)", "Plain - title"],
-        "kind": ["movie"] * 5,
-        "start_year": [2000] * 5,
-        "value": [1, -1, 2, 1, 1],
-        "updated_at": [datetime(2024, 1, 1, tzinfo=UTC)] * 5,
-    })
+    frame = pl.DataFrame(
+        {
+            "tconst": ["tt0000001", "tt0000002", "tt0000003", "tt0000004", "tt0000005"],
+            "primary_title": ['=HYPERLINK("http://x")', "+1", "-2 Fast", "@SUM(A1)", "Plain - title"],
+            "kind": ["movie"] * 5,
+            "start_year": [2000] * 5,
+            "value": [1, -1, 2, 1, 1],
+            "updated_at": [datetime(2024, 1, 1, tzinfo=UTC)] * 5,
+        }
+    )
     rows = list(csv.DictReader(io.StringIO(history.to_csv(frame).decode("utf-8"))))
     assert [r["primary_title"] for r in rows] == [
-        "'=HYPERLINK(\"http://x\")", "'+1", "'-2 Fast", "'@SUM(A1)", "Plain - title"]
+        '\'=HYPERLINK("http://x")',
+        "'+1",
+        "'-2 Fast",
+        "'@SUM(A1)",
+        "Plain - title",
+    ]
     assert [r["rating"] for r in rows] == ["like", "dislike", "superlike", "like", "like"]
     assert [r["value"] for r in rows] == ["1", "-1", "2", "1", "1"]  # numbers stay numbers

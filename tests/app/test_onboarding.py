@@ -13,10 +13,11 @@ from tests.app.helpers import alerts, login, pick_genres, register, start, user
 CHOSEN = ["Documentary", "History", "Horror", "Mystery", "Western"]
 
 
-def candidates(at, kind: str = "movie") -> list[str]:  # noqa: ANN001
+def candidates(at, kind: str = "movie") -> list[str]:
     prefix = f"rate-onb-{kind}-"
-    return [str(b.key)[len(prefix):-2] for b in at.button
-            if str(b.key).startswith(prefix) and str(b.key).endswith("-1")]
+    return [
+        str(b.key)[len(prefix) : -2] for b in at.button if str(b.key).startswith(prefix) and str(b.key).endswith("-1")
+    ]
 
 
 def test_candidates_follow_the_chosen_genres(app_settings: Settings) -> None:
@@ -43,7 +44,7 @@ def test_candidates_leave_out_low_rated_and_adult_titles(app_settings: Settings,
     low, adult = rows[0]["tconst"], rows[1]["tconst"]
     real = Catalog.by_genres
 
-    def doctored(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def doctored(self, *args, **kwargs):
         frame = real(self, *args, **kwargs)
         import polars as pl
 

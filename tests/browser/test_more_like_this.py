@@ -1,4 +1,4 @@
-""""More like this" in a real Chromium: the details dialog lists titles like the one opened (the
+""" "More like this" in a real Chromium: the details dialog lists titles like the one opened (the
 same function as `python -m recsys similar`), and each entry opens its own details."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from recsys.catalog.queries import Catalog
 
 pytest.importorskip("playwright", reason="playwright is not installed; run scripts/test.sh")
 
-from playwright.sync_api import Page, expect  # noqa: E402
+from playwright.sync_api import Page, expect
 
-from tests.browser.test_e2e import feed_tconsts  # noqa: E402
-from tests.support.streamlit_page import Screenshots, button, keys_with_prefix, wait_for_session_start  # noqa: E402
+from tests.browser.test_e2e import feed_tconsts
+from tests.support.streamlit_page import Screenshots, button, keys_with_prefix, wait_for_session_start
 
 pytestmark = [pytest.mark.slow]
 

@@ -3,8 +3,6 @@ hand-written catalogue (namesakes of famous titles with few votes)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pytest
 
@@ -47,7 +45,7 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     return Catalog(folder)
 
 
-def ids(frame) -> list[str]:  # noqa: ANN001
+def ids(frame) -> list[str]:
     return frame["tconst"].to_list()
 
 
