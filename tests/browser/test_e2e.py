@@ -5,8 +5,8 @@ Over the real catalogue and model (built from the shared mirror): register, onbo
 once, the title leaves the feed), undo the last click (the title comes back), reload (still signed
 in, rated titles stay gone), search and rate (then undo it), a deep link to the data page, the
 evaluation lab's chart and its "Use these weights" button, log out (still signed out after a
-reload), and log in again with one click. A screenshot per step lands in
-``test-artifacts/browser/``.
+reload), and log in again with one click -- one test per step on one shared page, so a failure
+names its step and skips the rest. A screenshot per step lands in ``test-artifacts/browser/``.
 
 Two tests pin down bugs found here: a form login must leave the auth cookie in the browser (an
 ``st.rerun()`` right after login used to drop the component that sets it), and a session's second
@@ -16,8 +16,10 @@ script run must not re-create the sign-in page (the cookie manager used to shift
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -29,7 +31,12 @@ from recsys.store import Store
 from recsys.store.accounts import register
 from recsys.ui.auth import COOKIE_NAME
 from recsys.ui.shell import PAGES
-from tests.support.app_server import AppServer
+from tests.support.app_server import REPO, AppServer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+    from tests.support.streamlit_page import Screenshots
 
 pytest.importorskip("playwright", reason="playwright is not installed; run scripts/test.sh")
 
@@ -59,6 +66,7 @@ RUN_EVALUATION = "FormSubmitter-eval-form-Run-evaluation"
 EVALUATION_TIMEOUT_MS = 180_000
 
 Shots = Callable[[str], Path]
+ARTIFACTS = REPO / "test-artifacts" / "browser"
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.mirror, pytest.mark.slow]
 
 
@@ -163,24 +171,68 @@ def log_in(page: Page, username: str) -> None:
     button(page, LOGIN_SUBMIT).click()
 
 
-def test_new_tester_journey(page: Page, app_server: AppServer, app_data_dir: Path, shots: Shots) -> None:
-    timings: dict[str, float] = {}
-    clock = time.monotonic()
+# --- the new tester's journey: one browser session, one step per test ----------------------
+#
+# The steps run in file order on one page (one browser context: the cookie and the tab carry
+# over) and share what they learnt in ``Journey``; a failed step skips the ones after it, which
+# say which step broke. Screenshots go to test-artifacts/browser/test_new_tester_journey/.
 
-    def lap(step: str) -> None:
-        nonlocal clock
-        now = time.monotonic()
-        timings[step] = now - clock
-        clock = now
 
-    # -- signed out: the sign-in page ---------------------------------------------------------
+@dataclass
+class Journey:
+    page: Page
+    shots: Screenshots
+    data_dir: Path
+    movies: list[str] = field(default_factory=list)
+    shows: list[str] = field(default_factory=list)
+    rated: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    failed: str | None = None
+
+
+@pytest.fixture(scope="module")
+def journey(browser: Browser, app_server: AppServer, app_data_dir: Path) -> Iterator[Journey]:
+    from tests.support.browser import new_context
+    from tests.support.streamlit_page import Screenshots as Taker
+
+    context = new_context(browser, app_server.url)
+    page = context.new_page()
+    state = Journey(page, Taker(page, ARTIFACTS / "test_new_tester_journey"), app_data_dir)
+    try:
+        yield state
+    finally:
+        if state.timings:
+            print("e2e step timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in state.timings.items()))
+        context.close()
+
+
+@pytest.fixture
+def step(journey: Journey, request: pytest.FixtureRequest) -> Iterator[Journey]:
+    """The journey, if no earlier step failed; records this step's time and failure."""
+    if journey.failed:
+        pytest.skip(f"an earlier step of the journey failed: {journey.failed}")
+    started = time.monotonic()
+    yield journey
+    journey.timings[request.node.name.removeprefix("test_journey_")] = time.monotonic() - started
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        journey.failed = request.node.name
+        try:
+            journey.shots.raw(f"FAILED-{request.node.name}")
+        except Exception:
+            pass
+
+
+def test_journey_01_sign_in_page(step: Journey) -> None:
+    page, shots = step.page, step.shots
     page.goto("/")
     expect(page.get_by_role("tab", name="Register")).to_be_visible()
     wait_for_session_start(page)
     shots("signed-out-landing")
-    lap("first page")
 
-    # -- register: signed in and on onboarding at once ------------------------------------------
+
+def test_journey_02_register_leads_to_onboarding(step: Journey) -> None:
+    page, shots = step.page, step.shots
     page.get_by_role("tab", name="Register").click()
     for key, value in (
         ("reg-name", NAME),
@@ -194,9 +246,10 @@ def test_new_tester_journey(page: Page, app_server: AppServer, app_data_dir: Pat
     button(page, REGISTER_SUBMIT).click()
     expect(page.get_by_role("heading", name="Get started")).to_be_visible()
     signed_in(page)
-    lap("register")
 
-    # -- onboarding: 5 genres, 5 movies, 5 TV shows ---------------------------------------------
+
+def test_journey_03_onboarding_five_genres_movies_and_shows(step: Journey) -> None:
+    page, shots = step.page, step.shots
     genres = key_locator(page, "onb-genres").get_by_role("button")
     expect(genres.first).to_be_visible()
     assert genres.count() >= 5
@@ -207,33 +260,37 @@ def test_new_tester_journey(page: Page, app_server: AppServer, app_data_dir: Pat
         expect(page.get_by_text(f"{n} of 5 chosen")).to_be_visible()
     shots("onboarding-genres")
     button(page, "onb-genres-next").click()
-    movies = pick_titles(page, "movie", shots)
-    shows = pick_titles(page, "tv", shots)
+    step.movies = pick_titles(page, "movie", shots)
+    step.shows = pick_titles(page, "tv", shots)
     expect(page.get_by_role("heading", name="Your feed")).to_be_visible()
     shots("feed-first-view")
-    assert store_values(app_data_dir, USERNAME) == dict.fromkeys(movies + shows, LIKE)
-    lap("onboarding")
+    assert store_values(step.data_dir, USERNAME) == dict.fromkeys(step.movies + step.shows, LIKE)
 
-    # -- the feed: like / dislike / superlike in both sections ----------------------------------
+
+def test_journey_04_feed_ratings_in_both_sections(step: Journey) -> None:
+    page, shots = step.page, step.shots
     rated = rate_in_section(page, "movie", "Movies")
     shots("feed-movies-rated")
     rated |= rate_in_section(page, "tv", "TV shows")
     shots("feed-tv-rated")
-    stored = store_values(app_data_dir, USERNAME)
+    stored = store_values(step.data_dir, USERNAME)
     assert {t: stored.get(t) for t in rated} == rated, "a click was not stored (or stored wrong)"
-    lap("feed ratings")
+    step.rated = rated
 
-    # -- undo the last click: the title is back in its section, and unrated in the store ---------
-    undone = list(rated)[-1]  # the TV superlike
+
+def test_journey_05_undo_puts_the_title_back(step: Journey) -> None:
+    page, shots = step.page, step.shots
+    undone = list(step.rated)[-1]  # the TV superlike
     button(page, "undo-feed").click()
     expect(page.get_by_test_id("stToast").filter(has_text="Undone")).to_be_visible()
     expect(key_locator(page, f"card-feed-tv-{undone}")).to_be_visible()
     shots("feed-undo")
-    assert undone not in store_values(app_data_dir, USERNAME), "undo left the rating in the store"
-    del rated[undone]
-    lap("undo")
+    assert undone not in store_values(step.data_dir, USERNAME), "undo left the rating in the store"
+    del step.rated[undone]
 
-    # -- reload: still signed in, rated titles stay out of the feed ----------------------------
+
+def test_journey_06_reload_keeps_the_session_and_the_ratings(step: Journey) -> None:
+    page, shots = step.page, step.shots
     assert COOKIE_NAME in {c["name"] for c in page.context.cookies()}, "sign-up set no auth cookie"
     page.reload()
     expect(page.get_by_role("heading", name="Your feed")).to_be_visible()
@@ -243,13 +300,14 @@ def test_new_tester_journey(page: Page, app_server: AppServer, app_data_dir: Pat
         open_tab(page, kind, tab)
         shown = set(feed_tconsts(page, kind))
         assert shown, f"the {tab} section is empty after a reload"
-        assert not shown & set(rated), f"rated titles are back in {tab}: {shown & set(rated)}"
-        assert not shown & set(movies + shows), f"onboarding picks shown in {tab}"
+        assert not shown & set(step.rated), f"rated titles are back in {tab}: {shown & set(step.rated)}"
+        assert not shown & set(step.movies + step.shows), f"onboarding picks shown in {tab}"
     shots("after-reload")
-    lap("reload")
 
-    # -- search (any case, part of a word) and rate; then undo it --------------------------------
-    with Catalog(app_data_dir / "parquet") as catalog:
+
+def test_journey_07_search_rate_and_undo(step: Journey) -> None:
+    page, shots = step.page, step.shots
+    with Catalog(step.data_dir / "parquet") as catalog:
         wanted = catalog.search("godfather", kind="movie", limit=1)["tconst"].to_list()
     assert wanted, "the mirror catalogue has no Godfather movie"
     goto(page, SEARCH_PAGE, "Search")
@@ -262,20 +320,22 @@ def test_new_tester_journey(page: Page, app_server: AppServer, app_data_dir: Pat
     button(card, f"rate-search-{target}-{SUPERLIKE}").click()
     expect(card.get_by_text("Your rating: Superliked")).to_be_visible()
     shots("search-rated")
-    assert store_values(app_data_dir, USERNAME).get(target) == SUPERLIKE
+    assert store_values(step.data_dir, USERNAME).get(target) == SUPERLIKE
     button(page, "undo-search").click()
     expect(card.get_by_text("Your rating:")).to_have_count(0)
     shots("search-undone")
-    assert target not in store_values(app_data_dir, USERNAME), "undo left the search rating stored"
-    lap("search")
+    assert target not in store_values(step.data_dir, USERNAME), "undo left the search rating stored"
 
-    # -- deep link to the data page, still signed in --------------------------------------------
+
+def test_journey_08_deep_link_to_the_data_page(step: Journey) -> None:
+    page, shots = step.page, step.shots
     goto(page, DATA_PAGE, "Data & model")
     assert page.url.rstrip("/").endswith(DATA_PAGE), f"deep link {DATA_PAGE} landed on {page.url}"
     shots("deep-link-data")
-    lap("deep link")
 
-    # -- evaluation lab: run it, see the chart, make the chosen weights live --------------------
+
+def test_journey_09_evaluation_lab_and_live_weights(step: Journey) -> None:
+    page, shots = step.page, step.shots
     goto(page, EVALUATION_PAGE, "Evaluation lab")
     button(page, RUN_EVALUATION).click()
     chart = page.get_by_test_id("stVegaLiteChart")
@@ -283,18 +343,19 @@ def test_new_tester_journey(page: Page, app_server: AppServer, app_data_dir: Pat
     expect(chart.first.locator("canvas, svg").first).to_be_visible()
     expect(page.get_by_role("heading", name="Models side by side")).to_be_visible()
     shots("evaluation-chart")
-    assert stored_setting(app_data_dir, LIVE_WEIGHTS) is None
+    assert stored_setting(step.data_dir, LIVE_WEIGHTS) is None
     button(page, "eval-use").click()
     expect(page.get_by_text("The feed now uses")).to_be_visible()
     expect(page.get_by_text(f"set by {USERNAME}")).to_be_visible()
     shots("evaluation-weights-live")
-    live = stored_setting(app_data_dir, LIVE_WEIGHTS)
+    live = stored_setting(step.data_dir, LIVE_WEIGHTS)
     # a name -> weight mapping over the registered scorers; the sweep keeps content + ALS at 1
     assert isinstance(live, dict) and set(live) == set(registry.names()), live
     assert abs(live["content"] + live["als"] - 1) < 1e-9, live
-    lap("evaluation")
 
-    # -- log out: signed out, and still signed out after a reload ------------------------------
+
+def test_journey_10_log_out_survives_a_reload(step: Journey) -> None:
+    page, shots = step.page, step.shots
     button(page, "logout-button").click()
     signed_out(page)
     shots("logged-out")
@@ -303,17 +364,15 @@ def test_new_tester_journey(page: Page, app_server: AppServer, app_data_dir: Pat
     wait_for_session_start(page)
     signed_out(page)
     shots("logged-out-after-reload")
-    lap("logout")
 
-    # -- log in again: one click reaches the feed -----------------------------------------------
+
+def test_journey_11_log_in_again_reaches_the_feed(step: Journey) -> None:
+    page, shots = step.page, step.shots
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Sign in").click()
     log_in(page, USERNAME)
     expect(page.get_by_role("heading", name="Your feed")).to_be_visible()
     signed_in(page)
     shots("logged-in-again")
-    lap("login")
-
-    print("e2e step timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
 
 
 def test_login_survives_a_reload(page: Page, app_server: AppServer, app_data_dir: Path, shots: Shots) -> None:
