@@ -37,6 +37,7 @@ import numpy as np
 import polars as pl
 
 from recsys.evaluation import metrics as M
+from recsys.evaluation.scoring import top_k
 from recsys.evaluation.splits import Split, split, validation_split
 from recsys.models import registry
 from recsys.models.base import Profile, Scorer, TrainingData
@@ -136,7 +137,7 @@ def cold_start_table(
                 normed = {name: normalise(r) for name, r in raw.items()}
                 weights = dict(base.hybrid.weights)
                 lists = {
-                    "popularity": _masked(baseline, removed),
+                    "popularity": baseline,
                     "popular in genres": _in_genres(raw["popularity"], items, genres_of, favourites),
                     "served": blend(
                         normed, served_weights(weights, n, base.hybrid_from_likes, base.cold_start_weights)
@@ -144,7 +145,7 @@ def cold_start_table(
                     "hybrid": blend(normed, weights),
                 }
                 for name, scores in lists.items():
-                    top = _top(scores, config.k)
+                    top = top_k(scores, removed, config.k)  # rated before: never recommended
                     rec = [items[i] for i in top]
                     sums[n][name]["ndcg"].append(M.ndcg_at_k(rec, relevant, config.k))
                     sums[n][name]["recall"].append(M.recall_at_k(rec, relevant, config.k))
@@ -186,12 +187,6 @@ def _top_genres(picks: Sequence[str], genres_of: Mapping[str, Sequence[str]], n:
     return tuple(g for g, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
 
 
-def _masked(scores: np.ndarray, removed: np.ndarray) -> np.ndarray:
-    out = np.array(scores, dtype=np.float64, copy=True)
-    out[removed] = np.nan
-    return out
-
-
 def _in_genres(
     popularity: np.ndarray, items: Sequence[str], genres_of: Mapping[str, Sequence[str]], favourites: Sequence[str]
 ) -> np.ndarray:
@@ -202,14 +197,6 @@ def _in_genres(
     out = np.where(inside, pop + 1e6, pop)
     out[np.isnan(popularity)] = np.nan
     return out
-
-
-def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    s = np.where(np.isfinite(scores), scores, -np.inf)
-    k = min(k, len(s))
-    part = np.argpartition(-s, k - 1)[:k]
-    order = part[np.lexsort((part, -s[part]))]
-    return order[np.isfinite(s[order])]
 
 
 __all__ = ["LISTS", "NewUserConfig", "cold_start_table", "onboarding", "render"]

@@ -77,6 +77,7 @@ class GenreTasteScorer(ScorerBase):
         self.config = config or TasteConfig()
         self.items: ItemIndex | None = None
         self.genres: list[str] = []
+        self.genre_index: dict[str, int] = {}  # genre -> column of ``genres``
         self.matrix: sp.csr_matrix | None = None  # items x genres, 1 / sqrt(|genres|) per cell
         self.share: sp.csr_matrix | None = None  # items x genres, 1 / |genres| per cell
         self.base: np.ndarray | None = None  # b_g
@@ -113,17 +114,9 @@ class GenreTasteScorer(ScorerBase):
         self.base = mass / total if total > 0 else np.full(len(vocab), 1.0 / max(len(vocab), 1))
         self.base = np.clip(self.base, 1e-6, None)
         self.genres = vocab
+        self.genre_index = {g: i for i, g in enumerate(vocab)}
         self.items = ItemIndex(titles[C.TCONST].to_list())
         return self
-
-    @property
-    def genre_index(self) -> dict[str, int]:
-        """genre -> column (built once)."""
-        index = self.__dict__.get("_genre_index")
-        if index is None or len(index) != len(self.genres):
-            index = {g: i for i, g in enumerate(self.genres)}
-            self.__dict__["_genre_index"] = index
-        return index
 
     def _fitted(self) -> tuple[ItemIndex, sp.csr_matrix, sp.csr_matrix, np.ndarray]:
         if self.items is None or self.matrix is None or self.share is None or self.base is None:
@@ -210,6 +203,7 @@ class GenreTasteScorer(ScorerBase):
         if len(base) != len(genres):
             raise ModelError(f"Taste model in {directory} is inconsistent; run `python -m recsys train`.")
         scorer.items, scorer.genres, scorer.base = items, genres, base.astype(np.float64)
+        scorer.genre_index = {g: i for i, g in enumerate(genres)}
         return scorer
 
 
