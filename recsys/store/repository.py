@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE, Columns
 from recsys.errors import DuplicateUserError, StoreError, UnknownTitleError, UnknownUserError
+from recsys.roles import ADMIN, DEFAULT_ROLE, check_role
 from recsys.store import migrate
 from recsys.store.engine import (
     dialect_insert,
@@ -80,6 +81,9 @@ class User:
     is_active: bool
     favourite_genres: tuple[str, ...]
     onboarding_step: str
+    role: str = DEFAULT_ROLE
+    #: Raised by logout and by password / role changes; cookies carry it (older ones are refused).
+    session_version: int = 0
 
     @property
     def onboarded(self) -> bool:
@@ -138,6 +142,8 @@ def _user(row: Row[Any]) -> User:
         is_active=bool(row.is_active),
         favourite_genres=tuple(row.favourite_genres or ()),
         onboarding_step=row.onboarding_step,
+        role=row.role,
+        session_version=int(row.session_version),
     )
 
 
@@ -208,7 +214,9 @@ class Store:
     def create_user(self, username: str, name: str, email: str, password_hash: str) -> User:
         """Add an active user at the first onboarding step.
 
-        ``username`` and ``email`` are stored stripped and lower-cased. Validation of the
+        The first account of a fresh store becomes ``admin``; every later one ``tester`` (decided
+        inside the write transaction, so two simultaneous first sign-ups cannot both be admin on
+        SQLite). ``username`` and ``email`` are stored stripped and lower-cased. Validation of the
         details is :func:`recsys.store.accounts.register`'s job. Raises DuplicateUserError
         (``field`` = "username" or "email") when either is taken.
         """
@@ -228,6 +236,8 @@ class Store:
         }
         try:
             with write_transaction(self._engine) as conn:
+                first = conn.scalar(select(users.c.id).limit(1)) is None
+                values["role"] = ADMIN if first else DEFAULT_ROLE
                 result = conn.execute(insert(users).values(**values))
                 key = result.inserted_primary_key
                 assert key is not None  # an INSERT of one row
@@ -247,6 +257,7 @@ class Store:
             is_active=True,
             favourite_genres=(),
             onboarding_step=ONBOARDING_STEPS[0],
+            role=values["role"],
         )
 
     def _duplicate(self, username: str, email: str, exc: IntegrityError) -> StoreError:
@@ -312,6 +323,27 @@ class Store:
         if step not in ONBOARDING_STEPS:
             raise ValueError(f"Onboarding step must be one of {', '.join(ONBOARDING_STEPS)}; got {step!r}.")
         self._update_user(user_id, onboarding_step=step)
+
+    def set_role(self, user_id: int, role: str) -> None:
+        """Give a user one of :data:`recsys.roles.ROLES`; their earlier sessions end (the session
+        version is raised, so a cookie issued before the change no longer signs in)."""
+        check_role(role)
+        self._update_user(user_id, role=role, session_version=users.c.session_version + 1)
+
+    def bump_session_version(self, user_id: int) -> int:
+        """End every session of this user (logout, password change): cookies carrying an older
+        version are refused. Returns the new version."""
+        user_id = _check_user_id(user_id)
+        with self._write() as conn:
+            version = conn.scalar(
+                update(users)
+                .where(users.c.id == user_id)
+                .values(session_version=users.c.session_version + 1)
+                .returning(users.c.session_version)
+            )
+        if version is None:
+            raise UnknownUserError(f"No user with id {user_id}; log in again.")
+        return int(version)
 
     def set_active(self, user_id: int, active: bool) -> None:
         """Deactivate (or reactivate) a user: inactive users are left out of :meth:`credentials`,

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE
+from recsys.roles import DEFAULT_ROLE, ROLES
 
 #: Onboarding steps, in order; a new user starts at the first, "done" ends onboarding.
 ONBOARDING_STEPS: tuple[str, ...] = ("genres", "movies", "tv", "done")
@@ -88,6 +89,7 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 _steps = ", ".join(f"'{s}'" for s in ONBOARDING_STEPS)
 _values = ", ".join(str(v) for v in sorted(VALUES))
+_roles = ", ".join(f"'{r}'" for r in ROLES)
 
 users = Table(
     "users",
@@ -101,9 +103,13 @@ users = Table(
     Column("is_active", Boolean(), nullable=False, server_default="1"),
     Column("favourite_genres", JSON(), nullable=False, server_default="[]"),
     Column("onboarding_step", String(16), nullable=False, server_default=ONBOARDING_STEPS[0]),
+    Column("role", String(16), nullable=False, server_default=DEFAULT_ROLE),
+    # Raised by logout, password / role change: a cookie issued for an older version is refused.
+    Column("session_version", Integer, nullable=False, server_default="0"),
     UniqueConstraint("username"),
     UniqueConstraint("email"),
     CheckConstraint(f"onboarding_step IN ({_steps})", name="onboarding_step"),
+    CheckConstraint(f"role IN ({_roles})", name="role"),
     sqlite_autoincrement=True,  # never reuse a deleted user's id
 )
 

@@ -153,3 +153,22 @@ def test_delete_user_cascades_to_interactions_and_history(store: Store) -> None:
     assert _count(store, interactions, user_id=bob.id) == 1
     assert _count(store, interaction_history, user_id=bob.id) == 3
     assert store.rated_tconsts(bob.id) == {"tt0111161"}
+
+
+def test_first_account_is_admin_later_ones_testers(store: Store) -> None:
+    first = store.create_user("ada", "Ada", "ada@example.com", "h")
+    second = store.create_user("bob", "Bob", "bob@example.com", "h")
+    assert (first.role, second.role) == ("admin", "tester")
+    assert store.get_user("bob").role == "tester"  # type: ignore[union-attr]
+
+
+def test_role_change_and_logout_end_earlier_sessions(store: Store) -> None:
+    store.create_user("ada", "Ada", "ada@example.com", "h")
+    bob = store.create_user("bob", "Bob", "bob@example.com", "h")
+    assert bob.session_version == 0
+    store.set_role(bob.id, "analyst")
+    after_grant = store.get_user_by_id(bob.id)
+    assert after_grant is not None and after_grant.role == "analyst" and after_grant.session_version == 1
+    assert store.bump_session_version(bob.id) == 2
+    with pytest.raises(ValueError, match="choose one of admin, analyst, tester"):
+        store.set_role(bob.id, "root")
