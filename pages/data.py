@@ -4,6 +4,7 @@ import streamlit as st
 
 from recsys.config import IMDB_FILES, IMDB_OPTIONAL_FILES
 from recsys.errors import CineBlendError
+from recsys.timefmt import readable_time
 from recsys.ui import jobs, resources
 
 cfg = resources.settings()
@@ -51,7 +52,7 @@ if resources.has_catalog(cfg):
         cols[2].metric("Years", f"{stats.get('year_min', '?')}–{stats.get('year_max', '?')}")
         cols[3].metric("MovieLens ratings", f"{stats.get('movielens_ratings', 0):,}")
         if stats.get("built_at"):
-            st.caption(f"Built {stats['built_at']}")
+            st.caption(f"Built {readable_time(stats['built_at'])}")
 
 st.subheader("Download and build")
 st.caption(
@@ -71,7 +72,8 @@ if resources.has_catalog(cfg):
     if model is None:
         st.warning("No trained model yet: the feed ranks by popularity until you train one.")
     else:
-        st.caption(f"Model version {model.version}, in use by every feed.")
+        trained = readable_time(model.version) if model.version else "unsaved"
+        st.caption(f"Model trained {trained} (version {model.version}), in use by every feed.")
     st.caption(
         "Retraining folds every tester's ratings into the collaborative model. The same as `python -m recsys train`."
     )

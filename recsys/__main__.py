@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from recsys.config import Settings, get_settings
 from recsys.errors import CineBlendError
@@ -267,9 +267,36 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(stats, default=str, indent=2))
     else:
-        for key, value in stats.items():
-            print(f"{key}: {value}")
+        print(_stats_table(stats))
     return 0
+
+
+def _stats_table(stats: dict[str, Any]) -> str:
+    """The catalogue statistics as an aligned two-column table (``--json`` keeps the raw form)."""
+    from recsys.timefmt import readable_time
+
+    def count(key: str) -> str:
+        value = stats.get(key)
+        return f"{value:,}" if isinstance(value, int) else "-"
+
+    by_kind = stats.get("by_kind") or {}
+    by_type = stats.get("by_type") or {}
+    rows: list[tuple[str, str]] = [
+        ("Titles", count("titles")),
+        ("  Movies", f"{by_kind.get('movie', 0):,}"),
+        ("  TV shows", f"{by_kind.get('tv', 0):,}"),
+        ("Title types", ", ".join(f"{name} {n:,}" for name, n in sorted(by_type.items(), key=lambda kv: -kv[1]))),
+        ("Years", f"{stats.get('year_min', '?')} to {stats.get('year_max', '?')}"),
+        ("Minimum votes", count("min_votes")),
+        ("Cast and crew", "yes" if stats.get("has_people") else "no"),
+        ("MovieLens ratings", count("movielens_ratings")),
+        ("MovieLens users", count("movielens_users")),
+    ]
+    if stats.get("built_at"):
+        took = f" in {stats['build_seconds']:.1f} s" if isinstance(stats.get("build_seconds"), int | float) else ""
+        rows.append(("Built", readable_time(stats["built_at"]) + took))
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
 
 
 def _check_count(n: int) -> None:

@@ -15,9 +15,18 @@ stamp=".venv/.requirements.$(basename "$REQS").sha"
 # the stamp covers the pins, the project metadata and this folder (the editable install points here)
 sum=$( (cat requirements*.txt pyproject.toml; pwd -P) | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
-  echo "Installing Python packages from $REQS ..."
+  echo "Installing Python packages from $REQS (a few minutes on the first run; one line per package) ..."
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$REQS"
+  # pip's own "Collecting ..." / "Downloading ..." lines are the progress; the noise is dropped
+  set +e
+  .venv/bin/python -m pip install --disable-pip-version-check --progress-bar off -r "$REQS" |
+    grep --line-buffered -E '^(Collecting|Downloading|Installing|Successfully)'
+  pip_status=${PIPESTATUS[0]}
+  set -e
+  if [ "$pip_status" != 0 ]; then
+    echo "pip could not install $REQS (exit $pip_status); see its error above." >&2
+    exit "$pip_status"
+  fi
   # the package itself, editable and without re-resolving the pins, so bench/ and notebooks/
   # import recsys from this checkout
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .

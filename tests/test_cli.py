@@ -50,6 +50,12 @@ def test_fetch_and_build_from_local_sources(tmp_path: Path, fixture_sources: tup
     assert "Built catalogue" in built.stdout
     stats = run_cli("stats", "--json", env=env)
     assert stats.returncode == 0 and '"titles"' in stats.stdout
+    table = run_cli("stats", env=env)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].split()[0] == "Titles" and "{" not in table.stdout  # a table, not Python dicts
+    assert any(line.startswith("  Movies") for line in lines)
+    assert any(line.startswith("Built") and "UTC" in line for line in lines)
 
 
 @pytest.mark.slow  # starts python interpreters (the CLI as a subprocess)
