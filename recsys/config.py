@@ -7,6 +7,7 @@ Precedence: environment variable, then a top-level key of the same name in
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field
@@ -20,6 +21,13 @@ DEFAULT_TMDB_BASE_URL = "https://api.themoviedb.org"
 IMDB_FILES = ("title.basics.tsv.gz", "title.ratings.tsv.gz", "title.crew.tsv.gz")
 IMDB_OPTIONAL_FILES = ("title.principals.tsv.gz", "name.basics.tsv.gz")
 MOVIELENS_FILE = "ml-latest-small.zip"
+#: Largest uncompressed size of one downloaded file (GB = 10^9 bytes). The real dumps' largest,
+#: ``title.principals``, expands to about 4 GB (2025); 16 leaves room for years of growth.
+DEFAULT_MAX_UNCOMPRESSED_GB = 16.0
+#: DuckDB's memory limit during ``build`` (it spills to the data folder beyond it): the smaller of
+#: this and half the machine's memory, unless ``CINEBLEND_DUCKDB_MEMORY`` says otherwise.
+DEFAULT_DUCKDB_MEMORY_GB = 4.0
+_DUCKDB_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.IGNORECASE)
 
 
 def _secrets_file() -> Path:
@@ -55,6 +63,18 @@ class Settings:
     tmdb_api_key: str | None = None
     tmdb_base_url: str = DEFAULT_TMDB_BASE_URL
     cookie_key_override: str | None = field(default=None, repr=False)
+    max_uncompressed_gb: float = DEFAULT_MAX_UNCOMPRESSED_GB
+    duckdb_memory: str | None = None  # None: default_duckdb_memory()
+
+    @property
+    def max_uncompressed_bytes(self) -> int:
+        """``max_uncompressed_gb`` in bytes."""
+        return int(self.max_uncompressed_gb * 1e9)
+
+    @property
+    def duckdb_memory_limit(self) -> str:
+        """DuckDB's ``memory_limit`` for the build, e.g. ``"4GB"``."""
+        return self.duckdb_memory or default_duckdb_memory()
 
     @property
     def raw_dir(self) -> Path:
@@ -99,6 +119,24 @@ class Settings:
         return key
 
 
+def default_duckdb_memory() -> str:
+    """:data:`DEFAULT_DUCKDB_MEMORY_GB` or half the physical memory, whichever is smaller."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        total = 0
+    gb = DEFAULT_DUCKDB_MEMORY_GB if total <= 0 else min(DEFAULT_DUCKDB_MEMORY_GB, total / 2 / 1e9)
+    return f"{max(gb, 0.5):.1f}GB"
+
+
+def parse_duckdb_memory(value: str) -> str:
+    """A DuckDB size such as ``2GB`` / ``512MB`` / ``1.5GiB``, normalised; ConfigError otherwise."""
+    match = _DUCKDB_SIZE.fullmatch(value)
+    if match is None or float(match.group(1)) <= 0:
+        raise ConfigError(f"CINEBLEND_DUCKDB_MEMORY must be a size such as 2GB or 512MB, got {value!r}.")
+    return f"{match.group(1)}{match.group(2).upper().replace('I', 'i')}"
+
+
 def get_settings() -> Settings:
     """Read settings now (environment first, then ``.streamlit/secrets.toml``)."""
     values = _read_secrets()
@@ -109,6 +147,14 @@ def get_settings() -> Settings:
             raise ValueError
     except ValueError as exc:
         raise ConfigError(f"CINEBLEND_MIN_VOTES must be a non-negative integer, got {min_votes_raw!r}.") from exc
+    cap_raw = _get("CINEBLEND_MAX_UNCOMPRESSED_GB", None, values)
+    try:
+        max_uncompressed = float(cap_raw) if cap_raw is not None else DEFAULT_MAX_UNCOMPRESSED_GB
+        if not max_uncompressed > 0 or max_uncompressed == float("inf"):
+            raise ValueError
+    except ValueError as exc:
+        raise ConfigError(f"CINEBLEND_MAX_UNCOMPRESSED_GB must be a positive number of GB, got {cap_raw!r}.") from exc
+    memory_raw = _get("CINEBLEND_DUCKDB_MEMORY", None, values)
     people = (_get("CINEBLEND_WITH_PEOPLE", "1", values) or "1").lower() not in ("0", "false", "no")
     return Settings(
         data_dir=Path(_get("CINEBLEND_DATA_DIR", "data", values) or "data"),
@@ -120,4 +166,6 @@ def get_settings() -> Settings:
         tmdb_api_key=_get("TMDB_API_KEY", None, values),
         tmdb_base_url=_get("TMDB_BASE_URL", DEFAULT_TMDB_BASE_URL, values) or DEFAULT_TMDB_BASE_URL,
         cookie_key_override=_get("CINEBLEND_COOKIE_KEY", None, values),
+        max_uncompressed_gb=max_uncompressed,
+        duckdb_memory=parse_duckdb_memory(memory_raw) if memory_raw is not None else None,
     )
