@@ -17,6 +17,7 @@ from recsys.config import Settings, get_settings
 from recsys.errors import CineBlendError
 from recsys.locks import exclusive
 from recsys.progress import LineProgress
+from recsys.urls import mask_urls_in
 
 if TYPE_CHECKING:
     from recsys.catalog.queries import Catalog
@@ -454,7 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = get_settings()
         return int(args.func(args, settings))
     except CineBlendError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {mask_urls_in(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted; earlier data is unchanged, run the command again", file=sys.stderr)

@@ -50,6 +50,7 @@ from recsys.config import Settings
 from recsys.errors import FetchError
 from recsys.locks import exclusive
 from recsys.progress import Progress, null_progress
+from recsys.urls import mask_url
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,11 @@ class Source:
     required: bool
     setting: str  # the setting to blame in messages
     max_bytes: int = int(config.DEFAULT_MAX_UNCOMPRESSED_GB * 1e9)  # uncompressed cap
+
+    @property
+    def shown(self) -> str:
+        """The location as messages and logs show it (no credentials or signed query)."""
+        return mask_url(self.location)
 
     @property
     def is_http(self) -> bool:
@@ -230,7 +236,7 @@ def _fetch_http(
             part.unlink(missing_ok=True)
             restarts += 1
             if restarts > 2:
-                raise FetchError(f"{source.location} answers range requests inconsistently; try again later.") from None
+                raise FetchError(f"{source.shown} answers range requests inconsistently; try again later.") from None
             attempt -= 1
             continue
         except _Dropped as exc:
@@ -273,7 +279,7 @@ def _remote_size(session: requests.Session, source: Source, timeout: tuple[float
         raise _request_error(source, exc) from None
     with resp:
         if resp.status_code == 404:
-            raise _NotFound(f"{source.location} was not found (HTTP 404); check {source.setting}.")
+            raise _NotFound(f"{source.shown} was not found (HTTP 404); check {source.setting}.")
         length = resp.headers.get("Content-Length")
         if resp.status_code != 200 or length is None or not length.isdigit():
             return None
@@ -299,7 +305,7 @@ def _download_attempt(
     with resp:
         status = resp.status_code
         if status == 404:
-            raise _NotFound(f"{source.location} was not found (HTTP 404); check {source.setting}.")
+            raise _NotFound(f"{source.shown} was not found (HTTP 404); check {source.setting}.")
         if status == 416 and offset:
             total = _content_range_total(resp.headers.get("Content-Range"))
             if total == offset:
@@ -307,13 +313,11 @@ def _download_attempt(
             raise _Restart
         if status >= 400:
             raise FetchError(
-                f"{source.location} answered HTTP {status} {resp.reason}; try again later or check {source.setting}."
+                f"{source.shown} answered HTTP {status} {resp.reason}; try again later or check {source.setting}."
             )
         content_type = resp.headers.get("Content-Type", "").lower()
         if content_type.startswith(("text/html", "application/xhtml")):
-            raise FetchError(
-                f"{source.location} returned an HTML page instead of {source.name}; check {source.setting}."
-            )
+            raise FetchError(f"{source.shown} returned an HTML page instead of {source.name}; check {source.setting}.")
         if status == 206:
             start = _content_range_start(resp.headers.get("Content-Range"))
             if start != offset:
@@ -410,7 +414,7 @@ def _request_error(source: Source, exc: requests.RequestException) -> FetchError
         requests.exceptions.InvalidSchema,
     )
     if isinstance(exc, invalid):
-        return FetchError(f"{source.location} is not a valid URL; check {source.setting}.")
+        return FetchError(f"{source.shown} is not a valid URL; check {source.setting}.")
     if isinstance(exc, requests.ConnectTimeout):
         why = "connection timed out"
     elif isinstance(exc, requests.ReadTimeout):
