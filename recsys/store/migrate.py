@@ -15,6 +15,7 @@ sessions open one each, many at once).
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -31,6 +32,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
 
 from recsys.errors import StoreError
+from recsys.private import file_mode
 from recsys.store.engine import (
     BUSY_TIMEOUT_S,
     make_engine,
@@ -189,7 +191,7 @@ def _process_lock(engine: Engine) -> Iterator[None]:
         return
     lock_path = path.with_name(path.name + ".migrate.lock")
     try:
-        fd = open(lock_path, "a+b")  # noqa: SIM115 - closed below
+        fd = os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, file_mode()), "a+b")
     except OSError as exc:
         raise StoreError(f"Cannot create {lock_path}: {exc.strerror}; make the database folder writable.") from exc
     try:
