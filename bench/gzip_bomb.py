@@ -20,12 +20,14 @@ default bomb), so the refusal time is the time to inflate that much, not the who
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from tests.fixtures.bombs import write_gzip_bomb
@@ -47,6 +49,16 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[int, str, float, float]
     seconds = int(wall.group(1) or 0) * 3600 + int(wall.group(2)) * 60 + float(wall.group(3))
     code = int(re.search(r"Exit status: (\d+)", err).group(1))  # type: ignore[union-attr]
     return code, errors[-1] if errors else "", seconds, int(rss.group(1)) / 1024
+
+
+def _check_seconds(path: Path) -> float:
+    from recsys.catalog.download import verify_gzip
+    from recsys.errors import FetchError
+
+    started = time.perf_counter()
+    with contextlib.suppress(FetchError):
+        verify_gzip(path)
+    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -81,6 +93,8 @@ def main() -> None:
             _, _, good_s, good_mb = runs[f"good {kind}"]
             _, _, bomb_s, bomb_mb = runs[f"bomb {kind}"]
             print(f"bomb {kind} vs good {kind}: time {bomb_s / good_s:.1f}x, peak memory {bomb_mb / good_mb:.2f}x")
+        check_s = _check_seconds(source / BASICS)
+        print(f"the streaming check alone (in this process): {check_s:.2f} s until the refusal")
         kept = (data / "parquet" / "titles.parquet").is_file()
         print(f"previous catalogue still in place: {kept}")
     finally:
