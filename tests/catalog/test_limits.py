@@ -244,3 +244,23 @@ def test_a_bad_duckdb_memory_setting_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match=r"^DuckDB refused its limits .*check CINEBLEND_DUCKDB_MEMORY\.$"):
         build(Settings(data_dir=tmp_path, duckdb_memory="1 parsec"))
     assert not (tmp_path / "parquet").exists()
+
+
+def test_limit_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from recsys.config import ConfigError, get_settings
+
+    defaults = get_settings()
+    assert defaults.max_uncompressed_gb == 16 and defaults.max_uncompressed_bytes == 16 * 10**9
+    assert re.fullmatch(r"[0-9.]+GB", defaults.duckdb_memory_limit)
+    monkeypatch.setenv("CINEBLEND_MAX_UNCOMPRESSED_GB", "2.5")
+    monkeypatch.setenv("CINEBLEND_DUCKDB_MEMORY", " 1.5 gib ")
+    configured = get_settings()
+    assert configured.max_uncompressed_bytes == 2_500_000_000 and configured.duckdb_memory_limit == "1.5GiB"
+    for bad in ("0", "-1", "nan", "inf"):
+        monkeypatch.setenv("CINEBLEND_MAX_UNCOMPRESSED_GB", bad)
+        with pytest.raises(ConfigError, match="CINEBLEND_MAX_UNCOMPRESSED_GB must be a positive number of GB"):
+            get_settings()
+    monkeypatch.setenv("CINEBLEND_MAX_UNCOMPRESSED_GB", "16")
+    monkeypatch.setenv("CINEBLEND_DUCKDB_MEMORY", "lots")
+    with pytest.raises(ConfigError, match=r"CINEBLEND_DUCKDB_MEMORY must be a size such as 2GB or 512MB, got 'lots'"):
+        get_settings()
