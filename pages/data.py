@@ -6,6 +6,7 @@ from recsys.config import IMDB_FILES, IMDB_OPTIONAL_FILES
 from recsys.errors import CineBlendError
 from recsys.timefmt import readable_time
 from recsys.ui import jobs, resources
+from recsys.urls import mask_url
 
 cfg = resources.settings()
 
@@ -21,13 +22,13 @@ if not resources.has_catalog(cfg):
 st.subheader("What is downloaded, and from where")
 st.markdown(
     f"""
-- **IMDb non-commercial datasets** from `{cfg.imdb_base_url}`: {", ".join(f"`{f}`" for f in IMDB_FILES)}
+- **IMDb non-commercial datasets** from `{mask_url(cfg.imdb_base_url)}`: {", ".join(f"`{f}`" for f in IMDB_FILES)}
   (titles, ratings, directors and writers) and, for cast names,
   {", ".join(f"`{f}`" for f in IMDB_OPTIONAL_FILES)}.
   Terms: personal and non-commercial use only, see
   [IMDb's non-commercial licensing](https://developer.imdb.com/non-commercial-datasets/).
   Information courtesy of IMDb (https://www.imdb.com). Used with permission.
-- **MovieLens ml-latest-small** (100,000 ratings by 600 users) from `{cfg.movielens_url}`, used as
+- **MovieLens ml-latest-small** (100,000 ratings by 600 users) from `{mask_url(cfg.movielens_url)}`, used as
   background ratings for collaborative filtering. Terms: research use, no redistribution, cite
   F. Maxwell Harper and Joseph A. Konstan, *The MovieLens Datasets: History and Context*, ACM TiiS
   2015; see [GroupLens' usage license](https://files.grouplens.org/datasets/movielens/ml-latest-small-README.html).

@@ -17,6 +17,8 @@ from recsys.config import Settings, get_settings
 from recsys.errors import CineBlendError
 from recsys.locks import exclusive
 from recsys.progress import LineProgress
+from recsys.startup import secure_data_dir
+from recsys.urls import mask_urls_in
 
 if TYPE_CHECKING:
     from recsys.catalog.queries import Catalog
@@ -479,9 +481,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         settings = get_settings()
+        secure_data_dir(settings)  # data folder 0700, store / key / models 0600
         return int(args.func(args, settings))
     except CineBlendError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {mask_urls_in(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted; earlier data is unchanged, run the command again", file=sys.stderr)

@@ -228,7 +228,7 @@ def _refuse(*_args: object, **_kwargs: object) -> None:
 
 def open_demo(persona: Persona, shared: Store) -> DemoStore:
     """A fresh demo session for ``persona`` (its own in-memory copy of the profile)."""
-    private = Store.open("sqlite://")
+    private = Store.in_memory()  # no Alembic run per session (its state is per process)
     try:
         user = private.create_user(persona.username, persona.name, f"{persona.slug}@demo.invalid", "!demo-profile")
         private.set_favourite_genres(user.id, persona.favourite_genres)

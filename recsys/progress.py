@@ -12,6 +12,8 @@ import sys
 import time
 from typing import Protocol, TextIO
 
+from recsys.urls import mask_urls_in
+
 
 class Progress(Protocol):
     def __call__(self, stage: str, done: float, total: float | None) -> None: ...
@@ -35,6 +37,7 @@ class LineProgress:
         if not finished and now - self._last.get(stage, -1e9) < self.interval:
             return
         self._last[stage] = now
+        stage = mask_urls_in(stage)  # a stage may name its source
         if total:
             pct = 100.0 * done / total
             self.stream.write(f"{stage}: {_fmt(done)} / {_fmt(total)} ({pct:5.1f}%)\n")

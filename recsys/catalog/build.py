@@ -7,7 +7,10 @@ frame; DuckDB spills to a work folder next to the catalogue when memory runs sho
 Steps (each reported as ``progress(step, steps done, steps in total)``):
 
 ``check``
-    The required raw files exist and look right (gzip header line, MovieLens zip members).
+    The required raw files exist and look right (gzip header line, MovieLens zip members), each
+    is decompressed once within the bounds of :mod:`recsys.catalog.limits` (refused past 100:1
+    or ``CINEBLEND_MAX_UNCOMPRESSED_GB``, before DuckDB reads it), and the disk has room for
+    the build (the raw inputs' size as an upper bound of what it writes, plus a reserve).
 ``titles``
     ``title.basics`` rows of type movie / tvSeries / tvMiniSeries, not adult, joined with
     ``title.ratings``; titles with fewer than ``Settings.min_votes`` votes are dropped
@@ -38,7 +41,9 @@ Steps (each reported as ``progress(step, steps done, steps in total)``):
     by the next build). A failure at any point removes the new folder and leaves ``parquet/``
     untouched.
 
-Only one build runs per data folder at a time (a lock file ``parquet.lock``).
+Only one build runs per data folder at a time (a lock file ``parquet.lock``). DuckDB runs with
+``memory_limit`` = ``CINEBLEND_DUCKDB_MEMORY`` (default: 4 GB or half the machine's memory,
+whichever is smaller) and may spill to the work folder only up to the disk space left free.
 """
 
 from __future__ import annotations
@@ -62,7 +67,8 @@ import duckdb
 
 from recsys import config
 from recsys.atomic import fsync, fsync_tree, rename_into_place
-from recsys.catalog.download import movielens_members
+from recsys.catalog.download import check_zip_expansion, movielens_members, verify_gzip
+from recsys.catalog.limits import RESERVE_BYTES, require_free
 from recsys.columns import TITLE_TYPES, Columns
 from recsys.config import Settings
 from recsys.errors import BuildError, FetchError
@@ -359,6 +365,7 @@ class _Builder:
         self.ml: dict[str, int] = {}
         self.with_principals = False
         self.with_names = False
+        self.spill_bytes = 0  # disk DuckDB may spill to (set by _check)
 
     # -- plumbing
 
@@ -419,10 +426,7 @@ class _Builder:
     def run(self) -> dict[str, Any]:
         self.step("check")
         self._check()
-        self.con = duckdb.connect(
-            ":memory:",
-            config={"temp_directory": str(self.work / "duckdb"), "preserve_insertion_order": False},
-        )
+        self.con = self._connect()
         self.step("titles")
         self._titles()
         self.step("crew")
@@ -438,19 +442,60 @@ class _Builder:
         counts = self._verify()
         return self._manifest(counts)
 
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB with the memory limit and a bounded spill folder."""
+        limits: dict[str, Any] = {
+            "temp_directory": str(self.work / "duckdb"),
+            "preserve_insertion_order": False,
+            "memory_limit": self.settings.duckdb_memory_limit,
+        }
+        if self.spill_bytes > 0:
+            limits["max_temp_directory_size"] = f"{max(self.spill_bytes // (1 << 20), 64)}MiB"
+        try:
+            return duckdb.connect(":memory:", config=limits)
+        except duckdb.Error as exc:
+            raise BuildError(
+                f"DuckDB refused its limits ({_one_line(str(exc))}); check CINEBLEND_DUCKDB_MEMORY."
+            ) from None
+
     def _check(self) -> None:
         for name in config.IMDB_FILES:
             if not self._has(name):
                 raise BuildError(f"{name} is missing: run `python -m recsys fetch` first.")
         if not self._has(config.MOVIELENS_FILE):
             raise BuildError(f"{config.MOVIELENS_FILE} is missing: run `python -m recsys fetch` first.")
+        needed = 0
         for name in TSV_COLUMNS:
             if self._uses(name):
-                _check_header(self._path(name), name, list(TSV_COLUMNS[name]))
+                path = self._path(name)
+                _check_header(path, name, list(TSV_COLUMNS[name]))
+                try:  # DuckDB would read a bomb to its end: refuse it before
+                    verify_gzip(
+                        path,
+                        name=name,
+                        max_bytes=self.settings.max_uncompressed_bytes,
+                        advice="run `python -m recsys fetch` again.",
+                    )
+                except FetchError as exc:
+                    raise BuildError(
+                        str(exc).replace("run fetch again", "run `python -m recsys fetch` again")
+                    ) from None
+                needed += path.stat().st_size
         zip_path = self._path(config.MOVIELENS_FILE)
         try:
             with zipfile.ZipFile(zip_path) as zf:
+                try:
+                    check_zip_expansion(
+                        zf, config.MOVIELENS_FILE, zip_path.stat().st_size, self.settings.max_uncompressed_bytes
+                    )
+                except FetchError as exc:
+                    raise BuildError(
+                        str(exc).replace("run fetch again", "run `python -m recsys fetch` again")
+                    ) from None
                 members = movielens_members(zf, config.MOVIELENS_FILE)
+                needed += sum(zf.getinfo(member).file_size for member in members.values())
+                free = require_free(self.settings.data_dir, needed, "build the catalogue", BuildError)
+                self.spill_bytes = free - needed - RESERVE_BYTES
                 for key, member in members.items():
                     dest = self.work / key
                     with zf.open(member) as src, dest.open("wb") as out:
@@ -690,7 +735,7 @@ class _Builder:
         if self.with_principals:
             expected[PEOPLE_FILE] = PEOPLE_SCHEMA
         counts: dict[str, int] = {}
-        with duckdb.connect(":memory:") as check:
+        with self._connect() as check:
             for name, schema in expected.items():
                 path = str(self.new / name)
                 described = check.execute("DESCRIBE SELECT * FROM read_parquet(?)", [path]).fetchall()

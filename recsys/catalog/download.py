@@ -8,12 +8,16 @@ How a file is fetched, so that a failure never costs good data:
 
 1. If ``raw/<name>`` exists, is valid, and the server's ``Content-Length`` (HEAD) equals its
    size (for a local source: the source's size), it is kept as is (``force=True`` re-fetches).
-2. Bytes stream into ``raw/<name>.part``. A ``.part`` left by an interrupted run is resumed with
+2. The disk must have room for the file (its size from ``Content-Length`` / the local source)
+   plus a reserve, or the download is refused before it starts. Bytes stream into
+   ``raw/<name>.part``. A ``.part`` left by an interrupted run is resumed with
    an HTTP ``Range`` request; a server that answers ``200`` instead of ``206`` restarts it from
    zero. A connection dropped mid-body is retried (``MAX_ATTEMPTS``) from where it stopped.
 3. The ``.part`` is verified: a gzip is decompressed to its end (truncation, an HTML error page
    or any non-gzip shows up here), a zip passes ``testzip()`` and holds ``ratings.csv`` and
-   ``links.csv``. A corrupt ``.part`` is deleted so the next run starts clean.
+   ``links.csv``. Both are refused the moment they would expand past the bounds of
+   :mod:`recsys.catalog.limits` (100:1, ``CINEBLEND_MAX_UNCOMPRESSED_GB``). A corrupt or
+   refused ``.part`` is deleted so the next run starts clean.
 4. Only then ``os.replace`` puts it in place of ``raw/<name>``; until then the old file stays.
 
 The optional people files (``title.principals``, ``name.basics``) are skipped with a warning
@@ -33,7 +37,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 from urllib.parse import urljoin, urlparse
 from urllib.request import url2pathname
 
@@ -41,10 +45,12 @@ import requests
 import urllib3.exceptions
 
 from recsys import config
+from recsys.catalog.limits import Expansion, require_free
 from recsys.config import Settings
 from recsys.errors import FetchError
 from recsys.locks import exclusive
 from recsys.progress import Progress, null_progress
+from recsys.urls import mask_url
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +82,12 @@ class Source:
     kind: Kind
     required: bool
     setting: str  # the setting to blame in messages
+    max_bytes: int = int(config.DEFAULT_MAX_UNCOMPRESSED_GB * 1e9)  # uncompressed cap
+
+    @property
+    def shown(self) -> str:
+        """The location as messages and logs show it (no credentials or signed query)."""
+        return mask_url(self.location)
 
     @property
     def is_http(self) -> bool:
@@ -97,7 +109,10 @@ class _Restart(Exception):
 def sources(settings: Settings, include_people: bool | None = None) -> list[Source]:
     """The files ``fetch`` would get for these settings, in download order."""
     people = settings.with_people if include_people is None else include_people
-    out = [Source(name, _join(settings.imdb_base_url, name), "gzip", True, IMDB_SETTING) for name in config.IMDB_FILES]
+    cap = settings.max_uncompressed_bytes
+    out = [
+        Source(name, _join(settings.imdb_base_url, name), "gzip", True, IMDB_SETTING, cap) for name in config.IMDB_FILES
+    ]
     out.append(
         Source(
             config.MOVIELENS_FILE,
@@ -105,11 +120,12 @@ def sources(settings: Settings, include_people: bool | None = None) -> list[Sour
             "zip",
             True,
             MOVIELENS_SETTING,
+            cap,
         )
     )
     if people:
         out.extend(
-            Source(name, _join(settings.imdb_base_url, name), "gzip", False, IMDB_SETTING)
+            Source(name, _join(settings.imdb_base_url, name), "gzip", False, IMDB_SETTING, cap)
             for name in config.IMDB_OPTIONAL_FILES
         )
     return out
@@ -220,7 +236,7 @@ def _fetch_http(
             part.unlink(missing_ok=True)
             restarts += 1
             if restarts > 2:
-                raise FetchError(f"{source.location} answers range requests inconsistently; try again later.") from None
+                raise FetchError(f"{source.shown} answers range requests inconsistently; try again later.") from None
             attempt -= 1
             continue
         except _Dropped as exc:
@@ -263,7 +279,7 @@ def _remote_size(session: requests.Session, source: Source, timeout: tuple[float
         raise _request_error(source, exc) from None
     with resp:
         if resp.status_code == 404:
-            raise _NotFound(f"{source.location} was not found (HTTP 404); check {source.setting}.")
+            raise _NotFound(f"{source.shown} was not found (HTTP 404); check {source.setting}.")
         length = resp.headers.get("Content-Length")
         if resp.status_code != 200 or length is None or not length.isdigit():
             return None
@@ -289,7 +305,7 @@ def _download_attempt(
     with resp:
         status = resp.status_code
         if status == 404:
-            raise _NotFound(f"{source.location} was not found (HTTP 404); check {source.setting}.")
+            raise _NotFound(f"{source.shown} was not found (HTTP 404); check {source.setting}.")
         if status == 416 and offset:
             total = _content_range_total(resp.headers.get("Content-Range"))
             if total == offset:
@@ -297,13 +313,11 @@ def _download_attempt(
             raise _Restart
         if status >= 400:
             raise FetchError(
-                f"{source.location} answered HTTP {status} {resp.reason}; try again later or check {source.setting}."
+                f"{source.shown} answered HTTP {status} {resp.reason}; try again later or check {source.setting}."
             )
         content_type = resp.headers.get("Content-Type", "").lower()
         if content_type.startswith(("text/html", "application/xhtml")):
-            raise FetchError(
-                f"{source.location} returned an HTML page instead of {source.name}; check {source.setting}."
-            )
+            raise FetchError(f"{source.shown} returned an HTML page instead of {source.name}; check {source.setting}.")
         if status == 206:
             start = _content_range_start(resp.headers.get("Content-Range"))
             if start != offset:
@@ -320,6 +334,8 @@ def _download_attempt(
             mode = "wb"
             total = _content_length(resp)
             done = 0
+        if total is not None:
+            require_free(part.parent, total - done, f"download {source.name}", FetchError)
         report(source.name, done, total)
         try:
             out = part.open(mode)
@@ -398,7 +414,7 @@ def _request_error(source: Source, exc: requests.RequestException) -> FetchError
         requests.exceptions.InvalidSchema,
     )
     if isinstance(exc, invalid):
-        return FetchError(f"{source.location} is not a valid URL; check {source.setting}.")
+        return FetchError(f"{source.shown} is not a valid URL; check {source.setting}.")
     if isinstance(exc, requests.ConnectTimeout):
         why = "connection timed out"
     elif isinstance(exc, requests.ReadTimeout):
@@ -458,6 +474,7 @@ def _fetch_local(source: Source, target: Path, report: Progress, force: bool) ->
         return
     part = _part(target)
     done = 0
+    require_free(part.parent, size, f"copy {source.name}", FetchError)
     report(source.name, 0, size)
     try:
         with src.open("rb") as fin, part.open("wb") as fout:
@@ -490,10 +507,11 @@ def _is_valid(source: Source, path: Path) -> bool:
 
 
 def _verify(source: Source, path: Path, report: Progress) -> None:
+    advice = f"check {source.setting} and run fetch again."
     if source.kind == "gzip":
-        verify_gzip(path, name=source.name, progress=report)
+        verify_gzip(path, name=source.name, progress=report, max_bytes=source.max_bytes, advice=advice)
     else:
-        verify_zip(path, name=source.name)
+        verify_zip(path, name=source.name, max_bytes=source.max_bytes)
 
 
 def _looks_like_html(head: bytes) -> bool:
@@ -501,12 +519,23 @@ def _looks_like_html(head: bytes) -> bool:
     return text.startswith(b"<")  # <!DOCTYPE html>, <html>, <?xml ...>: markup, not data
 
 
-def verify_gzip(path: Path, *, name: str | None = None, progress: Progress | None = None) -> None:
-    """Decompress ``path`` to its end; raise FetchError if it is not a complete gzip TSV."""
+def verify_gzip(
+    path: Path,
+    *,
+    name: str | None = None,
+    progress: Progress | None = None,
+    max_bytes: int | None = None,
+    advice: str | None = None,
+) -> int:
+    """Decompress ``path`` to its end; raise FetchError if it is not a complete gzip TSV or if
+    it expands past the bounds of :mod:`recsys.catalog.limits` (``max_bytes``: the cap, default
+    ``CINEBLEND_MAX_UNCOMPRESSED_GB``'s; checked while decompressing). Returns the
+    uncompressed size."""
     label = name or path.name
     report = progress or null_progress
     total = path.stat().st_size
     stage = f"{label} (checking)"
+    bounds = Expansion(label, total, **_bounds(max_bytes, advice))
     try:
         with path.open("rb") as raw:
             head = raw.read(512)
@@ -518,12 +547,22 @@ def verify_gzip(path: Path, *, name: str | None = None, progress: Progress | Non
                     )
                 raise FetchError(f"{label} is not a gzip file; check the URL and run fetch again.")
             raw.seek(0)
-            _check_gzip_stream(raw, label, total, stage, report)
+            return _check_gzip_stream(raw, label, total, stage, report, bounds)
     except OSError as exc:
         raise FetchError(f"Cannot read {path}: {exc.strerror}.") from exc
 
 
-def _check_gzip_stream(raw: BinaryIO, label: str, total: int, stage: str, report: Progress) -> None:
+def _bounds(max_bytes: int | None, advice: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if max_bytes is not None:
+        out["max_bytes"] = max_bytes
+    if advice is not None:
+        out["advice"] = advice
+    return out
+
+
+def _check_gzip_stream(raw: BinaryIO, label: str, total: int, stage: str, report: Progress, bounds: Expansion) -> int:
+    expanded = 0
     try:
         with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
             first = gz.read(CHUNK_SIZE)
@@ -532,18 +571,24 @@ def _check_gzip_stream(raw: BinaryIO, label: str, total: int, stage: str, report
                 if _looks_like_html(first):
                     raise FetchError(f"{label} holds an HTML page, not IMDb data; check the URL and run fetch again.")
                 raise FetchError(f"{label} does not look like an IMDb TSV file; check the URL and run fetch again.")
+            expanded = len(first)
+            bounds.check(expanded)
             report(stage, raw.tell(), total)
-            while gz.read(4 * CHUNK_SIZE):
+            while chunk := gz.read(CHUNK_SIZE):  # bounded reads: stops as soon as a bound is passed
+                expanded += len(chunk)
+                bounds.check(expanded)
                 report(stage, raw.tell(), total)
     except EOFError:
         raise FetchError(f"{label} is truncated (the gzip stream ends early); run fetch again.") from None
     except (gzip.BadGzipFile, zlib.error) as exc:
         raise FetchError(f"{label} is corrupt ({exc}); run fetch again.") from None
     report(stage, total, total)
+    return expanded
 
 
-def verify_zip(path: Path, *, name: str | None = None) -> None:
-    """Check a MovieLens zip: readable, CRCs right, ``ratings.csv`` and ``links.csv`` inside."""
+def verify_zip(path: Path, *, name: str | None = None, max_bytes: int | None = None) -> None:
+    """Check a MovieLens zip: readable, within the expansion bounds (declared member sizes, which
+    :mod:`zipfile` enforces), CRCs right, ``ratings.csv`` and ``links.csv`` inside."""
     label = name or path.name
     try:
         with path.open("rb") as fh:
@@ -558,12 +603,24 @@ def verify_zip(path: Path, *, name: str | None = None) -> None:
         raise FetchError(f"{label} is not a zip file; check {MOVIELENS_SETTING}.")
     try:
         with zipfile.ZipFile(path) as zf:
+            check_zip_expansion(zf, label, path.stat().st_size, max_bytes)
             bad = zf.testzip()
             if bad is not None:
                 raise FetchError(f"{label} is corrupt ({bad} fails its CRC check); run fetch again.")
             movielens_members(zf, label)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise FetchError(f"{label} is truncated or corrupt ({exc}); run fetch again.") from None
+
+
+def check_zip_expansion(zf: zipfile.ZipFile, label: str, compressed: int, max_bytes: int | None = None) -> None:
+    """Refuse a zip whose members declare more than the bounds allow (each member, and all)."""
+    advice = f"check {MOVIELENS_SETTING} and run fetch again."
+    whole = Expansion(label, compressed, **_bounds(max_bytes, advice))
+    for info in zf.infolist():
+        Expansion(f"{label}: {info.filename}", info.compress_size, **_bounds(max_bytes, advice)).check(
+            info.file_size, declared=True
+        )
+    whole.check(sum(info.file_size for info in zf.infolist()), declared=True)
 
 
 def movielens_members(zf: zipfile.ZipFile, label: str) -> dict[str, str]:
@@ -595,6 +652,7 @@ __all__ = [
     "CONNECT_TIMEOUT",
     "READ_TIMEOUT",
     "Source",
+    "check_zip_expansion",
     "fetch",
     "movielens_members",
     "remove_partial_files",

@@ -26,6 +26,7 @@ from typing import Any
 from recsys.atomic import fsync_tree, rename_into_place
 from recsys.errors import ModelError
 from recsys.models.base import read_json, write_json
+from recsys.private import tighten_tree
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,7 @@ def write_version(models_dir: Path, write: Callable[[Path], dict[str, dict[str, 
             "files": entries,
         }
         write_json(tmp / MANIFEST, manifest)
+        tighten_tree(tmp)  # model files 0600, folders 0700
         fsync_tree(tmp)
         final = models_dir / version
         rename_into_place(tmp, final)

@@ -30,6 +30,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.pool import StaticPool
 
 from recsys.errors import StoreError
+from recsys.private import create_private_file, dir_mode, tighten_sqlite
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,10 @@ def make_engine(url: str | URL) -> Engine:
         path = sqlite_path(parsed)
         if path is not None:
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                # a new folder 0700, the database 0600 (SQLite gives its WAL / SHM the same mode)
+                path.parent.mkdir(mode=dir_mode(), parents=True, exist_ok=True)
+                create_private_file(path)
+                tighten_sqlite(path)
             except OSError as exc:
                 raise StoreError(
                     f"Cannot create the folder for the database {path}: {exc.strerror}; "

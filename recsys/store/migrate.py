@@ -4,12 +4,20 @@
 a failed step rolls everything back. It refuses a database stamped with a revision this code
 does not know (written by a newer CineBlend). Concurrent first starts are serialised: by a lock
 file next to a SQLite database plus ``BEGIN IMMEDIATE``, by an advisory lock on PostgreSQL; the
-second process then finds the schema current and does nothing.
+second process then finds the schema current and does nothing. Alembic keeps module-level state
+(``alembic.context``), so runs in one process are serialised by a lock too.
+
+:func:`memory_engine` gives a private in-memory database with the newest schema without running
+Alembic: a copy of :func:`schema_template`, an empty database migrated once per process (demo
+sessions open one each, many at once).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,8 +32,10 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
 
 from recsys.errors import StoreError
+from recsys.private import file_mode
 from recsys.store.engine import (
     BUSY_TIMEOUT_S,
+    make_engine,
     safe_url,
     sqlite_path,
     translate_errors,
@@ -43,6 +53,11 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Key of the PostgreSQL advisory lock held while migrating ("CINEBLND" in ASCII).
 PG_LOCK_KEY = 0x43494E45424C4E44 & 0x7FFFFFFFFFFFFFFF
 LOCK_WAIT_S = 120.0
+
+#: Alembic's module-level state is shared by every thread: one migration run at a time per process.
+_ALEMBIC_LOCK = threading.RLock()
+_TEMPLATE_LOCK = threading.Lock()
+_template: bytes | None = None
 
 
 def alembic_config(url: str | URL | None = None, connection: Connection | None = None) -> Config:
@@ -94,6 +109,11 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def _run(engine: Engine, step: Callable[[Config], None], what: str) -> None:
+    with _ALEMBIC_LOCK:
+        _run_locked(engine, step, what)
+
+
+def _run_locked(engine: Engine, step: Callable[[Config], None], what: str) -> None:
     script = script_directory()
     known = {rev.revision for rev in script.walk_revisions()}
     with _process_lock(engine), translate_errors(engine.url), write_transaction(engine) as conn:
@@ -125,6 +145,43 @@ def _run(engine: Engine, step: Callable[[Config], None], what: str) -> None:
         )
 
 
+def schema_template() -> bytes:
+    """An empty SQLite database at the newest revision, serialised (``sqlite3`` ``serialize``);
+    migrated once per process, under a lock, and reused."""
+    global _template
+    with _TEMPLATE_LOCK:
+        if _template is None:
+            engine = make_engine("sqlite://")
+            try:
+                upgrade(engine)
+                with translate_errors(engine.url), engine.connect() as conn:
+                    _template = _sqlite3(conn).serialize()
+            finally:
+                engine.dispose()
+        return _template
+
+
+def memory_engine() -> Engine:
+    """A new, private in-memory SQLite database holding the newest schema (stamped with its
+    revision): a copy of :func:`schema_template`, no Alembic run, safe to call from many threads."""
+    data = schema_template()
+    engine = make_engine("sqlite://")  # one connection (StaticPool), tuned like every SQLite one
+    try:
+        with translate_errors(engine.url), engine.connect() as conn:
+            _sqlite3(conn).deserialize(data)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _sqlite3(conn: Connection) -> sqlite3.Connection:
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, sqlite3.Connection):  # pragma: no cover - make_engine("sqlite://")
+        raise StoreError("The schema template needs the sqlite3 driver.")
+    return driver
+
+
 @contextmanager
 def _process_lock(engine: Engine) -> Iterator[None]:
     """Hold ``<db file>.migrate.lock`` for a SQLite file database (POSIX); no-op otherwise."""
@@ -134,7 +191,7 @@ def _process_lock(engine: Engine) -> Iterator[None]:
         return
     lock_path = path.with_name(path.name + ".migrate.lock")
     try:
-        fd = open(lock_path, "a+b")  # noqa: SIM115 - closed below
+        fd = os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, file_mode()), "a+b")
     except OSError as exc:
         raise StoreError(f"Cannot create {lock_path}: {exc.strerror}; make the database folder writable.") from exc
     try:

@@ -170,6 +170,12 @@ class Store:
             engine.dispose()
             raise
 
+    @classmethod
+    def in_memory(cls) -> Store:
+        """A private, empty store in memory (a demo session's): a copy of a schema template
+        migrated once per process, so many can open at once without running Alembic."""
+        return cls(migrate.memory_engine())
+
     def close(self) -> None:
         """Close every pooled connection; the Store must not be used afterwards."""
         self._engine.dispose()

@@ -7,6 +7,7 @@ Shared objects are never mutated per user.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +30,20 @@ log = logging.getLogger(__name__)
 
 
 def settings() -> Settings:
-    return get_settings()
+    cfg = get_settings()
+    override = hashlib.sha256((cfg.cookie_key_override or "").encode()).hexdigest()[:16]
+    _prepared(f"{cfg.data_dir.resolve()}|{cfg.store_url}|{cfg.cookie_key_override is None}|{override}", cfg)
+    return cfg
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _prepared(key: str, _cfg: Settings) -> bool:
+    """Once per process and data folder: refuse a weak cookie key, make the data folder private
+    (:func:`recsys.startup.prepare`); a ConfigError is not cached, so every run shows it."""
+    from recsys.startup import prepare
+
+    prepare(_cfg)
+    return True
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

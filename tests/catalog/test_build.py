@@ -297,7 +297,7 @@ def test_no_title_passing_the_filter_is_an_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("damage", "expected"),
     [
-        ("truncate-ratings", "title.ratings.tsv.gz is unreadable"),
+        ("truncate-ratings", "title.ratings.tsv.gz is truncated"),
         ("html-basics", "title.basics.tsv.gz is not a valid gzip file"),
         ("wrong-file", "title.crew.tsv.gz does not have IMDb's columns"),
         ("corrupt-zip", "ml-latest-small.zip is corrupt"),
@@ -361,7 +361,7 @@ def test_failed_build_without_a_previous_catalogue_leaves_nothing_behind(fresh: 
 
     message = _build_error(fresh)
 
-    assert message.startswith("title.crew.tsv.gz is unreadable")
+    assert message.startswith("title.crew.tsv.gz is truncated")
     assert not fresh.parquet_dir.exists()
     assert _leftovers(fresh.data_dir) == []
 

@@ -11,13 +11,16 @@ default ``min_votes`` keeps every one:
 - movie ``i`` (1-based) is ``tt05{i:05d}`` titled ``"<Adjective> <Noun> {i:04d}"``; TV show ``i``
   is ``tt06{i:05d}`` titled ``"<Adjective> <Noun> Show {i:03d}"``; every title is unique.
 - two or three genres each from :data:`GENRES`, years 1980-2024, votes 150-200,000.
-- MovieLens: ``ml_users`` invented users, each rating 15-30 movies (half-star ratings).
+- MovieLens: ``ml_users`` invented users, each rating 15-30 movies (half-star ratings); plus
+  ``fans`` long-history users (demo personas need 200+ ratings): fan ``k`` rates 220 movies,
+  4.5-5 stars for those of its two genres (``FAN_GENRES[k]``), 0.5-2 for the others.
 """
 
 from __future__ import annotations
 
 import random
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from tests.fixtures.make_data import _csv, _rating, _write_tsv_gz
@@ -30,6 +33,10 @@ _ADJECTIVES = (
     "Amber", "Silent", "Crimson", "Hidden", "Electric", "Paper", "Golden", "Broken", "Velvet",
     "Northern", "Hollow", "Wild", "Quiet", "Iron", "Glass", "Midnight",
 )  # fmt: skip
+#: The two genres fan ``k`` loves (distinct pairs: each can name its own demo persona).
+FAN_GENRES = (("Crime", "Mystery"), ("Sci-Fi", "Fantasy"), ("Comedy", "Family"), ("Horror", "Western"))
+#: Ratings per fan (a persona needs at least ``recsys.demo.MIN_RATINGS``).
+FAN_RATINGS = 220
 _NOUNS = (
     "Harbor", "Garden", "Signal", "Orchard", "Circuit", "Meadow", "Lantern", "Frontier", "Tide",
     "Archive", "Station", "Canyon", "Bridge", "Comet", "Kitchen", "Parade",
@@ -55,6 +62,7 @@ def write_synthetic_sources(
     movies: int = 200,
     shows: int = 80,
     ml_users: int = 40,
+    fans: int = 0,
     seed: int = 20240601,
 ) -> dict[str, str]:
     """Write the IMDb files into ``imdb_dir`` and the MovieLens zip at ``movielens_zip``.
@@ -92,11 +100,32 @@ def write_synthetic_sources(
     )  # fmt: skip
     _write_tsv_gz(imdb_dir / "title.ratings.tsv.gz", ["tconst", "averageRating", "numVotes"], ratings)
     _write_tsv_gz(imdb_dir / "title.crew.tsv.gz", ["tconst", "directors", "writers"], crew)
-    _write_movielens(movielens_zip, movies, ml_users, rng)
+    movie_genres = {int(row[0][4:]): str(row[8]).split(",") for row in basics if row[1] == "movie"}
+    _write_movielens(movielens_zip, movies, ml_users, rng, _fan_ratings(movie_genres, fans, ml_users, rng))
     return titles
 
 
-def _write_movielens(path: Path, movies: int, users: int, rng: random.Random) -> None:
+def _fan_ratings(
+    movie_genres: dict[int, list[str]], fans: int, first_user: int, rng: random.Random
+) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    for k in range(fans):
+        user = first_user + 1 + k
+        loved = set(FAN_GENRES[k % len(FAN_GENRES)])
+        fan_of = [m for m, genres in movie_genres.items() if loved & set(genres)]
+        others = [m for m in movie_genres if m not in set(fan_of)]
+        # most of the loved genres' movies (some left for the feed), the rest from the others
+        liked = rng.sample(fan_of, min(len(fan_of) * 3 // 4, FAN_RATINGS // 2))
+        disliked = rng.sample(others, min(len(others), FAN_RATINGS - len(liked)))
+        for j, movie in enumerate(sorted(liked + disliked)):
+            stars = rng.choice((4.5, 5.0)) if movie in liked else rng.choice((0.5, 1.0, 1.5, 2.0))
+            rows.append((user, movie, _rating(stars), 1_700_000_000 + user * 1000 + j))
+    return rows
+
+
+def _write_movielens(
+    path: Path, movies: int, users: int, rng: random.Random, extra: Sequence[tuple[object, ...]] = ()
+) -> None:
     links = [(i, movie_tconst(i)[2:], "") for i in range(1, movies + 1)]
     ml_movies = [(i, f"Invented Movie {i} (2000)", "Drama") for i in range(1, movies + 1)]
     rows: list[tuple[object, ...]] = []
@@ -105,6 +134,7 @@ def _write_movielens(path: Path, movies: int, users: int, rng: random.Random) ->
         for j, movie in enumerate(rated):
             stars = _rating(rng.randint(1, 10) / 2)
             rows.append((user, movie, stars, 1_700_000_000 + user * 1000 + j))
+    rows.extend(extra)
     members = {
         "ml-latest-small/README.txt": b"Invented MovieLens-format test data (not MovieLens).\r\n",
         "ml-latest-small/links.csv": _csv(["movieId", "imdbId", "tmdbId"], links),
@@ -120,9 +150,10 @@ def _write_movielens(path: Path, movies: int, users: int, rng: random.Random) ->
             zf.writestr(info, data)
 
 
-def build_synthetic_data(root: Path, *, train: bool = True) -> Path:
+def build_synthetic_data(root: Path, *, train: bool = True, fans: int = 0) -> Path:
     """``root/data``: the synthetic catalogue fetched (from local files), built and (unless
-    ``train=False``) a model trained, with no store yet. Reused when already there.
+    ``train=False``) a model trained, with no store yet. Reused when already there. With
+    ``fans`` (demo personas), 500 movies and that many long-history MovieLens users.
 
     ``root/sources`` keeps the IMDb folder and MovieLens zip the data came from.
     """
@@ -139,7 +170,8 @@ def build_synthetic_data(root: Path, *, train: bool = True) -> Path:
         with_people=False,
     )
     if not catalog_ready(cfg):
-        write_synthetic_sources(root / "sources" / "imdb", root / "sources" / "ml-latest-small.zip")
+        sizes = {"movies": 500, "fans": fans} if fans else {}
+        write_synthetic_sources(root / "sources" / "imdb", root / "sources" / "ml-latest-small.zip", **sizes)
         fetch(cfg)
         build(cfg)
     if train and not (cfg.models_dir.is_dir() and any(cfg.models_dir.iterdir())):
