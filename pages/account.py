@@ -56,10 +56,10 @@ if changed:
     if new != repeat:
         st.error("The two new passwords differ; type the same password twice.")
     else:
-        problem = auth.verify_own_password(user, current)
+        problem = auth.verify_own_password(user, current, "The current password")
         try:
             if problem is not None:
-                raise RegistrationError([f"The current password is wrong or locked: {problem}"])
+                raise RegistrationError([problem])
             change_password(store, user, current, new)
         except RegistrationError as exc:
             st.error("Please fix: " + "; ".join(exc.problems))

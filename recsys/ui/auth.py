@@ -313,7 +313,7 @@ def register_and_sign_in(store: Store, cfg: Settings, username: str, name: str, 
     return user
 
 
-def verify_own_password(user: User, password: str) -> str | None:
+def verify_own_password(user: User, password: str, what: str = "The password") -> str | None:
     """Check a signed-in user's password (to change it or delete the account), throttled like a
     sign-in: None if right, else one line saying why not."""
     limits = throttle()
@@ -323,7 +323,7 @@ def verify_own_password(user: User, password: str) -> str | None:
         return refusal.message
     if not check_password(password, user.password_hash):
         limits.login_failed(user.username, client)
-        return "The password is wrong."
+        return f"{what} is wrong."
     return None
 
 
