@@ -87,12 +87,20 @@ def _key(rule: Rule, value: str) -> str:
     return f"{rule.kind}:{value}"
 
 
-class Throttle:
-    """The limits over one store, with an injectable clock."""
+def now() -> datetime:
+    """The limits' clock (tests replace it, or pass ``clock`` to :class:`Throttle`)."""
+    return utcnow()
 
-    def __init__(self, store: Store, clock: Clock = utcnow) -> None:
+
+class Throttle:
+    """The limits over one store, with an injectable clock (default :func:`now`)."""
+
+    def __init__(self, store: Store, clock: Clock | None = None) -> None:
         self.store = store
-        self.clock = clock
+        self._clock = clock
+
+    def clock(self) -> datetime:
+        return self._clock() if self._clock is not None else now()
 
     def _refusal(self, checks: list[tuple[Rule, str, str]]) -> Refusal | None:
         now = self.clock()

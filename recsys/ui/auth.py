@@ -243,8 +243,8 @@ def client_id() -> str:
     ``st.context.ip_address`` hides loopback; the session's client context has it), else
     ``local``. Behind a reverse proxy every visitor shares the proxy's address."""
     ip = st.context.ip_address
-    if ip:
-        return str(ip)
+    if isinstance(ip, str) and ip:
+        return ip
     try:
         from streamlit.runtime.context import _get_client_context
 
@@ -252,7 +252,7 @@ def client_id() -> str:
         remote = getattr(ctx, "remote_ip", None) if ctx is not None else None
     except Exception:  # an internal API: no address is better than no sign-in
         remote = None
-    return str(remote) if remote else "local"
+    return remote if isinstance(remote, str) and remote else "local"
 
 
 def throttle() -> Throttle:
