@@ -138,7 +138,8 @@ def _sign_out(auth: stauth.Authenticate, flash: str) -> None:
     auth.authentication_controller.logout()  # clears name / username / status; no cookie reread
     auth.cookie_controller.delete_cookie()
     # st.context.cookies keeps the connection's cookie for the session: never read it again
-    st.session_state[state.COOKIE_SEEN] = st.context.cookies.get(COOKIE_NAME)
+    raw = st.context.cookies.get(COOKIE_NAME)
+    st.session_state[state.COOKIE_SEEN] = raw if isinstance(raw, str) else None
     for key in (state.SESSION_UID, state.SESSION_VERSION):
         st.session_state.pop(key, None)
     state.forget_user_scoped(st.session_state)
@@ -149,7 +150,9 @@ def _cookie_sign_in(store: Store, auth: stauth.Authenticate) -> User | None:
     """Sign in from the browser's cookie if it names a current session; a cookie that does not
     is deleted (once: the connection's cookie stays in ``st.context.cookies``)."""
     raw = st.context.cookies.get(COOKIE_NAME)
-    if not raw or st.session_state.get(state.COOKIE_SEEN) == raw or st.session_state.get("logout"):
+    if not isinstance(raw, str) or not raw or st.session_state.get(state.COOKIE_SEEN) == raw:
+        return None
+    if st.session_state.get("logout"):
         return None
     st.session_state[state.COOKIE_SEEN] = raw
     user = token_user(store, auth.cookie_controller.get_cookie())
