@@ -17,7 +17,8 @@ account    0     15    30    60    120   240   480   900
 =========  ====  ====  ====  ====  ====  ====  ====  =====
 
 A client gets 10 free failures (spread over any accounts), then the same doubling; registration
-allows 5 new accounts per client, then one hour's wait. The clock is injectable for tests.
+allows 5 attempts per client that reach the store (new accounts, and taken usernames or emails,
+which would otherwise list the accounts), then one hour's wait. The clock is injectable for tests.
 """
 
 from __future__ import annotations
@@ -158,4 +159,5 @@ class Throttle:
         return self._refusal([(REGISTER, client, "Too many new accounts from your address.")])
 
     def registered(self, client: str) -> None:
+        """Count a registration from ``client`` (made, or refused as a duplicate)."""
         self._count(REGISTER, client)

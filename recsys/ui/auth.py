@@ -27,7 +27,7 @@ import streamlit as st
 import streamlit_authenticator as stauth
 
 from recsys.config import Settings
-from recsys.errors import CineBlendError, UnknownUserError
+from recsys.errors import CineBlendError, DuplicateUserError, UnknownUserError
 from recsys.store import Store, User
 from recsys.store.accounts import check_password, register
 from recsys.throttle import Refusal, Throttle
@@ -310,7 +310,11 @@ def register_and_sign_in(store: Store, cfg: Settings, username: str, name: str, 
     refusal = limits.registration_refusal(client)
     if refusal is not None:
         raise RateLimitedError(refusal.message)
-    user = register(store, username, name, email, password)
+    try:
+        user = register(store, username, name, email, password)
+    except DuplicateUserError:  # counts too: the form must not list the accounts for free
+        limits.registered(client)
+        raise
     limits.registered(client)
     issue_cookie(cfg, user)
     return user
