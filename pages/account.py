@@ -5,8 +5,9 @@ import streamlit as st
 from recsys.demo import READ_ONLY
 from recsys.errors import CineBlendError, RegistrationError
 from recsys.onboarding import GENRE_COUNT
+from recsys.roles import ROLE_LABELS
 from recsys.store.accounts import change_password
-from recsys.ui import auth, cards, demo, resources, state
+from recsys.ui import admin, auth, cards, demo, resources, state
 
 cfg = resources.settings()
 store = resources.store(cfg)
@@ -17,6 +18,7 @@ if demo.active() is not None:
     st.info(READ_ONLY + " Leave the demo with the button in the sidebar.", icon=":material/lock:")
     st.stop()
 st.write(f"**{cards.md_escape(user.name)}** · {cards.md_escape(user.username)} · {cards.md_escape(user.email)}")
+st.caption(f"Role: {ROLE_LABELS.get(user.role, user.role)}")
 
 st.subheader("Favourite genres", anchor=False)
 try:
@@ -46,37 +48,38 @@ st.button("Save genres", key="acct-genres-save", on_click=save_genres)
 st.subheader("Change password", anchor=False)
 with st.form("password-form", clear_on_submit=True):
     current = st.text_input("Current password", type="password", key="acct-pw-current")
-    new = st.text_input("New password", type="password", key="acct-pw-new", max_chars=20)
-    repeat = st.text_input("Repeat new password", type="password", key="acct-pw-repeat", max_chars=20)
+    new = st.text_input("New password", type="password", key="acct-pw-new", max_chars=128)
+    repeat = st.text_input("Repeat new password", type="password", key="acct-pw-repeat", max_chars=128)
+    st.caption(auth.PASSWORD_HELP)
     changed = st.form_submit_button("Change password")
 if changed:
     if new != repeat:
         st.error("The two new passwords differ; type the same password twice.")
     else:
+        problem = auth.verify_own_password(user, current, "The current password")
         try:
+            if problem is not None:
+                raise RegistrationError([problem])
             change_password(store, user, current, new)
         except RegistrationError as exc:
             st.error("Please fix: " + "; ".join(exc.problems))
         else:
-            st.success("Password changed. Use the new one next time you sign in.")
+            auth.issue_cookie(cfg, store.get_user_by_id(user.id) or user)  # this session stays signed in
+            st.success("Password changed: your other sessions are signed out. Use the new one next time.")
 
 st.subheader("Sign out", anchor=False)
 st.button("Log out", key="acct-logout", icon=":material/logout:", on_click=auth.request_logout)
 
+admin.section()
+
 st.subheader("Delete account", anchor=False)
-st.write("This removes your account and every rating you made. It cannot be undone.")
-
-
-def delete_account() -> None:
-    if st.session_state.get("acct-delete-confirm", "").strip().lower() != user.username:
-        st.session_state[state.FLASH] = ("error", "Type your username exactly to confirm the deletion.")
-        return
-    store.delete_user(user.id)
-    auth.request_logout()
-    st.session_state[state.FLASH] = ("info", "Your account and ratings were deleted.")
-
-
-st.text_input(f"Type your username ({user.username}) to confirm", key="acct-delete-confirm")
+st.write("This removes your account, every rating you made and your rows in the saved models. It cannot be undone.")
+st.text_input("Your password, to confirm", type="password", key="acct-delete-password", max_chars=128)
 st.button(
-    "Delete my account", key="acct-delete", type="primary", icon=":material/delete_forever:", on_click=delete_account
+    "Delete my account",
+    key="acct-delete",
+    type="primary",
+    icon=":material/delete_forever:",
+    on_click=auth.delete_own_account,
+    args=("acct-delete-password",),
 )

@@ -9,9 +9,12 @@ from recsys.ui import jobs, resources
 from recsys.urls import mask_url
 
 cfg = resources.settings()
+may_run = jobs.may_start(cfg)
 
 st.title("Data & model")
-if not resources.has_catalog(cfg):
+if not may_run:
+    jobs.admin_only_note(resources.has_catalog(cfg))
+elif not resources.has_catalog(cfg):
     st.info(
         "Welcome to CineBlend. Before anyone can sign in, the app needs its catalogue: "
         "download the public IMDb and MovieLens files below (a few hundred MB from IMDb, "
@@ -55,17 +58,19 @@ if resources.has_catalog(cfg):
         if stats.get("built_at"):
             st.caption(f"Built {readable_time(stats['built_at'])}")
 
-st.subheader("Download and build")
-st.caption(
-    "Safe to run again: partial downloads resume, and the current catalogue stays in use until the new one is complete."
-)
-st.button(
-    "Download and build the catalogue",
-    key="data-fetch-build",
-    type="primary",
-    on_click=jobs.request,
-    args=("fetch_build",),
-)
+if may_run:
+    st.subheader("Download and build")
+    st.caption(
+        "Safe to run again: partial downloads resume, and the current catalogue stays in use until the new one "
+        "is complete."
+    )
+    st.button(
+        "Download and build the catalogue",
+        key="data-fetch-build",
+        type="primary",
+        on_click=jobs.request,
+        args=("fetch_build",),
+    )
 
 if resources.has_catalog(cfg):
     st.subheader("Recommender model")
@@ -75,8 +80,10 @@ if resources.has_catalog(cfg):
     else:
         trained = readable_time(model.version) if model.version else "unsaved"
         st.caption(f"Model trained {trained} (version {model.version}), in use by every feed.")
-    st.caption(
-        "Retraining folds every tester's ratings into the collaborative model. The same as `python -m recsys train`."
-    )
-    st.button("Retrain the model", key="data-train", on_click=jobs.request, args=("train",))
+    if may_run:
+        st.caption(
+            "Retraining folds every tester's ratings into the collaborative model. The same as "
+            "`python -m recsys train`."
+        )
+        st.button("Retrain the model", key="data-train", on_click=jobs.request, args=("train",))
 jobs.run_requested(cfg)

@@ -13,8 +13,15 @@ if user is not None:  # just signed in (or a stale /login link): go to the landi
 
 st.title("CineBlend")
 st.write("Movie and TV recommendations that learn from every like. Sign in or create an account.")
+fresh = not store.has_users()
+if fresh:
+    st.info(
+        "Welcome! This is a fresh install: create the first account under **Register**. It becomes "
+        "the admin, who downloads the data, trains the model and manages accounts.",
+        icon=":material/shield_person:",
+    )
 
-login_tab, register_tab = st.tabs(["Log in", "Register"])
+login_tab, register_tab = st.tabs(["Log in", "Register"], default="Register" if fresh else "Log in")
 with login_tab:
     auth.login_form(store, cfg)
 
@@ -24,11 +31,10 @@ with register_tab:
         name = st.text_input("Name", key="reg-name", max_chars=80)
         username = st.text_input("Username", key="reg-username", max_chars=32)
         email = st.text_input("Email", key="reg-email", max_chars=254)
-        password = st.text_input("Password", type="password", key="reg-password", max_chars=20)
-        repeat = st.text_input("Repeat password", type="password", key="reg-repeat", max_chars=20)
-        st.caption(
-            "Password: 8-20 characters with a lower-case and an upper-case letter, a digit and a special character."
-        )
+        password = st.text_input("Password", type="password", key="reg-password", max_chars=128)
+        repeat = st.text_input("Repeat password", type="password", key="reg-repeat", max_chars=128)
+        st.caption(auth.PASSWORD_HELP)
+        st.caption(auth.FIRST_ACCOUNT_HELP)
         submitted = st.form_submit_button("Register", type="primary")
     if submitted:
         if password != repeat:
@@ -38,7 +44,7 @@ with register_tab:
                 auth.register_and_sign_in(store, cfg, username, name, email, password)
             except RegistrationError as exc:
                 st.error("Please fix: " + "; ".join(exc.problems))
-            except DuplicateUserError as exc:
+            except (DuplicateUserError, auth.RateLimitedError) as exc:
                 st.error(str(exc))
             else:
                 # the cookie component reruns the app once the cookie is set (no st.rerun here)

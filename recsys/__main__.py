@@ -469,6 +469,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", help="print catalogue statistics")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_stats)
+
+    from recsys.cli_users import add_parser as add_users_parser
+
+    add_users_parser(sub)
     return parser
 
 

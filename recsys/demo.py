@@ -24,7 +24,7 @@ with a clear message.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Any
 
@@ -33,6 +33,7 @@ import polars as pl
 
 from recsys.columns import Columns, click_values
 from recsys.errors import StoreError
+from recsys.roles import TESTER
 from recsys.store import Store, User
 
 #: Personas offered on the sign-in page.
@@ -200,7 +201,17 @@ class DemoStore:
     #: Read from the shared store: the live weights and the evaluation's app data.
     SHARED = frozenset({"get_setting", "setting_info", "all_interactions", "credentials"})
     #: Would change shared state or the account: refused with :data:`READ_ONLY`.
-    REFUSED = frozenset({"set_setting", "set_password_hash", "delete_user", "set_active", "create_user"})
+    REFUSED = frozenset(
+        {
+            "set_setting",
+            "set_password_hash",
+            "delete_user",
+            "set_active",
+            "create_user",
+            "set_role",
+            "bump_session_version",
+        }
+    )
 
     def __init__(self, private: Store, shared: Store, user: User) -> None:
         self.private = private
@@ -215,8 +226,9 @@ class DemoStore:
         return getattr(self.private, name)
 
     def current_user(self) -> User:
-        """The persona as it is now (favourite genres may change in the session)."""
-        return self.private.get_user_by_id(self.user.id) or self.user
+        """The persona as it is now (favourite genres may change in the session); always a
+        tester, though it is the first (admin) account of its private store."""
+        return replace(self.private.get_user_by_id(self.user.id) or self.user, role=TESTER)
 
     def close(self) -> None:
         self.private.close()

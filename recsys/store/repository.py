@@ -11,10 +11,10 @@ import json
 import logging
 import operator
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -36,7 +36,9 @@ from recsys.store.engine import (
 from recsys.store.schema import (
     ONBOARDING_STEPS,
     SETTING_KEY_MAX,
+    THROTTLE_KEY_MAX,
     VALUES,
+    auth_throttle,
     hidden_titles,
     interaction_history,
     interactions,
@@ -145,6 +147,18 @@ def _user(row: Row[Any]) -> User:
         role=row.role,
         session_version=int(row.session_version),
     )
+
+
+@dataclass(frozen=True)
+class ThrottleState:
+    """One throttle key's counts (:mod:`recsys.throttle`): ``count`` events since
+    ``window_start``, the last at ``last_at``; refused until ``blocked_until`` (if set)."""
+
+    key: str
+    count: int
+    window_start: datetime
+    last_at: datetime
+    blocked_until: datetime | None
 
 
 def _frame(rows: Sequence[Sequence[Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -286,6 +300,17 @@ class Store:
             row = conn.execute(select(users).where(users.c.id == _check_user_id(user_id))).first()
         return _user(row) if row is not None else None
 
+    def list_users(self) -> list[User]:
+        """Every account, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(select(users).order_by(users.c.id)).all()
+        return [_user(r) for r in rows]
+
+    def has_users(self) -> bool:
+        """True once any account exists (a fresh install has none: its first one is the admin)."""
+        with self._read() as conn:
+            return conn.scalar(select(users.c.id).limit(1)) is not None
+
     def credentials(self) -> dict[str, dict[str, dict[str, str]]]:
         """Active users in streamlit-authenticator's shape (a fresh dict on every call).
 
@@ -302,12 +327,17 @@ class Store:
         }
 
     def set_password_hash(self, username: str, password_hash: str) -> None:
-        """Replace a user's password hash; UnknownUserError if there is no such user."""
+        """Replace a user's password hash and end their earlier sessions (the session version is
+        raised); UnknownUserError if there is no such user."""
         if not password_hash:
             raise ValueError("The password hash must be non-empty.")
         username = normalise_username(username)
         with self._write() as conn:
-            result = conn.execute(update(users).where(users.c.username == username).values(password_hash=password_hash))
+            result = conn.execute(
+                update(users)
+                .where(users.c.username == username)
+                .values(password_hash=password_hash, session_version=users.c.session_version + 1)
+            )
         if result.rowcount == 0:
             raise UnknownUserError(f"No user named {username!r}; register first.")
 
@@ -364,10 +394,20 @@ class Store:
             raise UnknownUserError(f"No user with id {user_id}; log in again.")
 
     def delete_user(self, user_id: int) -> None:
-        """Delete a user with their interactions and history. Deleting twice is harmless."""
+        """Delete a user with their interactions, history and hidden titles (foreign keys
+        cascade), and take their name off the settings they changed (``updated_by`` cleared).
+        Deleting twice is harmless. The saved models are scrubbed by
+        :func:`recsys.users.remove_user`."""
         user_id = _check_user_id(user_id)
         with self._write() as conn:
+            username = conn.scalar(select(users.c.username).where(users.c.id == user_id))
+            # explicit deletes, not only ON DELETE CASCADE: SQLite enforces foreign keys only
+            # with its pragma on, and a store opened without it must not keep the rows
+            for table in (interactions, interaction_history, hidden_titles):
+                conn.execute(delete(table).where(table.c.user_id == user_id))
             deleted = conn.execute(delete(users).where(users.c.id == user_id)).rowcount
+            if username is not None:
+                conn.execute(update(settings).where(settings.c.updated_by == username).values(updated_by=None))
         if deleted:
             logger.info("Deleted user id %d", user_id)
 
@@ -575,6 +615,60 @@ class Store:
                 )
             ).first()
         return None if row is None else (row.value, row.updated_at, row.updated_by)
+
+    # -- sign-in throttling -----------------------------------------------------------------
+
+    def throttle_states(self, keys: Sequence[str]) -> dict[str, ThrottleState]:
+        """The stored counts of ``keys`` (keys never counted are absent)."""
+        keys = [_check_throttle_key(k) for k in keys]
+        with self._read() as conn:
+            rows = conn.execute(select(auth_throttle).where(auth_throttle.c.key.in_(keys))).all()
+        return {r.key: _throttle(r) for r in rows}
+
+    def throttle_count(
+        self, key: str, now: datetime, window_s: float, block_s: Callable[[int], float]
+    ) -> ThrottleState:
+        """Count one event for ``key`` at ``now`` in one transaction and return the new state.
+
+        The count starts again after ``window_s`` seconds without an event; ``block_s(count)`` is how long the key is refused after this event (0: not at all).
+        """
+        key = _check_throttle_key(key)
+        with self._write() as conn:
+            stmt = self._insert(auth_throttle).values(key=key, count=0, window_start=now, last_at=now)
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=[auth_throttle.c.key]))
+            query = select(auth_throttle).where(auth_throttle.c.key == key)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            row = _throttle(conn.execute(query).one())
+            count, start = row.count + 1, row.window_start
+            if row.count and (now - row.last_at).total_seconds() >= window_s:
+                count, start = 1, now  # idle for a whole window: start again
+            wait = block_s(count)
+            until = now + timedelta(seconds=wait) if wait > 0 else row.blocked_until
+            conn.execute(
+                update(auth_throttle)
+                .where(auth_throttle.c.key == key)
+                .values(count=count, window_start=start, last_at=now, blocked_until=until)
+            )
+        return ThrottleState(key, count, start, now, until)
+
+    def throttle_clear(self, key: str) -> None:
+        """Forget ``key``'s counts (e.g. an account's failures after a successful sign-in)."""
+        with self._write() as conn:
+            conn.execute(delete(auth_throttle).where(auth_throttle.c.key == _check_throttle_key(key)))
+
+
+def _throttle(row: Row[Any]) -> ThrottleState:
+    values = row._mapping  # ``row.count`` would be the tuple method
+    return ThrottleState(
+        values["key"], int(values["count"]), values["window_start"], values["last_at"], values["blocked_until"]
+    )
+
+
+def _check_throttle_key(key: str) -> str:
+    if not isinstance(key, str) or not key:
+        raise ValueError("A throttle key must be a non-empty string.")
+    return key[:THROTTLE_KEY_MAX]
 
 
 def _lock_title(conn: Connection, user_id: int, tconst: str) -> None:

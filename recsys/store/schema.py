@@ -185,3 +185,18 @@ hidden_titles = Table(
     Column("tconst", String(TCONST_MAX), primary_key=True),
     Column("created_at", UTCDateTime(), nullable=False),
 )
+
+#: Longest throttle key (``kind:`` + a username or a client address).
+THROTTLE_KEY_MAX = 160
+
+#: Failed sign-ins and registrations per account / client (:mod:`recsys.throttle`): shared by
+#: every app server through the store.
+auth_throttle = Table(
+    "auth_throttle",
+    metadata,
+    Column("key", String(THROTTLE_KEY_MAX), primary_key=True),
+    Column("count", Integer, nullable=False, server_default="0"),
+    Column("window_start", UTCDateTime(), nullable=False),
+    Column("last_at", UTCDateTime(), nullable=False),
+    Column("blocked_until", UTCDateTime(), nullable=True),
+)

@@ -1,38 +1,65 @@
-"""Authentication with streamlit-authenticator over users kept in the app store.
+"""Sign-in, sign-up and revocable sessions over users kept in the app store.
 
-The authenticator object lives in the session (one cookie manager per session, see PITFALLS);
-its credentials dict is rebuilt from the store on every signed-out run, so an account
-registered in another session can log in here. Registration is ours (validated, bcrypt-hashed,
-written to the store), then the new user is signed in with the same cookie the login sets.
+streamlit-authenticator 0.4.2 provides the cookie plumbing (its cookie manager component sets
+and deletes the browser cookie; the authenticator object lives in the session, see PITFALLS).
+Everything that decides *who* is signed in is ours:
+
+- **The cookie** is an HS256 JWT of ``{username, uid, sv, exp_date}``: the account's id and its
+  session version (:attr:`recsys.store.User.session_version`). It signs a visitor in only while
+  the account with that id still exists under that name, is active and has that version. Logout,
+  a password change, a role change and deletion raise or remove the version, so every earlier
+  cookie (and every open session of the account, checked on each run) stops working. A cookie
+  that fails the check is deleted and the sign-in form shown.
+- **Sign-in** is our own form (same labels and keys as the library's): :class:`recsys.throttle.
+  Throttle` refuses throttled attempts, checks the password with exactly one bcrypt check for
+  known and unknown usernames alike, and counts failures per account and per client.
+- **Registration** is validated, bcrypt-hashed and written to the store, limited per client.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from typing import Any
 
 import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
-from streamlit_authenticator.utilities import LoginError
 
 from recsys.config import Settings
+from recsys.errors import CineBlendError, DuplicateUserError, UnknownUserError
 from recsys.store import Store, User
-from recsys.store.accounts import register
-from recsys.ui import demo, state
+from recsys.store.accounts import check_password, register
+from recsys.throttle import Refusal, Throttle
+from recsys.ui import demo, resources, state
 
 log = logging.getLogger(__name__)
 
 COOKIE_NAME = "cineblend_auth"
 COOKIE_DAYS = 30.0
+LOGIN_FORM = "login-form"
+INCORRECT = "Username or password is incorrect. Try again or register a new account."
+SESSION_ENDED = (
+    "Your session ended (signed out elsewhere, password or role changed, or account removed); sign in again."
+)
+
+PASSWORD_HELP = (
+    "Password: 8-128 characters. Under 16 characters it needs a lower-case and an upper-case "
+    "letter, a digit and a special character; a passphrase of 16 or more characters (spaces "
+    "welcome) needs none of these. Very common passwords are refused."
+)
+FIRST_ACCOUNT_HELP = (
+    "The first account created on a fresh install becomes the admin (data downloads, training, "
+    "accounts); every later account is a tester until an admin grants it a role."
+)
 
 
-def _credentials(store: Store) -> dict:
-    creds = store.credentials()
-    return {"usernames": {name.lower(): dict(v) for name, v in creds["usernames"].items()}}
+class RateLimitedError(CineBlendError):
+    """Too many attempts from this client or for this account; the message says when to retry."""
 
 
-def authenticator(store: Store, cfg: Settings) -> stauth.Authenticate:
-    """This session's authenticator, with credentials fresh from the store."""
+def authenticator(cfg: Settings) -> stauth.Authenticate:
+    """This session's authenticator (its cookie manager), created once per session."""
     auth = st.session_state.get(state.AUTHENTICATOR)
     if auth is None:
         auth = stauth.Authenticate(
@@ -45,10 +72,21 @@ def authenticator(store: Store, cfg: Settings) -> stauth.Authenticate:
             login_sleep_time=0,
         )
         _tolerate_bad_cookies(auth)
+        model = auth.cookie_controller.cookie_model
+        model._token_encode = lambda: _encode(model.cookie_key, model.exp_date)
         st.session_state[state.AUTHENTICATOR] = auth
-    if not st.session_state.get(state.AUTH_STATUS):
-        auth.authentication_controller.authentication_model.credentials = _credentials(store)
     return auth
+
+
+def _encode(key: str, exp_date: float) -> str:
+    """The cookie of this session's user: who (name and id) and which session version."""
+    payload = {
+        "username": st.session_state[state.USERNAME],
+        "uid": st.session_state[state.SESSION_UID],
+        "sv": st.session_state[state.SESSION_VERSION],
+        "exp_date": exp_date,
+    }
+    return jwt.encode(payload, key, algorithm="HS256")
 
 
 def _tolerate_bad_cookies(auth: stauth.Authenticate) -> None:
@@ -66,11 +104,89 @@ def _tolerate_bad_cookies(auth: stauth.Authenticate) -> None:
     auth.cookie_controller.get_cookie = safe_read
 
 
-def gate(store: Store, cfg: Settings) -> User | None:
-    """Run every time before the page list is built: handles logout requests and the cookie.
+def token_user(store: Store, token: Any) -> User | None:
+    """The account a decoded cookie stands for, or None when it names no current session: the
+    id, the name, the active flag and the session version must all still match."""
+    if not isinstance(token, dict):
+        return None
+    uid, version, username = token.get("uid"), token.get("sv"), token.get("username")
+    if not isinstance(uid, int) or isinstance(uid, bool) or not isinstance(version, int):
+        return None  # a cookie from before revocable sessions, or a forged one
+    user = store.get_user_by_id(uid)
+    if user is None or not user.is_active or user.username != username or user.session_version != version:
+        return None
+    return user
 
-    Returns the signed-in, active user (or a demo session's persona) or None.
-    """
+
+def _establish(user: User) -> None:
+    """Sign ``user`` in for this session (what the cookie will carry)."""
+    st.session_state.update(
+        {
+            state.AUTH_STATUS: True,
+            state.USERNAME: user.username,
+            "name": user.name,
+            "email": user.email,
+            state.SESSION_UID: user.id,
+            state.SESSION_VERSION: user.session_version,
+            "logout": None,
+        }
+    )
+
+
+def _sign_out(auth: stauth.Authenticate, flash: str) -> None:
+    """End this session's sign-in and delete the browser's cookie."""
+    auth.authentication_controller.logout()  # clears name / username / status; no cookie reread
+    auth.cookie_controller.delete_cookie()
+    # st.context.cookies keeps the connection's cookie for the session: never read it again
+    raw = st.context.cookies.get(COOKIE_NAME)
+    st.session_state[state.COOKIE_SEEN] = raw if isinstance(raw, str) else None
+    for key in (state.SESSION_UID, state.SESSION_VERSION):
+        st.session_state.pop(key, None)
+    state.forget_user_scoped(st.session_state)
+    st.session_state.setdefault(state.FLASH, ("info", flash))
+
+
+def _cookie_sign_in(store: Store, auth: stauth.Authenticate) -> User | None:
+    """Sign in from the browser's cookie if it names a current session; a cookie that does not
+    is deleted (once: the connection's cookie stays in ``st.context.cookies``)."""
+    raw = st.context.cookies.get(COOKIE_NAME)
+    if not isinstance(raw, str) or not raw or st.session_state.get(state.COOKIE_SEEN) == raw:
+        return None
+    if st.session_state.get("logout"):
+        return None
+    st.session_state[state.COOKIE_SEEN] = raw
+    user = token_user(store, auth.cookie_controller.get_cookie())
+    if user is None:
+        log.info("auth cookie names no current session; deleting it")
+        auth.cookie_controller.delete_cookie()
+        return None
+    _establish(user)
+    return user
+
+
+def session_user(store: Store) -> User | None:
+    """The account signed in on this session if it is still current (checked on every run):
+    same id, name and session version, still active. A demo session's persona otherwise."""
+    demo_store = demo.active()
+    if demo_store is not None:
+        return demo_store.current_user()
+    if not st.session_state.get(state.AUTH_STATUS):
+        return None
+    uid = st.session_state.get(state.SESSION_UID)
+    user = store.get_user_by_id(uid) if isinstance(uid, int) else None
+    if (
+        user is None
+        or not user.is_active
+        or user.username != st.session_state.get(state.USERNAME)
+        or user.session_version != st.session_state.get(state.SESSION_VERSION)
+    ):
+        return None
+    return user
+
+
+def gate(store: Store, cfg: Settings) -> User | None:
+    """Run every time before the page list is built: logout requests, the session check, the
+    cookie. Returns the signed-in, current user (or a demo session's persona) or None."""
     # The cookie manager's components render only on some runs (first run of a session, logout).
     # A keyed holder created on every run keeps them from shifting the page's own elements,
     # which Streamlit would otherwise re-create (tabs reset, typed text lost).
@@ -82,34 +198,33 @@ def gate(store: Store, cfg: Settings) -> User | None:
                 st.session_state.setdefault(state.FLASH, ("info", "You left the demo profile."))
                 return None
             return demo_store.current_user()
-        auth = authenticator(store, cfg)
+        auth = authenticator(cfg)
         if st.session_state.pop(state.LOGOUT_REQUESTED, False) and st.session_state.get(state.AUTH_STATUS):
-            auth.logout(location="unrendered")
-            state.forget_user_scoped(st.session_state)
-            st.session_state.setdefault(state.FLASH, ("info", "You are signed out."))
+            user = session_user(store)
+            if user is not None:
+                with contextlib.suppress(UnknownUserError):  # it was just deleted: nothing to revoke
+                    store.bump_session_version(user.id)  # every cookie of this account stops working
+            _sign_out(auth, "You are signed out.")
             return None
-        if not st.session_state.get(state.AUTH_STATUS):
-            try:
-                auth.login(location="unrendered")
-            except LoginError:
-                # a valid cookie for an account that no longer exists: stay signed out
-                log.info("auth cookie names an unknown user; ignoring it")
-    return current_user(store)
+        if st.session_state.get(state.AUTH_STATUS):
+            user = session_user(store)
+            if user is None:
+                _sign_out(auth, SESSION_ENDED)
+            return user
+        return _cookie_sign_in(store, auth)
 
 
 def current_user(store: Store) -> User | None:
-    demo_store = demo.active()
-    if demo_store is not None:
-        return demo_store.current_user()
-    if not st.session_state.get(state.AUTH_STATUS):
+    """The signed-in user of this run (see :func:`session_user`)."""
+    return session_user(store)
+
+
+def role(user: User | None) -> str | None:
+    """The role whose privileges this session has: None when signed out or in a demo session
+    (a demo persona is the first account of its private store, which must grant nothing)."""
+    if user is None or demo.active() is not None:
         return None
-    username = st.session_state.get(state.USERNAME)
-    user = store.get_user(username) if username else None
-    if user is None or not user.is_active:
-        for key in (state.AUTH_STATUS, state.USERNAME, "name", "email"):
-            st.session_state[key] = None
-        return None
-    return user
+    return user.role
 
 
 def require_user(store: Store) -> User:
@@ -126,32 +241,122 @@ def request_logout() -> None:
     st.session_state[state.LOGOUT_REQUESTED] = True
 
 
-def login_form(store: Store, cfg: Settings) -> None:
-    auth = authenticator(store, cfg)
+def client_id() -> str:
+    """Who is asking, for per-client limits: the connection's remote address (Streamlit's
+    ``st.context.ip_address`` hides loopback; the session's client context has it), else
+    ``local``. Behind a reverse proxy every visitor shares the proxy's address."""
+    ip = st.context.ip_address
+    if isinstance(ip, str) and ip:
+        return ip
     try:
-        auth.login(
-            location="main",
-            key="login-form",
-            fields={"Form name": "Log in", "Login": "Log in"},
+        from streamlit.runtime.context import _get_client_context
+
+        ctx = _get_client_context()
+        remote = getattr(ctx, "remote_ip", None) if ctx is not None else None
+    except Exception:  # an internal API: no address is better than no sign-in
+        remote = None
+    return remote if isinstance(remote, str) and remote else "local"
+
+
+def throttle() -> Throttle:
+    """Limits over the app's one store (never a demo session's copy)."""
+    return Throttle(resources.shared_store())
+
+
+def issue_cookie(cfg: Settings, user: User) -> None:
+    """Sign ``user`` in on this session and send the browser a cookie for its current version
+    (after sign-in, sign-up or a password change)."""
+    _establish(user)
+    authenticator(cfg).cookie_controller.set_cookie()
+
+
+def sign_in(cfg: Settings, username: str, password: str) -> User | str:
+    """Check a sign-in from the form: the user (signed in, cookie sent) or one line saying why not."""
+    result = throttle().sign_in(username, password, client_id())
+    if isinstance(result, Refusal):
+        return result.message
+    if result is None:
+        return INCORRECT
+    issue_cookie(cfg, result)
+    return result
+
+
+def login_form(store: Store, cfg: Settings) -> None:
+    """The sign-in form (labels and keys as streamlit-authenticator's, which tests rely on)."""
+    with st.form(LOGIN_FORM, clear_on_submit=False):
+        st.subheader("Log in", anchor=False)
+        username = st.text_input("Username", key="login-username", max_chars=32, autocomplete="username")
+        password = st.text_input(
+            "Password", type="password", key="login-password", max_chars=128, autocomplete="current-password"
         )
-    except LoginError as exc:
-        st.error(str(exc))
-    status = st.session_state.get(state.AUTH_STATUS)
-    if status is False:
-        st.error("Username or password is incorrect. Try again or register a new account.")
-    elif status:
+        submitted = st.form_submit_button("Log in")
+    if not submitted:
+        return
+    result = sign_in(cfg, username, password)
+    if isinstance(result, str):
+        st.session_state[state.AUTH_STATUS] = False
+        st.error(result)
+    else:
         # No st.rerun() here: it would drop the component that is setting the auth cookie.
         # That component triggers the next run itself, which opens the user's landing page.
         st.success("Signed in. Opening your page…")
 
 
 def register_and_sign_in(store: Store, cfg: Settings, username: str, name: str, email: str, password: str) -> User:
-    """Create the account (raises RegistrationError / DuplicateUserError) and sign it in."""
-    user = register(store, username, name, email, password)
-    auth = authenticator(store, cfg)
-    st.session_state["name"] = user.name
-    st.session_state["email"] = user.email
-    st.session_state[state.USERNAME] = user.username
-    st.session_state[state.AUTH_STATUS] = True
-    auth.cookie_controller.set_cookie()
+    """Create the account and sign it in. Raises RateLimitedError (too many sign-ups from this
+    client), RegistrationError or DuplicateUserError."""
+    limits = throttle()
+    client = client_id()
+    refusal = limits.registration_refusal(client)
+    if refusal is not None:
+        raise RateLimitedError(refusal.message)
+    try:
+        user = register(store, username, name, email, password)
+    except DuplicateUserError:  # counts too: the form must not list the accounts for free
+        limits.registered(client)
+        raise
+    limits.registered(client)
+    issue_cookie(cfg, user)
     return user
+
+
+def verify_own_password(user: User, password: str, what: str = "The password") -> str | None:
+    """Check a signed-in user's password (to change it or delete the account), throttled like a
+    sign-in: None if right, else one line saying why not."""
+    limits = throttle()
+    client = client_id()
+    refusal = limits.login_refusal(user.username, client)
+    if refusal is not None:
+        return refusal.message
+    if not check_password(password, user.password_hash):
+        limits.login_failed(user.username, client)
+        return f"{what} is wrong."
+    return None
+
+
+def delete_own_account(password_key: str) -> None:
+    """on_click of "Delete my account": needs the account's password, then removes the account
+    (ratings, history, hidden titles, settings attribution, saved-model rows) and signs out."""
+    from recsys import users
+
+    cfg = resources.settings()
+    user = current_user(resources.store(cfg))
+    password = str(st.session_state.get(password_key) or "")
+    st.session_state[password_key] = ""
+    if user is None or demo.active() is not None:
+        st.session_state[state.FLASH] = ("error", "Sign in to your own account to delete it.")
+        return
+    problem = verify_own_password(user, password)
+    if problem is not None:
+        st.session_state[state.FLASH] = ("error", f"Account not deleted: {problem}")
+        return
+    try:
+        users.remove(resources.shared_store(cfg), user.username, cfg.models_dir, cfg.data_dir)
+    except CineBlendError as exc:
+        st.session_state[state.FLASH] = ("error", f"Account not deleted: {exc}")
+        return
+    request_logout()
+    st.session_state[state.FLASH] = (
+        "info",
+        "Your account, your ratings and your rows in the saved models were deleted.",
+    )

@@ -2,6 +2,8 @@
 
 A button's ``on_click`` only records the request; the job then runs in the script body, where
 progress bars can update. A file lock keeps two sessions (or the CLI) from running one at once.
+Only a signed-in admin may start one: :func:`may_start` is checked where the request is
+recorded *and* where the job starts (a forged click from any other session starts nothing).
 """
 
 from __future__ import annotations
@@ -15,13 +17,38 @@ from recsys.catalog.download import fetch
 from recsys.config import Settings
 from recsys.errors import CineBlendError
 from recsys.pipeline import train_model
-from recsys.ui import state
+from recsys.roles import may_run_jobs
+from recsys.ui import auth, resources, state
 
 _REQUEST = "cb_job_request"
+NOT_ALLOWED = "Only a signed-in admin can download, build or retrain; sign in with an admin account."
+
+
+def may_start(cfg: Settings | None = None) -> bool:
+    """True if this session's user, checked against the store now, is an admin (not a demo)."""
+    return may_run_jobs(auth.role(auth.current_user(resources.store(cfg))))
 
 
 def request(name: str) -> None:
+    """on_click of a job button: records the request, for admins only."""
+    if not may_start():
+        st.session_state[state.FLASH] = ("error", NOT_ALLOWED)
+        return
     st.session_state[_REQUEST] = name
+
+
+def admin_only_note(has_catalog: bool) -> None:
+    """What a visitor who may not start jobs is told in place of the buttons."""
+    if has_catalog:
+        st.caption("Downloading, building and retraining are for admins; sign in with an admin account to run them.")
+    else:
+        st.info(
+            "The catalogue is not built yet, and only an admin can download it. On a fresh install, "
+            "create the first account on the **Sign in** page (Register): it becomes the admin and "
+            "comes back here to download and build. Or run `python -m recsys fetch` then "
+            "`python -m recsys build` on the server.",
+            icon=":material/lock:",
+        )
 
 
 class ProgressBars:
@@ -62,6 +89,9 @@ def run_requested(cfg: Settings) -> None:
     """Run the job a button asked for (if any) with progress bars, then rerun to show the result."""
     name = st.session_state.pop(_REQUEST, None)
     if name not in ("fetch_build", "train"):
+        return
+    if not may_start(cfg):  # the role is checked again when the job starts, not only at the click
+        st.error(NOT_ALLOWED)
         return
     bars = ProgressBars()
     label = "Downloading and building the catalogue…" if name == "fetch_build" else "Training the recommender…"

@@ -114,9 +114,19 @@ def posters_for(tconsts: list[str], cfg: Settings | None = None) -> dict[str, st
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _recommender(models_dir: str, version: str) -> Recommender:
+    """The newest model; ``version`` (name and manifest stamp) only keys the cache."""
     from recsys.models.service import Recommender
 
     return Recommender.load_latest(Path(models_dir))
+
+
+def model_key(models_dir: Path, version: str) -> str:
+    """The cache key of a model version: its name and its manifest's change time (a version
+    scrubbed of a deleted user, :mod:`recsys.models.scrub`, is reloaded)."""
+    try:
+        return f"{version}@{(models_dir / version / 'manifest.json').stat().st_mtime_ns}"
+    except OSError:
+        return version
 
 
 def recommender(cfg: Settings | None = None) -> Recommender | None:
@@ -129,7 +139,7 @@ def recommender(cfg: Settings | None = None) -> Recommender | None:
     if version is None:
         return None
     try:
-        return _recommender(str(cfg.models_dir.resolve()), version)
+        return _recommender(str(cfg.models_dir.resolve()), model_key(cfg.models_dir, version))
     except ModelError as exc:
         log.warning("no usable model: %s", exc)
         return None
@@ -153,6 +163,7 @@ def personas(cfg: Settings | None = None) -> list[Persona]:
 
     cfg = cfg or settings()
     version = latest_version(cfg.models_dir)
+    version = model_key(cfg.models_dir, version) if version is not None else None
     try:
         return _personas(
             str(cfg.parquet_dir.resolve()), catalogue_stamp(cfg.parquet_dir), str(cfg.models_dir.resolve()), version

@@ -36,13 +36,15 @@ PAGES = {
 def page_names(user: User | None, *, has_catalog: bool) -> list[str]:
     """Pages this user may see in this run, the default (landing) page first.
 
-    No catalogue yet: only the data page, which leads through the download. Signed out: sign in /
-    register, and data. Signed in but not onboarded: onboarding. Otherwise the feed and the rest.
+    Signed out: sign in / register, and data (on a fresh install the first account, which becomes
+    the admin, is made there, then the admin downloads the data). Signed in without a catalogue:
+    the data page (its download buttons are the admin's). Signed in but not onboarded:
+    onboarding. Otherwise the feed and the rest.
     """
-    if not has_catalog:
-        return ["data"]
     if user is None:
         return ["login", "data"]
+    if not has_catalog:
+        return ["data"]
     if user.onboarding_step != "done":
         return ["onboarding", "data"]
     return ["feed", "search", "history", "account", "evaluation", "data"]
@@ -56,7 +58,7 @@ def navigation(user: User | None, *, has_catalog: bool) -> StreamlitPage:
     """
     names = page_names(user, has_catalog=has_catalog)
     pages = [_page(name, default=i == 0) for i, name in enumerate(names)]
-    if has_catalog and user is not None:
+    if user is not None:
         pages.append(_page("login", visibility="hidden"))
     return st.navigation(pages)
 

@@ -22,3 +22,8 @@ def forget_user_scoped(session_state: MutableMapping[Any, Any]) -> None:
     """Drop :data:`USER_SCOPED` keys from ``st.session_state`` (at logout)."""
     for key in USER_SCOPED:
         session_state.pop(key, None)
+
+
+SESSION_UID = "cb_session_uid"  # id of the signed-in account (what the cookie carries)
+SESSION_VERSION = "cb_session_version"  # its session version when this session signed in
+COOKIE_SEEN = "cb_cookie_seen"  # the browser cookie already checked (or deleted) this session

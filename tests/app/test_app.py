@@ -23,15 +23,25 @@ from tests.app.helpers import (
 from tests.conftest import use_data_dir
 
 
-def test_first_start_without_data_leads_through_download(
+def test_first_start_without_data_leads_through_first_account_then_download(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixture_sources: tuple[Path, Path]
 ) -> None:
+    """Fresh install: the sign-in page says the first account becomes the admin, opens on
+    Register; that admin lands on the data page and downloads; a visitor sees no buttons."""
     use_data_dir(monkeypatch, tmp_path / "data", fixture_sources)
     at = start()
+    assert at.title[0].value == "CineBlend"
+    assert any("first account" in m and "admin" in m for m in alerts(at, "info"))
+    assert "becomes the admin" in texts(at)  # the registration form says so too
+    at.switch_page("pages/data.py").run()  # a signed-out visitor on the data page: state, no buttons
     assert at.title[0].value == "Data & model"
-    page = texts(at)
-    assert "title.basics.tsv.gz" in page and "ml-latest-small" in page
-    assert "non-commercial" in page
+    assert "title.basics.tsv.gz" in texts(at) and "non-commercial" in texts(at)
+    assert any("only an admin can download" in m for m in alerts(at, "info"))
+    assert not [b for b in at.button if str(b.key).startswith("data-")]
+
+    at = start()
+    register(at, username="root", email="root@example.com", name="Root")
+    assert at.title[0].value == "Data & model"
     assert any("needs its catalogue" in m for m in alerts(at, "info"))
     at.button(key="data-fetch-build").click().run()
     assert not at.exception
@@ -39,6 +49,7 @@ def test_first_start_without_data_leads_through_download(
     assert (tmp_path / "data" / "parquet" / "titles.parquet").is_file()
     at = start()
     assert at.title[0].value == "CineBlend"
+    assert not any("first account" in m for m in alerts(at, "info"))  # not a fresh install anymore
 
 
 def test_register_then_duplicate_username_and_email_refused(app_settings: Settings) -> None:

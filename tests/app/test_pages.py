@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
+from recsys.store import Store
 from recsys.store.accounts import check_password
+from recsys.store.accounts import register as register_account
 from tests.app.helpers import (
     PASSWORD,
     alerts,
@@ -118,6 +120,8 @@ def test_details_dialog_rates_the_title(app_settings: Settings) -> None:
 
 
 def test_account_genres_password_and_delete(app_settings: Settings) -> None:
+    with Store.open(app_settings.store_url) as store:  # the install's admin, so alice is a tester
+        register_account(store, "root", "Root", "root@example.com", PASSWORD)
     at = onboarded(app_settings)
     at.switch_page("pages/account.py").run()
     assert at.title[0].value == "Your account"
@@ -139,10 +143,11 @@ def test_account_genres_password_and_delete(app_settings: Settings) -> None:
     assert check_password("Newer#pass2", alice.password_hash)
     store.close()
 
-    at.text_input(key="acct-delete-confirm").input("not-me")
+    at.text_input(key="acct-delete-password").input("Wrong#pass1")
     at.button(key="acct-delete").click().run()
+    assert any("Account not deleted: The password is wrong." in e for e in alerts(at, "error"))
     assert user(app_settings)[1] is not None
-    at.text_input(key="acct-delete-confirm").input("alice")
+    at.text_input(key="acct-delete-password").input("Newer#pass2")
     at.button(key="acct-delete").click().run()
     assert not at.exception
     store, alice = user(app_settings)

@@ -119,9 +119,11 @@ def stored_rows(settings_: Settings) -> dict[str, int]:
 
 # ------------------------------------------------------------------------------- auth cookies
 
-# streamlit-authenticator 0.4.2's cookie: an HS256 JWT of {"username", "exp_date"} signed with
-# the app's cookie key (``Settings.cookie_key()``).
+# The app's cookie (streamlit-authenticator 0.4.2's plus the account's id and session version):
+# an HS256 JWT of {"username", "uid", "sv", "exp_date"} signed with ``Settings.cookie_key()``.
 HOUR = 3600.0
+#: Account ids of the ``accounts`` fixture's users (made in this order in a fresh store).
+UIDS = {"alice": 1, "bob": 2, "mallory": 3}
 
 
 def b64(data: bytes) -> str:
@@ -129,8 +131,10 @@ def b64(data: bytes) -> str:
 
 
 def token(key: str, username: str = "alice", expires_in: float = HOUR, **extra: object) -> str:
-    """An auth cookie value as the app issues it (signed with ``key``)."""
-    payload = {"username": username, "exp_date": time.time() + expires_in, **extra}
+    """An auth cookie value as the app issues it (signed with ``key``): ``username``'s id (from
+    :data:`UIDS`) and session version 0 unless ``uid`` / ``sv`` are given."""
+    payload = {"username": username, "uid": UIDS.get(username, 99), "sv": 0, "exp_date": time.time() + expires_in}
+    payload.update(extra)
     return jwt.encode(payload, key, algorithm="HS256")
 
 
@@ -141,13 +145,13 @@ def tampered_signature(key: str) -> str:
 
 def tampered_payload(key: str) -> str:
     head, _, sig = token(key, "alice").split(".")
-    body = b64(json.dumps({"username": "bob", "exp_date": time.time() + HOUR}).encode())
+    body = b64(json.dumps({"username": "bob", "uid": 2, "sv": 0, "exp_date": time.time() + HOUR}).encode())
     return f"{head}.{body}.{sig}"  # alice's signature on bob's claims
 
 
 def alg_none(key: str) -> str:
     head = b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
-    body = b64(json.dumps({"username": "alice", "exp_date": time.time() + HOUR}).encode())
+    body = b64(json.dumps({"username": "alice", "uid": 1, "sv": 0, "exp_date": time.time() + HOUR}).encode())
     return f"{head}.{body}."  # unsigned: anyone can make one
 
 

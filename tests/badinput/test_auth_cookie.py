@@ -39,6 +39,11 @@ SIGNED_OUT: dict[str, Forge] = {
     "signed with another key": lambda key: token("another-key-" + "z" * 40),
     "expired": lambda key: token(key, expires_in=-60),
     "unknown user": lambda key: token(key, username="mallory"),
+    "alice's name, bob's id": lambda key: token(key, username="alice", uid=2),
+    "an older session version": lambda key: token(key, sv=-1),
+    "no id (a cookie from before revocable sessions)": lambda key: jwt.encode(
+        {"username": "alice", "exp_date": time.time() + HOUR}, key, algorithm="HS256"
+    ),
     "deactivated user": lambda key: token(key, username="bob"),
     "not a JWT": lambda key: "not-a-jwt",
     "empty": lambda key: "",
@@ -50,8 +55,10 @@ SIGNED_OUT: dict[str, Forge] = {
 # is all streamlit-authenticator 0.4.2's CookieModel._token_decode catches.
 CRASHING: dict[str, Forge] = {
     "alg none": alg_none,
-    "alg HS512": lambda key: jwt.encode({"username": "alice", "exp_date": time.time() + HOUR}, key, algorithm="HS512"),
-    "no exp_date (signed)": lambda key: jwt.encode({"username": "alice"}, key, algorithm="HS256"),
+    "alg HS512": lambda key: jwt.encode(
+        {"username": "alice", "uid": 1, "sv": 0, "exp_date": time.time() + HOUR}, key, algorithm="HS512"
+    ),
+    "no exp_date (signed)": lambda key: jwt.encode({"username": "alice", "uid": 1, "sv": 0}, key, algorithm="HS256"),
 }
 
 

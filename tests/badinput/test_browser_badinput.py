@@ -26,7 +26,7 @@ pytest.importorskip("playwright", reason="playwright is not installed; run scrip
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support.streamlit_page import settle, wait_for_session_start
+from tests.support.streamlit_page import button, form, settle, wait_for_session_start
 
 ARTIFACTS = REPO / "test-artifacts" / "badinput"
 HOSTILE_NAME = "<b>B</b> **x** :red[y] $z$ <script>alert(1)</script><img src=x onerror=alert(2)>"
@@ -129,7 +129,7 @@ def test_unsigned_cookie_leaves_the_visitor_signed_out(browser: Browser, server:
 
 
 def test_html_and_markdown_in_a_name_show_as_text(browser: Browser, server: AppServer, shots: list[Page]) -> None:
-    page = open_with_cookie(browser, server, token(TEST_COOKIE_KEY, username="hostile"))
+    page = open_with_cookie(browser, server, token(TEST_COOKIE_KEY, username="hostile", uid=1))
     shots.append(page)  # a genuine cookie signs in (the control of the forged-cookie tests)
     assert sidebar_caption(page) == f"Signed in as {HOSTILE_NAME} (hostile)"
     sidebar = page.get_by_test_id("stSidebar")
@@ -141,6 +141,41 @@ def test_html_and_markdown_in_a_name_show_as_text(browser: Browser, server: AppS
 
 
 def test_entities_in_a_name_show_as_typed(browser: Browser, server: AppServer, shots: list[Page]) -> None:
-    page = open_with_cookie(browser, server, token(TEST_COOKIE_KEY, username="entity"))
+    page = open_with_cookie(browser, server, token(TEST_COOKIE_KEY, username="entity", uid=2))
     shots.append(page)
     assert sidebar_caption(page) == f"Signed in as {ENTITY_NAME} (entity)"
+
+
+def test_a_cookie_captured_before_logout_no_longer_signs_in(
+    browser: Browser, server: AppServer, shots: list[Page]
+) -> None:
+    """In Chromium: the cookie the app really set (read from the browser) works in a second
+    browser until its owner logs out, then shows the sign-in form there (and after a reload)."""
+    page = open_with_cookie(browser, server, None)
+    shots.append(page)
+    login = form(page, "FormSubmitter-login-form-Log-in")
+    login.get_by_role("textbox", name="Username").fill("alice")
+    login.get_by_role("textbox", name="Password").fill(PASSWORD)
+    button(page, "FormSubmitter-login-form-Log-in").click()
+    assert sidebar_caption(page) == "Signed in as Alice (alice)"
+    cookies = [c for c in page.context.cookies() if c["name"] == COOKIE_NAME]
+    assert cookies, "the app set no auth cookie"
+    captured = cookies[0]["value"]
+
+    second = open_with_cookie(browser, server, captured)  # control: the captured cookie signs in
+    shots.append(second)
+    assert sidebar_caption(second) == "Signed in as Alice (alice)"
+
+    button(page, "logout-button").click()
+    expect(page.get_by_text("Signed in as")).to_have_count(0)
+    third = open_with_cookie(browser, server, captured)
+    shots.append(third)
+    assert_signed_out(third)
+    expect(button(third, "FormSubmitter-login-form-Log-in")).to_be_visible()
+    expect(third.get_by_text("not authorized")).to_have_count(0)
+    third.reload()
+    wait_for_session_start(third)
+    assert_signed_out(third)
+    second.reload()  # the second browser's session ends too
+    wait_for_session_start(second)
+    assert_signed_out(second)

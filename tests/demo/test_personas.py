@@ -98,6 +98,7 @@ def test_a_demo_session_reads_the_persona_and_never_writes_the_shared_store() ->
         demo = open_demo(persona, shared)
         user = demo.current_user()
         assert user.username == "demo-horror-thriller" and user.onboarded
+        assert user.role == "tester"  # not the admin its private store's first account would be
         assert list(user.favourite_genres[:2]) == ["Horror", "Thriller"]
         current = demo.interactions(user.id)
         assert dict(current.select("tconst", "value").rows()) == {t: v for t, v, _ in persona.ratings.rows()}
@@ -111,6 +112,7 @@ def test_a_demo_session_reads_the_persona_and_never_writes_the_shared_store() ->
             lambda: demo.set_setting("hybrid_weights", [1, 0, 0]),
             lambda: demo.set_password_hash(user.username, "x"),
             lambda: demo.delete_user(user.id),
+            lambda: demo.set_role(user.id, "admin"),
         ):
             with pytest.raises(StoreError, match="read-only") as info:
                 refused()

@@ -1,0 +1,163 @@
+"""Sign-in and registration limits: exponential back-off per account and per client.
+
+Pure Python over the store's ``auth_throttle`` table (every app server sees the same counts).
+A key counts events (failed sign-ins of an account, failed sign-ins from a client, accounts
+registered from a client); after ``free`` of them each further one blocks the key for
+``base_s * 2 ** (n - free - 1)`` seconds, at most ``cap_s``. A key idle for ``window_s`` starts
+again from zero, and a successful sign-in clears its account's count (not the client's: signing
+in to one's own account must not buy more guesses at others'). While a key is blocked, attempts
+are refused before any password is checked and are not counted (so hammering a blocked account
+does not lengthen its block).
+
+The schedule (seconds blocked after the n-th failure in a row):
+
+=========  ====  ====  ====  ====  ====  ====  ====  =====
+n          1-3   4     5     6     7     8     9     10+
+account    0     15    30    60    120   240   480   900
+=========  ====  ====  ====  ====  ====  ====  ====  =====
+
+A client gets 10 free failures (spread over any accounts), then the same doubling; registration
+allows 5 attempts per client that reach the store (new accounts, and taken usernames or emails,
+which would otherwise list the accounts), then one hour's wait. The clock is injectable for tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from recsys.store.accounts import authenticate, dummy_check
+from recsys.store.repository import Store, User, normalise_username
+from recsys.store.schema import utcnow
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one kind of key is limited (module docstring)."""
+
+    kind: str
+    free: int
+    base_s: float
+    cap_s: float
+    window_s: float = 3600.0
+
+    def block_s(self, count: int) -> float:
+        """Seconds the key is refused after its ``count``-th event (0 = not refused)."""
+        if count <= self.free:
+            return 0.0
+        return float(min(self.cap_s, self.base_s * 2 ** min(count - self.free - 1, 30)))
+
+
+ACCOUNT = Rule("account", free=3, base_s=15.0, cap_s=900.0)
+CLIENT = Rule("client", free=10, base_s=15.0, cap_s=900.0)
+REGISTER = Rule("register", free=4, base_s=3600.0, cap_s=3600.0)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An attempt refused for now: why, and when to retry."""
+
+    reason: str
+    until: datetime
+    seconds: float
+
+    @property
+    def message(self) -> str:
+        """One line: the reason and when to try again."""
+        return f"{self.reason} Try again in {wait_text(self.seconds)} (at {self.until:%H:%M:%S} UTC)."
+
+
+def wait_text(seconds: float) -> str:
+    """``45 s``, ``2 min``, ``1 h``: a wait rounded up to what a person reads."""
+    seconds = max(1, math.ceil(seconds))
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 5400:
+        return f"{math.ceil(seconds / 60)} min"
+    return f"{math.ceil(seconds / 3600)} h"
+
+
+def _key(rule: Rule, value: str) -> str:
+    return f"{rule.kind}:{value}"
+
+
+def now() -> datetime:
+    """The limits' clock (tests replace it, or pass ``clock`` to :class:`Throttle`)."""
+    return utcnow()
+
+
+class Throttle:
+    """The limits over one store, with an injectable clock (default :func:`now`)."""
+
+    def __init__(self, store: Store, clock: Clock | None = None) -> None:
+        self.store = store
+        self._clock = clock
+
+    def clock(self) -> datetime:
+        return self._clock() if self._clock is not None else now()
+
+    def _refusal(self, checks: list[tuple[Rule, str, str]]) -> Refusal | None:
+        now = self.clock()
+        states = self.store.throttle_states([_key(rule, value) for rule, value, _ in checks])
+        worst: Refusal | None = None
+        for rule, value, reason in checks:
+            state = states.get(_key(rule, value))
+            if state is None or state.blocked_until is None or state.blocked_until <= now:
+                continue
+            seconds = (state.blocked_until - now).total_seconds()
+            if worst is None or seconds > worst.seconds:
+                worst = Refusal(reason, state.blocked_until, seconds)
+        return worst
+
+    def _count(self, rule: Rule, value: str) -> None:
+        state = self.store.throttle_count(_key(rule, value), self.clock(), rule.window_s, rule.block_s)
+        if state.blocked_until is not None and state.count > rule.free:
+            log.warning("%s %s blocked after %d events", rule.kind, value, state.count)
+
+    # -- sign-in -----------------------------------------------------------------------------
+
+    def login_refusal(self, username: str, client: str) -> Refusal | None:
+        """Why a sign-in as ``username`` from ``client`` is refused now, or None."""
+        return self._refusal(
+            [
+                (ACCOUNT, normalise_username(username), "Too many failed sign-ins for this account."),
+                (CLIENT, client, "Too many failed sign-ins from your address."),
+            ]
+        )
+
+    def login_failed(self, username: str, client: str) -> None:
+        self._count(ACCOUNT, normalise_username(username))
+        self._count(CLIENT, client)
+
+    def login_succeeded(self, username: str) -> None:
+        self.store.throttle_clear(_key(ACCOUNT, normalise_username(username)))
+
+    def sign_in(self, username: str, password: str, client: str) -> User | Refusal | None:
+        """Check a sign-in: the user, a :class:`Refusal` (throttled: no password checked beyond
+        the constant-cost dummy), or None for a wrong username or password (counted)."""
+        refusal = self.login_refusal(username, client)
+        if refusal is not None:
+            dummy_check(password)  # a refused attempt costs what a checked one does
+            return refusal
+        user = authenticate(self.store, username, password)
+        if user is None:
+            self.login_failed(username, client)
+            return None
+        self.login_succeeded(username)
+        return user
+
+    # -- registration ------------------------------------------------------------------------
+
+    def registration_refusal(self, client: str) -> Refusal | None:
+        return self._refusal([(REGISTER, client, "Too many new accounts from your address.")])
+
+    def registered(self, client: str) -> None:
+        """Count a registration from ``client`` (made, or refused as a duplicate)."""
+        self._count(REGISTER, client)
