@@ -76,4 +76,4 @@ if resources.has_catalog(cfg):
         "Retraining folds every tester's ratings into the collaborative model. The same as `python -m recsys train`."
     )
     st.button("Retrain the model", key="data-train", on_click=jobs.request, args=("train",))
-jobs.run_requested(cfg)
+jobs.panel(cfg)

@@ -219,7 +219,7 @@ def _tune(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.evaluation.tuning import TuneConfig, tune, write_tuned
 
     config = TuneConfig.quick() if args.quick else TuneConfig()
-    with exclusive(settings.data_dir / ".tune.lock", "tuning"):
+    with exclusive(settings.data_dir / ".tune.lock", "tuning", store_url=settings.store_url):
         with Catalog(settings.parquet_dir) as catalog:
             titles = catalog.all_titles()
             ratings = evaluation_ratings(

@@ -55,18 +55,25 @@ class Settings:
     tmdb_api_key: str | None = None
     tmdb_base_url: str = DEFAULT_TMDB_BASE_URL
     cookie_key_override: str | None = field(default=None, repr=False)
+    artifact_dir: Path | None = None
 
     @property
     def raw_dir(self) -> Path:
         return self.data_dir / "raw"
 
     @property
+    def artifacts(self) -> Path:
+        """Where the catalogue Parquet, the model versions and a generated cookie key live:
+        ``CINEBLEND_ARTIFACT_DIR`` (one folder shared by every app server), else the data folder."""
+        return self.artifact_dir or self.data_dir
+
+    @property
     def parquet_dir(self) -> Path:
-        return self.data_dir / "parquet"
+        return self.artifacts / "parquet"
 
     @property
     def models_dir(self) -> Path:
-        return self.data_dir / "models"
+        return self.artifacts / "models"
 
     @property
     def store_url(self) -> str:
@@ -76,15 +83,16 @@ class Settings:
         return f"sqlite:///{(self.data_dir / 'app.db').resolve()}"
 
     def cookie_key(self) -> str:
-        """The auth cookie signing key: configured, else generated once and kept in the data dir."""
+        """The auth cookie signing key: configured, else generated once and kept in the artifact
+        folder (shared by every app server, so a cookie from one is valid on the others)."""
         if self.cookie_key_override:
             return self.cookie_key_override
-        path = self.data_dir / ".cookie_key"
+        path = self.artifacts / ".cookie_key"
         if path.is_file():
             key = path.read_text().strip()
             if len(key) >= 32:
                 return key
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.artifacts.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(key)
@@ -120,4 +128,5 @@ def get_settings() -> Settings:
         tmdb_api_key=_get("TMDB_API_KEY", None, values),
         tmdb_base_url=_get("TMDB_BASE_URL", DEFAULT_TMDB_BASE_URL, values) or DEFAULT_TMDB_BASE_URL,
         cookie_key_override=_get("CINEBLEND_COOKIE_KEY", None, values),
+        artifact_dir=Path(artifacts) if (artifacts := _get("CINEBLEND_ARTIFACT_DIR", None, values)) else None,
     )
