@@ -44,7 +44,7 @@ from recsys.store.jobs import Job
 
 log = logging.getLogger(__name__)
 
-#: Seconds between two progress writes of one job (the stage text changing also waits).
+#: Seconds between two progress writes of one job within one stage (a new stage is written at once).
 REPORT_INTERVAL_S = 0.5
 
 
@@ -190,12 +190,14 @@ class JobRunner:
         if job is None or job.state != rows.QUEUED:
             return
         spec = KINDS[job.kind]
-        last = [0.0]
+        last: dict[str, float] = {}
 
         def sink(text: str, fraction: float) -> None:
-            now = time.monotonic()
-            if now - last[0] >= REPORT_INTERVAL_S:
-                last[0] = now
+            # a new stage is written at once; counts within a stage at most every REPORT_INTERVAL_S
+            now, stage = time.monotonic(), text.split(" (")[0]
+            if stage not in last or now - last[stage] >= REPORT_INTERVAL_S:
+                last.clear()
+                last[stage] = now
                 rows.report(self.store, job_id, text, fraction)
 
         try:
