@@ -51,12 +51,16 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _train(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
     import time
 
+    from recsys import jobs
     from recsys.pipeline import train_model
 
     started = time.perf_counter()
-    path = train_model(settings, progress=LineProgress())
+    # recorded like the data page's Retrain, so every app server's data page shows it
+    with jobs.recorded(settings, jobs.TRAIN, f"{getpass.getuser()} (command line)", LineProgress()) as progress:
+        path = train_model(settings, progress=progress)
     print(f"Trained model {path.name} in {time.perf_counter() - started:.1f} s ({path})")
     return 0
 

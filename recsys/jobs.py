@@ -29,7 +29,8 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +38,7 @@ from pathlib import Path
 from recsys.config import Settings
 from recsys.errors import CineBlendError
 from recsys.locks import exclusive, is_held
-from recsys.progress import OverallProgress, Phase
+from recsys.progress import OverallProgress, Phase, Progress, null_progress
 from recsys.store import Store
 from recsys.store import jobs as rows
 from recsys.store.jobs import Job
@@ -190,19 +191,12 @@ class JobRunner:
         if job is None or job.state != rows.QUEUED:
             return
         spec = KINDS[job.kind]
-        last: dict[str, float] = {}
-
-        def sink(text: str, fraction: float) -> None:
-            # a new stage is written at once; counts within a stage at most every REPORT_INTERVAL_S
-            now, stage = time.monotonic(), text.split(" (")[0]
-            if stage not in last or now - last[stage] >= REPORT_INTERVAL_S:
-                last.clear()
-                last[stage] = now
-                rows.report(self.store, job_id, text, fraction)
+        sink = _reporter(self.store, job_id)
 
         try:
             with exclusive(job_lock(self.settings, job.kind), spec.what, JobRefused, store_url=self.settings.store_url):
                 rows.start(self.store, job_id)
+                _abandon_others(self.store, job.kind, job_id)
                 log.info("%s job %d started", job.kind, job_id)
                 spec.run(self.settings, OverallProgress(spec.phases(self.settings), sink))
         except CineBlendError as exc:
@@ -256,6 +250,57 @@ def runner(settings: Settings, store: Store) -> JobRunner:
         if key not in _RUNNERS:
             _RUNNERS[key] = JobRunner(settings, store)
         return _RUNNERS[key]
+
+
+@contextmanager
+def recorded(settings: Settings, kind: str, requested_by: str, progress: Progress | None = None) -> Iterator[Progress]:
+    """Run a job of ``kind`` in this process, in the block (the CLI's ``train``): it holds the
+    kind's job lock (JobRefused with what runs when one runs anywhere), has its row in the store
+    like a data page job, and the yielded Progress (for the kind's first phase) also feeds
+    ``progress``. A failure in the block marks the row failed and propagates."""
+    spec = KINDS[kind]
+    with (
+        exclusive(job_lock(settings, kind), spec.what, JobRefused, store_url=settings.store_url),
+        Store.open(settings.store_url) as store,
+    ):
+        job = rows.enqueue(store, kind, requested_by=requested_by, server=SERVER_ID)
+        rows.start(store, job.id)
+        _abandon_others(store, kind, job.id)
+        phases = spec.phases(settings)
+        overall = OverallProgress(phases, _reporter(store, job.id)).phase(phases[0].name)
+        echo = progress or null_progress
+
+        def both(stage: str, done: float, total: float | None) -> None:
+            echo(stage, done, total)
+            overall(stage, done, total)
+
+        try:
+            yield both
+        except BaseException as exc:
+            rows.finish(store, job.id, error=str(exc) or type(exc).__name__)
+            raise
+        rows.finish(store, job.id)
+
+
+def _abandon_others(store: Store, kind: str, job_id: int) -> None:
+    """Called with the kind's lock held: any other row of the kind still "running" belongs to a
+    process that died (it would hold the lock)."""
+    rows.abandon(store, [j.id for j in rows.active(store, (kind,)) if j.state == rows.RUNNING and j.id != job_id])
+
+
+def _reporter(store: Store, job_id: int) -> Callable[[str, float], None]:
+    """A progress sink writing to the job's row: a new stage at once, counts within a stage at
+    most every :data:`REPORT_INTERVAL_S`."""
+    last: dict[str, float] = {}
+
+    def sink(text: str, fraction: float) -> None:
+        now, stage = time.monotonic(), text.split(" (")[0]
+        if stage not in last or now - last[stage] >= REPORT_INTERVAL_S:
+            last.clear()
+            last[stage] = now
+            rows.report(store, job_id, text, fraction)
+
+    return sink
 
 
 def wait_all(timeout: float) -> bool:

@@ -256,3 +256,35 @@ def test_a_restarted_server_fails_what_its_previous_process_left(settings: Setti
     jobs.JobRunner(settings, store)  # this process, a new tag: the old rows were its earlier life
     assert rows.get(store, before.id).state == "failed"  # type: ignore[union-attr]
     assert rows.get(store, other_host.id).state == "queued"  # type: ignore[union-attr]
+
+
+def test_a_command_line_job_is_recorded_and_excludes_the_app_servers(
+    kinds: dict[str, Gate], servers: tuple[jobs.JobRunner, jobs.JobRunner], settings: Settings, store: Store
+) -> None:
+    a, _ = servers
+    lines: list[tuple[str, float, float | None]] = []
+    with jobs.recorded(settings, "alpha", "ada (command line)", lambda *report: lines.append(report)) as progress:
+        progress("step one", 1, 2)
+        row = rows.latest(store, "alpha")
+        assert row is not None and (row.state, row.stage, row.fraction) == (
+            "running",
+            "Working: step one (1 of 2)",
+            0.5,
+        )
+        with pytest.raises(jobs.JobRefused, match="by ada \\(command line\\) .* is running on"):
+            a.submit("alpha", "bob")
+        with pytest.raises(jobs.JobRefused, match="^Another alpha job is already running"):
+            with jobs.recorded(settings, "alpha", "eve (command line)"):
+                pass  # pragma: no cover
+    assert lines == [("step one", 1, 2)]  # the command's own progress lines still get every report
+    done = rows.latest(store, "alpha")
+    assert done is not None and done.state == "done" and done.requested_by == "ada (command line)"
+
+    with pytest.raises(CineBlendError, match="^No catalogue"):
+        with jobs.recorded(settings, "alpha", "ada (command line)"):
+            raise CineBlendError("No catalogue; run `python -m recsys build`.")
+    failed = rows.latest(store, "alpha")
+    assert failed is not None and (failed.state, failed.error) == (
+        "failed",
+        "No catalogue; run `python -m recsys build`.",
+    )
