@@ -13,7 +13,11 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends libgomp1 \
     && rm -rf /var/lib/apt/lists/*
 
-RUN useradd --create-home --uid 1000 cineblend
+# the shared artifact folder's mount point, owned by the app's user (a new named volume copies
+# this ownership, so the servers can write the catalogue and models there)
+RUN useradd --create-home --uid 1000 cineblend \
+    && mkdir -p /artifacts \
+    && chown cineblend:cineblend /artifacts
 WORKDIR /app
 COPY --chown=cineblend:cineblend . /app
 USER cineblend

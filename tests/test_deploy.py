@@ -132,5 +132,11 @@ def test_dockerfile_runs_the_readme_commands() -> None:
     assert "streamlit run app.py" in start
     readme = (REPO / "README.md").read_text()
     assert "scripts/start.sh" in readme and "docker compose up" in readme
+    # compose mounts the shared artifact volume there: the image must let its user write it
+    artifact_dir = yaml.safe_load((REPO / "compose.yaml").read_text())["services"]["app1"]["environment"][
+        "CINEBLEND_ARTIFACT_DIR"
+    ]
+    user = next(rest for word, rest in steps if word == "USER")
+    assert any(f"mkdir -p {artifact_dir}" in r and f"chown {user}:{user} {artifact_dir}" in r for r in runs), runs
     ignored = (REPO / ".dockerignore").read_text().split()
     assert {".venv", "data/*", ".streamlit/secrets.toml"} <= set(ignored)
