@@ -86,4 +86,4 @@ if resources.has_catalog(cfg):
             "`python -m recsys train`."
         )
         st.button("Retrain the model", key="data-train", on_click=jobs.request, args=("train",))
-jobs.run_requested(cfg)
+jobs.panel(cfg)

@@ -53,12 +53,16 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _train(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
     import time
 
+    from recsys import jobs
     from recsys.pipeline import train_model
 
     started = time.perf_counter()
-    path = train_model(settings, progress=LineProgress())
+    # recorded like the data page's Retrain, so every app server's data page shows it
+    with jobs.recorded(settings, jobs.TRAIN, f"{getpass.getuser()} (command line)", LineProgress()) as progress:
+        path = train_model(settings, progress=progress)
     print(f"Trained model {path.name} in {time.perf_counter() - started:.1f} s ({path})")
     return 0
 
@@ -221,7 +225,7 @@ def _tune(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.evaluation.tuning import TuneConfig, tune, write_tuned
 
     config = TuneConfig.quick() if args.quick else TuneConfig()
-    with exclusive(settings.data_dir / ".tune.lock", "tuning"):
+    with exclusive(settings.data_dir / ".tune.lock", "tuning", store_url=settings.store_url):
         with Catalog(settings.parquet_dir) as catalog:
             titles = catalog.all_titles()
             ratings = evaluation_ratings(

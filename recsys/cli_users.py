@@ -88,7 +88,7 @@ def _revoke(args: argparse.Namespace, settings: Settings, store: Store, users: M
 
 
 def _remove(args: argparse.Namespace, settings: Settings, store: Store, users: ModuleType) -> int:
-    removal = users.remove(store, args.username, settings.models_dir, settings.data_dir)
+    removal = users.remove(store, args.username, settings.models_dir, settings.data_dir, settings.store_url)
     models = f"; removed from {len(removal.model_versions)} saved model version(s)" if removal.model_versions else ""
     print(f"Removed {removal.username} with their ratings, history and hidden titles{models}.")
     return 0

@@ -76,6 +76,7 @@ class Settings:
     cookie_key_override: str | None = field(default=None, repr=False)
     max_uncompressed_gb: float = DEFAULT_MAX_UNCOMPRESSED_GB
     duckdb_memory: str | None = None  # None: default_duckdb_memory()
+    artifact_dir: Path | None = None
 
     @property
     def max_uncompressed_bytes(self) -> int:
@@ -92,12 +93,18 @@ class Settings:
         return self.data_dir / "raw"
 
     @property
+    def artifacts(self) -> Path:
+        """Where the catalogue Parquet, the model versions and a generated cookie key live:
+        ``CINEBLEND_ARTIFACT_DIR`` (one folder shared by every app server), else the data folder."""
+        return self.artifact_dir or self.data_dir
+
+    @property
     def parquet_dir(self) -> Path:
-        return self.data_dir / "parquet"
+        return self.artifacts / "parquet"
 
     @property
     def models_dir(self) -> Path:
-        return self.data_dir / "models"
+        return self.artifacts / "models"
 
     @property
     def store_url(self) -> str:
@@ -108,11 +115,11 @@ class Settings:
 
     @property
     def cookie_key_file(self) -> Path:
-        return self.data_dir / COOKIE_KEY_FILE
+        return self.artifacts / COOKIE_KEY_FILE
 
     def cookie_key(self) -> str:
-        """The auth cookie signing key: ``CINEBLEND_COOKIE_KEY``, else the key file in the data
-        folder, generated on first use. A configured key or a key file written by someone else
+        """The auth cookie signing key: ``CINEBLEND_COOKIE_KEY``, else the key file in the artifact
+        folder (shared by every app server), generated on first use. A configured key or a key file written by someone else
         shorter than :data:`MIN_COOKIE_KEY` characters (or empty) is refused with a ConfigError;
         a key file the app generated (its first line is :data:`GENERATED_MARK`) that went bad
         is generated again."""
@@ -125,7 +132,7 @@ class Settings:
                 )
             return key
         path = self.cookie_key_file
-        with _key_lock(self.data_dir):  # concurrent first starts agree on one key
+        with _key_lock(self.artifacts):  # concurrent first starts agree on one key
             try:
                 text = path.read_text(encoding="utf-8")
             except FileNotFoundError:
@@ -231,4 +238,5 @@ def get_settings() -> Settings:
         cookie_key_override=_get("CINEBLEND_COOKIE_KEY", None, values),
         max_uncompressed_gb=max_uncompressed,
         duckdb_memory=parse_duckdb_memory(memory_raw) if memory_raw is not None else None,
+        artifact_dir=Path(artifacts) if (artifacts := _get("CINEBLEND_ARTIFACT_DIR", None, values)) else None,
     )

@@ -26,7 +26,7 @@ def train_model(settings: Settings, progress: Progress | None = None) -> Path:
     running).
     """
     progress = progress or null_progress
-    with exclusive(settings.data_dir / ".train.lock", "training"):
+    with exclusive(settings.data_dir / ".train.lock", "training", store_url=settings.store_url):
         progress("loading data", 0, 3)
         with Catalog(settings.parquet_dir) as catalog:
             titles = catalog.all_titles()

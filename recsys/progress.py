@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol, TextIO
 
 from recsys.urls import mask_urls_in
@@ -48,3 +50,80 @@ class LineProgress:
 
 def _fmt(n: float) -> str:
     return f"{int(n):,}"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One step of a job in the overall progress: ``name`` (what the job calls it), ``label``
+    (what a person reads: "Downloading"), ``weight`` (its share of the whole bar) and ``parts``:
+    how many differently named stages it reports, each counting ``done / total`` on its own
+    (a download reports one per file); ``None`` when every report's ``done / total`` is already
+    the phase's own fraction (the build's numbered steps)."""
+
+    name: str
+    label: str
+    weight: float = 1.0
+    parts: int | None = None
+
+
+class OverallProgress:
+    """Folds the progress of a job's phases into one overall fraction and a line of text.
+
+    ``phase(name)`` returns the :class:`Progress` to hand to that phase's function; every report
+    calls ``sink(text, fraction)`` with e.g. ``("Downloading: title.basics.tsv.gz (12.0M of
+    40.0M)", 0.12)``. The fraction never goes back (a phase that reports fewer or more stages
+    than announced still moves one bar forward, from 0 to 1).
+
+    Example: phases download (weight 1, 2 files) and build (weight 1); the first file half done
+    is 0.125 of the whole, the build's step 4 of 8 is 0.5 + 0.25 = 0.75.
+    """
+
+    def __init__(self, phases: list[Phase], sink: Callable[[str, float], None]) -> None:
+        self.phases = phases
+        self.sink = sink
+        total = sum(p.weight for p in phases) or 1.0
+        self._start: dict[str, float] = {}
+        self._share: dict[str, float] = {}
+        acc = 0.0
+        for p in phases:
+            self._start[p.name] = acc / total
+            self._share[p.name] = p.weight / total
+            acc += p.weight
+        self.fraction = 0.0
+        self.text = ""
+
+    def phase(self, name: str) -> Progress:
+        spec = next(p for p in self.phases if p.name == name)
+        seen: list[str] = []
+
+        def report(stage: str, done: float, total: float | None) -> None:
+            part = min(max(done / total, 0.0), 1.0) if total else 0.0
+            if spec.parts is None:
+                inner = part
+            else:
+                if stage not in seen:
+                    seen.append(stage)
+                inner = (seen.index(stage) + part) / max(spec.parts, len(seen))
+            frac = self._start[name] + self._share[name] * min(inner, 1.0)
+            self.fraction = min(max(self.fraction, frac), 1.0)
+            counts = f" ({_short(done)} of {_short(total)})" if total and spec.parts is not None else ""
+            self.text = f"{spec.label}: {stage}{counts}"
+            self.sink(self.text, self.fraction)
+
+        return report
+
+    def enter(self, name: str) -> None:
+        """Announce the start of a phase (its text shows before its first report)."""
+        spec = next(p for p in self.phases if p.name == name)
+        self.fraction = max(self.fraction, self._start[name])
+        self.text = f"{spec.label}…"
+        self.sink(self.text, self.fraction)
+
+
+def _short(n: float) -> str:
+    """1234567 -> "1.2M", 950 -> "950"."""
+    for unit in ("", "K", "M", "G"):
+        if abs(n) < 1000:
+            return f"{n:,.0f}" if unit == "" else f"{n:,.1f}{unit}"
+        n /= 1000
+    return f"{n:,.1f}T"

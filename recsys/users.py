@@ -98,7 +98,9 @@ class Removal:
     model_versions: tuple[str, ...]
 
 
-def remove(store: Store, username: str, models_dir: Path, data_dir: Path | None = None) -> Removal:
+def remove(
+    store: Store, username: str, models_dir: Path, data_dir: Path | None = None, store_url: str | None = None
+) -> Removal:
     """Delete the account, its ratings, history, hidden titles and settings attribution, then
     take its rows out of every saved model version (:mod:`recsys.models.scrub`)."""
     from recsys.models.scrub import scrub_user
@@ -106,7 +108,7 @@ def remove(store: Store, username: str, models_dir: Path, data_dir: Path | None 
     user = get(store, username)
     _keep_an_admin(store, user, "removed")
     store.delete_user(user.id)
-    scrubbed = scrub_user(models_dir, user.id, data_dir=data_dir)
+    scrubbed = scrub_user(models_dir, user.id, data_dir=data_dir, store_url=store_url)
     return Removal(user.username, user.id, tuple(scrubbed))
 
 

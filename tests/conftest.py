@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 # Settings that must not leak in from the developer's shell or secrets file.
 _ENV_VARS = (
     "CINEBLEND_DATA_DIR",
+    "CINEBLEND_ARTIFACT_DIR",
     "CINEBLEND_IMDB_BASE_URL",
     "CINEBLEND_MOVIELENS_URL",
     "CINEBLEND_MIN_VOTES",

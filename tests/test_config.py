@@ -55,3 +55,22 @@ def test_cookie_key_generated_once_kept_private_and_reused(tmp_path: Path, monke
     # a configured key wins
     monkeypatch.setenv("CINEBLEND_COOKIE_KEY", "k" * 40)
     assert get_settings().cookie_key() == "k" * 40
+
+
+def test_artifact_dir_holds_what_every_server_shares(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CINEBLEND_DATA_DIR", str(tmp_path / "local"))
+    cfg = get_settings()
+    assert cfg.parquet_dir == tmp_path / "local" / "parquet"  # default: the data folder, as before
+    assert cfg.models_dir == tmp_path / "local" / "models"
+
+    monkeypatch.setenv("CINEBLEND_ARTIFACT_DIR", str(tmp_path / "shared"))
+    a = get_settings()
+    assert a.parquet_dir == tmp_path / "shared" / "parquet"
+    assert a.models_dir == tmp_path / "shared" / "models"
+    assert a.raw_dir == tmp_path / "local" / "raw"  # downloads stay local scratch
+    # a second server with another data folder signs cookies with the same generated key
+    monkeypatch.setenv("CINEBLEND_DATA_DIR", str(tmp_path / "other-local"))
+    b = get_settings()
+    assert a.cookie_key() == b.cookie_key()
+    assert (tmp_path / "shared" / ".cookie_key").is_file()
+    assert not (tmp_path / "local" / ".cookie_key").exists()

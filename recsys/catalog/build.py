@@ -217,7 +217,7 @@ def build(settings: Settings, progress: Progress | None = None) -> dict[str, Any
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BuildError(f"Cannot create {parent}: {exc.strerror}; check CINEBLEND_DATA_DIR.") from exc
-    with exclusive(settings.data_dir / BUILD_LOCK, "catalogue build", BuildError):
+    with exclusive(settings.data_dir / BUILD_LOCK, "catalogue build", BuildError, store_url=settings.store_url):
         _recover(target)
         _remove_leftovers(target)
         new = parent / f"{target.name}.new-{os.getpid()}"

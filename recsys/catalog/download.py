@@ -157,7 +157,10 @@ def fetch(
         raise FetchError(f"Cannot create {raw}: {exc.strerror}; check CINEBLEND_DATA_DIR.") from exc
     limits = timeout or (CONNECT_TIMEOUT, READ_TIMEOUT)
     fetched: list[Path] = []
-    with exclusive(settings.data_dir / FETCH_LOCK, "download", FetchError), requests.Session() as session:
+    with (
+        exclusive(settings.data_dir / FETCH_LOCK, "download", FetchError, store_url=settings.store_url),
+        requests.Session() as session,
+    ):
         session.headers["User-Agent"] = USER_AGENT
         for source in sources(settings, include_people):
             target = raw / source.name

@@ -15,14 +15,11 @@ training that started before the deletion finishes first and its new version is 
 
 from __future__ import annotations
 
-import fcntl
 import io
 import json
 import logging
 import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +27,7 @@ import numpy as np
 
 from recsys.atomic import fsync
 from recsys.errors import ModelError
+from recsys.locks import exclusive
 from recsys.models.artifacts import MANIFEST, sha256, versions
 from recsys.models.base import load_npz, read_json
 
@@ -41,22 +39,6 @@ ALS_DIR = "hybrid/als"
 def app_user_key(user_id: int) -> str:
     """The ALS row key of an app user (as :func:`recsys.models.als.app_user_key`)."""
     return f"app:{int(user_id)}"
-
-
-@contextmanager
-def _training_lock(data_dir: Path) -> Iterator[None]:
-    """Wait for (then hold) the lock ``train_model`` takes, so no training writes meanwhile."""
-    path = data_dir / ".train.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
 
 
 def _replace(path: Path, data: bytes) -> None:
@@ -103,13 +85,18 @@ def scrub_version(version_dir: Path, user_key: str) -> bool:
     return True
 
 
-def scrub_user(models_dir: Path, user_id: int, *, data_dir: Path | None = None) -> list[str]:
+def scrub_user(
+    models_dir: Path, user_id: int, *, data_dir: Path | None = None, store_url: str | None = None
+) -> list[str]:
     """Remove app user ``user_id`` from every saved model version under ``models_dir``; returns
-    the versions that held them. Waits for a running training (its lock) first."""
+    the versions that held them. Waits for a running training first: the same lock
+    :func:`recsys.pipeline.train_model` takes (a PostgreSQL advisory lock with a PostgreSQL
+    ``store_url``, shared by every app server; else the file lock in ``data_dir``)."""
     models_dir = Path(models_dir)
     key = app_user_key(user_id)
     changed: list[str] = []
-    with _training_lock(data_dir or models_dir.parent):
+    lock = (data_dir or models_dir.parent) / ".train.lock"
+    with exclusive(lock, "training", store_url=store_url, wait=True):
         for version in versions(models_dir):
             try:
                 if scrub_version(version, key):

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -199,4 +200,31 @@ auth_throttle = Table(
     Column("window_start", UTCDateTime(), nullable=False),
     Column("last_at", UTCDateTime(), nullable=False),
     Column("blocked_until", UTCDateTime(), nullable=True),
+)
+
+#: Background job states: waiting for its server's worker, running, finished, failed.
+JOB_STATES: tuple[str, ...] = ("queued", "running", "done", "failed")
+_job_states = ", ".join(f"'{s}'" for s in JOB_STATES)
+JOB_STAGE_MAX = 200
+JOB_ERROR_MAX = 500
+
+#: Background jobs (one row per request), shared by every app server (``recsys.store.jobs``).
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),  # "fetch_build", "train", "evaluate", ...
+    Column("state", String(16), nullable=False),
+    Column("stage", String(JOB_STAGE_MAX), nullable=False, server_default=""),  # what it does now
+    Column("fraction", Float(), nullable=False, server_default="0"),  # overall, 0..1
+    Column("requested_by", String(64), nullable=True),
+    Column("server", String(128), nullable=False),  # host:pid of the app server that runs it
+    Column("requested_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=True),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),  # last progress: a heartbeat
+    Column("error", String(JOB_ERROR_MAX), nullable=True),
+    CheckConstraint(f"state IN ({_job_states})", name="state"),
+    Index(None, "kind", "state"),
+    sqlite_autoincrement=True,
 )

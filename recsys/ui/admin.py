@@ -43,7 +43,7 @@ def _act(action: str) -> None:
         elif action == "remove":
             if str(st.session_state.get("admin-remove-confirm") or "").strip().lower() != username:
                 raise users.AccountError(f"Type {username} in the confirmation field to remove the account.")
-            removal = users.remove(store, username, cfg.models_dir, cfg.data_dir)
+            removal = users.remove(store, username, cfg.models_dir, cfg.data_dir, cfg.store_url)
             st.session_state["admin-remove-confirm"] = ""
             message = f"Removed {removal.username} with their ratings and model rows."
         else:  # pragma: no cover - the buttons below pass known actions

@@ -351,7 +351,7 @@ def delete_own_account(password_key: str) -> None:
         st.session_state[state.FLASH] = ("error", f"Account not deleted: {problem}")
         return
     try:
-        users.remove(resources.shared_store(cfg), user.username, cfg.models_dir, cfg.data_dir)
+        users.remove(resources.shared_store(cfg), user.username, cfg.models_dir, cfg.data_dir, cfg.store_url)
     except CineBlendError as exc:
         st.session_state[state.FLASH] = ("error", f"Account not deleted: {exc}")
         return

@@ -1,9 +1,14 @@
-"""Long jobs started from the data page (download, build), shown with progress bars.
+"""The data page's background jobs (download and build, retrain): request buttons' callbacks and
+one overall progress bar per job kind, with the stage as text.
 
-A button's ``on_click`` only records the request; the job then runs in the script body, where
-progress bars can update. A file lock keeps two sessions (or the CLI) from running one at once.
-Only a signed-in admin may start one: :func:`may_start` is checked where the request is
-recorded *and* where the job starts (a forged click from any other session starts nothing).
+A button's ``on_click`` asks this server's :class:`recsys.jobs.JobRunner` for the job (refused
+with one line when one of that kind runs on any server); the job then runs on the server's worker
+thread, whatever happens to the session, and writes its progress to the store. The panel reads the
+store (so it shows a job started on another server too) in a fragment that refreshes itself every
+second while a job is active and every few seconds otherwise, and reruns the whole page when a job
+it showed running has finished (new catalogue figures, new model version).
+Only a signed-in admin may start one: :func:`may_start` is checked against the store when the
+request is made (a forged or replayed click from any other session starts nothing).
 """
 
 from __future__ import annotations
@@ -12,16 +17,26 @@ from typing import Any
 
 import streamlit as st
 
-from recsys.catalog.build import build
-from recsys.catalog.download import fetch
+from recsys import jobs
 from recsys.config import Settings
 from recsys.errors import CineBlendError
-from recsys.pipeline import train_model
 from recsys.roles import may_run_jobs
+from recsys.store import jobs as rows
 from recsys.ui import auth, resources, state
 
-_REQUEST = "cb_job_request"
 NOT_ALLOWED = "Only a signed-in admin can download, build or retrain; sign in with an admin account."
+
+_MINE = "cb_jobs_mine"  # ids of the jobs this session requested
+_SEEN_ACTIVE = "cb_jobs_seen_active"  # ids shown running / queued by the panel's last run
+_REFUSED = "cb_jobs_refused"  # the last refusal line, shown once
+#: Panel refresh (s) while a job is queued or running, and otherwise.
+POLL_ACTIVE_S = 1.0
+POLL_IDLE_S = 5.0
+
+
+def runner(cfg: Settings | None = None) -> jobs.JobRunner:
+    cfg = cfg or resources.settings()
+    return jobs.runner(cfg, resources.shared_store(cfg))
 
 
 def may_start(cfg: Settings | None = None) -> bool:
@@ -29,12 +44,76 @@ def may_start(cfg: Settings | None = None) -> bool:
     return may_run_jobs(auth.role(auth.current_user(resources.store(cfg))))
 
 
-def request(name: str) -> None:
-    """on_click of a job button: records the request, for admins only."""
+def request(kind: str) -> None:
+    """``on_click`` of a job button: for admins only, queue the job, or keep the refusal line."""
     if not may_start():
         st.session_state[state.FLASH] = ("error", NOT_ALLOWED)
         return
-    st.session_state[_REQUEST] = name
+    try:
+        job = runner().submit(kind, st.session_state.get(state.USERNAME))
+    except CineBlendError as exc:
+        st.session_state[_REFUSED] = str(exc)
+        return
+    st.session_state.setdefault(_MINE, set()).add(job.id)
+
+
+def panel(cfg: Settings, kinds: tuple[str, ...] = jobs.DATA_JOBS) -> None:
+    """One line or bar per job kind: running / queued (bar + stage), or the last outcome."""
+    refused = st.session_state.pop(_REFUSED, None)
+    if refused:
+        st.warning(refused)
+    try:
+        active = _active(cfg, kinds)
+    except CineBlendError as exc:
+        st.error(str(exc))
+        return
+    interval = POLL_ACTIVE_S if active else POLL_IDLE_S
+    st.fragment(_panel_body, run_every=interval)(cfg, kinds, bool(active))
+
+
+def _latest(cfg: Settings, kinds: tuple[str, ...]) -> dict[str, rows.Job | None]:
+    store = resources.shared_store(cfg)
+    return {kind: rows.latest(store, kind) for kind in kinds}
+
+
+def _active(cfg: Settings, kinds: tuple[str, ...]) -> set[int]:
+    return {job.id for job in _latest(cfg, kinds).values() if job is not None and job.active}
+
+
+def _panel_body(cfg: Settings, kinds: tuple[str, ...], was_active: bool) -> None:
+    try:
+        latest = _latest(cfg, kinds)
+    except CineBlendError as exc:
+        st.error(str(exc))
+        return
+    active_now = {job.id for job in latest.values() if job is not None and job.active}
+    seen = st.session_state.get(_SEEN_ACTIVE, set())
+    st.session_state[_SEEN_ACTIVE] = active_now
+    if (seen - active_now) or (bool(active_now) != was_active):
+        st.rerun()  # a job ended or started elsewhere: refresh the page (figures, polling rate)
+    mine = st.session_state.get(_MINE, set())
+    for _kind, job in latest.items():
+        if job is not None:
+            _show(job, mine)
+
+
+def _show(job: rows.Job, mine: set[int]) -> None:
+    spec = jobs.KINDS.get(job.kind)
+    label = spec.label if spec else job.kind
+    where = jobs.server_label(job.server)
+    who = f" by {job.requested_by}" if job.requested_by else ""
+    if job.state == rows.RUNNING:
+        st.progress(job.fraction, text=f"{label}: {job.stage} ({job.fraction:.0%})")
+        st.caption(f"Started{who} at {jobs.when(job.started_at)} on {where}.")
+    elif job.state == rows.QUEUED:
+        st.progress(0.0, text=f"{label}: queued behind this server's running job")
+        st.caption(f"Requested{who} at {jobs.when(job.requested_at)} on {where}.")
+    elif job.state == rows.FAILED:
+        st.error(f"{label} failed at {jobs.when(job.finished_at)}: {job.error}")
+    elif job.id in mine and spec is not None:
+        st.success(spec.done)
+    else:
+        st.caption(f"Last {label.lower()}: finished {jobs.when(job.finished_at)} on {where}{who}.")
 
 
 def admin_only_note(has_catalog: bool) -> None:
@@ -83,35 +162,3 @@ def _human(n: float) -> str:
             return f"{n:,.0f}{unit}" if unit == "" else f"{n:,.1f}{unit}"
         n /= 1000
     return f"{n:,.1f}T"
-
-
-def run_requested(cfg: Settings) -> None:
-    """Run the job a button asked for (if any) with progress bars, then rerun to show the result."""
-    name = st.session_state.pop(_REQUEST, None)
-    if name not in ("fetch_build", "train"):
-        return
-    if not may_start(cfg):  # the role is checked again when the job starts, not only at the click
-        st.error(NOT_ALLOWED)
-        return
-    bars = ProgressBars()
-    label = "Downloading and building the catalogue…" if name == "fetch_build" else "Training the recommender…"
-    try:
-        with st.status(label, expanded=True) as status:
-            if name == "fetch_build":
-                st.write("Downloading…")
-                fetch(cfg, progress=bars)
-                st.write("Building the catalogue…")
-                build(cfg, progress=bars)
-            st.write("Training the recommender…")
-            train_model(cfg, progress=bars)
-            status.update(label="Done", state="complete")
-    except CineBlendError as exc:
-        st.error(f"{exc}")
-        return
-    message = (
-        "Catalogue and recommender ready. Sign in or register to start rating."
-        if name == "fetch_build"
-        else "New model trained; every feed uses it from its next click."
-    )
-    st.session_state[state.FLASH] = ("success", message)
-    st.rerun()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from recsys import jobs
 from recsys.config import Settings
 from recsys.store import Store
 
@@ -118,3 +119,10 @@ def feed_tconsts(at: AppTest, kind: str) -> list[str]:
     return [
         k[len(prefix) : -len(like)] for k in keys if k.startswith(prefix) and k.endswith(like) and not k.endswith("--1")
     ]
+
+
+def after_jobs(at: AppTest, timeout: float = 180) -> AppTest:
+    """Wait for the background jobs a button started (they run on the server's worker thread,
+    in this process under AppTest), then rerun the page as its refreshing panel would."""
+    assert jobs.wait_all(timeout), "a background job did not finish"
+    return at.run()

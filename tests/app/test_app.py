@@ -9,6 +9,7 @@ import pytest
 from recsys.config import Settings
 from tests.app.helpers import (
     PASSWORD,
+    after_jobs,
     alerts,
     feed_tconsts,
     login,
@@ -44,6 +45,9 @@ def test_first_start_without_data_leads_through_first_account_then_download(
     assert at.title[0].value == "Data & model"
     assert any("needs its catalogue" in m for m in alerts(at, "info"))
     at.button(key="data-fetch-build").click().run()
+    assert not at.exception
+    assert any(p.proto.text.startswith("Download and build:") for p in at.get("progress"))  # one bar
+    at = after_jobs(at)
     assert not at.exception
     # catalogue built: the sign-in page is now offered and the success message shows
     assert (tmp_path / "data" / "parquet" / "titles.parquet").is_file()

@@ -9,6 +9,8 @@ does (the control that shows the forged click was the real one).
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from streamlit.util import calc_hash
 from recsys.config import Settings
 from recsys.models.artifacts import versions
 from recsys.store import Store
+from recsys.store import jobs as job_rows
 from recsys.ui.shell import PAGES
 from tests.support.app_server import AppServer
 from tests.support.testers import Account, WsTester, create_testers, run_async
@@ -62,8 +65,22 @@ async def scenario(url: str, admin: Account, settings: Settings) -> dict[str, ob
         session.page_hash = DATA_PAGE
         run = await session.run()
         await session.run([trigger(run.widget("button", key="data-train"))])
+        seen["admin job"] = await finished_job(settings)
         seen["after admin click"] = trained(settings)
     return seen
+
+
+async def finished_job(settings: Settings, timeout: float = 180) -> str | None:
+    """The state of the latest training job once it has left queued / running (it runs on the
+    server's worker thread, not in the clicking session's run)."""
+    deadline = time.monotonic() + timeout
+    with Store.open(settings.store_url) as store:
+        while time.monotonic() < deadline:
+            job = job_rows.latest(store, "train")
+            if job is not None and not job.active:
+                return job.state
+            await asyncio.sleep(0.2)  # polling the store for the job's end, not waiting for a race
+    return None
 
 
 def test_signed_out_websocket_sessions_cannot_start_a_job(model_settings: Settings, tmp_path: Path) -> None:
@@ -81,5 +98,6 @@ def test_signed_out_websocket_sessions_cannot_start_a_job(model_settings: Settin
     assert seen["after anonymous click"] == before, seen
     assert seen["after replayed click"] == before, seen
     assert any("Only a signed-in admin" in e for e in seen["replay errors"]), seen  # type: ignore[attr-defined]
+    assert seen["admin job"] == "done", seen
     after = seen["after admin click"]
     assert isinstance(after, list) and len(set(after) - set(before)) == 1, seen

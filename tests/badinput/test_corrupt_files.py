@@ -25,7 +25,7 @@ from recsys.config import Settings
 from recsys.errors import CatalogError, ModelError
 from recsys.models.service import Recommender, latest_version
 from recsys.pipeline import train_model
-from tests.app.helpers import alerts, open_section, start
+from tests.app.helpers import after_jobs, alerts, open_section, start
 from tests.badinput.support import bounded, cli, make_user, one_line_error, run_cli, signed_in
 
 LIKES = ("tt0100001", "tt0100003", "tt0100008", "tt0100018", "tt0100020",
@@ -115,6 +115,7 @@ def test_app_explains_a_truncated_catalogue_and_rebuilds_it(app_settings: Settin
         assert len(errors) == 1 and REBUILD in errors[0], (page, errors)
     # the data page (where the app sends you) offers the rebuild; it works from the raw sources
     at.button(key="data-fetch-build").click().run()
+    at = after_jobs(at)
     assert not at.exception
     assert any("Catalogue and recommender ready" in s for s in alerts(at, "success"))
     with Catalog(app_settings.parquet_dir) as rebuilt:

@@ -25,10 +25,13 @@ from pathlib import Path
 
 import pytest
 
+from recsys import jobs
 from recsys.catalog.build import catalog_ready, read_manifest
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
 from recsys.models.service import Recommender, latest_version
+from recsys.store import Store
+from recsys.store import jobs as job_rows
 from tests.faults.procs import cli_env, kill_when, run_cli
 
 pytestmark = pytest.mark.slow
@@ -116,6 +119,11 @@ def test_killed_training_keeps_the_previous_model(data_dir: Path, hook: dict[str
     newest = latest_version(models)
     assert newest is not None and newest != previous
     assert Recommender.load_latest(models).version == newest
+    # the data page's view: the killed run is marked interrupted, the rerun done
+    with Store.open(Settings(data_dir=data_dir).store_url) as store:
+        killed, rerun_job = job_rows.recent(store, (jobs.TRAIN,))[::-1]
+    assert (killed.state, killed.error) == ("failed", job_rows.INTERRUPTED)
+    assert rerun_job.state == "done" and str(rerun_job.requested_by).endswith("(command line)")
 
 
 def test_swap_without_an_atomic_exchange_still_replaces_the_catalogue(

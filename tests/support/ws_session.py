@@ -147,6 +147,7 @@ class StreamlitSession:
         self.ws_url = base_url.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
         self.timeout = timeout
         self.page_hash = ""
+        self.pages: dict[str, str] = {}  # url path -> page script hash, from the navigation
         self.runs: list[Run] = []
         self._ws: Any = None
 
@@ -209,6 +210,7 @@ class StreamlitSession:
                 self.page_hash = msg.new_session.page_script_hash or self.page_hash
             elif kind == "navigation":
                 self.page_hash = msg.navigation.page_script_hash or self.page_hash
+                self.pages = {p.url_pathname: p.page_script_hash for p in msg.navigation.app_pages}
             elif kind == "script_finished":
                 if msg.script_finished in _DONE:
                     run.status = msg.script_finished
@@ -223,6 +225,13 @@ class StreamlitSession:
         """Send a rerun and wait for its run to finish."""
         await self.send_rerun(widgets, fragment_id)
         return await self.receive_run()
+
+    async def open_page(self, url_path: str) -> Run:
+        """Go to the page at ``url_path`` (as a sidebar link does) and wait for its run."""
+        if url_path not in self.pages:
+            raise AssertionError(f"no page {url_path!r} in the navigation: {sorted(self.pages)}")
+        self.page_hash = self.pages[url_path]
+        return await self.run()
 
 
 def _item(msg: ForwardMsg) -> Item:
