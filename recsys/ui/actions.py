@@ -73,7 +73,9 @@ def _remember(action: LastAction) -> None:
 def set_rating(user_id: int, tconst: str, value: int | None, title: str = "") -> None:
     """Store a like / dislike / superlike (or remove the rating with ``None``) at once.
 
-    Idempotent: a double click stores one value and one history entry.
+    Idempotent: a double click stores one value and one history entry. A failed write (database
+    locked, disk full) leaves an error for the page's action bar, which shows it in the same
+    (fragment) run; the last action stays what it was, so Undo never names the failed title.
     """
     store = resources.store()
     try:
@@ -82,11 +84,9 @@ def set_rating(user_id: int, tconst: str, value: int | None, title: str = "") ->
             changed = store.unrate(user_id, tconst)
         else:
             changed = store.rate(user_id, tconst, value)
-    except CineBlendError as exc:
-        _flash("error", str(exc))
-        return
-    except ValueError as exc:
-        _flash("error", f"Could not save that rating: {exc}")
+    except (CineBlendError, ValueError) as exc:
+        what = "removal of your rating" if value is None else VALUE_LABELS.get(value, "rating")
+        _flash("error", f"Not saved ({what}: {title or tconst}): {exc}")
         return
     if changed:
         _remember(LastAction(user_id, tconst, title or tconst, before, value))
@@ -110,7 +110,8 @@ def undo() -> None:
         else:
             store.rate(action.user_id, action.tconst, action.before)
     except (CineBlendError, ValueError) as exc:
-        _flash("error", f"Could not undo: {exc}")
+        st.session_state[state.LAST_ACTION] = action  # still undoable once the store answers
+        _flash("error", f"Could not undo ({action.describe()}): {exc}")
         return
     st.session_state[state.TOAST] = f"Undone: {action.describe()}"
 
@@ -120,7 +121,7 @@ def hide(user_id: int, tconst: str, title: str = "") -> None:
     try:
         changed = resources.store().hide(user_id, tconst)
     except (CineBlendError, ValueError) as exc:
-        _flash("error", str(exc))
+        _flash("error", f"Not saved (not interested: {title or tconst}): {exc}")
         return
     if changed:
         _remember(LastAction(user_id, tconst, title or tconst, None, None, hidden=True))
