@@ -30,7 +30,7 @@ def show_more() -> None:
     st.session_state[SIZE_KEY] = min(FEED_MAX, st.session_state.get(SIZE_KEY, FEED_SIZE) + FEED_SIZE)
 
 
-SECTIONS = {"Movies": ("movie", "Movies for you"), "TV shows": ("tv", "TV shows for you")}
+SECTIONS = {"Movies": "movie", "TV shows": "tv"}
 
 
 @st.fragment
@@ -43,11 +43,10 @@ def feed() -> None:
     cards.action_bar("feed")
     size = st.session_state.get(SIZE_KEY, FEED_SIZE)
     tabs = st.tabs(list(SECTIONS), key="feed-tabs", on_change="rerun")
-    for tab, (kind, heading) in zip(tabs, SECTIONS.values(), strict=True):
+    for tab, kind in zip(tabs, SECTIONS.values(), strict=True):
         if not tab.open:
             continue
         with tab:
-            st.subheader(heading, anchor=False)
             try:
                 frame = recommend_for_user(
                     user,

@@ -73,6 +73,7 @@ def title_card(
                     label,
                     icon=icon,
                     key=f"rate-{key}-{tconst}-{value}",
+                    help=label,
                     on_click=on_rate,
                     args=(tconst, value),
                     type="primary" if current == value else "secondary",
@@ -81,6 +82,7 @@ def title_card(
                 st.button(
                     "Details",
                     key=f"details-{key}-{tconst}",
+                    help="Details",
                     type="tertiary",
                     icon=":material/info:",
                     on_click=open_details,
@@ -139,6 +141,12 @@ def card_html(row: Mapping[str, Any], *, poster: str | None = None, current: int
     )
 
 
+def text_html(title: object, *lines: object) -> str:
+    """A bold title and lines under it, all escaped plain text (for ``st.html``)."""
+    body = "".join(f'<div class="cb-meta">{esc(line)}</div>' for line in lines)
+    return f'<div class="cb-text"><strong class="cb-title" title="{esc(title)}">{esc(title)}</strong>{body}</div>'
+
+
 def _votes(n: int) -> str:
     if n >= 1_000_000:
         return f"{n / 1_000_000:.1f}M"
@@ -172,12 +180,23 @@ CARD_CSS = """
 .cb-reason { margin-top: 0.25rem; font-style: italic; display: -webkit-box; -webkit-line-clamp: 2;
   -webkit-box-orient: vertical; overflow: hidden; overflow-wrap: anywhere; }
 .cb-mine { margin-top: 0.25rem; font-weight: 600; }
-div[class*="st-key-card-"] { gap: 0.5rem; }
+div[class*="st-key-card-"] { gap: 0.5rem; container-type: inline-size; }
 div[class*="st-key-cardbtn-"] { gap: 0.25rem 0.3rem; flex-wrap: wrap; }
+/* narrow cards (four columns on a laptop): icons only, the label kept for screen readers and
+   as the tooltip, so Like / Dislike / Superlike and the rest stay on one row */
+@container (max-width: 330px) {
+  div[class*="st-key-cardbtn-"] { flex-wrap: nowrap; justify-content: space-between; }
+  div[class*="st-key-cardbtn-"] button { padding: 0.1rem 0.5rem; }
+  div[class*="st-key-cardbtn-"] button [data-testid="stMarkdownContainer"] {
+    position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+}
 div[class*="st-key-cardbtn-"] button { min-height: 1.9rem; padding: 0.1rem 0.45rem; }
 div[class*="st-key-cardbtn-"] button p { font-size: 0.8rem; }
 div[class*="st-key-cardbtn-"] button span[data-testid="stIconMaterial"] { font-size: 1rem; }
 div[class*="st-key-undo-slot-"] { min-height: 2.5rem; align-items: center; }
+.cb-dlg-title { margin: 0 0 0.3rem 0; padding: 0; font-size: 1.4rem; overflow-wrap: anywhere; }
+.cb-dlg-poster { width: 160px; border-radius: 6px; flex: 0 0 160px; }
+.cb-text p { margin: 0.3rem 0; }
 </style>
 """
 
