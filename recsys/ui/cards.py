@@ -249,13 +249,11 @@ def action_bar(key: str) -> None:
     toast = st.session_state.pop(state.TOAST, None)
     if toast:
         st.toast(md_escape(toast), icon=":material/check:")
-    message = st.session_state.pop(state.FLASH, None)
+    failed = st.session_state.pop(state.CLICK_ERROR, None)
     last = st.session_state.get(state.LAST_ACTION)
     with st.container(horizontal=True, vertical_alignment="center", key=f"undo-slot-{key}"):
-        if message is not None and message[0] == "error":
-            st.error(md_escape(message[1]), icon=":material/error:", width="stretch")
-        elif message is not None:
-            st.caption(md_escape(message[1]), width="stretch")
+        if failed is not None:
+            st.error(md_escape(failed), icon=":material/error:", width="stretch")
         elif last is not None:
             st.caption(f"Last action: {md_escape(last.describe())}", width="stretch")
         else:
@@ -265,7 +263,7 @@ def action_bar(key: str) -> None:
             key=f"undo-{key}",
             icon=":material/undo:",
             on_click=actions.undo,
-            disabled=last is None or message is not None,
+            disabled=last is None or failed is not None,
         )
 
 
