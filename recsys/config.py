@@ -54,6 +54,7 @@ class Settings:
     with_people: bool = True
     tmdb_api_key: str | None = None
     tmdb_base_url: str = DEFAULT_TMDB_BASE_URL
+    show_adult: bool = False  # offer the Adult genre at onboarding (CINEBLEND_SHOW_ADULT)
     cookie_key_override: str | None = field(default=None, repr=False)
 
     @property
@@ -120,4 +121,5 @@ def get_settings() -> Settings:
         tmdb_api_key=_get("TMDB_API_KEY", None, values),
         tmdb_base_url=_get("TMDB_BASE_URL", DEFAULT_TMDB_BASE_URL, values) or DEFAULT_TMDB_BASE_URL,
         cookie_key_override=_get("CINEBLEND_COOKIE_KEY", None, values),
+        show_adult=(_get("CINEBLEND_SHOW_ADULT", "0", values) or "0").lower() in ("1", "true", "yes"),
     )
