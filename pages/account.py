@@ -56,7 +56,7 @@ if changed:
         try:
             change_password(store, user, current, new)
         except RegistrationError as exc:
-            st.error("Please fix: " + "; ".join(exc.problems))
+            st.error(cards.problem_list(exc.problems))
         else:
             st.success("Password changed. Use the new one next time you sign in.")
 

@@ -14,7 +14,7 @@ if user is not None:  # just signed in (or a stale /login link): go to the landi
 st.title("CineBlend")
 st.write("Movie and TV recommendations that learn from every like. Sign in or create an account.")
 
-login_tab, register_tab = st.tabs(["Log in", "Register"])
+login_tab, register_tab = st.tabs(["Log in", "Register"], key="login-tabs", on_change="rerun")
 with login_tab:
     auth.login_form(store, cfg)
 
@@ -37,7 +37,7 @@ with register_tab:
             try:
                 auth.register_and_sign_in(store, cfg, username, name, email, password)
             except RegistrationError as exc:
-                st.error("Please fix: " + "; ".join(exc.problems))
+                st.error(cards.problem_list(exc.problems))
             except DuplicateUserError as exc:
                 st.error(str(exc))
             else:

@@ -267,6 +267,11 @@ def action_bar(key: str) -> None:
         )
 
 
+def problem_list(problems: list[str] | tuple[str, ...]) -> str:
+    """ "Please fix:" and one problem per line (a Markdown list; each problem escaped)."""
+    return "Please fix:\n" + "\n".join(f"- {md_escape(p)}" for p in problems)
+
+
 def flash() -> None:
     """Show (once) a message a callback left for this run."""
     item = st.session_state.pop(state.FLASH, None)
