@@ -137,6 +137,9 @@ async def feed_clicks(app: AppServer, floor: FloorServer, account: Account, clic
             feed_cpu.append(cpu(app) - c0)
             assert click.acked is not None
             feed.append(click.acked - click.clicked)
+        assert tester.feed_run is not None
+        per_click = tester.feed_run.items
+        buttons = sum(1 for i in per_click if i.kind == "button")
         undo, details = [], []
         for _ in range(max(3, clicks // 5)):
             await tester.rate_first(LIKE)
@@ -170,6 +173,7 @@ async def feed_clicks(app: AppServer, floor: FloorServer, account: Account, clic
     print(
         f"  details click         p50 {ms(details, 50):7.1f}  p95 {ms(details, 95):7.1f}   p50 = {ms(details, 50) / floor50:.2f}x floor"
     )
+    print(f"  a feed click's run sends {len(per_click)} elements / blocks ({buttons} buttons)")
     print(f"  cold server: sign-in page {cold_page * 1000:.0f}, sign-in -> feed {cold_login * 1000:.0f}")
     page50 = statistics.median(w[0] for w in warm) * 1000
     login50 = statistics.median(w[1] for w in warm) * 1000
