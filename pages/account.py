@@ -62,7 +62,7 @@ if changed:
                 raise RegistrationError([problem])
             change_password(store, user, current, new)
         except RegistrationError as exc:
-            st.error("Please fix: " + "; ".join(exc.problems))
+            st.error(cards.problem_list(exc.problems))
         else:
             auth.issue_cookie(cfg, store.get_user_by_id(user.id) or user)  # this session stays signed in
             st.success("Password changed: your other sessions are signed out. Use the new one next time.")

@@ -6,7 +6,9 @@ from recsys.errors import CineBlendError
 from recsys.feed import recommend_for_user
 from recsys.ui import actions, auth, cards, details, resources
 
-FEED_SIZE = 12
+FEED_SIZE = 8  # two rows of four: what a laptop screen shows; "Show more" adds rows
+FEED_MAX = 24
+SIZE_KEY = "feed-size"
 
 cfg = resources.settings()
 store = resources.store(cfg)
@@ -24,7 +26,11 @@ def on_hide(tconst: str) -> None:
     actions.hide(user.id, tconst, actions.title_of(catalog, tconst))
 
 
-SECTIONS = {"Movies": ("movie", "Movies for you"), "TV shows": ("tv", "TV shows for you")}
+def show_more() -> None:
+    st.session_state[SIZE_KEY] = min(FEED_MAX, st.session_state.get(SIZE_KEY, FEED_SIZE) + FEED_SIZE)
+
+
+SECTIONS = {"Movies": "movie", "TV shows": "tv"}
 
 
 @st.fragment
@@ -35,16 +41,16 @@ def feed() -> None:
     that add or remove elements above them (the undo bar), and the hidden section costs nothing.
     """
     cards.action_bar("feed")
+    size = st.session_state.get(SIZE_KEY, FEED_SIZE)
     tabs = st.tabs(list(SECTIONS), key="feed-tabs", on_change="rerun")
-    for tab, (kind, heading) in zip(tabs, SECTIONS.values(), strict=True):
+    for tab, kind in zip(tabs, SECTIONS.values(), strict=True):
         if not tab.open:
             continue
         with tab:
-            st.subheader(heading, anchor=False)
             try:
                 frame = recommend_for_user(
                     user,
-                    FEED_SIZE,
+                    size,
                     catalog=catalog,
                     store=store,
                     recommender=resources.recommender(cfg),
@@ -59,6 +65,8 @@ def feed() -> None:
             rows = frame.to_dicts()
             posters = resources.posters_for([r["tconst"] for r in rows], cfg)
             cards.card_grid(rows, key=f"feed-{kind}", on_rate=on_rate, posters=posters, on_hide=on_hide)
+            if frame.height == size and size < FEED_MAX:
+                st.button("Show more", key=f"feed-more-{kind}", icon=":material/expand_more:", on_click=show_more)
     details.open_if_requested(catalog, user.id)
 
 

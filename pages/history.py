@@ -68,7 +68,7 @@ def hidden_listing() -> None:
         with st.container(border=True, key=f"hidden-{row['tconst']}"):
             text, buttons = st.columns([3, 2])
             meta = cards.meta_line(row) if row.get("kind") else row["tconst"]
-            text.markdown(f"**{cards.md_escape(row['primary_title'])}**  \n{cards.md_escape(meta)}")
+            text.html(cards.text_html(row["primary_title"], meta))
             with buttons.container(horizontal=True, gap="small"):
                 st.button(
                     "Restore",
@@ -97,10 +97,12 @@ def rated_listing() -> None:
     for row in shown.slice((page - 1) * PAGE_SIZE, PAGE_SIZE).to_dicts():
         with st.container(border=True, key=f"hist-{row['tconst']}"):
             text, buttons = st.columns([3, 2])
-            text.markdown(
-                f"**{cards.md_escape(row['primary_title'])}**  \n"
-                f"{cards.md_escape(cards.meta_line(row))}  \n"
-                f"{VALUE_LABELS.get(row['value'], '')} · {row['updated_at']:%Y-%m-%d %H:%M} UTC"
+            text.html(
+                cards.text_html(
+                    row["primary_title"],
+                    cards.meta_line(row),
+                    f"{VALUE_LABELS.get(row['value'], '')} · {row['updated_at']:%Y-%m-%d %H:%M} UTC",
+                )
             )
             with buttons.container(horizontal=True, gap="small"):
                 for value, label, icon in cards.RATE_BUTTONS:

@@ -21,7 +21,9 @@ if fresh:
         icon=":material/shield_person:",
     )
 
-login_tab, register_tab = st.tabs(["Log in", "Register"], default="Register" if fresh else "Log in")
+login_tab, register_tab = st.tabs(
+    ["Log in", "Register"], default="Register" if fresh else "Log in", key="login-tabs", on_change="rerun"
+)
 with login_tab:
     auth.login_form(store, cfg)
 
@@ -43,7 +45,7 @@ with register_tab:
             try:
                 auth.register_and_sign_in(store, cfg, username, name, email, password)
             except RegistrationError as exc:
-                st.error("Please fix: " + "; ".join(exc.problems))
+                st.error(cards.problem_list(exc.problems))
             except (DuplicateUserError, auth.RateLimitedError) as exc:
                 st.error(str(exc))
             else:

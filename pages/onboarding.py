@@ -48,7 +48,7 @@ def back() -> None:
 
 
 error = st.session_state.pop("onb-error", None)
-options = onboarding.genre_options(catalog)
+options = onboarding.genre_options(catalog, show_adult=cfg.show_adult)
 
 if step == "genres":
     st.write(f"Pick exactly {onboarding.GENRE_COUNT} genres you enjoy most.")
@@ -96,7 +96,7 @@ else:
         if not rows:
             st.info(f"No {noun} match “{cards.md_escape(query)}”. Try fewer or shorter words.")
     else:
-        rows = onboarding.candidates(catalog, kind, user.favourite_genres)
+        rows = onboarding.candidates(catalog, kind, user.favourite_genres, show_adult=cfg.show_adult)
 
     picked = set(liked)
 

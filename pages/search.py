@@ -45,6 +45,37 @@ min_rating = f4.number_input("Min. IMDb rating", 0.0, 10.0, 0.0, 0.5, key="searc
 offset = st.session_state.get("search-offset", 0)
 
 
+def active_filters() -> list[str]:
+    named = [
+        f"type {kind_label}" if KINDS[kind_label] else "",
+        "genres " + ", ".join(genres) if genres else "",
+        f"years {years[0]}–{years[1]}" if years != (y_lo, y_hi) else "",
+        f"IMDb rating ≥ {min_rating:g}" if min_rating else "",
+    ]
+    return [n for n in named if n]
+
+
+def why_nothing(offset: int) -> str:
+    """Why the search shows nothing: past the last page, the filters, or no close title (as
+    Markdown: the typed text escaped)."""
+    if offset > 0:
+        return "No more results: go back a page."
+    filters = [cards.md_escape(f) for f in active_filters()]
+    words = cards.md_escape(" ".join(text.split())[:100])
+    if filters:
+        unfiltered = catalog.search(text, limit=PAGE_SIZE * 5 + 1, fuzzy=True).height
+        if unfiltered:
+            found = f"more than {PAGE_SIZE * 5}" if unfiltered > PAGE_SIZE * 5 else str(unfiltered)
+            what = f"match “{words}”" if words else "are in the catalogue"
+            return (
+                f"No titles match with the filters ({'; '.join(filters)}): {found} titles {what} without "
+                "them. Widen the filters."
+            )
+    if words:
+        return f"No titles match “{words}”, and none is close to it: check the spelling, or try fewer or shorter words."
+    return "No titles match. Widen the filters."
+
+
 @st.fragment
 def results() -> None:
     cards.action_bar("search")
@@ -62,7 +93,7 @@ def results() -> None:
     has_more = frame.height > PAGE_SIZE
     rows = frame.head(PAGE_SIZE).to_dicts()
     if not rows:
-        st.info("No titles match. Try fewer words, a shorter word, or wider filters.")
+        st.info(why_nothing(offset))
         return
     st.caption(f"Results {offset + 1}–{offset + len(rows)}" + (" (more on the next page)" if has_more else ""))
     current = dict(zip(*store.interactions(user.id).select("tconst", "value"), strict=True))

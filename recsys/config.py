@@ -73,6 +73,7 @@ class Settings:
     with_people: bool = True
     tmdb_api_key: str | None = None
     tmdb_base_url: str = DEFAULT_TMDB_BASE_URL
+    show_adult: bool = False  # offer the Adult genre at onboarding (CINEBLEND_SHOW_ADULT)
     cookie_key_override: str | None = field(default=None, repr=False)
     max_uncompressed_gb: float = DEFAULT_MAX_UNCOMPRESSED_GB
     duckdb_memory: str | None = None  # None: default_duckdb_memory()
@@ -239,4 +240,5 @@ def get_settings() -> Settings:
         max_uncompressed_gb=max_uncompressed,
         duckdb_memory=parse_duckdb_memory(memory_raw) if memory_raw is not None else None,
         artifact_dir=Path(artifacts) if (artifacts := _get("CINEBLEND_ARTIFACT_DIR", None, values)) else None,
+        show_adult=(_get("CINEBLEND_SHOW_ADULT", "0", values) or "0").lower() in ("1", "true", "yes"),
     )

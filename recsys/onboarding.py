@@ -19,6 +19,7 @@ CANDIDATES = 40
 MIN_RATING = 5.0
 """Titles rated under this on IMDb are not offered as things to "like"."""
 EXCLUDED_GENRES = frozenset({"Adult"})
+"""Left out of the pills and the candidates unless ``CINEBLEND_SHOW_ADULT`` is set."""
 GENRE_SHARE = 3
 """Of every GENRE_SHARE + 1 candidates, GENRE_SHARE come from the chosen genres, one from trending."""
 STEP_TITLES = {
@@ -33,26 +34,35 @@ def progress_fraction(step: str) -> float:
     return STEPS.index(step) / (len(STEPS) - 1) if step in STEPS else 0.0
 
 
-def genre_options(catalog: Catalog) -> list[str]:
-    """The genres offered as pills (Adult left out)."""
-    return [g for g in catalog.genres() if g not in EXCLUDED_GENRES]
+def excluded_genres(show_adult: bool = False) -> frozenset[str]:
+    """The genres never offered: :data:`EXCLUDED_GENRES`, none with ``show_adult``."""
+    return frozenset() if show_adult else EXCLUDED_GENRES
 
 
-def _offerable(row: dict) -> bool:
+def genre_options(catalog: Catalog, *, show_adult: bool = False) -> list[str]:
+    """The genres offered as pills (Adult left out unless ``show_adult``)."""
+    excluded = excluded_genres(show_adult)
+    return [g for g in catalog.genres() if g not in excluded]
+
+
+def _offerable(row: dict, excluded: frozenset[str]) -> bool:
     rating = row.get("average_rating")
-    return (rating is None or rating >= MIN_RATING) and not EXCLUDED_GENRES & set(row.get("genres") or ())
+    return (rating is None or rating >= MIN_RATING) and not excluded & set(row.get("genres") or ())
 
 
-def candidates(catalog: Catalog, kind: str, genres: Sequence[str], limit: int = CANDIDATES) -> list[dict]:
+def candidates(
+    catalog: Catalog, kind: str, genres: Sequence[str], limit: int = CANDIDATES, *, show_adult: bool = False
+) -> list[dict]:
     """Titles to pick from: the most popular of the chosen ``genres`` mixed with overall
     trending (GENRE_SHARE to 1), so the list follows the genres and is never thin; titles rated
-    under MIN_RATING and Adult titles left out; no repeats."""
-    wanted = [g for g in genres if g not in EXCLUDED_GENRES]
+    under MIN_RATING and Adult titles (unless ``show_adult``) left out; no repeats."""
+    excluded = excluded_genres(show_adult)
+    wanted = [g for g in genres if g not in excluded]
     by_genre = catalog.by_genres(wanted, kind, limit=limit * 2).to_dicts() if wanted else []
     trending = catalog.trending(kind, years=TRENDING_YEARS, limit=limit * 2).to_dicts()
     if len(trending) < limit:  # a thin window: fall back on all-time popularity
         trending += catalog.by_genres([], kind, limit=limit * 2).to_dicts()
-    pools = [[r for r in by_genre if _offerable(r)], [r for r in trending if _offerable(r)]]
+    pools = [[r for r in by_genre if _offerable(r, excluded)], [r for r in trending if _offerable(r, excluded)]]
     out: dict[str, dict] = {}
     turn = 0
     while len(out) < limit and any(pools):

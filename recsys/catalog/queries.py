@@ -135,6 +135,10 @@ class Catalog:
             raise CatalogError(NOT_BUILT)
         self._lock = threading.Lock()
         self._cores_ready = False
+        # every title's row, kept in memory for lookups by id (a feed click needs a dozen):
+        # (signature of titles.parquet, frame, row of each tconst); reloaded when a build replaces it
+        self._rows_lock = threading.Lock()
+        self._rows_by_id: tuple[tuple[int, int, int], pl.DataFrame, dict[str, int]] | None = None
         self._con = duckdb.connect(":memory:")
         self.has_people = (self.parquet_dir / PEOPLE_FILE).is_file()
         self.has_movielens = (self.parquet_dir / MOVIELENS_PARQUET).is_file()
@@ -384,25 +388,35 @@ class Catalog:
 
     def title(self, tconst: str) -> dict[str, Any] | None:
         """One title as a dict (lists for genres / people), or None when unknown or malformed."""
-        if not is_valid_tconst(tconst):
-            return None
-        frame = self._frame(f"SELECT {_SELECT} FROM titles WHERE tconst = ?", [tconst])
+        frame = self.titles([tconst])
         return frame.row(0, named=True) if frame.height else None
 
     def titles(self, tconsts: Sequence[str]) -> pl.DataFrame:
         """The titles for ``tconsts`` in the given order; unknown ids are left out, repeats
-        kept once (first place)."""
-        ids = [t for t in dict.fromkeys(tconsts) if is_valid_tconst(t)]
-        return self._frame(
-            f"""
-            SELECT {", ".join(f't."{c}"' for c in TITLE_COLUMNS)}
-            FROM (SELECT unnest(?::VARCHAR[]) AS tconst,
-                         unnest(range(len(?::VARCHAR[]))) AS pos) wanted
-            JOIN titles t ON t.tconst = wanted.tconst
-            ORDER BY wanted.pos
-            """,
-            [ids, ids],
-        )
+        kept once (first place).
+
+        Answered from every title's row kept in memory (loaded on first use, reloaded when a
+        build replaces ``titles.parquet``): a feed click looks up a dozen titles, and a DuckDB
+        scan of the Parquet file per lookup cost ~25 ms of it on the mirror catalogue (81k
+        titles, 12 MB in memory) against ~0.5 ms here.
+        """
+        rows, position = self._all_rows()
+        found = [position[t] for t in dict.fromkeys(tconsts) if isinstance(t, str) and t in position]
+        return rows[found]
+
+    def _all_rows(self) -> tuple[pl.DataFrame, dict[str, int]]:
+        path = self.parquet_dir / TITLES_FILE
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise CatalogError(self._unreadable(exc)) from exc
+        signature = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        with self._rows_lock:
+            if self._rows_by_id is None or self._rows_by_id[0] != signature:
+                frame = self._frame(f"SELECT {_SELECT} FROM titles")
+                position = {t: i for i, t in enumerate(frame["tconst"].to_list())}
+                self._rows_by_id = (signature, frame, position)
+            return self._rows_by_id[1], self._rows_by_id[2]
 
     def all_titles(self) -> pl.DataFrame:
         """Every catalogue title (ordered by tconst)."""

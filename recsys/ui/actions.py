@@ -44,6 +44,12 @@ def _flash(kind: str, message: str) -> None:
     st.session_state[state.FLASH] = (kind, message)
 
 
+def _click_failed(message: str) -> None:
+    """A rating / hide / undo click was not saved: the page's action bar (in the same fragment
+    run as the click) shows why, in place of the last action."""
+    st.session_state[state.CLICK_ERROR] = message
+
+
 def _current(store: Store, user_id: int, tconst: str) -> int | None:
     frame = store.interactions(user_id)
     values = frame.filter(frame["tconst"] == tconst)["value"].to_list()
@@ -73,7 +79,9 @@ def _remember(action: LastAction) -> None:
 def set_rating(user_id: int, tconst: str, value: int | None, title: str = "") -> None:
     """Store a like / dislike / superlike (or remove the rating with ``None``) at once.
 
-    Idempotent: a double click stores one value and one history entry.
+    Idempotent: a double click stores one value and one history entry. A failed write (database
+    locked, disk full) leaves an error for the page's action bar, which shows it in the same
+    (fragment) run; the last action stays what it was, so Undo never names the failed title.
     """
     store = resources.store()
     try:
@@ -82,11 +90,9 @@ def set_rating(user_id: int, tconst: str, value: int | None, title: str = "") ->
             changed = store.unrate(user_id, tconst)
         else:
             changed = store.rate(user_id, tconst, value)
-    except CineBlendError as exc:
-        _flash("error", str(exc))
-        return
-    except ValueError as exc:
-        _flash("error", f"Could not save that rating: {exc}")
+    except (CineBlendError, ValueError) as exc:
+        what = "removal of your rating" if value is None else VALUE_LABELS.get(value, "rating")
+        _click_failed(f"Not saved ({what}: {title or tconst}): {exc}")
         return
     if changed:
         _remember(LastAction(user_id, tconst, title or tconst, before, value))
@@ -110,7 +116,8 @@ def undo() -> None:
         else:
             store.rate(action.user_id, action.tconst, action.before)
     except (CineBlendError, ValueError) as exc:
-        _flash("error", f"Could not undo: {exc}")
+        st.session_state[state.LAST_ACTION] = action  # still undoable once the store answers
+        _click_failed(f"Could not undo ({action.describe()}): {exc}")
         return
     st.session_state[state.TOAST] = f"Undone: {action.describe()}"
 
@@ -120,7 +127,7 @@ def hide(user_id: int, tconst: str, title: str = "") -> None:
     try:
         changed = resources.store().hide(user_id, tconst)
     except (CineBlendError, ValueError) as exc:
-        _flash("error", str(exc))
+        _click_failed(f"Not saved (not interested: {title or tconst}): {exc}")
         return
     if changed:
         _remember(LastAction(user_id, tconst, title or tconst, None, None, hidden=True))

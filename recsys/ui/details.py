@@ -27,9 +27,10 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
     if row is None:
         st.error(f"{tconst} is not in the catalogue (it may have been removed by a data update).")
         return
-    st.subheader(row["primary_title"], anchor=False)
+    # every text from data (titles, names, the TMDb overview) is escaped plain text in st.html
+    parts = [f'<h3 class="cb-dlg-title">{cards.esc(row["primary_title"])}</h3>']
     if row.get("original_title") and row["original_title"] != row["primary_title"]:
-        st.caption(f"Original title: {cards.md_escape(row['original_title'])}")
+        parts.append(f'<div class="cb-meta">Original title: {cards.esc(row["original_title"])}</div>')
     kind = {"movie": "Movie", "tvSeries": "TV series", "tvMiniSeries": "TV mini-series"}
     facts = [
         kind.get(str(row.get("title_type")), row.get("title_type")),
@@ -37,19 +38,25 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
         f"{row['runtime_minutes']} min" if row.get("runtime_minutes") else None,
         ", ".join(row.get("genres") or []),
     ]
-    st.write(" · ".join(cards.md_escape(f) for f in facts if f))
+    parts.append(f"<p>{' · '.join(cards.esc(f) for f in facts if f)}</p>")
     if row.get("average_rating") is not None:
-        st.write(f"IMDb rating **{row['average_rating']:.1f}** from {row.get('num_votes') or 0:,} votes")
+        parts.append(
+            f"<p>IMDb rating <strong>{row['average_rating']:.1f}</strong> from {row.get('num_votes') or 0:,} votes</p>"
+        )
     for label, key in (("Directed by", "directors"), ("Written by", "writers"), ("Starring", "cast")):
         names = _names(row.get(key))
         if names:
-            st.write(f"{label}: {cards.md_escape(names)}")
+            parts.append(f"<p>{label}: {cards.esc(names)}</p>")
     info = resources.enricher().posters([tconst]).get(tconst)
-    if info is not None:
-        if info.poster_url:
-            st.image(info.poster_url, width=200)
-        if info.overview:
-            st.write(info.overview)
+    if info is not None and info.overview:
+        parts.append(f'<p class="cb-overview">{cards.esc(info.overview)}</p>')
+    if info is not None and info.poster_url:
+        st.html(
+            f'<div class="cb-card"><img class="cb-dlg-poster" src="{cards.esc(info.poster_url)}" alt="">'
+            f'<div class="cb-text">{"".join(parts)}</div></div>'
+        )
+    else:
+        st.html(f'<div class="cb-text">{"".join(parts)}</div>')
     st.link_button("Open on IMDb", f"https://www.imdb.com/title/{tconst}/", icon=":material/open_in_new:")
 
     current = actions.current_value(user_id, tconst)

@@ -74,6 +74,7 @@ def home_script(user: User | None, *, has_catalog: bool) -> str:
 
 
 def sidebar(user: User | None) -> None:
+    cards.inject_styles()
     with st.sidebar:
         if user is not None and demo.active() is not None:
             st.caption(f"Demo profile **{cards.md_escape(user.name)}**: read-only, your clicks stay in this tab.")

@@ -10,12 +10,13 @@ AUTH_STATUS = "authentication_status"  # owned by streamlit-authenticator
 USERNAME = "username"  # owned by streamlit-authenticator
 LAST_ACTION = "cb_last_action"  # actions.LastAction of the last rating change (for undo)
 TOAST = "cb_toast"  # text of a toast to show once on the next run
+CLICK_ERROR = "cb_click_error"  # why the last rating click was not saved (the action bar shows it)
 DETAILS = "cb_details"  # tconst whose details dialog is open
 DEMO = "cb_demo"  # recsys.demo.DemoStore of a demo session (signed in as a persona)
 
 #: What belongs to the signed-in user and must not outlive a logout (the next person to sign in
 #: on this tab must not see, or undo, the previous one's last click).
-USER_SCOPED = (LAST_ACTION, TOAST, DETAILS)
+USER_SCOPED = (LAST_ACTION, TOAST, DETAILS, CLICK_ERROR)
 
 
 def forget_user_scoped(session_state: MutableMapping[Any, Any]) -> None:

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from recsys import jobs
 from recsys.config import Settings
 from recsys.store import Store
+from tests.support.ws_session import html_text
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PASSWORD = "Secret#123"
@@ -22,9 +23,17 @@ def start() -> AppTest:
 
 
 def texts(at: AppTest) -> str:
+    """Every text a person would read: markdown, captions, titles, subheaders and the cards'
+    ``st.html`` (as the browser shows it: tags dropped, entities decoded)."""
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [t.value for t in at.title] + [s.value for s in at.subheader]
+    parts += card_texts(at)
     return "\n".join(str(p) for p in parts)
+
+
+def card_texts(at: AppTest) -> list[str]:
+    """The visible text of every ``st.html`` element (the title cards)."""
+    return [html_text(h.value) for h in at.html]
 
 
 def alerts(at: AppTest, kind: str) -> list[str]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from recsys.config import Settings
-from tests.app.helpers import feed_tconsts, onboarded, user
+from tests.app.helpers import card_texts, feed_tconsts, onboarded, user
 
 
 def reasons(at) -> list[str]:
-    return [c.value for c in at.caption if "Because you liked" in c.value or "Popular" in c.value]
+    return [t for t in card_texts(at) if "Because you liked" in t or "Popular" in t]
 
 
 def test_a_like_changes_the_next_list_and_removes_the_title(model_settings: Settings) -> None:

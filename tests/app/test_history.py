@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from recsys import history
 from recsys.config import Settings
-from tests.app.helpers import alerts, feed_tconsts, onboarded, texts, user
+from tests.app.helpers import alerts, card_texts, feed_tconsts, onboarded, texts, user
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def row_text(at: AppTest, tconst: str) -> str | None:
     """The text shown in the history row of ``tconst`` (None when there is no such row): rows
     and their Remove buttons come in the same order."""
     order = [str(b.key)[len("hist-remove-") :] for b in at.button if str(b.key).startswith("hist-remove-")]
-    rows = [m.value for m in at.markdown if m.value.endswith(" UTC")]
+    rows = [t for t in card_texts(at) if t.endswith(" UTC")]
     assert len(rows) == len(order)
     return rows[order.index(tconst)] if tconst in order else None
 

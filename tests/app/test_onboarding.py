@@ -81,3 +81,30 @@ def test_no_adult_pill_and_at_most_five_genres_kept_across_a_reload(
     login(fresh, "alice", "Secret#123")
     assert not fresh.exception
     assert sorted(fresh.button_group(key="onb-genres").value) == CHOSEN[:3]
+
+
+def test_show_adult_setting_offers_the_adult_genre_again(
+    app_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_genres = Catalog.genres
+    monkeypatch.setattr(Catalog, "genres", lambda self: sorted([*real_genres(self), "Adult"]))
+    catalog = Catalog(app_settings.parquet_dir)
+    adult = catalog.by_genres([], "movie", limit=100)["tconst"][0]
+    real = Catalog.by_genres
+
+    def doctored(self, *args, **kwargs):
+        import polars as pl
+
+        frame = real(self, *args, **kwargs)
+        return frame.with_columns(
+            pl.when(pl.col("tconst") == adult).then(pl.lit(["Adult"])).otherwise(pl.col("genres")).alias("genres")
+        )
+
+    monkeypatch.setattr(Catalog, "by_genres", doctored)
+    assert adult not in [r["tconst"] for r in onboarding.candidates(catalog, "movie", ["Drama"])]
+    assert adult in [r["tconst"] for r in onboarding.candidates(catalog, "movie", ["Drama"], show_adult=True)]
+
+    monkeypatch.setenv("CINEBLEND_SHOW_ADULT", "1")
+    at = start()
+    register(at)
+    assert "Adult" in at.button_group(key="onb-genres").options

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
 from recsys.store import Store
@@ -58,7 +60,7 @@ def test_the_next_person_on_the_tab_cannot_undo_the_last_ones_click(app_settings
     at.button(key="onb-next-tv").click().run()
     assert not at.exception and at.title[0].value == "Your feed"
     assert "Last action" not in texts(at)
-    assert not [b for b in at.button if str(b.key).startswith("undo-")]
+    assert all(b.disabled for b in at.button if str(b.key).startswith("undo-"))  # nothing to undo
     assert current_ratings(app_settings)[first] == 2  # alice's click stands
 
 
@@ -187,6 +189,24 @@ def test_posters_appear_without_blocking_the_feed(app_settings: Settings, monkey
         assert resources.enricher().wait_idle(10)
         at.run()
         assert not at.exception
-        images = [url for image in at.get("image") for url in image.value]
+        images = [url for h in at.html for url in re.findall(r'<img [^>]*src="([^"]+)"', h.value)]
         assert images and all(u.startswith("https://image.tmdb.org/t/p/") for u in images), images[:2]
         assert any("The Movie Database" in c.value or "TMDB" in c.value for c in at.sidebar.caption)
+
+
+def test_search_says_why_nothing_matched(app_settings: Settings) -> None:
+    at = onboarded(app_settings)
+    at.switch_page("pages/search.py").run()
+    catalog = Catalog(app_settings.parquet_dir)
+    movie = catalog.search("", kind="movie", limit=1).row(0, named=True)
+    word = movie["primary_title"].split()[-1]
+    at.text_input(key="search-text").input(word).run()
+    assert any(str(b.key).startswith(f"rate-search-{movie['tconst']}-") for b in at.button)
+    at.radio(key="search-kind").set_value("TV shows").run()  # the filter excludes the match
+    shown = [m for m in alerts(at, "info") if "No titles match" in m]
+    if catalog.search(word, kind="tv", limit=1, fuzzy=True).height == 0:
+        assert shown and "with the filters (type TV shows)" in shown[0] and "without them" in shown[0], shown
+    at.radio(key="search-kind").set_value("All").run()
+    at.text_input(key="search-text").input("qqqqzzzzxxxx").run()
+    shown = [m for m in alerts(at, "info") if "No titles match" in m]
+    assert shown and "none is close to it" in shown[0], shown

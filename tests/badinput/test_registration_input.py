@@ -20,6 +20,7 @@ from recsys.store.accounts import register, validate_registration
 from recsys.ui.cards import md_escape
 from tests.app.helpers import PASSWORD, alerts, start
 from tests.badinput.support import ANY_CHAR, bounded, shown_text, stored_rows
+from tests.support.ws_session import unescape_markdown
 
 GOOD = {"username": "alice", "name": "Alice", "email": "alice@example.com", "password": PASSWORD}
 
@@ -164,7 +165,7 @@ def test_form_refuses_bad_details_stores_nothing_and_stays_signed_out(
     fill_and_submit(at, **details)
     assert not at.exception
     errors = alerts(at, "error")
-    assert len(errors) == 1 and errors[0].startswith("Please fix: ") and says in errors[0], errors
+    assert len(errors) == 1 and errors[0].startswith("Please fix:\n- ") and says in unescape_markdown(errors[0]), errors
     assert users_in(app_settings) == 0
     assert not at.session_state["authentication_status"]
     assert at.title[0].value == "CineBlend"  # still the sign-in page
@@ -258,3 +259,12 @@ def test_sign_in_with_an_odd_password_is_just_incorrect(app_settings: Settings, 
     assert not at.exception
     assert alerts(at, "error") == ["Username or password is incorrect. Try again or register a new account."]
     assert not at.session_state["authentication_status"]
+
+
+def test_each_registration_problem_on_its_own_line(app_settings: Settings) -> None:
+    at = start()
+    fill_and_submit(at, username="x", email="not-an-email", password="short", name="Alice")
+    errors = alerts(at, "error")
+    assert len(errors) == 1, errors
+    lines = errors[0].splitlines()
+    assert lines[0] == "Please fix:" and len(lines) >= 3 and all(line.startswith("- ") for line in lines[1:]), lines

@@ -421,7 +421,7 @@ def test_demo_profile_in_one_click(page: Page, app_data_dir: Path, shots: Shots)
     expect(page.get_by_test_id("stSidebar").get_by_text("Demo profile")).to_be_visible()
     expect(page.get_by_text("Because you liked").first).to_be_visible()
     shown = feed_tconsts(page, "movie")
-    assert len(shown) >= 10
+    assert len(shown) >= 8  # two rows of four (the feed shows what fits a laptop screen)
     shots("demo-feed")
     button(page, f"rate-feed-movie-{shown[0]}-{LIKE}").click()
     expect(key_locator(page, f"card-feed-movie-{shown[0]}")).to_have_count(0)

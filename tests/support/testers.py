@@ -36,10 +36,10 @@ from tests.support.ws_session import (
     Item,
     Run,
     StreamlitSession,
+    card_title,
     headings,
     text_value,
     trigger,
-    unescape_markdown,
 )
 
 if TYPE_CHECKING:
@@ -178,11 +178,7 @@ class WsTester:
             raise AssertionError(f"{self.account.username}: the {kind} feed is empty")
         card = cards[0]
         tconst = card.key[len(f"card-feed-{kind}-") :]
-        title = next(
-            unescape_markdown(i.proto.body).strip("*")
-            for i in self.feed_run.elements("markdown")
-            if i.within(card) and i.proto.body.startswith("**")
-        )
+        title = next(card_title(i.proto.body) for i in self.feed_run.elements("html") if i.within(card))
         button = self.feed_run.widget("button", key=f"rate-feed-{kind}-{tconst}-{value}")
         click = Click(tconst, value, title, time.time())
         self.clicks.append(click)

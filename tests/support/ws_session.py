@@ -18,6 +18,7 @@ messages.
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -38,11 +39,27 @@ _DONE = {
     ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
 }
 _MD_ESCAPE = re.compile(r"\\(.)")
+_TAG = re.compile(r"<[^>]*>")
+_CARD_TITLE = re.compile(r'<strong class="cb-title"[^>]*>(.*?)</strong>', re.S)
 
 
 def unescape_markdown(text: str) -> str:
     """Undo ``recsys.ui.cards.md_escape`` (a backslash before a markdown character)."""
     return _MD_ESCAPE.sub(r"\1", text)
+
+
+def html_text(body: str) -> str:
+    """The text a browser shows for an ``st.html`` body (tags dropped, entities decoded; block
+    elements separated by a space)."""
+    return html.unescape(" ".join(_TAG.sub(" ", body).split()))
+
+
+def card_title(body: str) -> str:
+    """The title of a card's ``st.html`` body (its ``<strong class="cb-title">``)."""
+    match = _CARD_TITLE.search(body)
+    if match is None:
+        raise AssertionError(f"no card title in {body[:200]!r}")
+    return html.unescape(match.group(1))
 
 
 def widget_key(widget_id: str) -> str:
@@ -112,12 +129,12 @@ class Run:
         return found[0]
 
     def texts(self) -> list[str]:
-        """Markdown / heading / caption bodies, unescaped."""
+        """Markdown / heading / caption bodies, unescaped; ``st.html`` bodies as their text."""
         out = []
         for item in self.elements():
             body = getattr(item.proto, "body", None)
             if isinstance(body, str) and body:
-                out.append(unescape_markdown(body))
+                out.append(html_text(body) if item.kind == "html" else unescape_markdown(body))
         return out
 
     def errors(self) -> list[str]:

@@ -1,0 +1,203 @@
+"""Click latency of the real app against Streamlit's own floor (by hand, not in CI).
+
+    PYTHONPATH=$PWD .venv/bin/python bench/click_latency.py [--data /work/mirror-data] [--clicks 30]
+
+Copies the data folder (catalogue + trained model + store; never written in place) to a
+temporary folder, adds one onboarded tester with a few likes (so the feed is the full hybrid),
+and starts two real servers (``streamlit run``, the same flags as the tests' ``AppServer``):
+
+- the app itself, driven over its websocket like a browser does (``tests/support/ws_session.py``);
+- the *floor*: a one-button app (``st.button`` + one line of text), the cheapest rerun
+  Streamlit can do on this machine at this moment.
+
+Clicks alternate between the two (feed click, floor click, ...), so both see the same machine
+load. A feed click is timed from sending the button's trigger until the run that shows it
+finishes (the card left the feed and the undo bar names it: ``WsTester.rate_first``). Server CPU
+per click comes from ``/proc/<pid>/stat`` of each server around its clicks.
+
+Also printed: undo and details clicks; the first page load of a cold server (the first session
+after start: model and catalogue load) and of a warm one (a new visitor once another session has
+run): sign-in page, then sign-in -> feed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import polars as pl  # noqa: E402
+
+from recsys.columns import DISLIKE, LIKE  # noqa: E402
+from recsys.store import Store  # noqa: E402
+from tests.support.app_server import AppServer  # noqa: E402
+from tests.support.testers import Account, WsTester, create_testers, percentile  # noqa: E402
+from tests.support.ws_session import StreamlitSession, trigger  # noqa: E402
+
+FLOOR_APP = """
+import streamlit as st
+
+if st.button("Click", key="floor-button"):
+    st.session_state["n"] = st.session_state.get("n", 0) + 1
+st.write("clicks:", st.session_state.get("n", 0))
+"""
+
+
+class FloorServer(AppServer):
+    """The one-button app on its own server (same flags as the app)."""
+
+    def __init__(self, script: Path, **kw: object) -> None:
+        super().__init__(script.parent, **kw)  # type: ignore[arg-type]
+        self.script = script
+
+    def command(self) -> list[str]:
+        cmd = super().command()
+        cmd[cmd.index("app.py")] = str(self.script)
+        return cmd
+
+
+def prepare(source: Path, work: Path) -> tuple[Path, Account]:
+    data = work / "data"
+    shutil.copytree(source, data, ignore=shutil.ignore_patterns("raw", "*.lock"))
+    store = Store.open(f"sqlite:///{(data / 'app.db').resolve()}")
+    try:
+        account = create_testers(store, 1, prefix="bench", genres=["Crime", "Drama", "Thriller"])[0]
+        titles = pl.read_parquet(data / "parquet" / "titles.parquet", columns=["tconst", "kind", "num_votes"])
+        for kind in ("movie", "tv"):
+            top = titles.filter(pl.col("kind") == kind).sort("num_votes", descending=True).head(4)
+            for tconst in top["tconst"]:
+                store.rate(account.user_id, tconst, LIKE)
+    finally:
+        store.close()
+    return data, account
+
+
+def cpu(server: AppServer) -> float:
+    return server.cpu_seconds()
+
+
+def ms(xs: list[float], q: float) -> float:
+    return percentile(xs, q) * 1000
+
+
+async def first_load(server: AppServer, account: Account) -> tuple[float, float]:
+    """(sign-in page, sign-in -> feed) seconds for a new visitor."""
+    t0 = time.time()
+    async with StreamlitSession(server.url, timeout=120) as session:
+        tester = WsTester(account, session)
+        first = await session.run()
+        page = first.finished - t0
+        await session.close()
+    async with StreamlitSession(server.url, timeout=120) as session:
+        tester = WsTester(account, session)
+        t1 = time.time()
+        await tester.log_in()
+        login = time.time() - t1
+    return page, login
+
+
+async def floor_click(session: StreamlitSession, run_box: list) -> float:
+    button = run_box[0].widget("button", key="floor-button")
+    sent = await session.send_rerun([trigger(button)])
+    run = await session.receive_run()
+    run_box[0] = run
+    return run.finished - sent
+
+
+async def feed_clicks(app: AppServer, floor: FloorServer, account: Account, clicks: int) -> None:
+    cold_page, cold_login = await first_load(app, account)
+    warm = [await first_load(app, account) for _ in range(3)]
+    async with (
+        StreamlitSession(app.url, timeout=120) as app_session,
+        StreamlitSession(floor.url, timeout=120) as floor_session,
+    ):
+        tester = WsTester(account, app_session)
+        await tester.log_in()
+        floor_run = [await floor_session.run()]
+        for _ in range(3):  # warm-up of both
+            await floor_click(floor_session, floor_run)
+            await tester.rate_first(LIKE)
+        feed, base, feed_cpu, base_cpu = [], [], [], []
+        for i in range(clicks):
+            c0 = cpu(floor)
+            base.append(await floor_click(floor_session, floor_run))
+            base_cpu.append(cpu(floor) - c0)
+            c0 = cpu(app)
+            click = await tester.rate_first(LIKE if i % 2 else DISLIKE)
+            feed_cpu.append(cpu(app) - c0)
+            assert click.acked is not None
+            feed.append(click.acked - click.clicked)
+        assert tester.feed_run is not None
+        per_click = tester.feed_run.items
+        buttons = sum(1 for i in per_click if i.kind == "button")
+        undo, details = [], []
+        for _ in range(max(3, clicks // 5)):
+            await tester.rate_first(LIKE)
+            assert tester.feed_run is not None
+            button = tester.feed_run.widget("button", key="undo-feed")
+            sent = await app_session.send_rerun([trigger(button)], button.fragment_id)
+            run = await app_session.receive_run()
+            undo.append(run.finished - sent)
+            tester.feed_run = run
+            card = tester.cards("movie")[0]
+            tconst = card.key[len("card-feed-movie-") :]
+            button = run.widget("button", key=f"details-feed-movie-{tconst}")
+            sent = await app_session.send_rerun([trigger(button)], button.fragment_id)
+            run = await app_session.receive_run()
+            details.append(run.finished - sent)
+            tester.feed_run = run
+        errors = tester.errors()
+
+    floor50 = ms(base, 50)
+    print(f"{clicks} clicks each, alternating app / floor; times in ms")
+    print(
+        f"  floor (bare button)   p50 {floor50:7.1f}  p95 {ms(base, 95):7.1f}  CPU/click {statistics.mean(base_cpu) * 1000:6.1f}"
+    )
+    print(
+        f"  feed rating click     p50 {ms(feed, 50):7.1f}  p95 {ms(feed, 95):7.1f}  CPU/click "
+        f"{statistics.mean(feed_cpu) * 1000:6.1f}   p50 = {ms(feed, 50) / floor50:.2f}x floor"
+    )
+    print(
+        f"  undo click            p50 {ms(undo, 50):7.1f}  p95 {ms(undo, 95):7.1f}   p50 = {ms(undo, 50) / floor50:.2f}x floor"
+    )
+    print(
+        f"  details click         p50 {ms(details, 50):7.1f}  p95 {ms(details, 95):7.1f}   p50 = {ms(details, 50) / floor50:.2f}x floor"
+    )
+    print(f"  a feed click's run sends {len(per_click)} elements / blocks ({buttons} buttons)")
+    print(f"  cold server: sign-in page {cold_page * 1000:.0f}, sign-in -> feed {cold_login * 1000:.0f}")
+    page50 = statistics.median(w[0] for w in warm) * 1000
+    login50 = statistics.median(w[1] for w in warm) * 1000
+    print(f"  warm server (median of 3 new visitors): sign-in page {page50:.0f}, sign-in -> feed {login50:.0f}")
+    if errors:
+        print(f"  errors shown: {errors[:3]}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=Path("/work/mirror-data"), help="a built data folder (copied)")
+    ap.add_argument("--clicks", type=int, default=30)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="click-bench-") as tmp:
+        work = Path(tmp)
+        data, account = prepare(args.data, work)
+        script = work / "floor" / "floor_app.py"
+        script.parent.mkdir()
+        script.write_text(FLOOR_APP)
+        app = AppServer(data, log_path=work / "app.log")
+        floor = FloorServer(script, log_path=work / "floor.log")
+        with app, floor:
+            asyncio.run(feed_clicks(app, floor, account, args.clicks))
+
+
+if __name__ == "__main__":
+    main()
