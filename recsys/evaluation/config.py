@@ -85,7 +85,8 @@ class EvaluationConfig:
     pair of scorers whose weights the 2-D grid varies on validation (``None``: no grid),
     ``grid_step`` its resolution (:mod:`recsys.evaluation.grid`). ``segments``: the activity and
     popularity breakdowns (:mod:`recsys.evaluation.segments`); ``new_user_draws``: seeded draws
-    of the simulated new user after onboarding (0: not simulated).
+    of the simulated new user after onboarding (0: not simulated). ``tv_only``: evaluate TV on
+    the app's own ratings of TV titles (:mod:`recsys.evaluation.tv`; needs ``with_app_data``).
     """
 
     protocol: SplitProtocol = "temporal"
@@ -108,6 +109,7 @@ class EvaluationConfig:
     grid_step: float = 0.25
     segments: bool = True
     new_user_draws: int = 3
+    tv_only: bool = False
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -134,6 +136,8 @@ class EvaluationConfig:
             raise EvaluationError(
                 f"New-user draws must be between 0 and {MAX_NEW_USER_DRAWS}, got {self.new_user_draws}."
             )
+        if self.tv_only and not self.with_app_data:
+            raise EvaluationError("TV can only be evaluated on the app's ratings (MovieLens has no TV): add app data.")
         if self.grid is not None:
             object.__setattr__(self, "grid", check_pair(self.grid))
             grid_values(self.grid_step)

@@ -247,6 +247,70 @@ class EvaluationResult:
         return segments_new_user(self.to_dict(), self.config.k)
 
 
+def _frame_of(rows: list[dict[str, Any]], text: Sequence[str] = ("model", "band")) -> pl.DataFrame:
+    if not rows:
+        return pl.DataFrame()
+    schema: dict[str, pl.DataType] = {}
+    for key in rows[0]:
+        schema[key] = pl.String() if key in text else pl.Int64() if key in ("items", "users") else pl.Float64()
+    return pl.DataFrame(rows, schema=schema)
+
+
+def result_from_document(doc: dict[str, Any], per_user: dict[str, pl.DataFrame] | None = None) -> EvaluationResult:
+    """An :class:`EvaluationResult` rebuilt from its document (a stored run): every table, the
+    chart, the segments and the grid as shown for the fresh run; ``per_user`` (the stored
+    vectors of the models) for significance tests between models. Top-K lists are not stored."""
+    from recsys.evaluation.sweep import step_label
+
+    config = EvaluationConfig.from_dict(doc["config"])
+    names = list(doc.get("weights") or registry.names())
+
+    def sweep_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+        frame = _frame_of(rows)
+        labels = [step_label({n: r.get(weight_column(n)) or 0.0 for n in names}) for r in rows]
+        return frame.with_columns(pl.Series("model", labels, dtype=pl.String))
+
+    validation = None
+    if doc.get("validation"):
+        v = doc["validation"]
+        validation = StageResult(
+            models=_frame_of(v["models"]), sweep=sweep_frame(v["sweep"]), per_user={}, tops={}, counts=v["counts"]
+        )
+    seg = doc.get("segments")
+    segments = None
+    if seg is not None:
+        segments = {
+            "activity": _frame_of(seg.get("activity") or []),
+            "popularity": _frame_of(seg.get("popularity") or []),
+            "new_user": seg.get("new_user"),
+        }
+    sig = {k: v for k, v in doc["significance"].items() if k != "significant"}
+    for key in ("mean_a", "mean_b", "statistic", "p_value"):
+        sig[key] = math.nan if sig.get(key) is None else sig[key]
+    grid = doc.get("grid")
+    return EvaluationResult(
+        config=config,
+        weights=dict(doc["weights"]),
+        normalisation=doc.get("normalisation", "zscore"),
+        counts=dict(doc["counts"]),
+        models=_frame_of(doc["models"]),
+        sweep=sweep_frame(doc["sweep"]),
+        best=int(doc["best"]["index"]),
+        per_user=dict(per_user or {}),
+        tops={},
+        test=pl.DataFrame(),
+        significance=Significance(**sig),
+        timings=dict(doc.get("timings") or {}),
+        content_source=doc.get("content_model", ""),
+        validation=validation,
+        chosen_on=doc["best"].get("chosen_on", "validation"),
+        plain_matches=doc.get("plain_matches"),
+        segments=segments,
+        grid=_frame_of(grid["cells"]) if grid else None,
+        grid_on=grid["split"] if grid else "validation",
+    )
+
+
 def segments_activity(doc: dict[str, Any], metric: str, k: int) -> pl.DataFrame:
     """From a run document (:meth:`EvaluationResult.to_dict`, stored or fresh): per activity band
     the tested users and each model's ``metric`` (the page, the CLI and ``runs show`` use this)."""

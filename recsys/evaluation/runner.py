@@ -132,7 +132,12 @@ def evaluate_catalogue(
         if store is None:
             raise EvaluationError("App data was asked for but no store is open; check DATABASE_URL.")
         app = app_ratings(store.all_interactions(), ids)
-    ratings = evaluation_ratings(catalog.movielens_ratings(in_catalog_only=True), app, ids)
+    if config.tv_only:  # MovieLens has no TV: the app's ratings of TV titles, TV titles ranked
+        titles = titles.filter(pl.col(C.KIND) == "tv")
+        ids = titles[C.TCONST].to_list()
+        ratings = evaluation_ratings(catalog.movielens_ratings(in_catalog_only=True).clear(), app, ids)
+    else:
+        ratings = evaluation_ratings(catalog.movielens_ratings(in_catalog_only=True), app, ids)
     progress(_STAGE_DATA, 1, 2)
     reuse: dict[str, Scorer] = {}
     source = "fitted for this run"
@@ -141,7 +146,7 @@ def evaluate_catalogue(
     if recommender is not None:
         configs = {name: recommender.config.scorer_config(name) for name in registry.names()}
         normalisation = recommender.config.hybrid.normalisation
-        if recommender.catalogue == catalogue_fingerprint(titles):
+        if recommender.catalogue == catalogue_fingerprint(titles) and not config.tv_only:
             reuse = {
                 name: scorer
                 for name, scorer in recommender.hybrid.scorers.items()
