@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from recsys.catalog.build import MOVIELENS_PARQUET
 from recsys.columns import Columns as C
 from recsys.errors import EvaluationError
 from recsys.evaluation import metrics as M
@@ -72,7 +73,13 @@ from recsys.evaluation.config import (
     model_names,
     weight_column,
 )
-from recsys.evaluation.data import app_data_stamp, app_ratings, catalogue_stamp, evaluation_ratings
+from recsys.evaluation.data import (
+    app_data_stamp,
+    app_ratings,
+    catalogue_stamp,
+    evaluation_ratings,
+    sampled_movielens,
+)
 from recsys.evaluation.grid import run_grid
 from recsys.evaluation.metrics import metric_label
 from recsys.evaluation.newuser import NewUserConfig, onboarding
@@ -136,6 +143,12 @@ def evaluate_catalogue(
         titles = titles.filter(pl.col(C.KIND) == "tv")
         ids = titles[C.TCONST].to_list()
         ratings = evaluation_ratings(catalog.movielens_ratings(in_catalog_only=True).clear(), app, ids)
+    elif config.sample_users is not None and app is None and catalog.has_movielens:
+        # a quick run on a big dataset: read only the sampled users' ratings (lazily, polars)
+        sample = sampled_movielens(
+            catalog.parquet_dir / MOVIELENS_PARQUET, config.sample_users, config.min_positives, config.seed
+        )
+        ratings = evaluation_ratings(sample, None, ids)
     else:
         ratings = evaluation_ratings(catalog.movielens_ratings(in_catalog_only=True), app, ids)
     progress(_STAGE_DATA, 1, 2)

@@ -130,3 +130,27 @@ def test_cost_estimate_grows_with_the_data_and_the_settings() -> None:
     assert estimate_seconds(size, EvaluationConfig(factors=256, iterations=50)) > base
     assert estimate_seconds(size, EvaluationConfig(grid=None, segments=False)) < base
     assert estimate_seconds(DataSize(1_000_000, 6_000, 8_000), EvaluationConfig(sample_users=600)) < 2 * base
+
+
+def test_the_lazy_sample_draws_the_same_users_as_the_in_memory_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from recsys.evaluation.data import sampled_movielens
+    from recsys.evaluation.runner import sample_users
+
+    rng = np.random.default_rng(1)
+    n = 4000
+    frame = pl.DataFrame(
+        {
+            "ml_user_id": rng.integers(1, 300, n),
+            "tconst": [f"tt{i:07d}" for i in rng.integers(1, 500, n)],
+            "rating": rng.choice([1.0, 3.0, 4.0, 5.0], n),
+            "timestamp": rng.integers(0, 10**9, n),
+            "in_catalog": rng.random(n) > 0.1,
+        }
+    ).unique(["ml_user_id", "tconst"])
+    path = tmp_path / "movielens_ratings.parquet"
+    frame.write_parquet(path)
+    lazy = sampled_movielens(path, 50, 5, 42)
+    eager = sample_users(frame.filter(pl.col("in_catalog")), 50, 5, 42)
+    assert lazy["ml_user_id"].n_unique() == 50
+    assert sorted(lazy["ml_user_id"].unique().to_list()) == sorted(eager["ml_user_id"].unique().to_list())
+    assert lazy.height == eager.height
