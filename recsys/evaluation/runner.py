@@ -51,7 +51,7 @@ import polars as pl
 
 from recsys.catalog.build import MOVIELENS_PARQUET
 from recsys.columns import Columns as C
-from recsys.errors import EvaluationError
+from recsys.errors import CineBlendError, EvaluationError
 from recsys.evaluation import metrics as M
 from recsys.evaluation import segments as S
 from recsys.evaluation.config import (
@@ -295,7 +295,9 @@ def run_evaluation(
         }
         if config.new_user_draws:
             base = RecommenderConfig(scorers=configs, hybrid=HybridConfig(weights, normalisation))
-            nu = NewUserConfig(draws=config.new_user_draws, k=config.k, seed=config.seed)
+            # at most half the testable users leave training, so ALS keeps users to learn from
+            drawn = min(NewUserConfig().users, max(1, len(sp.users) // 2))
+            nu = NewUserConfig(draws=config.new_user_draws, k=config.k, seed=config.seed, users=drawn)
             try:
                 segments["new_user"] = {
                     "likes": nu.likes,
@@ -304,7 +306,7 @@ def run_evaluation(
                     "users": nu.users,
                     "lists": onboarding(titles, ratings, nu, base=base, reuse=fixed, progress=progress),
                 }
-            except (SplitError, ValueError) as exc:
+            except (CineBlendError, ValueError) as exc:
                 log.info("no new-user simulation: %s", exc)
         progress(_STAGE_SEGMENTS, 1, 1)
         timings["segments_s"] = time.perf_counter() - t0
