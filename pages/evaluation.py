@@ -1,24 +1,34 @@
-"""Evaluation lab: honest offline evaluation, a hybrid weight sweep, significance, and the button
-that makes the chosen weights the feed's. Every figure comes from ``recsys.evaluation.runner``
-(the same result ``python -m recsys evaluate`` prints); this page only collects settings and
-renders."""
+"""Evaluation lab: honest offline evaluation (validation chooses, test reports), segments, the
+2-D weight grid, run history with comparison and export, and the live weights (analysts and
+admins apply or reset them; every change is kept). Runs go to the server's background queue
+(:mod:`recsys.evaluation.background`) and are stored; every figure shown comes from a stored run
+(the same document ``python -m recsys runs show ID --json`` prints). This page only collects
+settings and renders."""
 
-import hashlib
-import json
 import time
 
 import streamlit as st
 
-from recsys.errors import CineBlendError
-from recsys.evaluation import metrics, runner
+from recsys import roles
+from recsys.errors import CineBlendError, EvaluationError
+from recsys.evaluation import metrics, runner, runs
+from recsys.evaluation.background import EXPENSIVE_S, QUEUE, DataSize, estimate_seconds, human_seconds
+from recsys.evaluation.config import MAX_FACTORS, MAX_ITERATIONS, MAX_K, MAX_NEW_USER_DRAWS
+from recsys.evaluation.grid import grid_chart
+from recsys.evaluation.report import result_from_document
 from recsys.evaluation.splits import PROTOCOLS
 from recsys.evaluation.sweep import content_weights, step_weights, sweep_chart
-from recsys.feed import LIVE_WEIGHTS, live_weights
+from recsys.evaluation.tv import MIN_TV_USERS, taste_table, tv_users
+from recsys.feed import live_weights, recommend_profile
+from recsys.locks import exclusive
 from recsys.models import registry
-from recsys.ui import auth, resources, state
-from recsys.ui.jobs import ProgressBars
+from recsys.store import lab
+from recsys.ui import auth, demo, resources, state
 
-LAST_RUN = "cb_eval_last_run"  # {"config": ..., "stamps": ...} of the last run this session asked for
+LAST_CONFIG = "cb_eval_last_config"  # the settings of the last run this session submitted
+JOB = "cb_eval_job"  # id of this session's queued / running job
+SHOW = "cb_eval_show"  # a run to select on the next run (set when a job finishes)
+CONFIRMED = "cb_eval_confirmed"  # config key a tester confirmed after the cost warning
 SOURCES = {False: "MovieLens ratings", True: "MovieLens + app users' ratings"}
 PROTOCOL_LABELS = {
     "temporal": "Temporal: last 20% (default)",
@@ -27,64 +37,94 @@ PROTOCOL_LABELS = {
     "global": "Global time cut (most realistic)",
 }
 STEPS = (0.05, 0.1, 0.125, 0.2, 0.25, 0.5)
+GRID_STEPS = (0.1, 0.2, 0.25, 0.5)
 
 cfg = resources.settings()
 store = resources.store(cfg)
 user = auth.require_user(store)
 catalog = resources.catalog_or_stop(cfg)
 model = resources.recommender(cfg)
+is_demo = demo.active() is not None
+may_apply = roles.may_apply_weights(user.role) and not is_demo
+who = f"{user.username} (demo)" if is_demo else user.username
 
 
 def fmt_weights(w: dict[str, float]) -> str:
     return registry.format_weights(w)
 
 
-@st.cache_data(show_spinner=False, max_entries=16, ttl=6 * 3600)
-def run_cached(
-    config_key: str,
-    parquet_dir: str,
-    build_stamp: str,
-    model_version: str,
-    app_stamp: str,
-    store_url: str,
-    _catalog: object,
-    _store: object,
-    _model: object,
-) -> runner.EvaluationResult:
-    """One evaluation per distinct settings + catalogue build + model version (+ app data)."""
-    bar = st.progress(0.0, text="Starting the evaluation…")
-    result = runner.evaluate_catalogue(
-        runner.EvaluationConfig.from_dict(json.loads(config_key)),
-        catalog=_catalog,  # type: ignore[arg-type]
-        store=_store,  # type: ignore[arg-type]
-        recommender=_model,  # type: ignore[arg-type]
-        progress=ProgressBars(bar),
-    )
-    bar.empty()
-    return result
+@st.cache_data(show_spinner=False, max_entries=8, ttl=3600)
+def data_size(build_stamp: str, parquet_dir: str, app_ratings: int, _catalog: object) -> DataSize:
+    """What the cost estimate scales with (one read of the ratings per catalogue build)."""
+    frame = _catalog.movielens_ratings(in_catalog_only=True)  # type: ignore[attr-defined]
+    users = int(frame["ml_user_id"].n_unique()) if frame.height else 0
+    items = int(frame["tconst"].n_unique()) if frame.height else 0
+    return DataSize(frame.height + app_ratings, users, max(items, 1))
 
 
-def stamps(with_app_data: bool) -> dict[str, str]:
-    """What the figures depend on besides the settings."""
-    return {
-        "parquet_dir": str(cfg.parquet_dir.resolve()),
-        "build_stamp": runner.catalogue_stamp(cfg.parquet_dir),
-        "model_version": (model.version or "unsaved") if model is not None else "none",
-        "app_stamp": runner.app_data_stamp(store) if with_app_data else "",
-        "store_url": cfg.store_url,
-    }
+def size_now() -> DataSize:
+    return data_size(runner.catalogue_stamp(cfg.parquet_dir), str(cfg.parquet_dir), 0, catalog)
+
+
+def model_version() -> str:
+    return (model.version or "unsaved") if model is not None else "none"
+
+
+def make_work(config: runner.EvaluationConfig, username: str):  # type: ignore[no-untyped-def]
+    """The job the background worker runs: evaluate (one at a time across processes), store."""
+
+    def work(progress) -> int:  # type: ignore[no-untyped-def]
+        with exclusive(cfg.data_dir / ".evaluate.lock", "evaluation"):
+            result = runner.evaluate_catalogue(
+                config, catalog=catalog, store=store, recommender=model, progress=progress
+            )
+        return runs.save(
+            store,
+            result,
+            created_by=username,
+            model_version=model_version(),
+            catalogue_build=runner.catalogue_stamp(cfg.parquet_dir),
+            dataset=runs.dataset_label(cfg.movielens_url, config.with_app_data, config.sample_users)
+            + (", TV only" if config.tv_only else ""),
+        )
+
+    return work
+
+
+def start(config: runner.EvaluationConfig) -> None:
+    """Queue ``config`` for this user (after the cost warning for testers and demo sessions)."""
+    s = st.session_state
+    estimate = estimate_seconds(size_now(), config)
+    if estimate > EXPENSIVE_S and not may_apply and s.get(CONFIRMED) != config.key():
+        s[CONFIRMED] = config.key()
+        s[state.FLASH] = (
+            "warning",
+            f"These settings take {human_seconds(estimate)} of the shared server (estimated from the data size). "
+            "Press **Run evaluation** again to run them anyway, or choose a user sample, fewer factors or "
+            "iterations, a coarser grid or no segments.",
+        )
+        return
+    try:
+        job = QUEUE.submit(who, config, estimate, make_work(config, who))
+    except EvaluationError as exc:
+        s[state.FLASH] = ("error", str(exc))
+        return
+    s.pop(CONFIRMED, None)
+    s[JOB] = job.id
+    s[LAST_CONFIG] = config.to_dict()
 
 
 def submit() -> None:
-    """The form's on_click: record the settings to run with (the run happens in the page body)."""
+    """The form's on_click: build the settings (bounded) and queue the run."""
     s = st.session_state
-    start, stop = s["eval-sweep-range"]
+    start_c, stop_c = s["eval-sweep-range"]
+    pair = (s["eval-grid-x"], s["eval-grid-y"])
     try:
         config = runner.EvaluationConfig(
             protocol=s["eval-protocol"],
             k=int(s["eval-k"]),
             metric=s["eval-metric"],
-            sweep=(float(start), float(stop), float(s["eval-sweep-step"])),
+            sweep=(float(start_c), float(stop_c), float(s["eval-sweep-step"])),
             popularity_weight=float(s["eval-pop"]),
             weights=live_weights(store),
             with_app_data=bool(s["eval-source"]),
@@ -93,45 +133,113 @@ def submit() -> None:
             alpha=float(s["eval-alpha"]),
             iterations=int(s["eval-iterations"]),
             seed=int(s["eval-seed"]),
+            sample_users=int(s["eval-sample"]) or None,
+            grid=pair if s["eval-grid-on"] else None,
+            grid_step=float(s["eval-grid-step"]),
+            segments=bool(s["eval-segments"]),
+            new_user_draws=int(s["eval-draws"]) if s["eval-segments"] else 0,
         )
     except CineBlendError as exc:
         s[state.FLASH] = ("error", str(exc))
         return
-    s[LAST_RUN] = {"config": config.to_dict(), "stamps": stamps(config.with_app_data)}
+    start(config)
 
 
-def use_weights(weights: dict[str, float]) -> None:
-    """on_click of "Use these weights for the feed"."""
+def start_tv() -> None:
     try:
-        store.set_setting(LIVE_WEIGHTS, dict(weights), updated_by=user.username)
+        config = runner.EvaluationConfig(
+            with_app_data=True, tv_only=True, weights=live_weights(store), grid=None, new_user_draws=0
+        )
     except CineBlendError as exc:
         st.session_state[state.FLASH] = ("error", str(exc))
         return
-    message = f"The feed now uses {fmt_weights(weights)} (from its next render)."
+    start(config)
+
+
+def cancel(job_id: str) -> None:
+    if QUEUE.cancel(job_id, who):
+        st.session_state[state.FLASH] = ("info", "Cancelling the evaluation; nothing of it will be stored.")
+
+
+def change_weights(weights: dict[str, float] | None) -> None:
+    """on_click of "Use these weights" (``weights``) and "Reset to defaults" (None). The role is
+    checked here, on the server, whatever the page showed."""
+    fresh = store.get_user(user.username) if not is_demo else None
+    role = fresh.role if fresh is not None else None
+    if is_demo or not roles.may_apply_weights(role):
+        st.session_state[state.FLASH] = (
+            "error",
+            "Only analysts and admins may change the live weights; ask an admin to grant you the analyst role.",
+        )
+        return
+    try:
+        lab.change_live_weights(store, weights, user.username, defaults=registry.default_weights())
+    except CineBlendError as exc:
+        st.session_state[state.FLASH] = ("error", str(exc))
+        return
+    if weights is None:
+        message = f"The feed is back to the default weights ({fmt_weights(runs.shares(registry.default_weights()))})."
+    else:
+        message = f"The feed now uses {fmt_weights(weights)} (from its next render)."
     st.session_state[state.FLASH] = ("success", message)
 
+
+def delete_run(run_id: int) -> None:
+    try:
+        runs.delete(store, run_id)
+    except CineBlendError as exc:
+        st.session_state[state.FLASH] = ("error", str(exc))
+        return
+    st.session_state.pop("eval-run", None)
+    st.session_state[state.FLASH] = ("success", f"Deleted run {run_id}.")
+
+
+if SHOW in st.session_state:  # a job finished: show its run (set before the selectbox exists)
+    st.session_state["eval-run"] = st.session_state.pop(SHOW)
 
 st.title("Evaluation lab")
 st.caption(
     "Offline evaluation on MovieLens (optionally plus this app's ratings): each user's held-out "
-    "likes are ranked against every title seen in training. Compare the models, sweep how much "
-    "the hybrid trusts content versus ALS, and choose the weights the feed uses. "
-    "The same figures as `python -m recsys evaluate`. MAP@K divides by min(|relevant|, K)."
+    "likes are ranked against every title seen in training. A validation split carved from training "
+    "chooses the weights; the test split reports. Every run is stored: compare any two, export them. "
+    "The same figures as `python -m recsys evaluate` / `runs show`. MAP@K divides by min(|relevant|, K)."
 )
 
-info = store.setting_info(LIVE_WEIGHTS)
+# --- live weights -------------------------------------------------------------------------------
+info = store.setting_info("hybrid_weights")
 live = live_weights(store)
+shares = fmt_weights(runs.shares(live))
 if info is None:
-    st.info(f"Live weights: {fmt_weights(live)} (the defaults; never changed).", icon=":material/tune:")
+    st.info(f"Live weights: {shares} (the defaults; never changed).", icon=":material/tune:")
 else:
     _, when, by = info
     st.info(
-        f"Live weights: {fmt_weights(live)}, set by {by or 'unknown'} on {when:%Y-%m-%d %H:%M} UTC.",
+        f"Live weights: {shares}, set by {by or 'unknown'} on {when:%Y-%m-%d %H:%M} UTC.",
         icon=":material/tune:",
     )
+with st.expander("Live-weight changes"):
+    st.caption("Shown as the blend's shares (each weight divided by their sum): the ranking they give.")
+    changes = lab.weight_history(store)
+    if changes:
+        st.dataframe(runs.weights_table(changes, registry.names()), hide_index=True)
+    else:
+        st.caption("No change yet: the feed uses the defaults.")
+    if may_apply:
+        st.button(
+            "Reset to defaults",
+            key="eval-reset-weights",
+            icon=":material/restart_alt:",
+            on_click=change_weights,
+            args=(None,),
+            disabled=info is None,
+        )
+    else:
+        st.caption("Analysts and admins apply and reset the live weights.")
 
-last = st.session_state.get(LAST_RUN)
-shown = runner.EvaluationConfig.from_dict(last["config"]) if last else runner.EvaluationConfig()
+# --- settings -----------------------------------------------------------------------------------
+last = st.session_state.get(LAST_CONFIG)
+shown = runner.EvaluationConfig.from_dict(last) if last else runner.EvaluationConfig()
+names = list(registry.names())
 
 with st.form("eval-form"):
     c1, c2, c3 = st.columns(3)
@@ -145,13 +253,20 @@ with st.form("eval-form"):
         help="Positives are ratings of 4 or more. Per user with at least 5 positives, the last 20% of "
         "positives by time (at least one) are held out and every rating of that user from the first "
         "held-out one on leaves training; leave-last-one-out holds out the latest one (same rule); "
-        "random holds out a seeded random 20%; the global time cut splits everyone at one moment "
-        "(no user's future, nor anyone else's). A validation split is carved from training by the "
-        "same rule: the sweep chooses there and reports on test. Every title seen in training is "
-        "ranked (no sampled negatives).",
+        "random holds out a seeded random 20%; the global time cut splits everyone at one moment. "
+        "A validation split is carved from training by the same rule: the sweep and the grid choose "
+        "there; the test split reports. Every title seen in training is ranked.",
     )
-    c1.number_input("Seed (random protocol)", 0, 2**31 - 1, shown.seed, key="eval-seed")
-    c2.number_input("K (list length)", 1, 100, shown.k, key="eval-k")
+    c1.number_input("Seed", 0, 2**31 - 1, shown.seed, key="eval-seed")
+    c1.number_input(
+        "Sample of users (0 = all)",
+        0,
+        10_000_000,
+        shown.sample_users or 0,
+        key="eval-sample",
+        help="Evaluate on a seeded sample of this many testable users: quick runs on big datasets.",
+    )
+    c2.number_input(f"K (list length, at most {MAX_K})", 1, MAX_K, shown.k, key="eval-k")
     c2.selectbox(
         "Metric that picks the best weights",
         metrics.ranking_metrics(),
@@ -171,43 +286,190 @@ with st.form("eval-form"):
     c3.select_slider(
         "Sweep step", STEPS, value=shown.sweep[2] if shown.sweep[2] in STEPS else 0.1, key="eval-sweep-step"
     )
+    with st.expander("Weight grid, segments"):
+        g1, g2, g3, g4 = st.columns(4)
+        pair = shown.grid or ("content", "als")
+        g1.checkbox("2-D weight grid", shown.grid is not None, key="eval-grid-on")
+        g2.selectbox("Grid x", names, index=names.index(pair[0]), key="eval-grid-x")
+        g3.selectbox("Grid y", names, index=names.index(pair[1]), key="eval-grid-y")
+        g4.select_slider(
+            "Grid step",
+            GRID_STEPS,
+            value=shown.grid_step if shown.grid_step in GRID_STEPS else 0.25,
+            key="eval-grid-step",
+        )
+        s1, s2 = st.columns(2)
+        s1.checkbox("Segments (activity, popularity, new user)", shown.segments, key="eval-segments")
+        s2.number_input("New-user draws (0 = none)", 0, MAX_NEW_USER_DRAWS, shown.new_user_draws, key="eval-draws")
     with st.expander("ALS hyperparameters"):
         a1, a2, a3, a4 = st.columns(4)
-        a1.number_input("Factors", 1, 512, shown.factors, key="eval-factors")
+        a1.number_input(f"Factors (at most {MAX_FACTORS})", 1, MAX_FACTORS, shown.factors, key="eval-factors")
         a2.number_input("Regularisation", 0.0, 1000.0, float(shown.regularization), key="eval-reg")
         a3.number_input("Alpha", 0.01, 1000.0, float(shown.alpha), key="eval-alpha")
-        a4.number_input("Iterations", 1, 200, shown.iterations, key="eval-iterations")
+        a4.number_input(
+            f"Iterations (at most {MAX_ITERATIONS})", 1, MAX_ITERATIONS, shown.iterations, key="eval-iterations"
+        )
     st.form_submit_button("Run evaluation", type="primary", icon=":material/play_arrow:", on_click=submit)
 
-if not last:
+estimate = estimate_seconds(size_now(), shown)
+st.caption(
+    f"Cost estimate for {'these' if last else 'the default'} settings: {human_seconds(estimate)} on this server "
+    f"(from the data size: {size_now().ratings:,} ratings, {size_now().users:,} users). Runs go to the server's "
+    "queue one at a time; the page stays usable and you can cancel."
+)
+
+# --- the running job ----------------------------------------------------------------------------
+job = QUEUE.get(st.session_state.get(JOB))
+
+
+@st.fragment(run_every=1.0 if job is not None and job.active else None)
+def job_panel() -> None:
+    current = QUEUE.get(st.session_state.get(JOB))
+    if current is None:
+        return
+    if current.active:
+        if current.state == "queued":
+            ahead = QUEUE.position(current)
+            st.info(
+                f"Queued: {ahead} evaluation{'s' if ahead != 1 else ''} ahead of yours.", icon=":material/schedule:"
+            )
+        else:
+            left = current.remaining()
+            eta = f"{human_seconds(left)} left" if left > 0 else "taking longer than estimated"
+            st.progress(
+                current.fraction(),
+                text=f"{current.stage or 'Starting'}: {eta} (estimate {human_seconds(current.estimate_s)} "
+                f"from the data size; {current.elapsed():.0f} s so far)",
+            )
+        st.button("Cancel", key="eval-cancel", icon=":material/stop:", on_click=cancel, args=(current.id,))
+        return
+    st.session_state.pop(JOB, None)
+    if current.state == "done" and current.run_id is not None:
+        st.session_state[SHOW] = current.run_id
+        st.session_state[state.FLASH] = ("success", f"Run {current.run_id} finished in {current.elapsed():.0f} s.")
+    elif current.state == "cancelled":
+        st.session_state[state.FLASH] = ("info", current.error or "The evaluation was cancelled.")
+    else:
+        st.session_state[state.FLASH] = ("error", current.error or "The evaluation failed.")
+    st.rerun()
+
+
+job_panel()
+
+# --- TV -----------------------------------------------------------------------------------------
+with st.expander("TV"):
+    n_tv = tv_users(store.all_interactions(), catalog.all_titles())
+    if n_tv >= MIN_TV_USERS:
+        st.markdown(
+            f"{n_tv} app users have liked TV shows: TV can be evaluated on the app's own ratings "
+            "(TV titles only; MovieLens has none)."
+        )
+        st.button("Evaluate TV on app ratings", key="eval-tv", on_click=start_tv)
+    else:
+        st.warning(
+            f"TV is not covered by the offline evaluation: MovieLens has no TV shows and only {n_tv} app "
+            f"user{'s' if n_tv != 1 else ''} {'have' if n_tv != 1 else 'has'} liked one ({MIN_TV_USERS} needed). "
+            "The TV taste checks below show what the feed serves instead.",
+            icon=":material/tv_off:",
+        )
+
+        @st.cache_data(show_spinner=False, max_entries=4, ttl=3600)
+        def tv_checks(version: str, weights_key: str, _catalog: object, _model: object) -> tuple[object, float]:
+            def recommend(profile, n):  # type: ignore[no-untyped-def]
+                return recommend_profile(profile, n, catalog=_catalog, recommender=_model, weights=live)  # type: ignore[arg-type]
+
+            return taste_table(recommend, _catalog)  # type: ignore[arg-type]
+
+        table, overlap = tv_checks(model_version(), repr(sorted(live.items())), catalog, model)
+        st.dataframe(table, hide_index=True)
+        st.caption(
+            f"TV top 10 for fans of five famous films of one genre, with the live weights. Largest overlap "
+            f"between two fans' lists (Jaccard): {overlap:.2f} (low: different tastes get different lists)."
+        )
+
+# --- run history --------------------------------------------------------------------------------
+stored = lab.list_runs(store)
+st.subheader("Runs")
+if not stored:
     st.info(
-        "Choose the settings and press **Run evaluation**. On MovieLens ml-latest-small a run (validation "
-        "and test, each fitted and swept) takes about fifteen seconds on an idle 2-core machine."
+        "No stored run yet. Choose the settings and press **Run evaluation**. On MovieLens ml-latest-small "
+        "a full run (validation and test, sweep, grid, segments) takes one to two minutes on a busy 2-core machine."
     )
     st.stop()
 
-config = runner.EvaluationConfig.from_dict(last["config"])
-now = stamps(config.with_app_data)
-if now != last["stamps"]:
-    st.warning(
-        "The catalogue, the model or the app's ratings changed since this run: press **Run evaluation** to update."
-    )
-    st.stop()
+st.dataframe(runs.runs_table(stored), hide_index=True, key="eval-runs-table")
+ids = [r.id for r in stored]
+labels = {r.id: f"Run {r.id} · {r.created_at:%Y-%m-%d %H:%M} · {r.created_by or 'CLI'} · {r.dataset}" for r in stored}
+if st.session_state.get("eval-run") not in ids:
+    st.session_state["eval-run"] = ids[0]
+h1, h2 = st.columns(2)
+run_id = h1.selectbox("Show run", ids, format_func=labels.get, key="eval-run")
+other = h2.selectbox(
+    "Compare with",
+    [None, *[i for i in ids if i != run_id]],
+    format_func=lambda i: "(no comparison)" if i is None else labels[i],
+    key=f"eval-compare-{run_id}",
+)
+run = runs.get(store, run_id)
+
+if other is not None:
+    b = runs.get(store, other)
+    first, second = (b, run) if b.id < run.id else (run, b)  # A is the older run
+    cmp = runs.compare_runs(first, second)
+    st.markdown(f"**Run {first.id} (A) vs run {second.id} (B)** on the test split: B - A.")
+    for note in cmp.notes:
+        st.caption(note)
+    st.dataframe(cmp.table, hide_index=True, key="eval-compare-table")
+    if cmp.tests.height:
+        st.markdown(
+            f"Paired on {cmp.shared_users:,} shared user{'s' if cmp.shared_users != 1 else ''} "
+            f"({runner.metric_label(cmp.metric, int(first.config.get('k', 10)))}): Wilcoxon signed-rank p and a "
+            f"paired bootstrap 95% confidence interval of the mean delta ({runs.BOOTSTRAP_RESAMPLES:,} resamples)."
+        )
+        st.dataframe(cmp.tests, hide_index=True, key="eval-compare-tests")
 
 started = time.perf_counter()
-try:
-    result = run_cached(config.key(), **now, _catalog=catalog, _store=store, _model=model)
-except CineBlendError as exc:
-    st.error(str(exc))
-    st.stop()
-
+result = result_from_document(run.document, runs.unpack_per_user(run.per_user))
+config = result.config
 label = runner.metric_label(config.metric, config.k)
-run_id = hashlib.sha1(config.key().encode()).hexdigest()[:8]  # widgets whose options depend on the run
-st.subheader("Models side by side")
+e1, e2, e3, e4 = st.columns(4)
+e1.download_button(
+    "Export run (JSON)",
+    lambda: runs.run_json(runs.get(store, run_id)),
+    file_name=f"cineblend-run-{run_id}.json",
+    mime="application/json",
+    key="eval-export-json",
+    icon=":material/download:",
+    on_click="ignore",
+)
+e2.download_button(
+    "Models, test (CSV)",
+    lambda: runs.models_csv(runs.get(store, run_id), "test"),
+    file_name=f"cineblend-run-{run_id}-test.csv",
+    mime="text/csv",
+    key="eval-export-test",
+    icon=":material/table:",
+    on_click="ignore",
+)
+e3.download_button(
+    "Models, validation (CSV)",
+    lambda: runs.models_csv(runs.get(store, run_id), "validation"),
+    file_name=f"cineblend-run-{run_id}-validation.csv",
+    mime="text/csv",
+    key="eval-export-validation",
+    icon=":material/table:",
+    on_click="ignore",
+)
+if may_apply or run.created_by == who:
+    e4.button("Delete run", key="eval-delete", icon=":material/delete:", on_click=delete_run, args=(run_id,))
+
+st.subheader(f"Run {run_id}: models side by side")
+if run.catalogue_build != runner.catalogue_stamp(cfg.parquet_dir) or run.model_version != model_version():
+    st.caption("The catalogue or the model changed since this run: run again for current figures.")
 st.caption(
     f"{result.headline()} Hybrid (current) = the live weights at run time ({fmt_weights(result.weights)}); "
-    f"content model {result.content_source}. {result.timing_line()} "
-    f"Shown in {time.perf_counter() - started:.1f} s."
+    f"content model {result.content_source}. {result.timing_line()} Run by {run.created_by or 'the CLI'} on "
+    f"{run.created_at:%Y-%m-%d %H:%M} UTC; {run.dataset}; model {run.model_version}."
 )
 st.markdown("**Validation and test**: the validation split chooses, the test split reports.")
 st.dataframe(result.comparison_table(), hide_index=True)
@@ -236,21 +498,58 @@ else:
 with st.expander("Every sweep step"):
     st.dataframe(result.sweep_table(), hide_index=True)
 
+if result.grid is not None and config.grid is not None:
+    st.subheader("Weights in two dimensions")
+    st.altair_chart(
+        grid_chart(result.grid, config.grid, config.metric, config.k, result.weights, config.grid_step),
+        width="content",
+    )
+    doc_grid = result.to_dict()["grid"]
+    st.caption(
+        f"Every cell re-blends the {result.grid_on} scores (nothing refitted). Optimum: "
+        f"{fmt_weights(doc_grid['best']['weights'])} -> {doc_grid['best']['value']:.4f}; the ring marks the live "
+        "weights at run time."
+    )
+
+if result.segments is not None:
+    st.subheader("Segments")
+    activity = result.activity_table()
+    if activity.height:
+        st.markdown(f"**By user activity** (training ratings per tested user; {label}, test split)")
+        st.dataframe(activity, hide_index=True)
+    popularity = result.popularity_table()
+    if popularity.height:
+        st.markdown(
+            "**By item popularity**: head = the most rated titles holding the first 50% of training ratings, "
+            "torso the next 30%, tail the last 20%; share of each model's recommendations and of its hits."
+        )
+        st.dataframe(popularity, hide_index=True)
+    newuser = result.new_user_table()
+    if newuser.height:
+        nu = result.segments["new_user"]
+        st.markdown(
+            f"**A new user after onboarding**: {nu['likes']} liked films + {nu['genres']} favourite genres, "
+            f"left out of training and folded in; mean over {nu['draws']} seeded draws of up to {nu['users']} users."
+        )
+        st.dataframe(newuser, hide_index=True)
+
 st.subheader("Significance")
-names = result.configurations
-s1, s2, s3 = st.columns(3)
-first = s1.selectbox("Configuration A", names, index=names.index(runner.BEST), key=f"eval-sig-a-{run_id}")
-second = s2.selectbox("Configuration B", names, index=names.index(runner.HYBRID), key=f"eval-sig-b-{run_id}")
-metric = s3.selectbox(
-    "Per-user metric",
-    metrics.ranking_metrics(),
-    index=metrics.ranking_metrics().index(config.metric),
-    format_func=lambda m: metrics.metric_label(m, config.k),
-    key="eval-sig-metric",
-)
-sig = result.compare(first, second, metric)
-st.markdown(sig.summary())
-st.caption("Wilcoxon signed-rank test on each tested user's pair of values; users with equal values are left out.")
+choices = [m for m in runner.model_names() if m in result.per_user]
+if len(choices) >= 2:
+    q1, q2, q3 = st.columns(3)
+    first_c = q1.selectbox("Configuration A", choices, index=choices.index(runner.BEST), key=f"eval-sig-a-{run_id}")
+    second_c = q2.selectbox("Configuration B", choices, index=choices.index(runner.HYBRID), key=f"eval-sig-b-{run_id}")
+    metric = q3.selectbox(
+        "Per-user metric",
+        metrics.ranking_metrics(),
+        index=metrics.ranking_metrics().index(config.metric),
+        format_func=lambda m: metrics.metric_label(m, config.k),
+        key="eval-sig-metric",
+    )
+    st.markdown(result.compare(first_c, second_c, metric).summary())
+    st.caption("Wilcoxon signed-rank test on each tested user's pair of values; users with equal values are left out.")
+else:
+    st.markdown(result.significance.summary())
 
 st.subheader("Use for the feed")
 options = content_weights(*config.sweep)
@@ -260,18 +559,25 @@ if len(options) > 1:
         "Content weight (ALS = 1 - content)",
         options,
         value=best_c if best_c in options else options[0],
-        format_func=lambda c: f"{c:.2f}" + (" (best)" if c == best_c else ""),
+        format_func=lambda c: f"{c:.2f}" + (" (chosen on validation)" if c == best_c else ""),
         key=f"eval-use-content-{run_id}",
     )
 else:
     chosen_c = options[0]
 chosen = step_weights(chosen_c, config.popularity_weight, result.weights)
-st.button(
-    "Use these weights for the feed",
-    key="eval-use",
-    type="primary",
-    icon=":material/check:",
-    on_click=use_weights,
-    args=(chosen,),
-    help=f"Save {fmt_weights(chosen)} as the live weights; every feed uses them from its next render.",
-)
+if may_apply:
+    st.button(
+        "Use these weights for the feed",
+        key="eval-use",
+        type="primary",
+        icon=":material/check:",
+        on_click=change_weights,
+        args=(chosen,),
+        help=f"Save {fmt_weights(chosen)} as the live weights; every feed uses them from its next render.",
+    )
+else:
+    st.caption(
+        f"The validation-chosen weights are {fmt_weights(result.best_weights)}. Only analysts and admins apply "
+        "live weights; ask an admin for the analyst role."
+    )
+st.caption(f"Shown in {time.perf_counter() - started:.2f} s.")

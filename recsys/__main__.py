@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from recsys import cli_lab
 from recsys.config import Settings, get_settings
 from recsys.errors import CineBlendError
 from recsys.locks import exclusive
@@ -197,8 +198,12 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
             min_positives=args.min_positives,
             compare=tuple(args.compare) if args.compare else None,
             measure_plain=args.timing,
+            **cli_lab.config_options(args),
         )
-        with Catalog(settings.parquet_dir) as catalog:
+        with (
+            exclusive(settings.data_dir / ".evaluate.lock", "evaluation", store_url=settings.store_url),
+            Catalog(settings.parquet_dir) as catalog,
+        ):
             try:
                 recommender: Recommender | None = Recommender.load_latest(settings.models_dir)
             except ModelError:
@@ -209,11 +214,13 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if store is not None:
             store.close()
+    saved = cli_lab.save_result(args, settings, result, (recommender.version or "unsaved") if recommender else "none")
     if args.dump:
         paths = dump(result, Path(args.dump))
         print(f"Wrote {len(paths)} files to {args.dump}", file=sys.stderr)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, default=str))
+        doc = result.to_dict() if saved is None else {"run": saved, **result.to_dict()}
+        print(json.dumps(doc, indent=2, default=str))
     else:
         print(render_text(result))
     return 0
@@ -444,7 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timing", action="store_true", help="also time one plain hybrid evaluation")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--dump", metavar="DIR", help="write the test split and each model's top-K lists as Parquet")
+    cli_lab.add_evaluate_options(p)
     p.set_defaults(func=_evaluate)
+    cli_lab.add_runs_parser(sub)
 
     p = sub.add_parser(
         "tune",

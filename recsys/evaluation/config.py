@@ -12,6 +12,7 @@ from typing import Any
 from recsys.columns import Columns as C
 from recsys.errors import EvaluationError, ModelError
 from recsys.evaluation import metrics as M
+from recsys.evaluation.grid import check_pair, grid_values
 from recsys.evaluation.splits import PROTOCOLS
 from recsys.evaluation.splits import Protocol as SplitProtocol
 from recsys.evaluation.sweep import content_weights, step_weights
@@ -34,6 +35,13 @@ POPULARITY_IMDB = registry.SCORERS["popularity"].model
 STAGES = ("validation", "test")
 
 _ALS_DEFAULTS = ALSConfig()
+
+#: Bounds on what one evaluation may cost (issue 10): checked by the config, so the CLI and the
+#: page refuse the same settings with the same message.
+MAX_K = 100
+MAX_FACTORS = 256
+MAX_ITERATIONS = 50
+MAX_NEW_USER_DRAWS = 10
 
 
 def model_names() -> tuple[str, ...]:
@@ -72,6 +80,13 @@ class EvaluationConfig:
     ``compare``: the configurations of the default significance test (``None``: best sweep step
     vs the current hybrid). ``measure_plain``: also time one plain evaluation of the current
     hybrid (scoring every user from scratch) to compare the sweep's cost with.
+    ``sample_users``: evaluate on a seeded sample of this many users (of those with
+    ``min_positives`` positives; ``None``: all) for quick runs on big datasets. ``grid``: the
+    pair of scorers whose weights the 2-D grid varies on validation (``None``: no grid),
+    ``grid_step`` its resolution (:mod:`recsys.evaluation.grid`). ``segments``: the activity and
+    popularity breakdowns (:mod:`recsys.evaluation.segments`); ``new_user_draws``: seeded draws
+    of the simulated new user after onboarding (0: not simulated). ``tv_only``: evaluate TV on
+    the app's own ratings of TV titles (:mod:`recsys.evaluation.tv`; needs ``with_app_data``).
     """
 
     protocol: SplitProtocol = "temporal"
@@ -89,12 +104,18 @@ class EvaluationConfig:
     min_positives: int = 5
     compare: tuple[str, str] | None = None
     measure_plain: bool = False
+    sample_users: int | None = None
+    grid: tuple[str, str] | None = ("content", "als")
+    grid_step: float = 0.25
+    segments: bool = True
+    new_user_draws: int = 3
+    tv_only: bool = False
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
             raise EvaluationError(f"Unknown protocol {self.protocol!r}; use one of {', '.join(PROTOCOLS)}.")
-        if not 1 <= self.k <= 1000:
-            raise EvaluationError(f"K must be between 1 and 1000, got {self.k}.")
+        if not 1 <= self.k <= MAX_K:
+            raise EvaluationError(f"K must be between 1 and {MAX_K}, got {self.k}.")
         if self.metric not in M.ranking_metrics():
             known = ", ".join(M.ranking_metrics())
             raise EvaluationError(f"Unknown metric {self.metric!r}; use one of {known}.")
@@ -105,8 +126,21 @@ class EvaluationConfig:
                 object.__setattr__(self, "weights", check_weights(self.weights))
             except ModelError as exc:
                 raise EvaluationError(str(exc)) from None
-        if self.factors < 1 or self.iterations < 1:
-            raise EvaluationError("ALS needs at least 1 factor and 1 iteration.")
+        if not 1 <= self.factors <= MAX_FACTORS:
+            raise EvaluationError(f"ALS factors must be between 1 and {MAX_FACTORS}, got {self.factors}.")
+        if not 1 <= self.iterations <= MAX_ITERATIONS:
+            raise EvaluationError(f"ALS iterations must be between 1 and {MAX_ITERATIONS}, got {self.iterations}.")
+        if self.sample_users is not None and self.sample_users < 1:
+            raise EvaluationError(f"--sample-users must be at least 1, got {self.sample_users}.")
+        if not 0 <= self.new_user_draws <= MAX_NEW_USER_DRAWS:
+            raise EvaluationError(
+                f"New-user draws must be between 0 and {MAX_NEW_USER_DRAWS}, got {self.new_user_draws}."
+            )
+        if self.tv_only and not self.with_app_data:
+            raise EvaluationError("TV can only be evaluated on the app's ratings (MovieLens has no TV): add app data.")
+        if self.grid is not None:
+            object.__setattr__(self, "grid", check_pair(self.grid))
+            grid_values(self.grid_step)
         if not (self.regularization >= 0 and self.alpha > 0):
             raise EvaluationError("ALS needs regularisation >= 0 and alpha > 0.")
         if self.min_positives < 2:
@@ -143,7 +177,7 @@ class EvaluationConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> EvaluationConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
-        for key in ("sweep", "compare"):
+        for key in ("sweep", "compare", "grid"):
             if values.get(key) is not None:
                 values[key] = tuple(values[key])
         return cls(**values)

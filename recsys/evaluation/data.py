@@ -4,6 +4,7 @@ cheap stamps that key cached evaluations (catalogue build, app data)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -61,6 +62,26 @@ def evaluation_ratings(
     if app is not None and app.height:
         parts.append(app.select(USER, C.TCONST, "rating", "timestamp"))
     return pl.concat(parts)
+
+
+def sampled_movielens(path: Path, n: int, min_positives: int, seed: int) -> pl.DataFrame:
+    """The in-catalogue MovieLens ratings of a seeded sample of ``n`` testable users, read lazily
+    from the Parquet file at ``path`` (``[ml_user_id, tconst, rating, timestamp, in_catalog]``):
+    only the users' ids and positives counts, then the sampled users' rows, are materialised, so
+    a 25M-rating ml-25m sample never holds every rating in memory. The same users as
+    :func:`recsys.evaluation.runner.sample_users` draws from the whole frame."""
+    scan = pl.scan_parquet(path).filter(pl.col("in_catalog"))
+    positives = (
+        scan.filter(pl.col("rating") >= 4)
+        .group_by(USER)
+        .len()
+        .filter(pl.col("len") >= min_positives)
+        .select(pl.col(USER).cast(pl.Int64))
+        .collect()[USER]
+        .sort()
+    )
+    chosen = positives if positives.len() <= n else positives.sample(n, seed=seed, shuffle=False)
+    return scan.filter(pl.col(USER).cast(pl.Int64).is_in(chosen.implode())).collect()
 
 
 def app_data_stamp(store: Store) -> str:

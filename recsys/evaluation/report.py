@@ -17,6 +17,7 @@ from recsys.columns import Columns as C
 from recsys.errors import EvaluationError
 from recsys.evaluation import metrics as M
 from recsys.evaluation.config import HYBRID, POPULARITY, USER, EvaluationConfig, dump_names, weight_column
+from recsys.evaluation.grid import grid_best
 from recsys.evaluation.metrics import metric_label
 from recsys.evaluation.significance import Significance, compare
 from recsys.models import registry
@@ -35,6 +36,7 @@ class StageResult:
     per_user: dict[str, pl.DataFrame] = field(repr=False)
     tops: dict[str, dict[int, list[str]]] = field(repr=False)
     counts: dict[str, int]
+    grid: pl.DataFrame | None = None
 
 
 @dataclass
@@ -62,6 +64,9 @@ class EvaluationResult:
     chosen_on: str = "validation"
     train: pl.DataFrame | None = field(default=None, repr=False)
     plain_matches: bool | None = None
+    segments: dict[str, Any] | None = None
+    grid: pl.DataFrame | None = None
+    grid_on: str = "validation"
 
     @property
     def best_weights(self) -> Weights:
@@ -97,7 +102,7 @@ class EvaluationResult:
         frame = self.models if stage == "test" else self.validation.models if self.validation else None
         if frame is None:
             return pl.DataFrame()
-        return _display(frame, "model", self.config.k, list(self.weights))
+        return _display(frame, "model", self.config.k, list(self.weights), text_weights=True)
 
     def comparison_table(self) -> pl.DataFrame:
         """Validation and test side by side: one row per model, the chosen metric on each."""
@@ -133,12 +138,12 @@ class EvaluationResult:
         source = "MovieLens + app ratings" if cfg.with_app_data else "MovieLens ratings"
         app = ""
         if cfg.with_app_data:
-            app = f" ({c['app_users']} app user{'s' if c['app_users'] != 1 else ''})"
+            app = f" ({_plural(c['app_users'], 'app user')})"
         dropped = f", {c['dropped']:,} future ratings left out of training" if c.get("dropped") else ""
         return (
             f"{source}, {cfg.protocol} protocol, K={cfg.k}: {_plural(c['users'], 'tested user')}{app}, "
             f"{c['items']:,} ranked items, {c['train']:,} training ratings, {c['test']:,} held-out "
-            f"positives{dropped}; validation: {c.get('validation_users', 0):,} users."
+            f"positives{dropped}; validation: {_plural(c.get('validation_users', 0), 'user')}."
         )
 
     def best_line(self) -> str:
@@ -199,7 +204,153 @@ class EvaluationResult:
             "significance": self.significance.to_dict(),
             "timings": dict(self.timings),
             "plain_matches": self.plain_matches,
+            "segments": self._segments_dict(),
+            "grid": self._grid_dict(),
         }
+
+    def _segments_dict(self) -> dict[str, Any] | None:
+        seg = self.segments
+        if seg is None:
+            return None
+        return {
+            "activity": _rows(seg["activity"]),
+            "popularity": _rows(seg["popularity"]),
+            "new_user": seg.get("new_user"),
+        }
+
+    def _grid_dict(self) -> dict[str, Any] | None:
+        if self.grid is None or self.config.grid is None:
+            return None
+        best = self.grid.row(grid_best(self.grid, self.config.metric), named=True)
+        return {
+            "pair": list(self.config.grid),
+            "step": self.config.grid_step,
+            "split": self.grid_on,
+            "metric": self.config.metric,
+            "cells": _rows(self.grid),
+            "best": {
+                "weights": {n: best[weight_column(n)] for n in registry.names()},
+                "value": best[self.config.metric],
+            },
+        }
+
+    def activity_table(self, metric: str | None = None) -> pl.DataFrame:
+        """Users and ``metric`` per activity band (rows) and model (columns), test split."""
+        return segments_activity(self.to_dict(), metric or self.config.metric, self.config.k)
+
+    def popularity_table(self) -> pl.DataFrame:
+        """Share of recommendations and of hits per item-popularity band (test split)."""
+        return segments_popularity(self.to_dict())
+
+    def new_user_table(self) -> pl.DataFrame:
+        """The simulated new user after onboarding: one row per list."""
+        return segments_new_user(self.to_dict(), self.config.k)
+
+
+def _frame_of(rows: list[dict[str, Any]], text: Sequence[str] = ("model", "band")) -> pl.DataFrame:
+    if not rows:
+        return pl.DataFrame()
+    schema: dict[str, pl.DataType] = {}
+    for key in rows[0]:
+        schema[key] = pl.String() if key in text else pl.Int64() if key in ("items", "users") else pl.Float64()
+    return pl.DataFrame(rows, schema=schema)
+
+
+def result_from_document(doc: dict[str, Any], per_user: dict[str, pl.DataFrame] | None = None) -> EvaluationResult:
+    """An :class:`EvaluationResult` rebuilt from its document (a stored run): every table, the
+    chart, the segments and the grid as shown for the fresh run; ``per_user`` (the stored
+    vectors of the models) for significance tests between models. Top-K lists are not stored."""
+    from recsys.evaluation.sweep import step_label
+
+    config = EvaluationConfig.from_dict(doc["config"])
+    names = list(doc.get("weights") or registry.names())
+
+    def sweep_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+        frame = _frame_of(rows)
+        labels = [step_label({n: r.get(weight_column(n)) or 0.0 for n in names}) for r in rows]
+        return frame.with_columns(pl.Series("model", labels, dtype=pl.String))
+
+    validation = None
+    if doc.get("validation"):
+        v = doc["validation"]
+        validation = StageResult(
+            models=_frame_of(v["models"]), sweep=sweep_frame(v["sweep"]), per_user={}, tops={}, counts=v["counts"]
+        )
+    seg = doc.get("segments")
+    segments = None
+    if seg is not None:
+        segments = {
+            "activity": _frame_of(seg.get("activity") or []),
+            "popularity": _frame_of(seg.get("popularity") or []),
+            "new_user": seg.get("new_user"),
+        }
+    sig = {k: v for k, v in doc["significance"].items() if k != "significant"}
+    for key in ("mean_a", "mean_b", "statistic", "p_value"):
+        sig[key] = math.nan if sig.get(key) is None else sig[key]
+    grid = doc.get("grid")
+    return EvaluationResult(
+        config=config,
+        weights=dict(doc["weights"]),
+        normalisation=doc.get("normalisation", "zscore"),
+        counts=dict(doc["counts"]),
+        models=_frame_of(doc["models"]),
+        sweep=sweep_frame(doc["sweep"]),
+        best=int(doc["best"]["index"]),
+        per_user=dict(per_user or {}),
+        tops={},
+        test=pl.DataFrame(),
+        significance=Significance(**sig),
+        timings=dict(doc.get("timings") or {}),
+        content_source=doc.get("content_model", ""),
+        validation=validation,
+        chosen_on=doc["best"].get("chosen_on", "validation"),
+        plain_matches=doc.get("plain_matches"),
+        segments=segments,
+        grid=_frame_of(grid["cells"]) if grid else None,
+        grid_on=grid["split"] if grid else "validation",
+    )
+
+
+def segments_activity(doc: dict[str, Any], metric: str, k: int) -> pl.DataFrame:
+    """From a run document (:meth:`EvaluationResult.to_dict`, stored or fresh): per activity band
+    the tested users and each model's ``metric`` (the page, the CLI and ``runs show`` use this)."""
+    seg = doc.get("segments") or {}
+    rows = seg.get("activity") or []
+    if not rows:
+        return pl.DataFrame()
+    frame = pl.DataFrame(rows, infer_schema_length=None)
+    users = frame.group_by("band", maintain_order=True).agg(pl.col("users").first())
+    wide = frame.pivot(on="model", index="band", values=metric, maintain_order=True)
+    label = metric_label(metric, k)
+    renamed = {c: f"{c} {label}" for c in wide.columns if c != "band"}
+    return (
+        users.join(wide.rename(renamed), on="band", how="left", maintain_order="left")
+        .rename({"band": "Ratings in training", "users": "Users"})
+        .with_columns(pl.col(v).cast(pl.Float64).round(4) for v in renamed.values())
+    )
+
+
+def segments_popularity(doc: dict[str, Any]) -> pl.DataFrame:
+    seg = doc.get("segments") or {}
+    rows = seg.get("popularity") or []
+    if not rows:
+        return pl.DataFrame()
+    frame = pl.DataFrame(rows, infer_schema_length=None)
+    return frame.rename({"band": "Band", "items": "Items"}).with_columns(
+        pl.col(c).cast(pl.Float64).round(3) for c in frame.columns if c not in ("band", "items")
+    )
+
+
+def segments_new_user(doc: dict[str, Any], k: int) -> pl.DataFrame:
+    seg = doc.get("segments") or {}
+    nu = seg.get("new_user")
+    if not nu:
+        return pl.DataFrame()
+    rows = [
+        {"List": name, **{metric_label(m, k): round(float(v), 4) for m, v in figures.items()}}
+        for name, figures in nu["lists"].items()
+    ]
+    return pl.DataFrame(rows)
 
 
 def _plural(n: int, noun: str) -> str:
@@ -215,13 +366,36 @@ def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def _display(frame: pl.DataFrame, name_col: str | None, k: int, scorers: Sequence[str]) -> pl.DataFrame:
+def _display(
+    frame: pl.DataFrame, name_col: str | None, k: int, scorers: Sequence[str], text_weights: bool = False
+) -> pl.DataFrame:
     cols: list[pl.Expr] = []
     if name_col:
         cols.append(pl.col(name_col).alias("Model"))
-    cols += [pl.col(weight_column(n)).round(2).alias(f"{n} w") for n in scorers if weight_column(n) in frame.columns]
+    cols += [
+        (_weight_cell(weight_column(n)) if text_weights else pl.col(weight_column(n)).round(2)).alias(f"{n} w")
+        for n in scorers
+        if weight_column(n) in frame.columns
+    ]
     cols += [pl.col(m).round(4).alias(metric_label(m, k)) for m in M.summary_names() if m in frame.columns]
     return frame.select(cols)
+
+
+def models_display(rows: list[dict[str, Any]], k: int, scorers: Sequence[str]) -> pl.DataFrame:
+    """A document's model rows (``to_dict()["models"]``) as the models table is shown."""
+    schema: dict[str, pl.DataType] = {"model": pl.String()}
+    for key in rows[0]:
+        if key != "model":
+            schema[key] = pl.Float64()
+    return _display(pl.DataFrame(rows, schema=schema), "model", k, scorers, text_weights=True)
+
+
+def _weight_cell(column: str) -> pl.Expr:
+    """A weight as shown in the models table: ``"0.50"``, or an empty cell for a model outside
+    the hybrid (the popularity baseline), never the text "None"."""
+    cents = (pl.col(column) * 100).round(0).cast(pl.Int64)
+    text = pl.concat_str([(cents // 100).cast(pl.String), pl.lit("."), (cents % 100).cast(pl.String).str.zfill(2)])
+    return pl.when(cents.is_null()).then(pl.lit("")).otherwise(text)
 
 
 def dump(result: EvaluationResult, directory: Path) -> list[Path]:
@@ -283,8 +457,39 @@ def render_text(result: EvaluationResult) -> str:
         result.best_line(),
         result.significance.summary(),
     ]
+    doc = result.to_dict()
+    seg = segments_text(doc, result.config.metric, result.config.k)
+    if seg:
+        lines += ["", seg]
+    if doc["grid"] is not None:
+        g = doc["grid"]
+        lines += [
+            "",
+            f"Weight grid ({' x '.join(g['pair'])}, step {g['step']:g}, on {g['split']}): best "
+            f"{registry.format_weights(g['best']['weights'])} -> {g['best']['value']:.4f}.",
+        ]
     lines.append(result.timing_line())
     return "\n".join(lines)
+
+
+def segments_text(doc: dict[str, Any], metric: str, k: int) -> str:
+    """The segment tables as text (CLI, ``runs show``)."""
+    out = []
+    activity = segments_activity(doc, metric, k)
+    if activity.height:
+        out += ["By user activity (test split):", _text_table(activity), ""]
+    pop = segments_popularity(doc)
+    if pop.height:
+        out += ["By item popularity (share of recommendations / of hits):", _text_table(pop), ""]
+    nu = segments_new_user(doc, k)
+    if nu.height:
+        info = doc["segments"]["new_user"]
+        out += [
+            f"Simulated new user after onboarding ({info['likes']} likes + {info['genres']} genres, "
+            f"{info['draws']} seeded draws of up to {info['users']} users):",
+            _text_table(nu),
+        ]
+    return "\n".join(out).rstrip()
 
 
 def _text_table(frame: pl.DataFrame) -> str:

@@ -49,9 +49,11 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from recsys.catalog.build import MOVIELENS_PARQUET
 from recsys.columns import Columns as C
-from recsys.errors import EvaluationError
+from recsys.errors import CineBlendError, EvaluationError
 from recsys.evaluation import metrics as M
+from recsys.evaluation import segments as S
 from recsys.evaluation.config import (
     ALS,
     BEST,
@@ -71,8 +73,16 @@ from recsys.evaluation.config import (
     model_names,
     weight_column,
 )
-from recsys.evaluation.data import app_data_stamp, app_ratings, catalogue_stamp, evaluation_ratings
+from recsys.evaluation.data import (
+    app_data_stamp,
+    app_ratings,
+    catalogue_stamp,
+    evaluation_ratings,
+    sampled_movielens,
+)
+from recsys.evaluation.grid import run_grid
 from recsys.evaluation.metrics import metric_label
+from recsys.evaluation.newuser import NewUserConfig, onboarding
 from recsys.evaluation.report import EvaluationResult, StageResult, dump, render_text
 from recsys.evaluation.scoring import (
     EvalResult,
@@ -92,7 +102,7 @@ from recsys.models.base import Scorer, TrainingData
 from recsys.models.hybrid import HybridConfig, Normalisation, WeightedHybrid, normalise
 from recsys.models.popularity import PopularityConfig, PopularityScorer
 from recsys.models.registry import Weights
-from recsys.models.service import catalogue_fingerprint
+from recsys.models.service import RecommenderConfig, catalogue_fingerprint
 from recsys.progress import Progress, null_progress
 
 if TYPE_CHECKING:
@@ -105,6 +115,7 @@ log = logging.getLogger(__name__)
 _STAGE_DATA = "evaluation: loading data"
 _STAGE_FIT = "evaluation: fitting models"
 _STAGE_MODELS = "evaluation: models"
+_STAGE_SEGMENTS = "evaluation: segments and new users"
 
 
 def evaluate_catalogue(
@@ -128,7 +139,18 @@ def evaluate_catalogue(
         if store is None:
             raise EvaluationError("App data was asked for but no store is open; check DATABASE_URL.")
         app = app_ratings(store.all_interactions(), ids)
-    ratings = evaluation_ratings(catalog.movielens_ratings(in_catalog_only=True), app, ids)
+    if config.tv_only:  # MovieLens has no TV: the app's ratings of TV titles, TV titles ranked
+        titles = titles.filter(pl.col(C.KIND) == "tv")
+        ids = titles[C.TCONST].to_list()
+        ratings = evaluation_ratings(catalog.movielens_ratings(in_catalog_only=True).clear(), app, ids)
+    elif config.sample_users is not None and app is None and catalog.has_movielens:
+        # a quick run on a big dataset: read only the sampled users' ratings (lazily, polars)
+        sample = sampled_movielens(
+            catalog.parquet_dir / MOVIELENS_PARQUET, config.sample_users, config.min_positives, config.seed
+        )
+        ratings = evaluation_ratings(sample, None, ids)
+    else:
+        ratings = evaluation_ratings(catalog.movielens_ratings(in_catalog_only=True), app, ids)
     progress(_STAGE_DATA, 1, 2)
     reuse: dict[str, Scorer] = {}
     source = "fitted for this run"
@@ -137,7 +159,7 @@ def evaluate_catalogue(
     if recommender is not None:
         configs = {name: recommender.config.scorer_config(name) for name in registry.names()}
         normalisation = recommender.config.hybrid.normalisation
-        if recommender.catalogue == catalogue_fingerprint(titles):
+        if recommender.catalogue == catalogue_fingerprint(titles) and not config.tv_only:
             reuse = {
                 name: scorer
                 for name, scorer in recommender.hybrid.scorers.items()
@@ -185,6 +207,8 @@ def run_evaluation(
                 raise EvaluationError(f"Unknown configuration {name!r} to compare; choose from: {', '.join(known)}.")
     timings: dict[str, float] = {}
     started = time.perf_counter()
+    if config.sample_users is not None:
+        ratings = sample_users(ratings, config.sample_users, config.min_positives, config.seed)
     try:
         sp = split(
             ratings,
@@ -215,11 +239,25 @@ def run_evaluation(
     weights = config.hybrid_weights
     steps = config.sweep_weights()
     stages: dict[str, StageResult] = {}
+    grid_on = "validation" if val is not None and val.users else "test"
     for stage, part in (("validation", val), ("test", sp)):
         if part is None or not part.users:
             continue
         stages[stage] = _run_stage(
-            stage, part, titles, tags, fixed, configs, weights, steps, normalisation, config, genres, timings, progress
+            stage,
+            part,
+            titles,
+            tags,
+            fixed,
+            configs,
+            weights,
+            steps,
+            normalisation,
+            config,
+            genres,
+            timings,
+            progress,
+            with_grid=stage == grid_on,
         )
     result_test = stages["test"]
     chosen_on = "validation" if "validation" in stages else "test"
@@ -244,6 +282,34 @@ def run_evaluation(
     significance = compare(
         result_test.per_user, a, b, config.metric, user_col=USER, label=metric_label(config.metric, config.k)
     )
+    train = _train_frame(sp)
+    segments: dict[str, Any] | None = None
+    if config.segments:
+        t0 = time.perf_counter()
+        progress(_STAGE_SEGMENTS, 0, 1)
+        shown = [m for m in model_names() if m in result_test.per_user]
+        segments = {
+            "activity": S.activity_table(result_test.per_user, train, USER, shown),
+            "popularity": S.popularity_table(result_test.tops, sp.relevant(), S.popularity_bands(train), shown),
+            "new_user": None,
+        }
+        if config.new_user_draws:
+            base = RecommenderConfig(scorers=configs, hybrid=HybridConfig(weights, normalisation))
+            # at most half the testable users leave training, so ALS keeps users to learn from
+            drawn = min(NewUserConfig().users, max(1, len(sp.users) // 2))
+            nu = NewUserConfig(draws=config.new_user_draws, k=config.k, seed=config.seed, users=drawn)
+            try:
+                segments["new_user"] = {
+                    "likes": nu.likes,
+                    "genres": nu.genres,
+                    "draws": nu.draws,
+                    "users": nu.users,
+                    "lists": onboarding(titles, ratings, nu, base=base, reuse=fixed, progress=progress),
+                }
+            except (CineBlendError, ValueError) as exc:
+                log.info("no new-user simulation: %s", exc)
+        progress(_STAGE_SEGMENTS, 1, 1)
+        timings["segments_s"] = time.perf_counter() - t0
     timings["total_s"] = time.perf_counter() - started
     counts = dict(result_test.counts)
     counts["dropped"] = sp.dropped
@@ -271,8 +337,11 @@ def run_evaluation(
         content_source=content_source,
         validation=stages.get("validation"),
         chosen_on=chosen_on,
-        train=_train_frame(sp),
+        train=train,
         plain_matches=plain_matches,
+        segments=segments,
+        grid=stages[grid_on].grid,
+        grid_on=grid_on,
     )
 
 
@@ -306,8 +375,11 @@ def _run_stage(
     genres: Mapping[str, Sequence[str]],
     timings: dict[str, float],
     progress: Progress,
+    *,
+    with_grid: bool = False,
 ) -> StageResult:
-    """Fit, score once, evaluate every model and every sweep step on one split."""
+    """Fit, score once, evaluate every model and every sweep step (and, ``with_grid``, every
+    cell of the 2-D weight grid) on one split."""
     k = config.k
     index = SplitIndex(part)
     t0 = time.perf_counter()
@@ -337,6 +409,13 @@ def _run_stage(
         swept = run_sweep(index, comps, steps, k, genres=genres, progress=progress)
         timings.setdefault("sweep_steps_s", 0.0)
         timings["sweep_steps_s"] += time.perf_counter() - t0
+        grid = None
+        if with_grid and config.grid is not None:
+            t0 = time.perf_counter()
+            grid = run_grid(
+                index, comps, config.grid, config.grid_step, weights, k, M.ranking_metrics(), progress=progress
+            )
+            timings["grid_s"] = time.perf_counter() - t0
     timings["sweep_s"] = timings["scoring_s"] + timings["normalise_s"] + timings["sweep_steps_s"]
     weights_of: dict[str, Mapping[str, float] | None] = {POPULARITY: None, HYBRID: weights}
     for name, spec in registry.SCORERS.items():
@@ -358,7 +437,21 @@ def _run_stage(
         per_user=per_user,
         tops={name: r.top for name, r in results.items()} | {f"__step{i}": r.top for i, (_, r) in enumerate(swept)},
         counts=counts,
+        grid=grid,
     )
+
+
+def sample_users(ratings: pl.DataFrame, n: int, min_positives: int, seed: int) -> pl.DataFrame:
+    """The ratings of a seeded sample of ``n`` users among those with ``min_positives`` or more
+    positives (ratings >= 4), the users who can be tested; every user when there are fewer.
+    The same ``(n, seed)`` on the same data draws the same users."""
+    positives = (
+        ratings.filter(pl.col("rating") >= 4).group_by(USER).len().filter(pl.col("len") >= min_positives)[USER].sort()
+    )
+    if positives.len() <= n:
+        return ratings.filter(pl.col(USER).is_in(positives.implode()))
+    chosen = positives.sample(n, seed=seed, shuffle=False)
+    return ratings.filter(pl.col(USER).is_in(chosen.implode()))
 
 
 def _set_best(res: StageResult, best: int, config: EvaluationConfig) -> None:

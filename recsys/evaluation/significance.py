@@ -59,14 +59,14 @@ class Significance:
 
     def summary(self) -> str:
         """One line, the same on the page and in the CLI."""
-        head = f"{self.label}: {self.a} {self.mean_a:.4f} vs {self.b} {self.mean_b:.4f} over {self.n_users} users"
+        head = f"{self.label}: {self.a} {self.mean_a:.4f} vs {self.b} {self.mean_b:.4f} over {self.n_users} user{'' if self.n_users == 1 else 's'}"
         if self.n_differ == 0:
             return f"{head}: identical for every user (no difference to test)."
         better = self.a if self.mean_a > self.mean_b else self.b
         verdict = (
             f"significant at {ALPHA:g}, {better} is better" if self.significant else f"not significant at {ALPHA:g}"
         )
-        return f"{head} ({self.n_differ} differ): Wilcoxon signed-rank p = {self.p_value:.4g}, {verdict}."
+        return f"{head} ({self.n_differ} differ{'s' if self.n_differ == 1 else ''}): Wilcoxon signed-rank p = {self.p_value:.4g}, {verdict}."
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "significant": self.significant}

@@ -39,12 +39,14 @@ from recsys.store.schema import (
     THROTTLE_KEY_MAX,
     VALUES,
     auth_throttle,
+    evaluation_runs,
     hidden_titles,
     interaction_history,
     interactions,
     settings,
     users,
     utcnow,
+    weight_changes,
 )
 
 logger = logging.getLogger(__name__)
@@ -408,6 +410,14 @@ class Store:
             deleted = conn.execute(delete(users).where(users.c.id == user_id)).rowcount
             if username is not None:
                 conn.execute(update(settings).where(settings.c.updated_by == username).values(updated_by=None))
+                # the lab's history keeps the change or run, not who made it (runs of a demo are
+                # stored as "name (demo)", never as an account's username)
+                conn.execute(
+                    update(weight_changes).where(weight_changes.c.changed_by == username).values(changed_by=None)
+                )
+                conn.execute(
+                    update(evaluation_runs).where(evaluation_runs.c.created_by == username).values(created_by=None)
+                )
         if deleted:
             logger.info("Deleted user id %d", user_id)
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -226,5 +227,38 @@ jobs = Table(
     Column("error", String(JOB_ERROR_MAX), nullable=True),
     CheckConstraint(f"state IN ({_job_states})", name="state"),
     Index(None, "kind", "state"),
+    sqlite_autoincrement=True,
+)
+
+#: Stored evaluation runs (the lab's history): the run's JSON document (the same as ``evaluate
+#: --json``) and its per-user metric vectors as compressed Parquet bytes.
+evaluation_runs = Table(
+    "evaluation_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(64), nullable=True),  # NULL: the CLI
+    Column("model_version", String(64), nullable=False),
+    Column("catalogue_build", String(128), nullable=False),
+    Column("dataset", String(200), nullable=False),
+    Column("protocol", String(16), nullable=False),
+    Column("config", JSON(), nullable=False),
+    Column("document", JSON(), nullable=False),
+    Column("per_user", LargeBinary(), nullable=False),
+    Index(None, "created_at"),
+    sqlite_autoincrement=True,
+)
+
+#: Every change of the live hybrid weights: who, when, the weights before and after.
+weight_changes = Table(
+    "weight_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("changed_at", UTCDateTime(), nullable=False),
+    Column("changed_by", String(64), nullable=True),
+    Column("action", String(16), nullable=False),  # "apply" or "reset"
+    Column("old", JSON(), nullable=True),  # NULL: the defaults were in use
+    Column("new", JSON(), nullable=False),
+    CheckConstraint("action IN ('apply', 'reset')", name="action"),
     sqlite_autoincrement=True,
 )

@@ -233,7 +233,12 @@ def test_the_sweep_reuses_models_and_scores(monkeypatch: pytest.MonkeyPatch) -> 
             titles,
             ratings,
             EvaluationConfig(
-                factors=4, iterations=3, min_positives=4, sweep=(0.0, 1.0, step), compare=(runner.ALS, runner.ALS)
+                factors=4,
+                iterations=3,
+                min_positives=4,
+                sweep=(0.0, 1.0, step),
+                compare=(runner.ALS, runner.ALS),
+                new_user_draws=0,  # the new-user simulation refits ALS per draw (counted apart)
             ),
             configs=CONFIGS,
         )

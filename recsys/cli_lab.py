@@ -1,0 +1,181 @@
+"""The evaluation lab's CLI: ``evaluate``'s lab options (``--save``, ``--sample-users``, the
+grid and segments) and ``python -m recsys runs list | show | compare | delete`` over the stored
+run history (:mod:`recsys.evaluation.runs`; the page shows the same figures)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from recsys.config import Settings
+from recsys.errors import CineBlendError
+
+if TYPE_CHECKING:
+    from recsys.evaluation.report import EvaluationResult
+    from recsys.store import Store
+
+
+def add_evaluate_options(p: argparse.ArgumentParser) -> None:
+    """The lab's options of ``evaluate``."""
+    from recsys.evaluation.config import MAX_NEW_USER_DRAWS
+
+    p.add_argument("--save", action="store_true", help="store the run in the history (see `runs list`)")
+    p.add_argument("--sample-users", type=int, metavar="N", help="evaluate on a seeded sample of N users (quick runs)")
+    p.add_argument(
+        "--grid",
+        nargs=2,
+        metavar=("X", "Y"),
+        default=("content", "als"),
+        help="the two scorers whose weights the 2-D grid varies on validation (default content als)",
+    )
+    p.add_argument("--grid-step", type=float, default=0.25, help="grid resolution, 0.1 to 1 (default 0.25)")
+    p.add_argument("--no-grid", action="store_true", help="skip the 2-D weight grid")
+    p.add_argument("--no-segments", action="store_true", help="skip the activity / popularity / new-user segments")
+    p.add_argument(
+        "--new-user-draws",
+        type=int,
+        default=3,
+        help=f"seeded draws of the simulated new user after onboarding, 0 to {MAX_NEW_USER_DRAWS} (default 3)",
+    )
+
+
+def config_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``EvaluationConfig`` keyword arguments from the lab's options."""
+    return {
+        "sample_users": args.sample_users,
+        "grid": None if args.no_grid else tuple(args.grid),
+        "grid_step": args.grid_step,
+        "segments": not args.no_segments,
+        "new_user_draws": 0 if args.no_segments else args.new_user_draws,
+    }
+
+
+def save_result(
+    args: argparse.Namespace, settings: Settings, result: EvaluationResult, model_version: str
+) -> dict[str, Any] | None:
+    """With ``--save``: store the run; returns its ``run`` header for the JSON output."""
+    if not args.save:
+        return None
+    from recsys.catalog.build import catalogue_stamp
+    from recsys.evaluation import runs
+    from recsys.store import Store
+
+    with Store.open(settings.store_url) as store:
+        run_id = runs.save(
+            store,
+            result,
+            created_by=None,
+            model_version=model_version,
+            catalogue_build=catalogue_stamp(settings.parquet_dir),
+            dataset=runs.dataset_label(settings.movielens_url, result.config.with_app_data, result.config.sample_users),
+        )
+        meta = runs.run_meta(runs.get(store, run_id))
+    print(f"Stored as run {run_id} (`python -m recsys runs show {run_id}`).", file=sys.stderr)
+    return meta
+
+
+def add_runs_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "runs",
+        help="stored evaluation runs: list, show, compare, delete",
+        description="The evaluation history shared with the evaluation page: every run stored by "
+        "the page or by `evaluate --save`.",
+    )
+    runs_sub = p.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
+    q = runs_sub.add_parser("list", help="the stored runs, newest first")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q.set_defaults(func=_list)
+    q = runs_sub.add_parser("show", help="one run's figures (--json: the page's export, byte for byte)")
+    q.add_argument("id", type=int, help="run id (see `runs list`)")
+    q.add_argument("--json", action="store_true", help="print the run's JSON document")
+    q.add_argument("--csv", action="store_true", help="print the per-model table (test split) as CSV")
+    q.set_defaults(func=_show)
+    q = runs_sub.add_parser("compare", help="two runs side by side with deltas and a paired test")
+    q.add_argument("a", type=int, help="run A")
+    q.add_argument("b", type=int, help="run B")
+    q.add_argument("--metric", help="per-user metric of the paired test (default: run A's)")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q.set_defaults(func=_compare)
+    q = runs_sub.add_parser("delete", help="delete a stored run")
+    q.add_argument("id", type=int, help="run id")
+    q.set_defaults(func=_delete)
+
+
+def _open(settings: Settings) -> Store:
+    from recsys.store import Store
+
+    return Store.open(settings.store_url)
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    from recsys.evaluation import runs
+    from recsys.evaluation.report import _text_table
+    from recsys.store import lab
+
+    with _open(settings) as store:
+        stored = lab.list_runs(store)
+    table = runs.runs_table(stored)
+    if args.json:
+        print(json.dumps(table.to_dicts(), indent=2, default=str))
+    elif not stored:
+        print("No stored runs yet: `python -m recsys evaluate --save` or the evaluation page stores one.")
+    else:
+        print(_text_table(table))
+    return 0
+
+
+def _show(args: argparse.Namespace, settings: Settings) -> int:
+    from recsys.evaluation import runs
+    from recsys.evaluation.report import _text_table, segments_text
+
+    with _open(settings) as store:
+        run = runs.get(store, args.id)
+    if args.json:
+        print(runs.run_json(run))
+        return 0
+    if args.csv:
+        sys.stdout.write(runs.models_csv(run))
+        return 0
+    doc = run.document
+    cfg = doc.get("config", {})
+    print(
+        f"Run {run.id}: {run.created_at:%Y-%m-%d %H:%M} UTC by {run.created_by or 'CLI'}; {run.dataset}, "
+        f"{run.protocol} protocol, K={cfg.get('k')}; model {run.model_version}; catalogue {run.catalogue_build}."
+    )
+    print()
+    print(_text_table(runs.stored_models_table(run, "test")))
+    val = runs.stored_models_table(run, "validation")
+    if val.height:
+        print("\nValidation split:")
+        print(_text_table(val))
+    seg = segments_text(doc, cfg.get("metric", "ndcg"), int(cfg.get("k", 10)))
+    if seg:
+        print("\n" + seg)
+    return 0
+
+
+def _compare(args: argparse.Namespace, settings: Settings) -> int:
+    from recsys.evaluation import runs
+
+    with _open(settings) as store:
+        a, b = runs.get(store, args.a), runs.get(store, args.b)
+    try:
+        cmp = runs.compare_runs(a, b, args.metric)
+    except CineBlendError:
+        raise
+    if args.json:
+        print(json.dumps(cmp.to_dict(), indent=2, default=str))
+    else:
+        print(runs.compare_text(cmp, int(a.document.get("config", {}).get("k", 10))))
+    return 0
+
+
+def _delete(args: argparse.Namespace, settings: Settings) -> int:
+    from recsys.evaluation import runs
+
+    with _open(settings) as store:
+        runs.delete(store, args.id)
+    print(f"Deleted run {args.id}.")
+    return 0

@@ -1,0 +1,178 @@
+"""The hybrid weights in two dimensions: a grid over two registered scorers' weights, evaluated
+on the validation split, its optimum and the live weights marked (:func:`grid_chart`).
+
+With exactly three registered scorers the grid covers the whole simplex: ``x`` and ``y`` vary
+and the third weighs ``1 - x - y`` (cells with ``x + y > 1`` do not exist), so the heatmap shows
+every blend. With more scorers a chosen pair varies from 0 to 1 each while the others keep their
+current (live) weights. As in the sweep, nothing is refitted: every cell re-blends the scores
+normalised once (:func:`recsys.evaluation.sweep.run_sweep`).
+
+Example (four scorers, pair content / ALS, step 0.5, live taste 0.2, popularity 0.1): nine cells
+``content, als in {0, 0.5, 1}``, each with taste 0.2 and popularity 0.1; the all-zero cell is
+skipped only when every other weight is 0 too (a blend needs one positive weight).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from recsys.errors import EvaluationError
+from recsys.evaluation.metrics import metric_label
+from recsys.evaluation.scoring import SplitIndex
+from recsys.evaluation.sweep import best_step, run_sweep
+from recsys.models import registry
+from recsys.progress import Progress
+
+if TYPE_CHECKING:
+    import altair as alt
+
+_DIGITS = 6
+MIN_STEP = 0.1  # 11 x 11 cells at most
+
+
+def grid_values(step: float) -> list[float]:
+    """``0, step, ..., 1`` (1 included when step divides it)."""
+    if not (math.isfinite(step) and MIN_STEP - 1e-9 <= step <= 1.0):
+        raise EvaluationError(f"The grid step must be between {MIN_STEP} and 1, got {step}.")
+    n = math.floor(1.0 / step + 1e-9)
+    return [round(i * step, _DIGITS) for i in range(n + 1)]
+
+
+def check_pair(pair: Sequence[str]) -> tuple[str, str]:
+    names = registry.names()
+    if len(pair) != 2 or pair[0] == pair[1] or any(p not in names for p in pair):
+        raise EvaluationError(f"The grid needs two different scorers out of {', '.join(names)}; got {list(pair)}.")
+    return str(pair[0]), str(pair[1])
+
+
+def grid_points(pair: Sequence[str], step: float, base: Mapping[str, float]) -> list[dict[str, float]]:
+    """The weights of every cell, ``x`` slowest (see the module docstring)."""
+    x, y = check_pair(pair)
+    names = registry.names()
+    values = grid_values(step)
+    third = next(n for n in names if n not in (x, y)) if len(names) == 3 else None
+    points = []
+    for wx in values:
+        for wy in values:
+            w = {n: float(base.get(n, 0.0)) for n in names}
+            w[x], w[y] = wx, wy
+            if third is not None:
+                rest = round(1.0 - wx - wy, _DIGITS)
+                if rest < -1e-9:
+                    continue
+                w[third] = max(rest, 0.0)
+            if sum(w.values()) <= 0:
+                continue
+            points.append(w)
+    return points
+
+
+def run_grid(
+    index: SplitIndex,
+    normalised: Mapping[int, Mapping[str, np.ndarray]],
+    pair: Sequence[str],
+    step: float,
+    base: Mapping[str, float],
+    k: int,
+    metrics: Sequence[str],
+    progress: Progress | None = None,
+) -> pl.DataFrame:
+    """``[x, y, <weight columns>, <metrics>]``: one row per cell, evaluated on ``index``'s split."""
+    x, y = check_pair(pair)
+    points = grid_points(pair, step, base)
+    results = run_sweep(index, normalised, points, k, progress=progress)
+    rows = []
+    for w, r in results:
+        row: dict[str, Any] = {"x": w[x], "y": w[y]}
+        row.update({f"{n}_weight": w[n] for n in registry.names()})
+        row.update({m: float(r.summary.get(m, math.nan)) for m in metrics})
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def grid_best(grid: pl.DataFrame, metric: str) -> int:
+    """Row of the best cell (ties: the first, i.e. the lowest x then y)."""
+    return best_step(grid[metric].to_list())
+
+
+def grid_chart(
+    grid: pl.DataFrame,
+    pair: Sequence[str],
+    metric: str,
+    k: int,
+    live: Mapping[str, float],
+    step: float,
+) -> alt.LayerChart:
+    """Heatmap of ``metric`` over the pair's weights (validation), the optimum as a red star and
+    the live weights as a black ring (at their exact position)."""
+    import altair as alt
+
+    x, y = check_pair(pair)
+    label = metric_label(metric, k)
+    half = step / 2
+    frame = grid.select(
+        pl.col("x").alias("xw"),
+        pl.col("y").alias("yw"),
+        (pl.col("x") - half).alias("x0"),
+        (pl.col("x") + half).alias("x1"),
+        (pl.col("y") - half).alias("y0"),
+        (pl.col("y") + half).alias("y1"),
+        pl.col(metric).alias("value"),
+    ).to_pandas()
+    best = grid.row(grid_best(grid, metric), named=True)
+    xs = alt.Scale(domain=[-half, 1 + half], nice=False)
+    ys = alt.Scale(domain=[-half, 1 + half], nice=False)
+    cells = (
+        alt.Chart(frame)
+        .mark_rect()
+        .encode(
+            x=alt.X("x0:Q", scale=xs, title=f"{x} weight"),
+            x2="x1:Q",
+            y=alt.Y("y0:Q", scale=ys, title=f"{y} weight"),
+            y2="y1:Q",
+            color=alt.Color("value:Q", title=f"{label} (validation)", scale=alt.Scale(scheme="viridis")),
+            tooltip=[
+                alt.Tooltip("xw:Q", title=f"{x} weight", format=".2f"),
+                alt.Tooltip("yw:Q", title=f"{y} weight", format=".2f"),
+                alt.Tooltip("value:Q", title=label, format=".4f"),
+            ],
+        )
+    )
+    marks = pl.DataFrame(
+        {
+            "xw": [best["x"], float(live.get(x, 0.0))],
+            "yw": [best["y"], float(live.get(y, 0.0))],
+            "what": [f"optimum {best[metric]:.4f}", "live weights"],
+        }
+    ).to_pandas()
+    points = (
+        alt.Chart(marks)
+        .mark_point(size=260, strokeWidth=3, filled=False)
+        .encode(
+            x=alt.X("xw:Q", scale=xs),
+            y=alt.Y("yw:Q", scale=ys),
+            shape=alt.Shape("what:N", title="", scale=alt.Scale(range=["diamond", "circle"])),
+            color=alt.Color("what:N", title="", scale=alt.Scale(range=["#d62728", "white"]), legend=None),
+            tooltip=[alt.Tooltip("what:N", title="")],
+        )
+    )
+    text = (
+        alt.Chart(marks)
+        .mark_text(dy=-16, fontWeight="bold", color="white")
+        .encode(x=alt.X("xw:Q", scale=xs), y=alt.Y("yw:Q", scale=ys), text="what:N")
+    )
+    others = [n for n in registry.names() if n not in (x, y)]
+    if len(registry.names()) == 3:
+        note = f"{others[0]} = 1 - {x} - {y}"
+    else:
+        note = ", ".join(f"{n} {float(live.get(n, 0.0)):.2f}" for n in others) + " fixed (live)"
+    return (
+        alt.layer(cells, points, text)
+        .resolve_scale(color="independent")
+        .properties(title=f"{label} on validation by {x} and {y} weight ({note})", height=360, width=420)
+    )

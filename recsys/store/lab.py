@@ -1,0 +1,165 @@
+"""The evaluation lab's tables: stored runs (history, comparison, deletion) and the log of
+live-weight changes. Functions over a :class:`~recsys.store.repository.Store` so the store class
+stays about users and ratings; each call is one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, desc, select
+
+from recsys.store.repository import Store
+from recsys.store.schema import evaluation_runs, settings, utcnow, weight_changes
+
+#: The settings key of the live hybrid weights (``recsys.feed.LIVE_WEIGHTS`` reads it).
+LIVE_WEIGHTS_KEY = "hybrid_weights"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One stored run as listed (no per-user vectors)."""
+
+    id: int
+    created_at: datetime
+    created_by: str | None
+    model_version: str
+    catalogue_build: str
+    dataset: str
+    protocol: str
+    config: dict[str, Any]
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredRun(RunInfo):
+    """A stored run with its compressed per-user metric vectors."""
+
+    per_user: bytes = b""
+
+
+@dataclass(frozen=True)
+class WeightChange:
+    id: int
+    changed_at: datetime
+    changed_by: str | None
+    action: str
+    old: dict[str, float] | None
+    new: dict[str, float]
+
+
+def save_run(
+    store: Store,
+    *,
+    created_by: str | None,
+    model_version: str,
+    catalogue_build: str,
+    dataset: str,
+    protocol: str,
+    config: Mapping[str, Any],
+    document: Mapping[str, Any],
+    per_user: bytes,
+) -> int:
+    """Store one run; returns its id (ids only grow, a deleted run's id is never reused)."""
+    with store._write() as conn:
+        result = conn.execute(
+            evaluation_runs.insert().values(
+                created_at=utcnow(),
+                created_by=created_by,
+                model_version=model_version[:64],
+                catalogue_build=catalogue_build[:128],
+                dataset=dataset[:200],
+                protocol=protocol[:16],
+                config=dict(config),
+                document=dict(document),
+                per_user=per_user,
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+
+_INFO = (
+    evaluation_runs.c.id,
+    evaluation_runs.c.created_at,
+    evaluation_runs.c.created_by,
+    evaluation_runs.c.model_version,
+    evaluation_runs.c.catalogue_build,
+    evaluation_runs.c.dataset,
+    evaluation_runs.c.protocol,
+    evaluation_runs.c.config,
+    evaluation_runs.c.document,
+)
+
+
+def list_runs(store: Store, limit: int = 200) -> list[RunInfo]:
+    """Stored runs, newest first."""
+    with store._read() as conn:
+        rows = conn.execute(select(*_INFO).order_by(desc(evaluation_runs.c.id)).limit(limit)).all()
+    return [RunInfo(*row) for row in rows]
+
+
+def get_run(store: Store, run_id: int) -> StoredRun | None:
+    with store._read() as conn:
+        row = conn.execute(
+            select(*_INFO, evaluation_runs.c.per_user).where(evaluation_runs.c.id == int(run_id))
+        ).first()
+    if row is None:
+        return None
+    return StoredRun(*row[:-1], per_user=bytes(row[-1]))  # type: ignore[misc]  # positional fields + the blob
+
+
+def delete_run(store: Store, run_id: int) -> bool:
+    """Delete a stored run; False when there was none with that id."""
+    with store._write() as conn:
+        return conn.execute(delete(evaluation_runs).where(evaluation_runs.c.id == int(run_id))).rowcount > 0
+
+
+def change_live_weights(
+    store: Store, new: Mapping[str, float] | None, changed_by: str | None, *, defaults: Mapping[str, float]
+) -> WeightChange:
+    """Set the live weights to ``new`` (``None``: back to ``defaults``, recorded as a reset) and
+    log the change (who, when, old, new) in the same transaction."""
+    action = "reset" if new is None else "apply"
+    value = dict(defaults if new is None else new)
+    now = utcnow()
+    with store._write() as conn:
+        old = conn.scalar(select(settings.c.value).where(settings.c.key == LIVE_WEIGHTS_KEY))
+        if new is None:
+            conn.execute(delete(settings).where(settings.c.key == LIVE_WEIGHTS_KEY))
+        else:
+            stmt = store._insert(settings).values(
+                key=LIVE_WEIGHTS_KEY, value=value, updated_at=now, updated_by=changed_by
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[settings.c.key],
+                set_={"value": stmt.excluded.value, "updated_at": now, "updated_by": changed_by},
+            )
+            conn.execute(stmt)
+        result = conn.execute(
+            weight_changes.insert().values(changed_at=now, changed_by=changed_by, action=action, old=old, new=value)
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+    return WeightChange(int(key[0]), now, changed_by, action, old, value)
+
+
+def weight_history(store: Store, limit: int = 50) -> list[WeightChange]:
+    """The live-weight changes, newest first."""
+    with store._read() as conn:
+        rows = conn.execute(
+            select(
+                weight_changes.c.id,
+                weight_changes.c.changed_at,
+                weight_changes.c.changed_by,
+                weight_changes.c.action,
+                weight_changes.c.old,
+                weight_changes.c.new,
+            )
+            .order_by(desc(weight_changes.c.id))
+            .limit(limit)
+        ).all()
+    return [WeightChange(*row) for row in rows]
