@@ -502,12 +502,12 @@ if result.grid is not None and config.grid is not None:
     st.subheader("Weights in two dimensions")
     st.altair_chart(
         grid_chart(result.grid, config.grid, config.metric, config.k, result.weights, config.grid_step),
-        width="content",
+        width="stretch",
     )
     doc_grid = result.to_dict()["grid"]
     st.caption(
         f"Every cell re-blends the {result.grid_on} scores (nothing refitted). Optimum: "
-        f"{fmt_weights(doc_grid['best']['weights'])} -> {doc_grid['best']['value']:.4f}; the ring marks the live "
+        f"{fmt_weights(doc_grid['best']['weights'])} -> {doc_grid['best']['value']:.4f}; the orange ring marks the live "
         "weights at run time."
     )
 

@@ -108,33 +108,35 @@ def grid_chart(
     live: Mapping[str, float],
     step: float,
 ) -> alt.LayerChart:
-    """Heatmap of ``metric`` over the pair's weights (validation), the optimum as a red star and
-    the live weights as a black ring (at their exact position)."""
+    """Heatmap of ``metric`` over the pair's weights (validation), the optimum as a red diamond and
+    the live weights as an orange ring (in the cell nearest them). Ordinal cells: the page shows it
+    with ``width="stretch"`` (with ``"content"`` Streamlit collapses a layered chart's width)."""
     import altair as alt
 
     x, y = check_pair(pair)
     label = metric_label(metric, k)
-    half = step / 2
+    decimals = max(0, -math.floor(math.log10(step))) if step < 1 else 0
+
+    def cell(value: float) -> str:  # the grid value nearest ``value``, as the axis label
+        return f"{round(round(value / step) * step, 6):.{decimals}f}"
+
     frame = grid.select(
+        pl.col("x").map_elements(cell, return_dtype=pl.String).alias("xc"),
+        pl.col("y").map_elements(cell, return_dtype=pl.String).alias("yc"),
         pl.col("x").alias("xw"),
         pl.col("y").alias("yw"),
-        (pl.col("x") - half).alias("x0"),
-        (pl.col("x") + half).alias("x1"),
-        (pl.col("y") - half).alias("y0"),
-        (pl.col("y") + half).alias("y1"),
         pl.col(metric).alias("value"),
     ).to_pandas()
+    order = [cell(v) for v in grid_values(step)]
     best = grid.row(grid_best(grid, metric), named=True)
-    xs = alt.Scale(domain=[-half, 1 + half], nice=False)
-    ys = alt.Scale(domain=[-half, 1 + half], nice=False)
+    xs = alt.X("xc:O", title=f"{x} weight", sort=order, scale=alt.Scale(domain=order))
+    ys = alt.Y("yc:O", title=f"{y} weight", sort=list(reversed(order)), scale=alt.Scale(domain=list(reversed(order))))
     cells = (
         alt.Chart(frame)
         .mark_rect()
         .encode(
-            x=alt.X("x0:Q", scale=xs, title=f"{x} weight"),
-            x2="x1:Q",
-            y=alt.Y("y0:Q", scale=ys, title=f"{y} weight"),
-            y2="y1:Q",
+            x=xs,
+            y=ys,
             color=alt.Color("value:Q", title=f"{label} (validation)", scale=alt.Scale(scheme="viridis")),
             tooltip=[
                 alt.Tooltip("xw:Q", title=f"{x} weight", format=".2f"),
@@ -143,28 +145,26 @@ def grid_chart(
             ],
         )
     )
+    optimum = f"optimum {best[metric]:.4f}"
+    live_x, live_y = float(live.get(x, 0.0)), float(live.get(y, 0.0))
     marks = pl.DataFrame(
         {
-            "xw": [best["x"], float(live.get(x, 0.0))],
-            "yw": [best["y"], float(live.get(y, 0.0))],
-            "what": [f"optimum {best[metric]:.4f}", "live weights"],
+            "xc": [cell(best["x"]), cell(live_x)],
+            "yc": [cell(best["y"]), cell(live_y)],
+            "what": [optimum, f"live weights ({x} {live_x:.2f}, {y} {live_y:.2f})"],
         }
     ).to_pandas()
+    domain = list(marks["what"])
     points = (
         alt.Chart(marks)
-        .mark_point(size=260, strokeWidth=3, filled=False)
+        .mark_point(size=420, strokeWidth=3, filled=False)
         .encode(
-            x=alt.X("xw:Q", scale=xs),
-            y=alt.Y("yw:Q", scale=ys),
-            shape=alt.Shape("what:N", title="", scale=alt.Scale(range=["diamond", "circle"])),
-            color=alt.Color("what:N", title="", scale=alt.Scale(range=["#d62728", "white"]), legend=None),
+            x=xs,
+            y=ys,
+            shape=alt.Shape("what:N", title="Marked", scale=alt.Scale(domain=domain, range=["diamond", "circle"])),
+            color=alt.Color("what:N", title="Marked", scale=alt.Scale(domain=domain, range=["#d62728", "#ff7f0e"])),
             tooltip=[alt.Tooltip("what:N", title="")],
         )
-    )
-    text = (
-        alt.Chart(marks)
-        .mark_text(dy=-16, fontWeight="bold", color="white")
-        .encode(x=alt.X("xw:Q", scale=xs), y=alt.Y("yw:Q", scale=ys), text="what:N")
     )
     others = [n for n in registry.names() if n not in (x, y)]
     if len(registry.names()) == 3:
@@ -172,7 +172,7 @@ def grid_chart(
     else:
         note = ", ".join(f"{n} {float(live.get(n, 0.0)):.2f}" for n in others) + " fixed (live)"
     return (
-        alt.layer(cells, points, text)
-        .resolve_scale(color="independent")
-        .properties(title=f"{label} on validation by {x} and {y} weight ({note})", height=360, width=420)
+        alt.layer(cells, points)
+        .resolve_scale(color="independent", shape="independent")
+        .properties(title=f"{label} on validation by {x} and {y} weight ({note})", height=380, width=440)
     )
