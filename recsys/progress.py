@@ -106,7 +106,7 @@ class OverallProgress:
                 inner = (seen.index(stage) + part) / max(spec.parts, len(seen))
             frac = self._start[name] + self._share[name] * min(inner, 1.0)
             self.fraction = min(max(self.fraction, frac), 1.0)
-            counts = f" ({_short(done)} of {_short(total)})" if total and spec.parts is not None else ""
+            counts = f" ({short_count(done)} of {short_count(total)})" if total and spec.parts is not None else ""
             self.text = f"{spec.label}: {stage}{counts}"
             self.sink(self.text, self.fraction)
 
@@ -120,7 +120,7 @@ class OverallProgress:
         self.sink(self.text, self.fraction)
 
 
-def _short(n: float) -> str:
+def short_count(n: float) -> str:
     """1234567 -> "1.2M", 950 -> "950"."""
     for unit in ("", "K", "M", "G"):
         if abs(n) < 1000:

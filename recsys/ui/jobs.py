@@ -20,6 +20,7 @@ import streamlit as st
 from recsys import jobs
 from recsys.config import Settings
 from recsys.errors import CineBlendError
+from recsys.progress import short_count
 from recsys.roles import may_run_jobs
 from recsys.store import jobs as rows
 from recsys.ui import auth, resources, state
@@ -149,16 +150,8 @@ class ProgressBars:
             if stage not in self.bars:
                 self.bars[stage] = st.progress(0.0, text=stage)
             slot, bar = stage, self.bars[stage]
-            text = f"{stage}: {_human(done)} of {_human(total)}" if total else f"{stage}: {_human(done)}"
+            text = f"{stage}: {short_count(done)} of {short_count(total)}" if total else f"{stage}: {short_count(done)}"
         shown = (stage if total else text, int(frac * 100))
         if self.shown.get(slot) != shown:
             self.shown[slot] = shown
             bar.progress(frac, text=text)
-
-
-def _human(n: float) -> str:
-    for unit in ("", "K", "M", "G"):
-        if abs(n) < 1000:
-            return f"{n:,.0f}{unit}" if unit == "" else f"{n:,.1f}{unit}"
-        n /= 1000
-    return f"{n:,.1f}T"
