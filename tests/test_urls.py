@@ -46,13 +46,13 @@ def test_mask_urls_in_a_message() -> None:
 def test_download_errors_and_logs_mask_the_url(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     write_raw_fixture(tmp_path / "site")
     with FileServer(tmp_path / "site") as server:
-        base = server.url("missing/").replace("http://", "http://reader:hunter2@") + "?token=s3cr3t"
+        base = server.url("missing/").replace("http://", "http://xuser7:hunter2@") + "?token=s3cr3t"
         settings = Settings(data_dir=tmp_path / "data", imdb_base_url=base, with_people=False)
         with caplog.at_level(logging.INFO), pytest.raises(FetchError) as info:
             fetch(settings)
     message = str(info.value)
     assert message.startswith(f"{server.url('missing/title.basics.tsv.gz')} was not found (HTTP 404)")
-    for secret in ("reader", "hunter2", "s3cr3t"):
+    for secret in ("xuser7", "hunter2", "s3cr3t"):
         assert secret not in message and secret not in caplog.text
 
 
@@ -71,7 +71,7 @@ def test_cli_error_line_masks_urls(
 
 def test_data_page_shows_masked_source_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CINEBLEND_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CINEBLEND_IMDB_BASE_URL", "https://reader:hunter2@mirror.example/imdb/?token=s3cr3t")
+    monkeypatch.setenv("CINEBLEND_IMDB_BASE_URL", "https://xuser7:hunter2@mirror.example/imdb/?token=s3cr3t")
     monkeypatch.setenv("CINEBLEND_MOVIELENS_URL", SIGNED)
     monkeypatch.setenv("CINEBLEND_COOKIE_KEY", "test-cookie-key-" + "x" * 40)
     at = start()  # signed out on a fresh install: the sign-in page opens on Register
@@ -79,5 +79,5 @@ def test_data_page_shows_masked_source_urls(tmp_path: Path, monkeypatch: pytest.
     assert not at.exception
     page = texts(at)
     assert "https://mirror.example/imdb/" in page and "http://host/x" in page
-    for secret in (*SECRETS, "hunter2", "s3cr3t", "reader"):
+    for secret in (*SECRETS, "hunter2", "s3cr3t", "xuser7"):
         assert secret not in page, secret

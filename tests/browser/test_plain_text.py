@@ -144,10 +144,16 @@ def assert_nothing_made_from_data(page: Page, where: Locator) -> None:
 
 def card_titles(page: Page, prefix: str) -> dict[str, str]:
     """``{tconst: the title text shown}`` of the cards whose key starts with ``prefix``."""
-    return {
-        key[len(prefix) :]: key_locator(page, key).locator(".cb-title").inner_text()
-        for key in keys_with_prefix(page, prefix)
-    }
+    # read in one pass inside the page: a rerun may replace cards between two separate reads
+    pairs: list[list[str]] = page.locator(f"[class*='{key_class(prefix)}']").evaluate_all(
+        """(els, cls) => els.flatMap(e => {
+            const key = Array.from(e.classList).find(c => c.startsWith(cls));
+            const title = e.querySelector('.cb-title');
+            return key && title ? [[key.slice(cls.length), title.innerText]] : [];
+        })""",
+        key_class(prefix),
+    )
+    return {tconst: title for tconst, title in pairs}
 
 
 def test_crafted_titles_show_literally_everywhere(
@@ -208,7 +214,10 @@ def test_crafted_titles_show_literally_everywhere(
     settle(page)
     box.fill("verify your account")
     box.press("Enter")
-    expect(with_prefix(page, "card-search-tt").first).to_be_visible()
+    # the page lists titles before a query: wait for the results of this one, not any card
+    expect(
+        with_prefix(page, "card-search-tt").locator(".cb-title", has_text="[Verify your account](http://evil.example)")
+    ).not_to_have_count(0)
     settle(page)
     found = card_titles(page, "card-search-")
     assert found and all(found[t] == names[t] for t in found if t in names), found
