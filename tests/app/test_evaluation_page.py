@@ -101,7 +101,7 @@ def test_background_run_is_stored_shown_and_matches_the_cli(
     specs = [c.proto.spec for c in at.get("vega_lite_chart")]
     assert any("NDCG@10 by content weight" in s for s in specs)
     assert any("on validation by content and als weight" in s and '"rect"' in s for s in specs)  # the heatmap
-    assert any("the ring marks the live weights" in c.value for c in at.caption)
+    assert any("the orange ring marks the live weights" in c.value for c in at.caption)
     assert any("By user activity" in m.value for m in at.markdown)
     bands = frame_by_columns(at, "Ratings in training")[0]
     assert list(bands["Users"]) == [1]
