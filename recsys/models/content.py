@@ -551,9 +551,9 @@ class ContentQuery:
             rows = at[ok]
             sims = (data.table[data.codes[rows]] @ self.low) * data.scale[rows, None]
             hit, high = self._overlap(data)
-            where = np.searchsorted(hit, rows)
-            found = (where < len(hit)) & (hit[np.minimum(where, max(len(hit) - 1, 0))] == rows)
-            if len(hit):
+            if len(hit):  # none when no liked title has a title word, person or tag (issue 18)
+                where = np.minimum(np.searchsorted(hit, rows), len(hit) - 1)
+                found = hit[where] == rows
                 sims[found] += high[where[found]]
             terms = self._sharpen(sims.astype(np.float64)) * self.weights
             out[ok] = terms[:, self.liked]

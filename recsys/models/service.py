@@ -35,7 +35,8 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ import polars as pl
 
 from recsys.columns import KINDS
 from recsys.columns import Columns as C
-from recsys.errors import ModelError
+from recsys.errors import CineBlendError, ModelError
 from recsys.models import registry
 from recsys.models.als import ALSScorer, blas_single_thread
 from recsys.models.artifacts import (
@@ -342,7 +343,7 @@ class Recommender:
             }
         # one BLAS thread: implicit's OpenMP fold-in and multi-threaded OpenBLAS calls on 2 cores
         # otherwise fight (measured: fold-in 0.1 ms alone, 10 ms after a threaded gemv)
-        with blas_single_thread():
+        with blas_single_thread(), ranking_guard("recommendations"):
             queries = self.queries(prof, w)
             return {kind: self._rank(self.sections[kind], prof, queries, n, w, exclude) for kind in kinds}
 
@@ -448,7 +449,10 @@ class Recommender:
         home = next((k for k, sec in self.sections.items() if tconst in sec.position), None)
         if home is None or n <= 0:
             return []
-        sec = self.sections[kind or home]
+        with ranking_guard("similar titles"):
+            return self._similar(tconst, n, self.sections[kind or home])
+
+    def _similar(self, tconst: str, n: int, sec: Section) -> list[str]:
         content = self.hybrid.scorers.get("content")
         if not isinstance(content, TfidfScorer):
             return []
@@ -611,6 +615,23 @@ def catalogue_fingerprint(titles: pl.DataFrame) -> str:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def ranking_guard(what: str) -> Iterator[None]:
+    """Turn an unexpected exception inside ranking into a :class:`ModelError` a page or the CLI
+    shows as one line (the traceback goes to the log): a bug in one scorer must never reach a
+    tester as an error page (issue 18: an IndexError on profiles without title-word features)."""
+    try:
+        yield
+    except CineBlendError:
+        raise
+    except Exception as exc:
+        log.exception("computing %s failed", what)
+        raise ModelError(
+            f"Could not compute {what} ({type(exc).__name__}); the error was logged. "
+            "Try again, or retrain with `python -m recsys train`."
+        ) from exc
 
 
 def _configs(config: RecommenderConfig) -> Iterable[tuple[str, Any]]:

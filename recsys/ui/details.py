@@ -6,6 +6,7 @@ import streamlit as st
 
 from recsys.catalog.queries import Catalog
 from recsys.columns import RATING_VALUES, VALUE_LABELS
+from recsys.errors import CineBlendError
 from recsys.ui import actions, cards, resources, state
 
 
@@ -79,7 +80,11 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
             )
     model = resources.recommender()
     # the same function as `python -m recsys similar`; each entry opens its own details
-    neighbours = catalog.titles(model.similar(tconst, 6)) if model is not None else None
+    try:
+        neighbours = catalog.titles(model.similar(tconst, 6)) if model is not None else None
+    except CineBlendError as exc:
+        st.text(str(exc))
+        neighbours = None
     if neighbours is not None and neighbours.height:
         st.markdown("**More like this**")
         for item in neighbours.iter_rows(named=True):

@@ -300,3 +300,43 @@ def test_the_threshold_and_the_cold_blend_are_settings(recommender: Recommender)
     assert rec.recommend(two, "movie", n=3)["als"].is_finite().any()
     loaded = RecommenderConfig.from_dict(cfg.to_dict())
     assert loaded.hybrid_from_likes == 2 and loaded.cold_start_weights["content"] == 1.0
+
+
+# --- feature-poor likes (issue 18: IndexError when no liked title has a word or person) --------
+
+
+def _feature_poor_recommender(titles: pl.DataFrame, ratings: pl.DataFrame) -> Recommender:
+    """The fixture catalogue plus three films whose titles are only stop words or digits and
+    that have no people ("Up", "1917", "Get Out"), like 8,858 titles of the mirror."""
+    poor = pl.DataFrame(
+        [
+            {**titles.row(0, named=True), "tconst": t, "primary_title": name, "directors": [], "writers": []}
+            for t, name in (("tt0000901", "Up"), ("tt0000902", "1917"), ("tt0000903", "Get Out"))
+        ],
+        schema=titles.schema,
+    )
+    return Recommender.fit(TrainingData(pl.concat([titles, poor]), ratings), small_config())
+
+
+def test_likes_without_any_word_or_person_feature_are_recommended_for(
+    titles: pl.DataFrame, ratings: pl.DataFrame
+) -> None:
+    rec = _feature_poor_recommender(titles, ratings)
+    for likes in (["tt0000901"], ["tt0000901", "tt0000902", "tt0000903"]):
+        feed = rec.recommend_feed([(t, 1) for t in likes], n=5)
+        assert feed["movie"].height == 5 and feed["tv"].height == 5
+        assert all(feed["movie"]["reason"].to_list())
+        assert not set(likes) & set(feed["movie"]["tconst"].to_list())
+    assert rec.similar("tt0000902", 3)
+
+
+def test_an_unexpected_error_inside_ranking_is_one_clear_model_error(
+    recommender: Recommender, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise IndexError("index 0 is out of bounds")
+
+    monkeypatch.setattr(Recommender, "_rank", broken)
+    with pytest.raises(ModelError, match="Could not compute recommendations .IndexError.; the error was logged"):
+        recommender.recommend_feed([("tt0000001", 1)], n=3)
+    assert "computing recommendations failed" in caplog.text
