@@ -25,6 +25,7 @@ class Columns:
     RATING = "average_rating"
     VOTES = "num_votes"
     POPULARITY = "popularity"
+    LANGUAGE = "language"  # original language, ISO 639-1 ("ja"), null when unknown (issue 18)
     ML_USER_ID = "ml_user_id"  # MovieLens ratings' user column (app users negative in evaluation)
 
 

@@ -86,7 +86,7 @@ from recsys.progress import Progress, null_progress
 
 log = logging.getLogger(__name__)
 
-_TITLE_COLUMNS = (C.TCONST, C.KIND, C.TITLE, C.START_YEAR, C.GENRES, C.POPULARITY, C.VOTES)
+_TITLE_COLUMNS = (C.TCONST, C.KIND, C.TITLE, C.START_YEAR, C.GENRES, C.POPULARITY, C.VOTES, C.LANGUAGE)
 #: A scorer knowing fewer than this share of a section's titles passes its weight to its heir
 #: there (registry.section_weights). Measured on the mirror: ALS knows 12% of the films (7,773)
 #: but 0.4% of the shows (71 MovieLens titles that IMDb lists as mini-series), whose few z-scores

@@ -1,0 +1,1 @@
+"""Ranking stages after the blend (calibration, popularity correction, ...): see registry.py."""
