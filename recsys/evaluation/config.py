@@ -29,6 +29,7 @@ metric_label = M.metric_label
 POPULARITY = "popularity"
 HYBRID = "hybrid (current)"
 BEST = "hybrid (best sweep step)"
+SERVED = "served (hybrid + ranking stages)"  # what the feed ranks: live weights, then every stage
 CONTENT = registry.SCORERS["content"].model
 ALS = registry.SCORERS["als"].model
 POPULARITY_IMDB = registry.SCORERS["popularity"].model
@@ -46,7 +47,7 @@ MAX_NEW_USER_DRAWS = 10
 
 def model_names() -> tuple[str, ...]:
     """The rows of a run, in order: the baseline, one per registered scorer, the two hybrids."""
-    return (POPULARITY, *(spec.model for spec in registry.SCORERS.values()), HYBRID, BEST)
+    return (POPULARITY, *(spec.model for spec in registry.SCORERS.values()), HYBRID, BEST, SERVED)
 
 
 def dump_names() -> dict[str, str]:
@@ -56,6 +57,7 @@ def dump_names() -> dict[str, str]:
         **{spec.model: spec.dump for spec in registry.SCORERS.values()},
         HYBRID: "hybrid",
         BEST: "hybrid_best",
+        SERVED: "served",
     }
 
 

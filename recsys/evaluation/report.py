@@ -37,6 +37,10 @@ class StageResult:
     tops: dict[str, dict[int, list[str]]] = field(repr=False)
     counts: dict[str, int]
     grid: pl.DataFrame | None = None
+    #: the ranking stages' strengths of the served row, and (on the split they were chosen on)
+    #: one row per setting tried: the stages' strengths and every summary figure
+    stages: dict[str, float] = field(default_factory=dict)
+    stage_grid: pl.DataFrame | None = None
 
 
 @dataclass
@@ -67,6 +71,10 @@ class EvaluationResult:
     segments: dict[str, Any] | None = None
     grid: pl.DataFrame | None = None
     grid_on: str = "validation"
+    #: the served row's ranking-stage strengths, and the settings tried on ``stages_on``
+    stages: dict[str, float] = field(default_factory=dict)
+    stage_grid: pl.DataFrame | None = None
+    stages_on: str = "validation"
 
     @property
     def best_weights(self) -> Weights:
@@ -206,6 +214,12 @@ class EvaluationResult:
             "plain_matches": self.plain_matches,
             "segments": self._segments_dict(),
             "grid": self._grid_dict(),
+            "stages": {
+                "strengths": dict(self.stages),
+                "chosen_on": self.stages_on,
+                "rule": "the strongest setting within 2% of the best validation NDCG",
+                "settings": _rows(self.stage_grid) if self.stage_grid is not None else [],
+            },
         }
 
     def _segments_dict(self) -> dict[str, Any] | None:
@@ -308,6 +322,13 @@ def result_from_document(doc: dict[str, Any], per_user: dict[str, pl.DataFrame] 
         segments=segments,
         grid=_frame_of(grid["cells"]) if grid else None,
         grid_on=grid["split"] if grid else "validation",
+        stages=dict((doc.get("stages") or {}).get("strengths") or {}),
+        stage_grid=(
+            pl.DataFrame(doc["stages"]["settings"], infer_schema_length=None)
+            if (doc.get("stages") or {}).get("settings")
+            else None
+        ),
+        stages_on=(doc.get("stages") or {}).get("chosen_on", "validation"),
     )
 
 
@@ -468,8 +489,26 @@ def render_text(result: EvaluationResult) -> str:
             f"Weight grid ({' x '.join(g['pair'])}, step {g['step']:g}, on {g['split']}): best "
             f"{registry.format_weights(g['best']['weights'])} -> {g['best']['value']:.4f}.",
         ]
+    if result.stage_grid is not None and result.stage_grid.height:
+        lines += ["", stages_text(result)]
     lines.append(result.timing_line())
     return "\n".join(lines)
+
+
+def stages_text(result: EvaluationResult) -> str:
+    """The ranking-stage settings tried and the one the served row uses."""
+    from recsys.evaluation.served import label
+
+    grid = result.stage_grid if result.stage_grid is not None else pl.DataFrame()
+    wanted = ("stages", result.config.metric, "miscalibration", "popularity_lift", "tail_share", "coverage")
+    shown = [c for c in wanted if c in grid.columns]
+    return "\n".join(
+        [
+            f"Ranking stages (after the blend), tried on {result.stages_on}; served: {label(result.stages)} "
+            "(the strongest setting within 2% of the best NDCG):",
+            _text_table(grid.select(shown)),
+        ]
+    )
 
 
 def segments_text(doc: dict[str, Any], metric: str, k: int) -> str:

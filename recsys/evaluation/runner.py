@@ -54,6 +54,7 @@ from recsys.columns import Columns as C
 from recsys.errors import CineBlendError, EvaluationError
 from recsys.evaluation import metrics as M
 from recsys.evaluation import segments as S
+from recsys.evaluation import served as served_mod
 from recsys.evaluation.config import (
     ALS,
     BEST,
@@ -65,6 +66,7 @@ from recsys.evaluation.config import (
     MODELS,
     POPULARITY,
     POPULARITY_IMDB,
+    SERVED,
     STAGES,
     SUMMARY,
     USER,
@@ -102,6 +104,7 @@ from recsys.models.base import Scorer, TrainingData
 from recsys.models.hybrid import HybridConfig, Normalisation, WeightedHybrid, normalise
 from recsys.models.popularity import PopularityConfig, PopularityScorer
 from recsys.models.registry import Weights
+from recsys.models.rerank.registry import Strengths
 from recsys.models.service import RecommenderConfig, catalogue_fingerprint
 from recsys.progress import Progress, null_progress
 
@@ -240,6 +243,7 @@ def run_evaluation(
     steps = config.sweep_weights()
     stages: dict[str, StageResult] = {}
     grid_on = "validation" if val is not None and val.users else "test"
+    chosen_stages: Strengths | None = None  # the ranking stages' strengths, chosen on validation
     for stage, part in (("validation", val), ("test", sp)):
         if part is None or not part.users:
             continue
@@ -258,7 +262,9 @@ def run_evaluation(
             timings,
             progress,
             with_grid=stage == grid_on,
+            served=chosen_stages,
         )
+        chosen_stages = stages[stage].stages
     result_test = stages["test"]
     chosen_on = "validation" if "validation" in stages else "test"
     chooser = stages[chosen_on]
@@ -342,6 +348,9 @@ def run_evaluation(
         segments=segments,
         grid=stages[grid_on].grid,
         grid_on=grid_on,
+        stages=result_test.stages,
+        stage_grid=stages[chosen_on].stage_grid,
+        stages_on=chosen_on,
     )
 
 
@@ -377,9 +386,12 @@ def _run_stage(
     progress: Progress,
     *,
     with_grid: bool = False,
+    served: Strengths | None = None,
 ) -> StageResult:
     """Fit, score once, evaluate every model and every sweep step (and, ``with_grid``, every
-    cell of the 2-D weight grid) on one split."""
+    cell of the 2-D weight grid) on one split. The served row ranks with the stage strengths
+    ``served``, or, when None, with the strongest setting of the stage grid within 2% of the
+    best NDCG on this split (:mod:`recsys.evaluation.served`)."""
     k = config.k
     index = SplitIndex(part)
     t0 = time.perf_counter()
@@ -406,6 +418,10 @@ def _run_stage(
         results[HYBRID] = evaluate(index, hybrid_fn(comps, weights), k, genres=genres)
         progress(f"{_STAGE_MODELS} ({stage})", len(names) + 2, len(names) + 2)
         t0 = time.perf_counter()
+        chosen, results[SERVED], stage_grid = _served(index, comps, weights, titles, k, genres, served, progress)
+        timings.setdefault("stages_s", 0.0)
+        timings["stages_s"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
         swept = run_sweep(index, comps, steps, k, genres=genres, progress=progress)
         timings.setdefault("sweep_steps_s", 0.0)
         timings["sweep_steps_s"] += time.perf_counter() - t0
@@ -417,7 +433,7 @@ def _run_stage(
             )
             timings["grid_s"] = time.perf_counter() - t0
     timings["sweep_s"] = timings["scoring_s"] + timings["normalise_s"] + timings["sweep_steps_s"]
-    weights_of: dict[str, Mapping[str, float] | None] = {POPULARITY: None, HYBRID: weights}
+    weights_of: dict[str, Mapping[str, float] | None] = {POPULARITY: None, HYBRID: weights, SERVED: weights}
     for name, spec in registry.SCORERS.items():
         weights_of[spec.model] = {n: (1.0 if n == name else 0.0) for n in registry.SCORERS}
     rows = [(name, weights_of[name], results[name]) for name in model_names() if name != BEST]
@@ -438,7 +454,48 @@ def _run_stage(
         tops={name: r.top for name, r in results.items()} | {f"__step{i}": r.top for i, (_, r) in enumerate(swept)},
         counts=counts,
         grid=grid,
+        stages=dict(chosen),
+        stage_grid=stage_grid,
     )
+
+
+def _served(
+    index: SplitIndex,
+    normalised: Mapping[int, Mapping[str, Any]],
+    weights: Weights,
+    titles: pl.DataFrame,
+    k: int,
+    genres: Mapping[str, Sequence[str]],
+    fixed: Strengths | None,
+    progress: Progress,
+) -> tuple[Strengths, EvalResult, pl.DataFrame | None]:
+    """The served row: with ``fixed`` strengths, or every setting of the stage grid and the
+    chosen one (``(strengths, result, grid table)``)."""
+    facts = served_mod.ItemFacts.of(index, titles)
+    tastes: dict[int, Any] = {}
+    if fixed is not None:
+        fn = served_mod.served_fn(index, normalised, weights, facts, fixed, k, tastes)
+        return dict(fixed), evaluate(index, fn, k, genres=genres), None
+    settings = served_mod.strength_grid()
+    results: list[EvalResult] = []
+    for i, strengths in enumerate(settings):
+        progress("evaluation: ranking stages", i, len(settings))
+        fn = served_mod.served_fn(index, normalised, weights, facts, strengths, k, tastes)
+        results.append(evaluate(index, fn, k, genres=genres))
+    progress("evaluation: ranking stages", len(settings), len(settings))
+    best = served_mod.choose(settings, [r.summary["ndcg"] for r in results])
+    table = pl.DataFrame(
+        [
+            {
+                "stages": served_mod.label(s),
+                **{f"{n}_strength": v for n, v in s.items()},
+                **{m: (None if math.isnan(v) else v) for m, v in r.summary.items()},
+                "chosen": i == best,
+            }
+            for i, (s, r) in enumerate(zip(settings, results, strict=True))
+        ]
+    )
+    return settings[best], results[best], table
 
 
 def sample_users(ratings: pl.DataFrame, n: int, min_positives: int, seed: int) -> pl.DataFrame:
@@ -458,7 +515,10 @@ def _set_best(res: StageResult, best: int, config: EvaluationConfig) -> None:
     """Append the BEST row (the chosen step's figures on this split) and its lists."""
     step = res.sweep.row(best, named=True)
     row = res.sweep.slice(best, 1).with_columns(pl.lit(BEST).alias("model"))
-    res.models = pl.concat([res.models, row.select(res.models.columns)])
+    order = {name: i for i, name in enumerate(model_names())}
+    res.models = pl.concat([res.models, row.select(res.models.columns)]).sort(
+        pl.col("model").replace_strict(order, default=len(order)), maintain_order=True
+    )
     res.per_user[BEST] = res.per_user[str(step["model"])]
     res.tops[BEST] = res.tops.pop(f"__step{best}")
     for key in [k for k in res.tops if k.startswith("__step")]:

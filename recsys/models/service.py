@@ -82,6 +82,8 @@ from recsys.models.hybrid import (
 )
 from recsys.models.reasons import popular_reason, reasons_for
 from recsys.models.registry import Weights, check_weights, section_weights
+from recsys.models.rerank import registry as rerank
+from recsys.models.rerank.base import Pool, Taste
 from recsys.progress import Progress, null_progress
 
 log = logging.getLogger(__name__)
@@ -130,6 +132,7 @@ class RecommenderConfig:
         default_factory=lambda: {"content": 1.0, "als": 0.6, "popularity": 0.8}
     )
     keep_versions: int = 3
+    stages: Mapping[str, float] = field(default_factory=rerank.default_strengths)
 
     def scorer_config(self, name: str) -> Any:
         spec = registry.SCORERS[name]
@@ -145,6 +148,7 @@ class RecommenderConfig:
             "reason_titles": self.reason_titles,
             "similar_weights": dict(self.similar_weights),
             "keep_versions": self.keep_versions,
+            "stages": dict(self.stages),
         }
 
     @classmethod
@@ -169,6 +173,7 @@ class RecommenderConfig:
             reason_titles=int(data.get("reason_titles", base.reason_titles)),
             similar_weights=dict(data.get("similar_weights") or base.similar_weights),
             keep_versions=int(data.get("keep_versions", base.keep_versions)),
+            stages=rerank.check_strengths(data.get("stages")),
         )
 
 
@@ -181,6 +186,8 @@ class Section:
     blocks: dict[str, Block]  # each scorer's candidate block over these titles
     popularity: np.ndarray  # the catalogue's popularity (NaN when unknown)
     genres: list[list[str]]  # genres per title
+    languages: list[str | None]  # original language per title (None when unknown)
+    log_votes: np.ndarray  # ln(1 + IMDb votes) per title, NaN when unknown
     genre_masks: dict[str, np.ndarray]
     position: dict[str, int]  # tconst -> position in this section
     blind: tuple[str, ...] = ()  # scorers knowing under MIN_SECTION_COVERAGE of these titles
@@ -269,6 +276,14 @@ class Recommender:
         )
         has_genres = C.GENRES in frame.columns
         genres = [list(g or ()) for g in frame[C.GENRES].to_list()] if has_genres else [[] for _ in tconsts]
+        languages: list[str | None] = (
+            frame[C.LANGUAGE].to_list() if C.LANGUAGE in frame.columns else [None] * len(tconsts)
+        )
+        log_votes = (
+            np.log1p(frame[C.VOTES].cast(pl.Float64).fill_null(np.nan).to_numpy().clip(min=0.0))
+            if C.VOTES in frame.columns
+            else np.full(len(tconsts), np.nan)
+        )
         masks: dict[str, np.ndarray] = {}
         for i, gs in enumerate(genres):
             for g in gs:
@@ -288,6 +303,8 @@ class Recommender:
             blocks=blocks,
             popularity=popularity,
             genres=genres,
+            languages=languages,
+            log_votes=log_votes,
             genre_masks=masks,
             position={t: i for i, t in enumerate(ids)},
         )
@@ -302,6 +319,7 @@ class Recommender:
         weights: Mapping[str, float] | Sequence[float] | None = None,
         favourite_genres: Sequence[str] = (),
         exclude: Iterable[str] = (),
+        stages: Mapping[str, float] | None = None,
     ) -> pl.DataFrame:
         """Top ``n`` titles of ``kind`` for the profile ``[tconst, value]``, best first.
 
@@ -310,7 +328,7 @@ class Recommender:
         computed because its weight is 0). Every rated title and every tconst in ``exclude`` is
         removed. See the module docstring for cold start.
         """
-        return self.recommend_feed(profile, n, weights, favourite_genres, exclude, kinds=(kind,))[kind]
+        return self.recommend_feed(profile, n, weights, favourite_genres, exclude, kinds=(kind,), stages=stages)[kind]
 
     def effective_weights(self, profile: Profile, weights: Mapping[str, float] | Sequence[float] | None) -> Weights:
         """The weights a request uses (see :func:`served_weights`)."""
@@ -325,9 +343,13 @@ class Recommender:
         favourite_genres: Sequence[str] = (),
         exclude: Iterable[str] = (),
         kinds: Sequence[str] = KINDS,
+        stages: Mapping[str, float] | None = None,
     ) -> dict[str, pl.DataFrame]:
         """:meth:`recommend` for several sections at once (default both), sharing the per-user
-        work (profile vectors, ALS fold-in) between them: ``{kind: frame}``."""
+        work (profile vectors, ALS fold-in) between them: ``{kind: frame}``.
+
+        ``stages``: ranking-stage strengths (:mod:`recsys.models.rerank.registry`; default the
+        model's ``config.stages``), run on the blend's best candidates before the top ``n``."""
         for kind in kinds:
             if kind not in self.sections:
                 raise ModelError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}.")
@@ -343,9 +365,31 @@ class Recommender:
             }
         # one BLAS thread: implicit's OpenMP fold-in and multi-threaded OpenBLAS calls on 2 cores
         # otherwise fight (measured: fold-in 0.1 ms alone, 10 ms after a threaded gemv)
+        strengths = rerank.check_strengths(self.config.stages if stages is None else stages)
         with blas_single_thread(), ranking_guard("recommendations"):
             queries = self.queries(prof, w)
-            return {kind: self._rank(self.sections[kind], prof, queries, n, w, exclude) for kind in kinds}
+            taste = self.taste(prof) if rerank.active(strengths) else None
+            return {
+                kind: self._rank(self.sections[kind], prof, queries, n, w, exclude, taste, strengths) for kind in kinds
+            }
+
+    def taste(self, profile: Profile) -> Taste:
+        """The profile's taste (genre and language shares, usual popularity) over the titles of
+        every section, for the ranking stages."""
+        genres: list[Sequence[str]] = []
+        languages: list[str | None] = []
+        log_votes: list[float] = []
+        values: list[float] = []
+        for t, v in zip(profile.tconsts, profile.values, strict=True):
+            for sec in self.sections.values():
+                i = sec.position.get(t)
+                if i is not None:
+                    genres.append(sec.genres[i])
+                    languages.append(sec.languages[i])
+                    log_votes.append(float(sec.log_votes[i]))
+                    values.append(float(v))
+                    break
+        return Taste.of(genres, languages, log_votes, values, profile.genres)
 
     def queries(self, profile: Profile, weights: Mapping[str, float]) -> dict[str, ScorerQuery]:
         """Each positively weighted scorer's prepared user (scorers with no signal left out)."""
@@ -371,6 +415,8 @@ class Recommender:
         n: int,
         weights: Mapping[str, float],
         exclude: Sequence[str],
+        taste: Taste | None = None,
+        strengths: Mapping[str, float] | None = None,
     ) -> pl.DataFrame:
         removed = self._removed(sec, prof, exclude)
         # a scorer that knows almost no title of this section (ALS and TV before testers rated
@@ -399,7 +445,11 @@ class Recommender:
                 normed[name], scale = normalise_with_scale(raw, self.config.hybrid.normalisation)
                 stats[name] = (math.nan, scale)
             blended = blend(normed, weights)
-        top = top_n(blended, n)
+        if taste is not None and strengths is not None:
+            pool = top_n(blended, max(rerank.POOL_SIZE, 3 * n))
+            top = rerank.apply(section_pool(sec, pool, blended[pool]), taste, n, strengths)
+        else:
+            top = top_n(blended, n)
         if len(top) < n:
             # candidates no weighted scorer could score come last, most popular first
             pop = np.where(np.isnan(blended), sec.popularity, np.nan)
@@ -615,6 +665,17 @@ def catalogue_fingerprint(titles: pl.DataFrame) -> str:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+def section_pool(sec: Section, positions: np.ndarray, scores: np.ndarray) -> Pool:
+    """The ranking stages' view of a section's candidates at ``positions`` (best first)."""
+    return Pool(
+        positions=positions,
+        scores=scores,
+        genres=[sec.genres[i] for i in positions],
+        languages=[sec.languages[i] for i in positions],
+        log_votes=sec.log_votes[positions],
+    )
 
 
 @contextmanager

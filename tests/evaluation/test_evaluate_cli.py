@@ -108,6 +108,7 @@ def test_dump_recomputes_ndcg_independently(
             "taste.parquet",
             "hybrid.parquet",
             "hybrid_best.parquet",
+            "served.parquet",
         ]
     )
 
@@ -123,6 +124,7 @@ def test_dump_recomputes_ndcg_independently(
         "popularity (IMDb)": "popularity_imdb",
         "hybrid (current)": "hybrid",
         "hybrid (best sweep step)": "hybrid_best",
+        "served (hybrid + ranking stages)": "served",
     }
     for model, name in files.items():
         lists = pl.read_parquet(dump / f"{name}.parquet")

@@ -88,7 +88,7 @@ def test_popularity_baseline_figures_by_hand(tiny: runner.EvaluationResult) -> N
 
 
 def test_result_layout(tiny: runner.EvaluationResult) -> None:
-    # the baseline, one row per registered scorer, the two hybrids
+    # the baseline, one row per registered scorer, the two hybrids, what the feed serves
     assert tiny.models["model"].to_list() == [
         "popularity",
         "content",
@@ -97,6 +97,7 @@ def test_result_layout(tiny: runner.EvaluationResult) -> None:
         "popularity (IMDb)",
         "hybrid (current)",
         "hybrid (best sweep step)",
+        "served (hybrid + ranking stages)",
     ]
     assert tiny.models["model"].to_list() == list(runner.model_names())
     assert tiny.sweep["content_weight"].to_list() == [0.0, 0.5, 1.0]

@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 
 from recsys.models import ALSConfig, Recommender, RecommenderConfig, TfidfConfig, TrainingData
+from recsys.models.rerank.registry import no_stages
 
 # tconst, kind, title, year, runtime, genres, director, writer, rating, votes, popularity
 _TITLES = [
@@ -124,7 +125,9 @@ def make_ratings() -> pl.DataFrame:
 
 
 def small_config() -> RecommenderConfig:
-    return RecommenderConfig(scorers=small_scorer_configs())
+    """The tiny data's configs; ranking stages off, so tests see the blend's own order (the stages
+    have their own tests)."""
+    return RecommenderConfig(scorers=small_scorer_configs(), stages=no_stages())
 
 
 def small_scorer_configs() -> dict[str, object]:

@@ -31,6 +31,7 @@ from recsys.models.base import (
     write_json,
 )
 from recsys.models.registry import ScorerSpec, check_weights, parse_weights
+from recsys.models.rerank.registry import no_stages
 from tests.models.conftest import make_ratings, make_titles, small_scorer_configs
 
 TOY = "recency"
@@ -153,6 +154,7 @@ def test_toy_gets_its_own_evaluation_row_and_weight_column(toy: ScorerSpec) -> N
         "recency (toy)",
         "hybrid (current)",
         "hybrid (best sweep step)",
+        "served (hybrid + ranking stages)",
     )
     config = EvaluationConfig(factors=4, iterations=3, k=2, sweep=(0.0, 1.0, 0.5), min_positives=4)
     result = run_evaluation(make_titles(), make_ratings(), config, configs=small_scorer_configs())
@@ -168,7 +170,7 @@ def test_toy_gets_its_own_evaluation_row_and_weight_column(toy: ScorerSpec) -> N
 
 
 def test_toy_component_is_a_column_of_the_recommendations(toy: ScorerSpec, tmp_path: Path) -> None:
-    config = RecommenderConfig(scorers=small_scorer_configs())
+    config = RecommenderConfig(scorers=small_scorer_configs(), stages=no_stages())
     rec = Recommender.fit(TrainingData(titles=make_titles(), ratings=make_ratings()), config)
     profile = [("tt0000001", 1), ("tt0000002", 1), ("tt0000003", 1), ("tt0000005", -1)]
     out = rec.recommend(profile, "movie", n=4, weights={TOY: 1.0})

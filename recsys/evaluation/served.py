@@ -1,0 +1,142 @@
+"""The *served* ranking offline: the blend with the live weights, then every ranking stage, as the
+feed ranks (one code path: :func:`recsys.models.rerank.registry.apply`).
+
+**Choosing the strengths (issue 18).** Every combination of the stages' grids
+(:attr:`~recsys.models.rerank.registry.StageSpec.grid`) is evaluated on the *validation* split;
+the chosen setting is the strongest one whose validation NDCG@10 stays within ``TOLERANCE`` (2%)
+of the best setting's, "strongest" being the largest sum of strengths, each divided by the top of
+its grid (so calibration 0.85 and popularity 0.5 both count 1). The test split is then ranked
+once with that setting. A stage with a one-value grid (the family filter; MMR, off) keeps that
+value.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from recsys.columns import Columns as C
+from recsys.evaluation.scoring import ScoreFn, SplitIndex, history_profile
+from recsys.models.hybrid import blend
+from recsys.models.rerank import registry as rerank
+from recsys.models.rerank.base import Pool, Taste
+from recsys.models.rerank.registry import Strengths
+
+log = logging.getLogger(__name__)
+
+#: Validation NDCG@10 a chosen setting may give up against the best setting (issue 18: 2%).
+TOLERANCE = 0.02
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """Genres, language and ``ln(1 + votes)`` of every item of a split, in ``split.items`` order."""
+
+    genres: list[list[str]]
+    languages: list[str | None]
+    log_votes: np.ndarray
+
+    @classmethod
+    def of(cls, index: SplitIndex, titles: pl.DataFrame) -> ItemFacts:
+        items = pl.DataFrame({C.TCONST: list(index.split.items)})
+        cols = [c for c in (C.TCONST, C.GENRES, C.LANGUAGE, C.VOTES) if c in titles.columns]
+        joined = items.join(titles.select(cols).unique(C.TCONST), on=C.TCONST, how="left", maintain_order="left")
+        n = joined.height
+        genres = [list(g or ()) for g in joined[C.GENRES].to_list()] if C.GENRES in cols else [[] for _ in range(n)]
+        languages = joined[C.LANGUAGE].to_list() if C.LANGUAGE in cols else [None] * n
+        votes = joined[C.VOTES].cast(pl.Float64).fill_null(np.nan).to_numpy() if C.VOTES in cols else np.full(n, np.nan)
+        return cls(genres, languages, np.log1p(np.clip(votes, 0.0, None)))
+
+    def pool(self, positions: np.ndarray, scores: np.ndarray) -> Pool:
+        return Pool(
+            positions=positions,
+            scores=scores,
+            genres=[self.genres[i] for i in positions],
+            languages=[self.languages[i] for i in positions],
+            log_votes=self.log_votes[positions],
+        )
+
+    def taste(self, index: SplitIndex, user: int) -> Taste:
+        """The taste of a user's training history, as the feed computes it for a profile."""
+        profile = history_profile(index.histories[user], index.split)
+        pos = index.items.lookup(list(profile.tconsts))
+        known = pos >= 0
+        at = pos[known]
+        return Taste.of(
+            [self.genres[i] for i in at],
+            [self.languages[i] for i in at],
+            self.log_votes[at].tolist(),
+            profile.values[known].tolist(),
+        )
+
+
+def served_fn(
+    index: SplitIndex,
+    normalised: Mapping[int, Mapping[str, np.ndarray]],
+    weights: Mapping[str, float],
+    facts: ItemFacts,
+    strengths: Mapping[str, float],
+    k: int,
+    tastes: dict[int, Taste] | None = None,
+) -> ScoreFn:
+    """Score function of the served ranking: the blend's best ``POOL_SIZE`` unrated items go
+    through the stages; the stages' top ``k`` get descending scores above every other item (so
+    :func:`~recsys.evaluation.scoring.evaluate` keeps their order)."""
+    tastes = tastes if tastes is not None else {}
+
+    def fn(user: int, history: pl.DataFrame) -> np.ndarray:
+        blended = blend(normalised[user], weights)
+        if not rerank.active(strengths):
+            return blended
+        s = np.where(np.isfinite(blended), blended, -np.inf)
+        s[index.positions(history)] = -np.inf
+        size = min(len(s), max(rerank.POOL_SIZE, 3 * k))
+        pool = np.argpartition(-s, size - 1)[:size]
+        pool = pool[np.lexsort((pool, -s[pool]))]
+        pool = pool[np.isfinite(s[pool])]
+        taste = tastes.get(user)
+        if taste is None:
+            taste = tastes[user] = facts.taste(index, user)
+        top = rerank.apply(facts.pool(pool, s[pool]), taste, k, strengths)
+        out = np.full(len(s), np.nan)
+        out[top] = np.arange(len(top), 0, -1, dtype=np.float64)
+        return out
+
+    return fn
+
+
+def strength_grid() -> list[Strengths]:
+    """Every combination of the registered stages' grids, weakest first."""
+    names = rerank.names()
+    grids = [rerank.STAGES[n].grid or (rerank.STAGES[n].default,) for n in names]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grids)]
+
+
+def strength_of(strengths: Mapping[str, float]) -> float:
+    """How strong a setting is: the sum of each stage's strength over the top of its grid."""
+    total = 0.0
+    for name, value in strengths.items():
+        top = max(rerank.STAGES[name].grid or (1.0,))
+        if top > 0 and len(rerank.STAGES[name].grid) > 1:
+            total += value / top
+    return total
+
+
+def choose(settings: Sequence[Strengths], ndcg: Sequence[float], tolerance: float = TOLERANCE) -> int:
+    """Index of the strongest setting whose NDCG is within ``tolerance`` of the best (ties: the
+    higher NDCG, then the first). Example: NDCG [0.140, 0.139, 0.130] for strengths 0, 0.5, 1 ->
+    1 (0.139 >= 0.98 * 0.140; 0.130 is not)."""
+    best = max(ndcg)
+    ok = [i for i, v in enumerate(ndcg) if v >= (1.0 - tolerance) * best]
+    return max(ok, key=lambda i: (strength_of(settings[i]), ndcg[i], -i))
+
+
+def label(strengths: Mapping[str, float]) -> str:
+    """``"calibration 0.50, popularity 0.30"`` (stages with a grid only; "none" when all off)."""
+    parts = [f"{n} {v:.2f}" for n, v in strengths.items() if len(rerank.STAGES[n].grid) > 1 and v > 0]
+    return ", ".join(parts) or "none"

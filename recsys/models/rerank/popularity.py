@@ -1,0 +1,34 @@
+"""Popularity correction: titles more popular than what the person likes give way.
+
+The blend leans to the most-voted titles (NDCG on MovieLens rewards them): the median film it
+recommended had 1.1M IMDb votes while the films users liked next had a median of 200k. With
+``v_i = ln(1 + votes_i)`` and ``v_u`` the recency-weighted mean over the user's likes, each pool
+score becomes::
+
+    s'_i = s_i - strength * max(0, v_i - v_u)
+
+(blended scores are z-scores, so strength 0.3 costs a title 0.3 standard deviations per e-fold
+of votes above the user's level). Titles at or below the user's level are untouched, so a
+person who likes blockbusters still gets blockbusters. Then the pool is re-sorted.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from recsys.models.rerank.base import Pool, Taste
+
+
+class PopularityCorrection:
+    name: ClassVar[str] = "popularity"
+
+    def rerank(self, pool: Pool, taste: Taste, n: int, strength: float) -> Pool:
+        if strength <= 0 or not np.isfinite(taste.log_votes) or len(pool) == 0:
+            return pool
+        above = np.nan_to_num(pool.log_votes - taste.log_votes, nan=0.0).clip(min=0.0)
+        scores = pool.scores - strength * above
+        order = np.lexsort((np.arange(len(pool)), -scores))
+        moved = pool.take(order)
+        return Pool(moved.positions, scores[order], moved.genres, moved.languages, moved.log_votes)
