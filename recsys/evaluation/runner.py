@@ -96,6 +96,7 @@ from recsys.evaluation.scoring import (
 from recsys.evaluation.significance import compare
 from recsys.evaluation.splits import Split, SplitError, split, validation_split
 from recsys.evaluation.sweep import best_step, run_sweep, step_label
+from recsys.evaluation.taste import TasteContext
 from recsys.models import registry
 from recsys.models.als import blas_single_thread
 from recsys.models.base import Scorer, TrainingData
@@ -386,6 +387,9 @@ def _run_stage(
     hybrid = _fit_hybrid(part, titles, tags, fixed, configs, weights, normalisation, progress)
     counted = PopularityScorer(PopularityConfig(source="interactions")).fit_frames(movielens_ratings=part.train)
     timings[f"{stage}_fit_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    taste = TasteContext.build(part, titles)  # the taste metrics' lookups, once for every model and step
+    timings[f"{stage}_taste_s"] = time.perf_counter() - t0
     results: dict[str, EvalResult] = {}
     with blas_single_thread():
         t0 = time.perf_counter()
@@ -394,19 +398,21 @@ def _run_stage(
         timings["scoring_s"] += time.perf_counter() - t0
         names = list(registry.SCORERS)
         progress(f"{_STAGE_MODELS} ({stage})", 0, len(names) + 2)
-        results[POPULARITY] = evaluate(index, scorer_fn(counted, index), k, genres=genres)
+        results[POPULARITY] = evaluate(index, scorer_fn(counted, index), k, genres=genres, taste=taste)
         for i, name in enumerate(names):
-            results[registry.SCORERS[name].model] = evaluate(index, component_fn(comps, name), k, genres=genres)
+            results[registry.SCORERS[name].model] = evaluate(
+                index, component_fn(comps, name), k, genres=genres, taste=taste
+            )
             progress(f"{_STAGE_MODELS} ({stage})", i + 2, len(names) + 2)
         t0 = time.perf_counter()
         for user, parts in comps.items():
             comps[user] = {n: normalise(p, normalisation) for n, p in parts.items()}
         timings.setdefault("normalise_s", 0.0)
         timings["normalise_s"] += time.perf_counter() - t0
-        results[HYBRID] = evaluate(index, hybrid_fn(comps, weights), k, genres=genres)
+        results[HYBRID] = evaluate(index, hybrid_fn(comps, weights), k, genres=genres, taste=taste)
         progress(f"{_STAGE_MODELS} ({stage})", len(names) + 2, len(names) + 2)
         t0 = time.perf_counter()
-        swept = run_sweep(index, comps, steps, k, genres=genres, progress=progress)
+        swept = run_sweep(index, comps, steps, k, genres=genres, progress=progress, taste=taste)
         timings.setdefault("sweep_steps_s", 0.0)
         timings["sweep_steps_s"] += time.perf_counter() - t0
         grid = None
