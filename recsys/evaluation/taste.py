@@ -17,8 +17,14 @@ their miscalibration and popularity lift are undefined (left out of the means).
 Per title: ``log_votes`` ``ln(1 + num_votes)`` (``Columns.VOTES`` of the catalogue) and ``tail``,
 every title of the ranking catalogue outside the short head (:func:`head_items`).
 
-Cost on ml-latest-small (600 users, 9k titles): building takes about 0.1 s per split; the three
-metrics add about 30 microseconds per user and evaluation (see the runner's ``taste_s`` timing).
+On ml-latest-small (temporal test split: 7,903 ranked titles) the head is 1,581 titles, each
+with 12 or more training ratings, holding 76% of the training ratings.
+
+Cost, measured on ml-latest-small (603 tested users; CPU time, 2 shared cores): building takes
+0.07 s per split; the three metrics add about 47 microseconds per user and evaluation (the
+11-step sweep: 1.05 -> 1.36 s). A default run evaluates 17 configurations per split (6 models, 11
+sweep steps; the grid reports accuracy only and gets no taste metrics): 2 x 17 x 600 users x 47
+us, about 1 s of CPU on a run of 11-12 s.
 """
 
 from __future__ import annotations
