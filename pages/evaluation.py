@@ -481,6 +481,21 @@ with tab_val:
         st.info("The validation split had no user with enough ratings to test.")
     else:
         st.dataframe(result.models_table("validation"), hide_index=True)
+with st.expander("What the columns mean", icon=":material/help:"):
+    before = [m for m in metrics.list_measures() if m not in metrics.TASTE]
+    st.markdown(
+        f"**Shown before** ({', '.join(metrics.metric_label(m, config.k) for m in before)}), next to the accuracy "
+        f"metrics at K:"
+    )
+    for line in metrics.definitions(before):
+        st.caption(line)
+    st.markdown("**Taste**: each user's list against that user's own likes (means over tested users):")
+    for line in metrics.definitions(metrics.TASTE):
+        st.caption(line)
+    st.caption(
+        "Old runs stored before these columns existed show them empty. The tail here is not the 'tail' band "
+        "of the segments below (the titles holding the last 20% of training ratings)."
+    )
 
 st.subheader(f"{label} by content weight")
 st.altair_chart(sweep_chart(result), width="stretch")

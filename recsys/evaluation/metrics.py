@@ -9,6 +9,14 @@ Relevance is binary. ``rel_i`` below is 1 when the item at rank ``i`` (1-based) 
 List-level measures (:func:`catalogue_coverage`, :func:`novelty`,
 :func:`average_popularity`, :func:`intra_list_diversity`) describe what is recommended rather than
 whether it was right.
+
+**Taste metrics** (issue 18; :data:`TASTE`) compare each user's list with that user's own taste:
+:func:`miscalibration` (Steck 2018), :func:`popularity_lift` and :func:`tail_share`
+(Abdollahpouri et al. 2019). They need what the split knows of the user (their training likes,
+the head of the training catalogue), built once per split by
+:class:`recsys.evaluation.taste.TasteContext`; the reported figure is the mean over tested users
+for whom it is defined. Every registered figure carries a one-line ``definition`` that the
+evaluation page and the CLI report print next to the tables.
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from recsys.models.rerank.distribution import ALPHA, distribution, kl_divergence
 
 
 def _hits(recommended: Sequence[str], relevant: Collection[str], k: int) -> list[int]:
@@ -156,6 +166,60 @@ def intra_list_diversity(recommended: Sequence[str], genres: Mapping[str, Collec
     return total / pairs
 
 
+def miscalibration(
+    recommended: Sequence[str],
+    history: Mapping[str, float],
+    genres: Mapping[str, Collection[str]],
+    k: int,
+    alpha: float = ALPHA,
+) -> float:
+    """Steck's miscalibration of one list (RecSys 2018, eq. 3), in nats; lower is closer.
+
+    ``p`` = ``history``, the genre distribution of the user's training likes (recency-weighted,
+    :class:`recsys.evaluation.taste.TasteContext`); ``q`` = the genre distribution of the top ``k``
+    (each title 1, spread evenly over its genres); ``MC = KL(p || (1 - alpha) q + alpha p)`` with
+    Steck's ``alpha = 0.01`` (:mod:`recsys.models.rerank.distribution`, the math the calibrated
+    re-ranking uses). Example: p = {Horror: 1}, top 2 = [a {Horror}, b {Drama}] -> q = {Horror: .5,
+    Drama: .5}, q~(Horror) = .99 * .5 + .01 = .505, MC = ln(1 / .505) = 0.6832; a top 2 of two
+    horror films scores 0; an empty list scores ln(1 / alpha) = 4.6052 (none of the taste shown).
+    """
+    q = distribution([list(genres.get(i, ())) for i in list(recommended)[:k]])
+    return kl_divergence(history, q, alpha)
+
+
+def popularity_lift(
+    recommended: Sequence[str], history_log_votes: float, log_votes: Mapping[str, float], k: int
+) -> float:
+    """How much more popular the top ``k`` is than what the user likes, in log IMDb votes.
+
+    ``lift = mean_{i in top K} ln(1 + votes_i) - mean_{j in likes} ln(1 + votes_j)`` where
+    ``history_log_votes`` is the second mean (the user's training likes) and ``log_votes`` maps a
+    title to ``ln(1 + votes)`` (a title without votes counts 0). ``exp(lift)`` is the ratio of the
+    geometric-mean votes: 0 = as popular as the user's likes, +0.69 = twice the votes, +2.30 = ten
+    times. Example: likes with 99 votes (ln 100 = 4.6052), top 2 with 999 and 9 votes ->
+    (ln 1000 + ln 10) / 2 - ln 100 = 0; top 1 with 999 votes -> ln 10 = 2.3026. NaN for an empty
+    list.
+    """
+    items = list(recommended)[:k]
+    if not items:
+        return math.nan
+    return float(np.mean([log_votes.get(i, 0.0) for i in items])) - history_log_votes
+
+
+def tail_share(recommended: Sequence[str], tail: Collection[str], k: int) -> float:
+    """Share of the top ``k`` that is long tail (Abdollahpouri et al.'s APLT, FLAIRS 2019).
+
+    ``tail share = |top K & T| / |top K|``, ``T`` the tail: every title of the ranking catalogue
+    outside the short head, the head being the 20% most-rated titles of the training ratings
+    (:func:`recsys.evaluation.taste.head_items`). Example: tail {c, d}, top 4 = [a, b, c, x] ->
+    1/4; NaN for an empty list.
+    """
+    items = list(recommended)[:k]
+    if not items:
+        return math.nan
+    return sum(1 for i in items if i in tail) / len(items)
+
+
 # --- the registry --------------------------------------------------------------------------------
 
 
@@ -167,13 +231,15 @@ class Metric:
     Ranking metrics (``at_k``) are per-user: ``fn(recommended, relevant, k) -> float``, averaged
     over tested users, and may be chosen to pick the sweep step. List measures (``at_k`` False)
     are computed from every user's list by :func:`recsys.evaluation.scoring.evaluate`; their
-    ``fn`` is the function it calls, for reference.
+    ``fn`` is the function it calls, for reference. ``definition``: one line shown next to the
+    tables (the page, the CLI report).
     """
 
     name: str
     fn: Callable[..., float]
     label: str
     at_k: bool = True
+    definition: str = ""
 
 
 REGISTRY: dict[str, Metric] = {}
@@ -213,6 +279,17 @@ def metric_label(metric: str, k: int) -> str:
     return f"{spec.label}@{k}" if spec.at_k else spec.label
 
 
+#: The taste metrics of issue 18 (per user, against the user's own training likes).
+TASTE: tuple[str, ...] = ("miscalibration", "popularity_lift", "tail_share")
+
+
+def definitions(names: Iterable[str] | None = None) -> list[str]:
+    """``"Label: definition"`` of each figure in ``names`` (default every list measure) that has a
+    definition, in registry order (the page and the CLI report print these)."""
+    wanted = list_measures() if names is None else tuple(names)
+    return [f"{m.label}: {m.definition}" for m in REGISTRY.values() if m.name in wanted and m.definition]
+
+
 for _metric in (
     Metric("precision", precision_at_k, "Precision"),
     Metric("recall", recall_at_k, "Recall"),
@@ -220,9 +297,62 @@ for _metric in (
     Metric("map", average_precision_at_k, "MAP"),
     Metric("mrr", reciprocal_rank_at_k, "MRR"),
     Metric("hit_rate", hit_rate_at_k, "HitRate"),
-    Metric("coverage", catalogue_coverage, "Coverage", at_k=False),
-    Metric("novelty", novelty, "Novelty (bits)", at_k=False),
-    Metric("avg_popularity", average_popularity, "Avg popularity", at_k=False),
-    Metric("diversity", intra_list_diversity, "Diversity (genres)", at_k=False),
+    Metric(
+        "coverage",
+        catalogue_coverage,
+        "Coverage",
+        at_k=False,
+        definition="share of the ranked catalogue (every title seen in training) that is in at least one "
+        "tested user's top K; one figure for the whole run, higher = more of the catalogue reaches someone.",
+    ),
+    Metric(
+        "novelty",
+        novelty,
+        "Novelty (bits)",
+        at_k=False,
+        definition="mean -log2 of the share of training users who rated each recommended title; "
+        "higher = less mainstream picks.",
+    ),
+    Metric(
+        "avg_popularity",
+        average_popularity,
+        "Avg popularity",
+        at_k=False,
+        definition="mean share of training users who rated each recommended title (popularity bias); "
+        "lower = less head-heavy.",
+    ),
+    Metric(
+        "diversity",
+        intra_list_diversity,
+        "Diversity (genres)",
+        at_k=False,
+        definition="intra-list genre diversity: mean pairwise Jaccard distance between the genres of a "
+        "user's top K, averaged over users; 0 = all the same genres, 1 = no genre shared.",
+    ),
+    Metric(
+        "miscalibration",
+        miscalibration,
+        "Miscalibration",
+        at_k=False,
+        definition="KL divergence (nats) from the genre mix of the user's training likes (ratings >= 4, "
+        "recency-weighted 0.95 per newer like) to the genre mix of their top K, smoothed with alpha 0.01 "
+        "(Steck 2018); 0 = the user's own proportions, lower is closer to the user's taste.",
+    ),
+    Metric(
+        "popularity_lift",
+        popularity_lift,
+        "Popularity lift",
+        at_k=False,
+        definition="mean ln(1 + IMDb votes) of the top K minus that of the user's training likes; "
+        "0 = as popular as what the user likes, +0.69 = twice the votes (exp(lift) is the ratio).",
+    ),
+    Metric(
+        "tail_share",
+        tail_share,
+        "Tail share",
+        at_k=False,
+        definition="share of the top K outside the short head, the head being the 20% most-rated titles "
+        "in training (Abdollahpouri et al. 2019, APLT); higher = more long-tail titles.",
+    ),
 ):
     register(_metric)

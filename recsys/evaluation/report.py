@@ -467,6 +467,7 @@ def render_text(result: EvaluationResult) -> str:
     lines += ["Test split:", _text_table(result.models_table()), ""]
     if result.validation is not None:
         lines += ["Validation split (chooses the sweep step):", _text_table(result.models_table("validation")), ""]
+    lines += [*definitions_lines(), ""]
     c0, c1, step = result.config.sweep
     others = {n: w for n, w in result.weights.items() if n not in ("content", "als", "popularity") and w}
     fixed = "".join(f", {n} {w:g}" for n, w in others.items())
@@ -509,6 +510,14 @@ def stages_text(result: EvaluationResult) -> str:
             _text_table(grid.select(shown)),
         ]
     )
+
+
+def definitions_lines() -> list[str]:
+    """The one-line definitions of the beyond-accuracy columns (list measures), as the CLI
+    report prints them under the models tables."""
+    return ["Beyond-accuracy columns (per-user means over tested users; coverage over the whole run):"] + [
+        f"  {line}" for line in M.definitions()
+    ]
 
 
 def segments_text(doc: dict[str, Any], metric: str, k: int) -> str:

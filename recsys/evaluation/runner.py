@@ -98,6 +98,7 @@ from recsys.evaluation.scoring import (
 from recsys.evaluation.significance import compare
 from recsys.evaluation.splits import Split, SplitError, split, validation_split
 from recsys.evaluation.sweep import best_step, run_sweep, step_label
+from recsys.evaluation.taste import TasteContext
 from recsys.models import registry
 from recsys.models.als import blas_single_thread
 from recsys.models.base import Scorer, TrainingData
@@ -398,6 +399,9 @@ def _run_stage(
     hybrid = _fit_hybrid(part, titles, tags, fixed, configs, weights, normalisation, progress)
     counted = PopularityScorer(PopularityConfig(source="interactions")).fit_frames(movielens_ratings=part.train)
     timings[f"{stage}_fit_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    taste = TasteContext.build(part, titles)  # the taste metrics' lookups, once for every model and step
+    timings[f"{stage}_taste_s"] = time.perf_counter() - t0
     results: dict[str, EvalResult] = {}
     with blas_single_thread():
         t0 = time.perf_counter()
@@ -406,23 +410,25 @@ def _run_stage(
         timings["scoring_s"] += time.perf_counter() - t0
         names = list(registry.SCORERS)
         progress(f"{_STAGE_MODELS} ({stage})", 0, len(names) + 2)
-        results[POPULARITY] = evaluate(index, scorer_fn(counted, index), k, genres=genres)
+        results[POPULARITY] = evaluate(index, scorer_fn(counted, index), k, genres=genres, taste=taste)
         for i, name in enumerate(names):
-            results[registry.SCORERS[name].model] = evaluate(index, component_fn(comps, name), k, genres=genres)
+            results[registry.SCORERS[name].model] = evaluate(
+                index, component_fn(comps, name), k, genres=genres, taste=taste
+            )
             progress(f"{_STAGE_MODELS} ({stage})", i + 2, len(names) + 2)
         t0 = time.perf_counter()
         for user, parts in comps.items():
             comps[user] = {n: normalise(p, normalisation) for n, p in parts.items()}
         timings.setdefault("normalise_s", 0.0)
         timings["normalise_s"] += time.perf_counter() - t0
-        results[HYBRID] = evaluate(index, hybrid_fn(comps, weights), k, genres=genres)
+        results[HYBRID] = evaluate(index, hybrid_fn(comps, weights), k, genres=genres, taste=taste)
         progress(f"{_STAGE_MODELS} ({stage})", len(names) + 2, len(names) + 2)
         t0 = time.perf_counter()
-        chosen, results[SERVED], stage_grid = _served(index, comps, weights, titles, k, genres, served, progress)
+        chosen, results[SERVED], stage_grid = _served(index, comps, weights, titles, k, genres, served, progress, taste)
         timings.setdefault("stages_s", 0.0)
         timings["stages_s"] += time.perf_counter() - t0
         t0 = time.perf_counter()
-        swept = run_sweep(index, comps, steps, k, genres=genres, progress=progress)
+        swept = run_sweep(index, comps, steps, k, genres=genres, progress=progress, taste=taste)
         timings.setdefault("sweep_steps_s", 0.0)
         timings["sweep_steps_s"] += time.perf_counter() - t0
         grid = None
@@ -468,6 +474,7 @@ def _served(
     genres: Mapping[str, Sequence[str]],
     fixed: Strengths | None,
     progress: Progress,
+    taste: TasteContext | None = None,
 ) -> tuple[Strengths, EvalResult, pl.DataFrame | None]:
     """The served row: with ``fixed`` strengths, or every setting of the stage grid and the
     chosen one (``(strengths, result, grid table)``)."""
@@ -475,13 +482,13 @@ def _served(
     tastes: dict[int, Any] = {}
     if fixed is not None:
         fn = served_mod.served_fn(index, normalised, weights, facts, fixed, k, tastes)
-        return dict(fixed), evaluate(index, fn, k, genres=genres), None
+        return dict(fixed), evaluate(index, fn, k, genres=genres, taste=taste), None
     settings = served_mod.strength_grid()
     results: list[EvalResult] = []
     for i, strengths in enumerate(settings):
         progress("evaluation: ranking stages", i, len(settings))
         fn = served_mod.served_fn(index, normalised, weights, facts, strengths, k, tastes)
-        results.append(evaluate(index, fn, k, genres=genres))
+        results.append(evaluate(index, fn, k, genres=genres, taste=taste))
     progress("evaluation: ranking stages", len(settings), len(settings))
     best = served_mod.choose(settings, [r.summary["ndcg"] for r in results])
     table = pl.DataFrame(

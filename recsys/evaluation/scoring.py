@@ -17,6 +17,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -28,6 +29,9 @@ from recsys.models.als import movielens_user_key
 from recsys.models.base import ItemIndex, Profile, Scorer
 from recsys.models.hybrid import Normalisation, WeightedHybrid, blend, normalise
 from recsys.progress import Progress, null_progress
+
+if TYPE_CHECKING:
+    from recsys.evaluation.taste import TasteContext
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +83,17 @@ def evaluate(
     *,
     genres: Mapping[str, Sequence[str]] | None = None,
     progress: Progress | None = None,
+    taste: TasteContext | None = None,
 ) -> EvalResult:
-    """Rank ``split.items`` for every tested user with ``score_fn``; metrics at ``k``."""
+    """Rank ``split.items`` for every tested user with ``score_fn``; metrics at ``k``.
+
+    ``genres`` adds the genre diversity, ``taste`` (built once per split) the taste metrics
+    (:data:`recsys.evaluation.metrics.TASTE`); a per-user taste value that is undefined is null
+    and left out of its mean."""
     index = split if isinstance(split, SplitIndex) else SplitIndex(split)
     sp_ = index.split
     progress = progress or null_progress
-    rows: list[dict[str, float]] = []
+    rows: list[dict[str, float | None]] = []
     tops: dict[int, list[str]] = {}
     ids = index.items.ids
     ranking = M.ranking_metrics()
@@ -95,18 +104,20 @@ def evaluate(
         rec = ids[best].tolist()
         tops[user] = rec
         rel = index.relevant.get(user, set())
-        row: dict[str, float] = {sp_.user_col: user}
+        row: dict[str, float | None] = {sp_.user_col: user}
         for name in ranking:
             row[name] = M.REGISTRY[name].fn(rec, rel, k)
         if genres is not None:
             row["diversity"] = M.intra_list_diversity(rec, genres, k)
+        if taste is not None:
+            row.update(taste.measures(user, rec, k))
         rows.append(row)
         if n % 50 == 0:
             progress("evaluate: users", n, len(sp_.users))
     progress("evaluate: users", len(sp_.users), len(sp_.users))
-    per_user = pl.DataFrame(rows)
+    per_user = pl.DataFrame(rows, infer_schema_length=None).with_columns(pl.exclude(sp_.user_col).cast(pl.Float64))
     means = per_user.select(pl.exclude(sp_.user_col).mean()).row(0, named=True)
-    summary = {c: float(v) for c, v in means.items()}
+    summary = {c: math.nan if v is None else float(v) for c, v in means.items()}
     share = item_share(sp_)
     summary["coverage"] = M.catalogue_coverage(tops.values(), len(sp_.items), k)
     summary["novelty"] = M.novelty(tops.values(), share, k)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # altair loads only when a chart is drawn
     import altair as alt
 
     from recsys.evaluation.report import EvaluationResult
+    from recsys.evaluation.taste import TasteContext
 
 log = logging.getLogger(__name__)
 
@@ -96,16 +97,17 @@ def run_sweep(
     *,
     genres: Mapping[str, Sequence[str]] | None = None,
     progress: Progress | None = None,
+    taste: TasteContext | None = None,
 ) -> list[tuple[Weights, EvalResult]]:
     """Evaluate every step's weights from the normalised per-user scores; returns
-    ``[(weights, result)]`` in sweep order."""
+    ``[(weights, result)]`` in sweep order (``taste``: the split's taste metrics, built once)."""
     progress = progress or null_progress
     out: list[tuple[Weights, EvalResult]] = []
     total = len(steps)
     progress(SWEEP_STAGE, 0, total)
     for i, w in enumerate(steps):
         weights = dict(w)
-        out.append((weights, evaluate(index, hybrid_fn(normalised, weights), k, genres=genres)))
+        out.append((weights, evaluate(index, hybrid_fn(normalised, weights), k, genres=genres, taste=taste)))
         progress(SWEEP_STAGE, i + 1, total)
     return out
 

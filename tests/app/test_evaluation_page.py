@@ -96,6 +96,21 @@ def test_background_run_is_stored_shown_and_matches_the_cli(
     assert list(table["Model"]) == list(runner.model_names())
     # the baseline is outside the hybrid: an empty weight cell, never "None"
     assert table["content w"][0] == "" and table["content w"][1] == "1.00"
+    # the taste columns, next to coverage and diversity, each with its one-line definition
+    assert list(table.columns)[-4:] == ["Diversity (genres)", "Miscalibration", "Popularity lift", "Tail share"]
+    assert table["Miscalibration"].notna().all()
+    shown_before = [m.value for m in at.markdown if m.value.startswith("**Shown before**")]
+    assert shown_before and "Coverage, Novelty (bits), Avg popularity, Diversity (genres)" in shown_before[0]
+    captions = [c.value for c in at.caption]
+    for start in (
+        "Coverage: share of the ranked catalogue",
+        "Diversity (genres): intra-list genre diversity",
+        "Miscalibration: KL divergence",
+        "Popularity lift: mean ln(1 + IMDb votes)",
+        "Tail share: share of the top K outside the short head",
+    ):
+        assert any(c.startswith(start) for c in captions), start
+    assert any("(Steck 2018)" in c and "alpha 0.01" in c for c in captions)
     assert any("1 tested user (1 app user)" in c.value for c in at.caption)
     assert any("over 1 user " in m.value or "over 1 user:" in m.value for m in at.markdown)
     specs = [c.proto.spec for c in at.get("vega_lite_chart")]
