@@ -122,7 +122,7 @@ register(
         "popularity",
         "Popularity correction",
         PopularityCorrection(),
-        default=0.3,
+        default=0.5,
         grid=(0.0, 0.15, 0.3, 0.5),
         help="titles more voted than what the person likes give way (per e-fold of votes)",
     )
@@ -133,7 +133,7 @@ register(
         "Calibration",
         Calibration(),
         default=0.5,
-        grid=(0.0, 0.25, 0.5, 0.7, 0.85),
+        grid=(0.0, 0.3, 0.5, 0.7, 0.85),
         help="the list's genre and language shares follow the likes' (Steck 2018)",
     )
 )

@@ -1,0 +1,110 @@
+"""The ranking stages after the blend: exact orders on hand-made pools, and the feed using them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from recsys.errors import ModelError
+from recsys.evaluation.served import choose, label
+from recsys.models import Recommender
+from recsys.models.rerank import registry as rerank
+from recsys.models.rerank.base import Pool, Taste
+from recsys.models.rerank.calibration import Calibration, concentration
+from recsys.models.rerank.distribution import distribution, kl_divergence
+from recsys.models.rerank.maturity import MaturityFilter
+from recsys.models.rerank.popularity import PopularityCorrection
+
+GENRES = [["Drama"], ["Drama"], ["Drama"], ["Horror"], ["Horror", "Thriller"], ["Comedy"]]
+
+
+def _pool(languages: list[str | None] | None = None, log_votes: list[float] | None = None) -> Pool:
+    n = len(GENRES)
+    return Pool(
+        positions=np.arange(10, 10 + n),
+        scores=np.linspace(3.0, 2.0, n),
+        genres=GENRES,
+        languages=languages or [None] * n,
+        log_votes=np.asarray(log_votes or [12.0] * n, dtype=np.float64),
+    )
+
+
+def test_kl_matches_the_worked_example() -> None:
+    assert kl_divergence({"Horror": 1.0}, {"Drama": 1.0}) == pytest.approx(math.log(100))
+    assert kl_divergence({"Horror": 1.0}, {"Horror": 0.5, "Drama": 0.5}) == pytest.approx(math.log(1 / 0.505))
+    assert distribution([["Horror", "Drama"], ["Horror"], []]) == {"Horror": 0.75, "Drama": 0.25}
+
+
+def test_calibration_brings_a_horror_taste_into_the_top_and_strength_zero_keeps_the_blend() -> None:
+    taste = Taste(genres={"Horror": 0.8, "Thriller": 0.2})
+    assert Calibration().rerank(_pool(), taste, 3, 0.0).positions.tolist() == list(range(10, 16))
+    out = Calibration().rerank(_pool(), taste, 3, 0.9)
+    # the horror thriller first (it also carries the taste's Thriller share), then the other horror
+    # title, then the blend's best; the rest keep the blend's order after them
+    assert out.positions.tolist() == [14, 13, 10, 11, 12, 15]
+
+
+def test_calibration_follows_a_language_taste_but_leaves_english_or_unknown_alone() -> None:
+    langs: list[str | None] = ["en", None, "en", None, "en", "ja"]
+    japanese = Taste(genres={"Drama": 0.5, "Comedy": 0.5}, languages={"ja": 0.9, "en": 0.1})
+    assert Calibration().rerank(_pool(langs), japanese, 2, 0.7).positions[0] == 15
+    english = Taste(genres={}, languages={"en": 0.7, "und": 0.3})
+    assert Calibration().rerank(_pool(langs), english, 2, 0.7).positions.tolist() == list(range(10, 16))
+
+
+def test_concentration_scales_calibration_by_how_distinctive_the_taste_is() -> None:
+    assert concentration(dict.fromkeys("abcdefgh", 1 / 8)) == 0.0
+    assert concentration({"Horror": 0.5, "Thriller": 0.25, "Mystery": 0.25}) == 1.0
+
+
+def test_popularity_correction_lowers_only_titles_above_the_users_level() -> None:
+    pool = _pool(log_votes=[14.0, 12.0, 11.0, 12.0, 12.0, 12.0])
+    out = PopularityCorrection().rerank(pool, Taste(log_votes=12.0), 6, 0.5)
+    # 3.0 - 0.5 * (14 - 12) = 2.0: the first title falls to the end; the others keep their scores
+    assert out.positions.tolist() == [11, 12, 13, 14, 10, 15]
+    assert out.scores.tolist() == pytest.approx([2.8, 2.6, 2.4, 2.2, 2.0, 2.0])
+
+
+def test_a_family_profile_gets_no_mature_titles_and_others_are_untouched() -> None:
+    kids = Taste.of([["Animation", "Family"], ["Family", "Comedy"]], [None, None], [10.0, 11.0], [1, 1])
+    assert kids.family
+    assert MaturityFilter().rerank(_pool(), kids, 6, 1.0).positions.tolist() == [10, 11, 12, 15]
+    horror_too = Taste.of([["Animation", "Family"], ["Horror"]], [None, None], [10.0, 11.0], [1, 1])
+    assert not horror_too.family
+    assert len(MaturityFilter().rerank(_pool(), horror_too, 6, 1.0)) == 6
+
+
+def test_taste_weighs_recent_likes_more_and_ignores_dislikes() -> None:
+    taste = Taste.of([["Drama"], ["Horror"], ["Comedy"]], ["fr", None, "fr"], [10.0, 12.0, 14.0], [1, 1, -1])
+    assert taste.likes == 2
+    assert taste.genres == pytest.approx({"Drama": 0.95 / 1.95, "Horror": 1 / 1.95})
+    assert taste.languages == pytest.approx({"fr": 0.95 / 1.95, "und": 1 / 1.95})
+    assert taste.log_votes == pytest.approx((10 * 0.95 + 12) / 1.95)
+
+
+def test_strengths_are_checked_and_parsed() -> None:
+    assert rerank.parse_strengths("calibration=0.2")["calibration"] == 0.2
+    with pytest.raises(ModelError, match="Unknown ranking stage 'nope'"):
+        rerank.check_strengths({"nope": 1})
+    with pytest.raises(ModelError, match="between 0 and 1"):
+        rerank.check_strengths({"calibration": 2})
+
+
+def test_the_chosen_setting_is_the_strongest_within_two_percent() -> None:
+    settings = [{"calibration": 0.0}, {"calibration": 0.5}, {"calibration": 0.85}]
+    assert choose(settings, [0.140, 0.139, 0.130]) == 1
+    assert label({"calibration": 0.5, "popularity": 0.0}) == "calibration 0.50"
+
+
+def test_the_feed_runs_the_stages_and_a_horror_fan_sees_more_horror(recommender: Recommender) -> None:
+    # the fixture has no horror: a crime fan's crime share in the top 4 with and without stages
+    profile = [("tt0000001", 1), ("tt0000002", 1), ("tt0000101", 1), ("tt0000005", 1)]
+    off = recommender.recommend(profile, "movie", n=4, stages=rerank.no_stages())
+    on = recommender.recommend(profile, "movie", n=4, stages={"calibration": 0.9})
+    assert set(on["tconst"]) != set(off["tconst"]) or on["tconst"].to_list() != off["tconst"].to_list()
+    genres = dict(zip(recommender.titles["tconst"], recommender.titles["genres"], strict=True))
+    crime = [sum("Crime" in genres[t] for t in f["tconst"]) for f in (off, on)]
+    assert crime[1] >= crime[0]
+    assert on.height == 4 and all(on["reason"].to_list())
