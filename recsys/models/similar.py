@@ -32,7 +32,9 @@ Crime for The Godfather; :func:`recsys.evaluation.tastecheck.main_genre`). Then 
    8/10 of a More-like-this list should be titles people know);
 3. the rest.
 
-Each tier is ordered by score. A candidate whose maturity clashes with the title's (a children's
+A candidate sharing nothing nameable (no genre, person, language, series or audience) is left
+out, so the list may be shorter than asked. Each tier is ordered by score; the score reported is ``score + TIER_STEP * (2 - tier)`` (the raw
+score is below ``TIER_STEP``), so it falls with the rank. A candidate whose maturity clashes with the title's (a children's
 film next to a horror film, :func:`recsys.models.reasons.maturity_clash`) is never shown.
 
 **Reasons** (at most two parts, strongest first): "Same series as The Godfather", "Same
@@ -84,6 +86,7 @@ GENRE_OVERLAP = 0.3  # times the Jaccard overlap of the two genre sets
 LANGUAGE_BONUS = 0.4
 PEOPLE_BONUS = 0.3
 FAMILIARITY = 0.3
+TIER_STEP = 5.0  # above the largest raw score (1 + 1.5 + 0.4 + 0.3 + 0.4 + 0.3 + 0.3 = 4.2)
 MAX_WORD_TITLES = 200  # a title word shared by more titles than this gathers no candidates
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -275,13 +278,15 @@ def similar_explained(rec: Recommender, tconst: str, n: int, sec: Section) -> pl
             parts.append(", ".join([lang_name, *shared[:1]]))
         elif shared:
             parts.append(", ".join(g for g in query.genres if g in genres))
-        rows.append((tier, -score, i, " · ".join(parts[:2]) or "Similar genres and era"))
+        if not parts:
+            continue  # shares no genre, person, language or audience: not "like" the title
+        rows.append((tier, -score, i, " · ".join(parts[:2])))
     rows.sort()
     top = rows[:n]
     return pl.DataFrame(
         [
             pl.Series(C.TCONST, [str(sec.tconsts[i]) for _, _, i, _ in top], dtype=pl.String),
-            pl.Series(C.SCORE, [-s for _, s, _, _ in top], dtype=pl.Float64),
+            pl.Series(C.SCORE, [TIER_STEP * (2 - t) - s for t, s, _, _ in top], dtype=pl.Float64),
             pl.Series(C.RANK, np.arange(1, len(top) + 1, dtype=np.int32)),
             pl.Series(C.REASON, [r for _, _, _, r in top], dtype=pl.String),
         ]
