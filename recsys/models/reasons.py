@@ -19,12 +19,19 @@ as the blended score. Then, card by card in rank order:
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import weakref
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import polars as pl
 
+from recsys.columns import Columns as C
+from recsys.languages import language_name
 from recsys.models.base import Profile, ScorerQuery
 
 if TYPE_CHECKING:
@@ -48,6 +55,11 @@ CHILD_GENRES = frozenset({"Family", "Animation"})
 #: Genres of a title no children's title may explain, nor be explained by (Adult: IMDb's adult
 #: genre; the catalogue drops isAdult titles, but an Adult genre tag still marks one).
 MATURE_GENRES = frozenset({"Horror", "Crime", "Thriller", "War", "Adult"})
+#: scorer name -> the item similarity a liked title needs to be named through that scorer
+NAMED_AT: dict[str, float] = {"content": CONTENT_NAMED, "als": ALS_NAMED}
+LANGUAGE_SHARE = 0.5  # a language is a taste from this share of the likes with a known language
+LANGUAGE_LIFT = 2.0  # ... and this many times its share of the catalogue
+POPULAR_WITH_YOU = "Popular with people like you"
 
 
 def is_childrens(genres: Sequence[str]) -> bool:
@@ -129,6 +141,9 @@ def reasons_for(
     if len(top) == 0:
         return []
     names, share = liked_shares(sec, queries, top, weights, scales, set(profile.liked))
+    info = _title_info(rec)
+    if share.size:
+        share = np.where(named_gate(sec, queries, top, names, info.genres), share, 0.0)
     titles = rec.names
     taste = queries.get("taste")
     total_w = sum(weights.values()) or 1.0
@@ -142,8 +157,11 @@ def reasons_for(
         if taste is not None and taste_z is not None
         else [0.0] * len(top)
     )
+    led = _als_led(components, weights, len(top))
+    cinemas = info.cinemas(profile)
     rows = share.tolist() if share.size else [[] for _ in top]
     taste_named = False  # the previous card named the taste
+    last_taste = ""
     for i, item in enumerate(top.tolist()):
         row = rows[i]
         best = max(row) if row else 0.0
@@ -154,10 +172,21 @@ def reasons_for(
         )
         if best <= 0 or taste_first:
             genre = taste.best_genre(sec.genres[item]) if taste is not None and hasattr(taste, "best_genre") else None
-            if genre is not None or best <= 0:
-                out.append(taste_reason(genre, sec.kind) if genre else popular_reason(sec.genres[item], profile.genres))
+            language = info.language.get(str(sec.tconsts[item])) if cinemas else None
+            cinema = language_name(language) if language in cinemas else None
+            if genre is not None or cinema is not None or best <= 0:
+                options = [
+                    *([f"Because you like {cinema} {_noun(sec.kind)}"] if cinema else []),
+                    *([taste_reason(genre, sec.kind)] if genre else []),
+                ]
+                if not options:
+                    reason = POPULAR_WITH_YOU if led[i] else popular_reason(sec.genres[item], profile.genres)
+                else:  # the language and the genre take turns when both apply
+                    reason = options[1] if len(options) > 1 and options[0] == last_taste else options[0]
+                out.append(reason)
                 previous = ()
-                taste_named = genre is not None
+                taste_named = bool(options)
+                last_taste = reason if options else last_taste
                 continue
         taste_named = False
         eligible = [j for j, v in enumerate(row) if v > 0 and v >= NEGLIGIBLE * best]
@@ -167,6 +196,118 @@ def reasons_for(
         previous = tuple(sorted(chosen))
         out.append("Because you liked " + ", ".join(titles.get(t, t) for t in chosen))
     return out
+
+
+def named_gate(
+    sec: Section,
+    queries: Mapping[str, ScorerQuery],
+    top: np.ndarray,
+    names: Sequence[str],
+    genres: Mapping[str, Sequence[str]],
+) -> np.ndarray:
+    """``len(top) x len(names)`` booleans: may liked title ``j`` be named on card ``i``? Only when
+    a scorer that can measure item similarity (``item_similarity``) finds the pair at least its
+    threshold in :data:`NAMED_AT`, and the two titles' maturities do not clash
+    (:func:`maturity_clash`)."""
+    ok = np.zeros((len(top), len(names)), dtype=bool)
+    column = {t: j for j, t in enumerate(names)}
+    for name, q in queries.items():
+        measure = getattr(q, "item_similarity", None)
+        threshold = NAMED_AT.get(name)
+        if measure is None or threshold is None or name not in sec.blocks:
+            continue
+        liked, sims = measure(sec.blocks[name], top)
+        for k, t in enumerate(liked):
+            j = column.get(t)
+            if j is not None:
+                ok[:, j] |= np.nan_to_num(sims[:, k], nan=-1.0) >= threshold
+    for j, t in enumerate(names):
+        gs = genres.get(t)
+        if gs:
+            for i, item in enumerate(top.tolist()):
+                if ok[i, j] and maturity_clash(gs, sec.genres[item]):
+                    ok[i, j] = False
+    return ok
+
+
+def _noun(kind: str) -> str:
+    return "films" if kind == "movie" else "shows"
+
+
+def _als_led(components: Mapping[str, np.ndarray], weights: Mapping[str, float], n: int) -> list[bool]:
+    """Per card: is the collaborative part (ALS) its largest weighted component, and positive?"""
+    als = components.get("als")
+    if als is None or weights.get("als", 0.0) <= 0:
+        return [False] * n
+    weighted = {
+        name: np.nan_to_num(np.asarray(values, dtype=np.float64), nan=-np.inf) * weights.get(name, 0.0)
+        for name, values in components.items()
+        if weights.get(name, 0.0) > 0
+    }
+    best = np.max(np.vstack(list(weighted.values())), axis=0)
+    mine = weighted["als"]
+    return ((mine >= best) & (mine > 0)).tolist()
+
+
+@dataclass(frozen=True)
+class TitleInfo:
+    """What the reasons need about any title, liked ones included (which may be of the other
+    section): genres and original language (:attr:`Columns.LANGUAGE`, when the catalogue has it),
+    and each language's share of the catalogue."""
+
+    genres: dict[str, list[str]]
+    language: dict[str, str]
+    language_share: dict[str, float]
+
+    def cinemas(self, profile: Profile) -> set[str]:
+        """Languages the profile's likes concentrate on: at least :data:`LANGUAGE_SHARE` of the
+        likes with a known language, and at least :data:`LANGUAGE_LIFT` times the language's
+        share of the catalogue (so English, most of the catalogue, is never a "cinema")."""
+        if not self.language:
+            return set()
+        counts = Counter(lang for t in profile.liked if (lang := self.language.get(t)))
+        total = sum(counts.values())
+        return {
+            lang
+            for lang, c in counts.items()
+            if c / total >= LANGUAGE_SHARE and c / total >= LANGUAGE_LIFT * self.language_share.get(lang, 1.0)
+        }
+
+
+_EMPTY = TitleInfo({}, {}, {})
+_info_cache: weakref.WeakKeyDictionary[object, TitleInfo] = weakref.WeakKeyDictionary()
+_info_lock = threading.Lock()
+
+
+def _title_info(rec: object) -> TitleInfo:
+    """:class:`TitleInfo` of the recommender's catalogue, built once per recommender."""
+    titles = getattr(rec, "titles", None)
+    if not isinstance(titles, pl.DataFrame) or C.TCONST not in titles.columns:
+        return _EMPTY
+    with _info_lock:
+        try:
+            found = _info_cache.get(rec)
+        except TypeError:  # a stand-in that takes no weak reference: built each time
+            found = None
+    if found is not None:
+        return found
+    ids = titles[C.TCONST].to_list()
+    genres = (
+        {t: list(g) for t, g in zip(ids, titles[C.GENRES].to_list(), strict=True) if g}
+        if C.GENRES in titles.columns
+        else {}
+    )
+    language: dict[str, str] = {}
+    share: dict[str, float] = {}
+    if C.LANGUAGE in titles.columns:
+        language = {t: lg for t, lg in zip(ids, titles[C.LANGUAGE].to_list(), strict=True) if lg}
+        counts = Counter(language.values())
+        total = sum(counts.values()) or 1
+        share = {lang: c / total for lang, c in counts.items()}
+    info = TitleInfo(genres, language, share)
+    with _info_lock, contextlib.suppress(TypeError):
+        _info_cache[rec] = info
+    return info
 
 
 def _pick(
