@@ -5,6 +5,11 @@ For a card ``i`` every positively weighted scorer that can split its score
 blend is ``sum_k w_k c_kij / scale_k`` (``scale_k`` the normalisation divisor), in the same units
 as the blended score. Then, card by card in rank order:
 
+- a liked title is named only when it is *similar* to the card: content cosine at least
+  :data:`CONTENT_NAMED` (0.70) or ALS item cosine at least :data:`ALS_NAMED` (0.62), both measured
+  on the mirror (see the constants), and never across the children's / mature line
+  (:func:`maturity_clash`): "Game of Thrones - because you liked Paddington" (cosine 0.43, a
+  family film for a violent drama) is gone;
 - titles whose share is below ``NEGLIGIBLE`` of the card's best share (or not positive) are never
   named;
 - the best title is always a candidate; a title already named on earlier cards is discounted
@@ -14,7 +19,10 @@ as the blended score. Then, card by card in rank order:
   z-score above ``TASTE_OVER_TITLE`` times the best share), or no liked title has a positive
   share, the reason names the taste -- though not on two cards in a row while a liked title still
   explains the second one non-negligibly, so a list mixes tastes and titles
-  ("Because you like crime films"); failing that, the popularity ("Popular in Drama").
+  ("Because you like crime films"), or the language the likes concentrate on when the card is
+  in it ("Because you like Japanese films", with :attr:`Columns.LANGUAGE`; language and genre take
+  turns); failing that "Popular with people like you" when ALS is the card's largest weighted
+  component, else the popularity ("Popular in Drama").
 """
 
 from __future__ import annotations

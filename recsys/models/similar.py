@@ -42,8 +42,12 @@ director: Akira Kurosawa" (writer, cast), "People who liked both" (ALS cosine at
 :data:`recsys.models.reasons.ALS_NAMED`), the shared language and main genre ("Japanese,
 Animation"), else the shared genres ("Crime, Drama").
 
-Measured on the mirror (``bench/similar_quality.py``, ten well-known titles, top 10): see the
-benchmark's docstring for the table; the constants below were set on those ten titles and are
+Measured on the mirror (``bench/similar_quality.py``, the ten titles of issue 18, top 10, same
+model): sharing the main genre or language 97/100 (before: 90), 20k+ votes 100/100 (before: 83),
+companion first for The Godfather, Toy Story and The Matrix (before: The Matrix Reloaded absent);
+Spirited Away now lists Totoro and Mononoke, Amélie's first neighbour is Eternal Sunshine (1.0M
+votes) instead of a 3.6k-vote comedy. About 5-10 ms per title once the per-section lookups are
+built (~0.1 s, once). The constants below were set by hand on those ten titles and are
 deliberately round (no search over them).
 """
 
