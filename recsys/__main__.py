@@ -137,8 +137,15 @@ def _similar(args: argparse.Namespace, settings: Settings) -> int:
     catalog = Catalog(settings.parquet_dir)
     _check_titles(catalog, [args.tconst])
     recommender = Recommender.load_latest(settings.models_dir)
-    ids = recommender.similar(args.tconst, args.n, kind=args.type)
-    frame = catalog.titles(ids) if ids else None
+    found = recommender.similar_explained(args.tconst, args.n, kind=args.type)
+    why = dict(
+        zip(
+            found["tconst"].to_list(),
+            zip(found["score"].to_list(), found["reason"].to_list(), strict=True),
+            strict=True,
+        )
+    )
+    frame = catalog.titles(found["tconst"].to_list()) if found.height else None
     rows = frame.to_dicts() if frame is not None else []
     items = [
         {
@@ -148,8 +155,8 @@ def _similar(args: argparse.Namespace, settings: Settings) -> int:
             "start_year": r["start_year"],
             "genres": r["genres"],
             "num_votes": r["num_votes"],
-            "score": float(len(rows) - i),
-            "reason": f"Like {recommender.names.get(args.tconst, args.tconst)}",
+            "score": why[r["tconst"]][0],
+            "reason": why[r["tconst"]][1],
         }
         for i, r in enumerate(rows)
     ]
@@ -161,7 +168,7 @@ def _similar(args: argparse.Namespace, settings: Settings) -> int:
         genres = ", ".join(item["genres"] or [])
         print(
             f"{item['rank']:>3}. {item['tconst']:<11} {item['primary_title']} ({item['start_year']})"
-            f"  {genres}  {item['num_votes']:,} votes"
+            f"  {genres}  {item['num_votes'] or 0:,} votes  {item['reason']}"
         )
     return 0
 
@@ -383,8 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "similar",
         help="'More like this': titles similar to one title (same function as the app's details)",
-        description="Content neighbours of TCONST re-ranked with ALS item similarity and the "
-        "popularity prior, in its own section (or --type).",
+        description="Titles like TCONST in its own section (or --type): series companions first, "
+        "then content and ALS neighbours sharing its genre, language and people; each with its reason.",
     )
     p.add_argument("tconst", metavar="TCONST", help="an IMDb title id, e.g. tt0068646")
     p.add_argument("--type", choices=("movie", "tv"), help="section to search (default: the title's own)")

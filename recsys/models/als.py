@@ -455,6 +455,23 @@ class ALSQuery:
             out[known] = self.contributions_of(block.data.factors[slots[known]])
         return names, out
 
+    def item_similarity(self, block: Block, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """``(liked tconsts, array len(positions) x len(liked))``: the cosine of the item factors
+        of each candidate and each liked title (people who liked one liked the other); NaN for
+        candidates the model never saw. The reasons name a liked title only when it is high
+        enough (:data:`recsys.models.reasons.ALS_NAMED`)."""
+        names = self.liked_tconsts()
+        out = np.full((len(positions), len(names)), np.nan)
+        slots = block.data.slots[np.asarray(positions, dtype=np.int64)]
+        known = slots >= 0
+        if known.any() and names:
+            assert self.scorer.items is not None
+            liked = self.scorer.item_factors[self.scorer.items.lookup(names)].astype(np.float64)
+            cand = block.data.factors[slots[known]].astype(np.float64)
+            norms = np.linalg.norm(cand, axis=1)[:, None] * np.linalg.norm(liked, axis=1)[None, :]
+            out[known] = (cand @ liked.T) / np.maximum(norms, 1e-12)
+        return names, out
+
     def _liked(self) -> tuple[np.ndarray, np.ndarray]:
         if self.row is None:
             return np.zeros(0, dtype=np.int64), np.zeros(0)

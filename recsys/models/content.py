@@ -537,6 +537,27 @@ class ContentQuery:
         out[data.known] = known
         return out
 
+    def item_similarity(self, block: Block, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """``(liked tconsts, array len(positions) x len(liked))``: the cosine ``x_i . x_j`` of each
+        candidate to each liked title (NaN rows for unknown candidates); the reasons name a liked
+        title only when it is high enough (:data:`recsys.models.reasons.CONTENT_NAMED`)."""
+        data: ContentBlock = block.data
+        positions = np.asarray(positions, dtype=np.int64)
+        liked = [t for t, ok in zip(self.tconsts, self.liked, strict=True) if ok]
+        out = np.full((len(positions), len(liked)), np.nan)
+        at = data.slots[positions]
+        ok = at >= 0
+        if ok.any() and liked:
+            rows = at[ok]
+            sims = (data.table[data.codes[rows]] @ self.low) * data.scale[rows, None]
+            hit, high = self._overlap(data)
+            if len(hit):
+                where = np.minimum(np.searchsorted(hit, rows), len(hit) - 1)
+                found = hit[where] == rows
+                sims[found] += high[where[found]]
+            out[ok] = sims.astype(np.float64)[:, self.liked]
+        return liked, out
+
     def contributions(self, block: Block, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
         """``(liked tconsts, array len(positions) x len(liked))``: ``w_j max(x_i . x_j, 0) **
         power / sum |w|`` per liked title ``j``; disliked titles and the prior are not columns,

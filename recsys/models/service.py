@@ -48,7 +48,7 @@ from recsys.columns import KINDS
 from recsys.columns import Columns as C
 from recsys.errors import CineBlendError, ModelError
 from recsys.models import registry
-from recsys.models.als import ALSScorer, blas_single_thread
+from recsys.models.als import blas_single_thread
 from recsys.models.artifacts import (
     FORMAT_VERSION,
     MANIFEST,
@@ -70,7 +70,6 @@ from recsys.models.base import (
     read_json,
     write_json,
 )
-from recsys.models.content import TfidfScorer
 from recsys.models.hybrid import (
     HybridConfig,
     WeightedHybrid,
@@ -84,6 +83,8 @@ from recsys.models.reasons import popular_reason, reasons_for
 from recsys.models.registry import Weights, check_weights, section_weights
 from recsys.models.rerank import registry as rerank
 from recsys.models.rerank.base import Pool, Taste
+from recsys.models.similar import empty_frame
+from recsys.models.similar import similar_explained as explain_similar
 from recsys.progress import Progress, null_progress
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,6 @@ _TITLE_COLUMNS = (C.TCONST, C.KIND, C.TITLE, C.START_YEAR, C.GENRES, C.POPULARIT
 #: otherwise put the same handful of documentaries on every TV list. Once testers have rated a
 #: few hundred shows, ALS takes part in TV again.
 MIN_SECTION_COVERAGE = 0.02
-SIMILAR_POOL = 300  # content neighbours considered before the blend with ALS and popularity
 
 
 def result_schema() -> dict[str, type[pl.DataType]]:
@@ -487,47 +487,18 @@ class Recommender:
         return _frame(sec.tconsts[top].tolist(), z[top], reasons, components)
 
     def similar(self, tconst: str, n: int = 6, kind: str | None = None) -> list[str]:
-        """ "More like this": titles like ``tconst`` in its own section (or ``kind``), best first;
-        empty for a title the model does not know.
+        """ "More like this": the tconsts of :meth:`similar_explained`, best first."""
+        return self.similar_explained(tconst, n, kind)[C.TCONST].to_list()
 
-        The ``SIMILAR_POOL`` nearest content neighbours (TF-IDF cosine, so genres, decade and
-        people agree) are re-ranked by a blend of z-scores over that pool: the cosine, the ALS item
-        similarity (cosine of item factors: people who liked one liked the other; 0 when ALS does
-        not know a title) and the popularity prior, with ``config.similar_weights``. The prior
-        keeps obscure look-alikes ("Godfather (2022)") below the well-known neighbours.
-        """
+    def similar_explained(self, tconst: str, n: int = 6, kind: str | None = None) -> pl.DataFrame:
+        """ "More like this" with the reasons: ``[tconst, score, rank, reason]`` for titles like
+        ``tconst`` in its own section (or ``kind``), best first; empty for a title the model does
+        not know. See :mod:`recsys.models.similar`."""
         home = next((k for k, sec in self.sections.items() if tconst in sec.position), None)
         if home is None or n <= 0:
-            return []
+            return empty_frame()
         with ranking_guard("similar titles"):
-            return self._similar(tconst, n, self.sections[kind or home])
-
-    def _similar(self, tconst: str, n: int, sec: Section) -> list[str]:
-        content = self.hybrid.scorers.get("content")
-        if not isinstance(content, TfidfScorer):
-            return []
-        sims = content.similar(tconst, sec.blocks["content"])
-        own = sec.position.get(tconst)
-        if own is not None:
-            sims[own] = np.nan
-        sims = np.where(np.isfinite(sims), sims, -np.inf)
-        pool_size = min(SIMILAR_POOL, int(np.isfinite(sims).sum()))
-        if pool_size <= 0:
-            return []
-        pool = np.argpartition(-sims, pool_size - 1)[:pool_size]
-        pool = pool[sims[pool] > 0]
-        if len(pool) == 0:
-            return []
-        parts: dict[str, np.ndarray] = {"content": sims[pool]}
-        als = self.hybrid.scorers.get("als")
-        if isinstance(als, ALSScorer) and "als" in sec.blocks:
-            parts["als"] = _item_cosine(als, tconst, sec.blocks["als"], pool)
-        parts["popularity"] = np.log1p(np.nan_to_num(sec.popularity[pool], nan=0.0).clip(min=0.0))
-        normed = {k: normalise_with_scale(v)[0] for k, v in parts.items()}
-        w = {k: v for k, v in self.config.similar_weights.items() if k in normed}
-        score = blend(normed, w) if sum(w.values()) > 0 else parts["content"]
-        order = pool[np.lexsort((pool, -np.nan_to_num(score, nan=-np.inf)))]
-        return [str(sec.tconsts[i]) for i in order[:n]]
+            return explain_similar(self, tconst, n, self.sections[kind or home])
 
     # --- artifacts -----------------------------------------------------------------------------
 
@@ -697,21 +668,6 @@ def ranking_guard(what: str) -> Iterator[None]:
 
 def _configs(config: RecommenderConfig) -> Iterable[tuple[str, Any]]:
     return ((name, config.scorer_config(name)) for name in registry.names())
-
-
-def _item_cosine(als: ALSScorer, tconst: str, block: Block, pool: np.ndarray) -> np.ndarray:
-    """Cosine of ALS item factors between ``tconst`` and the pool (0 where either is unknown)."""
-    out = np.zeros(len(pool))
-    if als.items is None or (row := als.items.get(tconst)) < 0:
-        return out
-    target = als.item_factors[row]
-    s = block.data.slots[pool]
-    hit = s >= 0
-    if hit.any():
-        f = block.data.factors[s[hit]]
-        denom = np.linalg.norm(f, axis=1) * max(float(np.linalg.norm(target)), 1e-12)
-        out[hit] = (f @ target) / np.maximum(denom, 1e-12)
-    return out
 
 
 def _frame(

@@ -80,8 +80,12 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
             )
     model = resources.recommender()
     # the same function as `python -m recsys similar`; each entry opens its own details
+    why: dict[str, str] = {}
     try:
-        neighbours = catalog.titles(model.similar(tconst, 6)) if model is not None else None
+        found = model.similar_explained(tconst, 6) if model is not None else None
+        if found is not None:
+            why = dict(zip(found["tconst"].to_list(), found["reason"].to_list(), strict=True))
+        neighbours = catalog.titles(list(why)) if found is not None else None
     except CineBlendError as exc:
         st.text(str(exc))
         neighbours = None
@@ -92,3 +96,5 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
             if st.button(label, key=f"dlg-more-{tconst}-{item['tconst']}", type="tertiary", icon=":material/movie:"):
                 st.session_state[state.DETAILS] = item["tconst"]
                 st.rerun()
+            if why.get(item["tconst"]):
+                st.caption(cards.md_escape(why[item["tconst"]]))  # data text: escaped, never Markdown

@@ -14,23 +14,42 @@ from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
+import polars as pl
 import pytest
 
 from recsys.models import Profile, Recommender
-from recsys.models.reasons import COMPARABLE, NEGLIGIBLE, REPEAT_DISCOUNT, _pick, reasons_for
+from recsys.models.reasons import (
+    ALS_NAMED,
+    COMPARABLE,
+    CONTENT_NAMED,
+    NAMED_AT,
+    NEGLIGIBLE,
+    REPEAT_DISCOUNT,
+    _pick,
+    is_childrens,
+    is_mature,
+    maturity_clash,
+    reasons_for,
+)
 
 NAMES = {"ttA": "Alpha", "ttB": "Beta", "ttC": "Gamma", "ttD": "Delta"}
 LIKED = [("ttA", 1), ("ttB", 1), ("ttC", 1)]
 
 
 class SplitQuery:
-    """A scorer query whose score splits over ``names`` as the rows of ``matrix`` (one per card)."""
+    """A scorer query whose score splits over ``names`` as the rows of ``matrix`` (one per card),
+    with the item similarity of each card to each liked title in ``similar`` (default 1: every
+    pair related enough to be named)."""
 
-    def __init__(self, names: list[str], matrix: list[list[float]]) -> None:
+    def __init__(self, names: list[str], matrix: list[list[float]], similar: list[list[float]] | None = None) -> None:
         self.names, self.matrix = names, np.asarray(matrix, dtype=float)
+        self.similar = np.ones_like(self.matrix) if similar is None else np.asarray(similar, dtype=float)
 
     def contributions(self, block: object, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
         return list(self.names), self.matrix[positions]
+
+    def item_similarity(self, block: object, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
+        return list(self.names), self.similar[positions]
 
 
 class TasteQuery:
@@ -52,17 +71,29 @@ def reasons(
     taste: TasteQuery | None = None,
     taste_z: list[float] | None = None,
     kind: str = "movie",
+    similar: list[list[float]] | None = None,
+    card_genres: list[list[str]] | None = None,
+    catalogue: pl.DataFrame | None = None,
+    als_z: list[float] | None = None,
 ) -> list[str]:
     n = len(matrix)
-    queries: dict[str, object] = {"content": SplitQuery(names or ["ttA", "ttB", "ttC"], matrix)}
+    queries: dict[str, object] = {"content": SplitQuery(names or ["ttA", "ttB", "ttC"], matrix, similar)}
     weights = {"content": 1.0}
-    components: dict[str, np.ndarray] = {}
+    components: dict[str, np.ndarray] = {"content": np.ones(n)}
+    if als_z is not None:
+        weights["als"] = 1.0
+        components["als"] = np.asarray(als_z)
     if taste is not None:
         queries["taste"] = taste
         weights["taste"] = 1.0
         components["taste"] = np.asarray(taste_z if taste_z is not None else [0.0] * n)
-    sec = SimpleNamespace(kind=kind, blocks={"content": None, "taste": None}, genres=[["Crime", "Drama"]] * n)
-    rec = SimpleNamespace(names=NAMES)
+    sec = SimpleNamespace(
+        kind=kind,
+        blocks={"content": None, "taste": None},
+        genres=card_genres or [["Crime", "Drama"]] * n,
+        tconsts=np.asarray([f"ttCard{i}" for i in range(n)], dtype=object),
+    )
+    rec = SimpleNamespace(names=NAMES, titles=catalogue)
     return reasons_for(
         rec,  # type: ignore[arg-type]
         sec,  # type: ignore[arg-type]
@@ -192,3 +223,99 @@ def test_a_single_like_is_the_reason_for_its_own_kind(recommender: Recommender) 
     out = rec.recommend([("tt0000012", 1)], "movie", n=2)  # Summer Letters (romance)
     assert out["tconst"].to_list() == ["tt0000013", "tt0000014"]  # the other two "Letters"
     assert out["reason"].to_list() == ["Because you liked Summer Letters"] * 2
+
+
+# --- reasons that are true (issue 18) ----------------------------------------------------------
+
+
+def test_a_liked_title_is_named_only_when_it_is_similar_enough() -> None:
+    below = CONTENT_NAMED - 0.01
+    # Alpha contributes most but is not similar enough to the card: only Beta is named
+    assert reasons([[1.0, 0.9, 0.0]], similar=[[below, CONTENT_NAMED, 0.0]]) == ["Because you liked Beta"]
+    # nothing similar enough: the taste, else "popular with people like you" when ALS leads the
+    # card, else the popularity -- never a title a person would find unrelated
+    unrelated = [[below, below, below]]
+    assert reasons([[1.0, 0.9, 0.5]], similar=unrelated, taste=TasteQuery("Crime"), taste_z=[0.1]) == [
+        "Because you like crime films"
+    ]
+    assert reasons([[1.0, 0.9, 0.5]], similar=unrelated, als_z=[2.0]) == ["Popular with people like you"]
+    assert reasons([[1.0, 0.9, 0.5]], similar=unrelated, als_z=[0.5]) == ["Popular on IMDb"]  # content leads
+
+
+def test_the_thresholds_are_the_measured_ones() -> None:
+    assert (CONTENT_NAMED, ALS_NAMED) == (0.70, 0.62)
+    assert NAMED_AT == {"content": CONTENT_NAMED, "als": ALS_NAMED}
+
+
+def _catalogue(rows: dict[str, tuple[list[str], str | None]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "tconst": list(rows),
+            "genres": [g for g, _ in rows.values()],
+            "language": [lang for _, lang in rows.values()],
+        },
+        schema={"tconst": pl.String, "genres": pl.List(pl.String), "language": pl.String},
+    )
+
+
+def test_a_childrens_title_never_explains_a_mature_card_and_vice_versa() -> None:
+    family = _catalogue({"ttA": (["Adventure", "Comedy", "Family"], None), "ttB": (["Drama"], None)})
+    # Alpha (a Paddington) has the larger share and is "similar", but the card is a crime thriller
+    out = reasons([[1.0, 0.5, 0.0]], catalogue=family, card_genres=[["Crime", "Thriller"]])
+    assert out == ["Because you liked Beta"]
+    # the other way round: a horror like never explains an animated family film
+    horror = _catalogue({"ttA": (["Horror"], None), "ttB": (["Comedy"], None)})
+    assert reasons([[1.0, 0.5, 0.0]], catalogue=horror, card_genres=[["Animation", "Family"]]) == [
+        "Because you liked Beta"
+    ]
+    # a lone clashing title: the taste or the popularity instead
+    assert reasons([[1.0, 0.0, 0.0]], catalogue=family, card_genres=[["War", "Drama"]]) == ["Popular on IMDb"]
+    # a pair that does not clash is named as before
+    assert reasons([[1.0, 0.5, 0.0]], catalogue=family, card_genres=[["Comedy"]]) == ["Because you liked Alpha, Beta"]
+
+
+def test_maturity_rule() -> None:
+    assert is_childrens(["Animation", "Family"]) and is_childrens(["Comedy", "Family"])
+    assert is_childrens(["Animation", "Comedy"])
+    assert not is_childrens(["Animation", "Horror", "Thriller"])  # Perfect Blue is not for children
+    assert is_mature(["Crime", "Drama"]) and is_mature(["War"]) and is_mature(["Adult"])
+    assert not is_mature(["Crime", "Family"])  # a family caper
+    assert maturity_clash(["Adventure", "Comedy", "Family"], ["Crime", "Drama", "Thriller"])
+    assert maturity_clash(["Horror"], ["Animation", "Adventure"])
+    assert not maturity_clash(["Animation", "Family"], ["Comedy", "Romance"])
+    assert not maturity_clash(["Crime", "Drama"], ["Drama", "Thriller"])
+
+
+def test_a_language_the_likes_concentrate_on_is_named() -> None:
+    rows: dict[str, tuple[list[str], str | None]] = {f"ttE{i}": (["Drama"], "en") for i in range(12)}
+    rows.update({"ttA": (["Drama"], "ja"), "ttB": (["Crime"], "ja"), "ttC": (["Drama"], "en")})
+    rows.update({"ttCard0": (["Drama"], "ja"), "ttCard1": (["Drama"], "ja"), "ttCard2": (["Drama"], "en")})
+    catalogue = _catalogue(rows)
+    unrelated = [[0.0, 0.0, 0.0]] * 3
+    out = reasons(
+        [[1.0, 0.9, 0.5]] * 3, similar=unrelated, catalogue=catalogue, taste=TasteQuery("Drama"), taste_z=[0.1] * 3
+    )
+    # 2 of 3 likes are Japanese (5x its 3/18 share of the catalogue): Japanese cards say so, and
+    # the genre taste takes its turn; the English card gets the genre taste only
+    assert out == ["Because you like Japanese films", "Because you like drama films", "Because you like drama films"]
+    # English likes: English is most of the catalogue, never a "cinema"
+    english = [("ttE0", 1), ("ttE1", 1), ("ttC", 1)]
+    out = reasons(
+        [[1.0, 0.9, 0.5]] * 3,
+        names=["ttE0", "ttE1", "ttC"],
+        profile=english,
+        similar=unrelated,
+        catalogue=catalogue,
+        taste=TasteQuery("Drama"),
+        taste_z=[0.1] * 3,
+    )
+    assert out == ["Because you like drama films"] * 3
+    # without the language column, no language is ever named
+    out = reasons(
+        [[1.0, 0.9, 0.5]] * 3,
+        similar=unrelated,
+        catalogue=catalogue.drop("language"),
+        taste=TasteQuery("Drama"),
+        taste_z=[0.1] * 3,
+    )
+    assert out == ["Because you like drama films"] * 3
