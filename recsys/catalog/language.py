@@ -210,7 +210,8 @@ _LEXICON: dict[str, frozenset[str]] = {
         premier première temps jeunes rouge noir noire blanc blanche bleu mes vos nos leur
         leurs aussi encore jamais toujours rien personne quelque chose parce moi toi lui eux
         sous vers après avant contre pendant depuis ici là voyage année années maison
-        chambre rue ville mer terre
+        chambre rue ville mer terre dieu lieu feu jeu bleu bleue peu deux mieux yeux adieu
+        heure banlieue
         """
     ),
     "es": _wordset(
@@ -443,6 +444,8 @@ def _japanese(words: Sequence[str], differs: bool) -> bool:
     particle = any(w in _JA_PARTICLES for w in words) and len(words) >= 3
     long_vowel = any(_JA_LONG.search(w) for w in words)
     long_word = differs and len(words) <= 2 and any(len(w) >= 6 and _JA_MARK.search(w) for w in words)
+    if any(w in _EN_WORDS and w not in _JA_PARTICLES for w in words):
+        return False  # "No Time to Die"
     european = _european_hits(words, hindi=False)  # Hindi "ka", "ko" are Japanese sounds too
     if european >= 2 or (european and not (particle or long_vowel)):
         return False
@@ -454,6 +457,8 @@ def _korean(words: Sequence[str], differs: bool) -> bool:
         return False
     if any(w in _EN_WORDS for w in words) or _european_hits(words):
         return False
+    if any("ieu" in w for w in words):
+        return False  # French: "Banlieue", "Dieu"
     if all(_KO_SYLLABLE.fullmatch(w) for w in words):
         return False  # monosyllables: Cantonese or Pinyin, Korean joins a word's syllables
     marks = sum(1 for w in words if _KO_MARK.search(w) or (differs and _KO_WEAK_MARK.search(w)))
