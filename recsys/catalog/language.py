@@ -136,6 +136,8 @@ _JA_SYLLABLE = (
 _JA_WORD = re.compile(rf"(?:{_JA_SYLLABLE})+")
 _JA_PARTICLES = frozenset({"no", "to", "wa", "ga", "ni", "wo", "mo", "kara", "made", "yori"})
 _JA_LONG = re.compile(r"[ôûāūō]")
+#: Honorific suffixes joined by a hyphen: "Mononoke-hime", "Chiwawa-chan".
+_JA_SUFFIX = re.compile(r"\w-(?:hime|chan|kun|sama|san|sensei|dono)\b")
 #: Sounds frequent in Japanese and rare in European words (a lone long word must have one).
 _JA_MARK = re.compile(r"tsu|shi|chi|fu|ji|ky|gy|ry|ny|hy|sh|uu|ou|ei|kk|tt|ss|pp")
 
@@ -438,10 +440,10 @@ def _european_hits(words: Sequence[str], *, hindi: bool = True) -> int:
     return sum(1 for w in words if w not in _WEAK and any(w in lex for lex in lists))
 
 
-def _japanese(words: Sequence[str], differs: bool) -> bool:
+def _japanese(words: Sequence[str], differs: bool, text: str = "") -> bool:
     if not words or not all(_parses(w, _JA_WORD) for w in words):
         return False
-    particle = any(w in _JA_PARTICLES for w in words) and len(words) >= 3
+    particle = (any(w in _JA_PARTICLES for w in words) and len(words) >= 3) or bool(_JA_SUFFIX.search(text))
     long_vowel = any(_JA_LONG.search(w) for w in words)
     long_word = differs and len(words) <= 2 and any(len(w) >= 6 and _JA_MARK.search(w) for w in words)
     if any(w in _EN_WORDS and w not in _JA_PARTICLES for w in words):
@@ -468,8 +470,8 @@ def _korean(words: Sequence[str], differs: bool) -> bool:
 def _pinyin(words: Sequence[str]) -> bool:
     if len(words) < 2 or not all(_parses(w, _PY_WORD) for w in words):
         return False
-    if any(w in _EN_FUNCTION for w in words) or _european_hits(words):
-        return False
+    if any(w in _EN_FUNCTION for w in words) or _european_hits(words) >= 2:
+        return False  # one hit is chance: German "wo" in "Wo hu cang long"
     return sum(1 for w in words if _PY_MARK.search(w)) >= 1
 
 
@@ -510,7 +512,7 @@ def word_language(text: str, *, differs: bool = True) -> str | None:
     words = _words(text)
     if not words:
         return None
-    if _japanese(words, differs):
+    if _japanese(words, differs, text.lower()):
         return "ja"
     if _korean(words, differs):
         return "ko"
@@ -577,8 +579,11 @@ def akas_language(regions: Iterable[str], languages: Iterable[str] = ()) -> tupl
 
     A language value wins (``["ja"]`` -> ja); otherwise the regions' main languages: one
     non-English language wins over English-speaking regions (a foreign film often keeps its
-    title in the US and GB); two different non-English languages give None. The region is
-    returned when exactly one region has the chosen language.
+    title in the US and GB), except Hindi (India releases English films under their English
+    title: ``IN`` with ``US`` says nothing); English-speaking regions with two or more other
+    languages give English (a title many countries kept unchanged); two or more non-English
+    languages alone give None. The region is returned when exactly one region has the chosen
+    language.
 
     ``akas_language(["JP", "US"])`` -> ``("ja", "JP")``; ``akas_language(["US", "GB"])`` ->
     ``("en", None)``; ``akas_language(["FR", "DE"])`` -> ``(None, None)``.
@@ -592,9 +597,10 @@ def akas_language(regions: Iterable[str], languages: Iterable[str] = ()) -> tupl
     elif not langs:
         spoken = set(by_region.values())
         foreign = spoken - {"en"}
-        if len(foreign) == 1:
+        english = "en" in spoken
+        if len(foreign) == 1 and not (english and foreign == {"hi"}):
             language = next(iter(foreign))
-        elif not foreign and spoken:
+        elif english and (not foreign or len(foreign) >= 2):
             language = "en"
     if language is None:
         return None, None
