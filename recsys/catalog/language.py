@@ -47,9 +47,14 @@ from its titles and, where downloaded, from ``title.akas``. Pure functions; the 
 English word guess; the region is the akas region whose main language is the chosen language,
 when exactly one is.
 
-**Measured** (``tests/catalog/test_language.py`` on hand-written titles, and on the mirror
-catalogue, 81,154 titles, no akas file): see the report of issue 18 and
-:data:`MEASURED_ACCURACY`.
+**Measured** on the mirror catalogue (81,154 titles, no akas file): a hand-checked list of 67
+well-known titles (47 non-English: Spirited Away, Parasite, Amélie, Dilwale Dulhania Le
+Jayenge, ...; 20 English: The Matrix, Die Hard, Inception, ...) gets 34 right, 0 wrong, 33
+unknown (26 of 47 non-English right, 8 of 20 English right; the unknown are one-word or
+name-only titles such as Inception, Akira, Dangal, Jagten). On 60 random non-English guesses,
+58 were right (the two misses: a German one-word title read as Japanese, a Pinyin title read as
+Turkish). Languages: en 20,473, ja 1,265, fr 1,187, zh 615, es 470, de 453, ko 446, it 327,
+other 580, unknown 55,338. ``tests/catalog/test_language.py`` holds the rules' cases.
 """
 
 from __future__ import annotations
@@ -58,10 +63,6 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-
-#: Accuracy on the hand-checked list of 40 well-known mirror titles (29 non-English, 11 English):
-#: correct / wrong / unknown. Filled in from the issue 18 measurement.
-MEASURED_ACCURACY = "see recsys.catalog.language docstring"
 
 # ------------------------------------------------------------------ scripts
 

@@ -96,8 +96,13 @@ class TfidfConfig:
     MovieLens, strict temporal protocol; see the module docstring for the formula).
 
     ``language_weight``: weight of the original-language field (issue 18: a Japanese film's
-    neighbours are Japanese films); ``language_english``: whether English titles get a
-    ``lang:en`` token too (off: English is the default, and most untagged titles are English).
+    neighbours are Japanese films). Measured on the mirror (strict temporal validation NDCG@10
+    of the content scorer / hybrid, and the share of the fan's language in the content-only
+    movie top 10 of Japanese, Korean and French fans): 0 (no field) 0.0853 / 0.1371, 0/10,
+    0/10, 0/10; 0.5: 0.0856 / 0.1369, 1/10, 2/10, 0/10; 1.0: 0.0860 / 0.1371, 7/10, 10/10,
+    10/10 (an English crime fan's top 10 unchanged: 10/10 English or unknown).
+    ``language_english``: whether English titles get a ``lang:en`` token too (off: English is
+    the default, and most untagged titles are English).
     ``min_df``: a token must occur in at least this many titles. ``max_cast``: leading cast
     members per title. ``*_weight``: each field's weight after its own L2 normalisation (0
     drops the field). ``max_profile``: most recent rated titles used. ``recency``: weight ratio
@@ -113,7 +118,7 @@ class TfidfConfig:
     type_weight: float = 0.5
     decade_weight: float = 0.5
     runtime_weight: float = 0.15
-    language_weight: float = 0.5
+    language_weight: float = 1.0
     language_english: bool = False
     word_weight: float = 0.2
     director_weight: float = 1.0
