@@ -309,6 +309,13 @@ def _stats_table(stats: dict[str, Any]) -> str:
         ("Years", f"{stats.get('year_min', '?')} to {stats.get('year_max', '?')}"),
         ("Minimum votes", count("min_votes")),
         ("Cast and crew", "yes" if stats.get("has_people") else "no"),
+        ("Languages", _languages_line(stats.get("languages") or {})),
+        (
+            "Language evidence",
+            "original titles and title.akas"
+            if stats.get("with_akas")
+            else "original titles only (title.akas.tsv.gz absent: no regions)",
+        ),
         ("MovieLens ratings", count("movielens_ratings")),
         ("MovieLens users", count("movielens_users")),
     ]
@@ -317,6 +324,19 @@ def _stats_table(stats: dict[str, Any]) -> str:
         rows.append(("Built", readable_time(stats["built_at"]) + took))
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+
+
+def _languages_line(counts: dict[str, int], top: int = 8) -> str:
+    """``{"en": 41000, "fr": 2100, "unknown": 30000, ...}`` -> ``"en 41,000, fr 2,100, ...,
+    other 1,234, unknown 30,000"``: the ``top`` most frequent known languages, then the rest."""
+    known = sorted(((lang, n) for lang, n in counts.items() if lang != "unknown"), key=lambda kv: (-kv[1], kv[0]))
+    parts = [f"{lang} {n:,}" for lang, n in known[:top]]
+    rest = sum(n for _, n in known[top:])
+    if rest:
+        parts.append(f"other {rest:,}")
+    if counts.get("unknown"):
+        parts.append(f"unknown {counts['unknown']:,}")
+    return ", ".join(parts) or "-"
 
 
 def _check_count(n: int) -> None:

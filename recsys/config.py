@@ -25,6 +25,8 @@ DEFAULT_MOVIELENS_URL = "https://files.grouplens.org/datasets/movielens/ml-lates
 DEFAULT_TMDB_BASE_URL = "https://api.themoviedb.org"
 IMDB_FILES = ("title.basics.tsv.gz", "title.ratings.tsv.gz", "title.crew.tsv.gz")
 IMDB_OPTIONAL_FILES = ("title.principals.tsv.gz", "name.basics.tsv.gz")
+#: Optional: every title's titles per region, evidence of its original language (issue 18).
+IMDB_AKAS_FILE = "title.akas.tsv.gz"
 MOVIELENS_FILE = "ml-latest-small.zip"
 COOKIE_KEY_FILE = ".cookie_key"
 #: Shortest cookie signing key accepted (characters; the generated one has 64).
@@ -71,6 +73,7 @@ class Settings:
     database_url: str | None = None
     min_votes: int = 100
     with_people: bool = True
+    with_akas: bool = True  # fetch / read title.akas for title languages (CINEBLEND_WITH_AKAS)
     tmdb_api_key: str | None = None
     tmdb_base_url: str = DEFAULT_TMDB_BASE_URL
     show_adult: bool = False  # offer the Adult genre at onboarding (CINEBLEND_SHOW_ADULT)
@@ -234,6 +237,7 @@ def get_settings() -> Settings:
         database_url=_get("DATABASE_URL", None, values),
         min_votes=min_votes,
         with_people=people,
+        with_akas=(_get("CINEBLEND_WITH_AKAS", "1", values) or "1").lower() not in ("0", "false", "no"),
         tmdb_api_key=_get("TMDB_API_KEY", None, values),
         tmdb_base_url=_get("TMDB_BASE_URL", DEFAULT_TMDB_BASE_URL, values) or DEFAULT_TMDB_BASE_URL,
         cookie_key_override=_get("CINEBLEND_COOKIE_KEY", None, values),

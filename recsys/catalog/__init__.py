@@ -1,5 +1,5 @@
 """The IMDb catalogue: download (``download``), build to Parquet (``build``), DuckDB queries
-(``queries``).
+(``queries``), title languages (``language``).
 
 Parquet layout under ``Settings.parquet_dir`` (written by ``build``; swapped in whole):
 
@@ -11,7 +11,10 @@ Parquet layout under ``Settings.parquet_dir`` (written by ``build``; swapped in 
     num_votes BIGINT, popularity DOUBLE, directors VARCHAR[] (names, or nconsts when
     name.basics is absent or lacks the person), writers VARCHAR[], cast VARCHAR[] (leading
     cast names: the first 4 actors / actresses by ordering; empty when title.principals is
-    absent), search_text VARCHAR (lower-cased, accent-stripped primary + original title).
+    absent), language VARCHAR (original language, ISO 639-1 such as ja, NULL when unknown;
+    see ``language``), region VARCHAR (ISO 3166-1 country the akas tie the original title
+    to, NULL without title.akas or when unclear), search_text VARCHAR (lower-cased,
+    accent-stripped primary + original title).
 ``people.parquet`` -- tconst, nconst, name, category (director | writer | actor | actress |
     ...), ordering; the title.principals rows of catalogue titles (name falls back to the
     nconst); present only when people files were downloaded.
@@ -19,7 +22,8 @@ Parquet layout under ``Settings.parquet_dir`` (written by ``build``; swapped in 
     timestamp BIGINT (epoch seconds), in_catalog BOOLEAN; MovieLens ratings mapped to IMDb ids
     via links.csv, kept when the id is a movie-ish title of title.basics (in_catalog says
     whether it is also in titles.parquet; see ``build``), one rating per user and tconst.
-``manifest.json`` -- build time, row counts, min_votes, source file sizes.
+``manifest.json`` -- build time, row counts, min_votes, source file sizes, with_akas and
+    the titles per language.
 
 ``popularity`` is the Bayesian-weighted IMDb rating times log votes:
 ``(v / (v + m) * R + m / (v + m) * C) * ln(1 + v)`` with ``R`` the title's rating, ``v`` its

@@ -23,6 +23,14 @@ Steps (each reported as ``progress(step, steps done, steps in total)``):
     When ``title.principals`` is present: ``people.parquet`` and each title's leading cast (the
     first 4 actors / actresses by ``ordering``). With ``Settings.with_people`` off, both people
     files are ignored even when present (a faster build; no cast, crew as nconsts).
+``languages``
+    Each title's original ``language`` (ISO 639-1) and ``region`` (ISO 3166-1), null when
+    unknown, by :func:`recsys.catalog.language.infer` from its primary and original titles and,
+    when ``title.akas`` is present (and ``Settings.with_akas`` on), the akas rows that carry
+    its original title: those rows (of ~40M) are found and grouped per title in DuckDB (a hash
+    join against the kept titles, within the memory limit), and only the per-title lists of
+    regions and languages reach Python. Without akas the languages come from the titles alone
+    and the region is null (logged, and in the manifest as ``with_akas: false``).
 ``movielens``
     ``links.csv`` ``imdbId`` (7 zero-padded digits, read as text) becomes ``tt`` + id; ratings
     are kept when their tconst is a non-adult movie-ish title of ``title.basics`` (movie,
@@ -64,10 +72,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from recsys import config
 from recsys.atomic import fsync, fsync_tree, rename_into_place
 from recsys.catalog.download import check_zip_expansion, movielens_members, verify_gzip
+from recsys.catalog.language import infer as infer_language
 from recsys.catalog.limits import RESERVE_BYTES, require_free
 from recsys.columns import TITLE_TYPES, Columns
 from recsys.config import Settings
@@ -77,7 +87,7 @@ from recsys.progress import Progress, null_progress
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: titles.language, titles.region (issue 18)
 TITLES_FILE = "titles.parquet"
 PEOPLE_FILE = "people.parquet"
 MOVIELENS_PARQUET = "movielens_ratings.parquet"
@@ -101,6 +111,8 @@ TITLES_SCHEMA: dict[str, str] = {
     "directors": "VARCHAR[]",
     "writers": "VARCHAR[]",
     "cast": "VARCHAR[]",
+    "language": "VARCHAR",
+    "region": "VARCHAR",
     "search_text": "VARCHAR",
 }
 PEOPLE_SCHEMA: dict[str, str] = {
@@ -125,6 +137,7 @@ RATINGS = "title.ratings.tsv.gz"
 CREW = "title.crew.tsv.gz"
 PRINCIPALS = "title.principals.tsv.gz"
 NAMES = "name.basics.tsv.gz"
+AKAS = config.IMDB_AKAS_FILE
 TSV_COLUMNS: dict[str, dict[str, str]] = {
     BASICS: {
         "tconst": "VARCHAR",
@@ -155,6 +168,16 @@ TSV_COLUMNS: dict[str, dict[str, str]] = {
         "primaryProfession": "VARCHAR",
         "knownForTitles": "VARCHAR",
     },
+    AKAS: {
+        "titleId": "VARCHAR",
+        "ordering": "INTEGER",
+        "title": "VARCHAR",
+        "region": "VARCHAR",
+        "language": "VARCHAR",
+        "types": "VARCHAR",
+        "attributes": "VARCHAR",
+        "isOriginalTitle": "INTEGER",
+    },
 }
 MOVIELENS_TITLE_TYPES = (
     "movie",
@@ -177,7 +200,7 @@ ML_RATINGS_COLUMNS = {
 _AT_FDCWD = -100  # renameat2: paths relative to the working directory
 _RENAME_EXCHANGE = 2  # renameat2 flag: swap the two paths atomically
 
-STEPS = ("check", "titles", "crew", "people", "movielens", "write", "verify", "swap")
+STEPS = ("check", "titles", "crew", "people", "languages", "movielens", "write", "verify", "swap")
 
 
 def catalog_ready(settings: Settings) -> bool:
@@ -365,6 +388,7 @@ class _Builder:
         self.ml: dict[str, int] = {}
         self.with_principals = False
         self.with_names = False
+        self.with_akas = False
         self.spill_bytes = 0  # disk DuckDB may spill to (set by _check)
 
     # -- plumbing
@@ -403,6 +427,8 @@ class _Builder:
         """Whether this build reads ``name``: present, and people files only when wanted."""
         if name in config.IMDB_OPTIONAL_FILES and not self.settings.with_people:
             return False
+        if name == AKAS and not self.settings.with_akas:
+            return False
         return self._has(name)
 
     def _count(self, sql: str, params: Sequence[object] = ()) -> int:
@@ -433,6 +459,8 @@ class _Builder:
         self._crew()
         self.step("people")
         self._people()
+        self.step("languages")
+        self._languages()
         self._final_titles()
         self.step("movielens")
         self._movielens()
@@ -628,6 +656,45 @@ class _Builder:
         if not self.with_names:
             logger.info("%s is absent: people stay as IMDb ids (nconst).", NAMES)
 
+    def _languages(self) -> None:
+        """``title_languages(tconst, language, region)`` for every kept title (see the module
+        docstring and :mod:`recsys.catalog.language`)."""
+        con = self.con
+        assert con is not None
+        self.with_akas = self._uses(AKAS)
+        if self.with_akas:
+            con.execute(
+                f"""
+                CREATE TEMP TABLE akas_evidence AS
+                SELECT a.titleId AS tconst,
+                       list(DISTINCT upper(a.region)) FILTER (WHERE a.region IS NOT NULL) AS regions,
+                       list(DISTINCT lower(a.language)) FILTER (WHERE a.language IS NOT NULL) AS languages
+                FROM {_tsv(AKAS, "akas")} a
+                JOIN kept k ON k.tconst = a.titleId
+                WHERE lower(trim(a.title)) = lower(trim(k.original_title))
+                GROUP BY a.titleId
+                """,
+                [str(self._path(AKAS))],
+            )
+            self._note_rejects(AKAS, "akas")
+        else:
+            con.execute("CREATE TEMP TABLE akas_evidence (tconst VARCHAR, regions VARCHAR[], languages VARCHAR[])")
+            logger.info(
+                "%s is absent: title languages come from the original titles only (no region).",
+                AKAS,
+            )
+        rows = con.execute(
+            """
+            SELECT k.tconst, k.primary_title, k.original_title, e.regions, e.languages
+            FROM kept k LEFT JOIN akas_evidence e ON e.tconst = k.tconst
+            """
+        ).fetchall()
+        inferred = [(t, *infer_language(p, o, r, la)) for t, p, o, r, la in rows]
+        frame = pl.DataFrame(inferred, schema={"tconst": pl.Utf8, "language": pl.Utf8, "region": pl.Utf8}, orient="row")
+        con.register("title_languages_frame", frame)
+        con.execute("CREATE TEMP TABLE title_languages AS SELECT * FROM title_languages_frame")
+        con.unregister("title_languages_frame")
+
     def _final_titles(self) -> None:
         con = self.con
         assert con is not None
@@ -671,6 +738,7 @@ class _Builder:
                    coalesce(cn.directors, []::VARCHAR[]) AS directors,
                    coalesce(cn.writers, []::VARCHAR[]) AS writers,
                    coalesce(ca."cast", []::VARCHAR[]) AS "cast",
+                   tl.language::VARCHAR AS language, tl.region::VARCHAR AS region,
                    strip_accents(lower(
                        CASE WHEN k.original_title IS DISTINCT FROM k.primary_title
                             THEN k.primary_title || ' ' || k.original_title
@@ -679,6 +747,7 @@ class _Builder:
             CROSS JOIN s
             LEFT JOIN crew_names cn ON cn.tconst = k.tconst
             LEFT JOIN cast_names ca ON ca.tconst = k.tconst
+            LEFT JOIN title_languages tl ON tl.tconst = k.tconst
             """
         )
 
@@ -754,6 +823,9 @@ class _Builder:
         by_kind = dict(con.execute("SELECT kind, count(*) FROM titles GROUP BY kind ORDER BY kind").fetchall())
         newest = dict(con.execute("SELECT kind, max(start_year) FROM titles GROUP BY kind ORDER BY kind").fetchall())
         year_min, year_max = con.execute("SELECT min(start_year), max(start_year) FROM titles").fetchall()[0]
+        languages = con.execute(
+            "SELECT coalesce(language, 'unknown'), count(*) FROM titles GROUP BY 1 ORDER BY 2 DESC, 1"
+        ).fetchall()
         sources = {}
         for name in (*TSV_COLUMNS, config.MOVIELENS_FILE):
             path = self._path(name)
@@ -770,6 +842,8 @@ class _Builder:
             "min_votes": self.settings.min_votes,
             "with_people": self.with_principals,
             "with_names": self.with_names,
+            "with_akas": self.with_akas,
+            "languages": {str(lang): int(n) for lang, n in languages},
             "row_counts": {
                 "titles": counts[TITLES_FILE],
                 "people": counts.get(PEOPLE_FILE, 0),

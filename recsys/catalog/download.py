@@ -20,7 +20,8 @@ How a file is fetched, so that a failure never costs good data:
    refused ``.part`` is deleted so the next run starts clean.
 4. Only then ``os.replace`` puts it in place of ``raw/<name>``; until then the old file stays.
 
-The optional people files (``title.principals``, ``name.basics``) are skipped with a warning
+The optional people files (``title.principals``, ``name.basics``) and ``title.akas`` (with
+``Settings.with_akas``; the titles' languages, see :mod:`recsys.catalog.language`) are skipped with a warning
 when the source does not have them (HTTP 404 / missing local file); every other failure raises
 :class:`~recsys.errors.FetchError` with a one-line message.
 """
@@ -128,6 +129,9 @@ def sources(settings: Settings, include_people: bool | None = None) -> list[Sour
             Source(name, _join(settings.imdb_base_url, name), "gzip", False, IMDB_SETTING, cap)
             for name in config.IMDB_OPTIONAL_FILES
         )
+    if settings.with_akas:
+        name = config.IMDB_AKAS_FILE
+        out.append(Source(name, _join(settings.imdb_base_url, name), "gzip", False, IMDB_SETTING, cap))
     return out
 
 
@@ -173,9 +177,10 @@ def fetch(
                 if source.required:
                     raise FetchError(str(exc)) from None
                 logger.warning(
-                    "%s is not available from the source (%s); continuing without cast data.",
+                    "%s is not available from the source (%s); continuing without %s.",
                     source.name,
                     exc,
+                    "title languages from akas" if source.name == config.IMDB_AKAS_FILE else "cast data",
                 )
                 continue
             fetched.append(target)

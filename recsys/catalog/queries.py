@@ -449,6 +449,9 @@ class Catalog:
         if self.has_movielens:
             ml_ratings, ml_users = self._rows("SELECT count(*), count(DISTINCT ml_user_id) FROM movielens_ratings")[0]
         manifest = read_manifest(self.parquet_dir) or {}
+        languages = self._rows(
+            "SELECT coalesce(language, 'unknown'), count(*) FROM titles GROUP BY 1 ORDER BY 2 DESC, 1"
+        )
         return {
             "titles": int(sum(by_kind.values())),
             "by_kind": {kind: int(by_kind.get(kind, 0)) for kind in KINDS},
@@ -458,6 +461,8 @@ class Catalog:
             "movielens_ratings": int(ml_ratings),
             "movielens_users": int(ml_users),
             "has_people": self.has_people,
+            "languages": {str(lang): int(n) for lang, n in languages},
+            "with_akas": manifest.get("with_akas"),
             "built_at": manifest.get("built_at"),
             "min_votes": manifest.get("min_votes"),
             "build_seconds": manifest.get("build_seconds"),

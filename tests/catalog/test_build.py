@@ -368,7 +368,7 @@ def test_failed_build_without_a_previous_catalogue_leaves_nothing_behind(fresh: 
 
 def test_manifest_is_json_with_build_time(built: Settings) -> None:
     data = json.loads((built.parquet_dir / "manifest.json").read_text())
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert data["built_at"].endswith("+00:00")
     assert data["build_seconds"] >= 0
 

@@ -33,7 +33,7 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     con = duckdb.connect()
     values = ", ".join(
         f"('{t}', '{'movie' if k == 'movie' else 'tvSeries'}', '{k}', ?, ?, {y}, NULL, 100, ['Drama'],"
-        f" 7.0, {v}, {v / 1000.0}, [], [], [], strip_accents(lower(? || ' ' || ?)))"
+        f" 7.0, {v}, {v / 1000.0}, [], [], [], NULL, NULL, strip_accents(lower(? || ' ' || ?)))"
         for t, k, _p, _o, y, v in ROWS
     )
     params = [x for _t, _k, p, o, _y, _v in ROWS for x in (p, o, p, o)]

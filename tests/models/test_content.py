@@ -264,3 +264,83 @@ def test_missing_columns_are_fine() -> None:
 def test_unfitted_scorer_says_how_to_fix() -> None:
     with pytest.raises(ModelError, match="python -m recsys train"):
         TfidfScorer().candidates(["tt01"])
+
+
+# --------------------------------------------------------------------------- language (issue 18)
+
+
+def language_catalogue() -> pl.DataFrame:
+    """Animated 1980s-2000s fantasy films: three Japanese (romanised original titles), two
+    English, one French; all the same genres, decade band and runtime band."""
+    rows = [
+        # tconst, primary, original, language, year
+        ("tt21", "Spirited Away", "Sen to Chihiro no kamikakushi", "ja", 2001),
+        ("tt22", "My Neighbor Totoro", "Tonari no Totoro", "ja", 2003),
+        ("tt23", "Howl's Moving Castle", "Hauru no ugoku shiro", "ja", 2004),
+        ("tt24", "Shrek", "Shrek", "en", 2001),
+        ("tt25", "Monsters, Inc.", "Monsters, Inc.", "en", 2001),
+        ("tt26", "The Triplets of Belleville", "Les triplettes de Belleville", "fr", 2003),
+        ("tt27", "Persepolis", "Persepolis", "fr", 2007),
+    ]
+    return pl.DataFrame(
+        {
+            "tconst": [r[0] for r in rows],
+            "title_type": ["movie"] * len(rows),
+            "primary_title": [r[1] for r in rows],
+            "original_title": [r[2] for r in rows],
+            "language": [r[3] for r in rows],
+            "genres": [["Animation", "Fantasy"] for _ in rows],
+            "start_year": [r[4] for r in rows],
+            "runtime_minutes": [100] * len(rows),
+            "num_votes": [100_000] * len(rows),
+        }
+    )
+
+
+def test_language_and_original_title_words_are_tokens() -> None:
+    tokens = title_tokens(language_catalogue(), TfidfConfig())
+    assert tokens[0] == [
+        "g:animation",
+        "g:fantasy",
+        "t:movie",
+        "d:2000",
+        "r:90-120",
+        "lang:ja",
+        "w:spirited",
+        "w:away",
+        "w:sen",
+        "w:chihiro",
+        "w:kamikakushi",
+    ]
+    assert [t for t in tokens[3] if t.startswith(("lang:", "w:"))] == ["w:shrek"]  # English: no token, no repeat
+    with_english = title_tokens(language_catalogue(), TfidfConfig(language_english=True))
+    assert "lang:en" in with_english[3]
+
+
+def test_a_japanese_film_is_closer_to_japanese_films_than_to_english_ones() -> None:
+    titles = language_catalogue()
+    scorer = fit(dataclasses.replace(PLAIN, min_df=1), titles=titles)
+    block = scorer.candidates(titles["tconst"].to_list())
+    sims = dict(zip(titles["tconst"].to_list(), scorer.similar("tt21", block).tolist(), strict=True))
+    # Spirited Away: Totoro and Howl (Japanese) above Shrek and Monsters, Inc. (English, same year)
+    assert min(sims["tt22"], sims["tt23"]) > max(sims["tt24"], sims["tt25"])
+    # without the language field they tie: same genres, type, decade and runtime, no shared word
+    plain = fit(dataclasses.replace(PLAIN, min_df=1, language_weight=0.0), titles=titles)
+    before = plain.similar("tt21", plain.candidates(["tt22", "tt24"]))
+    assert before[0] == pytest.approx(before[1])
+
+
+def test_a_language_fan_gets_that_language_first() -> None:
+    titles = language_catalogue()
+    scorer = fit(dataclasses.replace(PLAIN, min_df=1), titles=titles)
+    s = scores_of(scorer, [("tt26", 1)], ["tt22", "tt24", "tt25", "tt27"])
+    assert max(s, key=s.__getitem__) == "tt27"  # the other French film
+
+
+def test_a_model_saved_before_the_language_field_asks_for_a_retrain(scorer: TfidfScorer, tmp_path: Path) -> None:
+    scorer.save(tmp_path / "c")
+    with np.load(tmp_path / "c" / "content.npz") as npz:
+        old = {k: npz[k] for k in npz.files if k != "fields"}
+    np.savez(tmp_path / "c" / "content.npz", **old)  # as written before issue 18
+    with pytest.raises(ModelError, match=r"older version .*run `python -m recsys train`"):
+        TfidfScorer.load(tmp_path / "c")
