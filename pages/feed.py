@@ -57,7 +57,7 @@ def feed() -> None:
                     kinds=(kind,),
                 )[kind]
             except CineBlendError as exc:
-                st.error(cards.md_escape(str(exc)))
+                st.error(str(exc))
                 continue
             if frame.height == 0:
                 st.info("You have rated everything we can show here. Check back after the next data update.")
