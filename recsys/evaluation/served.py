@@ -4,9 +4,9 @@ feed ranks (one code path: :func:`recsys.models.rerank.registry.apply`).
 **Choosing the strengths (issue 18).** Every combination of the stages' grids
 (:attr:`~recsys.models.rerank.registry.StageSpec.grid`) is evaluated on the *validation* split;
 the chosen setting is the strongest one whose validation NDCG@10 stays within ``TOLERANCE`` (2%)
-of the best setting's, "strongest" being the largest sum of strengths, each divided by the top of
-its grid (so calibration 0.85 and popularity 0.5 both count 1). The test split is then ranked
-once with that setting. A stage with a one-value grid (the family filter; MMR, off) keeps that
+of the best setting's, "strongest" compared stage by stage in :data:`PRIORITY` order (the highest
+calibration first, since the taste targets rest on it; then the highest popularity correction).
+The test split is then ranked once with that setting. A stage with a one-value grid (the family filter; MMR, off) keeps that
 value.
 """
 
@@ -24,13 +24,16 @@ from recsys.columns import Columns as C
 from recsys.evaluation.scoring import ScoreFn, SplitIndex, history_profile
 from recsys.models.hybrid import blend
 from recsys.models.rerank import registry as rerank
-from recsys.models.rerank.base import Pool, Taste
+from recsys.models.rerank.base import CatalogueShares, Pool, Taste
 from recsys.models.rerank.registry import Strengths
 
 log = logging.getLogger(__name__)
 
 #: Validation NDCG@10 a chosen setting may give up against the best setting (issue 18: 2%).
 TOLERANCE = 0.02
+#: The order in which stages' strengths decide which setting is "strongest"; stages not listed
+#: come after, in registry order.
+PRIORITY = ("calibration", "popularity")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class ItemFacts:
     genres: list[list[str]]
     languages: list[str | None]
     log_votes: np.ndarray
+    catalogue: CatalogueShares | None = None
 
     @classmethod
     def of(cls, index: SplitIndex, titles: pl.DataFrame) -> ItemFacts:
@@ -50,7 +54,16 @@ class ItemFacts:
         genres = [list(g or ()) for g in joined[C.GENRES].to_list()] if C.GENRES in cols else [[] for _ in range(n)]
         languages = joined[C.LANGUAGE].to_list() if C.LANGUAGE in cols else [None] * n
         votes = joined[C.VOTES].cast(pl.Float64).fill_null(np.nan).to_numpy() if C.VOTES in cols else np.full(n, np.nan)
-        return cls(genres, languages, np.log1p(np.clip(votes, 0.0, None)))
+        shares = CatalogueShares.of(
+            [list(g or ()) for g in titles[C.GENRES].to_list()]
+            if C.GENRES in titles.columns
+            else [[] for _ in range(titles.height)],
+            titles[C.LANGUAGE].to_list() if C.LANGUAGE in titles.columns else [None] * titles.height,
+            titles[C.VOTES].cast(pl.Float64).fill_null(0.0).to_numpy()
+            if C.VOTES in titles.columns
+            else np.zeros(titles.height),
+        )
+        return cls(genres, languages, np.log1p(np.clip(votes, 0.0, None)), shares)
 
     def pool(self, positions: np.ndarray, scores: np.ndarray) -> Pool:
         return Pool(
@@ -72,6 +85,7 @@ class ItemFacts:
             [self.languages[i] for i in at],
             self.log_votes[at].tolist(),
             profile.values[known].tolist(),
+            catalogue=self.catalogue,
         )
 
 
@@ -117,20 +131,17 @@ def strength_grid() -> list[Strengths]:
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grids)]
 
 
-def strength_of(strengths: Mapping[str, float]) -> float:
-    """How strong a setting is: the sum of each stage's strength over the top of its grid."""
-    total = 0.0
-    for name, value in strengths.items():
-        top = max(rerank.STAGES[name].grid or (1.0,))
-        if top > 0 and len(rerank.STAGES[name].grid) > 1:
-            total += value / top
-    return total
+def strength_of(strengths: Mapping[str, float]) -> tuple[float, ...]:
+    """How strong a setting is, comparable as a tuple: each stage's strength in
+    :data:`PRIORITY` order, then the other stages in registry order."""
+    order = [*PRIORITY, *(n for n in rerank.names() if n not in PRIORITY)]
+    return tuple(float(strengths.get(n, 0.0)) for n in order)
 
 
 def choose(settings: Sequence[Strengths], ndcg: Sequence[float], tolerance: float = TOLERANCE) -> int:
-    """Index of the strongest setting whose NDCG is within ``tolerance`` of the best (ties: the
-    higher NDCG, then the first). Example: NDCG [0.140, 0.139, 0.130] for strengths 0, 0.5, 1 ->
-    1 (0.139 >= 0.98 * 0.140; 0.130 is not)."""
+    """Index of the strongest setting (:func:`strength_of`) whose NDCG is within ``tolerance`` of
+    the best. Example: NDCG [0.140, 0.139, 0.130] for calibration 0, 0.5, 1 -> 1 (0.139 >= 0.98 *
+    0.140; 0.130 is not)."""
     best = max(ndcg)
     ok = [i for i, v in enumerate(ndcg) if v >= (1.0 - tolerance) * best]
     return max(ok, key=lambda i: (strength_of(settings[i]), ndcg[i], -i))

@@ -82,7 +82,7 @@ from recsys.models.hybrid import (
 from recsys.models.reasons import popular_reason, reasons_for
 from recsys.models.registry import Weights, check_weights, section_weights
 from recsys.models.rerank import registry as rerank
-from recsys.models.rerank.base import Pool, Taste
+from recsys.models.rerank.base import CatalogueShares, Pool, Taste
 from recsys.models.similar import empty_frame
 from recsys.models.similar import similar_explained as explain_similar
 from recsys.progress import Progress, null_progress
@@ -215,6 +215,7 @@ class Recommender:
         self.catalogue: str | None = None  # fingerprint of the catalogue it was fitted on
         self._lock = threading.Lock()
         self._prepared: tuple[dict[str, str], dict[str, Section]] | None = None
+        self._shares: CatalogueShares | None = None  # computed once, on first use
         if eager:
             self.prepare()
 
@@ -389,7 +390,20 @@ class Recommender:
                     log_votes.append(float(sec.log_votes[i]))
                     values.append(float(v))
                     break
-        return Taste.of(genres, languages, log_votes, values, profile.genres)
+        return Taste.of(genres, languages, log_votes, values, profile.genres, self.catalogue_shares)
+
+    @property
+    def catalogue_shares(self) -> CatalogueShares:
+        """Genre and language shares over every catalogue title (what a taste is compared with)."""
+        shares = self._shares
+        if shares is None:
+            secs = self.sections.values()
+            shares = self._shares = CatalogueShares.of(
+                [g for s in secs for g in s.genres],
+                [c for s in secs for c in s.languages],
+                np.expm1(np.concatenate([s.log_votes for s in secs])),
+            )
+        return shares
 
     def queries(self, profile: Profile, weights: Mapping[str, float]) -> dict[str, ScorerQuery]:
         """Each positively weighted scorer's prepared user (scorers with no signal left out)."""

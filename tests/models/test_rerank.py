@@ -12,7 +12,7 @@ from recsys.evaluation.served import choose, label
 from recsys.models import Recommender
 from recsys.models.rerank import registry as rerank
 from recsys.models.rerank.base import Pool, Taste
-from recsys.models.rerank.calibration import Calibration, concentration
+from recsys.models.rerank.calibration import Calibration
 from recsys.models.rerank.distribution import distribution, kl_divergence
 from recsys.models.rerank.maturity import MaturityFilter
 from recsys.models.rerank.popularity import PopularityCorrection
@@ -38,25 +38,19 @@ def test_kl_matches_the_worked_example() -> None:
 
 
 def test_calibration_brings_a_horror_taste_into_the_top_and_strength_zero_keeps_the_blend() -> None:
-    taste = Taste(genres={"Horror": 0.8, "Thriller": 0.2})
+    taste = Taste(presence={"Horror": 1.0, "Thriller": 0.3})
     assert Calibration().rerank(_pool(), taste, 3, 0.0).positions.tolist() == list(range(10, 16))
     out = Calibration().rerank(_pool(), taste, 3, 0.9)
-    # the horror thriller first (it also carries the taste's Thriller share), then the other horror
-    # title, then the blend's best; the rest keep the blend's order after them
-    assert out.positions.tolist() == [14, 13, 10, 11, 12, 15]
+    # the two horror titles lead, then the blend's best; the rest keep the blend's order after them
+    assert out.positions.tolist() == [13, 14, 10, 11, 12, 15]
 
 
 def test_calibration_follows_a_language_taste_but_leaves_english_or_unknown_alone() -> None:
     langs: list[str | None] = ["en", None, "en", None, "en", "ja"]
-    japanese = Taste(genres={"Drama": 0.5, "Comedy": 0.5}, languages={"ja": 0.9, "en": 0.1})
+    japanese = Taste(presence={"Drama": 0.5, "Comedy": 0.5}, languages={"ja": 0.9, "en": 0.1})
     assert Calibration().rerank(_pool(langs), japanese, 2, 0.7).positions[0] == 15
     english = Taste(genres={}, languages={"en": 0.7, "und": 0.3})
     assert Calibration().rerank(_pool(langs), english, 2, 0.7).positions.tolist() == list(range(10, 16))
-
-
-def test_concentration_scales_calibration_by_how_distinctive_the_taste_is() -> None:
-    assert concentration(dict.fromkeys("abcdefgh", 1 / 8)) == 0.0
-    assert concentration({"Horror": 0.5, "Thriller": 0.25, "Mystery": 0.25}) == 1.0
 
 
 def test_popularity_correction_lowers_only_titles_above_the_users_level() -> None:
@@ -98,13 +92,15 @@ def test_the_chosen_setting_is_the_strongest_within_two_percent() -> None:
     assert label({"calibration": 0.5, "popularity": 0.0}) == "calibration 0.50"
 
 
-def test_the_feed_runs_the_stages_and_a_horror_fan_sees_more_horror(recommender: Recommender) -> None:
-    # the fixture has no horror: a crime fan's crime share in the top 4 with and without stages
-    profile = [("tt0000001", 1), ("tt0000002", 1), ("tt0000101", 1), ("tt0000005", 1)]
-    off = recommender.recommend(profile, "movie", n=4, stages=rerank.no_stages())
-    on = recommender.recommend(profile, "movie", n=4, stages={"calibration": 0.9})
-    assert set(on["tconst"]) != set(off["tconst"]) or on["tconst"].to_list() != off["tconst"].to_list()
-    genres = dict(zip(recommender.titles["tconst"], recommender.titles["genres"], strict=True))
-    crime = [sum("Crime" in genres[t] for t in f["tconst"]) for f in (off, on)]
-    assert crime[1] >= crime[0]
+def test_the_feed_runs_the_stages_and_a_romance_fan_gets_the_romance_the_blend_left_out(
+    recommender: Recommender,
+) -> None:
+    # every romance of the fixture but "Laugh Forever" (Comedy, Romance) is liked; the blend alone
+    # fills the top 4 with the popular crime and sci-fi films
+    fan = [("tt0000012", 1), ("tt0000013", 1), ("tt0000014", 1), ("tt0000107", 1)]
+    off = recommender.recommend(fan, "movie", n=4, stages=rerank.no_stages())
+    assert "tt0000007" not in off["tconst"].to_list()
+    on = recommender.recommend(fan, "movie", n=4, stages={"calibration": 0.9})
+    assert on["tconst"].to_list()[0] == "tt0000007"
+    assert set(on["tconst"].to_list()[1:]) <= set(off["tconst"].to_list())
     assert on.height == 4 and all(on["reason"].to_list())

@@ -30,6 +30,40 @@ FAMILY_SHARE = 0.6
 #: likes count, the latest most (Steck 2018 weights the history the same way).
 TASTE_RECENCY = 0.95
 UNDETERMINED = "und"
+#: How far a taste must stand out from what the audience watches to be calibrated
+#: (:meth:`Taste.of`): at ``DISTINCT_FROM`` above the catalogue's vote-weighted share nothing, at
+#: ``DISTINCT_FULL`` fully. Measured on the mirror: the most over-represented genre of a MovieLens
+#: history stands 0.23 above it (median; 75th percentile 0.33, 90th 0.46), for 13 liked films of
+#: one genre plus that favourite genre 0.69 (Comedy) to 0.99 (Documentary, Western).
+DISTINCT_FROM = 0.55
+DISTINCT_FULL = 0.65
+
+
+@dataclass(frozen=True)
+class CatalogueShares:
+    """Vote-weighted share of the catalogue carrying each genre and each original language (a
+    title weighs its IMDb votes: what the audience watches): what a taste is compared with to tell
+    whether it is distinctive."""
+
+    genres: dict[str, float] = field(default_factory=dict)
+    languages: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, genres: Sequence[Sequence[str]], languages: Sequence[str | None], votes: Sequence[float] | np.ndarray
+    ) -> CatalogueShares:
+        w = np.nan_to_num(np.asarray(votes, dtype=np.float64), nan=0.0).clip(min=0.0)
+        total = float(w.sum())
+        if total <= 0:
+            w, total = np.ones(len(genres)), float(max(len(genres), 1))
+        g: dict[str, float] = {}
+        lang: dict[str, float] = {}
+        for gs, c, wi in zip(genres, languages, w / total, strict=True):
+            for x in set(gs):
+                g[x] = g.get(x, 0.0) + wi
+            if c:
+                lang[c] = lang.get(c, 0.0) + wi
+        return cls(g, lang)
 
 
 @dataclass(frozen=True)
@@ -67,10 +101,13 @@ class Taste:
     """What a profile's likes say about the person (see :meth:`of`)."""
 
     genres: dict[str, float] = field(default_factory=dict)
+    #: weighted share of the likes that carry each genre (1.0: every like is a comedy)
+    presence: dict[str, float] = field(default_factory=dict)
     languages: dict[str, float] = field(default_factory=dict)
     log_votes: float = float("nan")  # recency-weighted mean ln(1 + votes) of the likes
     family: bool = False
     likes: int = 0
+    distinctive: float = 1.0  # in [0, 1]: how far the taste stands out from the catalogue
 
     @classmethod
     def of(
@@ -80,11 +117,17 @@ class Taste:
         log_votes: Sequence[float],
         values: Sequence[float],
         favourite_genres: Sequence[str] = (),
+        catalogue: CatalogueShares | None = None,
     ) -> Taste:
         """The taste of rated titles oldest first (``values``: like 1, superlike 2, dislike -1;
         only likes count). Each like weighs ``value * TASTE_RECENCY ** age``. Favourite genres
         chosen at onboarding count as one extra like spread over them, so a profile with a single
-        like is not reduced to that title's genres."""
+        like is not reduced to that title's genres.
+
+        ``distinctive``: with ``d`` the largest excess of a genre's share of the likes
+        (:attr:`presence`) or of a non-English language's share over its share of ``catalogue``,
+        ``clip((d - DISTINCT_FROM) / (DISTINCT_FULL - DISTINCT_FROM), 0, 1)``; 1 without a
+        catalogue."""
         liked = [i for i, v in enumerate(values) if v > 0]
         rec = recency_weights(len(liked), TASTE_RECENCY)
         w = [float(values[i]) * r for i, r in zip(liked, rec, strict=True)]
@@ -103,8 +146,23 @@ class Taste:
         family_w = sum(wi for wi, g in zip(w[: len(liked)], gs, strict=False) if FAMILY_GENRES & set(g))
         mature = any(MATURE_GENRES & set(g) for g in gs[: len(liked)])
         total = sum(w[: len(liked)])
+        total_w = sum(w)
+        presence: dict[str, float] = {}
+        for wi, g in zip(w, gs, strict=True):
+            for c in set(g):
+                presence[c] = presence.get(c, 0.0) + wi / total_w
+        distinctive = 1.0
+        if catalogue is not None:
+            excess = [v - catalogue.genres.get(g, 0.0) for g, v in presence.items()]
+            excess += [
+                v - catalogue.languages.get(c, 0.0) for c, v in lang_dist.items() if c not in ("en", UNDETERMINED)
+            ]
+            d = max(excess, default=0.0)
+            distinctive = float(min(1.0, max(0.0, (d - DISTINCT_FROM) / (DISTINCT_FULL - DISTINCT_FROM))))
         return cls(
+            distinctive=distinctive,
             genres=genre_dist,
+            presence=presence if total_w > 0 else {},
             languages=lang_dist,
             log_votes=mean_lv,
             family=bool(total > 0 and family_w / total >= FAMILY_SHARE and not mature),

@@ -122,7 +122,7 @@ register(
         "popularity",
         "Popularity correction",
         PopularityCorrection(),
-        default=0.5,
+        default=0.15,
         grid=(0.0, 0.15, 0.3, 0.5),
         help="titles more voted than what the person likes give way (per e-fold of votes)",
     )
@@ -132,8 +132,8 @@ register(
         "calibration",
         "Calibration",
         Calibration(),
-        default=0.5,
-        grid=(0.0, 0.3, 0.5, 0.7, 0.85),
+        default=0.4,
+        grid=(0.0, 0.2, 0.3, 0.4, 0.5, 0.7),
         help="the list's genre and language shares follow the likes' (Steck 2018)",
     )
 )
