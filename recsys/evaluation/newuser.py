@@ -14,11 +14,14 @@ only the picks are known to the recommender.
 ``stage="validation"`` runs the same on the validation split carved from training (to choose the
 cold-start blend); ``"test"`` reports.
 
-**Lists compared** (NDCG etc. at K, averaged over ``draws`` seeded draws):
+**Lists compared** (NDCG etc. at K, averaged over ``draws`` seeded draws; ``ndcg_ci95`` is the
+half-width of the 95% interval of the mean NDCG over the draws, ``t_{0.975, draws-1} * sd /
+sqrt(draws)``: one draw is not a measurement, the same code gives 0.083-0.105 across samples):
 
 - ``popularity``: the classic baseline (``ln(1 + positives)`` in training);
 - ``served``: what the feed serves (:func:`recsys.models.service.served_weights`: no ALS below
-  ``hybrid_from_likes`` likes), from the clicks and the favourite genres;
+  ``hybrid_from_likes`` likes, then the ranking stages with ``base.stages``), from the clicks and
+  the favourite genres;
 - ``hybrid``: the full blend with the same weights, ALS included whatever the number of likes;
 - ``popular in genres``: the cold-start fallback (popular titles in the favourite genres).
 
@@ -38,11 +41,13 @@ import polars as pl
 
 from recsys.evaluation import metrics as M
 from recsys.evaluation.scoring import top_k
+from recsys.evaluation.served import ItemFacts
 from recsys.evaluation.splits import Split, split, validation_split
 from recsys.models import registry
 from recsys.models.base import Profile, Scorer, TrainingData
 from recsys.models.hybrid import WeightedHybrid, blend, normalise
 from recsys.models.popularity import PopularityConfig, PopularityScorer
+from recsys.models.rerank import registry as rerank
 from recsys.models.service import RecommenderConfig, served_weights
 from recsys.progress import Progress, null_progress
 
@@ -97,6 +102,8 @@ def cold_start_table(
     sums: dict[int, dict[str, dict[str, list[float]]]] = {
         n: {name: {m: [] for m in ("ndcg", "recall", "hit_rate")} for name in LISTS} for n in counts
     }
+    per_draw: dict[int, dict[str, list[float]]] = {n: {name: [] for name in LISTS} for n in counts}
+    strengths = rerank.check_strengths(base.stages)
     configs = {n: base.scorer_config(n) for n in registry.names()}
     fixed = registry.fit_catalogue_scorers(TrainingData(titles=titles), configs, reuse)
     for draw in range(config.draws):
@@ -115,6 +122,8 @@ def cold_start_table(
         baseline = counted.candidate_scorer(items)(Profile.of([]))
         position = {t: i for i, t in enumerate(items)}
         held_out = sp.relevant()
+        facts = ItemFacts.of_items(items, titles)
+        marks = {n: {name: len(sums[n][name]["ndcg"]) for name in LISTS} for n in counts}
         for u_i, user in enumerate(chosen):
             progress(f"new users (draw {draw + 1} of {config.draws})", u_i, len(chosen))
             early = _positives(sp.train, sp, user)
@@ -136,12 +145,11 @@ def cold_start_table(
                     r[removed] = np.nan
                 normed = {name: normalise(r) for name, r in raw.items()}
                 weights = dict(base.hybrid.weights)
+                served = blend(normed, served_weights(weights, n, base.hybrid_from_likes, base.cold_start_weights))
                 lists = {
                     "popularity": baseline,
                     "popular in genres": _in_genres(raw["popularity"], items, genres_of, favourites),
-                    "served": blend(
-                        normed, served_weights(weights, n, base.hybrid_from_likes, base.cold_start_weights)
-                    ),
+                    "served": facts.staged(served, removed, profile, strengths, config.k),
                     "hybrid": blend(normed, weights),
                 }
                 for name, scores in lists.items():
@@ -150,14 +158,32 @@ def cold_start_table(
                     sums[n][name]["ndcg"].append(M.ndcg_at_k(rec, relevant, config.k))
                     sums[n][name]["recall"].append(M.recall_at_k(rec, relevant, config.k))
                     sums[n][name]["hit_rate"].append(M.hit_rate_at_k(rec, relevant, config.k))
+        for n in counts:
+            for name in LISTS:
+                values = sums[n][name]["ndcg"][marks[n][name] :]
+                if values:
+                    per_draw[n][name].append(float(np.mean(values)))
     rows = []
     for n in counts:
         figures = {
             name: {m: float(np.mean(v)) if v else float("nan") for m, v in ms.items()} for name, ms in sums[n].items()
         }
+        for name in LISTS:
+            figures[name]["ndcg_ci95"] = interval95(per_draw[n][name])
         users = len(sums[n]["served"]["ndcg"])
         rows.append({"likes": n, "users": users, "lists": figures})
     return rows
+
+
+def interval95(draws: Sequence[float]) -> float:
+    """Half-width of the 95% confidence interval of the mean of per-draw figures (Student's t;
+    NaN with fewer than 2 draws). Example: [0.09, 0.10, 0.11] -> 4.303 * 0.01 / sqrt(3) = 0.0248."""
+    if len(draws) < 2:
+        return float("nan")
+    from scipy.stats import t
+
+    sd = float(np.std(draws, ddof=1))
+    return float(t.ppf(0.975, len(draws) - 1) * sd / np.sqrt(len(draws)))
 
 
 def render(rows: Sequence[Mapping[str, Any]], k: int = 10) -> str:

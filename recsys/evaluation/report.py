@@ -367,8 +367,11 @@ def segments_new_user(doc: dict[str, Any], k: int) -> pl.DataFrame:
     nu = seg.get("new_user")
     if not nu:
         return pl.DataFrame()
+    def label(m: str) -> str:
+        return f"NDCG@{k} ±95% (over draws)" if m == "ndcg_ci95" else metric_label(m, k)
+
     rows = [
-        {"List": name, **{metric_label(m, k): round(float(v), 4) for m, v in figures.items()}}
+        {"List": name, **{label(m): round(float(v), 4) for m, v in figures.items()}}
         for name, figures in nu["lists"].items()
     ]
     return pl.DataFrame(rows)

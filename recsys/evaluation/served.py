@@ -22,6 +22,7 @@ import polars as pl
 
 from recsys.columns import Columns as C
 from recsys.evaluation.scoring import ScoreFn, SplitIndex, history_profile
+from recsys.models.base import ItemIndex, Profile
 from recsys.models.hybrid import blend
 from recsys.models.rerank import registry as rerank
 from recsys.models.rerank.base import CatalogueShares, Pool, Taste
@@ -44,10 +45,16 @@ class ItemFacts:
     languages: list[str | None]
     log_votes: np.ndarray
     catalogue: CatalogueShares | None = None
+    index: ItemIndex | None = None
 
     @classmethod
     def of(cls, index: SplitIndex, titles: pl.DataFrame) -> ItemFacts:
-        items = pl.DataFrame({C.TCONST: list(index.split.items)})
+        return cls.of_items(list(index.split.items), titles)
+
+    @classmethod
+    def of_items(cls, tconsts: Sequence[str], titles: pl.DataFrame) -> ItemFacts:
+        """The facts of ``tconsts`` (in that order) from the catalogue frame."""
+        items = pl.DataFrame({C.TCONST: list(tconsts)}, schema={C.TCONST: pl.String})
         cols = [c for c in (C.TCONST, C.GENRES, C.LANGUAGE, C.VOTES) if c in titles.columns]
         joined = items.join(titles.select(cols).unique(C.TCONST), on=C.TCONST, how="left", maintain_order="left")
         n = joined.height
@@ -63,7 +70,7 @@ class ItemFacts:
             if C.VOTES in titles.columns
             else np.zeros(titles.height),
         )
-        return cls(genres, languages, np.log1p(np.clip(votes, 0.0, None)), shares)
+        return cls(genres, languages, np.log1p(np.clip(votes, 0.0, None)), shares, ItemIndex(list(tconsts)))
 
     def pool(self, positions: np.ndarray, scores: np.ndarray) -> Pool:
         return Pool(
@@ -73,6 +80,42 @@ class ItemFacts:
             languages=[self.languages[i] for i in positions],
             log_votes=self.log_votes[positions],
         )
+
+    def staged(
+        self, blended: np.ndarray, removed: np.ndarray, profile: Profile, strengths: Mapping[str, float], k: int
+    ) -> np.ndarray:
+        """``blended`` scores re-ranked by the stages for ``profile`` (its liked titles among these
+        items give the taste): the stages' top ``k`` get descending scores, the rest NaN."""
+        if not rerank.active(strengths):
+            return blended
+        s = np.where(np.isfinite(blended), blended, -np.inf)
+        s[removed] = -np.inf
+        size = min(len(s), max(rerank.POOL_SIZE, 3 * k))
+        pool = np.argpartition(-s, size - 1)[:size]
+        pool = pool[np.lexsort((pool, -s[pool]))]
+        pool = pool[np.isfinite(s[pool])]
+        top = rerank.apply(self.pool(pool, s[pool]), self.taste_of(profile), k, strengths)
+        out = np.full(len(s), np.nan)
+        out[top] = np.arange(len(top), 0, -1, dtype=np.float64)
+        return out
+
+    def taste_of(self, profile: Profile) -> Taste:
+        """The taste of a profile over these items, as the feed computes it."""
+        pos = self.lookup(profile.tconsts)
+        known = pos >= 0
+        at = pos[known]
+        return Taste.of(
+            [self.genres[i] for i in at],
+            [self.languages[i] for i in at],
+            self.log_votes[at].tolist(),
+            profile.values[known].tolist(),
+            profile.genres,
+            catalogue=self.catalogue,
+        )
+
+    def lookup(self, tconsts: Sequence[str]) -> np.ndarray:
+        assert self.index is not None
+        return self.index.lookup(list(tconsts))
 
     def taste(self, index: SplitIndex, user: int) -> Taste:
         """The taste of a user's training history, as the feed computes it for a profile."""
