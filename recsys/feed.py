@@ -82,10 +82,12 @@ def recommend_for_user(
 
 
 def feed_genres(
-    recommender: Recommender, catalog: Catalog, n: int = 12
+    recommender: Recommender, catalog: Catalog, n: int = 8
 ) -> Callable[[pl.DataFrame, Sequence[str]], dict[str, list[list[str]]]]:
     """``(profile, favourite genres) -> {kind: genres of its top n}``: the feed a profile would
-    see (the recommender's defaults), for naming demo personas after what they are shown."""
+    see on its first screen (8 cards per row, the default weights and the recommender's default
+    ranking stages, as :func:`recommend_for_user`), for naming demo personas after what they are
+    shown."""
 
     def feed(profile: pl.DataFrame, favourites: Sequence[str]) -> dict[str, list[list[str]]]:
         ranked = recommend_profile(

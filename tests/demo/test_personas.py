@@ -3,13 +3,25 @@ and that a demo session never writes to the shared store."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import polars as pl
 import pytest
 
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE
-from recsys.demo import READ_ONLY, open_demo, persona_at, pick_personas, rating_value
+from recsys.demo import (
+    READ_ONLY,
+    FeedGenres,
+    cards_carrying,
+    name_from_feed,
+    name_holds,
+    needed,
+    open_demo,
+    persona_at,
+    pick_personas,
+    rating_value,
+)
 from recsys.errors import StoreError
 from recsys.store import Store
 
@@ -129,3 +141,101 @@ def test_a_demo_session_reads_the_persona_and_never_writes_the_shared_store() ->
 def test_unknown_persona_is_a_clear_error() -> None:
     with pytest.raises(StoreError, match="No demo profile 'nope'"):
         persona_at(pick_personas(RATINGS, TITLES, min_ratings=5), "nope")
+
+
+# --- the naming rule (issue 18): both rows carry the name in 6 of their first 8 cards --------
+
+H, T, D, C, DOC = ["Horror"], ["Thriller"], ["Drama"], ["Comedy"], ["Documentary"]
+
+
+def test_a_name_both_rows_carry_in_6_of_8_cards_is_kept() -> None:
+    feed = {"movie": [H] * 4 + [T] * 2 + [D, C], "tv": [["Horror", "Drama"]] * 3 + [T] * 3 + [C, C]}
+    assert cards_carrying(("Horror", "Thriller"), feed) == {"movie": 6, "tv": 6}
+    assert name_from_feed(["Horror", "Thriller", "Drama"], feed) == ("Horror", "Thriller")
+    # cards after the 8th are not on the first screen: 5 of the first 8 is not enough
+    late = {"movie": [H] * 5 + [C] * 3 + [H] * 4, "tv": [H] * 8}
+    assert cards_carrying(("Horror",), late) == {"movie": 5, "tv": 8}
+    assert not name_holds(("Horror", "Thriller"), late)
+
+
+def test_a_feed_that_carries_another_pair_renames_the_persona() -> None:
+    # Horror and Thriller: movies 4 + 0, shows 1 + 1; Horror and Drama: 7 and 6 -> renamed
+    feed = {"movie": [H] * 4 + [D] * 3 + [C], "tv": [H, T] + [D] * 5 + [C]}
+    assert name_from_feed(["Horror", "Thriller", "Drama"], feed) == ("Horror", "Drama")
+    # two pairs hold: Horror and Comedy (6 and 6) and Comedy and Drama (7 and 7), the second wins
+    feed = {"movie": [C] * 5 + [D] * 2 + [H], "tv": [H] + [C] * 5 + [D] * 2}
+    assert name_from_feed(["Horror", "Thriller", "Comedy", "Drama"], feed) == ("Comedy", "Drama")
+
+
+def test_a_feed_no_pair_describes_skips_the_persona() -> None:
+    # the issue's "Comedy and Crime fan" whose shows are three documentaries: 5 of 8
+    feed = {"movie": [C, ["Crime"]] * 4, "tv": [C] * 3 + [["Crime"]] * 2 + [DOC] * 3}
+    assert name_from_feed(["Comedy", "Crime"], feed) is None
+    # each named genre must be on 2 cards: an all-Action feed does not make a Romance fan
+    action = {"movie": [["Action"]] * 8, "tv": [["Action", "Adventure"]] * 8}
+    assert name_from_feed(["Romance", "Action"], action) is None
+    assert name_from_feed(["Romance", "Action", "Adventure"], action) == ("Action", "Adventure")
+    assert name_from_feed(["Horror", "Thriller"], {"movie": [], "tv": []}) is None
+    assert name_from_feed(["Horror"], {"movie": [H] * 8}) is None
+
+
+def test_short_and_empty_rows() -> None:
+    # a row shorter than 8 needs the same share rounded up (3 of 4); an empty row shows nothing
+    assert [needed(k) for k in (8, 12, 5, 4, 1, 0)] == [6, 6, 4, 3, 1, 0]
+    assert name_from_feed(["Horror", "Thriller"], {"movie": [H] * 8, "tv": [T, T, T, C]}) == ("Horror", "Thriller")
+    assert name_from_feed(["Horror", "Thriller"], {"movie": [H] * 8, "tv": [T, T, C, C]}) is None
+    assert name_from_feed(["Horror", "Thriller"], {"movie": [H] * 6 + [T] * 2, "tv": []}) == ("Horror", "Thriller")
+
+
+def _feeds(by_profile: dict[tuple[str, ...], dict[str, list[list[str]]]], calls: list) -> FeedGenres:
+    def recommend(profile: pl.DataFrame, favourites: Sequence[str]) -> dict[str, list[list[str]]]:
+        key = tuple(sorted(profile["tconst"].to_list()))
+        calls.append((key, tuple(favourites)))
+        return by_profile[key]
+
+    return recommend
+
+
+USER_3 = ("tt0000001", "tt0000002", "tt0000004", "tt0000007", "tt0000008")  # its rated titles
+USER_1 = ("tt0000001", "tt0000002", "tt0000003", "tt0000006")
+USER_2 = ("tt0000001", "tt0000004", "tt0000005", "tt0000006")
+FAMILY_FEED = {"movie": [["Animation", "Comedy"]] * 8, "tv": [["Animation", "Family"]] * 8}
+
+
+def test_personas_are_renamed_after_their_feed_and_asked_again_with_the_new_favourites() -> None:
+    calls: list = []
+    feeds = {USER_3: {"movie": [H] * 4 + [D] * 3 + [C], "tv": [H, T] + [D] * 5 + [C]}, USER_2: FAMILY_FEED}
+    personas = pick_personas(RATINGS, TITLES, count=4, min_ratings=5, recommend=_feeds(feeds, calls))
+    # user 3's feed carries Horror and Drama, not Thriller; user 1 (Thriller left) is skipped
+    assert [(p.ml_user_id, p.name) for p in personas] == [(3, "Horror and Drama fan"), (2, "Animation and Comedy fan")]
+    assert personas[0].slug == "horror-drama" and personas[0].favourite_genres == ("Horror", "Drama", "Thriller")
+    assert "likes Horror and Drama more than most" in personas[0].blurb
+    assert calls == [
+        (USER_3, ("Horror", "Thriller", "Drama")),  # the lift name's favourites
+        (USER_3, ("Horror", "Drama", "Thriller")),  # the renamed persona's own feed, checked again
+        (USER_2, ("Animation", "Comedy", "Family")),
+    ]
+
+
+def test_personas_whose_feed_no_name_describes_are_skipped() -> None:
+    calls: list = []
+    feeds = {
+        USER_3: {"movie": [H] * 5 + [DOC] * 3, "tv": [DOC] * 8},  # documentaries: skipped
+        USER_1: {"movie": [H] * 8, "tv": [T] * 6 + [C] * 2},  # the next horror fan is asked
+        USER_2: FAMILY_FEED,
+    }
+    personas = pick_personas(RATINGS, TITLES, count=4, min_ratings=5, recommend=_feeds(feeds, calls))
+    assert [(p.ml_user_id, p.name) for p in personas] == [
+        (1, "Thriller and Horror fan"),
+        (2, "Animation and Comedy fan"),
+    ]
+    assert [key for key, _ in calls] == [USER_3, USER_1, USER_2]  # a kept name needs no second feed
+
+    # renamed, but the feed with the new favourites no longer carries the new name: skipped
+    def shifting(profile: pl.DataFrame, favourites: Sequence[str]) -> dict[str, list[list[str]]]:
+        if tuple(sorted(profile["tconst"].to_list())) == USER_2:
+            return FAMILY_FEED
+        good = {"movie": [H] * 4 + [D] * 3 + [C], "tv": [H, T] + [D] * 5 + [C]}
+        return good if favourites[1] == "Thriller" else {"movie": [C] * 8, "tv": [C] * 8}
+
+    assert [p.ml_user_id for p in pick_personas(RATINGS, TITLES, count=4, min_ratings=5, recommend=shifting)] == [2]

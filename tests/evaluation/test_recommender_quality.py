@@ -122,7 +122,7 @@ def test_more_like_this_of_famous_films(catalog: Catalog, recommender: Recommend
 
 
 def test_demo_personas_match_their_names(catalog: Catalog, recommender: Recommender) -> None:
-    from recsys.demo import pick_personas
+    from recsys.demo import MIN_CARDS, TOP, cards_carrying, pick_personas
     from recsys.feed import feed_genres
 
     personas = pick_personas(
@@ -132,17 +132,17 @@ def test_demo_personas_match_their_names(catalog: Catalog, recommender: Recommen
     )
     assert len(personas) == 4
     for persona in personas:
-        named = set(persona.name.removesuffix(" fan").split(" and "))
+        named = persona.name.removesuffix(" fan").split(" and ")
         feed = recommend_profile(
             persona.ratings.rename({"at": "updated_at"}),
-            12,
+            TOP,
             catalog=catalog,
             recommender=recommender,
             favourite_genres=persona.favourite_genres,
         )
-        for kind, frame in feed.items():
-            covered = sum(bool(named & set(g or [])) for g in frame["genres"].to_list())
-            assert covered >= 6, (persona.name, kind, frame["primary_title"].to_list())
+        shown = {kind: [list(g or []) for g in frame["genres"].to_list()] for kind, frame in feed.items()}
+        for kind, covered in cards_carrying(named, shown).items():
+            assert covered >= MIN_CARDS, (persona.name, kind, feed[kind]["primary_title"].to_list())
 
 
 def test_readme_example_is_personal(recommender: Recommender, catalog: Catalog) -> None:
