@@ -95,6 +95,7 @@ def _recommend(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.catalog.queries import Catalog
     from recsys.columns import DISLIKE, LIKE, SUPERLIKE
     from recsys.feed import recommend_profile
+    from recsys.models.rerank.registry import parse_strengths
     from recsys.models.service import Recommender
 
     _check_count(args.n)
@@ -109,8 +110,9 @@ def _recommend(args: argparse.Namespace, settings: Settings) -> int:
         schema={"tconst": pl.String, "value": pl.Int64},
     )
     kinds = ("movie", "tv") if args.type is None else (args.type,)
+    stages = parse_strengths(args.stages) if args.stages is not None else None
     sections = recommend_profile(
-        profile, args.n, catalog=catalog, recommender=recommender, weights=weights, kinds=kinds
+        profile, args.n, catalog=catalog, recommender=recommender, weights=weights, kinds=kinds, stages=stages
     )
     if args.json:
         out = {
@@ -404,6 +406,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--type", choices=("movie", "tv"), help="one section only")
     p.add_argument("-n", type=int, default=20, help="titles per section (default 20)")
     p.add_argument("--weights", metavar="NAME=W,...", help=_WEIGHTS_HELP)
+    p.add_argument(
+        "--stages",
+        metavar="NAME=S,...",
+        help="ranking-stage strengths in [0, 1] after the blend (maturity, popularity, calibration, mmr; "
+        "missing names at the model's chosen strengths, e.g. calibration=0.7; calibration=0,popularity=0 "
+        "shows the blend's own order)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_recommend)
 

@@ -47,12 +47,20 @@ def recommend_profile(
     favourite_genres: Sequence[str] = (),
     exclude: Iterable[str] = (),
     kinds: Sequence[str] = KINDS,
+    stages: Mapping[str, float] | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """``{kind: frame}`` of the top ``n`` titles for ``profile`` in each section."""
+    """``{kind: frame}`` of the top ``n`` titles for ``profile`` in each section (``stages``: the
+    ranking stages' strengths, default the model's)."""
     exclude = set(exclude) | set(profile[C.TCONST].to_list() if profile.height else [])
     if recommender is not None:
         ranked = recommender.recommend_feed(
-            profile, n, weights=weights, favourite_genres=favourite_genres, exclude=exclude, kinds=kinds
+            profile,
+            n,
+            weights=weights,
+            favourite_genres=favourite_genres,
+            exclude=exclude,
+            kinds=kinds,
+            stages=stages,
         )
         return {kind: _with_titles(catalog, frame) for kind, frame in ranked.items()}
     return {kind: _popular(catalog, kind, n, favourite_genres, exclude) for kind in kinds}

@@ -367,6 +367,7 @@ def segments_new_user(doc: dict[str, Any], k: int) -> pl.DataFrame:
     nu = seg.get("new_user")
     if not nu:
         return pl.DataFrame()
+
     def label(m: str) -> str:
         return f"NDCG@{k} ±95% (over draws)" if m == "ndcg_ci95" else metric_label(m, k)
 

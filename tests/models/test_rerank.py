@@ -79,7 +79,7 @@ def test_taste_weighs_recent_likes_more_and_ignores_dislikes() -> None:
 
 
 def test_strengths_are_checked_and_parsed() -> None:
-    assert rerank.parse_strengths("calibration=0.2")["calibration"] == 0.2
+    assert rerank.parse_strengths("calibration=0.2") == {"calibration": 0.2}
     with pytest.raises(ModelError, match="Unknown ranking stage 'nope'"):
         rerank.check_strengths({"nope": 1})
     with pytest.raises(ModelError, match="between 0 and 1"):

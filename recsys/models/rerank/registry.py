@@ -81,7 +81,8 @@ def check_strengths(strengths: Mapping[str, float] | None) -> Strengths:
 
 
 def parse_strengths(text: str) -> Strengths:
-    """``"calibration=0.5,popularity=0.2"`` -> checked strengths (the CLI's ``--stages``)."""
+    """``"calibration=0.5,popularity=0.2"`` -> the named stages' checked strengths only (the CLI's
+    ``--stages``; the recommender fills the others with its own)."""
     pairs: dict[str, float] = {}
     for part in (p.strip() for p in text.split(",")):
         if not part:
@@ -90,7 +91,8 @@ def parse_strengths(text: str) -> Strengths:
         if not eq:
             raise ModelError(f"Write stage strengths as name=value pairs, e.g. calibration=0.5 (got {part!r}).")
         pairs[name.strip()] = value.strip()  # type: ignore[assignment]  # checked below
-    return check_strengths(pairs)
+    checked = check_strengths(pairs)
+    return {name: checked[name] for name in pairs}
 
 
 def active(strengths: Mapping[str, float]) -> bool:
