@@ -55,7 +55,7 @@ def test_calibration_follows_a_language_taste_but_leaves_english_or_unknown_alon
 
 def test_popularity_correction_lowers_only_titles_above_the_users_level() -> None:
     pool = _pool(log_votes=[14.0, 12.0, 11.0, 12.0, 12.0, 12.0])
-    out = PopularityCorrection().rerank(pool, Taste(log_votes=12.0), 6, 0.5)
+    out = PopularityCorrection().rerank(pool, Taste(log_votes=12.0, likes=10), 6, 0.5)
     # 3.0 - 0.5 * (14 - 12) = 2.0: the first title falls to the end; the others keep their scores
     assert out.positions.tolist() == [11, 12, 13, 14, 10, 15]
     assert out.scores.tolist() == pytest.approx([2.8, 2.6, 2.4, 2.2, 2.0, 2.0])

@@ -13,7 +13,9 @@ default ``min_votes`` keeps every one:
 - two or three genres each from :data:`GENRES`, years 1980-2024, votes 150-200,000.
 - MovieLens: ``ml_users`` invented users, each rating 15-30 movies (half-star ratings); plus
   ``fans`` long-history users (demo personas need 200+ ratings): fan ``k`` rates 220 movies,
-  4.5-5 stars for those of its two genres (``FAN_GENRES[k]``), 0.5-2 for the others.
+  4.5-5 stars for a third of those of its two genres (``FAN_GENRES[k]``), 0.5-2 for others; with
+  fans, a third of the movies are exactly one fan's two genres and every other TV show carries
+  them (a persona's rows must be able to show its taste: 6 of the top 8 cards).
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ def write_synthetic_sources(
         tconst, title = movie_tconst(i), f"{_name(rng)} {i:04d}"
         year = rng.randint(1980, 2024)
         genres = ",".join(sorted(rng.sample(GENRES, rng.randint(2, 3))))
+        if fans and i % 3 == 0:  # a third of the movies are exactly one fan's two genres
+            genres = ",".join(sorted(FAN_GENRES[(i // 3) % min(fans, len(FAN_GENRES))]))
         basics.append((tconst, "movie", title, title, 0, year, None, rng.randint(80, 160), genres))
         titles[tconst] = title
     for i in range(1, shows + 1):
@@ -86,6 +90,9 @@ def write_synthetic_sources(
         start = rng.randint(1990, 2024)
         end = None if rng.random() < 0.5 else min(2025, start + rng.randint(0, 6))
         genres = ",".join(sorted(rng.sample(GENRES, rng.randint(2, 3))))
+        if fans and i % 2 == 0:  # half the shows carry a fan pair, so a persona's TV row can show its taste
+            pair = FAN_GENRES[(i // 2) % min(fans, len(FAN_GENRES))]
+            genres = ",".join(sorted({*pair, rng.choice(GENRES)}))
         kind = "tvSeries" if i % 4 else "tvMiniSeries"
         basics.append((tconst, kind, title, title, 0, start, end, rng.randint(20, 60), genres))
         titles[tconst] = title
@@ -114,8 +121,8 @@ def _fan_ratings(
         loved = set(FAN_GENRES[k % len(FAN_GENRES)])
         fan_of = [m for m, genres in movie_genres.items() if loved & set(genres)]
         others = [m for m in movie_genres if m not in set(fan_of)]
-        # most of the loved genres' movies (some left for the feed), the rest from the others
-        liked = rng.sample(fan_of, min(len(fan_of) * 3 // 4, FAN_RATINGS // 2))
+        # a third of the loved genres' movies (the rest left for the feed), the rest from the others
+        liked = rng.sample(fan_of, min(len(fan_of) // 3, FAN_RATINGS // 2))
         disliked = rng.sample(others, min(len(others), FAN_RATINGS - len(liked)))
         for j, movie in enumerate(sorted(liked + disliked)):
             stars = rng.choice((4.5, 5.0)) if movie in liked else rng.choice((0.5, 1.0, 1.5, 2.0))

@@ -37,6 +37,13 @@ UNDETERMINED = "und"
 #: one genre plus that favourite genre 0.69 (Comedy) to 0.99 (Documentary, Western).
 DISTINCT_FROM = 0.55
 DISTINCT_FULL = 0.65
+#: Likes from which a taste's shares are trusted fully; below, ``distinctive`` is scaled by
+#: ``likes / TASTE_EVIDENCE``: five onboarding picks share a genre by chance far more often than
+#: ten likes do (measured: calibrating new users at full strength after 5 likes cost their NDCG@10
+#: 0.101 -> 0.096 over 10 seeded draws, the same order as its 95% interval).
+TASTE_EVIDENCE = 10
+#: The most present genres whose pairs are also compared with the catalogue.
+PAIR_CANDIDATES = 5
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,12 @@ class CatalogueShares:
 
     genres: dict[str, float] = field(default_factory=dict)
     languages: dict[str, float] = field(default_factory=dict)
+    both: dict[tuple[str, str], float] = field(default_factory=dict)  # (a, b), a < b: carrying both
+
+    def either(self, a: str, b: str) -> float:
+        """Share carrying genre ``a`` or ``b``."""
+        pair = (a, b) if a < b else (b, a)
+        return self.genres.get(a, 0.0) + self.genres.get(b, 0.0) - self.both.get(pair, 0.0)
 
     @classmethod
     def of(
@@ -58,12 +71,16 @@ class CatalogueShares:
             w, total = np.ones(len(genres)), float(max(len(genres), 1))
         g: dict[str, float] = {}
         lang: dict[str, float] = {}
+        both: dict[tuple[str, str], float] = {}
         for gs, c, wi in zip(genres, languages, w / total, strict=True):
-            for x in set(gs):
+            kept = sorted(set(gs))
+            for i, x in enumerate(kept):
                 g[x] = g.get(x, 0.0) + wi
+                for y in kept[i + 1 :]:
+                    both[(x, y)] = both.get((x, y), 0.0) + wi
             if c:
                 lang[c] = lang.get(c, 0.0) + wi
-        return cls(g, lang)
+        return cls(g, lang, both)
 
 
 @dataclass(frozen=True)
@@ -125,9 +142,10 @@ class Taste:
         like is not reduced to that title's genres.
 
         ``distinctive``: with ``d`` the largest excess of a genre's share of the likes
-        (:attr:`presence`) or of a non-English language's share over its share of ``catalogue``,
-        ``clip((d - DISTINCT_FROM) / (DISTINCT_FULL - DISTINCT_FROM), 0, 1)``; 1 without a
-        catalogue."""
+        (:attr:`presence`), of a pair of genres' (likes carrying either), or of a non-English
+        language's share over its share of ``catalogue``,
+        ``clip((d - DISTINCT_FROM) / (DISTINCT_FULL - DISTINCT_FROM), 0, 1)``, times ``min(1, likes /
+        TASTE_EVIDENCE)``; 1 without a catalogue."""
         liked = [i for i, v in enumerate(values) if v > 0]
         rec = recency_weights(len(liked), TASTE_RECENCY)
         w = [float(values[i]) * r for i, r in zip(liked, rec, strict=True)]
@@ -152,13 +170,23 @@ class Taste:
             for c in set(g):
                 presence[c] = presence.get(c, 0.0) + wi / total_w
         distinctive = 1.0
-        if catalogue is not None:
-            excess = [v - catalogue.genres.get(g, 0.0) for g, v in presence.items()]
+        if catalogue is not None and total > 0:
+            # from the likes alone: favourite genres say what to show, not how much a taste stands out
+            liked_sets = [set(g) for g in gs[: len(liked)]]
+            share = {c: sum(wi for wi, s in zip(w, liked_sets, strict=False) if c in s) / total for c in presence}
+            excess = [v - catalogue.genres.get(g, 0.0) for g, v in share.items()]
+            # a fan of two genres (horror or comedy on every like) stands out as a pair
+            top = sorted(share, key=lambda g: -share[g])[:PAIR_CANDIDATES]
+            for i, a in enumerate(top):
+                for b in top[i + 1 :]:
+                    either = sum(wi for wi, s in zip(w, liked_sets, strict=False) if a in s or b in s) / total
+                    excess.append(either - catalogue.either(a, b))
             excess += [
                 v - catalogue.languages.get(c, 0.0) for c, v in lang_dist.items() if c not in ("en", UNDETERMINED)
             ]
             d = max(excess, default=0.0)
             distinctive = float(min(1.0, max(0.0, (d - DISTINCT_FROM) / (DISTINCT_FULL - DISTINCT_FROM))))
+            distinctive *= min(1.0, len(liked) / TASTE_EVIDENCE)
         return cls(
             distinctive=distinctive,
             genres=genre_dist,

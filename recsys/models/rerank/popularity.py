@@ -9,7 +9,9 @@ score becomes::
 
 (blended scores are z-scores, so strength 0.3 costs a title 0.3 standard deviations per e-fold
 of votes above the user's level). Titles at or below the user's level are untouched, so a
-person who likes blockbusters still gets blockbusters. Then the pool is re-sorted.
+person who likes blockbusters still gets blockbusters. Then the pool is re-sorted. Below
+``TASTE_EVIDENCE`` likes the strength is scaled by ``likes / TASTE_EVIDENCE``: the mean of five
+onboarding picks is a noisy level (at full strength it cost new users 0.0026 of NDCG@10).
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from typing import ClassVar
 
 import numpy as np
 
-from recsys.models.rerank.base import Pool, Taste
+from recsys.models.rerank.base import TASTE_EVIDENCE, Pool, Taste
 
 
 class PopularityCorrection:
     name: ClassVar[str] = "popularity"
 
     def rerank(self, pool: Pool, taste: Taste, n: int, strength: float) -> Pool:
+        strength *= min(1.0, taste.likes / TASTE_EVIDENCE)
         if strength <= 0 or not np.isfinite(taste.log_votes) or len(pool) == 0:
             return pool
         above = np.nan_to_num(pool.log_votes - taste.log_votes, nan=0.0).clip(min=0.0)
