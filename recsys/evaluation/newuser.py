@@ -23,7 +23,8 @@ sqrt(draws)``: one draw is not a measurement, the same code gives 0.083-0.105 ac
   ``hybrid_from_likes`` likes, then the ranking stages with ``base.stages``), from the clicks and
   the favourite genres;
 - ``hybrid``: the full blend with the same weights, ALS included whatever the number of likes;
-- ``popular in genres``: the cold-start fallback (popular titles in the favourite genres).
+- ``popular in genres``: the no-likes fallback (popular titles in the favourite genres: by
+  training positives, then IMDb popularity, as :meth:`recsys.models.service.Recommender._popular`).
 
 :func:`cold_start_table` repeats it for 1, 2, 3, 5 and 10 likes; :func:`onboarding` is the issue's
 "new user after onboarding" row (5 likes + 5 genres).
@@ -148,7 +149,13 @@ def cold_start_table(
                 served = blend(normed, served_weights(weights, n, base.hybrid_from_likes, base.cold_start_weights))
                 lists = {
                     "popularity": baseline,
-                    "popular in genres": _in_genres(raw["popularity"], items, genres_of, favourites),
+                    # the feed's no-likes list: training positives first, IMDb popularity below
+                    "popular in genres": _in_genres(
+                        np.nan_to_num(baseline, nan=0.0) * 1000.0 + np.nan_to_num(raw["popularity"], nan=0.0),
+                        items,
+                        genres_of,
+                        favourites,
+                    ),
                     "served": facts.staged(served, removed, profile, strengths, config.k),
                     "hybrid": blend(normed, weights),
                 }

@@ -73,19 +73,20 @@ class ItemFacts:
         return cls(genres, languages, np.log1p(np.clip(votes, 0.0, None)), shares, ItemIndex(list(tconsts)))
 
     def pool(self, positions: np.ndarray, scores: np.ndarray) -> Pool:
-        return Pool(
-            positions=positions,
-            scores=scores,
-            genres=[self.genres[i] for i in positions],
-            languages=[self.languages[i] for i in positions],
-            log_votes=self.log_votes[positions],
-        )
+        return Pool.gather(positions, scores, self.genres, self.languages, self.log_votes)
 
     def staged(
-        self, blended: np.ndarray, removed: np.ndarray, profile: Profile, strengths: Mapping[str, float], k: int
+        self,
+        blended: np.ndarray,
+        removed: np.ndarray,
+        profile: Profile | Taste,
+        strengths: Mapping[str, float],
+        k: int,
     ) -> np.ndarray:
         """``blended`` scores re-ranked by the stages for ``profile`` (its liked titles among these
-        items give the taste): the stages' top ``k`` get descending scores, the rest NaN."""
+        items give the taste) or a ready ``Taste``: the blend's best ``POOL_SIZE`` items outside
+        ``removed`` go through the stages, whose top ``k`` get descending scores above every other
+        item (NaN), so :func:`~recsys.evaluation.scoring.evaluate` keeps their order."""
         if not rerank.active(strengths):
             return blended
         s = np.where(np.isfinite(blended), blended, -np.inf)
@@ -94,7 +95,8 @@ class ItemFacts:
         pool = np.argpartition(-s, size - 1)[:size]
         pool = pool[np.lexsort((pool, -s[pool]))]
         pool = pool[np.isfinite(s[pool])]
-        top = rerank.apply(self.pool(pool, s[pool]), self.taste_of(profile), k, strengths)
+        taste = profile if isinstance(profile, Taste) else self.taste_of(profile)
+        top = rerank.apply(self.pool(pool, s[pool]), taste, k, strengths)
         out = np.full(len(s), np.nan)
         out[top] = np.arange(len(top), 0, -1, dtype=np.float64)
         return out
@@ -119,17 +121,7 @@ class ItemFacts:
 
     def taste(self, index: SplitIndex, user: int) -> Taste:
         """The taste of a user's training history, as the feed computes it for a profile."""
-        profile = history_profile(index.histories[user], index.split)
-        pos = index.items.lookup(list(profile.tconsts))
-        known = pos >= 0
-        at = pos[known]
-        return Taste.of(
-            [self.genres[i] for i in at],
-            [self.languages[i] for i in at],
-            self.log_votes[at].tolist(),
-            profile.values[known].tolist(),
-            catalogue=self.catalogue,
-        )
+        return self.taste_of(history_profile(index.histories[user], index.split))
 
 
 def served_fn(
@@ -141,28 +133,16 @@ def served_fn(
     k: int,
     tastes: dict[int, Taste] | None = None,
 ) -> ScoreFn:
-    """Score function of the served ranking: the blend's best ``POOL_SIZE`` unrated items go
-    through the stages; the stages' top ``k`` get descending scores above every other item (so
-    :func:`~recsys.evaluation.scoring.evaluate` keeps their order)."""
+    """Score function of the served ranking (:meth:`ItemFacts.staged` over the blend, the user's
+    training items removed); ``tastes`` caches each user's taste across settings."""
     tastes = tastes if tastes is not None else {}
 
     def fn(user: int, history: pl.DataFrame) -> np.ndarray:
         blended = blend(normalised[user], weights)
-        if not rerank.active(strengths):
-            return blended
-        s = np.where(np.isfinite(blended), blended, -np.inf)
-        s[index.positions(history)] = -np.inf
-        size = min(len(s), max(rerank.POOL_SIZE, 3 * k))
-        pool = np.argpartition(-s, size - 1)[:size]
-        pool = pool[np.lexsort((pool, -s[pool]))]
-        pool = pool[np.isfinite(s[pool])]
         taste = tastes.get(user)
         if taste is None:
             taste = tastes[user] = facts.taste(index, user)
-        top = rerank.apply(facts.pool(pool, s[pool]), taste, k, strengths)
-        out = np.full(len(s), np.nan)
-        out[top] = np.arange(len(top), 0, -1, dtype=np.float64)
-        return out
+        return facts.staged(blended, index.positions(history), taste, strengths, k)
 
     return fn
 

@@ -566,41 +566,40 @@ class ContentQuery:
         """``(liked tconsts, array len(positions) x len(liked))``: the cosine ``x_i . x_j`` of each
         candidate to each liked title (NaN rows for unknown candidates); the reasons name a liked
         title only when it is high enough (:data:`recsys.models.reasons.CONTENT_NAMED`)."""
+        liked, ok, sims = self._liked_similarities(block, positions)
+        out = np.full((len(ok), len(liked)), np.nan)
+        if sims is not None:
+            out[ok] = sims.astype(np.float64)[:, self.liked]
+        return liked, out
+
+    def _liked_similarities(
+        self, block: Block, positions: np.ndarray
+    ) -> tuple[list[str], np.ndarray, np.ndarray | None]:
+        """``(liked tconsts, known mask over positions, cosines known x profile titles)``; the
+        cosines are None when no candidate is known or nothing is liked."""
         data: ContentBlock = block.data
         positions = np.asarray(positions, dtype=np.int64)
         liked = [t for t, ok in zip(self.tconsts, self.liked, strict=True) if ok]
-        out = np.full((len(positions), len(liked)), np.nan)
         at = data.slots[positions]
         ok = at >= 0
-        if ok.any() and liked:
-            rows = at[ok]
-            sims = (data.table[data.codes[rows]] @ self.low) * data.scale[rows, None]
-            hit, high = self._overlap(data)
-            if len(hit):
-                where = np.minimum(np.searchsorted(hit, rows), len(hit) - 1)
-                found = hit[where] == rows
-                sims[found] += high[where[found]]
-            out[ok] = sims.astype(np.float64)[:, self.liked]
-        return liked, out
+        if not (ok.any() and liked):
+            return liked, ok, None
+        rows = at[ok]
+        sims = (data.table[data.codes[rows]] @ self.low) * data.scale[rows, None]
+        hit, high = self._overlap(data)
+        if len(hit):  # none when no liked title has a title word, person or tag (issue 18)
+            where = np.minimum(np.searchsorted(hit, rows), len(hit) - 1)
+            found = hit[where] == rows
+            sims[found] += high[where[found]]
+        return liked, ok, sims
 
     def contributions(self, block: Block, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
         """``(liked tconsts, array len(positions) x len(liked))``: ``w_j max(x_i . x_j, 0) **
         power / sum |w|`` per liked title ``j``; disliked titles and the prior are not columns,
         so rows do not sum to the score. NaN rows for unknown candidates."""
-        data: ContentBlock = block.data
-        positions = np.asarray(positions, dtype=np.int64)
-        liked = [t for t, ok in zip(self.tconsts, self.liked, strict=True) if ok]
-        out = np.full((len(positions), len(liked)), np.nan)
-        at = data.slots[positions]
-        ok = at >= 0
-        if ok.any() and liked:
-            rows = at[ok]
-            sims = (data.table[data.codes[rows]] @ self.low) * data.scale[rows, None]
-            hit, high = self._overlap(data)
-            if len(hit):  # none when no liked title has a title word, person or tag (issue 18)
-                where = np.minimum(np.searchsorted(hit, rows), len(hit) - 1)
-                found = hit[where] == rows
-                sims[found] += high[where[found]]
+        liked, ok, sims = self._liked_similarities(block, positions)
+        out = np.full((len(ok), len(liked)), np.nan)
+        if sims is not None:
             terms = self._sharpen(sims.astype(np.float64)) * self.weights
             out[ok] = terms[:, self.liked]
         return liked, out

@@ -90,6 +90,9 @@ from recsys.progress import Progress, null_progress
 log = logging.getLogger(__name__)
 
 _TITLE_COLUMNS = (C.TCONST, C.KIND, C.TITLE, C.START_YEAR, C.GENRES, C.POPULARITY, C.VOTES, C.LANGUAGE)
+#: Column of the model's titles: positive interactions in its training data (MovieLens ratings >=
+#: 4 and the app's likes), the no-likes list's order where a section has them (see ``_popular``).
+POSITIVES = "positives"
 #: A scorer knowing fewer than this share of a section's titles passes its weight to its heir
 #: there (registry.section_weights). Measured on the mirror: ALS knows 12% of the films (7,773)
 #: but 0.4% of the shows (71 MovieLens titles that IMDb lists as mini-series), whose few z-scores
@@ -190,6 +193,7 @@ class Section:
     log_votes: np.ndarray  # ln(1 + IMDb votes) per title, NaN when unknown
     genre_masks: dict[str, np.ndarray]
     position: dict[str, int]  # tconst -> position in this section
+    positives: np.ndarray | None = None  # training positives per title; None when none are known
     blind: tuple[str, ...] = ()  # scorers knowing under MIN_SECTION_COVERAGE of these titles
 
     def __len__(self) -> int:
@@ -211,7 +215,7 @@ class Recommender:
         self.hybrid = hybrid
         self.config = config or RecommenderConfig(hybrid=hybrid.config)
         self.version = version
-        self.titles = titles.select([c for c in _TITLE_COLUMNS if c in titles.columns])
+        self.titles = titles.select([c for c in (*_TITLE_COLUMNS, POSITIVES) if c in titles.columns])
         self.catalogue: str | None = None  # fingerprint of the catalogue it was fitted on
         self._lock = threading.Lock()
         self._prepared: tuple[dict[str, str], dict[str, Section]] | None = None
@@ -258,7 +262,7 @@ class Recommender:
         started = time.perf_counter()
         hybrid.fit(data, progress)
         log.info("fitted the hybrid in %.2fs", time.perf_counter() - started)
-        rec = cls(hybrid, data.titles, config, eager=False)
+        rec = cls(hybrid, with_positives(data), config, eager=False)
         rec.catalogue = catalogue_fingerprint(data.titles)
         return rec
 
@@ -292,6 +296,7 @@ class Recommender:
                 if mask is None:
                     mask = masks[g] = np.zeros(len(tconsts), dtype=bool)
                 mask[i] = True
+        positives = frame[POSITIVES].fill_null(0).to_numpy().astype(np.float64) if POSITIVES in frame.columns else None
         blind = tuple(
             name
             for name, block in blocks.items()
@@ -308,6 +313,7 @@ class Recommender:
             log_votes=log_votes,
             genre_masks=masks,
             position={t: i for i, t in enumerate(ids)},
+            positives=positives if positives is not None and positives.any() else None,
         )
 
     # --- recommending --------------------------------------------------------------------------
@@ -484,13 +490,20 @@ class Recommender:
         return _frame(sec.tconsts[top].tolist(), blended[top], reasons, components)
 
     def _popular(self, sec: Section, n: int, favourite_genres: Sequence[str], removed: np.ndarray) -> pl.DataFrame:
-        """No likes yet: popular in the favourite genres first, then the rest."""
+        """No likes yet: popular in the favourite genres first, then the rest.
+
+        "Popular" is the number of positive interactions in the training data where the section
+        has them (films, from MovieLens and the testers), IMDb popularity below them and in a
+        section without any (TV before testers rate shows): on validation, ranking by interaction
+        counts scored NDCG@10 0.0791 against 0.0609 for IMDb popularity."""
         in_genre = np.zeros(len(sec), dtype=bool)
         for g in favourite_genres:
             mask = sec.genre_masks.get(g)
             if mask is not None:
                 in_genre |= mask
         pop = sec.popularity.copy()
+        if sec.positives is not None:  # counts first; IMDb popularity (0..~100) orders the rest
+            pop = sec.positives * 1000.0 + np.nan_to_num(pop, nan=0.0)
         pop[removed] = np.nan
         top = top_n(np.where(in_genre, pop, np.nan), n)
         if len(top) < n:
@@ -612,10 +625,14 @@ def train(
         for name in registry.names()
         if name not in shared_names
     }
-    shared = ["titles.parquet", *(f"hybrid/{name}/" for name in shared_names)]
+    # the titles carry this training data's interaction counts: written anew, never linked
+    shared = [f"hybrid/{name}/" for name in shared_names]
     progress("saving model", 0, 1)
 
     def write(tmp: Path) -> dict[str, dict[str, Any]]:
+        with_positives(data).select(
+            [c for c in (*_TITLE_COLUMNS, POSITIVES) if c in data.titles.columns or c == POSITIVES]
+        ).write_parquet(tmp / "titles.parquet")
         for name, scorer in fitted.items():
             scorer.save(tmp / "hybrid" / name)
         write_json(
@@ -637,6 +654,24 @@ def train(
     return path
 
 
+def with_positives(data: TrainingData) -> pl.DataFrame:
+    """``data.titles`` with :data:`POSITIVES`: each title's positive interactions in the training
+    data (MovieLens ratings >= 4, the app's likes and superlikes; 0 when none)."""
+    parts = []
+    if data.ratings is not None and data.ratings.height:
+        parts.append(data.ratings.filter(pl.col("rating") >= 4.0).select(C.TCONST))
+    if data.app is not None and data.app.height and C.VALUE in data.app.columns:
+        parts.append(data.app.filter(pl.col(C.VALUE) > 0).select(C.TCONST))
+    if not parts:
+        return data.titles.drop(POSITIVES, strict=False)
+    counts = pl.concat(parts).group_by(C.TCONST).agg(pl.len().cast(pl.Int64).alias(POSITIVES))
+    return (
+        data.titles.drop(POSITIVES, strict=False)
+        .join(counts, on=C.TCONST, how="left", maintain_order="left")
+        .with_columns(pl.col(POSITIVES).fill_null(0))
+    )
+
+
 def catalogue_fingerprint(titles: pl.DataFrame) -> str:
     """A hash of the catalogue columns the scorers and sections use."""
     cols = [
@@ -656,13 +691,7 @@ def catalogue_fingerprint(titles: pl.DataFrame) -> str:
 
 def section_pool(sec: Section, positions: np.ndarray, scores: np.ndarray) -> Pool:
     """The ranking stages' view of a section's candidates at ``positions`` (best first)."""
-    return Pool(
-        positions=positions,
-        scores=scores,
-        genres=[sec.genres[i] for i in positions],
-        languages=[sec.languages[i] for i in positions],
-        log_votes=sec.log_votes[positions],
-    )
+    return Pool.gather(positions, scores, sec.genres, sec.languages, sec.log_votes)
 
 
 @contextmanager

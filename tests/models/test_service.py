@@ -175,7 +175,8 @@ def test_retrain_on_the_same_catalogue_reuses_the_content_model(
     second = train(TrainingData(titles, ratings, _app([1, 2])), models, small_config())
     tfidf = "hybrid/content/tfidf.npz"
     assert (first / tfidf).stat().st_ino == (second / tfidf).stat().st_ino  # linked, not refitted
-    assert (first / "titles.parquet").stat().st_ino == (second / "titles.parquet").stat().st_ino
+    # the titles carry the training data's interaction counts: written anew
+    assert (first / "titles.parquet").stat().st_ino != (second / "titles.parquet").stat().st_ino
     rec = Recommender.load_latest(models)
     assert rec.version == second.name and "app:2" in rec.hybrid["als"].users
     # the reused version recommends exactly what a full fit on the same data does
@@ -229,15 +230,16 @@ MOVIE_POPULARITY = ["tt0000008", "tt0000001", "tt0000002", "tt0000009", "tt00000
 def test_no_likes_gives_the_popular_titles_of_the_favourite_genres(recommender: Recommender) -> None:
     profile = [("tt0000005", -1)]  # a dislike is not a like
     out = recommender.recommend(profile, "movie", n=6, favourite_genres=["Sci-Fi", "Romance"])
-    # Sci-Fi or Romance movies by popularity: 85, 65, 55, 45, 42, 35
-    assert out["tconst"].to_list() == ["tt0000008", "tt0000009", "tt0000012", "tt0000010", "tt0000013", "tt0000011"]
+    # Sci-Fi or Romance movies by their training positives (5 each; Summer and Winter Letters 4),
+    # then by IMDb popularity: 85, 65, 45, 35, 25, 22 (Summer Letters, 55, comes after)
+    assert out["tconst"].to_list() == ["tt0000008", "tt0000009", "tt0000010", "tt0000011", "tt0000007", "tt0000014"]
     assert out["reason"].to_list() == [
         "Popular in Sci-Fi",
         "Popular in Sci-Fi",
-        "Popular in Romance",
+        "Popular in Sci-Fi",
         "Popular in Sci-Fi",
         "Popular in Romance",
-        "Popular in Sci-Fi",
+        "Popular in Romance",
     ]
     for name in ("content", "als", "taste"):
         assert out[name].is_nan().all()
@@ -246,17 +248,18 @@ def test_no_likes_gives_the_popular_titles_of_the_favourite_genres(recommender: 
     many = recommender.recommend(profile, "movie", n=20, favourite_genres=["Sci-Fi"])
     assert many.height == 16 - 1
     assert "tt0000005" not in many["tconst"].to_list()
-    assert many["tconst"].to_list()[4:7] == ["tt0000001", "tt0000002", "tt0000012"]
+    assert many["tconst"].to_list()[4:7] == ["tt0000001", "tt0000002", "tt0000006"]
     assert many["reason"].to_list()[4:] == ["Popular on IMDb"] * (many.height - 4)
-    # no favourite genres either: the global popularity list
+    # no favourite genres either: the global list (positives, then IMDb popularity)
     assert recommender.recommend([], "movie", n=6)["tconst"].to_list() == [
         "tt0000008",
         "tt0000001",
         "tt0000002",
         "tt0000009",
-        "tt0000005",
-        "tt0000012",
+        "tt0000006",
+        "tt0000010",
     ]
+    # without any training positive: IMDb popularity (test_no_ratings_no_likes_keeps_imdb_popularity)
 
 
 def test_one_like_gets_the_cold_start_blend_and_follows_the_liked_genres(recommender: Recommender) -> None:
@@ -340,3 +343,18 @@ def test_an_unexpected_error_inside_ranking_is_one_clear_model_error(
     with pytest.raises(ModelError, match="Could not compute recommendations .IndexError.; the error was logged"):
         recommender.recommend_feed([("tt0000001", 1)], n=3)
     assert "computing recommendations failed" in caplog.text
+
+
+def test_no_ratings_no_likes_keeps_imdb_popularity(recommender: Recommender, titles: pl.DataFrame) -> None:
+    # titles without counts (a model saved before them, or no training positive at all)
+    bare = Recommender(recommender.hybrid, titles, recommender.config)
+    assert bare.sections["movie"].positives is None
+    # the catalogue's popularity: 85, 80, 70, 65, 60, 55
+    assert bare.recommend([], "movie", n=6)["tconst"].to_list() == [
+        "tt0000008",
+        "tt0000001",
+        "tt0000002",
+        "tt0000009",
+        "tt0000005",
+        "tt0000012",
+    ]

@@ -101,6 +101,25 @@ class Pool:
     def __len__(self) -> int:
         return len(self.positions)
 
+    @classmethod
+    def gather(
+        cls,
+        positions: np.ndarray,
+        scores: np.ndarray,
+        genres: Sequence[Sequence[str]],
+        languages: Sequence[str | None],
+        log_votes: np.ndarray,
+    ) -> Pool:
+        """The pool at ``positions`` of per-candidate arrays over a whole candidate set (a feed
+        section, the evaluation's items); ``scores`` already at those positions."""
+        return cls(
+            positions=positions,
+            scores=scores,
+            genres=[genres[i] for i in positions],
+            languages=[languages[i] for i in positions],
+            log_votes=log_votes[positions],
+        )
+
     def take(self, order: np.ndarray) -> Pool:
         """The pool restricted to ``order`` (indices into it), in that order."""
         order = np.asarray(order, dtype=np.int64)
