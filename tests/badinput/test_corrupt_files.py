@@ -220,7 +220,7 @@ def test_retraining_recovers_from_damage_that_kept_size_and_time(
     again must not link the damaged file into the new version under its old checksum."""
     models = model_settings.models_dir
     newest = train_model(model_settings)
-    shared = newest / "titles.parquet"
+    shared = newest / "hybrid" / "content" / "tfidf.npz"  # the content model: catalogue only
     assert shared.stat().st_nlink == 2  # linked with the previous version
     flip_byte(shared, keep_mtime=True)
     with pytest.raises(ModelError, match="No saved model .* can be loaded"):
