@@ -16,6 +16,7 @@ from recsys.evaluation.background import EXPENSIVE_S, QUEUE, DataSize, estimate_
 from recsys.evaluation.config import MAX_FACTORS, MAX_ITERATIONS, MAX_K, MAX_NEW_USER_DRAWS
 from recsys.evaluation.grid import grid_chart
 from recsys.evaluation.report import result_from_document
+from recsys.evaluation.served import label as stage_label
 from recsys.evaluation.splits import PROTOCOLS
 from recsys.evaluation.sweep import content_weights, step_weights, sweep_chart
 from recsys.evaluation.tv import MIN_TV_USERS, taste_table, tv_users
@@ -495,6 +496,21 @@ with st.expander("What the columns mean", icon=":material/help:"):
     st.caption(
         "Old runs stored before these columns existed show them empty. The tail here is not the 'tail' band "
         "of the segments below (the titles holding the last 20% of training ratings)."
+    )
+
+if result.stage_grid is not None and result.stage_grid.height:
+    st.subheader("Ranking stages (after the blend)")
+    st.caption(
+        f"The served row is what the feed ranks: the live weights, then the ranking stages with "
+        f"{stage_label(result.stages)}, the strongest setting (calibration first) whose {label} on "
+        f"{result.stages_on} stays within 2% of the best setting's. Every setting tried on {result.stages_on}:"
+    )
+    stage_columns = [c for c in ("stages", config.metric, *metrics.TASTE, "coverage") if c in result.stage_grid.columns]
+    st.dataframe(
+        result.stage_grid.select(stage_columns).rename(
+            {c: metrics.metric_label(c, config.k) for c in stage_columns if c != "stages"} | {"stages": "Stages"}
+        ),
+        hide_index=True,
     )
 
 st.subheader(f"{label} by content weight")

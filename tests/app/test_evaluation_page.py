@@ -94,6 +94,10 @@ def test_background_run_is_stored_shown_and_matches_the_cli(
     assert list(side_by_side.columns) == ["Model", "NDCG@10 validation", "NDCG@10 test"]
     table = frame_by_columns(at, "Model")[1]
     assert list(table["Model"]) == list(runner.model_names())
+    # the ranking stages: every setting tried on validation, and which one the served row uses
+    stages = frame_by_columns(at, "Stages")[0]
+    assert stages["Stages"].iloc[0] == "none" and "Miscalibration" in stages.columns
+    assert any(c.value.startswith("The served row is what the feed ranks") for c in at.caption)
     # the baseline is outside the hybrid: an empty weight cell, never "None"
     assert table["content w"][0] == "" and table["content w"][1] == "1.00"
     # the taste columns, next to coverage and diversity, each with its one-line definition
