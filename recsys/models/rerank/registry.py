@@ -31,8 +31,9 @@ from recsys.models.rerank.popularity import PopularityCorrection
 Strengths = dict[str, float]
 
 #: Candidates the stages choose from: the blend's best ``max(POOL_SIZE, 3 n)``. 200 keeps a
-#: genre fan's pool rich enough in that genre (measured on the mirror: a horror fan's top 200 of
-#: the blend holds 70+ horror films, the top 50 only 15) at ~1 ms per section.
+#: genre fan's pool rich enough in that genre (measured on the mirror, 13 liked horror films: the
+#: blend's top 10 holds 2 horror films, its top 50 10, its top 200 59). Cost of every stage on it:
+#: ``recommend_feed`` for both sections, 100 MovieLens profiles of 15 likes, p50 3.40 -> 3.93 ms.
 POOL_SIZE = 200
 
 
