@@ -43,7 +43,8 @@ from recsys.languages import language_name
 from recsys.models.base import Profile, ScorerQuery
 
 if TYPE_CHECKING:
-    from recsys.models.service import Recommender, Section
+    from recsys.models.sections import Section
+    from recsys.models.service import Recommender
 
 NEGLIGIBLE = 0.25  # a share below this fraction of the card's best is never named
 COMPARABLE = 0.7  # shares within this fraction of the best compete on variety

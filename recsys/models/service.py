@@ -60,7 +60,6 @@ from recsys.models.artifacts import (
     write_version,
 )
 from recsys.models.base import (
-    Block,
     Profile,
     ProfileLike,
     ScorerQuery,
@@ -82,7 +81,8 @@ from recsys.models.hybrid import (
 from recsys.models.reasons import popular_reason, reasons_for
 from recsys.models.registry import Weights, check_weights, section_weights
 from recsys.models.rerank import registry as rerank
-from recsys.models.rerank.base import CatalogueShares, Pool, Taste
+from recsys.models.rerank.base import CatalogueShares, Taste
+from recsys.models.sections import POSITIVES, Section, build_section, section_pool, with_positives
 from recsys.models.similar import empty_frame
 from recsys.models.similar import similar_explained as explain_similar
 from recsys.progress import Progress, null_progress
@@ -90,15 +90,6 @@ from recsys.progress import Progress, null_progress
 log = logging.getLogger(__name__)
 
 _TITLE_COLUMNS = (C.TCONST, C.KIND, C.TITLE, C.START_YEAR, C.GENRES, C.POPULARITY, C.VOTES, C.LANGUAGE)
-#: Column of the model's titles: positive interactions in its training data (MovieLens ratings >=
-#: 4 and the app's likes), the no-likes list's order where a section has them (see ``_popular``).
-POSITIVES = "positives"
-#: A scorer knowing fewer than this share of a section's titles passes its weight to its heir
-#: there (registry.section_weights). Measured on the mirror: ALS knows 12% of the films (7,773)
-#: but 0.4% of the shows (71 MovieLens titles that IMDb lists as mini-series), whose few z-scores
-#: otherwise put the same handful of documentaries on every TV list. Once testers have rated a
-#: few hundred shows, ALS takes part in TV again.
-MIN_SECTION_COVERAGE = 0.02
 
 
 def result_schema() -> dict[str, type[pl.DataType]]:
@@ -180,26 +171,6 @@ class RecommenderConfig:
         )
 
 
-@dataclass
-class Section:
-    """Per-kind arrays precomputed before the first request (read-only afterwards)."""
-
-    kind: str
-    tconsts: np.ndarray  # object array of tconst, catalogue order
-    blocks: dict[str, Block]  # each scorer's candidate block over these titles
-    popularity: np.ndarray  # the catalogue's popularity (NaN when unknown)
-    genres: list[list[str]]  # genres per title
-    languages: list[str | None]  # original language per title (None when unknown)
-    log_votes: np.ndarray  # ln(1 + IMDb votes) per title, NaN when unknown
-    genre_masks: dict[str, np.ndarray]
-    position: dict[str, int]  # tconst -> position in this section
-    positives: np.ndarray | None = None  # training positives per title; None when none are known
-    blind: tuple[str, ...] = ()  # scorers knowing under MIN_SECTION_COVERAGE of these titles
-
-    def __len__(self) -> int:
-        return len(self.tconsts)
-
-
 class Recommender:
     """The trained hybrid plus the per-section precomputations; see the module docstring."""
 
@@ -229,7 +200,10 @@ class Recommender:
             with self._lock:
                 if self._prepared is None:
                     names = dict(zip(self.titles[C.TCONST].to_list(), self.titles[C.TITLE].to_list(), strict=True))
-                    self._prepared = (names, {kind: self._section(kind) for kind in KINDS})
+                    self._prepared = (
+                        names,
+                        {kind: build_section(kind, self.titles, self.hybrid.scorers) for kind in KINDS},
+                    )
 
     @property
     def names(self) -> dict[str, str]:
@@ -265,56 +239,6 @@ class Recommender:
         rec = cls(hybrid, with_positives(data), config, eager=False)
         rec.catalogue = catalogue_fingerprint(data.titles)
         return rec
-
-    def _section(self, kind: str) -> Section:
-        frame = self.titles.filter(pl.col(C.KIND) == kind)
-        tconsts = np.asarray(frame[C.TCONST].to_list(), dtype=object)
-        ids = tconsts.tolist()
-        blocks = {name: scorer.candidates(ids) for name, scorer in self.hybrid.scorers.items()}
-        content = blocks.get("content")
-        if content is not None and (content.positions < 0).any():
-            raise ModelError(f"The content model does not cover the catalogue; {TRAIN_HINT}.")
-        popularity = (
-            frame[C.POPULARITY].cast(pl.Float64).fill_null(np.nan).to_numpy()
-            if C.POPULARITY in frame.columns
-            else np.zeros(len(tconsts))
-        )
-        has_genres = C.GENRES in frame.columns
-        genres = [list(g or ()) for g in frame[C.GENRES].to_list()] if has_genres else [[] for _ in tconsts]
-        languages: list[str | None] = (
-            frame[C.LANGUAGE].to_list() if C.LANGUAGE in frame.columns else [None] * len(tconsts)
-        )
-        log_votes = (
-            np.log1p(frame[C.VOTES].cast(pl.Float64).fill_null(np.nan).to_numpy().clip(min=0.0))
-            if C.VOTES in frame.columns
-            else np.full(len(tconsts), np.nan)
-        )
-        masks: dict[str, np.ndarray] = {}
-        for i, gs in enumerate(genres):
-            for g in gs:
-                mask = masks.get(g)
-                if mask is None:
-                    mask = masks[g] = np.zeros(len(tconsts), dtype=bool)
-                mask[i] = True
-        positives = frame[POSITIVES].fill_null(0).to_numpy().astype(np.float64) if POSITIVES in frame.columns else None
-        blind = tuple(
-            name
-            for name, block in blocks.items()
-            if len(block) and (block.positions >= 0).mean() < MIN_SECTION_COVERAGE
-        )
-        return Section(
-            kind=kind,
-            blind=blind,
-            tconsts=tconsts,
-            blocks=blocks,
-            popularity=popularity,
-            genres=genres,
-            languages=languages,
-            log_votes=log_votes,
-            genre_masks=masks,
-            position={t: i for i, t in enumerate(ids)},
-            positives=positives if positives is not None and positives.any() else None,
-        )
 
     # --- recommending --------------------------------------------------------------------------
 
@@ -654,24 +578,6 @@ def train(
     return path
 
 
-def with_positives(data: TrainingData) -> pl.DataFrame:
-    """``data.titles`` with :data:`POSITIVES`: each title's positive interactions in the training
-    data (MovieLens ratings >= 4, the app's likes and superlikes; 0 when none)."""
-    parts = []
-    if data.ratings is not None and data.ratings.height:
-        parts.append(data.ratings.filter(pl.col("rating") >= 4.0).select(C.TCONST))
-    if data.app is not None and data.app.height and C.VALUE in data.app.columns:
-        parts.append(data.app.filter(pl.col(C.VALUE) > 0).select(C.TCONST))
-    if not parts:
-        return data.titles.drop(POSITIVES, strict=False)
-    counts = pl.concat(parts).group_by(C.TCONST).agg(pl.len().cast(pl.Int64).alias(POSITIVES))
-    return (
-        data.titles.drop(POSITIVES, strict=False)
-        .join(counts, on=C.TCONST, how="left", maintain_order="left")
-        .with_columns(pl.col(POSITIVES).fill_null(0))
-    )
-
-
 def catalogue_fingerprint(titles: pl.DataFrame) -> str:
     """A hash of the catalogue columns the scorers and sections use."""
     cols = [
@@ -687,11 +593,6 @@ def catalogue_fingerprint(titles: pl.DataFrame) -> str:
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def section_pool(sec: Section, positions: np.ndarray, scores: np.ndarray) -> Pool:
-    """The ranking stages' view of a section's candidates at ``positions`` (best first)."""
-    return Pool.gather(positions, scores, sec.genres, sec.languages, sec.log_votes)
 
 
 @contextmanager

@@ -74,7 +74,8 @@ from recsys.models.content import TfidfScorer
 from recsys.models.reasons import ALS_NAMED, maturity_clash
 
 if TYPE_CHECKING:
-    from recsys.models.service import Recommender, Section
+    from recsys.models.sections import Section
+    from recsys.models.service import Recommender
 
 log = logging.getLogger(__name__)
 

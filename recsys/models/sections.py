@@ -1,0 +1,120 @@
+"""Per-section precomputations of a trained recommender: each feed section's ("movie" / "tv")
+titles, the scorers' candidate blocks over them, genre masks, languages, votes and training
+positives, built once before the first request and read-only afterwards; and the ranking stages'
+view of a section's candidates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from recsys.columns import Columns as C
+from recsys.errors import ModelError
+from recsys.models.artifacts import TRAIN_HINT
+from recsys.models.base import Block, Scorer, TrainingData
+from recsys.models.rerank.base import Pool
+
+#: A scorer knowing fewer than this share of a section's titles passes its weight to its heir
+#: there (registry.section_weights). Measured on the mirror: ALS knows 12% of the films (7,773)
+#: but 0.4% of the shows (71 MovieLens titles that IMDb lists as mini-series), whose few z-scores
+#: otherwise put the same handful of documentaries on every TV list. Once testers have rated a
+#: few hundred shows, ALS takes part in TV again.
+MIN_SECTION_COVERAGE = 0.02
+#: Column of the model's titles: positive interactions in its training data (MovieLens ratings >=
+#: 4 and the app's likes), the no-likes list's order where a section has them (see ``Recommender._popular``).
+POSITIVES = "positives"
+
+
+@dataclass
+class Section:
+    """Per-kind arrays precomputed before the first request (read-only afterwards)."""
+
+    kind: str
+    tconsts: np.ndarray  # object array of tconst, catalogue order
+    blocks: dict[str, Block]  # each scorer's candidate block over these titles
+    popularity: np.ndarray  # the catalogue's popularity (NaN when unknown)
+    genres: list[list[str]]  # genres per title
+    languages: list[str | None]  # original language per title (None when unknown)
+    log_votes: np.ndarray  # ln(1 + IMDb votes) per title, NaN when unknown
+    genre_masks: dict[str, np.ndarray]
+    position: dict[str, int]  # tconst -> position in this section
+    positives: np.ndarray | None = None  # training positives per title; None when none are known
+    blind: tuple[str, ...] = ()  # scorers knowing under MIN_SECTION_COVERAGE of these titles
+
+    def __len__(self) -> int:
+        return len(self.tconsts)
+
+
+def build_section(kind: str, titles: pl.DataFrame, scorers: Mapping[str, Scorer]) -> Section:
+    """The per-kind arrays of ``titles`` (the model's catalogue frame) and each scorer's block."""
+    frame = titles.filter(pl.col(C.KIND) == kind)
+    tconsts = np.asarray(frame[C.TCONST].to_list(), dtype=object)
+    ids = tconsts.tolist()
+    blocks = {name: scorer.candidates(ids) for name, scorer in scorers.items()}
+    content = blocks.get("content")
+    if content is not None and (content.positions < 0).any():
+        raise ModelError(f"The content model does not cover the catalogue; {TRAIN_HINT}.")
+    popularity = (
+        frame[C.POPULARITY].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        if C.POPULARITY in frame.columns
+        else np.zeros(len(tconsts))
+    )
+    has_genres = C.GENRES in frame.columns
+    genres = [list(g or ()) for g in frame[C.GENRES].to_list()] if has_genres else [[] for _ in tconsts]
+    languages: list[str | None] = frame[C.LANGUAGE].to_list() if C.LANGUAGE in frame.columns else [None] * len(tconsts)
+    log_votes = (
+        np.log1p(frame[C.VOTES].cast(pl.Float64).fill_null(np.nan).to_numpy().clip(min=0.0))
+        if C.VOTES in frame.columns
+        else np.full(len(tconsts), np.nan)
+    )
+    masks: dict[str, np.ndarray] = {}
+    for i, gs in enumerate(genres):
+        for g in gs:
+            mask = masks.get(g)
+            if mask is None:
+                mask = masks[g] = np.zeros(len(tconsts), dtype=bool)
+            mask[i] = True
+    positives = frame[POSITIVES].fill_null(0).to_numpy().astype(np.float64) if POSITIVES in frame.columns else None
+    blind = tuple(
+        name for name, block in blocks.items() if len(block) and (block.positions >= 0).mean() < MIN_SECTION_COVERAGE
+    )
+    return Section(
+        kind=kind,
+        blind=blind,
+        tconsts=tconsts,
+        blocks=blocks,
+        popularity=popularity,
+        genres=genres,
+        languages=languages,
+        log_votes=log_votes,
+        genre_masks=masks,
+        position={t: i for i, t in enumerate(ids)},
+        positives=positives if positives is not None and positives.any() else None,
+    )
+
+
+def section_pool(sec: Section, positions: np.ndarray, scores: np.ndarray) -> Pool:
+    """The ranking stages' view of a section's candidates at ``positions`` (best first)."""
+    return Pool.gather(positions, scores, sec.genres, sec.languages, sec.log_votes)
+
+
+def with_positives(data: TrainingData) -> pl.DataFrame:
+    """``data.titles`` with :data:`POSITIVES`: each title's positive interactions in the training
+    data (MovieLens ratings >= 4, the app's likes and superlikes; 0 when none)."""
+    parts = []
+    if data.ratings is not None and data.ratings.height:
+        parts.append(data.ratings.filter(pl.col("rating") >= 4.0).select(C.TCONST))
+    if data.app is not None and data.app.height and C.VALUE in data.app.columns:
+        parts.append(data.app.filter(pl.col(C.VALUE) > 0).select(C.TCONST))
+    if not parts:
+        return data.titles.drop(POSITIVES, strict=False)
+    counts = pl.concat(parts).group_by(C.TCONST).agg(pl.len().cast(pl.Int64).alias(POSITIVES))
+    return (
+        data.titles.drop(POSITIVES, strict=False)
+        .join(counts, on=C.TCONST, how="left", maintain_order="left")
+        .with_columns(pl.col(POSITIVES).fill_null(0))
+    )
