@@ -111,8 +111,9 @@ class RecommenderConfig:
 
     ``scorers``: each registered scorer's config by name (missing: its defaults).
     ``hybrid_from_likes``: likes from which the full hybrid is used; below it (1 or 2 likes) the
-    ``cold_start_weights`` blend; see the module docstring. ``similar_weights``: the "More like this" blend (content, ALS item similarity,
-    popularity) over the content neighbours.
+    ``cold_start_weights`` blend; see the module docstring. ``stages``: the ranking stages'
+    strengths (:mod:`recsys.models.rerank.registry`). "More like this" has its own rules
+    (:mod:`recsys.models.similar`); a saved ``similar_weights`` of older versions is ignored.
     """
 
     scorers: Mapping[str, Any] = field(default_factory=dict)
@@ -122,9 +123,6 @@ class RecommenderConfig:
         default_factory=lambda: {"content": 0.15, "als": 0.15, "taste": 0.1, "popularity": 0.6}
     )
     reason_titles: int = 2  # liked titles named per reason
-    similar_weights: Mapping[str, float] = field(
-        default_factory=lambda: {"content": 1.0, "als": 0.6, "popularity": 0.8}
-    )
     keep_versions: int = 3
     stages: Mapping[str, float] = field(default_factory=rerank.default_strengths)
 
@@ -140,7 +138,6 @@ class RecommenderConfig:
             "hybrid_from_likes": self.hybrid_from_likes,
             "cold_start_weights": dict(self.cold_start_weights),
             "reason_titles": self.reason_titles,
-            "similar_weights": dict(self.similar_weights),
             "keep_versions": self.keep_versions,
             "stages": dict(self.stages),
         }
@@ -165,7 +162,6 @@ class RecommenderConfig:
             hybrid_from_likes=int(data.get("hybrid_from_likes", base.hybrid_from_likes)),
             cold_start_weights=check_weights(data.get("cold_start_weights") or base.cold_start_weights),
             reason_titles=int(data.get("reason_titles", base.reason_titles)),
-            similar_weights=dict(data.get("similar_weights") or base.similar_weights),
             keep_versions=int(data.get("keep_versions", base.keep_versions)),
             stages=rerank.check_strengths(data.get("stages")),
         )
