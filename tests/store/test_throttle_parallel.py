@@ -126,3 +126,15 @@ def test_a_right_password_gives_back_the_clients_reservation(limits: Throttle) -
     assert limits.store.throttle_states(["client:10.0.0.1"])["client:10.0.0.1"].count == 10
     assert limits.sign_in("user10", WRONG, "10.0.0.1") is None  # now the 11th failure: blocked
     assert limits.login_refusal("anyone", "10.0.0.1").seconds == 15  # type: ignore[union-attr]
+
+
+def test_an_attempt_refused_by_its_client_costs_the_account_nothing(limits: Throttle) -> None:
+    for i in range(11):  # the client is blocked for 15 s
+        limits.sign_in(f"user{i}", WRONG, "10.0.0.9")
+    for _ in range(3):
+        assert limits.sign_in("alice", WRONG, "10.0.0.1") is None
+    refusal = limits.sign_in("alice", RIGHT, "10.0.0.9")  # would be the account's 4th: it blocks
+    assert getattr(refusal, "reason", None) == "Too many failed sign-ins from your address."
+    state = limits.store.throttle_states(["account:alice"])["account:alice"]
+    assert (state.count, state.blocked_until) == (3, None)  # reservation and its block given back
+    assert getattr(limits.sign_in("alice", RIGHT, "10.0.0.1"), "username", None) == "alice"
