@@ -9,6 +9,16 @@ in to one's own account must not buy more guesses at others'). While a key is bl
 are refused before any password is checked and are not counted (so hammering a blocked account
 does not lengthen its block).
 
+A sign-in reserves its attempt before the password is checked (:meth:`Throttle.sign_in`): one
+store transaction per key (account, then client) that refuses a blocked key or counts the
+attempt as a failure in advance, and, when that failure would block the key, blocks it at once
+(:meth:`recsys.store.Store.throttle_reserve`). The check then fails (the block is set from the
+failure's time, as above) or succeeds (the account's count is cleared, the client's reservation
+given back). So attempts sent at once get no more password checks than attempts sent one after
+another: of 40 simultaneous wrong passwords for one account, 4 are checked and 36 refused
+(before reservation, the block was read first and the failure counted after a ~0.25 s bcrypt
+check, and all 40 were checked; ``tests/store/test_throttle_parallel.py``).
+
 The schedule (seconds blocked after the n-th failure in a row):
 
 =========  ====  ====  ====  ====  ====  ====  ====  =====
@@ -28,14 +38,16 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from recsys.store.accounts import authenticate, dummy_check
-from recsys.store.repository import Store, User, normalise_username
+from recsys.store.repository import Store, ThrottleState, User, normalise_username
 from recsys.store.schema import utcnow
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -139,19 +151,62 @@ class Throttle:
     def login_succeeded(self, username: str) -> None:
         self.store.throttle_clear(_key(ACCOUNT, normalise_username(username)))
 
+    def _reserve(self, rule: Rule, value: str, reason: str) -> ThrottleState | Refusal:
+        """Reserve one attempt on ``rule``'s key for ``value``: the reservation, or why not."""
+        state, reserved = self.store.throttle_reserve(_key(rule, value), self.clock(), rule.window_s, rule.block_s)
+        if reserved:
+            return state
+        until = state.blocked_until or self.clock()
+        return Refusal(reason, until, (until - self.clock()).total_seconds())
+
+    def _failed(self, rule: Rule, value: str, reserved: ThrottleState) -> None:
+        state = self.store.throttle_failed(reserved, self.clock(), rule.block_s)
+        if state.blocked_until is not None and rule.block_s(reserved.count) > 0:
+            log.warning("%s %s blocked after %d events", rule.kind, value, reserved.count)
+
+    def _reserve_both(self, account: str, client: str) -> tuple[ThrottleState, ThrottleState] | Refusal:
+        """Reserve an attempt on the account, then on the client; a refusal by the client gives
+        the account's reservation back (that attempt is not checked, so it is no failure)."""
+        first = self._reserve(ACCOUNT, account, "Too many failed sign-ins for this account.")
+        if isinstance(first, Refusal):
+            return first
+        second = self._reserve(CLIENT, client, "Too many failed sign-ins from your address.")
+        if isinstance(second, Refusal):
+            self.store.throttle_release(first)
+            return second
+        return first, second
+
+    def checked(self, username: str, password: str, client: str, check: Callable[[], _T | None]) -> _T | Refusal | None:
+        """Run ``check`` (one password check for ``username``: a result, or None if wrong) under
+        the sign-in limits: its result, a :class:`Refusal` (no ``check``, only the constant-cost
+        dummy), or None (a failure, counted for the account and the client).
+
+        The attempt is reserved on the account, then on the client, before ``check`` runs
+        (module docstring); a refusal by the client gives the account's reservation back.
+        """
+        reserved = self._reserve_both(normalise_username(username), client)
+        if isinstance(reserved, Refusal):
+            dummy_check(password)  # a refused attempt costs what a checked one does
+            return self.login_refusal(username, client) or reserved  # the longer wait of the two
+        first, second = reserved
+        try:
+            result = check()
+        except BaseException:
+            self.store.throttle_release(first)
+            self.store.throttle_release(second)
+            raise
+        if result is None:
+            self._failed(ACCOUNT, normalise_username(username), first)
+            self._failed(CLIENT, client, second)
+            return None
+        self.login_succeeded(username)
+        self.store.throttle_release(second)
+        return result
+
     def sign_in(self, username: str, password: str, client: str) -> User | Refusal | None:
         """Check a sign-in: the user, a :class:`Refusal` (throttled: no password checked beyond
         the constant-cost dummy), or None for a wrong username or password (counted)."""
-        refusal = self.login_refusal(username, client)
-        if refusal is not None:
-            dummy_check(password)  # a refused attempt costs what a checked one does
-            return refusal
-        user = authenticate(self.store, username, password)
-        if user is None:
-            self.login_failed(username, client)
-            return None
-        self.login_succeeded(username)
-        return user
+        return self.checked(username, password, client, lambda: authenticate(self.store, username, password))
 
     # -- registration ------------------------------------------------------------------------
 

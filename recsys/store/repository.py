@@ -644,12 +644,7 @@ class Store:
         """
         key = _check_throttle_key(key)
         with self._write() as conn:
-            stmt = self._insert(auth_throttle).values(key=key, count=0, window_start=now, last_at=now)
-            conn.execute(stmt.on_conflict_do_nothing(index_elements=[auth_throttle.c.key]))
-            query = select(auth_throttle).where(auth_throttle.c.key == key)
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update()
-            row = _throttle(conn.execute(query).one())
+            row = self._throttle_row(conn, key, now)
             count, start = row.count + 1, row.window_start
             if row.count and (now - row.last_at).total_seconds() >= window_s:
                 count, start = 1, now  # idle for a whole window: start again
@@ -661,6 +656,92 @@ class Store:
                 .values(count=count, window_start=start, last_at=now, blocked_until=until)
             )
         return ThrottleState(key, count, start, now, until)
+
+    def throttle_reserve(
+        self, key: str, now: datetime, window_s: float, block_s: Callable[[int], float]
+    ) -> tuple[ThrottleState, bool]:
+        """Reserve one attempt for ``key`` at ``now`` before it is checked: ``(state, True)``
+        with the attempt counted, or ``(state, False)`` unchanged when ``key`` is blocked.
+
+        One transaction (row lock on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) reads the key,
+        refuses it if ``blocked_until`` is after ``now`` (not counted: hammering a blocked key does
+        not lengthen its block), else counts the attempt as a failure in advance (the count
+        starts again after ``window_s`` idle seconds, as in :meth:`throttle_count`). The
+        attempt's ordinal is the new ``count``; when ``block_s(count) > 0`` this attempt would
+        block the key if it failed, so the key is blocked now until ``now + block_s(count)``
+        (a provisional block): attempts arriving while it is checked are refused, which caps the
+        checks before a block at what one-at-a-time attempts get. Example (3 free failures):
+        40 attempts at once reserve ordinals 1-4, the 4th sets a 15 s block, 36 are refused.
+        The caller then calls :meth:`throttle_failed` (the check failed) or
+        :meth:`throttle_release` / :meth:`throttle_clear` (it succeeded).
+        """
+        key = _check_throttle_key(key)
+        with self._write() as conn:
+            row = self._throttle_row(conn, key, now)
+            if row.blocked_until is not None and row.blocked_until > now:
+                return row, False
+            count, start = row.count + 1, row.window_start
+            if row.count and (now - row.last_at).total_seconds() >= window_s:
+                count, start = 1, now  # idle for a whole window: start again
+            wait = block_s(count)
+            until = now + timedelta(seconds=wait) if wait > 0 else row.blocked_until
+            conn.execute(
+                update(auth_throttle)
+                .where(auth_throttle.c.key == key)
+                .values(count=count, window_start=start, last_at=now, blocked_until=until)
+            )
+        return ThrottleState(key, count, start, now, until), True
+
+    def throttle_failed(self, reserved: ThrottleState, now: datetime, block_s: Callable[[int], float]) -> ThrottleState:
+        """Record that the attempt reserved as ``reserved`` (:meth:`throttle_reserve`) failed at ``now``.
+
+        The failure was counted at reservation; here the block it earns starts from the failure,
+        ``now + block_s(reserved.count)`` (0: the key keeps its block, if any), as
+        :meth:`throttle_count` would set it. If the key was cleared meanwhile (a successful
+        sign-in of the account), the failure counts afresh, as one event.
+        """
+        key = _check_throttle_key(reserved.key)
+        with self._write() as conn:
+            row = self._throttle_row(conn, key, now)
+            count, start, ordinal = row.count, row.window_start, reserved.count
+            if row.count == 0:  # cleared meanwhile: this failure is the first again
+                count, start, ordinal = 1, now, 1
+            wait = block_s(ordinal)
+            until = now + timedelta(seconds=wait) if wait > 0 else row.blocked_until
+            last = max(now, row.last_at)
+            conn.execute(
+                update(auth_throttle)
+                .where(auth_throttle.c.key == key)
+                .values(count=count, window_start=start, last_at=last, blocked_until=until)
+            )
+        return ThrottleState(key, count, start, last, until)
+
+    def throttle_release(self, reserved: ThrottleState) -> None:
+        """Give back the attempt reserved as ``reserved`` (:meth:`throttle_reserve`): it succeeded,
+        or was refused by another key, so it is not a failure.
+
+        The count goes down by one (not below 0) and the provisional block the reservation set,
+        if any and still in place (same ``blocked_until``), is lifted. A block set since by a
+        failure is kept.
+        """
+        key = _check_throttle_key(reserved.key)
+        with self._write() as conn:
+            row = self._throttle_row(conn, key, reserved.last_at)
+            lift = reserved.blocked_until is not None and row.blocked_until == reserved.blocked_until
+            conn.execute(
+                update(auth_throttle)
+                .where(auth_throttle.c.key == key)
+                .values(count=max(0, row.count - 1), blocked_until=None if lift else row.blocked_until)
+            )
+
+    def _throttle_row(self, conn: Connection, key: str, now: datetime) -> ThrottleState:
+        """``key``'s row, created empty if missing, locked until commit on PostgreSQL."""
+        stmt = self._insert(auth_throttle).values(key=key, count=0, window_start=now, last_at=now)
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=[auth_throttle.c.key]))
+        query = select(auth_throttle).where(auth_throttle.c.key == key)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return _throttle(conn.execute(query).one())
 
     def throttle_clear(self, key: str) -> None:
         """Forget ``key``'s counts (e.g. an account's failures after a successful sign-in)."""

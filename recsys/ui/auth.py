@@ -323,15 +323,12 @@ def register_and_sign_in(store: Store, cfg: Settings, username: str, name: str, 
 def verify_own_password(user: User, password: str, what: str = "The password") -> str | None:
     """Check a signed-in user's password (to change it or delete the account), throttled like a
     sign-in: None if right, else one line saying why not."""
-    limits = throttle()
-    client = client_id()
-    refusal = limits.login_refusal(user.username, client)
-    if refusal is not None:
-        return refusal.message
-    if not check_password(password, user.password_hash):
-        limits.login_failed(user.username, client)
-        return f"{what} is wrong."
-    return None
+    result = throttle().checked(
+        user.username, password, client_id(), lambda: True if check_password(password, user.password_hash) else None
+    )
+    if isinstance(result, Refusal):
+        return result.message
+    return f"{what} is wrong." if result is None else None
 
 
 def delete_own_account(password_key: str) -> None:
