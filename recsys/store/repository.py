@@ -644,18 +644,26 @@ class Store:
         """
         key = _check_throttle_key(key)
         with self._write() as conn:
-            row = self._throttle_row(conn, key, now)
-            count, start = row.count + 1, row.window_start
-            if row.count and (now - row.last_at).total_seconds() >= window_s:
-                count, start = 1, now  # idle for a whole window: start again
-            wait = block_s(count)
-            until = now + timedelta(seconds=wait) if wait > 0 else row.blocked_until
-            conn.execute(
-                update(auth_throttle)
-                .where(auth_throttle.c.key == key)
-                .values(count=count, window_start=start, last_at=now, blocked_until=until)
-            )
-        return ThrottleState(key, count, start, now, until)
+            return self._count_event(conn, self._throttle_row(conn, key, now), now, window_s, block_s)
+
+    @staticmethod
+    def _count_event(
+        conn: Connection, row: ThrottleState, now: datetime, window_s: float, block_s: Callable[[int], float]
+    ) -> ThrottleState:
+        """Count one event on the locked ``row`` at ``now`` (inside the caller's transaction): the
+        count starts again after ``window_s`` idle seconds; ``block_s(count) > 0`` blocks the key
+        until ``now + block_s(count)``."""
+        count, start = row.count + 1, row.window_start
+        if row.count and (now - row.last_at).total_seconds() >= window_s:
+            count, start = 1, now  # idle for a whole window: start again
+        wait = block_s(count)
+        until = now + timedelta(seconds=wait) if wait > 0 else row.blocked_until
+        conn.execute(
+            update(auth_throttle)
+            .where(auth_throttle.c.key == row.key)
+            .values(count=count, window_start=start, last_at=now, blocked_until=until)
+        )
+        return ThrottleState(row.key, count, start, now, until)
 
     def throttle_reserve(
         self, key: str, now: datetime, window_s: float, block_s: Callable[[int], float]
@@ -680,17 +688,7 @@ class Store:
             row = self._throttle_row(conn, key, now)
             if row.blocked_until is not None and row.blocked_until > now:
                 return row, False
-            count, start = row.count + 1, row.window_start
-            if row.count and (now - row.last_at).total_seconds() >= window_s:
-                count, start = 1, now  # idle for a whole window: start again
-            wait = block_s(count)
-            until = now + timedelta(seconds=wait) if wait > 0 else row.blocked_until
-            conn.execute(
-                update(auth_throttle)
-                .where(auth_throttle.c.key == key)
-                .values(count=count, window_start=start, last_at=now, blocked_until=until)
-            )
-        return ThrottleState(key, count, start, now, until), True
+            return self._count_event(conn, row, now, window_s, block_s), True
 
     def throttle_failed(self, reserved: ThrottleState, now: datetime, block_s: Callable[[int], float]) -> ThrottleState:
         """Record that the attempt reserved as ``reserved`` (:meth:`throttle_reserve`) failed at ``now``.
