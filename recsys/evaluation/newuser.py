@@ -49,6 +49,7 @@ from recsys.models.base import Profile, Scorer, TrainingData
 from recsys.models.hybrid import WeightedHybrid, blend, normalise
 from recsys.models.popularity import PopularityConfig, PopularityScorer
 from recsys.models.rerank import registry as rerank
+from recsys.models.sections import catalogue_shares
 from recsys.models.service import RecommenderConfig, served_weights
 from recsys.progress import Progress, null_progress
 
@@ -107,6 +108,7 @@ def cold_start_table(
     strengths = rerank.check_strengths(base.stages)
     configs = {n: base.scorer_config(n) for n in registry.names()}
     fixed = registry.fit_catalogue_scorers(TrainingData(titles=titles), configs, reuse)
+    shares = catalogue_shares(titles)  # the same for every draw
     for draw in range(config.draws):
         rng = np.random.default_rng(config.seed + draw)
         sp = split(ratings, "temporal", min_positives=config.min_positives, seed=config.seed)
@@ -123,7 +125,7 @@ def cold_start_table(
         baseline = counted.candidate_scorer(items)(Profile.of([]))
         position = {t: i for i, t in enumerate(items)}
         held_out = sp.relevant()
-        facts = ItemFacts.of_items(items, titles)
+        facts = ItemFacts.of_items(items, titles, shares)
         marks = {n: {name: len(sums[n][name]["ndcg"]) for name in LISTS} for n in counts}
         for u_i, user in enumerate(chosen):
             progress(f"new users (draw {draw + 1} of {config.draws})", u_i, len(chosen))

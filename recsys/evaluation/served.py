@@ -27,6 +27,7 @@ from recsys.models.hybrid import blend
 from recsys.models.rerank import registry as rerank
 from recsys.models.rerank.base import CatalogueShares, Pool, Taste
 from recsys.models.rerank.registry import Strengths
+from recsys.models.sections import catalogue_shares
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,11 @@ class ItemFacts:
         return cls.of_items(list(index.split.items), titles)
 
     @classmethod
-    def of_items(cls, tconsts: Sequence[str], titles: pl.DataFrame) -> ItemFacts:
-        """The facts of ``tconsts`` (in that order) from the catalogue frame."""
+    def of_items(
+        cls, tconsts: Sequence[str], titles: pl.DataFrame, catalogue: CatalogueShares | None = None
+    ) -> ItemFacts:
+        """The facts of ``tconsts`` (in that order) from the catalogue frame; ``catalogue``: its
+        shares when already computed (they do not depend on ``tconsts``)."""
         items = pl.DataFrame({C.TCONST: list(tconsts)}, schema={C.TCONST: pl.String})
         cols = [c for c in (C.TCONST, C.GENRES, C.LANGUAGE, C.VOTES) if c in titles.columns]
         joined = items.join(titles.select(cols).unique(C.TCONST), on=C.TCONST, how="left", maintain_order="left")
@@ -61,15 +65,7 @@ class ItemFacts:
         genres = [list(g or ()) for g in joined[C.GENRES].to_list()] if C.GENRES in cols else [[] for _ in range(n)]
         languages = joined[C.LANGUAGE].to_list() if C.LANGUAGE in cols else [None] * n
         votes = joined[C.VOTES].cast(pl.Float64).fill_null(np.nan).to_numpy() if C.VOTES in cols else np.full(n, np.nan)
-        shares = CatalogueShares.of(
-            [list(g or ()) for g in titles[C.GENRES].to_list()]
-            if C.GENRES in titles.columns
-            else [[] for _ in range(titles.height)],
-            titles[C.LANGUAGE].to_list() if C.LANGUAGE in titles.columns else [None] * titles.height,
-            titles[C.VOTES].cast(pl.Float64).fill_null(0.0).to_numpy()
-            if C.VOTES in titles.columns
-            else np.zeros(titles.height),
-        )
+        shares = catalogue if catalogue is not None else catalogue_shares(titles)
         return cls(genres, languages, np.log1p(np.clip(votes, 0.0, None)), shares, ItemIndex(list(tconsts)))
 
     def pool(self, positions: np.ndarray, scores: np.ndarray) -> Pool:

@@ -27,23 +27,18 @@ as the blended score. Then, card by card in rank order:
 
 from __future__ import annotations
 
-import contextlib
-import threading
-import weakref
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import polars as pl
 
-from recsys.columns import Columns as C
 from recsys.languages import language_name
+from recsys.models.audience import maturity_clash
 from recsys.models.base import Profile, ScorerQuery
 
 if TYPE_CHECKING:
-    from recsys.models.sections import Section
+    from recsys.models.sections import Section, TitleInfo
     from recsys.models.service import Recommender
 
 NEGLIGIBLE = 0.25  # a share below this fraction of the card's best is never named
@@ -59,36 +54,11 @@ CONTENT_NAMED = 0.70
 #: percentile of the same random pairs on the mirror (median 0.01, 90th 0.28, 99th 0.62), so a
 #: named pair is in the top 1% of co-liking; The Godfather / Saw IV is 0.598, Goodfellas 0.85.
 ALS_NAMED = 0.62
-#: Genres of a children's title (when none of :data:`MATURE_GENRES` is present too).
-CHILD_GENRES = frozenset({"Family", "Animation"})
-#: Genres of a title no children's title may explain, nor be explained by (Adult: IMDb's adult
-#: genre; the catalogue drops isAdult titles, but an Adult genre tag still marks one).
-MATURE_GENRES = frozenset({"Horror", "Crime", "Thriller", "War", "Adult"})
 #: scorer name -> the item similarity a liked title needs to be named through that scorer
 NAMED_AT: dict[str, float] = {"content": CONTENT_NAMED, "als": ALS_NAMED}
 LANGUAGE_SHARE = 0.5  # a language is a taste from this share of the likes with a known language
 LANGUAGE_LIFT = 2.0  # ... and this many times its share of the catalogue
 POPULAR_WITH_YOU = "Popular with people like you"
-
-
-def is_childrens(genres: Sequence[str]) -> bool:
-    """Family, or Animation without a mature genre (Spirited Away, Paddington; not Perfect Blue,
-    which is Animation, Horror, Thriller)."""
-    gs = set(genres)
-    return "Family" in gs or ("Animation" in gs and not gs & MATURE_GENRES)
-
-
-def is_mature(genres: Sequence[str]) -> bool:
-    """A mature genre (Horror, Crime, Thriller, War, Adult) and not Family."""
-    gs = set(genres)
-    return bool(gs & MATURE_GENRES) and "Family" not in gs
-
-
-def maturity_clash(a: Sequence[str], b: Sequence[str]) -> bool:
-    """True when one title is a children's title and the other a mature one: such a pair never
-    explains one another ("Breaking Bad - because you liked Paddington") and is never shown as
-    "More like this"."""
-    return (is_childrens(a) and is_mature(b)) or (is_mature(a) and is_childrens(b))
 
 
 def popular_reason(genres: Sequence[str], favourite_genres: Sequence[str]) -> str:
@@ -150,7 +120,7 @@ def reasons_for(
     if len(top) == 0:
         return []
     names, share = liked_shares(sec, queries, top, weights, scales, set(profile.liked))
-    info = _title_info(rec)
+    info = rec.prepare().titles
     if share.size:
         share = np.where(named_gate(sec, queries, top, names, info.genres), share, 0.0)
     titles = rec.names
@@ -167,7 +137,7 @@ def reasons_for(
         else [0.0] * len(top)
     )
     led = _als_led(components, weights, len(top))
-    cinemas = info.cinemas(profile)
+    liked_cinemas = cinemas(info, profile)
     rows = share.tolist() if share.size else [[] for _ in top]
     taste_named = False  # the previous card named the taste
     last_taste = ""
@@ -181,8 +151,8 @@ def reasons_for(
         )
         if best <= 0 or taste_first:
             genre = taste.best_genre(sec.genres[item]) if taste is not None and hasattr(taste, "best_genre") else None
-            language = info.language.get(str(sec.tconsts[item])) if cinemas else None
-            cinema = language_name(language) if language in cinemas else None
+            language = info.language.get(str(sec.tconsts[item])) if liked_cinemas else None
+            cinema = language_name(language) if language in liked_cinemas else None
             if genre is not None or cinema is not None or best <= 0:
                 options = [
                     *([f"Because you like {cinema} {_noun(sec.kind)}"] if cinema else []),
@@ -258,65 +228,19 @@ def _als_led(components: Mapping[str, np.ndarray], weights: Mapping[str, float],
     return ((mine >= best) & (mine > 0)).tolist()
 
 
-@dataclass(frozen=True)
-class TitleInfo:
-    """What the reasons need about any title, liked ones included (which may be of the other
-    section): genres and original language (:attr:`Columns.LANGUAGE`, when the catalogue has it),
-    and each language's share of the catalogue."""
-
-    genres: dict[str, list[str]]
-    language: dict[str, str]
-    language_share: dict[str, float]
-
-    def cinemas(self, profile: Profile) -> set[str]:
-        """Languages the profile's likes concentrate on: at least :data:`LANGUAGE_SHARE` of the
-        likes with a known language, and at least :data:`LANGUAGE_LIFT` times the language's
-        share of the catalogue (so English, most of the catalogue, is never a "cinema")."""
-        if not self.language:
-            return set()
-        counts = Counter(lang for t in profile.liked if (lang := self.language.get(t)))
-        total = sum(counts.values())
-        return {
-            lang
-            for lang, c in counts.items()
-            if c / total >= LANGUAGE_SHARE and c / total >= LANGUAGE_LIFT * self.language_share.get(lang, 1.0)
-        }
-
-
-_EMPTY = TitleInfo({}, {}, {})
-_info_cache: weakref.WeakKeyDictionary[object, TitleInfo] = weakref.WeakKeyDictionary()
-_info_lock = threading.Lock()
-
-
-def _title_info(rec: object) -> TitleInfo:
-    """:class:`TitleInfo` of the recommender's catalogue, built once per recommender."""
-    titles = getattr(rec, "titles", None)
-    if not isinstance(titles, pl.DataFrame) or C.TCONST not in titles.columns:
-        return _EMPTY
-    with _info_lock:
-        try:
-            found = _info_cache.get(rec)
-        except TypeError:  # a stand-in that takes no weak reference: built each time
-            found = None
-    if found is not None:
-        return found
-    ids = titles[C.TCONST].to_list()
-    genres = (
-        {t: list(g) for t, g in zip(ids, titles[C.GENRES].to_list(), strict=True) if g}
-        if C.GENRES in titles.columns
-        else {}
-    )
-    language: dict[str, str] = {}
-    share: dict[str, float] = {}
-    if C.LANGUAGE in titles.columns:
-        language = {t: lg for t, lg in zip(ids, titles[C.LANGUAGE].to_list(), strict=True) if lg}
-        counts = Counter(language.values())
-        total = sum(counts.values()) or 1
-        share = {lang: c / total for lang, c in counts.items()}
-    info = TitleInfo(genres, language, share)
-    with _info_lock, contextlib.suppress(TypeError):
-        _info_cache[rec] = info
-    return info
+def cinemas(info: TitleInfo, profile: Profile) -> set[str]:
+    """Languages the profile's likes concentrate on: at least :data:`LANGUAGE_SHARE` of the likes
+    with a known language, and at least :data:`LANGUAGE_LIFT` times the language's share of the
+    catalogue (so English, most of the catalogue, is never a "cinema")."""
+    if not info.language:
+        return set()
+    counts = Counter(lang for t in profile.liked if (lang := info.language.get(t)))
+    total = sum(counts.values())
+    return {
+        lang
+        for lang, c in counts.items()
+        if c / total >= LANGUAGE_SHARE and c / total >= LANGUAGE_LIFT * info.language_share.get(lang, 1.0)
+    }
 
 
 def _pick(

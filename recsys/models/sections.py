@@ -6,17 +6,19 @@ view of a section's candidates.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
+from recsys.columns import KINDS
 from recsys.columns import Columns as C
 from recsys.errors import ModelError
 from recsys.models.artifacts import TRAIN_HINT
 from recsys.models.base import Block, Scorer, TrainingData
-from recsys.models.rerank.base import Pool
+from recsys.models.rerank.base import CatalogueShares, Pool
 
 #: A scorer knowing fewer than this share of a section's titles passes its weight to its heir
 #: there (registry.section_weights). Measured on the mirror: ALS knows 12% of the films (7,773)
@@ -38,8 +40,9 @@ class Section:
     blocks: dict[str, Block]  # each scorer's candidate block over these titles
     popularity: np.ndarray  # the catalogue's popularity (NaN when unknown)
     genres: list[list[str]]  # genres per title
-    languages: list[str | None]  # original language per title (None when unknown)
+    languages: np.ndarray  # object array: original language per title (None when unknown)
     log_votes: np.ndarray  # ln(1 + IMDb votes) per title, NaN when unknown
+    common_language: str | None  # the most common known language here (not worth naming)
     genre_masks: dict[str, np.ndarray]
     position: dict[str, int]  # tconst -> position in this section
     positives: np.ndarray | None = None  # training positives per title; None when none are known
@@ -65,7 +68,10 @@ def build_section(kind: str, titles: pl.DataFrame, scorers: Mapping[str, Scorer]
     )
     has_genres = C.GENRES in frame.columns
     genres = [list(g or ()) for g in frame[C.GENRES].to_list()] if has_genres else [[] for _ in tconsts]
-    languages: list[str | None] = frame[C.LANGUAGE].to_list() if C.LANGUAGE in frame.columns else [None] * len(tconsts)
+    languages = np.asarray(
+        frame[C.LANGUAGE].to_list() if C.LANGUAGE in frame.columns else [None] * len(tconsts), dtype=object
+    )
+    known = Counter(x for x in languages.tolist() if x)
     log_votes = (
         np.log1p(frame[C.VOTES].cast(pl.Float64).fill_null(np.nan).to_numpy().clip(min=0.0))
         if C.VOTES in frame.columns
@@ -91,9 +97,75 @@ def build_section(kind: str, titles: pl.DataFrame, scorers: Mapping[str, Scorer]
         genres=genres,
         languages=languages,
         log_votes=log_votes,
+        common_language=known.most_common(1)[0][0] if known else None,
         genre_masks=masks,
         position={t: i for i, t in enumerate(ids)},
         positives=positives if positives is not None and positives.any() else None,
+    )
+
+
+@dataclass(frozen=True)
+class TitleInfo:
+    """What the reasons need about any title, liked ones included (which may be of the other
+    section): genres and original language (:attr:`Columns.LANGUAGE`, when the catalogue has it),
+    and each language's share of the catalogue's titles."""
+
+    genres: dict[str, list[str]]
+    language: dict[str, str]
+    language_share: dict[str, float]
+
+    @classmethod
+    def of(cls, titles: pl.DataFrame | None) -> TitleInfo:
+        if titles is None or C.TCONST not in titles.columns:
+            return cls({}, {}, {})
+        ids = titles[C.TCONST].to_list()
+        genres = (
+            {t: list(g) for t, g in zip(ids, titles[C.GENRES].to_list(), strict=True) if g}
+            if C.GENRES in titles.columns
+            else {}
+        )
+        language: dict[str, str] = {}
+        share: dict[str, float] = {}
+        if C.LANGUAGE in titles.columns:
+            language = {t: lg for t, lg in zip(ids, titles[C.LANGUAGE].to_list(), strict=True) if lg}
+            counts = Counter(language.values())
+            total = sum(counts.values()) or 1
+            share = {lang: c / total for lang, c in counts.items()}
+        return cls(genres, language, share)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything a recommender builds once before its first request (read-only afterwards):
+    ``names`` (tconst -> primary title), the ``sections``, the catalogue's vote-weighted genre
+    and language ``shares`` (what a taste is compared with), ``genre_counts`` (titles per
+    genre over the catalogue: a title's rarest genre is its main one) and ``titles``, every
+    title's genres and language by tconst (the reasons)."""
+
+    names: dict[str, str]
+    sections: dict[str, Section]
+    shares: CatalogueShares
+    genre_counts: Counter[str]
+    titles: TitleInfo
+
+    @classmethod
+    def of(cls, titles: pl.DataFrame, scorers: Mapping[str, Scorer]) -> Prepared:
+        names = dict(zip(titles[C.TCONST].to_list(), titles[C.TITLE].to_list(), strict=True))
+        sections = {kind: build_section(kind, titles, scorers) for kind in KINDS}
+        counts: Counter[str] = Counter()
+        for s in sections.values():
+            counts.update({g: int(mask.sum()) for g, mask in s.genre_masks.items()})
+        return cls(names, sections, catalogue_shares(titles), counts, TitleInfo.of(titles))
+
+
+def catalogue_shares(titles: pl.DataFrame) -> CatalogueShares:
+    """:class:`CatalogueShares` of a catalogue frame (genres, language, num_votes; missing columns
+    count as empty): the same numbers for the feed (the model's titles) and the evaluation."""
+    n = titles.height
+    return CatalogueShares.of(
+        [list(g or ()) for g in titles[C.GENRES].to_list()] if C.GENRES in titles.columns else [[] for _ in range(n)],
+        titles[C.LANGUAGE].to_list() if C.LANGUAGE in titles.columns else [None] * n,
+        titles[C.VOTES].cast(pl.Float64).fill_null(0.0).to_numpy() if C.VOTES in titles.columns else np.zeros(n),
     )
 
 

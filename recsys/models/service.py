@@ -82,7 +82,7 @@ from recsys.models.reasons import popular_reason, reasons_for
 from recsys.models.registry import Weights, check_weights, section_weights
 from recsys.models.rerank import registry as rerank
 from recsys.models.rerank.base import CatalogueShares, Taste
-from recsys.models.sections import POSITIVES, Section, build_section, section_pool, with_positives
+from recsys.models.sections import POSITIVES, Prepared, Section, section_pool, with_positives
 from recsys.models.similar import empty_frame
 from recsys.models.similar import similar_explained as explain_similar
 from recsys.progress import Progress, null_progress
@@ -185,34 +185,31 @@ class Recommender:
         self.titles = titles.select([c for c in (*_TITLE_COLUMNS, POSITIVES) if c in titles.columns])
         self.catalogue: str | None = None  # fingerprint of the catalogue it was fitted on
         self._lock = threading.Lock()
-        self._prepared: tuple[dict[str, str], dict[str, Section]] | None = None
-        self._shares: CatalogueShares | None = None  # computed once, on first use
+        self._prepared: Prepared | None = None
         if eager:
             self.prepare()
 
-    def prepare(self) -> None:
+    def prepare(self) -> Prepared:
         """Build the per-section arrays now (done on first use otherwise; thread-safe)."""
         if self._prepared is None:
             with self._lock:
                 if self._prepared is None:
-                    names = dict(zip(self.titles[C.TCONST].to_list(), self.titles[C.TITLE].to_list(), strict=True))
-                    self._prepared = (
-                        names,
-                        {kind: build_section(kind, self.titles, self.hybrid.scorers) for kind in KINDS},
-                    )
+                    self._prepared = Prepared.of(self.titles, self.hybrid.scorers)
+        return self._prepared
 
     @property
     def names(self) -> dict[str, str]:
         """tconst -> primary title of every catalogue title."""
-        self.prepare()
-        assert self._prepared is not None
-        return self._prepared[0]
+        return self.prepare().names
 
     @property
     def sections(self) -> dict[str, Section]:
-        self.prepare()
-        assert self._prepared is not None
-        return self._prepared[1]
+        return self.prepare().sections
+
+    @property
+    def catalogue_shares(self) -> CatalogueShares:
+        """Genre and language shares over every catalogue title (what a taste is compared with)."""
+        return self.prepare().shares
 
     # --- construction --------------------------------------------------------------------------
 
@@ -319,19 +316,6 @@ class Recommender:
                     values.append(float(v))
                     break
         return Taste.of(genres, languages, log_votes, values, profile.genres, self.catalogue_shares)
-
-    @property
-    def catalogue_shares(self) -> CatalogueShares:
-        """Genre and language shares over every catalogue title (what a taste is compared with)."""
-        shares = self._shares
-        if shares is None:
-            secs = self.sections.values()
-            shares = self._shares = CatalogueShares.of(
-                [g for s in secs for g in s.genres],
-                [c for s in secs for c in s.languages],
-                np.expm1(np.concatenate([s.log_votes for s in secs])),
-            )
-        return shares
 
     def queries(self, profile: Profile, weights: Mapping[str, float]) -> dict[str, ScorerQuery]:
         """Each positively weighted scorer's prepared user (scorers with no signal left out)."""

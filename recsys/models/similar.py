@@ -35,7 +35,7 @@ Crime for The Godfather; :func:`recsys.evaluation.tastecheck.main_genre`). Then 
 A candidate sharing nothing nameable (no genre, person, language, series or audience) is left
 out, so the list may be shorter than asked. Each tier is ordered by score; the score reported is ``score + TIER_STEP * (2 - tier)`` (the raw
 score is below ``TIER_STEP``), so it falls with the rank. A candidate whose maturity clashes with the title's (a children's
-film next to a horror film, :func:`recsys.models.reasons.maturity_clash`) is never shown.
+film next to a horror film, :func:`recsys.models.audience.maturity_clash`) is never shown.
 
 **Reasons** (at most two parts, strongest first): "Same series as The Godfather", "Same
 director: Akira Kurosawa" (writer, cast), "People who liked both" (ALS cosine at least
@@ -46,8 +46,8 @@ Measured on the mirror (``bench/similar_quality.py``, the ten titles of issue 18
 model): sharing the main genre or language 97/100 (before: 90), 20k+ votes 100/100 (before: 83),
 companion first for The Godfather, Toy Story and The Matrix (before: The Matrix Reloaded absent);
 Spirited Away now lists Totoro and Mononoke, Amélie's first neighbour is Eternal Sunshine (1.0M
-votes) instead of a 3.6k-vote comedy. About 5-10 ms per title once the per-section lookups are
-built (~0.1 s, once). The constants below were set by hand on those ten titles and are
+votes) instead of a 3.6k-vote comedy. About 5-10 ms per title; it reads only the recommender's
+prepared sections (:mod:`recsys.models.sections`). The constants below were set by hand on those ten titles and are
 deliberately round (no search over them).
 """
 
@@ -56,8 +56,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import threading
-import weakref
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,8 +68,9 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from recsys.columns import Columns as C
 from recsys.languages import language_name
 from recsys.models.als import ALSScorer
+from recsys.models.audience import maturity_clash
 from recsys.models.content import TfidfScorer
-from recsys.models.reasons import ALS_NAMED, maturity_clash
+from recsys.models.reasons import ALS_NAMED
 
 if TYPE_CHECKING:
     from recsys.models.sections import Section
@@ -98,72 +97,9 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _PEOPLE = (("dir:", "Same director"), ("wri:", "Same writer"), ("cast:", "Also with"))
 
 
-@dataclass(frozen=True)
-class _Lookups:
-    """Per-section arrays "More like this" needs beyond the :class:`Section` (built once)."""
-
-    votes: np.ndarray  # float64, 0 when unknown
-    language: np.ndarray | None  # object array of ISO codes (None when unknown); None: no column
-    common_language: str | None  # the section's most common language (not worth naming)
-    titles: list[str]
-    genre_count: Counter[str]  # titles per genre over the whole catalogue
-    people: dict[str, dict[str, str]]  # tconst -> {slug: display name} when the frame has people
-
-
-_cache: weakref.WeakKeyDictionary[Recommender, dict[str, _Lookups]] = weakref.WeakKeyDictionary()
-_cache_lock = threading.Lock()
-
-
-def _lookups(rec: Recommender, sec: Section) -> _Lookups:
-    with _cache_lock:
-        per = _cache.setdefault(rec, {})
-        found = per.get(sec.kind)
-        if found is not None:
-            return found
-    titles = rec.titles
-    index = {t: i for i, t in enumerate(titles[C.TCONST].to_list())}
-    rows = np.asarray([index[t] for t in sec.tconsts.tolist()], dtype=np.int64)
-    votes = (
-        titles[C.VOTES].cast(pl.Float64).fill_null(0.0).to_numpy()[rows]
-        if C.VOTES in titles.columns
-        else np.zeros(len(rows))
-    )
-    language: np.ndarray | None = None
-    common: str | None = None
-    if C.LANGUAGE in titles.columns:
-        language = np.asarray(titles[C.LANGUAGE].to_list(), dtype=object)[rows]
-        known = Counter(x for x in language.tolist() if x)
-        common = known.most_common(1)[0][0] if known else None
-    genre_count: Counter[str] = Counter()
-    if C.GENRES in titles.columns:
-        for gs in titles[C.GENRES].to_list():
-            genre_count.update(gs or ())
-    people: dict[str, dict[str, str]] = {}
-    cols = [c for c in ("directors", "writers", "cast") if c in titles.columns]
-    if cols:
-        for row in titles.select(C.TCONST, *cols).iter_rows(named=True):
-            names = {_slug(p): p for c in cols for p in row[c] or ()}
-            if names:
-                people[row[C.TCONST]] = names
-    out = _Lookups(
-        votes=votes,
-        language=language,
-        common_language=common,
-        titles=[str(t) for t in titles[C.TITLE].to_list()] if C.TITLE in titles.columns else [],
-        genre_count=genre_count,
-        people=people,
-    )
-    with _cache_lock:
-        _cache.setdefault(rec, {})[sec.kind] = out
-    return out
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"\s+", "_", str(name).strip().lower())
-
-
 def _deslug(slug: str) -> str:
-    """``hayao_miyazaki`` -> ``Hayao Miyazaki`` (when the model kept no display names)."""
+    """``hayao_miyazaki`` -> ``Hayao Miyazaki``: a person's name from the content model's token (the
+    model's titles keep no people columns)."""
     return " ".join(part[:1].upper() + part[1:] for part in slug.split("_") if part)
 
 
@@ -219,12 +155,12 @@ def similar_explained(rec: Recommender, tconst: str, n: int, sec: Section) -> pl
     cos = content.similar(tconst, sec.blocks["content"])
     if not np.isfinite(cos).any():
         return empty
-    look = _lookups(rec, sec)
-    query = _query(rec, tconst, look)
+    query = _query(rec, tconst)
     own = sec.position.get(tconst)
     cos = np.nan_to_num(cos, nan=0.0).clip(0.0, 1.0)
     floor = min(KNOWN_VOTES, query.votes) if query.votes > 0 else KNOWN_VOTES
-    known = look.votes >= floor
+    votes_of = _votes(sec)
+    known = votes_of >= floor
 
     pool: set[int] = set()
     pool.update(_top(np.where(known, cos, -1.0), CONTENT_POOL))
@@ -232,8 +168,8 @@ def similar_explained(rec: Recommender, tconst: str, n: int, sec: Section) -> pl
     als_cos = _als_cosines(rec, tconst, sec)
     if als_cos is not None:
         pool.update(_top(np.where(known, als_cos, -1.0), ALS_POOL))
-    if look.language is not None and query.language:
-        pool.update(_top(np.where(look.language == query.language, cos, -1.0), CONTENT_POOL))
+    if query.language:
+        pool.update(_top(np.where(sec.languages == query.language, cos, -1.0), CONTENT_POOL))
     shared_high = _shared_features(content, tconst, sec)
     pool.update(shared_high)
     pool.discard(-1)
@@ -250,11 +186,10 @@ def similar_explained(rec: Recommender, tconst: str, n: int, sec: Section) -> pl
             continue
         a = float(als_cos[i]) if als_cos is not None else 0.0
         has_main = query.main is not None and query.main in genres
-        lang = look.language[i] if look.language is not None else None
-        same_lang = bool(query.language) and lang == query.language
+        same_lang = bool(query.language) and sec.languages[i] == query.language
         people = shared_high.get(i, [])
         directed = [p for p in people if not p.startswith("cast:")]
-        votes = float(look.votes[i])
+        votes = float(votes_of[i])
         score = (
             float(cos[i])
             + ALS_WEIGHT * max(0.0, (a - ALS_BASE) / (1.0 - ALS_BASE))
@@ -278,7 +213,7 @@ def similar_explained(rec: Recommender, tconst: str, n: int, sec: Section) -> pl
         if a >= ALS_NAMED:
             parts.append("People who liked both")
         shared = [g for g in query.genre_order if g in genres]
-        lang_name = language_name(query.language) if same_lang and query.language != look.common_language else None
+        lang_name = language_name(query.language) if same_lang and query.language != sec.common_language else None
         if lang_name:
             parts.append(", ".join([lang_name, *shared[:1]]))
         elif shared:
@@ -307,24 +242,22 @@ class _Query:
     language: str | None
     votes: float
     words: list[str]
-    names: dict[str, str]
 
     def person(self, slug: str) -> str:
-        return self.names.get(slug) or _deslug(slug)
+        return _deslug(slug)
 
 
-def _query(rec: Recommender, tconst: str, look: _Lookups) -> _Query:
+def _query(rec: Recommender, tconst: str) -> _Query:
     home = next((s for s in rec.sections.values() if tconst in s.position), None)
     genres: list[str] = []
     votes = 0.0
     language: str | None = None
     if home is not None:
-        hl = _lookups(rec, home)
         at = home.position[tconst]
         genres = list(home.genres[at])
-        votes = float(hl.votes[at])
-        language = hl.language[at] if hl.language is not None else None
-    main = main_genre(genres, look.genre_count)
+        votes = float(_votes(home)[at])
+        language = home.languages[at]
+    main = main_genre(genres, rec.prepare().genre_counts)
     title = rec.names.get(tconst, tconst)
     return _Query(
         title=title,
@@ -334,8 +267,12 @@ def _query(rec: Recommender, tconst: str, look: _Lookups) -> _Query:
         language=language or None,
         votes=votes,
         words=title_words(title),
-        names=look.people.get(tconst, {}),
     )
+
+
+def _votes(sec: Section) -> np.ndarray:
+    """IMDb votes per title of ``sec`` (0 when unknown), from its ``ln(1 + votes)``."""
+    return np.rint(np.expm1(np.nan_to_num(sec.log_votes, nan=0.0)))
 
 
 def _jaccard(a: Sequence[str], b: Sequence[str]) -> float:

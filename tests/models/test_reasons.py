@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 
 from recsys.models import Profile, Recommender
+from recsys.models.audience import is_childrens, is_mature, maturity_clash
 from recsys.models.reasons import (
     ALS_NAMED,
     COMPARABLE,
@@ -26,11 +27,9 @@ from recsys.models.reasons import (
     NEGLIGIBLE,
     REPEAT_DISCOUNT,
     _pick,
-    is_childrens,
-    is_mature,
-    maturity_clash,
     reasons_for,
 )
+from recsys.models.sections import TitleInfo
 
 NAMES = {"ttA": "Alpha", "ttB": "Beta", "ttC": "Gamma", "ttD": "Delta"}
 LIKED = [("ttA", 1), ("ttB", 1), ("ttC", 1)]
@@ -93,7 +92,8 @@ def reasons(
         genres=card_genres or [["Crime", "Drama"]] * n,
         tconsts=np.asarray([f"ttCard{i}" for i in range(n)], dtype=object),
     )
-    rec = SimpleNamespace(names=NAMES, titles=catalogue)
+    prepared = SimpleNamespace(titles=TitleInfo.of(catalogue))  # what Recommender.prepare() holds
+    rec = SimpleNamespace(names=NAMES, prepare=lambda: prepared)
     return reasons_for(
         rec,  # type: ignore[arg-type]
         sec,  # type: ignore[arg-type]

@@ -16,7 +16,8 @@ import polars as pl
 import pytest
 
 from recsys.models import Recommender
-from recsys.models.reasons import ALS_NAMED, CONTENT_NAMED, maturity_clash
+from recsys.models.audience import maturity_clash
+from recsys.models.reasons import ALS_NAMED, CONTENT_NAMED
 
 pytestmark = [pytest.mark.slow, pytest.mark.mirror]
 

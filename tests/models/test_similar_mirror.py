@@ -19,7 +19,7 @@ import pytest
 from recsys.evaluation.similarcheck import TEN, similar_checks
 from recsys.models import Recommender
 from recsys.models.als import ALSScorer
-from recsys.models.similar import _lookups
+from recsys.models.content import TfidfScorer
 
 pytestmark = [pytest.mark.slow, pytest.mark.mirror]
 
@@ -34,9 +34,15 @@ def _linked(rec: Recommender, a: str, b: str) -> bool:
     als = rec.hybrid.scorers.get("als")
     if isinstance(als, ALSScorer) and als.items is not None and a in als.items and b in als.items:
         return True
-    sec = next(s for s in rec.sections.values() if a in s.position)
-    people = _lookups(rec, sec).people
-    return a in people and b in people
+    content = rec.hybrid.scorers["content"]
+    assert isinstance(content, TfidfScorer) and content.items is not None and content.matrix is not None
+    crew = {j for j, f in enumerate(content.features) if f.startswith(("dir:", "wri:"))}
+
+    def has_crew(t: str) -> bool:
+        row = content.items.get(t)
+        return row >= 0 and bool(crew.intersection(content.matrix[row].indices.tolist()))
+
+    return has_crew(a) and has_crew(b)
 
 
 def test_more_like_this_is_about_the_film(rec: Recommender) -> None:

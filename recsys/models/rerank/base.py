@@ -15,14 +15,9 @@ from typing import ClassVar, Protocol
 
 import numpy as np
 
+from recsys.models.audience import CHILD_GENRES, FAMILY_UNSUITABLE
 from recsys.models.rerank.distribution import distribution, recency_weights
 
-#: Genres a family profile is never shown: those of which under 1% of the titles are also
-#: Family on the mirror catalogue (Adult 0%, Film-Noir 0%, Thriller 0.13%, Horror 0.23%, Crime
-#: 0.45%, War 0.57%, Mystery 0.73%; next come History 1.4%, Romance 1.6%, Action 1.7%).
-MATURE_GENRES = frozenset({"Adult", "Film-Noir", "Thriller", "Horror", "Crime", "War", "Mystery"})
-#: Genres that make a liked title a family one.
-FAMILY_GENRES = frozenset({"Family", "Animation"})
 #: A profile is a family profile when at least this share of its (recency-weighted) likes are
 #: family titles and none of its likes is mature.
 FAMILY_SHARE = 0.6
@@ -107,7 +102,7 @@ class Pool:
         positions: np.ndarray,
         scores: np.ndarray,
         genres: Sequence[Sequence[str]],
-        languages: Sequence[str | None],
+        languages: Sequence[str | None] | np.ndarray,
         log_votes: np.ndarray,
     ) -> Pool:
         """The pool at ``positions`` of per-candidate arrays over a whole candidate set (a feed
@@ -180,8 +175,8 @@ class Taste:
         lw = np.asarray(w[: len(liked)], dtype=np.float64)
         ok = np.isfinite(lv)
         mean_lv = float(np.average(lv[ok], weights=lw[ok])) if ok.any() and lw[ok].sum() > 0 else float("nan")
-        family_w = sum(wi for wi, g in zip(w[: len(liked)], gs, strict=False) if FAMILY_GENRES & set(g))
-        mature = any(MATURE_GENRES & set(g) for g in gs[: len(liked)])
+        family_w = sum(wi for wi, g in zip(w[: len(liked)], gs, strict=False) if CHILD_GENRES & set(g))
+        mature = any(FAMILY_UNSUITABLE & set(g) for g in gs[: len(liked)])
         total = sum(w[: len(liked)])
         total_w = sum(w)
         presence: dict[str, float] = {}

@@ -2,7 +2,7 @@
 
 A profile is a family one when most of its likes are Family / Animation titles and none is
 mature (:meth:`recsys.models.rerank.base.Taste.of`); mature titles are those with a genre of
-:data:`~recsys.models.rerank.base.MATURE_GENRES` (chosen from the catalogue: genres of which
+:data:`~recsys.models.audience.FAMILY_UNSUITABLE` (chosen from the catalogue: genres of which
 under 1% of the titles are also Family) or ``Adult``. Strength > 0 turns the filter on.
 """
 
@@ -12,7 +12,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from recsys.models.rerank.base import MATURE_GENRES, Pool, Taste
+from recsys.models.audience import FAMILY_UNSUITABLE
+from recsys.models.rerank.base import Pool, Taste
 
 
 class MaturityFilter:
@@ -21,5 +22,5 @@ class MaturityFilter:
     def rerank(self, pool: Pool, taste: Taste, n: int, strength: float) -> Pool:
         if strength <= 0 or not taste.family:
             return pool
-        keep = [i for i, gs in enumerate(pool.genres) if not MATURE_GENRES.intersection(gs)]
+        keep = [i for i, gs in enumerate(pool.genres) if not FAMILY_UNSUITABLE.intersection(gs)]
         return pool.take(np.asarray(keep, dtype=np.int64))
