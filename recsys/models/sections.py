@@ -7,7 +7,7 @@ view of a section's candidates.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,23 +115,16 @@ class TitleInfo:
     language_share: dict[str, float]
 
     @classmethod
-    def of(cls, titles: pl.DataFrame | None) -> TitleInfo:
-        if titles is None or C.TCONST not in titles.columns:
-            return cls({}, {}, {})
-        ids = titles[C.TCONST].to_list()
-        genres = (
-            {t: list(g) for t, g in zip(ids, titles[C.GENRES].to_list(), strict=True) if g}
-            if C.GENRES in titles.columns
-            else {}
+    def of(cls, tconsts: Sequence[str], genres: Sequence[Sequence[str]], languages: Sequence[str | None]) -> TitleInfo:
+        """From per-title sequences (the sections' arrays, or a frame's columns)."""
+        language = {t: lg for t, lg in zip(tconsts, languages, strict=True) if lg}
+        counts = Counter(language.values())
+        total = sum(counts.values()) or 1
+        return cls(
+            {t: list(g) for t, g in zip(tconsts, genres, strict=True) if g},
+            language,
+            {lang: c / total for lang, c in counts.items()},
         )
-        language: dict[str, str] = {}
-        share: dict[str, float] = {}
-        if C.LANGUAGE in titles.columns:
-            language = {t: lg for t, lg in zip(ids, titles[C.LANGUAGE].to_list(), strict=True) if lg}
-            counts = Counter(language.values())
-            total = sum(counts.values()) or 1
-            share = {lang: c / total for lang, c in counts.items()}
-        return cls(genres, language, share)
 
 
 @dataclass(frozen=True)
@@ -152,10 +145,22 @@ class Prepared:
     def of(cls, titles: pl.DataFrame, scorers: Mapping[str, Scorer]) -> Prepared:
         names = dict(zip(titles[C.TCONST].to_list(), titles[C.TITLE].to_list(), strict=True))
         sections = {kind: build_section(kind, titles, scorers) for kind in KINDS}
+        # from the sections' arrays: converting the frame's genre lists again costs ~0.2 s
+        secs = list(sections.values())
+        tconsts = [t for s in secs for t in s.tconsts.tolist()]
+        genres = [g for s in secs for g in s.genres]
+        languages = [c for s in secs for c in s.languages.tolist()]
+        votes = np.concatenate([np.expm1(np.nan_to_num(s.log_votes, nan=0.0)) for s in secs])
         counts: Counter[str] = Counter()
-        for s in sections.values():
+        for s in secs:
             counts.update({g: int(mask.sum()) for g, mask in s.genre_masks.items()})
-        return cls(names, sections, catalogue_shares(titles), counts, TitleInfo.of(titles))
+        return cls(
+            names,
+            sections,
+            CatalogueShares.of(genres, languages, votes),
+            counts,
+            TitleInfo.of(tconsts, genres, languages),
+        )
 
 
 def catalogue_shares(titles: pl.DataFrame) -> CatalogueShares:

@@ -92,7 +92,10 @@ def reasons(
         genres=card_genres or [["Crime", "Drama"]] * n,
         tconsts=np.asarray([f"ttCard{i}" for i in range(n)], dtype=object),
     )
-    prepared = SimpleNamespace(titles=TitleInfo.of(catalogue))  # what Recommender.prepare() holds
+    frame = catalogue if catalogue is not None else pl.DataFrame({"tconst": []}, schema={"tconst": pl.String})
+    column = {c: frame[c].to_list() if c in frame.columns else [None] * frame.height for c in ("genres", "language")}
+    info = TitleInfo.of(frame["tconst"].to_list(), [g or [] for g in column["genres"]], column["language"])
+    prepared = SimpleNamespace(titles=info)  # what Recommender.prepare() holds
     rec = SimpleNamespace(names=NAMES, prepare=lambda: prepared)
     return reasons_for(
         rec,  # type: ignore[arg-type]

@@ -64,17 +64,29 @@ class CatalogueShares:
         total = float(w.sum())
         if total <= 0:
             w, total = np.ones(len(genres)), float(max(len(genres), 1))
-        g: dict[str, float] = {}
+        w = w / total
+        # titles x genres indicator (a genre listed twice counts once), then one product each:
+        # genre shares w @ M, pair shares M^T diag(w) M (a few ms for the full catalogue)
+        names = sorted({x for gs in genres for x in gs})
+        col = {x: j for j, x in enumerate(names)}
+        lengths = np.fromiter((len(gs) for gs in genres), dtype=np.int64, count=len(genres))
+        rows = np.repeat(np.arange(len(genres)), lengths)
+        cols = np.fromiter((col[x] for gs in genres for x in gs), dtype=np.int64, count=int(lengths.sum()))
+        m = np.zeros((len(genres), len(names)))
+        m[rows, cols] = 1.0
+        single = w @ m
+        pairs = m.T @ (m * w[:, None])
+        g = {x: float(single[j]) for j, x in enumerate(names) if single[j] > 0}
+        both = {
+            (a, b): float(pairs[i, j])
+            for i, a in enumerate(names)
+            for j, b in enumerate(names)
+            if i < j and pairs[i, j] > 0
+        }
         lang: dict[str, float] = {}
-        both: dict[tuple[str, str], float] = {}
-        for gs, c, wi in zip(genres, languages, w / total, strict=True):
-            kept = sorted(set(gs))
-            for i, x in enumerate(kept):
-                g[x] = g.get(x, 0.0) + wi
-                for y in kept[i + 1 :]:
-                    both[(x, y)] = both.get((x, y), 0.0) + wi
+        for c, wi in zip(languages, w, strict=True):
             if c:
-                lang[c] = lang.get(c, 0.0) + wi
+                lang[c] = lang.get(c, 0.0) + float(wi)
         return cls(g, lang, both)
 
 
