@@ -10,6 +10,7 @@ import time
 import streamlit as st
 
 from recsys import roles
+from recsys import weights as live_weights_
 from recsys.errors import CineBlendError, EvaluationError
 from recsys.evaluation import metrics, runner, runs
 from recsys.evaluation.background import EXPENSIVE_S, QUEUE, DataSize, estimate_seconds, human_seconds
@@ -20,7 +21,7 @@ from recsys.evaluation.served import label as stage_label
 from recsys.evaluation.splits import PROTOCOLS
 from recsys.evaluation.sweep import content_weights, step_weights, sweep_chart
 from recsys.evaluation.tv import MIN_TV_USERS, taste_table, tv_users
-from recsys.feed import live_weights, recommend_profile
+from recsys.feed import recommend_profile
 from recsys.locks import exclusive
 from recsys.models import registry
 from recsys.store import lab
@@ -127,7 +128,7 @@ def submit() -> None:
             metric=s["eval-metric"],
             sweep=(float(start_c), float(stop_c), float(s["eval-sweep-step"])),
             popularity_weight=float(s["eval-pop"]),
-            weights=live_weights(store),
+            weights=live_weights_.current(store, model),
             with_app_data=bool(s["eval-source"]),
             factors=int(s["eval-factors"]),
             regularization=float(s["eval-reg"]),
@@ -149,7 +150,7 @@ def submit() -> None:
 def start_tv() -> None:
     try:
         config = runner.EvaluationConfig(
-            with_app_data=True, tv_only=True, weights=live_weights(store), grid=None, new_user_draws=0
+            with_app_data=True, tv_only=True, weights=live_weights_.current(store, model), grid=None, new_user_draws=0
         )
     except CineBlendError as exc:
         st.session_state[state.FLASH] = ("error", str(exc))
@@ -174,7 +175,10 @@ def change_weights(weights: dict[str, float] | None) -> None:
         )
         return
     try:
-        lab.change_live_weights(store, weights, user.username, defaults=registry.default_weights())
+        if weights is None:
+            live_weights_.reset(store, by=user.username, recommender=model, reason="reset in the lab")
+        else:
+            live_weights_.apply(store, weights, by=user.username, reason="applied in the lab")
     except CineBlendError as exc:
         st.session_state[state.FLASH] = ("error", str(exc))
         return
@@ -208,7 +212,7 @@ st.caption(
 
 # --- live weights -------------------------------------------------------------------------------
 info = store.setting_info("hybrid_weights")
-live = live_weights(store)
+live = live_weights_.current(store, model)
 shares = fmt_weights(runs.shares(live))
 if info is None:
     st.info(f"Live weights: {shares} (the defaults; never changed).", icon=":material/tune:")

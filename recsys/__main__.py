@@ -23,6 +23,8 @@ from recsys.urls import mask_urls_in
 
 if TYPE_CHECKING:
     from recsys.catalog.queries import Catalog
+    from recsys.models.registry import Weights
+    from recsys.models.service import Recommender
 
 Command = Callable[[argparse.Namespace, Settings], int]
 _WEIGHTS_HELP = ""
@@ -78,6 +80,23 @@ def _parse_weights(text: str | None) -> dict[str, float] | None:
     return parse_weights(text)
 
 
+def _resolved_weights(settings: Settings, given: dict[str, float] | None, recommender: Recommender | None) -> Weights:
+    """``--weights`` when given, else what the feed uses (:func:`recsys.weights.resolve`: live,
+    else the model's tuned weights, else the defaults), said on stderr."""
+    from recsys import weights
+    from recsys.store import Store
+
+    if given is not None:
+        return given
+    store = Store.open(settings.store_url)
+    try:
+        resolved = weights.resolve(store, recommender)
+    finally:
+        store.close()
+    print(f"Weights: {resolved.describe()}", file=sys.stderr)
+    return resolved.weights
+
+
 def _check_titles(catalog: Catalog, tconsts: Sequence[str]) -> None:
     from recsys.catalog.queries import is_valid_tconst
     from recsys.errors import UnknownTitleError
@@ -103,8 +122,8 @@ def _recommend(args: argparse.Namespace, settings: Settings) -> int:
     pairs += [(t, DISLIKE) for t in args.dislike]
     catalog = Catalog(settings.parquet_dir)
     _check_titles(catalog, [t for t, _ in pairs])
-    weights = _parse_weights(args.weights)
     recommender = Recommender.load_latest(settings.models_dir)
+    weights = _resolved_weights(settings, _parse_weights(args.weights), recommender)
     profile = pl.DataFrame(
         {"tconst": [t for t, _ in pairs], "value": [v for _, v in pairs]},
         schema={"tconst": pl.String, "value": pl.Int64},
@@ -182,14 +201,17 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.errors import ModelError
     from recsys.evaluation.runner import EvaluationConfig, dump, evaluate_catalogue, render_text
     from recsys.evaluation.sweep import parse_sweep
-    from recsys.feed import live_weights
     from recsys.models.service import Recommender
     from recsys.store import Store
 
     sweep = parse_sweep(args.sweep)
-    weights = _parse_weights(args.weights)
-    # the store gives the live weights (unless --weights) and the app's ratings (--with-app-data)
-    store = Store.open(settings.store_url) if weights is None or args.with_app_data else None
+    try:
+        recommender: Recommender | None = Recommender.load_latest(settings.models_dir)
+    except ModelError:
+        recommender = None  # no usable trained model: the run fits its own content model
+    # the weights the feed uses (unless --weights), and the app's ratings (--with-app-data)
+    weights = _resolved_weights(settings, _parse_weights(args.weights), recommender)
+    store = Store.open(settings.store_url) if args.with_app_data else None
     try:
         config = EvaluationConfig(
             protocol=args.protocol,
@@ -197,7 +219,7 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
             metric=args.metric,
             sweep=sweep,
             popularity_weight=args.popularity_weight,
-            weights=weights or (live_weights(store) if store is not None else None),
+            weights=weights,
             with_app_data=args.with_app_data,
             factors=args.factors,
             regularization=args.regularization,
@@ -213,10 +235,6 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
             exclusive(settings.data_dir / ".evaluate.lock", "evaluation", store_url=settings.store_url),
             Catalog(settings.parquet_dir) as catalog,
         ):
-            try:
-                recommender: Recommender | None = Recommender.load_latest(settings.models_dir)
-            except ModelError:
-                recommender = None  # no usable trained model: the run fits its own content model
             result = evaluate_catalogue(
                 config, catalog=catalog, store=store, recommender=recommender, progress=LineProgress()
             )
@@ -522,6 +540,9 @@ def build_parser() -> argparse.ArgumentParser:
     from recsys.cli_users import add_parser as add_users_parser
 
     add_users_parser(sub)
+    from recsys.cli_weights import add_parser as add_weights_parser
+
+    add_weights_parser(sub)
     return parser
 
 

@@ -15,26 +15,10 @@ import polars as pl
 from recsys.catalog.queries import Catalog
 from recsys.columns import KINDS
 from recsys.columns import Columns as C
-from recsys.errors import ModelError
 from recsys.models import registry
-from recsys.models.registry import Weights, check_weights
 from recsys.models.service import Recommender
 from recsys.store import Store, User
-
-#: Settings key of the live hybrid weights ``{scorer: weight}`` chosen on the evaluation page (an
-#: old stored list ``[content, als, popularity]`` is read in that order).
-LIVE_WEIGHTS = "hybrid_weights"
-
-
-def live_weights(store: Store) -> Weights:
-    """The weights the feed uses: saved by a data scientist, else the registry's defaults."""
-    saved = store.get_setting(LIVE_WEIGHTS)
-    if saved:
-        try:
-            return check_weights(saved)
-        except (TypeError, ValueError, ModelError):
-            pass
-    return registry.default_weights()
+from recsys.weights import current as current_weights
 
 
 def recommend_profile(
@@ -75,14 +59,15 @@ def recommend_for_user(
     recommender: Recommender | None,
     kinds: Sequence[str] = KINDS,
 ) -> dict[str, pl.DataFrame]:
-    """The feed sections ``kinds`` (default both) for ``user`` with the live weights."""
+    """The feed sections ``kinds`` (default both) for ``user`` with the weights of
+    :func:`recsys.weights.resolve` (live, else tuned, else defaults)."""
     profile = store.interactions(user.id).select(C.TCONST, C.VALUE, "updated_at")
     return recommend_profile(
         profile,
         n,
         catalog=catalog,
         recommender=recommender,
-        weights=live_weights(store),
+        weights=current_weights(store, recommender),
         favourite_genres=user.favourite_genres,
         exclude=store.hidden_tconsts(user.id),
         kinds=kinds,
@@ -93,7 +78,7 @@ def feed_genres(
     recommender: Recommender, catalog: Catalog, n: int = 8
 ) -> Callable[[pl.DataFrame, Sequence[str]], dict[str, list[list[str]]]]:
     """``(profile, favourite genres) -> {kind: genres of its top n}``: the feed a profile would
-    see on its first screen (8 cards per row, the default weights and the recommender's default
+    see on its first screen (8 cards per row, the model's own weights and the recommender's default
     ranking stages, as :func:`recommend_for_user`), for naming demo personas after what they are
     shown."""
 

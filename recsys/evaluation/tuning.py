@@ -279,6 +279,7 @@ def tuned_config(models_dir: Path, base: RecommenderConfig | None = None) -> Rec
         base,
         scorers={**dict(base.scorers), "als": als},
         hybrid=HybridConfig(weights=weights, normalisation=base.hybrid.normalisation),
+        weights_from="tuned",
     )
 
 

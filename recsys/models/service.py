@@ -114,6 +114,9 @@ class RecommenderConfig:
     ``cold_start_weights`` blend; see the module docstring. ``stages``: the ranking stages'
     strengths (:mod:`recsys.models.rerank.registry`). "More like this" has its own rules
     (:mod:`recsys.models.similar`); a saved ``similar_weights`` of older versions is ignored.
+    ``weights_from``: where ``hybrid.weights`` came from, ``"tuned"`` (the last ``tune``, see
+    :func:`recsys.evaluation.tuning.tuned_config`) or ``"defaults"``; :mod:`recsys.weights` serves
+    tuned weights when none are live.
     """
 
     scorers: Mapping[str, Any] = field(default_factory=dict)
@@ -125,6 +128,7 @@ class RecommenderConfig:
     reason_titles: int = 2  # liked titles named per reason
     keep_versions: int = 3
     stages: Mapping[str, float] = field(default_factory=rerank.default_strengths)
+    weights_from: str = "defaults"
 
     def scorer_config(self, name: str) -> Any:
         spec = registry.SCORERS[name]
@@ -140,6 +144,7 @@ class RecommenderConfig:
             "reason_titles": self.reason_titles,
             "keep_versions": self.keep_versions,
             "stages": dict(self.stages),
+            "weights_from": self.weights_from,
         }
 
     @classmethod
@@ -152,11 +157,14 @@ class RecommenderConfig:
             configs[name] = config_from_dict(spec.config_type, values or {})
         hybrid = data.get("hybrid") or {}
         weights = hybrid.get("weights")
+        checked = check_weights(weights) if weights is not None else registry.default_weights()
+        # versions saved before ``weights_from``: tuned if they differ from the defaults
+        guessed = "defaults" if checked == registry.default_weights() else "tuned"
         base = cls()
         return cls(
             scorers=configs,
             hybrid=HybridConfig(
-                weights=check_weights(weights) if weights is not None else registry.default_weights(),
+                weights=checked,
                 normalisation=hybrid.get("normalisation", "zscore"),
             ),
             hybrid_from_likes=int(data.get("hybrid_from_likes", base.hybrid_from_likes)),
@@ -164,6 +172,7 @@ class RecommenderConfig:
             reason_titles=int(data.get("reason_titles", base.reason_titles)),
             keep_versions=int(data.get("keep_versions", base.keep_versions)),
             stages=rerank.check_strengths(data.get("stages")),
+            weights_from=str(data.get("weights_from") or guessed),
         )
 
 
@@ -609,6 +618,19 @@ def _frame(
             *(pl.Series(name, np.asarray(components[name], dtype=np.float64)) for name in registry.names()),
         ]
     )
+
+
+def latest_config(models_dir: Path) -> RecommenderConfig | None:
+    """The saved config of the newest model version without loading its arrays (what ``weights
+    show`` needs to know whether the model's weights were tuned); None without a readable one."""
+    name = latest_version(Path(models_dir))
+    if name is None:
+        return None
+    try:
+        meta = read_json(Path(models_dir) / name / "recommender.json")
+        return RecommenderConfig.from_dict(meta.get("config", {}))
+    except (ModelError, OSError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def _write_meta(tmp: Path, config: RecommenderConfig, fingerprint: str) -> None:

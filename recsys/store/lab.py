@@ -11,11 +11,8 @@ from typing import Any
 
 from sqlalchemy import delete, desc, select
 
-from recsys.store.repository import Store
+from recsys.store.repository import LIVE_WEIGHTS_KEY, Store
 from recsys.store.schema import evaluation_runs, settings, utcnow, weight_changes
-
-#: The settings key of the live hybrid weights (``recsys.feed.LIVE_WEIGHTS`` reads it).
-LIVE_WEIGHTS_KEY = "hybrid_weights"
 
 
 @dataclass(frozen=True)
@@ -48,6 +45,8 @@ class WeightChange:
     action: str
     old: dict[str, float] | None
     new: dict[str, float]
+    reason: str = ""
+    run_id: int | None = None
 
 
 def save_run(
@@ -119,10 +118,17 @@ def delete_run(store: Store, run_id: int) -> bool:
 
 
 def change_live_weights(
-    store: Store, new: Mapping[str, float] | None, changed_by: str | None, *, defaults: Mapping[str, float]
+    store: Store,
+    new: Mapping[str, float] | None,
+    changed_by: str | None,
+    *,
+    defaults: Mapping[str, float],
+    reason: str = "",
+    run_id: int | None = None,
 ) -> WeightChange:
     """Set the live weights to ``new`` (``None``: back to ``defaults``, recorded as a reset) and
-    log the change (who, when, old, new) in the same transaction."""
+    log the change (who, when, old, new, why, the run it came from) in the same transaction.
+    Callers go through :mod:`recsys.weights`, which checks the role first."""
     action = "reset" if new is None else "apply"
     value = dict(defaults if new is None else new)
     now = utcnow()
@@ -140,11 +146,19 @@ def change_live_weights(
             )
             conn.execute(stmt)
         result = conn.execute(
-            weight_changes.insert().values(changed_at=now, changed_by=changed_by, action=action, old=old, new=value)
+            weight_changes.insert().values(
+                changed_at=now,
+                changed_by=changed_by,
+                action=action,
+                old=old,
+                new=value,
+                reason=reason or None,
+                run_id=run_id,
+            )
         )
         key = result.inserted_primary_key
         assert key is not None
-    return WeightChange(int(key[0]), now, changed_by, action, old, value)
+    return WeightChange(int(key[0]), now, changed_by, action, old, value, reason, run_id)
 
 
 def weight_history(store: Store, limit: int = 50) -> list[WeightChange]:
@@ -158,8 +172,10 @@ def weight_history(store: Store, limit: int = 50) -> list[WeightChange]:
                 weight_changes.c.action,
                 weight_changes.c.old,
                 weight_changes.c.new,
+                weight_changes.c.reason,
+                weight_changes.c.run_id,
             )
             .order_by(desc(weight_changes.c.id))
             .limit(limit)
         ).all()
-    return [WeightChange(*row) for row in rows]
+    return [WeightChange(*row[:6], row.reason or "", row.run_id) for row in rows]

@@ -51,6 +51,9 @@ from recsys.store.schema import (
 
 logger = logging.getLogger(__name__)
 
+#: The settings key of the live hybrid weights: read and written through :mod:`recsys.weights`
+#: only (:meth:`Store.set_setting` refuses it, so every change is audited).
+LIVE_WEIGHTS_KEY = "hybrid_weights"
 TCONST_RE = re.compile(r"tt[0-9]{7,10}")  # used with fullmatch: no trailing newline
 _UTC_US = pl.Datetime("us", "UTC")
 
@@ -598,8 +601,16 @@ class Store:
         return default if info is None else info[0]
 
     def set_setting(self, key: str, value: Any, updated_by: str | None = None) -> None:
-        """Store a JSON-serialisable value under ``key`` (replacing any), with who and when."""
+        """Store a JSON-serialisable value under ``key`` (replacing any), with who and when.
+        The live hybrid weights are refused: they change through :func:`recsys.weights.apply`
+        only, which checks the role and logs the change."""
         key = _check_key(key)
+        if key == LIVE_WEIGHTS_KEY:
+            raise PermissionError(
+                "The live hybrid weights are changed through recsys.weights.apply(store, weights, by=<analyst or "
+                "admin account>, reason=...) (or `python -m recsys weights set`), which checks the role and keeps "
+                "the change in the history."
+            )
         try:
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as exc:

@@ -259,6 +259,8 @@ weight_changes = Table(
     Column("action", String(16), nullable=False),  # "apply" or "reset"
     Column("old", JSON(), nullable=True),  # NULL: the defaults were in use
     Column("new", JSON(), nullable=False),
+    Column("reason", String(500), nullable=True),  # why, as the person wrote it (plain text)
+    Column("run_id", Integer, nullable=True),  # the evaluation run the weights came from
     CheckConstraint("action IN ('apply', 'reset')", name="action"),
     sqlite_autoincrement=True,
 )

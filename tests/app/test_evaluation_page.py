@@ -14,8 +14,8 @@ from streamlit.testing.v1 import AppTest
 from recsys.__main__ import main
 from recsys.config import Settings
 from recsys.evaluation import background, runner, runs
-from recsys.feed import live_weights
 from recsys.store import Store, lab
+from recsys.weights import current as live_weights
 from tests.app.helpers import onboarded
 
 RUN = "FormSubmitter:eval-form-Run evaluation"

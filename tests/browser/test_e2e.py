@@ -25,12 +25,12 @@ import pytest
 
 from recsys.catalog.queries import Catalog
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE
-from recsys.feed import LIVE_WEIGHTS
 from recsys.models import registry
 from recsys.store import Store
 from recsys.store.accounts import register
 from recsys.ui.auth import COOKIE_NAME
 from recsys.ui.shell import PAGES
+from recsys.weights import LIVE_WEIGHTS_KEY as LIVE_WEIGHTS
 from tests.support.app_server import REPO, AppServer
 
 if TYPE_CHECKING:

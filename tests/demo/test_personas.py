@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
+from recsys import weights
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE
 from recsys.demo import (
     READ_ONLY,
@@ -23,7 +24,7 @@ from recsys.demo import (
     rating_value,
 )
 from recsys.errors import StoreError
-from recsys.store import Store
+from recsys.store import Store, lab
 
 GENRES = {
     # tconst: genres
@@ -103,10 +104,13 @@ def test_personas_are_long_histories_with_distinct_tastes() -> None:
     assert pick_personas(RATINGS.head(0), TITLES) == []
 
 
+SHARED_WEIGHTS = {"content": 0.2, "als": 0.7, "taste": 0.0, "popularity": 0.1}
+
+
 def test_a_demo_session_reads_the_persona_and_never_writes_the_shared_store() -> None:
     persona = pick_personas(RATINGS, TITLES, count=1, min_ratings=5)[0]
     with Store.open("sqlite://") as shared:
-        shared.set_setting("hybrid_weights", [0.2, 0.7, 0.1], updated_by="ds")
+        lab.change_live_weights(shared, SHARED_WEIGHTS, "ds", defaults={})
         demo = open_demo(persona, shared)
         user = demo.current_user()
         assert user.username == "demo-horror-thriller" and user.onboarded
@@ -119,7 +123,7 @@ def test_a_demo_session_reads_the_persona_and_never_writes_the_shared_store() ->
         demo.rate(user.id, "tt0000005", SUPERLIKE)  # a click in the demo
         demo.hide(user.id, "tt0000006")
         assert demo.interactions(user.id).height == 6
-        assert demo.get_setting("hybrid_weights") == [0.2, 0.7, 0.1]  # live weights are shared
+        assert weights.current(demo) == SHARED_WEIGHTS  # live weights are shared
         for refused in (
             lambda: demo.set_setting("hybrid_weights", [1, 0, 0]),
             lambda: demo.set_password_hash(user.username, "x"),
@@ -130,7 +134,7 @@ def test_a_demo_session_reads_the_persona_and_never_writes_the_shared_store() ->
                 refused()
             assert str(info.value) == READ_ONLY
         assert shared.all_interactions().is_empty() and shared.get_user(user.username) is None
-        assert shared.get_setting("hybrid_weights") == [0.2, 0.7, 0.1]
+        assert weights.current(shared) == SHARED_WEIGHTS
 
         again = open_demo(persona, shared)  # a new demo session starts from the persona again
         assert again.interactions(again.current_user().id).height == 5

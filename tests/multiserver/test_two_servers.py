@@ -34,10 +34,10 @@ from pathlib import Path
 
 import pytest
 
-from recsys import jobs
+from recsys import jobs, weights
 from recsys.catalog.queries import Catalog
 from recsys.columns import LIKE
-from recsys.feed import LIVE_WEIGHTS, recommend_for_user
+from recsys.feed import recommend_for_user
 from recsys.models.service import Recommender, latest_version
 from recsys.store import Store
 from recsys.store import jobs as job_rows
@@ -196,11 +196,11 @@ def test_two_servers_share_one_store_one_model_folder_and_never_collide(
 
             before = run_async(lambda: feed_on(b.url, weigher))
             assert set(before) == expected_feed(store, weigher, shared, len(before))
-            store.set_setting(LIVE_WEIGHTS, {"popularity": 1.0}, updated_by=admin.username)
+            weights.apply(store, {"popularity": 1.0}, by=admin.username)
             wanted = expected_feed(store, weigher, shared, len(before))
             assert wanted != set(before), "the new weights must change this feed for the check to mean anything"
             assert set(run_async(lambda: feed_on(b.url, weigher))) == wanted
-            store.set_setting(LIVE_WEIGHTS, {"content": 0.5, "als": 0.3, "taste": 0.2}, updated_by=admin.username)
+            weights.apply(store, {"content": 0.5, "als": 0.3, "taste": 0.2}, by=admin.username)
 
             # 3. a retrain started on A: shown on B, refused on B, then B serves the new model
             async def start_on_a() -> None:

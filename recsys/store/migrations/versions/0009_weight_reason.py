@@ -1,0 +1,28 @@
+"""Live-weight changes say why and which evaluation run they came from (``reason``, ``run_id``).
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision: str | None = "0008"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("weight_changes", table_kwargs={"sqlite_autoincrement": True}) as batch:
+        batch.add_column(sa.Column("reason", sa.String(500), nullable=True))
+        batch.add_column(sa.Column("run_id", sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("weight_changes", table_kwargs={"sqlite_autoincrement": True}) as batch:
+        batch.drop_column("run_id")
+        batch.drop_column("reason")
