@@ -19,13 +19,13 @@ from recsys.evaluation.grid import grid_chart
 from recsys.evaluation.report import result_from_document
 from recsys.evaluation.served import label as stage_label
 from recsys.evaluation.splits import PROTOCOLS
-from recsys.evaluation.sweep import content_weights, step_weights, sweep_chart
+from recsys.evaluation.sweep import sweep_chart
 from recsys.evaluation.tv import MIN_TV_USERS, taste_table, tv_users
 from recsys.feed import recommend_profile
 from recsys.locks import exclusive
 from recsys.models import registry
 from recsys.store import lab
-from recsys.ui import auth, demo, resources, state
+from recsys.ui import auth, demo, lab_weights, resources, state
 
 LAST_CONFIG = "cb_eval_last_config"  # the settings of the last run this session submitted
 JOB = "cb_eval_job"  # id of this session's queued / running job
@@ -127,7 +127,7 @@ def submit() -> None:
             k=int(s["eval-k"]),
             metric=s["eval-metric"],
             sweep=(float(start_c), float(stop_c), float(s["eval-sweep-step"])),
-            popularity_weight=float(s["eval-pop"]),
+            sweep_pair=(s["eval-sweep-x"], s["eval-sweep-y"]),
             weights=live_weights_.current(store, model),
             with_app_data=bool(s["eval-source"]),
             factors=int(s["eval-factors"]),
@@ -163,32 +163,6 @@ def cancel(job_id: str) -> None:
         st.session_state[state.FLASH] = ("info", "Cancelling the evaluation; nothing of it will be stored.")
 
 
-def change_weights(weights: dict[str, float] | None) -> None:
-    """on_click of "Use these weights" (``weights``) and "Reset to defaults" (None). The role is
-    checked here, on the server, whatever the page showed."""
-    fresh = store.get_user(user.username) if not is_demo else None
-    role = fresh.role if fresh is not None else None
-    if is_demo or not roles.may_apply_weights(role):
-        st.session_state[state.FLASH] = (
-            "error",
-            "Only analysts and admins may change the live weights; ask an admin to grant you the analyst role.",
-        )
-        return
-    try:
-        if weights is None:
-            live_weights_.reset(store, by=user.username, recommender=model, reason="reset in the lab")
-        else:
-            live_weights_.apply(store, weights, by=user.username, reason="applied in the lab")
-    except CineBlendError as exc:
-        st.session_state[state.FLASH] = ("error", str(exc))
-        return
-    if weights is None:
-        message = f"The feed is back to the default weights ({fmt_weights(runs.shares(registry.default_weights()))})."
-    else:
-        message = f"The feed now uses {fmt_weights(weights)} (from its next render)."
-    st.session_state[state.FLASH] = ("success", message)
-
-
 def delete_run(run_id: int) -> None:
     try:
         runs.delete(store, run_id)
@@ -211,35 +185,9 @@ st.caption(
 )
 
 # --- live weights -------------------------------------------------------------------------------
-info = store.setting_info("hybrid_weights")
-live = live_weights_.current(store, model)
-shares = fmt_weights(runs.shares(live))
-if info is None:
-    st.info(f"Live weights: {shares} (the defaults; never changed).", icon=":material/tune:")
-else:
-    _, when, by = info
-    st.info(
-        f"Live weights: {shares}, set by {by or 'unknown'} on {when:%Y-%m-%d %H:%M} UTC.",
-        icon=":material/tune:",
-    )
-with st.expander("Live-weight changes"):
-    st.caption("Shown as the blend's shares (each weight divided by their sum): the ranking they give.")
-    changes = lab.weight_history(store)
-    if changes:
-        st.dataframe(runs.weights_table(changes, registry.names()), hide_index=True)
-    else:
-        st.caption("No change yet: the feed uses the defaults.")
-    if may_apply:
-        st.button(
-            "Reset to defaults",
-            key="eval-reset-weights",
-            icon=":material/restart_alt:",
-            on_click=change_weights,
-            args=(None,),
-            disabled=info is None,
-        )
-    else:
-        st.caption("Analysts and admins apply and reset the live weights.")
+live_now = lab_weights.render_banner(store, model)
+lab_weights.render_history(store, model, live_now, may_apply, user.username)
+live = live_now.weights
 
 # --- settings -----------------------------------------------------------------------------------
 last = st.session_state.get(LAST_CONFIG)
@@ -279,9 +227,11 @@ with st.form("eval-form"):
         format_func=lambda m: metrics.REGISTRY[m].label,
         key="eval-metric",
     )
-    c2.slider("Popularity weight during the sweep", 0.0, 1.0, shown.popularity_weight, 0.05, key="eval-pop")
+    sp1, sp2 = c2.columns(2)
+    sp1.selectbox("Sweep: share of", names, index=names.index(shown.sweep_pair[0]), key="eval-sweep-x")
+    sp2.selectbox("against", names, index=names.index(shown.sweep_pair[1]), key="eval-sweep-y")
     c3.slider(
-        "Content weights to sweep (ALS = 1 - content)",
+        "Shares to sweep (the pair keeps its live total; the live point is always added)",
         0.0,
         1.0,
         (shown.sweep[0], shown.sweep[1]),
@@ -517,7 +467,7 @@ if result.stage_grid is not None and result.stage_grid.height:
         hide_index=True,
     )
 
-st.subheader(f"{label} by content weight")
+st.subheader(f"{label} along the weight sweep")
 st.altair_chart(sweep_chart(result), width="stretch")
 st.markdown(result.best_line())
 if result.chosen_on == "validation":
@@ -587,32 +537,5 @@ else:
     st.markdown(result.significance.summary())
 
 st.subheader("Use for the feed")
-options = content_weights(*config.sweep)
-best_c = result.best_weights["content"]
-if len(options) > 1:
-    chosen_c = st.select_slider(
-        "Content weight (ALS = 1 - content)",
-        options,
-        value=best_c if best_c in options else options[0],
-        format_func=lambda c: f"{c:.2f}" + (" (chosen on validation)" if c == best_c else ""),
-        key=f"eval-use-content-{run_id}",
-    )
-else:
-    chosen_c = options[0]
-chosen = step_weights(chosen_c, config.popularity_weight, result.weights)
-if may_apply:
-    st.button(
-        "Use these weights for the feed",
-        key="eval-use",
-        type="primary",
-        icon=":material/check:",
-        on_click=change_weights,
-        args=(chosen,),
-        help=f"Save {fmt_weights(chosen)} as the live weights; every feed uses them from its next render.",
-    )
-else:
-    st.caption(
-        f"The validation-chosen weights are {fmt_weights(result.best_weights)}. Only analysts and admins apply "
-        "live weights; ask an admin for the analyst role."
-    )
+lab_weights.render_use(store, model, result, run_id, may_apply, user.username)
 st.caption(f"Shown in {time.perf_counter() - started:.2f} s.")

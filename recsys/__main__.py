@@ -467,13 +467,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--sweep",
         default="0:1:0.1",
         metavar="START:STOP:STEP",
-        help="content weights to sweep (default 0:1:0.1)",
+        help="shares of the first scorer of --sweep-pair to sweep (default 0:1:0.1); the live point is always added",
     )
     p.add_argument(
         "--popularity-weight",
         type=float,
         default=defaults.popularity_weight,
-        help="popularity weight during the sweep (default 0.1)",
+        help="override the popularity weight during the sweep (default: its current weight)",
     )
     p.add_argument(
         "--metric",

@@ -30,6 +30,14 @@ def add_evaluate_options(p: argparse.ArgumentParser) -> None:
         default=("content", "als"),
         help="the two scorers whose weights the 2-D grid varies on validation (default content als)",
     )
+    p.add_argument(
+        "--sweep-pair",
+        nargs=2,
+        metavar=("X", "Y"),
+        default=("content", "als"),
+        help="the two registered scorers the sweep trades weight between; the others keep their current "
+        "weights (default content als)",
+    )
     p.add_argument("--grid-step", type=float, default=0.25, help="grid resolution, 0.1 to 1 (default 0.25)")
     p.add_argument("--no-grid", action="store_true", help="skip the 2-D weight grid")
     p.add_argument("--no-segments", action="store_true", help="skip the activity / popularity / new-user segments")
@@ -47,6 +55,7 @@ def config_options(args: argparse.Namespace) -> dict[str, Any]:
         "sample_users": args.sample_users,
         "grid": None if args.no_grid else tuple(args.grid),
         "grid_step": args.grid_step,
+        "sweep_pair": tuple(args.sweep_pair),
         "segments": not args.no_segments,
         "new_user_draws": 0 if args.no_segments else args.new_user_draws,
     }

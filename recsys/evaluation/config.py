@@ -15,7 +15,7 @@ from recsys.evaluation import metrics as M
 from recsys.evaluation.grid import check_pair, grid_values
 from recsys.evaluation.splits import PROTOCOLS
 from recsys.evaluation.splits import Protocol as SplitProtocol
-from recsys.evaluation.sweep import content_weights, step_weights
+from recsys.evaluation.sweep import content_weights, live_share, step_weights
 from recsys.models import registry
 from recsys.models.als import ALSConfig
 from recsys.models.registry import Weights, check_weights
@@ -76,8 +76,10 @@ class EvaluationConfig:
 
     ``weights``: the current hybrid weights ``{scorer: weight}`` (an old ``(content, als,
     popularity)`` tuple is read in that order); ``None`` means the registry's defaults (callers
-    pass the live weights). ``sweep``: ``(start, stop, step)`` of the content weight, ALS ``1 -
-    content``, popularity ``popularity_weight``, the other scorers at their current weights.
+    pass :func:`recsys.weights.current`). ``sweep``: ``(start, stop, step)`` of the share of
+    ``sweep_pair[0]`` in the pair's current total weight, the other scorers at their current
+    weights (``popularity_weight``: override popularity's; ``None`` keeps it), the live share
+    always added (:mod:`recsys.evaluation.sweep`).
     ``factors`` .. ``iterations``: the ALS hyperparameters. ``seed``: the random protocol's seed.
     ``compare``: the configurations of the default significance test (``None``: best sweep step
     vs the current hybrid). ``measure_plain``: also time one plain evaluation of the current
@@ -95,7 +97,8 @@ class EvaluationConfig:
     k: int = 10
     metric: str = "ndcg"
     sweep: tuple[float, float, float] = (0.0, 1.0, 0.1)
-    popularity_weight: float = 0.1
+    popularity_weight: float | None = None
+    sweep_pair: tuple[str, str] = ("content", "als")
     weights: Mapping[str, float] | None = None
     with_app_data: bool = False
     factors: int = _ALS_DEFAULTS.factors
@@ -122,7 +125,8 @@ class EvaluationConfig:
             known = ", ".join(M.ranking_metrics())
             raise EvaluationError(f"Unknown metric {self.metric!r}; use one of {known}.")
         content_weights(*self.sweep)
-        step_weights(0.0, self.popularity_weight)
+        object.__setattr__(self, "sweep_pair", check_pair(self.sweep_pair))
+        step_weights(0.0, None, self.sweep_pair, self.popularity_weight)
         if self.weights is not None:
             try:
                 object.__setattr__(self, "weights", check_weights(self.weights))
@@ -154,11 +158,30 @@ class EvaluationConfig:
         return dict(self.weights) if self.weights is not None else registry.default_weights()
 
     def content_weights(self) -> list[float]:
-        return content_weights(*self.sweep)
+        """The sweep's shares: the configured range plus the live share (when the popularity
+        override leaves the live weights on the line), in order."""
+        shares = content_weights(*self.sweep)
+        live = live_share(self.hybrid_weights, self.sweep_pair)
+        base = self.hybrid_weights
+        on_line = self.popularity_weight is None or float(base.get("popularity", 0.0)) == self.popularity_weight
+        if live is not None and on_line and all(abs(live - s) > 1e-9 for s in shares):
+            shares = sorted([*shares, live])
+        return shares
 
     def sweep_weights(self) -> list[Weights]:
         """The blend weights of every sweep step."""
-        return [step_weights(c, self.popularity_weight, self.hybrid_weights) for c in self.content_weights()]
+        return [
+            step_weights(c, self.hybrid_weights, self.sweep_pair, self.popularity_weight)
+            for c in self.content_weights()
+        ]
+
+    def live_step(self) -> int | None:
+        """The position of the step that equals the live weights (None if none does)."""
+        live = {n: round(float(v), 6) for n, v in self.hybrid_weights.items()}
+        for i, w in enumerate(self.sweep_weights()):
+            if all(abs(w.get(n, 0.0) - v) <= 1e-6 for n, v in live.items()):
+                return i
+        return None
 
     def als_config(self, base: ALSConfig | None = None) -> ALSConfig:
         """``base`` (the trained model's, else the defaults) with this run's hyperparameters."""
@@ -179,7 +202,7 @@ class EvaluationConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> EvaluationConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
-        for key in ("sweep", "compare", "grid"):
+        for key in ("sweep", "compare", "grid", "sweep_pair"):
             if values.get(key) is not None:
                 values[key] = tuple(values[key])
         return cls(**values)

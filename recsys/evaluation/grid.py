@@ -7,9 +7,14 @@ every blend. With more scorers a chosen pair varies from 0 to 1 each while the o
 current (live) weights. As in the sweep, nothing is refitted: every cell re-blends the scores
 normalised once (:func:`recsys.evaluation.sweep.run_sweep`).
 
-Example (four scorers, pair content / ALS, step 0.5, live taste 0.2, popularity 0.1): nine cells
-``content, als in {0, 0.5, 1}``, each with taste 0.2 and popularity 0.1; the all-zero cell is
-skipped only when every other weight is 0 too (a blend needs one positive weight).
+The live weights are always a cell: each axis holds ``0, step, ..., 1`` plus the live weight
+of its scorer, so the grid measures the point the feed serves now next to every alternative, and
+axes are labelled with the exact values (:func:`axis_label`).
+
+Example (four scorers, pair content / ALS, step 0.5, live content 0.5, ALS 0.2, taste 0.2,
+popularity 0.1): content in ``{0, 0.5, 1}``, ALS in ``{0, 0.2, 0.5, 1}``, twelve cells, each with
+taste 0.2 and popularity 0.1; the all-zero cell is skipped only when every other weight is 0 too
+(a blend needs one positive weight).
 """
 
 from __future__ import annotations
@@ -43,6 +48,22 @@ def grid_values(step: float) -> list[float]:
     return [round(i * step, _DIGITS) for i in range(n + 1)]
 
 
+def axis_values(step: float, live: float | None = None) -> list[float]:
+    """One axis of the grid: :func:`grid_values` plus the live weight (when given), in order.
+    Example: ``(0.25, 0.2) -> [0, 0.2, 0.25, 0.5, 0.75, 1]``."""
+    values = grid_values(step)
+    if live is not None and math.isfinite(live) and live >= 0:
+        live = round(float(live), _DIGITS)
+        if all(abs(live - v) > 1e-9 for v in values):
+            values = sorted([*values, live])
+    return values
+
+
+def axis_label(value: float) -> str:
+    """The exact value as an axis label: ``0.25 -> "0.25"``, ``0.2 -> "0.2"``, ``1 -> "1"``."""
+    return f"{value:.3f}".rstrip("0").rstrip(".") or "0"
+
+
 def check_pair(pair: Sequence[str]) -> tuple[str, str]:
     names = registry.names()
     if len(pair) != 2 or pair[0] == pair[1] or any(p not in names for p in pair):
@@ -54,11 +75,10 @@ def grid_points(pair: Sequence[str], step: float, base: Mapping[str, float]) -> 
     """The weights of every cell, ``x`` slowest (see the module docstring)."""
     x, y = check_pair(pair)
     names = registry.names()
-    values = grid_values(step)
     third = next(n for n in names if n not in (x, y)) if len(names) == 3 else None
     points = []
-    for wx in values:
-        for wy in values:
+    for wx in axis_values(step, base.get(x)):
+        for wy in axis_values(step, base.get(y)):
             w = {n: float(base.get(n, 0.0)) for n in names}
             w[x], w[y] = wx, wy
             if third is not None:
@@ -109,28 +129,24 @@ def grid_chart(
     step: float,
 ) -> alt.LayerChart:
     """Heatmap of ``metric`` over the pair's weights (validation), the optimum as a red diamond and
-    the live weights as an orange ring (in the cell nearest them). Ordinal cells: the page shows it
+    the live weights as an orange ring (their own cell: :func:`axis_values`). Ordinal cells: the page shows it
     with ``width="stretch"`` (with ``"content"`` Streamlit collapses a layered chart's width)."""
     import altair as alt
 
     x, y = check_pair(pair)
     label = metric_label(metric, k)
-    decimals = max(0, -math.floor(math.log10(step))) if step < 1 else 0
-
-    def cell(value: float) -> str:  # the grid value nearest ``value``, as the axis label
-        return f"{round(round(value / step) * step, 6):.{decimals}f}"
-
     frame = grid.select(
-        pl.col("x").map_elements(cell, return_dtype=pl.String).alias("xc"),
-        pl.col("y").map_elements(cell, return_dtype=pl.String).alias("yc"),
+        pl.col("x").map_elements(axis_label, return_dtype=pl.String).alias("xc"),
+        pl.col("y").map_elements(axis_label, return_dtype=pl.String).alias("yc"),
         pl.col("x").alias("xw"),
         pl.col("y").alias("yw"),
         pl.col(metric).alias("value"),
     ).to_pandas()
-    order = [cell(v) for v in grid_values(step)]
+    x_order = [axis_label(v) for v in sorted(set(grid["x"].to_list()))]
+    y_order = [axis_label(v) for v in sorted(set(grid["y"].to_list()), reverse=True)]
     best = grid.row(grid_best(grid, metric), named=True)
-    xs = alt.X("xc:O", title=f"{x} weight", sort=order, scale=alt.Scale(domain=order))
-    ys = alt.Y("yc:O", title=f"{y} weight", sort=list(reversed(order)), scale=alt.Scale(domain=list(reversed(order))))
+    xs = alt.X("xc:O", title=f"{x} weight", sort=x_order, scale=alt.Scale(domain=x_order))
+    ys = alt.Y("yc:O", title=f"{y} weight", sort=y_order, scale=alt.Scale(domain=y_order))
     cells = (
         alt.Chart(frame)
         .mark_rect()
@@ -149,8 +165,8 @@ def grid_chart(
     live_x, live_y = float(live.get(x, 0.0)), float(live.get(y, 0.0))
     marks = pl.DataFrame(
         {
-            "xc": [cell(best["x"]), cell(live_x)],
-            "yc": [cell(best["y"]), cell(live_y)],
+            "xc": [axis_label(best["x"]), axis_label(live_x)],
+            "yc": [axis_label(best["y"]), axis_label(live_y)],
             "what": [optimum, f"live weights ({x} {live_x:.2f}, {y} {live_y:.2f})"],
         }
     ).to_pandas()

@@ -20,6 +20,7 @@ from recsys.evaluation.config import HYBRID, POPULARITY, USER, EvaluationConfig,
 from recsys.evaluation.grid import grid_best
 from recsys.evaluation.metrics import metric_label
 from recsys.evaluation.significance import Significance, compare
+from recsys.evaluation.sweep import pair_total
 from recsys.models import registry
 from recsys.models.registry import Weights
 
@@ -75,6 +76,8 @@ class EvaluationResult:
     stages: dict[str, float] = field(default_factory=dict)
     stage_grid: pl.DataFrame | None = None
     stages_on: str = "validation"
+    #: whether the best step beats the live weights beyond the noise (:func:`sweep.recommend`)
+    recommendation: dict[str, Any] | None = None
 
     @property
     def best_weights(self) -> Weights:
@@ -170,6 +173,30 @@ class EvaluationResult:
             f"(popularity baseline {self.baseline():.4f}, current hybrid {self.model_value(HYBRID):.4f})."
         )
 
+    def sweep_fixed(self) -> dict[str, float]:
+        """The weights the sweep holds fixed (every scorer outside its pair, as in its steps)."""
+        row = self.sweep.row(0, named=True) if self.sweep.height else {}
+        return {n: float(row.get(weight_column(n)) or 0.0) for n in self.weights if n not in self.config.sweep_pair}
+
+    def advice_line(self) -> str:
+        """What the lab recommends, by the rule of :func:`recsys.evaluation.sweep.recommend`."""
+        rec = self.recommendation
+        if not rec:
+            return ""
+        label = metric_label(self.config.metric, self.config.k)
+        noise = rec.get("noise")
+        noise_text = f"{noise:.4f}" if noise is not None else "unknown (too few users)"
+        where = f"on {self.chosen_on} ({rec['users']} users)"
+        if rec["beats_live"]:
+            return (
+                f"Recommended: the best step leads the live weights by {rec['lead']:+.4f} {label} {where}, "
+                f"beyond the noise ({noise_text} = 1.96 paired standard errors)."
+            )
+        return (
+            f"The live weights are already best: the best step's lead {rec['lead']:+.4f} {label} {where} is "
+            f"within the noise ({noise_text} = 1.96 paired standard errors), so nothing is recommended."
+        )
+
     def timing_line(self) -> str:
         """Where the time went: the sweep (scores computed once + every step re-blended), the run."""
         t = self.timings
@@ -220,6 +247,7 @@ class EvaluationResult:
                 "rule": "the strongest setting within 2% of the best validation NDCG",
                 "settings": _rows(self.stage_grid) if self.stage_grid is not None else [],
             },
+            "recommendation": self.recommendation,
         }
 
     def _segments_dict(self) -> dict[str, Any] | None:
@@ -329,6 +357,7 @@ def result_from_document(doc: dict[str, Any], per_user: dict[str, pl.DataFrame] 
             else None
         ),
         stages_on=(doc.get("stages") or {}).get("chosen_on", "validation"),
+        recommendation=doc.get("recommendation"),
     )
 
 
@@ -464,6 +493,18 @@ def dump(result: EvaluationResult, directory: Path) -> list[Path]:
     return written
 
 
+def sweep_caption(result: EvaluationResult) -> str:
+    """``"Weight sweep: content's share of content + als (total 0.70) from 0 to 1 step 0.1 ..."``."""
+    c0, c1, step = result.config.sweep
+    x, y = result.config.sweep_pair
+    total = pair_total(result.weights, (x, y))
+    fixed = ", ".join(f"{n} {w:.2f}" for n, w in result.sweep_fixed().items())
+    return (
+        f"Weight sweep: {x}'s share of {x} + {y} (their live total {total:.2f}) from {c0:g} to {c1:g} step {step:g}, "
+        f"plus the live point; {fixed or 'nothing else'} fixed."
+    )
+
+
 def render_text(result: EvaluationResult) -> str:
     """The result as the CLI prints it: headline, models table, sweep table, best step,
     significance (the same frames and lines the page shows)."""
@@ -472,15 +513,12 @@ def render_text(result: EvaluationResult) -> str:
     if result.validation is not None:
         lines += ["Validation split (chooses the sweep step):", _text_table(result.models_table("validation")), ""]
     lines += [*definitions_lines(), ""]
-    c0, c1, step = result.config.sweep
-    others = {n: w for n, w in result.weights.items() if n not in ("content", "als", "popularity") and w}
-    fixed = "".join(f", {n} {w:g}" for n, w in others.items())
     lines += [
-        f"Weight sweep: content {c0:g}..{c1:g} step {step:g}, ALS = 1 - content, "
-        f"popularity {result.config.popularity_weight:g}{fixed}",
+        sweep_caption(result),
         _text_table(result.sweep_table()),
         "",
         result.best_line(),
+        result.advice_line(),
         result.significance.summary(),
     ]
     doc = result.to_dict()

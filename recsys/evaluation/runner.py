@@ -98,6 +98,7 @@ from recsys.evaluation.scoring import (
 from recsys.evaluation.significance import compare
 from recsys.evaluation.splits import Split, SplitError, split, validation_split
 from recsys.evaluation.sweep import best_step, run_sweep, step_label
+from recsys.evaluation.sweep import recommend as recommend_step
 from recsys.evaluation.taste import TasteContext
 from recsys.models import registry
 from recsys.models.als import blas_single_thread
@@ -271,6 +272,7 @@ def run_evaluation(
     chooser = stages[chosen_on]
     best = best_step(chooser.sweep[config.metric].to_list())
     best_row = result_test.sweep.row(best, named=True)
+    advice = _advice(chooser, best, config)
     # the BEST row of each stage is the validation-chosen step, evaluated on that stage
     for res in stages.values():
         _set_best(res, best, config)
@@ -352,7 +354,21 @@ def run_evaluation(
         stages=result_test.stages,
         stage_grid=stages[chosen_on].stage_grid,
         stages_on=chosen_on,
+        recommendation=advice,
     )
+
+
+def _advice(chooser: StageResult, best: int, config: EvaluationConfig) -> dict[str, Any]:
+    """:func:`recsys.evaluation.sweep.recommend` on the choosing split: the best step against the
+    live weights (the HYBRID row), per user."""
+    metric = config.metric
+    step = str(chooser.sweep["model"][best])
+    pair = (
+        chooser.per_user[step]
+        .select(USER, metric)
+        .join(chooser.per_user[HYBRID].select(USER, pl.col(metric).alias("live")), on=USER, how="inner")
+    )
+    return recommend_step(best, config.live_step(), pair[metric].to_list(), pair["live"].to_list())
 
 
 def _fit_hybrid(

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from recsys.__main__ import main
 from recsys.config import Settings
 from recsys.evaluation import background, runner, runs
+from recsys.models import registry
 from recsys.store import Store, lab
 from recsys.weights import current as live_weights
 from tests.app.helpers import onboarded
@@ -72,7 +73,7 @@ def test_background_run_is_stored_shown_and_matches_the_cli(
 ) -> None:
     at = open_lab(model_settings)
     assert at.title[0].value == "Evaluation lab"
-    assert "Live weights: content 0.50, als 0.20, taste 0.20, popularity 0.10 (the defaults" in info_texts(at)
+    assert "Every feed uses: content 0.50, als 0.20, taste 0.20, popularity 0.10 (defaults)." in info_texts(at)
     assert "No stored run yet" in info_texts(at)
     assert any("Cost estimate for the default settings: about" in c.value for c in at.caption)
 
@@ -118,7 +119,7 @@ def test_background_run_is_stored_shown_and_matches_the_cli(
     assert any("1 tested user (1 app user)" in c.value for c in at.caption)
     assert any("over 1 user " in m.value or "over 1 user:" in m.value for m in at.markdown)
     specs = [c.proto.spec for c in at.get("vega_lite_chart")]
-    assert any("NDCG@10 by content weight" in s for s in specs)
+    assert any("NDCG@10 by content share of content + als" in s and "orange ring: the live weights" in s for s in specs)
     assert any("on validation by content and als weight" in s and '"rect"' in s for s in specs)  # the heatmap
     assert any("the orange ring marks the live weights" in c.value for c in at.caption)
     assert any("By user activity" in m.value for m in at.markdown)
@@ -243,26 +244,48 @@ def test_only_analysts_and_admins_change_the_live_weights(
 ) -> None:
     at = open_lab(model_settings)  # alice is the first account: admin
     quick(at)
-    at.slider(key="eval-pop").set_value(0.2)
-    run_to_end(at, fresh_queue)
-    use = next(s for s in at.select_slider if str(s.key).startswith("eval-use-content-"))
-    use.set_value(1.0).run()
+    run_id = run_to_end(at, fresh_queue)
+    choice = next(s for s in at.selectbox if str(s.key) == f"eval-use-choice-{run_id}")
+    # one tested user: no lead can beat the noise, so the live weights stay preselected
+    assert choice.value == 0 and any("The live weights are already best" in m.value for m in at.markdown)
+    choice.set_value(1).run()  # "Sweep step 1": content's share 0
+    deltas = next(
+        d.value for d in at.dataframe if list(d.value.columns) == ["Figure", "Split", "Live", "New", "Change"]
+    )
+    assert set(deltas["Figure"]) >= {"NDCG@10", "Miscalibration", "Popularity lift", "Tail share"}
     at.button(key="eval-use").click().run()
+    assert not at.exception, at.exception
+    assert any(m.value.startswith("**New:** content 0.00, als 0.70, taste 0.20, popularity 0.10") for m in at.markdown)
+    assert live_weights(Store.open(model_settings.store_url)) == registry.default_weights()  # nothing before confirming
+    at.text_input(key="eval-apply-reason").set_value("first step looks better")
+    at.button(key="eval-apply-confirm").click().run()
     assert not at.exception, at.exception
     store = Store.open(model_settings.store_url)
     try:
-        expected = {"content": 1.0, "als": 0.0, "taste": 0.2, "popularity": 0.2}
+        expected = {"content": 0.0, "als": 0.7, "taste": 0.2, "popularity": 0.1}
         assert live_weights(store) == expected
-        assert "Live weights: content 0.71, als 0.00, taste 0.14, popularity 0.14, set by alice" in info_texts(at)
+        assert any(
+            t.startswith("Every feed uses: content 0.00, als 0.70, taste 0.20, popularity 0.10 (live: set by alice")
+            for t in info_texts(at).splitlines()
+        )
         change = lab.weight_history(store)[0]
-        assert (change.changed_by, change.action, change.old, change.new) == ("alice", "apply", None, expected)
+        assert (change.changed_by, change.action, change.old, change.new, change.reason, change.run_id) == (
+            "alice",
+            "apply",
+            None,
+            expected,
+            "first step looks better",
+            run_id,
+        )
 
-        # demoted while the page is open: the button's action is refused on the server
+        # demoted while the confirmation is open: its write is refused on the server
+        at.button(key="eval-use").click().run()
         alice = store.get_user("alice")
         assert alice is not None
         store._update_user(alice.id, role="tester")
-        at.button(key="eval-use").click().run()
-        assert any("Only analysts and admins may change the live weights" in e.value for e in at.error)
+        at.button(key="eval-apply-confirm").click().run()
+        # the next run re-reads the role: no confirmation is processed (weights.apply would refuse
+        # it too: tests/test_weights.py)
         assert len(lab.weight_history(store)) == 1
         at.run()
         assert not [b for b in at.button if b.key in ("eval-use", "eval-reset-weights")]
@@ -275,7 +298,8 @@ def test_only_analysts_and_admins_change_the_live_weights(
         history = lab.weight_history(store)
         assert [c.action for c in history] == ["reset", "apply"] and history[0].old == expected
         shown = next(d.value for d in at.dataframe if "Action" in d.value.columns)
-        assert list(shown["Action"]) == ["reset", "apply"]
+        assert list(shown["Action"]) == ["reset", "apply"] and list(shown["Run"])[1] == run_id
+        assert any(t.endswith("(defaults).") for t in info_texts(at).splitlines())  # no "never changed" above a history
     finally:
         store.close()
 

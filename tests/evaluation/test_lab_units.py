@@ -60,21 +60,14 @@ def test_popularity_table_shares_of_recommendations_and_hits() -> None:
     assert table["none recs"].to_list() == [None, None, None]  # nothing recommended: no share
 
 
-def test_grid_points_for_a_pair_keep_the_other_weights() -> None:
+def test_grid_points_for_a_pair_keep_the_other_weights_and_contain_the_live_point() -> None:
     base = {"content": 0.5, "als": 0.2, "taste": 0.2, "popularity": 0.1}
     points = grid.grid_points(("content", "als"), 0.5, base)
-    assert [(p["content"], p["als"]) for p in points] == [
-        (0.0, 0.0),
-        (0.0, 0.5),
-        (0.0, 1.0),
-        (0.5, 0.0),
-        (0.5, 0.5),
-        (0.5, 1.0),
-        (1.0, 0.0),
-        (1.0, 0.5),
-        (1.0, 1.0),
-    ]
+    # ALS's axis gains the live 0.2 (content's live 0.5 is on the grid already): 3 x 4 cells
+    assert [(p["content"], p["als"]) for p in points] == [(c, a) for c in (0.0, 0.5, 1.0) for a in (0.0, 0.2, 0.5, 1.0)]
     assert all(p["taste"] == 0.2 and p["popularity"] == 0.1 for p in points)
+    assert base in points  # the live weights are measured next to every alternative
+    assert [grid.axis_label(v) for v in grid.axis_values(0.25, 0.2)] == ["0", "0.2", "0.25", "0.5", "0.75", "1"]
     # no other weight: the all-zero cell cannot blend and is skipped
     zero = grid.grid_points(("content", "als"), 0.5, {})
     assert len(zero) == 8 and {"content": 0.0, "als": 0.0, "taste": 0.0, "popularity": 0.0} not in zero

@@ -14,7 +14,7 @@ from recsys.errors import EvaluationError
 from recsys.evaluation import runner
 from recsys.evaluation.runner import EvaluationConfig, app_ratings, run_evaluation
 from recsys.evaluation.significance import wilcoxon_test
-from recsys.evaluation.sweep import best_step, content_weights, parse_sweep, step_label, step_weights
+from recsys.evaluation.sweep import best_step, content_weights, live_share, parse_sweep, step_label, step_weights
 from recsys.models import ALSScorer, TfidfConfig, TfidfScorer, TrainingData, registry
 from tests.models.conftest import make_ratings, make_titles
 
@@ -100,8 +100,10 @@ def test_result_layout(tiny: runner.EvaluationResult) -> None:
         "served (hybrid + ranking stages)",
     ]
     assert tiny.models["model"].to_list() == list(runner.model_names())
-    assert tiny.sweep["content_weight"].to_list() == [0.0, 0.5, 1.0]
-    assert tiny.sweep["als_weight"].to_list() == [1.0, 0.5, 0.0]
+    # content's share of the live content + ALS total (0.7): 0, 0.5, 1 and the live 0.714
+    assert tiny.sweep["content_weight"].to_list() == [0.0, 0.35, 0.5, 0.7]
+    assert tiny.sweep["als_weight"].to_list() == [0.7, 0.35, 0.2, 0.0]
+    assert tiny.config.live_step() == 2  # the live weights are a step of the sweep
     assert set(tiny.sweep["popularity_weight"].to_list()) == {0.1}
     assert set(tiny.sweep["taste_weight"].to_list()) == {registry.default_weights()["taste"]}
     # each single-scorer row is that scorer alone; the baseline is outside the hybrid
@@ -243,7 +245,7 @@ def test_the_sweep_reuses_models_and_scores(monkeypatch: pytest.MonkeyPatch) -> 
             ),
             configs=CONFIGS,
         )
-        assert result.sweep.height == (3 if step == 0.5 else 11)
+        assert result.sweep.height == (3 if step == 0.5 else 11) + 1  # + the live point
         # the catalogue-only content model is fitted once for both splits; ALS once per split
         # (validation, test) and one ALS score per tested user of each split, whatever the
         # number of steps
@@ -337,11 +339,18 @@ def test_sweep_helpers() -> None:
     for bad in ("0:1", "a:b:c", "0:1:0", "1:0:0.1"):
         with pytest.raises(EvaluationError):
             parse_sweep(bad)
-    assert step_weights(0.3, 0.1) == {"content": 0.3, "als": 0.7, "taste": 0.0, "popularity": 0.1}
-    # other scorers keep their current weight during the sweep
+    # the pair shares its live total; other scorers keep their current weight during the sweep
     current = {"content": 0.3, "als": 0.5, "taste": 0.25, "popularity": 0.1}
-    assert step_weights(0.8, 0.2, current) == {"content": 0.8, "als": 0.2, "taste": 0.25, "popularity": 0.2}
-    assert step_label(step_weights(0.3, 0.1, current)) == "sweep content=0.30 als=0.70 taste=0.25 popularity=0.10"
+    assert step_weights(0.25, current) == {"content": 0.2, "als": 0.6, "taste": 0.25, "popularity": 0.1}
+    assert step_weights(0.25, current, popularity=0.2)["popularity"] == 0.2  # --popularity-weight
+    assert step_weights(0.5, current, ("taste", "popularity")) == {
+        "content": 0.3,
+        "als": 0.5,
+        "taste": 0.175,
+        "popularity": 0.175,
+    }
+    assert step_label(step_weights(0.25, current)) == "sweep content=0.20 als=0.60 taste=0.25 popularity=0.10"
+    assert live_share(current) == 0.375 and step_weights(0.375, current) == current
     assert best_step([0.1, 0.3, 0.3, float("nan")]) == 1
     assert best_step([float("nan"), 0.2]) == 1
 
@@ -368,8 +377,8 @@ def test_compare_any_two_configurations(tiny: runner.EvaluationResult) -> None:
     assert sig.n_users == 2 and sig.label == "HitRate@2"
     assert sig.mean_a == pytest.approx(tiny.model_value(runner.POPULARITY, "hit_rate"))
     assert tiny.compare(runner.ALS, runner.ALS).p_value == 1.0
-    assert "sweep content=0.50 als=0.50 taste=0.20 popularity=0.10" in tiny.configurations
-    assert tiny.compare(runner.HYBRID, "sweep content=0.50 als=0.50 taste=0.20 popularity=0.10").n_users == 2
+    assert "sweep content=0.35 als=0.35 taste=0.20 popularity=0.10" in tiny.configurations
+    assert tiny.compare(runner.HYBRID, "sweep content=0.35 als=0.35 taste=0.20 popularity=0.10").n_users == 2
     with pytest.raises(EvaluationError, match="Unknown configuration"):
         tiny.compare("nope", runner.ALS)
 
