@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from recsys import cli_lab
+from recsys import cli_lab, jobs
 from recsys.config import Settings, get_settings
 from recsys.errors import CineBlendError
 from recsys.locks import exclusive
@@ -57,7 +57,6 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     import getpass
     import time
 
-    from recsys import jobs
     from recsys.pipeline import train_model
 
     started = time.perf_counter()
@@ -210,7 +209,7 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
             **cli_lab.config_options(args),
         )
         with (
-            exclusive(settings.data_dir / ".evaluate.lock", "evaluation", store_url=settings.store_url),
+            exclusive(jobs.job_lock(settings, "evaluate"), "evaluation", store_url=settings.store_url),
             Catalog(settings.parquet_dir) as catalog,
         ):
             try:
@@ -241,7 +240,7 @@ def _tune(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.evaluation.tuning import TuneConfig, tune, write_tuned
 
     config = TuneConfig.quick() if args.quick else TuneConfig()
-    with exclusive(settings.data_dir / ".tune.lock", "tuning", store_url=settings.store_url):
+    with exclusive(jobs.job_lock(settings, "tune"), "tuning", store_url=settings.store_url):
         with Catalog(settings.parquet_dir) as catalog:
             titles = catalog.all_titles()
             ratings = evaluation_ratings(

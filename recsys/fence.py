@@ -86,7 +86,7 @@ def take(store: Store, name: str, holder: str, job_id: int | None) -> int:
             .where(job_leases.c.name == name)
             .values(generation=job_leases.c.generation + 1, holder=holder, job_id=job_id, renewed_at=utcnow())
         )
-        return int(conn.scalar(select(job_leases.c.generation).where(job_leases.c.name == name)))
+        return int(conn.scalar(select(job_leases.c.generation).where(job_leases.c.name == name)) or 0)
 
 
 def renew(store: Store, name: str, generation: int) -> bool:

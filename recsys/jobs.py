@@ -363,8 +363,14 @@ _RUNNERS: dict[tuple[str, str], JobRunner] = {}
 _RUNNERS_LOCK = threading.Lock()
 
 
+def load_kinds() -> None:
+    """Register the kinds defined outside this module (the lab's evaluate and tune)."""
+    import recsys.evaluation.jobs  # noqa: F401 - registers on import
+
+
 def runner(settings: Settings, store: Store) -> JobRunner:
     """This process's runner for the store at ``settings.store_url`` (created once)."""
+    load_kinds()
     key = (settings.store_url, str(settings.data_dir.resolve()))
     with _RUNNERS_LOCK:
         if key not in _RUNNERS:
