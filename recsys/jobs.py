@@ -254,9 +254,6 @@ class JobRunner:
         if job is None or job.state != rows.QUEUED:
             return
         spec = KINDS[job.kind]
-        if not self._may_run(spec, job.requested_by):  # the role was taken away while it waited
-            rows.abandon(self.store, [job_id], f"Not started: {spec.not_allowed}")
-            return
         try:
             with self._kind_lock(job, spec) as held:
                 if held is None:
@@ -292,6 +289,9 @@ class JobRunner:
 
     def _run_locked(self, job: Job, spec: JobKind, held: Held) -> None:
         job_id = job.id
+        if not self._may_run(spec, job.requested_by):  # the role was taken away while it waited
+            rows.abandon(self.store, [job_id], f"Not started: {spec.not_allowed}")
+            return
         fence = Fence(self.store, job.kind, self.server, job_id, held.alive)
         if not rows.start(self.store, job_id, server=self.server, fence=fence.token):
             return  # cancelled meanwhile, or another worker took it

@@ -26,7 +26,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy import Connection, create_engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from recsys.errors import CineBlendError, StoreError
@@ -53,7 +53,7 @@ class Held:
         with self._guard:
             try:
                 return self._conn.scalar(text("SELECT 1")) == 1
-            except DBAPIError:
+            except SQLAlchemyError:  # the connection is gone (DBAPIError) or unusable since
                 return False
 
 
@@ -157,10 +157,10 @@ def _advisory(
             yield held
         finally:
             # a lost connection has had its lock released by the server already
-            with suppress(DBAPIError):
+            with suppress(SQLAlchemyError):
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
     finally:
         if conn is not None:
-            with suppress(DBAPIError):
+            with suppress(SQLAlchemyError):
                 conn.close()
         engine.dispose()
