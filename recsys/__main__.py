@@ -234,6 +234,23 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+    import threading
+
+    from recsys.store import Store
+    from recsys.store.engine import safe_url
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with Store.open(settings.store_url) as store:
+        print(f"Worker {jobs.SERVER_ID} running the jobs of {safe_url(settings.store_url)}", file=sys.stderr)
+        jobs.JobRunner(settings, store, mode="worker").serve(stop, parent_pid=args.parent)
+    return 0
+
+
 def _tune(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.catalog.queries import Catalog
     from recsys.evaluation.runner import evaluation_ratings
@@ -392,6 +409,13 @@ def build_parser() -> argparse.ArgumentParser:
         "every app user's interactions; writes a new version under data/models/ atomically.",
     )
     p.set_defaults(func=_train)
+
+    p = sub.add_parser(
+        "worker",
+        help="run the store-backed jobs (build, train, tune, evaluate) in this process, for every app server",
+    )
+    p.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)  # set by an app's local worker
+    p.set_defaults(func=_worker)
 
     p = sub.add_parser(
         "recommend",

@@ -39,6 +39,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Connection, select, update
@@ -246,3 +247,18 @@ def _scrub_deleted(conn: Connection, version_tmp: Path) -> None:
     for user_id in sorted(app_ids - present):
         scrub_version(version_tmp, f"app:{user_id}")
         log.info("user %d was deleted during training: left out of the new version", user_id)
+
+
+def touch(store: Store, name: str, holder: str) -> None:
+    """Renew (or create) lease ``name`` for ``holder`` without a new generation (a heartbeat)."""
+    with translate_errors(store.engine.url), write_transaction(store.engine) as conn:
+        _ensure(conn, name)
+        conn.execute(update(job_leases).where(job_leases.c.name == name).values(holder=holder, renewed_at=utcnow()))
+
+
+def fresh_holders(store: Store, prefix: str, max_age_s: float) -> list[str]:
+    """Holders of leases named ``prefix...`` renewed in the last ``max_age_s`` seconds."""
+    since = utcnow() - timedelta(seconds=max_age_s)
+    stmt = select(job_leases.c.holder).where(job_leases.c.name.startswith(prefix), job_leases.c.renewed_at >= since)
+    with translate_errors(store.engine.url), store.engine.connect() as conn:
+        return [str(h) for h in conn.scalars(stmt) if h]

@@ -28,6 +28,8 @@ import os
 import queue
 import secrets
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -148,13 +150,31 @@ def describe(job: Job) -> str:
     return f"A {what} requested{who} at {when(job.requested_at)} is queued on {server_label(job.server)}."
 
 
-class JobRunner:
-    """The background jobs of one app server process on one store."""
+#: Where an app server's jobs run: ``worker`` (default): in a worker process (``python -m recsys
+#: worker``; the app starts a local one when none is alive); ``thread``: in the server's own
+#: threads (tests that hook a job inside the server).
+JOBS_ENV = "CINEBLEND_JOBS"
+#: A worker whose heartbeat is older than this is taken for dead (the app starts a local one).
+WORKER_STALE_S = 15.0
+#: Seconds between two looks of a worker at the queue (also its heartbeat).
+WORKER_POLL_S = 1.0
 
-    def __init__(self, settings: Settings, store: Store, server: str = SERVER_ID) -> None:
+
+def jobs_mode() -> str:
+    mode = os.environ.get(JOBS_ENV, "worker").strip().lower()
+    return mode if mode in ("worker", "thread") else "worker"
+
+
+class JobRunner:
+    """The background jobs of one app server process on one store (``mode`` thread: run here;
+    worker: only queued here, a worker process runs them)."""
+
+    def __init__(self, settings: Settings, store: Store, server: str = SERVER_ID, mode: str = "thread") -> None:
         self.settings = settings
         self.store = store
         self.server = server
+        self.mode = mode
+        self._spawned: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._pending: set[int] = set()  # queued or running here
@@ -184,6 +204,8 @@ class JobRunner:
                         raise JobRefused(f"{describe(job)} Wait for it to finish.")
                     if job.state == rows.RUNNING and self._lock_held(kind):
                         raise JobRefused(f"{describe(job)} Wait for it to finish.")
+                    if job.state == rows.QUEUED and self.mode == "worker":
+                        raise JobRefused(f"{describe(job)} Wait for it to finish.")
                     if job.state == rows.RUNNING or job.server == self.server:
                         rows.abandon(self.store, [job.id])  # its server is gone
             if spec.admit is not None:
@@ -191,10 +213,74 @@ class JobRunner:
             job = rows.enqueue(
                 self.store, kind, requested_by=requested_by, server=self.server, params=params, estimate_s=estimate_s
             )
-            self._pending.add(job.id)
-            self._queue(spec.lane).put(job.id)
+            if self.mode == "thread":
+                self._pending.add(job.id)
+                self._queue(spec.lane).put(job.id)
+        if self.mode == "worker":
+            self.ensure_worker()
         log.info("queued %s job %d for %s", kind, job.id, requested_by)
         return job
+
+    # -- worker processes --------------------------------------------------------------------
+
+    def ensure_worker(self) -> None:
+        """Start a local worker process (``python -m recsys worker``) unless one is alive on this
+        store (a heartbeat in the last :data:`WORKER_STALE_S`): a single-machine install needs
+        no separate worker, and its jobs still run outside the web server."""
+        if workers_alive(self.store):
+            return
+        with self._lock:
+            if self._spawned is not None and self._spawned.poll() is None:
+                return
+            log.info("no worker alive: starting a local one")
+            self._spawned = subprocess.Popen(
+                [sys.executable, "-m", "recsys", "worker", "--parent", str(os.getpid())],
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    def serve(self, stop: threading.Event, parent_pid: int | None = None) -> None:
+        """Be a worker: run queued jobs of every kind from every server, one at a time per lane,
+        until ``stop`` is set (or ``parent_pid`` has exited and nothing runs here)."""
+        load_kinds()
+        lanes = sorted({k.lane for k in KINDS.values()})
+        heartbeat = f"worker:{self.server}"
+        threads = [
+            threading.Thread(target=self._poll, args=(lane, stop), name=f"cineblend-worker-{lane}", daemon=True)
+            for lane in lanes
+        ]
+        for thread in threads:
+            thread.start()
+        log.info("worker %s serving lanes %s", self.server, ", ".join(lanes))
+        while not stop.wait(WORKER_POLL_S):
+            try:
+                beat(self.store, heartbeat, self.server)
+            except CineBlendError as exc:
+                log.warning("worker heartbeat failed: %s", exc)
+            if parent_pid is not None and not _alive(parent_pid) and not self.busy():
+                log.info("the app server that started this worker has stopped: the worker stops")
+                stop.set()
+        for thread in threads:
+            thread.join()
+
+    def _poll(self, lane: str, stop: threading.Event) -> None:
+        kinds = tuple(k for k, spec in KINDS.items() if spec.lane == lane)
+        while not stop.is_set():
+            try:
+                for job in rows.queued(self.store, kinds):
+                    with self._idle:
+                        self._pending.add(job.id)
+                    try:
+                        self._run(job.id)
+                    finally:
+                        with self._idle:
+                            self._pending.discard(job.id)
+                            self._idle.notify_all()
+                    if stop.is_set():
+                        break
+            except Exception:  # the worker must survive anything
+                log.exception("worker lane %s failed", lane)
+            stop.wait(WORKER_POLL_S)
 
     def cancel(self, job_id: int, by: str | None, *, any_job: bool = False) -> rows.Job | None:
         """Ask job ``job_id`` to stop (``by`` must have requested it unless ``any_job``, an
@@ -344,6 +430,8 @@ class JobRunner:
             parts = job.server.split(":")
             if len(parts) < 3 or parts[0] != host or job.server == self.server:
                 continue
+            if job.state == rows.QUEUED and self.mode != "thread":
+                continue  # waits for a worker: survives its web server's restart
             if parts[1] == pid or not _alive(int(parts[1])):
                 stale.append(job.id)
         rows.abandon(self.store, stale)
@@ -363,6 +451,20 @@ _RUNNERS: dict[tuple[str, str], JobRunner] = {}
 _RUNNERS_LOCK = threading.Lock()
 
 
+def beat(store: Store, name: str, holder: str) -> None:
+    """A worker's heartbeat (its lease row's renewal time)."""
+    from recsys.fence import touch
+
+    touch(store, name, holder)
+
+
+def workers_alive(store: Store) -> bool:
+    """Whether some worker process's heartbeat on this store is fresh."""
+    from recsys.fence import fresh_holders
+
+    return bool(fresh_holders(store, "worker:", WORKER_STALE_S))
+
+
 def load_kinds() -> None:
     """Register the kinds defined outside this module (the lab's evaluate and tune)."""
     import recsys.evaluation.jobs  # noqa: F401 - registers on import
@@ -374,7 +476,7 @@ def runner(settings: Settings, store: Store) -> JobRunner:
     key = (settings.store_url, str(settings.data_dir.resolve()))
     with _RUNNERS_LOCK:
         if key not in _RUNNERS:
-            _RUNNERS[key] = JobRunner(settings, store)
+            _RUNNERS[key] = JobRunner(settings, store, mode=jobs_mode())
         return _RUNNERS[key]
 
 

@@ -226,3 +226,58 @@ def test_plain_words_and_time_left() -> None:
     assert lab_jobs.time_left(60.0, 20.0, 0.3) == 40.0
     assert lab_jobs.time_left(60.0, 80.0, 0.8) == pytest.approx(20.0)
     assert lab_jobs.time_left(60.0, 80.0, 0.0) == pytest.approx(8.0)
+
+
+def test_jobs_requested_on_either_server_run_on_the_worker_and_survive_a_web_restart(
+    store: Store, settings: Settings, trainer: Trainer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two web servers in worker mode queue only; one worker (its own id) runs what either asked
+    for; a web server restarted meanwhile (same host, new pid) leaves the queued job alone."""
+    spawned: list[str] = []
+    monkeypatch.setattr(jobs.JobRunner, "ensure_worker", lambda self: spawned.append(self.server))
+    web_a = jobs.JobRunner(settings, store, server="web:101:aaaaaa", mode="worker")
+    web_b = jobs.JobRunner(settings, store, server="web-b:202:bbbbbb", mode="worker")
+    job_a = web_a.submit(KIND, "ada")
+    assert spawned == ["web:101:aaaaaa"]  # no worker alive yet: the app starts a local one
+    with pytest.raises(jobs.JobRefused, match="is queued on web"):
+        web_b.submit(KIND, "bob")  # one queued, seen from the other server
+    jobs.JobRunner(settings, store, server="web:303:cccccc", mode="worker")  # A restarted
+    assert rows.get(store, job_a.id).state == "queued"  # type: ignore[union-attr]
+
+    worker = jobs.JobRunner(settings, store, server="worker:404:dddddd", mode="worker")
+    started, release = trainer.gate("worker:404:dddddd")
+    stop = threading.Event()
+    serving = threading.Thread(target=worker.serve, args=(stop,))
+    serving.start()
+    try:
+        assert started.wait(60)
+        running = rows.get(store, job_a.id)
+        assert running is not None and (running.state, running.server) == ("running", "worker:404:dddddd")
+        beat = threading.Event()
+        for _ in range(200):  # the worker's heartbeat: what keeps the apps from starting their own
+            if jobs.workers_alive(store):
+                break
+            beat.wait(0.05)
+        assert jobs.workers_alive(store)
+        release.set()
+        assert worker.wait_idle(60)
+        deadline = threading.Event()
+        for _ in range(600):
+            done = rows.get(store, job_a.id)
+            if done is not None and done.state == "done":
+                break
+            deadline.wait(0.05)
+        assert done is not None and done.state == "done"
+        started, release = trainer.gate("worker:404:dddddd")
+        release.set()
+        job_b = web_b.submit(KIND, "bob")  # requested on the other server: the same worker runs it
+        for _ in range(600):
+            ran = rows.get(store, job_b.id)
+            if ran is not None and ran.state == "done":
+                break
+            deadline.wait(0.05)
+        assert ran is not None and (ran.state, ran.server) == ("done", "worker:404:dddddd")
+        assert len(versions(trainer.models_dir)) == 2
+    finally:
+        stop.set()
+        serving.join(30)
