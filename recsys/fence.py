@@ -27,9 +27,8 @@ B takes the lock and the lease (generation 8). A's next heartbeat finds the lock
 progress report raises Fenced, and even a publish racing ahead of that heartbeat is refused
 (generation 8 != 7); A's row is left as B's clean-up wrote it.
 
-Measured (tests/multiserver/test_fenced_jobs.py, PostgreSQL, 2-core machine): a lost lock is
-noticed within one heartbeat (2 s); a publish takes the ``publish`` row for the rename only
-(a few milliseconds).
+Tested in tests/store/test_fenced_jobs.py (PostgreSQL: lock connections terminated mid-train on
+two runners). A lost lock is noticed by the next heartbeat, and always at publish (checked then).
 """
 
 from __future__ import annotations
