@@ -1,7 +1,7 @@
 """Evaluation lab: honest offline evaluation (validation chooses, test reports), segments, the
 2-D weight grid, run history with comparison and export, and the live weights (analysts and
-admins apply or reset them; every change is kept). Runs go to the server's background queue
-(:mod:`recsys.evaluation.background`) and are stored; every figure shown comes from a stored run
+admins apply or reset them; every change is kept). Runs and ``tune`` go to the store-backed job
+queue (:mod:`recsys.evaluation.jobs`: enqueue / status / cancel, any server) and are stored; every figure shown comes from a stored run
 (the same document ``python -m recsys runs show ID --json`` prints). This page only collects
 settings and renders."""
 
@@ -11,9 +11,10 @@ import streamlit as st
 
 from recsys import roles
 from recsys import weights as live_weights_
-from recsys.errors import CineBlendError, EvaluationError
+from recsys.errors import CineBlendError
+from recsys.evaluation import jobs as lab_jobs
 from recsys.evaluation import metrics, runner, runs
-from recsys.evaluation.background import EXPENSIVE_S, QUEUE, DataSize, estimate_seconds, human_seconds
+from recsys.evaluation.background import EXPENSIVE_S, DataSize, estimate_seconds, human_seconds
 from recsys.evaluation.config import MAX_FACTORS, MAX_ITERATIONS, MAX_K, MAX_NEW_USER_DRAWS
 from recsys.evaluation.grid import grid_chart
 from recsys.evaluation.report import result_from_document
@@ -22,7 +23,6 @@ from recsys.evaluation.splits import PROTOCOLS
 from recsys.evaluation.sweep import sweep_chart
 from recsys.evaluation.tv import MIN_TV_USERS, taste_table, tv_users
 from recsys.feed import recommend_profile
-from recsys.locks import exclusive
 from recsys.models import registry
 from recsys.store import lab
 from recsys.ui import auth, demo, lab_weights, resources, state
@@ -72,27 +72,6 @@ def model_version() -> str:
     return (model.version or "unsaved") if model is not None else "none"
 
 
-def make_work(config: runner.EvaluationConfig, username: str):  # type: ignore[no-untyped-def]
-    """The job the background worker runs: evaluate (one at a time across processes), store."""
-
-    def work(progress) -> int:  # type: ignore[no-untyped-def]
-        with exclusive(cfg.data_dir / ".evaluate.lock", "evaluation"):
-            result = runner.evaluate_catalogue(
-                config, catalog=catalog, store=store, recommender=model, progress=progress
-            )
-        return runs.save(
-            store,
-            result,
-            created_by=username,
-            model_version=model_version(),
-            catalogue_build=runner.catalogue_stamp(cfg.parquet_dir),
-            dataset=runs.dataset_label(cfg.movielens_url, config.with_app_data, config.sample_users)
-            + (", TV only" if config.tv_only else ""),
-        )
-
-    return work
-
-
 def start(config: runner.EvaluationConfig) -> None:
     """Queue ``config`` for this user (after the cost warning for testers and demo sessions)."""
     s = st.session_state
@@ -107,8 +86,8 @@ def start(config: runner.EvaluationConfig) -> None:
         )
         return
     try:
-        job = QUEUE.submit(who, config, estimate, make_work(config, who))
-    except EvaluationError as exc:
+        job = lab_jobs.enqueue_evaluation(cfg, resources.shared_store(cfg), who, config, estimate)
+    except CineBlendError as exc:
         s[state.FLASH] = ("error", str(exc))
         return
     s.pop(CONFIRMED, None)
@@ -158,8 +137,18 @@ def start_tv() -> None:
     start(config)
 
 
-def cancel(job_id: str) -> None:
-    if QUEUE.cancel(job_id, who):
+def start_tune() -> None:
+    """on_click of "Run tune": analysts and admins (checked in the store again when it starts)."""
+    try:
+        job = lab_jobs.enqueue_tune(cfg, resources.shared_store(cfg), user.username)
+    except CineBlendError as exc:
+        st.session_state[state.FLASH] = ("error", str(exc))
+        return
+    st.session_state[JOB] = job.id
+
+
+def cancel(job_id: int) -> None:
+    if lab_jobs.cancel(cfg, resources.shared_store(cfg), job_id, who, any_job=user.role == roles.ADMIN and not is_demo):
         st.session_state[state.FLASH] = ("info", "Cancelling the evaluation; nothing of it will be stored.")
 
 
@@ -272,40 +261,42 @@ st.caption(
     f"(from the data size: {size_now().ratings:,} ratings, {size_now().users:,} users). Runs go to the server's "
     "queue one at a time; the page stays usable and you can cancel."
 )
+if may_apply:
+    st.button(
+        "Run tune (quick grid)",
+        key="eval-tune",
+        icon=":material/tune:",
+        on_click=start_tune,
+        help="Chooses ALS settings and blend weights on validation; the next training uses them.",
+    )
 
 # --- the running job ----------------------------------------------------------------------------
-job = QUEUE.get(st.session_state.get(JOB))
+if JOB not in st.session_state and (yours := lab_jobs.mine(resources.shared_store(cfg), who)) is not None:
+    st.session_state[JOB] = yours.id  # queued from another server or an earlier session
+job = lab_jobs.status(resources.shared_store(cfg), st.session_state[JOB]) if JOB in st.session_state else None
 
 
-@st.fragment(run_every=1.0 if job is not None and job.active else None)
+@st.fragment(run_every=1.0 if job is not None and job.job.active else None)
 def job_panel() -> None:
-    current = QUEUE.get(st.session_state.get(JOB))
+    current = lab_jobs.status(resources.shared_store(cfg), st.session_state[JOB]) if JOB in st.session_state else None
     if current is None:
         return
-    if current.active:
-        if current.state == "queued":
-            ahead = QUEUE.position(current)
-            st.info(
-                f"Queued: {ahead} evaluation{'s' if ahead != 1 else ''} ahead of yours.", icon=":material/schedule:"
-            )
+    if current.job.active:
+        if current.job.state == "queued":
+            st.info(current.text, icon=":material/schedule:")
         else:
-            left = current.remaining()
-            eta = f"{human_seconds(left)} left" if left > 0 else "taking longer than estimated"
-            st.progress(
-                current.fraction(),
-                text=f"{current.stage or 'Starting'}: {eta} (estimate {human_seconds(current.estimate_s)} "
-                f"from the data size; {current.elapsed():.0f} s so far)",
-            )
-        st.button("Cancel", key="eval-cancel", icon=":material/stop:", on_click=cancel, args=(current.id,))
+            st.progress(current.fraction, text=current.text)
+        st.button("Cancel", key="eval-cancel", icon=":material/stop:", on_click=cancel, args=(current.job.id,))
         return
     st.session_state.pop(JOB, None)
-    if current.state == "done" and current.run_id is not None:
-        st.session_state[SHOW] = current.run_id
-        st.session_state[state.FLASH] = ("success", f"Run {current.run_id} finished in {current.elapsed():.0f} s.")
-    elif current.state == "cancelled":
-        st.session_state[state.FLASH] = ("info", current.error or "The evaluation was cancelled.")
+    if current.job.state == "done":
+        if current.run_id is not None:
+            st.session_state[SHOW] = current.run_id
+        st.session_state[state.FLASH] = ("success", current.text)
+    elif current.job.cancelled:
+        st.session_state[state.FLASH] = ("info", current.text)
     else:
-        st.session_state[state.FLASH] = ("error", current.error or "The evaluation failed.")
+        st.session_state[state.FLASH] = ("error", current.text)
     st.rerun()
 
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from recsys import cli_lab
+from recsys import cli_lab, jobs
 from recsys.config import Settings, get_settings
 from recsys.errors import CineBlendError
 from recsys.locks import exclusive
@@ -59,7 +59,6 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     import getpass
     import time
 
-    from recsys import jobs
     from recsys.pipeline import train_model
 
     started = time.perf_counter()
@@ -232,7 +231,7 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
             **cli_lab.config_options(args),
         )
         with (
-            exclusive(settings.data_dir / ".evaluate.lock", "evaluation", store_url=settings.store_url),
+            exclusive(jobs.job_lock(settings, "evaluate"), "evaluation", store_url=settings.store_url),
             Catalog(settings.parquet_dir) as catalog,
         ):
             result = evaluate_catalogue(
@@ -253,13 +252,30 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+    import threading
+
+    from recsys.store import Store
+    from recsys.store.engine import safe_url
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with Store.open(settings.store_url) as store:
+        print(f"Worker {jobs.SERVER_ID} running the jobs of {safe_url(settings.store_url)}", file=sys.stderr)
+        jobs.JobRunner(settings, store, mode="worker").serve(stop, parent_pid=args.parent)
+    return 0
+
+
 def _tune(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.catalog.queries import Catalog
     from recsys.evaluation.runner import evaluation_ratings
     from recsys.evaluation.tuning import TuneConfig, tune, write_tuned
 
     config = TuneConfig.quick() if args.quick else TuneConfig()
-    with exclusive(settings.data_dir / ".tune.lock", "tuning", store_url=settings.store_url):
+    with exclusive(jobs.job_lock(settings, "tune"), "tuning", store_url=settings.store_url):
         with Catalog(settings.parquet_dir) as catalog:
             titles = catalog.all_titles()
             ratings = evaluation_ratings(
@@ -411,6 +427,13 @@ def build_parser() -> argparse.ArgumentParser:
         "every app user's interactions; writes a new version under data/models/ atomically.",
     )
     p.set_defaults(func=_train)
+
+    p = sub.add_parser(
+        "worker",
+        help="run the store-backed jobs (build, train, tune, evaluate) in this process, for every app server",
+    )
+    p.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)  # set by an app's local worker
+    p.set_defaults(func=_worker)
 
     p = sub.add_parser(
         "recommend",

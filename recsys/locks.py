@@ -20,12 +20,13 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy import Connection, create_engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from recsys.errors import CineBlendError, StoreError
@@ -36,6 +37,24 @@ KEY_PREFIX = "cineblend:"
 
 class BusyError(CineBlendError):
     """Another process holds the lock."""
+
+
+class Held:
+    """A lock being held; :meth:`alive` tells whether it still is (an advisory lock is gone with
+    its connection: a PostgreSQL restart, a network drop, ``pg_terminate_backend``)."""
+
+    def __init__(self, conn: Connection | None = None) -> None:
+        self._conn = conn
+        self._guard = threading.Lock()
+
+    def alive(self) -> bool:
+        if self._conn is None:
+            return True  # a file lock lives as long as this process
+        with self._guard:
+            try:
+                return self._conn.scalar(text("SELECT 1")) == 1
+            except SQLAlchemyError:  # the connection is gone (DBAPIError) or unusable since
+                return False
 
 
 def lock_name(path: Path) -> str:
@@ -63,22 +82,22 @@ def exclusive(
     *,
     store_url: str | None = None,
     wait: bool = False,
-) -> Iterator[None]:
+) -> Iterator[Held]:
     """Hold the exclusive lock of the job ``path`` names for the block (non-blocking unless
     ``wait``: then it waits for the holder to finish, e.g. a deletion waiting for a training).
 
     With a PostgreSQL ``store_url`` the lock is an advisory lock in that database keyed by
     :func:`lock_name` of ``path``; otherwise a file lock on ``path`` (created if needed).
     Raises ``error`` (BusyError unless the job has its own error type) naming ``what`` when
-    another process (or thread) holds it.
+    another process (or thread) holds it. Yields a :class:`Held` (whether it is still held).
     """
     if uses_advisory_locks(store_url):
         assert store_url is not None
-        with _advisory(store_url, lock_name(path), what, error, wait=wait):
-            yield
+        with _advisory(store_url, lock_name(path), what, error, wait=wait) as held:
+            yield held
         return
     with _file_lock(path, what, error, wait=wait):
-        yield
+        yield Held()
 
 
 def is_held(path: Path, *, store_url: str | None = None) -> bool:
@@ -114,7 +133,7 @@ def _file_lock(path: Path, what: str, error: type[CineBlendError], *, wait: bool
 @contextmanager
 def _advisory(
     store_url: str, name: str, what: str, error: type[CineBlendError], *, wait: bool = False
-) -> Iterator[None]:
+) -> Iterator[Held]:
     from recsys.store.engine import parse_url, store_error  # the store imports this module's users
 
     key = advisory_key(name)
@@ -133,14 +152,15 @@ def _advisory(
             raise StoreError(f"Cannot take the {what} lock: {store_error(exc, store_url)}") from exc
         if not got:
             raise error(busy_message(what))
+        held = Held(conn)
         try:
-            yield
+            yield held
         finally:
             # a lost connection has had its lock released by the server already
-            with suppress(DBAPIError):
+            with suppress(SQLAlchemyError):
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
     finally:
         if conn is not None:
-            with suppress(DBAPIError):
+            with suppress(SQLAlchemyError):
                 conn.close()
         engine.dispose()

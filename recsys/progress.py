@@ -107,7 +107,7 @@ class OverallProgress:
             frac = self._start[name] + self._share[name] * min(inner, 1.0)
             self.fraction = min(max(self.fraction, frac), 1.0)
             counts = f" ({short_count(done)} of {short_count(total)})" if total and spec.parts is not None else ""
-            self.text = f"{spec.label}: {stage}{counts}"
+            self.text = f"{spec.label}: {stage}{counts}" if spec.label else f"{stage}{counts}"
             self.sink(self.text, self.fraction)
 
         return report

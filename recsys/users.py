@@ -108,7 +108,7 @@ def remove(
     user = get(store, username)
     _keep_an_admin(store, user, "removed")
     store.delete_user(user.id)
-    scrubbed = scrub_user(models_dir, user.id, data_dir=data_dir, store_url=store_url)
+    scrubbed = scrub_user(models_dir, user.id, data_dir=data_dir, store_url=store_url, store=store)
     return Removal(user.username, user.id, tuple(scrubbed))
 
 

@@ -85,6 +85,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in _ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CINEBLEND_SECRETS_FILE", str(tmp_path / "no-secrets.toml"))
+    monkeypatch.setenv("CINEBLEND_JOBS", "thread")  # jobs in the server's threads unless a test asks for a worker
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ def compose() -> dict[str, Any]:
 
 def test_compose_references_resolve(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"app1", "app2", "db", "proxy"}
+    assert set(services) == {"app1", "app2", "worker", "db", "proxy"}
     declared_volumes = set(compose.get("volumes") or {})
     for name, service in services.items():
         deps = service.get("depends_on") or []
@@ -140,3 +140,11 @@ def test_dockerfile_runs_the_readme_commands() -> None:
     assert any(f"mkdir -p {artifact_dir}" in r and f"chown {user}:{user} {artifact_dir}" in r for r in runs), runs
     ignored = (REPO / ".dockerignore").read_text().split()
     assert {".venv", "data/*", ".streamlit/secrets.toml"} <= set(ignored)
+
+
+def test_the_worker_runs_the_jobs_on_the_apps_store(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    worker = services["worker"]
+    assert worker["command"] == ["python", "-m", "recsys", "worker"]
+    assert worker["environment"]["DATABASE_URL"] == services["app1"]["environment"]["DATABASE_URL"]
+    assert "artifacts:/artifacts" in worker["volumes"]

@@ -25,6 +25,7 @@ from typing import Any
 
 from recsys.atomic import fsync_tree, rename_into_place
 from recsys.errors import ModelError
+from recsys.fence import publish_guard
 from recsys.models.base import read_json, write_json
 from recsys.private import tighten_tree
 
@@ -132,7 +133,8 @@ def write_version(models_dir: Path, write: Callable[[Path], dict[str, dict[str, 
         tighten_tree(tmp)  # model files 0600, folders 0700
         fsync_tree(tmp)
         final = models_dir / version
-        rename_into_place(tmp, final)
+        with publish_guard(tmp):  # a fenced job publishes only while its lease is current
+            rename_into_place(tmp, final)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ModelError(f"Cannot write the model to {models_dir}: {exc}; check the folder and retry.") from exc

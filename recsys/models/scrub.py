@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import uuid
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,11 @@ import numpy as np
 
 from recsys.atomic import fsync
 from recsys.errors import ModelError
+from recsys.fence import publish_lock
 from recsys.locks import exclusive
 from recsys.models.artifacts import MANIFEST, sha256, versions
 from recsys.models.base import load_npz, read_json
+from recsys.store.repository import Store
 
 log = logging.getLogger(__name__)
 
@@ -86,17 +89,29 @@ def scrub_version(version_dir: Path, user_key: str) -> bool:
 
 
 def scrub_user(
-    models_dir: Path, user_id: int, *, data_dir: Path | None = None, store_url: str | None = None
+    models_dir: Path,
+    user_id: int,
+    *,
+    data_dir: Path | None = None,
+    store_url: str | None = None,
+    store: Store | None = None,
 ) -> list[str]:
     """Remove app user ``user_id`` from every saved model version under ``models_dir``; returns
     the versions that held them. Waits for a running training first: the same lock
     :func:`recsys.pipeline.train_model` takes (a PostgreSQL advisory lock with a PostgreSQL
-    ``store_url``, shared by every app server; else the file lock in ``data_dir``)."""
+    ``store_url``, shared by every app server; else the file lock in ``data_dir``). With the
+    ``store`` the user was deleted from, the scrub also holds the store's ``publish`` row
+    (:func:`recsys.fence.publish_lock`): a training whose lock was lost meanwhile either publishes
+    before the scrub (which then cleans its version) or after it (and leaves the user out
+    itself), never in between."""
     models_dir = Path(models_dir)
     key = app_user_key(user_id)
     changed: list[str] = []
     lock = (data_dir or models_dir.parent) / ".train.lock"
-    with exclusive(lock, "training", store_url=store_url, wait=True):
+    with (
+        exclusive(lock, "training", store_url=store_url, wait=True),
+        publish_lock(store) if store is not None else nullcontext(),
+    ):
         for version in versions(models_dir):
             try:
                 if scrub_version(version, key):

@@ -225,9 +225,27 @@ jobs = Table(
     Column("finished_at", UTCDateTime(), nullable=True),
     Column("updated_at", UTCDateTime(), nullable=False),  # last progress: a heartbeat
     Column("error", String(JOB_ERROR_MAX), nullable=True),
+    Column("params", JSON(), nullable=True),  # what to run (an evaluation's settings)
+    Column("result", JSON(), nullable=True),  # what it made (an evaluation's run id)
+    Column("estimate_s", Float(), nullable=True),  # expected wall time when it was queued
+    Column("cancel_requested", Boolean(), nullable=False, server_default="0"),
+    Column("fence", Integer(), nullable=True),  # the job lease's generation it runs under
     CheckConstraint(f"state IN ({_job_states})", name="state"),
     Index(None, "kind", "state"),
     sqlite_autoincrement=True,
+)
+
+#: Fencing leases (:mod:`recsys.fence`): one row per lock name; ``generation`` goes up by one each
+#: time a job takes the lease, and every write the job makes checks it is still its own.
+#: ``worker:<id>`` rows are the heartbeats of worker processes.
+job_leases = Table(
+    "job_leases",
+    metadata,
+    Column("name", String(160), primary_key=True),
+    Column("generation", Integer(), nullable=False, server_default="0"),
+    Column("holder", String(128), nullable=True),
+    Column("job_id", Integer(), nullable=True),
+    Column("renewed_at", UTCDateTime(), nullable=True),
 )
 
 #: Stored evaluation runs (the lab's history): the run's JSON document (the same as ``evaluate

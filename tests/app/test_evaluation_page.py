@@ -11,11 +11,14 @@ import threading
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from recsys import jobs
 from recsys.__main__ import main
 from recsys.config import Settings
 from recsys.evaluation import background, runner, runs
+from recsys.evaluation import jobs as lab_jobs
 from recsys.models import registry
 from recsys.store import Store, lab
+from recsys.store import jobs as rows
 from recsys.weights import current as live_weights
 from tests.app.helpers import onboarded
 
@@ -23,12 +26,13 @@ RUN = "FormSubmitter:eval-form-Run evaluation"
 JOB = "cb_eval_job"
 
 
-@pytest.fixture(autouse=True)
-def fresh_queue(monkeypatch: pytest.MonkeyPatch) -> background.EvaluationQueue:
-    """A queue of the test's own (the page reads ``background.QUEUE`` through its module)."""
-    queue = background.EvaluationQueue()
-    monkeypatch.setattr(background, "QUEUE", queue)
-    return queue
+def job_row(settings: Settings, job_id: int) -> rows.Job:
+    """The job's row once this process's job runner is idle (the job's end, no sleep)."""
+    assert jobs.wait_all(300)
+    with Store.open(settings.store_url) as store:
+        job = rows.get(store, job_id)
+    assert job is not None
+    return job
 
 
 def open_lab(settings: Settings) -> AppTest:
@@ -50,18 +54,16 @@ def quick(at: AppTest, *, app_data: bool = True, step: float = 0.25) -> None:
     at.number_input(key="eval-draws").set_value(1)
 
 
-def run_to_end(at: AppTest, queue: background.EvaluationQueue) -> int:
-    """Press Run, wait for the background job (no sleep: the job's event), let the page poll."""
+def run_to_end(at: AppTest, settings: Settings) -> int:
+    """Press Run, wait for the background job (the runner's idle event), let the page poll."""
     at.button(key=RUN).click().run()
     assert not at.exception, at.exception
-    job = queue.get(at.session_state[JOB])
-    assert job is not None
-    assert job.wait(300)
+    job = job_row(settings, at.session_state[JOB])
     at.run()  # the fragment's next poll sees the job done and reruns the page
     assert not at.exception, at.exception
     assert job.state == "done", job.error
-    assert job.run_id is not None
-    return job.run_id
+    assert job.result is not None
+    return int(job.result["run_id"])
 
 
 def frame_by_columns(at: AppTest, first: str):  # type: ignore[no-untyped-def]
@@ -69,7 +71,7 @@ def frame_by_columns(at: AppTest, first: str):  # type: ignore[no-untyped-def]
 
 
 def test_background_run_is_stored_shown_and_matches_the_cli(
-    model_settings: Settings, capsys: pytest.CaptureFixture[str], fresh_queue: background.EvaluationQueue
+    model_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     at = open_lab(model_settings)
     assert at.title[0].value == "Evaluation lab"
@@ -80,14 +82,13 @@ def test_background_run_is_stored_shown_and_matches_the_cli(
     # MovieLens only: no fixture user has 5 positives -> the job fails with the runner's message
     quick(at, app_data=False)
     at.button(key=RUN).click().run()
-    job = fresh_queue.get(at.session_state[JOB])
-    assert job is not None and job.wait(300)
+    job_row(model_settings, at.session_state[JOB])
     at.run()
     assert any("No user has 5 or more positive ratings" in e.value for e in at.error)
     assert "No stored run yet" in info_texts(at)
 
     quick(at)
-    run_id = run_to_end(at, fresh_queue)
+    run_id = run_to_end(at, model_settings)
     assert any(f"Run {run_id} finished in" in s.value for s in at.success)
     listed = frame_by_columns(at, "Run")[0]
     assert list(listed["Run"]) == [run_id] and list(listed["By"]) == ["alice"]
@@ -149,7 +150,7 @@ def test_background_run_is_stored_shown_and_matches_the_cli(
 
     # a second run: compare the two side by side, with the paired test on the shared user
     quick(at, step=0.5)
-    second = run_to_end(at, fresh_queue)
+    second = run_to_end(at, model_settings)
     assert list(frame_by_columns(at, "Run")[0]["Run"]) == [second, run_id]
     at.selectbox(key=f"eval-compare-{second}").set_value(run_id).run()
     assert not at.exception, at.exception
@@ -171,9 +172,7 @@ def test_background_run_is_stored_shown_and_matches_the_cli(
     assert main(["runs", "show", str(run_id)]) == 1
 
 
-def test_a_run_can_be_cancelled_and_stores_nothing(
-    model_settings: Settings, fresh_queue: background.EvaluationQueue, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_run_can_be_cancelled_and_stores_nothing(model_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     started, release = threading.Event(), threading.Event()
     evaluate = runner.evaluate_catalogue
 
@@ -192,14 +191,14 @@ def test_a_run_can_be_cancelled_and_stores_nothing(
     at.run()
     assert not at.exception, at.exception
     bars = at.get("progress")
-    assert bars and "evaluation: loading data" in bars[0].proto.text and "left" in bars[0].proto.text
+    assert bars and bars[0].proto.text.startswith("Loading the ratings: about") and "left" in bars[0].proto.text
+    job_id = at.session_state[JOB]
     at.button(key="eval-cancel").click().run()
     release.set()
-    job = fresh_queue.get(at.session_state[JOB])
-    assert job is not None and job.wait(120)
+    job = job_row(model_settings, job_id)
     at.run()
-    assert job.state == "cancelled"
-    assert any("cancelled" in i.value for i in at.info)
+    assert job.cancelled and job.error == "Cancelled; nothing of it was stored."
+    assert any("Cancelled" in i.value for i in at.info)
     store = Store.open(model_settings.store_url)
     try:
         assert lab.list_runs(store) == []
@@ -207,26 +206,19 @@ def test_a_run_can_be_cancelled_and_stores_nothing(
         store.close()
 
 
-def test_one_job_per_user_and_a_rate_limit(fresh_queue: background.EvaluationQueue) -> None:
-    gate = threading.Event()
-    config = runner.EvaluationConfig()
-
-    def work(progress):  # type: ignore[no-untyped-def]
-        gate.wait(30)
-        return 1
-
-    job = fresh_queue.submit("ann", config, 1.0, work)
-    with pytest.raises(runner.EvaluationError, match="already have an evaluation queued or running"):
-        fresh_queue.submit("ann", config, 1.0, work)
-    other = fresh_queue.submit("bob", config, 1.0, work)  # queued behind ann's, not parallel
-    assert fresh_queue.position(other) == 1
-    gate.set()
-    assert job.wait(30) and other.wait(30)
-    limited = background.EvaluationQueue(runs_per_window=2)
-    for _ in range(2):
-        assert limited.submit("ann", config, 1.0, lambda p: 1).wait(30)
-    with pytest.raises(runner.EvaluationError, match="At most 2 evaluations per 10 minutes per user; try again in"):
-        limited.submit("ann", config, 1.0, lambda p: 1)
+def test_one_job_per_user_and_a_rate_limit(model_settings: Settings) -> None:
+    """Counted in the store, so every server refuses the same requests."""
+    with Store.open(model_settings.store_url) as store:
+        first = rows.enqueue(store, lab_jobs.EVALUATE, requested_by="ann", server="web-a:1:aaaaaa")
+        with pytest.raises(jobs.JobRefused, match="already have an evaluation queued or running"):
+            lab_jobs._admit(store, "ann", None)
+        lab_jobs._admit(store, "bob", None)  # another user may queue behind ann's
+        rows.finish(store, first.id)
+        lab_jobs._admit(store, "ann", None)
+        for _ in range(background.RUNS_PER_WINDOW - 1):
+            rows.finish(store, rows.enqueue(store, lab_jobs.EVALUATE, requested_by="ann", server="web-b:2:bbbbbb").id)
+        with pytest.raises(jobs.JobRefused, match="At most 6 evaluations per 10 minutes per user; try again in"):
+            lab_jobs._admit(store, "ann", None)
 
 
 def test_hyperparameters_are_bounded_with_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -239,12 +231,10 @@ def test_hyperparameters_are_bounded_with_a_clear_error(capsys: pytest.CaptureFi
         assert capsys.readouterr().err.strip() == f"error: {message}"
 
 
-def test_only_analysts_and_admins_change_the_live_weights(
-    model_settings: Settings, fresh_queue: background.EvaluationQueue
-) -> None:
+def test_only_analysts_and_admins_change_the_live_weights(model_settings: Settings) -> None:
     at = open_lab(model_settings)  # alice is the first account: admin
     quick(at)
-    run_id = run_to_end(at, fresh_queue)
+    run_id = run_to_end(at, model_settings)
     choice = next(s for s in at.selectbox if str(s.key) == f"eval-use-choice-{run_id}")
     # one tested user: no lead can beat the noise, so the live weights stay preselected
     assert choice.value == 0 and any("The live weights are already best" in m.value for m in at.markdown)
@@ -304,9 +294,7 @@ def test_only_analysts_and_admins_change_the_live_weights(
         store.close()
 
 
-def test_a_tester_is_told_before_an_expensive_run(
-    model_settings: Settings, fresh_queue: background.EvaluationQueue, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_tester_is_told_before_an_expensive_run(model_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_lab(model_settings)
     store = Store.open(model_settings.store_url)
     try:
@@ -324,5 +312,4 @@ def test_a_tester_is_told_before_an_expensive_run(
     quick(at)
     at.button(key=RUN).click().run()  # pressed again: runs
     assert JOB in at.session_state
-    job = fresh_queue.get(at.session_state[JOB])
-    assert job is not None and job.wait(300)
+    job_row(model_settings, at.session_state[JOB])

@@ -68,6 +68,7 @@ class AppServer:
             OPENBLAS_NUM_THREADS="1",
             MKL_NUM_THREADS="1",
             PYTHONUNBUFFERED="1",
+            CINEBLEND_JOBS=os.environ.get("CINEBLEND_JOBS", "thread"),
         )
         env.update(self.extra_env)
         return env
