@@ -115,6 +115,7 @@ def start(config: runner.EvaluationConfig) -> None:
     s[LAST_CONFIG] = config.to_dict()
 
 
+@auth.checked
 def submit() -> None:
     """The form's on_click: build the settings (bounded) and queue the run."""
     s = st.session_state
@@ -146,6 +147,7 @@ def submit() -> None:
     start(config)
 
 
+@auth.checked
 def start_tv() -> None:
     try:
         config = runner.EvaluationConfig(
@@ -157,11 +159,13 @@ def start_tv() -> None:
     start(config)
 
 
+@auth.checked
 def cancel(job_id: str) -> None:
     if QUEUE.cancel(job_id, who):
         st.session_state[state.FLASH] = ("info", "Cancelling the evaluation; nothing of it will be stored.")
 
 
+@auth.checked
 def change_weights(weights: dict[str, float] | None) -> None:
     """on_click of "Use these weights" (``weights``) and "Reset to defaults" (None). The role is
     checked here, on the server, whatever the page showed."""
@@ -185,6 +189,7 @@ def change_weights(weights: dict[str, float] | None) -> None:
     st.session_state[state.FLASH] = ("success", message)
 
 
+@auth.checked
 def delete_run(run_id: int) -> None:
     try:
         runs.delete(store, run_id)
@@ -323,7 +328,7 @@ st.caption(
 job = QUEUE.get(st.session_state.get(JOB))
 
 
-@st.fragment(run_every=1.0 if job is not None and job.active else None)
+@auth.fragment(run_every=1.0 if job is not None and job.active else None)
 def job_panel() -> None:
     current = QUEUE.get(st.session_state.get(JOB))
     if current is None:

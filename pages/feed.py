@@ -33,7 +33,7 @@ def show_more() -> None:
 SECTIONS = {"Movies": "movie", "TV shows": "tv"}
 
 
-@st.fragment
+@auth.fragment
 def feed() -> None:
     """The open section only; a click re-renders only this fragment, not the page.
 

@@ -18,6 +18,7 @@ st.title("Get started")
 st.progress(onboarding.progress_fraction(step), text=onboarding.STEP_TITLES.get(step, ""))
 
 
+@auth.checked
 def genres_changed() -> None:
     """Keep at most GENRE_COUNT pills ticked, and store the choice at once so a reload keeps it."""
     chosen = list(st.session_state.get("onb-genres") or [])
@@ -28,6 +29,7 @@ def genres_changed() -> None:
     store.set_favourite_genres(user.id, chosen)
 
 
+@auth.checked
 def save_genres() -> None:
     chosen = st.session_state.get("onb-genres") or []
     try:
@@ -36,6 +38,7 @@ def save_genres() -> None:
         st.session_state["onb-error"] = str(exc)
 
 
+@auth.checked
 def advance(kind: str) -> None:
     try:
         onboarding.finish_kind(store, catalog, user, kind)
@@ -43,6 +46,7 @@ def advance(kind: str) -> None:
         st.session_state["onb-error"] = str(exc)
 
 
+@auth.checked
 def back() -> None:
     onboarding.go_back(store, user)
 

@@ -76,7 +76,7 @@ def why_nothing(offset: int) -> str:
     return "No titles match. Widen the filters."
 
 
-@st.fragment
+@auth.fragment
 def results() -> None:
     cards.action_bar("search")
     frame = catalog.search(

@@ -45,6 +45,7 @@ def may_start(cfg: Settings | None = None) -> bool:
     return may_run_jobs(auth.role(auth.current_user(resources.store(cfg))))
 
 
+@auth.checked
 def request(kind: str) -> None:
     """``on_click`` of a job button: for admins only, queue the job, or keep the refusal line."""
     if not may_start():
@@ -69,7 +70,7 @@ def panel(cfg: Settings, kinds: tuple[str, ...] = jobs.DATA_JOBS) -> None:
         st.error(str(exc))
         return
     interval = POLL_ACTIVE_S if active else POLL_IDLE_S
-    st.fragment(_panel_body, run_every=interval)(cfg, kinds, bool(active))
+    auth.fragment(_panel_body, run_every=interval)(cfg, kinds, bool(active))
 
 
 def _latest(cfg: Settings, kinds: tuple[str, ...]) -> dict[str, rows.Job | None]:
