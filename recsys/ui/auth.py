@@ -28,6 +28,7 @@ import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 
+from recsys.clientip import client_address
 from recsys.config import Settings
 from recsys.errors import CineBlendError, DuplicateUserError, UnknownUserError
 from recsys.store import Store, User
@@ -303,20 +304,20 @@ def request_logout() -> None:
 
 
 def client_id() -> str:
-    """Who is asking, for per-client limits: the connection's remote address (Streamlit's
-    ``st.context.ip_address`` hides loopback; the session's client context has it), else
-    ``local``. Behind a reverse proxy every visitor shares the proxy's address."""
-    ip = st.context.ip_address
-    if isinstance(ip, str) and ip:
-        return ip
+    """Who is asking, for per-client limits: the connection's peer address, or the address a
+    trusted proxy (``CINEBLEND_TRUSTED_PROXIES``) reports, parsed as an IP address
+    (:func:`recsys.clientip.client_address`); ``local`` without a network peer. Read from the
+    session's client context (``st.context.ip_address`` hides loopback peers)."""
     try:
         from streamlit.runtime.context import _get_client_context
 
         ctx = _get_client_context()
         remote = getattr(ctx, "remote_ip", None) if ctx is not None else None
+        headers = list(getattr(ctx, "headers", None) or ()) if ctx is not None else []
     except Exception:  # an internal API: no address is better than no sign-in
-        remote = None
-    return remote if isinstance(remote, str) and remote else "local"
+        remote, headers = None, []
+    peer = remote if isinstance(remote, str) and remote else None
+    return client_address(peer, headers, resources.settings().trusted_proxies)
 
 
 def throttle() -> Throttle:
