@@ -24,7 +24,7 @@ from recsys.feed import live_weights, recommend_profile
 from recsys.locks import exclusive
 from recsys.models import registry
 from recsys.store import lab
-from recsys.ui import auth, demo, resources, state
+from recsys.ui import auth, demo, plain, resources, state
 
 LAST_CONFIG = "cb_eval_last_config"  # the settings of the last run this session submitted
 JOB = "cb_eval_job"  # id of this session's queued / running job
@@ -101,7 +101,7 @@ def start(config: runner.EvaluationConfig) -> None:
         s[state.FLASH] = (
             "warning",
             f"These settings take {human_seconds(estimate)} of the shared server (estimated from the data size). "
-            "Press **Run evaluation** again to run them anyway, or choose a user sample, fewer factors or "
+            "Press Run evaluation again to run them anyway, or choose a user sample, fewer factors or "
             "iterations, a coarser grid or no segments.",
         )
         return
@@ -219,7 +219,8 @@ if info is None:
     st.info(f"Live weights: {shares} (the defaults; never changed).", icon=":material/tune:")
 else:
     _, when, by = info
-    st.info(
+    plain.alert(
+        "info",
         f"Live weights: {shares}, set by {by or 'unknown'} on {when:%Y-%m-%d %H:%M} UTC.",
         icon=":material/tune:",
     )

@@ -6,7 +6,7 @@ The step and every pick are stored at once, so a user who leaves half-way resume
 import streamlit as st
 
 from recsys import onboarding
-from recsys.ui import actions, auth, cards, resources
+from recsys.ui import actions, auth, cards, plain, resources
 
 cfg = resources.settings()
 store = resources.store(cfg)
@@ -67,7 +67,7 @@ if step == "genres":
     n = len(st.session_state.get("onb-genres") or [])
     st.caption(f"{n} of {onboarding.GENRE_COUNT} chosen")
     if error:
-        st.error(error)
+        plain.alert("error", error)
     st.button("Continue", key="onb-genres-next", type="primary", on_click=save_genres)
 else:
     kind = "movie" if step == "movies" else "tv"
@@ -79,7 +79,7 @@ else:
     )
     st.caption(f"{len(liked)} of {onboarding.TITLE_COUNT} picked")
     if error:
-        st.error(error)
+        plain.alert("error", error)
 
     def navigation(suffix: str = "") -> None:
         nav = st.columns([1, 1, 6])

@@ -34,7 +34,7 @@ from recsys.errors import CineBlendError, DuplicateUserError, UnknownUserError
 from recsys.store import Store, User
 from recsys.store.accounts import check_password, register
 from recsys.throttle import Refusal, Throttle
-from recsys.ui import demo, resources, state
+from recsys.ui import demo, plain, resources, state
 
 log = logging.getLogger(__name__)
 
@@ -357,7 +357,7 @@ def login_form(store: Store, cfg: Settings) -> None:
     result = sign_in(cfg, username, password)
     if isinstance(result, str):
         st.session_state[state.AUTH_STATUS] = False
-        st.error(result)
+        plain.alert("error", result)
     else:
         # No st.rerun() here: it would drop the component that is setting the auth cookie.
         # That component triggers the next run itself, which opens the user's landing page.
