@@ -17,6 +17,7 @@ from recsys.evaluation import background, runner, runs
 from recsys.feed import live_weights
 from recsys.store import Store, lab
 from tests.app.helpers import onboarded
+from tests.support.ws_session import unescape_markdown
 
 RUN = "FormSubmitter:eval-form-Run evaluation"
 JOB = "cb_eval_job"
@@ -38,7 +39,7 @@ def open_lab(settings: Settings) -> AppTest:
 
 
 def info_texts(at: AppTest) -> str:
-    return "\n".join(str(i.value) for i in at.info)
+    return "\n".join(unescape_markdown(str(i.value)) for i in at.info)
 
 
 def quick(at: AppTest, *, app_data: bool = True, step: float = 0.25) -> None:
@@ -82,12 +83,12 @@ def test_background_run_is_stored_shown_and_matches_the_cli(
     job = fresh_queue.get(at.session_state[JOB])
     assert job is not None and job.wait(300)
     at.run()
-    assert any("No user has 5 or more positive ratings" in e.value for e in at.error)
+    assert any("No user has 5 or more positive ratings" in unescape_markdown(e.value) for e in at.error)
     assert "No stored run yet" in info_texts(at)
 
     quick(at)
     run_id = run_to_end(at, fresh_queue)
-    assert any(f"Run {run_id} finished in" in s.value for s in at.success)
+    assert any(f"Run {run_id} finished in" in unescape_markdown(s.value) for s in at.success)
     listed = frame_by_columns(at, "Run")[0]
     assert list(listed["Run"]) == [run_id] and list(listed["By"]) == ["alice"]
     side_by_side = frame_by_columns(at, "Model")[0]
@@ -198,7 +199,7 @@ def test_a_run_can_be_cancelled_and_stores_nothing(
     assert job is not None and job.wait(120)
     at.run()
     assert job.state == "cancelled"
-    assert any("cancelled" in i.value for i in at.info)
+    assert any("cancelled" in unescape_markdown(i.value) for i in at.info)
     store = Store.open(model_settings.store_url)
     try:
         assert lab.list_runs(store) == []
@@ -262,7 +263,9 @@ def test_only_analysts_and_admins_change_the_live_weights(
         assert alice is not None
         store._update_user(alice.id, role="tester")
         at.button(key="eval-use").click().run()
-        assert any("Only analysts and admins may change the live weights" in e.value for e in at.error)
+        assert any(
+            "Only analysts and admins may change the live weights" in unescape_markdown(e.value) for e in at.error
+        )
         assert len(lab.weight_history(store)) == 1
         at.run()
         assert not [b for b in at.button if b.key in ("eval-use", "eval-reset-weights")]
@@ -295,7 +298,7 @@ def test_a_tester_is_told_before_an_expensive_run(
     at.run()
     quick(at)
     at.button(key=RUN).click().run()
-    assert any("take about 10 min of the shared server" in w.value for w in at.warning)
+    assert any("take about 10 min of the shared server" in unescape_markdown(w.value) for w in at.warning)
     assert JOB not in at.session_state  # nothing started
     quick(at)
     at.button(key=RUN).click().run()  # pressed again: runs
