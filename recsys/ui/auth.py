@@ -320,6 +320,14 @@ def client_id() -> str:
     return client_address(peer, headers, resources.settings().trusted_proxies)
 
 
+def _session_id() -> str:
+    """This browser session's id (Streamlit's), for limits that belong to one session."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "no-session"
+
+
 def throttle() -> Throttle:
     """Limits over the app's one store (never a demo session's copy)."""
     return Throttle(resources.shared_store())
@@ -386,7 +394,11 @@ def verify_own_password(user: User, password: str, what: str = "The password") -
     """Check a signed-in user's password (to change it or delete the account), throttled like a
     sign-in: None if right, else one line saying why not."""
     result = throttle().checked(
-        user.username, password, client_id(), lambda: True if check_password(password, user.password_hash) else None
+        user.username,
+        password,
+        client_id(),
+        lambda: True if check_password(password, user.password_hash) else None,
+        session=_session_id(),
     )
     if isinstance(result, Refusal):
         return result.message

@@ -144,7 +144,7 @@ class Run:
             if item.kind == "exception":
                 out.append(f"exception: {item.proto.type}: {item.proto.message}"[:300])
             elif item.kind == "alert" and item.proto.format == Alert.ERROR:
-                out.append(f"error alert: {item.proto.body}"[:300])
+                out.append(f"error alert: {unescape_markdown(item.proto.body)}"[:300])
         if self.status == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
             out.append("script compile error")
         return out
