@@ -3,7 +3,7 @@
 import streamlit as st
 
 from recsys.errors import CineBlendError
-from recsys.ui import auth, resources, shell
+from recsys.ui import auth, plain, resources, shell
 
 st.set_page_config(page_title="CineBlend", page_icon=":material/movie:", layout="wide")
 
@@ -13,7 +13,7 @@ try:
     user = auth.gate(store, cfg)
     page = shell.navigation(user, has_catalog=resources.has_catalog(cfg))
 except CineBlendError as exc:
-    st.error(str(exc))
+    plain.alert("error", exc)
     st.stop()
 
 shell.sidebar(user)

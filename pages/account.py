@@ -27,6 +27,7 @@ except CineBlendError:
     all_genres = list(user.favourite_genres)
 
 
+@auth.checked
 def save_genres() -> None:
     chosen = st.session_state.get("acct-genres") or []
     if len(chosen) != GENRE_COUNT:

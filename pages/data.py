@@ -5,7 +5,7 @@ import streamlit as st
 from recsys.config import IMDB_FILES, IMDB_OPTIONAL_FILES
 from recsys.errors import CineBlendError
 from recsys.timefmt import readable_time
-from recsys.ui import jobs, resources
+from recsys.ui import jobs, plain, resources
 from recsys.urls import mask_url
 
 cfg = resources.settings()
@@ -46,7 +46,7 @@ if resources.has_catalog(cfg):
     try:
         stats = resources.catalog(cfg).stats()
     except CineBlendError as exc:
-        st.error(str(exc))
+        plain.alert("error", exc)
     else:
         st.subheader("Current catalogue")
         cols = st.columns(4)

@@ -81,7 +81,7 @@ def start(config: runner.EvaluationConfig) -> None:
         s[state.FLASH] = (
             "warning",
             f"These settings take {human_seconds(estimate)} of the shared server (estimated from the data size). "
-            "Press **Run evaluation** again to run them anyway, or choose a user sample, fewer factors or "
+            "Press Run evaluation again to run them anyway, or choose a user sample, fewer factors or "
             "iterations, a coarser grid or no segments.",
         )
         return
@@ -95,6 +95,7 @@ def start(config: runner.EvaluationConfig) -> None:
     s[LAST_CONFIG] = config.to_dict()
 
 
+@auth.checked
 def submit() -> None:
     """The form's on_click: build the settings (bounded) and queue the run."""
     s = st.session_state
@@ -126,6 +127,7 @@ def submit() -> None:
     start(config)
 
 
+@auth.checked
 def start_tv() -> None:
     try:
         config = runner.EvaluationConfig(
@@ -137,6 +139,7 @@ def start_tv() -> None:
     start(config)
 
 
+@auth.checked
 def start_tune() -> None:
     """on_click of "Run tune": analysts and admins (checked in the store again when it starts)."""
     try:
@@ -147,11 +150,13 @@ def start_tune() -> None:
     st.session_state[JOB] = job.id
 
 
+@auth.checked
 def cancel(job_id: int) -> None:
     if lab_jobs.cancel(cfg, resources.shared_store(cfg), job_id, who, any_job=user.role == roles.ADMIN and not is_demo):
         st.session_state[state.FLASH] = ("info", "Cancelling the evaluation; nothing of it will be stored.")
 
 
+@auth.checked
 def delete_run(run_id: int) -> None:
     try:
         runs.delete(store, run_id)
@@ -276,7 +281,7 @@ if JOB not in st.session_state and (yours := lab_jobs.mine(resources.shared_stor
 job = lab_jobs.status(resources.shared_store(cfg), st.session_state[JOB]) if JOB in st.session_state else None
 
 
-@st.fragment(run_every=1.0 if job is not None and job.job.active else None)
+@auth.fragment(run_every=1.0 if job is not None and job.job.active else None)
 def job_panel() -> None:
     current = lab_jobs.status(resources.shared_store(cfg), st.session_state[JOB]) if JOB in st.session_state else None
     if current is None:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from recsys.errors import CineBlendError
 from recsys.feed import recommend_for_user
-from recsys.ui import actions, auth, cards, details, resources
+from recsys.ui import actions, auth, cards, details, plain, resources
 
 FEED_SIZE = 8  # two rows of four: what a laptop screen shows; "Show more" adds rows
 FEED_MAX = 24
@@ -33,7 +33,7 @@ def show_more() -> None:
 SECTIONS = {"Movies": "movie", "TV shows": "tv"}
 
 
-@st.fragment
+@auth.fragment
 def feed() -> None:
     """The open section only; a click re-renders only this fragment, not the page.
 
@@ -57,7 +57,7 @@ def feed() -> None:
                     kinds=(kind,),
                 )[kind]
             except CineBlendError as exc:
-                st.error(str(exc))
+                plain.alert("error", exc)
                 continue
             if frame.height == 0:
                 st.info("You have rated everything we can show here. Check back after the next data update.")

@@ -45,6 +45,7 @@ value_label = c1.radio("Rating", list(VALUES), key="history-value", horizontal=T
 kind_label = c2.radio("Type", list(KINDS), key="history-kind", horizontal=True)
 
 
+@auth.checked
 def restore(tconst: str, title: str) -> None:
     """Show a hidden title in the feed again (idempotent: a double click restores once)."""
     if store.unhide(user_id, tconst):
@@ -130,7 +131,7 @@ def rated_listing() -> None:
                 )
 
 
-@st.fragment
+@auth.fragment
 def listing() -> None:
     # read from the store inside the fragment: a click reruns only this part, and what it
     # shows must already include that click

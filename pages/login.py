@@ -3,7 +3,7 @@
 import streamlit as st
 
 from recsys.errors import CineBlendError, DuplicateUserError, RegistrationError
-from recsys.ui import auth, cards, demo, resources, shell
+from recsys.ui import auth, cards, demo, plain, resources, shell
 
 cfg = resources.settings()
 store = resources.store(cfg)
@@ -47,7 +47,7 @@ with register_tab:
             except RegistrationError as exc:
                 st.error(cards.problem_list(exc.problems))
             except (DuplicateUserError, auth.RateLimitedError) as exc:
-                st.error(str(exc))
+                plain.alert("error", exc)
             else:
                 # the cookie component reruns the app once the cookie is set (no st.rerun here)
                 st.success("Account created and signed in. Opening your page…")

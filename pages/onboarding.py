@@ -6,7 +6,7 @@ The step and every pick are stored at once, so a user who leaves half-way resume
 import streamlit as st
 
 from recsys import onboarding
-from recsys.ui import actions, auth, cards, resources
+from recsys.ui import actions, auth, cards, plain, resources
 
 cfg = resources.settings()
 store = resources.store(cfg)
@@ -18,6 +18,7 @@ st.title("Get started")
 st.progress(onboarding.progress_fraction(step), text=onboarding.STEP_TITLES.get(step, ""))
 
 
+@auth.checked
 def genres_changed() -> None:
     """Keep at most GENRE_COUNT pills ticked, and store the choice at once so a reload keeps it."""
     chosen = list(st.session_state.get("onb-genres") or [])
@@ -28,6 +29,7 @@ def genres_changed() -> None:
     store.set_favourite_genres(user.id, chosen)
 
 
+@auth.checked
 def save_genres() -> None:
     chosen = st.session_state.get("onb-genres") or []
     try:
@@ -36,6 +38,7 @@ def save_genres() -> None:
         st.session_state["onb-error"] = str(exc)
 
 
+@auth.checked
 def advance(kind: str) -> None:
     try:
         onboarding.finish_kind(store, catalog, user, kind)
@@ -43,6 +46,7 @@ def advance(kind: str) -> None:
         st.session_state["onb-error"] = str(exc)
 
 
+@auth.checked
 def back() -> None:
     onboarding.go_back(store, user)
 
@@ -63,7 +67,7 @@ if step == "genres":
     n = len(st.session_state.get("onb-genres") or [])
     st.caption(f"{n} of {onboarding.GENRE_COUNT} chosen")
     if error:
-        st.error(error)
+        plain.alert("error", error)
     st.button("Continue", key="onb-genres-next", type="primary", on_click=save_genres)
 else:
     kind = "movie" if step == "movies" else "tv"
@@ -75,7 +79,7 @@ else:
     )
     st.caption(f"{len(liked)} of {onboarding.TITLE_COUNT} picked")
     if error:
-        st.error(error)
+        plain.alert("error", error)
 
     def navigation(suffix: str = "") -> None:
         nav = st.columns([1, 1, 6])

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from recsys.ui import actions, auth, cards, details, resources
+from recsys.ui import actions, auth, cards, details, plain, resources
 
 PAGE_SIZE = 20
 KINDS = {"All": None, "Movies": "movie", "TV shows": "tv"}
@@ -76,7 +76,7 @@ def why_nothing(offset: int) -> str:
     return "No titles match. Widen the filters."
 
 
-@st.fragment
+@auth.fragment
 def results() -> None:
     cards.action_bar("search")
     frame = catalog.search(
@@ -93,7 +93,7 @@ def results() -> None:
     has_more = frame.height > PAGE_SIZE
     rows = frame.head(PAGE_SIZE).to_dicts()
     if not rows:
-        st.info(why_nothing(offset))
+        plain.alert("info", why_nothing(offset))
         return
     st.caption(f"Results {offset + 1}–{offset + len(rows)}" + (" (more on the next page)" if has_more else ""))
     current = dict(zip(*store.interactions(user.id).select("tconst", "value"), strict=True))

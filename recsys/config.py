@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from recsys.clientip import Network, parse_networks
 from recsys.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,8 @@ class Settings:
     max_uncompressed_gb: float = DEFAULT_MAX_UNCOMPRESSED_GB
     duckdb_memory: str | None = None  # None: default_duckdb_memory()
     artifact_dir: Path | None = None
+    #: proxies whose X-Forwarded-For names the client (CINEBLEND_TRUSTED_PROXIES; recsys.clientip)
+    trusted_proxies: tuple[Network, ...] = ()
 
     @property
     def max_uncompressed_bytes(self) -> int:
@@ -245,4 +248,5 @@ def get_settings() -> Settings:
         duckdb_memory=parse_duckdb_memory(memory_raw) if memory_raw is not None else None,
         artifact_dir=Path(artifacts) if (artifacts := _get("CINEBLEND_ARTIFACT_DIR", None, values)) else None,
         show_adult=(_get("CINEBLEND_SHOW_ADULT", "0", values) or "0").lower() in ("1", "true", "yes"),
+        trusted_proxies=parse_networks(_get("CINEBLEND_TRUSTED_PROXIES", "", values)),
     )

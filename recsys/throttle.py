@@ -25,6 +25,16 @@ address while its 11th attempt is checked refused a room of colleagues signing i
 testers from one address in the load test). A burst from one address across many accounts can
 therefore get more than 10 checks before the address is blocked; each account still gets 4.
 
+**No lockout by username** (issue 21, N4): the account key is the account *as seen from one
+client* (``account:alice@203.0.113.7``), so only the addresses that failed wait; before, 4 wrong
+guesses from one address locked the account for everyone, doubling to 15 minutes, and the owner
+could not even change the password from a signed-in session. Guessing from many addresses is
+bounded by each address's own limit (10 failures, then doubling), and since issue 21 N3 a
+visitor cannot pick a new address per request (``recsys.clientip``). A signed-in session's
+re-authentication (to change the password or delete the account) is limited per session only
+(:meth:`Throttle.checked` with ``session``): neither an attacker's failures from any address nor
+a blocked shared address stops the owner.
+
 The schedule (seconds blocked after the n-th failure in a row):
 
 =========  ====  ====  ====  ====  ====  ====  ====  =====
@@ -106,6 +116,11 @@ def _key(rule: Rule, value: str) -> str:
     return f"{rule.kind}:{value}"
 
 
+def _seen_from(account: str, client: str) -> str:
+    """The account key's value: the account as seen from one client (module docstring)."""
+    return f"{account}@{client}"
+
+
 def now() -> datetime:
     """The limits' clock (tests replace it, or pass ``clock`` to :class:`Throttle`)."""
     return utcnow()
@@ -145,17 +160,21 @@ class Throttle:
         """Why a sign-in as ``username`` from ``client`` is refused now, or None."""
         return self._refusal(
             [
-                (ACCOUNT, normalise_username(username), "Too many failed sign-ins for this account."),
+                (
+                    ACCOUNT,
+                    _seen_from(normalise_username(username), client),
+                    "Too many failed sign-ins for this account.",
+                ),
                 (CLIENT, client, "Too many failed sign-ins from your address."),
             ]
         )
 
     def login_failed(self, username: str, client: str) -> None:
-        self._count(ACCOUNT, normalise_username(username))
+        self._count(ACCOUNT, _seen_from(normalise_username(username), client))
         self._count(CLIENT, client)
 
-    def login_succeeded(self, username: str) -> None:
-        self.store.throttle_clear(_key(ACCOUNT, normalise_username(username)))
+    def login_succeeded(self, username: str, client: str) -> None:
+        self.store.throttle_clear(_key(ACCOUNT, _seen_from(normalise_username(username), client)))
 
     def _reserve(self, rule: Rule, value: str, reason: str) -> ThrottleState | Refusal:
         """Reserve one attempt on ``rule``'s key for ``value``: the reservation, or why not."""
@@ -178,18 +197,33 @@ class Throttle:
             return refusal
         return self._reserve(ACCOUNT, account, "Too many failed sign-ins for this account.")
 
-    def checked(self, username: str, password: str, client: str, check: Callable[[], _T | None]) -> _T | Refusal | None:
+    def checked(
+        self,
+        username: str,
+        password: str,
+        client: str,
+        check: Callable[[], _T | None],
+        *,
+        session: str | None = None,
+    ) -> _T | Refusal | None:
         """Run ``check`` (one password check for ``username``: a result, or None if wrong) under
         the sign-in limits: its result, a :class:`Refusal` (no ``check``, only the constant-cost
         dummy), or None (a failure, counted for the account and the client).
 
-        The attempt is reserved on the account before ``check`` runs; the client's failures are
-        counted as they happen (module docstring).
+        The attempt is reserved on the account as seen from ``client`` before ``check`` runs; the
+        client's failures are counted as they happen (module docstring). ``session``: a signed-in
+        session re-checking its own password, limited on that session alone (no client limit).
         """
-        account = normalise_username(username)
-        reserved = self._reserve_account(account, client)
+        if session is not None:
+            account = _seen_from(normalise_username(username), f"session:{session}")
+            reserved = self._reserve(ACCOUNT, account, "Too many wrong passwords in this session.")
+        else:
+            account = _seen_from(normalise_username(username), client)
+            reserved = self._reserve_account(account, client)
         if isinstance(reserved, Refusal):
             dummy_check(password)  # a refused attempt costs what a checked one does
+            if session is not None:
+                return reserved
             return self.login_refusal(username, client) or reserved  # the longer wait of the two
         try:
             result = check()
@@ -198,9 +232,10 @@ class Throttle:
             raise
         if result is None:
             self._failed(ACCOUNT, account, reserved)
-            self._count(CLIENT, client)
+            if session is None:
+                self._count(CLIENT, client)
             return None
-        self.login_succeeded(username)
+        self.store.throttle_clear(_key(ACCOUNT, account))
         return result
 
     def sign_in(self, username: str, password: str, client: str) -> User | Refusal | None:

@@ -4,4 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh requirements.txt
 .venv/bin/python -m recsys.startup  # a weak cookie key stops here with its reason
+# uvicorn must not rewrite the client address from X-Forwarded-For itself: the app decides,
+# trusting only CINEBLEND_TRUSTED_PROXIES (recsys/clientip.py)
+export FORWARDED_ALLOW_IPS=""
 exec .venv/bin/python -m streamlit run app.py "$@"

@@ -16,7 +16,7 @@ from recsys.catalog.queries import Catalog
 from recsys.columns import VALUE_LABELS
 from recsys.errors import CineBlendError
 from recsys.store import Store
-from recsys.ui import resources, state
+from recsys.ui import auth, resources, state
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ def _remember(action: LastAction) -> None:
     st.session_state[state.TOAST] = action.describe()
 
 
+@auth.checked
 def set_rating(user_id: int, tconst: str, value: int | None, title: str = "") -> None:
     """Store a like / dislike / superlike (or remove the rating with ``None``) at once.
 
@@ -102,6 +103,7 @@ def rate(user_id: int, tconst: str, value: int, title: str = "") -> None:
     set_rating(user_id, tconst, value, title)
 
 
+@auth.checked
 def undo() -> None:
     """Put back what the last action replaced (one level of undo)."""
     action: LastAction | None = st.session_state.pop(state.LAST_ACTION, None)
@@ -122,6 +124,7 @@ def undo() -> None:
     st.session_state[state.TOAST] = f"Undone: {action.describe()}"
 
 
+@auth.checked
 def hide(user_id: int, tconst: str, title: str = "") -> None:
     """ "Not interested": hide from the feed (not a dislike); undoable."""
     try:
@@ -133,6 +136,7 @@ def hide(user_id: int, tconst: str, title: str = "") -> None:
         _remember(LastAction(user_id, tconst, title or tconst, None, None, hidden=True))
 
 
+@auth.checked
 def set_pick(user_id: int, tconst: str, liked: bool) -> None:
     """Onboarding picks: True stores a like, False removes it (both idempotent)."""
     try:

@@ -19,6 +19,7 @@ def _allowed() -> bool:
     return may_manage_users(auth.role(auth.current_user(resources.store())))
 
 
+@auth.checked
 def _act(action: str) -> None:
     """on_click of every admin button: check the role, then do ``action`` on the chosen account."""
     if not _allowed():

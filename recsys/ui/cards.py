@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import streamlit as st
 
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE, VALUE_LABELS
-from recsys.ui import actions, state
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+from recsys.ui import actions, plain, state
+from recsys.ui.plain import md_escape
 
 Buttons = tuple[tuple[int, str, str], ...]  # (value passed to on_rate, label, icon)
 
@@ -21,11 +19,6 @@ RATE_BUTTONS: Buttons = (
     (DISLIKE, "Dislike", ":material/thumb_down:"),
     (SUPERLIKE, "Superlike", ":material/star:"),
 )
-
-
-def md_escape(text: object) -> str:
-    """Escape markdown so titles and user-entered names show as the literal text."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def years(row: Mapping[str, Any]) -> str:
@@ -277,4 +270,4 @@ def flash() -> None:
     item = st.session_state.pop(state.FLASH, None)
     if item:
         kind, message = item
-        {"error": st.error, "success": st.success, "warning": st.warning}.get(kind, st.info)(message)
+        plain.alert(kind, message)

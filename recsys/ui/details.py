@@ -7,7 +7,7 @@ import streamlit as st
 from recsys.catalog.queries import Catalog
 from recsys.columns import RATING_VALUES, VALUE_LABELS
 from recsys.errors import CineBlendError
-from recsys.ui import actions, cards, resources, state
+from recsys.ui import actions, cards, plain, resources, state
 
 
 def open_if_requested(catalog: Catalog, user_id: int) -> None:
@@ -26,7 +26,7 @@ def _names(values: list[str] | None) -> str:
 def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
     row = catalog.title(tconst)
     if row is None:
-        st.error(f"{tconst} is not in the catalogue (it may have been removed by a data update).")
+        plain.alert("error", f"{tconst} is not in the catalogue (it may have been removed by a data update).")
         return
     # every text from data (titles, names, the TMDb overview) is escaped plain text in st.html
     parts = [f'<h3 class="cb-dlg-title">{cards.esc(row["primary_title"])}</h3>']

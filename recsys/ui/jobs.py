@@ -23,7 +23,7 @@ from recsys.errors import CineBlendError
 from recsys.progress import short_count
 from recsys.roles import may_run_jobs
 from recsys.store import jobs as rows
-from recsys.ui import auth, resources, state
+from recsys.ui import auth, plain, resources, state
 
 NOT_ALLOWED = "Only a signed-in admin can download, build or retrain; sign in with an admin account."
 
@@ -45,6 +45,7 @@ def may_start(cfg: Settings | None = None) -> bool:
     return may_run_jobs(auth.role(auth.current_user(resources.store(cfg))))
 
 
+@auth.checked
 def request(kind: str) -> None:
     """``on_click`` of a job button: for admins only, queue the job, or keep the refusal line."""
     if not may_start():
@@ -62,14 +63,14 @@ def panel(cfg: Settings, kinds: tuple[str, ...] = jobs.DATA_JOBS) -> None:
     """One line or bar per job kind: running / queued (bar + stage), or the last outcome."""
     refused = st.session_state.pop(_REFUSED, None)
     if refused:
-        st.warning(refused)
+        plain.alert("warning", refused)
     try:
         active = _active(cfg, kinds)
     except CineBlendError as exc:
-        st.error(str(exc))
+        plain.alert("error", exc)
         return
     interval = POLL_ACTIVE_S if active else POLL_IDLE_S
-    st.fragment(_panel_body, run_every=interval)(cfg, kinds, bool(active))
+    auth.fragment(_panel_body, run_every=interval)(cfg, kinds, bool(active))
 
 
 def _latest(cfg: Settings, kinds: tuple[str, ...]) -> dict[str, rows.Job | None]:
@@ -85,7 +86,7 @@ def _panel_body(cfg: Settings, kinds: tuple[str, ...], was_active: bool) -> None
     try:
         latest = _latest(cfg, kinds)
     except CineBlendError as exc:
-        st.error(str(exc))
+        plain.alert("error", exc)
         return
     active_now = {job.id for job in latest.values() if job is not None and job.active}
     seen = st.session_state.get(_SEEN_ACTIVE, set())
@@ -110,7 +111,7 @@ def _show(job: rows.Job, mine: set[int]) -> None:
         st.progress(0.0, text=f"{label}: queued behind this server's running job")
         st.caption(f"Requested{who} at {jobs.when(job.requested_at)} on {where}.")
     elif job.state == rows.FAILED:
-        st.error(f"{label} failed at {jobs.when(job.finished_at)}: {job.error}")
+        plain.alert("error", f"{label} failed at {jobs.when(job.finished_at)}: {job.error}")
     elif job.id in mine and spec is not None:
         st.success(spec.done)
     else:

@@ -25,7 +25,7 @@ from recsys.evaluation.config import HYBRID, weight_column
 from recsys.evaluation.report import EvaluationResult
 from recsys.models import registry
 from recsys.store import Store
-from recsys.ui import state
+from recsys.ui import auth, plain, state
 
 PENDING = "cb_lab_apply"  # the Candidate the confirmation dialog is about
 
@@ -132,7 +132,7 @@ def deltas(new: Candidate, live: Candidate, k: int) -> pl.DataFrame:
 def render_banner(store: Store, model: object | None) -> weights.Resolved:
     """Which weights every feed uses now, and where they come from; returns them."""
     resolved = weights.resolve(store, model)  # type: ignore[arg-type]
-    st.info(f"Every feed uses: {resolved.describe()}.", icon=":material/tune:")
+    plain.alert("info", f"Every feed uses: {resolved.describe()}.", icon=":material/tune:")
     return resolved
 
 
@@ -175,6 +175,7 @@ def history_table(changes: list[Any]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
+@auth.checked
 def _reset(store: Store, model: object | None, who: str) -> None:
     try:
         weights.reset(store, by=who, recommender=model, reason="reset in the lab")  # type: ignore[arg-type]
@@ -238,8 +239,11 @@ def render_use(
 
 @st.dialog("Apply these weights to every feed?", width="large", dismissible=False)
 def _confirm(store: Store, chosen: Candidate, live: Candidate, k: int, metric: str, who: str) -> None:
+    if auth.revoked():  # a dialog reruns alone, like a fragment: the session check first
+        st.session_state.pop(PENDING, None)
+        st.rerun(scope="app")
     current = weights.resolve(store)
-    st.markdown(f"**Now:** {current.describe()}")
+    st.markdown(f"**Now:** {plain.md_escape(current.describe())}")
     st.markdown(f"**New:** {weights.text(chosen.weights)}")
     table = deltas(chosen, live, k)
     if table.height:

@@ -20,7 +20,7 @@ from recsys.config import Settings, get_settings
 from recsys.enrich import Enricher, make_enricher
 from recsys.errors import CatalogError, ModelError
 from recsys.store import Store
-from recsys.ui import state
+from recsys.ui import plain, state
 
 if TYPE_CHECKING:  # the model stack (scikit-learn, implicit) loads on first use, not on sign-in
     from recsys.demo import Persona
@@ -82,7 +82,7 @@ def catalog_or_stop(cfg: Settings | None = None) -> Catalog:
     try:
         return catalog(cfg)
     except CatalogError as exc:
-        st.error(f"{exc} The Data & model page can rebuild it.")
+        plain.alert("error", f"{exc} The Data & model page can rebuild it.")
         st.stop()
         raise  # unreachable: st.stop() raises
 

@@ -28,3 +28,4 @@ def forget_user_scoped(session_state: MutableMapping[Any, Any]) -> None:
 SESSION_UID = "cb_session_uid"  # id of the signed-in account (what the cookie carries)
 SESSION_VERSION = "cb_session_version"  # its session version when this session signed in
 COOKIE_SEEN = "cb_cookie_seen"  # the browser cookie already checked (or deleted) this session
+SESSION_REVOKED = "cb_session_revoked"  # a click was refused because the session was revoked

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from recsys import jobs
 from recsys.config import Settings
 from recsys.store import Store
-from tests.support.ws_session import html_text
+from tests.support.ws_session import html_text, unescape_markdown
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PASSWORD = "Secret#123"
@@ -37,7 +37,8 @@ def card_texts(at: AppTest) -> list[str]:
 
 
 def alerts(at: AppTest, kind: str) -> list[str]:
-    return [str(e.value) for e in getattr(at, kind)]
+    """The alerts of ``kind`` as a person reads them (their text is escaped Markdown)."""
+    return [unescape_markdown(str(e.value)) for e in getattr(at, kind)]
 
 
 def settle(at: AppTest) -> AppTest:

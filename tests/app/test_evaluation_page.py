@@ -21,6 +21,7 @@ from recsys.store import Store, lab
 from recsys.store import jobs as rows
 from recsys.weights import current as live_weights
 from tests.app.helpers import onboarded
+from tests.support.ws_session import unescape_markdown
 
 RUN = "FormSubmitter:eval-form-Run evaluation"
 JOB = "cb_eval_job"
@@ -43,7 +44,7 @@ def open_lab(settings: Settings) -> AppTest:
 
 
 def info_texts(at: AppTest) -> str:
-    return "\n".join(str(i.value) for i in at.info)
+    return "\n".join(unescape_markdown(str(i.value)) for i in at.info)
 
 
 def quick(at: AppTest, *, app_data: bool = True, step: float = 0.25) -> None:
@@ -84,12 +85,12 @@ def test_background_run_is_stored_shown_and_matches_the_cli(
     at.button(key=RUN).click().run()
     job_row(model_settings, at.session_state[JOB])
     at.run()
-    assert any("No user has 5 or more positive ratings" in e.value for e in at.error)
+    assert any("No user has 5 or more positive ratings" in unescape_markdown(e.value) for e in at.error)
     assert "No stored run yet" in info_texts(at)
 
     quick(at)
     run_id = run_to_end(at, model_settings)
-    assert any(f"Run {run_id} finished in" in s.value for s in at.success)
+    assert any(f"Run {run_id} finished in" in unescape_markdown(s.value) for s in at.success)
     listed = frame_by_columns(at, "Run")[0]
     assert list(listed["Run"]) == [run_id] and list(listed["By"]) == ["alice"]
     side_by_side = frame_by_columns(at, "Model")[0]
@@ -198,7 +199,7 @@ def test_a_run_can_be_cancelled_and_stores_nothing(model_settings: Settings, mon
     job = job_row(model_settings, job_id)
     at.run()
     assert job.cancelled and job.error == "Cancelled; nothing of it was stored."
-    assert any("Cancelled" in i.value for i in at.info)
+    assert any("Cancelled" in unescape_markdown(i.value) for i in at.info)
     store = Store.open(model_settings.store_url)
     try:
         assert lab.list_runs(store) == []
@@ -307,7 +308,7 @@ def test_a_tester_is_told_before_an_expensive_run(model_settings: Settings, monk
     at.run()
     quick(at)
     at.button(key=RUN).click().run()
-    assert any("take about 10 min of the shared server" in w.value for w in at.warning)
+    assert any("take about 10 min of the shared server" in unescape_markdown(w.value) for w in at.warning)
     assert JOB not in at.session_state  # nothing started
     quick(at)
     at.button(key=RUN).click().run()  # pressed again: runs

@@ -144,7 +144,7 @@ class Run:
             if item.kind == "exception":
                 out.append(f"exception: {item.proto.type}: {item.proto.message}"[:300])
             elif item.kind == "alert" and item.proto.format == Alert.ERROR:
-                out.append(f"error alert: {item.proto.body}"[:300])
+                out.append(f"error alert: {unescape_markdown(item.proto.body)}"[:300])
         if self.status == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
             out.append("script compile error")
         return out
@@ -160,17 +160,22 @@ class StreamlitSession:
     ``async with StreamlitSession(url) as s: run = await s.run()`` performs the first run.
     """
 
-    def __init__(self, base_url: str, *, timeout: float = 60.0) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 60.0, headers: dict[str, str] | None = None) -> None:
         self.ws_url = base_url.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
         self.timeout = timeout
         self.page_hash = ""
         self.pages: dict[str, str] = {}  # url path -> page script hash, from the navigation
         self.runs: list[Run] = []
         self._ws: Any = None
+        self.headers = dict(headers or {})  # extra handshake headers (e.g. X-Forwarded-For)
 
     async def __aenter__(self) -> StreamlitSession:
         self._ws = await websockets.connect(
-            self.ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=self.timeout
+            self.ws_url,
+            subprotocols=["streamlit"],
+            max_size=None,
+            open_timeout=self.timeout,
+            additional_headers=self.headers or None,
         )
         return self
 
