@@ -390,7 +390,9 @@ class Recommender:
             else:
                 components[name] = normed[name][top]
         scales = {name: stat[1] for name, stat in stats.items()}
-        reasons = reasons_for(self, sec, prof, queries, top, weights, scales, components, self.config.reason_titles)
+        reasons = reasons_for(
+            self.prepare(), sec, prof, queries, top, weights, scales, components, self.config.reason_titles
+        )
         return _frame(sec.tconsts[top].tolist(), blended[top], reasons, components)
 
     def _popular(self, sec: Section, n: int, favourite_genres: Sequence[str], removed: np.ndarray) -> pl.DataFrame:
@@ -431,7 +433,7 @@ class Recommender:
         if home is None or n <= 0:
             return empty_frame()
         with ranking_guard("similar titles"):
-            return explain_similar(self, tconst, n, self.sections[kind or home])
+            return explain_similar(self.prepare(), self.hybrid.scorers, tconst, n, self.sections[kind or home])
 
     # --- artifacts -----------------------------------------------------------------------------
 
