@@ -48,7 +48,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from recsys.errors import CineBlendError
 from recsys.store.engine import translate_errors, write_transaction
 from recsys.store.repository import Store
-from recsys.store.schema import job_leases, users, utcnow
+from recsys.store.schema import job_leases, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ def publish_lock(store: Store) -> Iterator[Connection]:
 
 
 @contextmanager
-def publish_guard(version_tmp: Path) -> Iterator[None]:
+def publish_guard(version_tmp: Path, scrub: Callable[[Connection, Path], None] | None = None) -> Iterator[None]:
     """Around the rename that publishes a model version: outside a fenced job, nothing; inside
     one, the ``publish`` row is held, the lock and the generation are checked (Fenced, nothing
     published, when either is gone) and users deleted since the training read its data are taken
@@ -227,25 +227,9 @@ def publish_guard(version_tmp: Path) -> Iterator[None]:
         if now != fence.generation:
             fence.lost = f"a newer {fence.name} job took its lease"
             fence.check()
-        _scrub_deleted(conn, version_tmp)
+        if scrub is not None:  # the models layer's scrub_deleted: this module knows no model files
+            scrub(conn, version_tmp)
         yield
-
-
-def _scrub_deleted(conn: Connection, version_tmp: Path) -> None:
-    from recsys.models.base import read_json
-    from recsys.models.scrub import ALS_DIR, scrub_version
-
-    users_path = version_tmp / ALS_DIR / "users.json"
-    if not users_path.is_file():
-        return
-    keys = read_json(users_path)
-    app_ids = {int(k.split(":", 1)[1]) for k in keys if isinstance(k, str) and k.startswith("app:")}
-    if not app_ids:
-        return
-    present = {int(i) for i in conn.scalars(select(users.c.id).where(users.c.id.in_(app_ids)))}
-    for user_id in sorted(app_ids - present):
-        scrub_version(version_tmp, f"app:{user_id}")
-        log.info("user %d was deleted during training: left out of the new version", user_id)
 
 
 def touch(store: Store, name: str, holder: str) -> None:

@@ -23,6 +23,7 @@ own lane)::
 from __future__ import annotations
 
 import contextvars
+import importlib
 import logging
 import os
 import queue
@@ -465,9 +466,15 @@ def workers_alive(store: Store) -> bool:
     return bool(fresh_holders(store, "worker:", WORKER_STALE_S))
 
 
+#: Modules that register job kinds on import (plugins: they import this module, never the
+#: other way round, so they are named here and loaded by name).
+KIND_MODULES: tuple[str, ...] = ("recsys.evaluation.jobs",)
+
+
 def load_kinds() -> None:
     """Register the kinds defined outside this module (the lab's evaluate and tune)."""
-    import recsys.evaluation.jobs  # noqa: F401 - registers on import
+    for name in KIND_MODULES:
+        importlib.import_module(name)
 
 
 def runner(settings: Settings, store: Store) -> JobRunner:

@@ -19,8 +19,9 @@ from recsys.evaluation import metrics as M
 from recsys.evaluation.config import HYBRID, POPULARITY, USER, EvaluationConfig, dump_names, weight_column
 from recsys.evaluation.grid import grid_best
 from recsys.evaluation.metrics import metric_label
+from recsys.evaluation.served import label as stages_label
 from recsys.evaluation.significance import Significance, compare
-from recsys.evaluation.sweep import pair_total
+from recsys.evaluation.sweep import pair_total, step_label
 from recsys.models import registry
 from recsys.models.registry import Weights
 
@@ -302,8 +303,6 @@ def result_from_document(doc: dict[str, Any], per_user: dict[str, pl.DataFrame] 
     """An :class:`EvaluationResult` rebuilt from its document (a stored run): every table, the
     chart, the segments and the grid as shown for the fresh run; ``per_user`` (the stored
     vectors of the models) for significance tests between models. Top-K lists are not stored."""
-    from recsys.evaluation.sweep import step_label
-
     config = EvaluationConfig.from_dict(doc["config"])
     names = list(doc.get("weights") or registry.names())
 
@@ -540,14 +539,12 @@ def render_text(result: EvaluationResult) -> str:
 
 def stages_text(result: EvaluationResult) -> str:
     """The ranking-stage settings tried and the one the served row uses."""
-    from recsys.evaluation.served import label
-
     grid = result.stage_grid if result.stage_grid is not None else pl.DataFrame()
     wanted = ("stages", result.config.metric, "miscalibration", "popularity_lift", "tail_share", "coverage")
     shown = [c for c in wanted if c in grid.columns]
     return "\n".join(
         [
-            f"Ranking stages (after the blend), tried on {result.stages_on}; served: {label(result.stages)} "
+            f"Ranking stages (after the blend), tried on {result.stages_on}; served: {stages_label(result.stages)} "
             "(the strongest setting within 2% of the best NDCG):",
             _text_table(grid.select(shown)),
         ]

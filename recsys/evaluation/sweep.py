@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -30,18 +30,54 @@ import polars as pl
 from recsys.errors import EvaluationError
 from recsys.evaluation.metrics import metric_label
 from recsys.evaluation.scoring import EvalResult, SplitIndex, evaluate, hybrid_fn
+from recsys.evaluation.taste import TasteContext
 from recsys.models import registry
 from recsys.progress import Progress, null_progress
 
 if TYPE_CHECKING:  # altair loads only when a chart is drawn
     import altair as alt
 
-    from recsys.evaluation.report import EvaluationResult
-    from recsys.evaluation.taste import TasteContext
-
 log = logging.getLogger(__name__)
 
 Weights = dict[str, float]
+
+
+class _ChartConfig(Protocol):
+    @property
+    def metric(self) -> str: ...
+    @property
+    def k(self) -> int: ...
+    @property
+    def sweep_pair(self) -> tuple[str, str]: ...
+    @property
+    def protocol(self) -> str: ...
+
+
+class _SplitSweep(Protocol):
+    @property
+    def sweep(self) -> pl.DataFrame: ...
+
+
+class SweepResult(Protocol):
+    """What :func:`sweep_chart` reads of a run (``report.EvaluationResult`` is one). A protocol,
+    not an import: ``report`` imports this module, and a cycle between the two (even one only for
+    typing) is what made concurrent first imports in a fresh server fail (issue 20)."""
+
+    @property
+    def config(self) -> _ChartConfig: ...
+    @property
+    def sweep(self) -> pl.DataFrame: ...
+    @property
+    def validation(self) -> _SplitSweep | None: ...
+    @property
+    def best(self) -> int: ...
+    @property
+    def chosen_on(self) -> str: ...
+    @property
+    def recommendation(self) -> dict[str, Any] | None: ...
+    def baseline(self, metric: str | None = None) -> float: ...
+
+
 SWEEP_STAGE = "evaluation: weight sweep"
 _DIGITS = 6  # weights are rounded so 0.1 * 3 is 0.3, not 0.30000000000000004
 
@@ -196,7 +232,7 @@ def recommend(
     }
 
 
-def sweep_chart(result: EvaluationResult, metric: str | None = None) -> alt.LayerChart | alt.FacetChart:
+def sweep_chart(result: SweepResult, metric: str | None = None) -> alt.LayerChart | alt.FacetChart:
     """The chosen metric against the share of the sweep's first scorer: one line per split
     (validation, test), the popularity baseline (test) as a dashed reference line, the best step
     marked on the test line (a larger point and its value) and the live point ringed."""

@@ -2,14 +2,19 @@
 popularity), their weighted hybrid and the service the app calls
 (:class:`~recsys.models.service.Recommender`)."""
 
-from recsys.models import registry
-from recsys.models.als import ALSConfig, ALSScorer, app_user_key, movielens_user_key
-from recsys.models.base import Block, Profile, ProfileLike, Scorer, ScorerBase, TrainingData
-from recsys.models.content import TfidfConfig, TfidfScorer
-from recsys.models.hybrid import HybridConfig, WeightedHybrid, blend, normalise
-from recsys.models.popularity import PopularityConfig, PopularityScorer
-from recsys.models.service import Recommender, RecommenderConfig, latest_version, train
-from recsys.models.taste import GenreTasteScorer, TasteConfig
+from typing import TYPE_CHECKING
+
+from recsys.lazy import lazy_exports
+
+if TYPE_CHECKING:  # the names below load on first use (recsys.lazy: no import cycle with the submodules)
+    from recsys.models import registry
+    from recsys.models.als import ALSConfig, ALSScorer, app_user_key, movielens_user_key
+    from recsys.models.base import Block, Profile, ProfileLike, Scorer, ScorerBase, TrainingData
+    from recsys.models.content import TfidfConfig, TfidfScorer
+    from recsys.models.hybrid import HybridConfig, WeightedHybrid, blend, normalise
+    from recsys.models.popularity import PopularityConfig, PopularityScorer
+    from recsys.models.service import Recommender, RecommenderConfig, latest_version, train
+    from recsys.models.taste import GenreTasteScorer, TasteConfig
 
 __all__ = [
     "ALSConfig",
@@ -38,3 +43,33 @@ __all__ = [
     "registry",
     "train",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "ALSConfig": "als",
+        "ALSScorer": "als",
+        "app_user_key": "als",
+        "movielens_user_key": "als",
+        "Block": "base",
+        "Profile": "base",
+        "ProfileLike": "base",
+        "Scorer": "base",
+        "ScorerBase": "base",
+        "TrainingData": "base",
+        "TfidfConfig": "content",
+        "TfidfScorer": "content",
+        "HybridConfig": "hybrid",
+        "WeightedHybrid": "hybrid",
+        "blend": "hybrid",
+        "normalise": "hybrid",
+        "PopularityConfig": "popularity",
+        "PopularityScorer": "popularity",
+        "Recommender": "service",
+        "RecommenderConfig": "service",
+        "latest_version": "service",
+        "train": "service",
+        "GenreTasteScorer": "taste",
+        "TasteConfig": "taste",
+    },
+)

@@ -21,13 +21,16 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recsys.atomic import fsync_tree, rename_into_place
 from recsys.errors import ModelError
 from recsys.fence import publish_guard
 from recsys.models.base import read_json, write_json
 from recsys.private import tighten_tree
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +108,16 @@ def _prune(models_dir: Path, keep: int) -> None:
             continue
 
 
-def write_version(models_dir: Path, write: Callable[[Path], dict[str, dict[str, Any]]], keep: int) -> Path:
+def write_version(
+    models_dir: Path,
+    write: Callable[[Path], dict[str, dict[str, Any]]],
+    keep: int,
+    scrub: Callable[[Connection, Path], None] | None = None,
+) -> Path:
     """Create a version folder atomically: ``write(tmp)`` fills a hidden temp folder (returning
     manifest entries of files it linked from another version), every other file is checksummed,
-    everything is fsynced, ``manifest.json`` is written last and the folder renamed into place."""
+    everything is fsynced, ``manifest.json`` is written last and the folder renamed into place
+    (inside a fenced job, under :func:`recsys.fence.publish_guard`, which runs ``scrub`` first)."""
     models_dir.mkdir(parents=True, exist_ok=True)
     version = _new_version(models_dir)
     tmp = models_dir / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
@@ -133,7 +142,7 @@ def write_version(models_dir: Path, write: Callable[[Path], dict[str, dict[str, 
         tighten_tree(tmp)  # model files 0600, folders 0700
         fsync_tree(tmp)
         final = models_dir / version
-        with publish_guard(tmp):  # a fenced job publishes only while its lease is current
+        with publish_guard(tmp, scrub):  # a fenced job publishes only while its lease is current
             rename_into_place(tmp, final)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -29,17 +29,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from recsys.languages import language_name
 from recsys.models.audience import maturity_clash
 from recsys.models.base import Profile, ScorerQuery
-
-if TYPE_CHECKING:
-    from recsys.models.sections import Section, TitleInfo
-    from recsys.models.service import Recommender
+from recsys.models.sections import Prepared, Section, TitleInfo
 
 NEGLIGIBLE = 0.25  # a share below this fraction of the card's best is never named
 COMPARABLE = 0.7  # shares within this fraction of the best compete on variety
@@ -106,7 +102,7 @@ def liked_shares(
 
 
 def reasons_for(
-    rec: Recommender,
+    prepared: Prepared,
     sec: Section,
     profile: Profile,
     queries: Mapping[str, ScorerQuery],
@@ -120,10 +116,10 @@ def reasons_for(
     if len(top) == 0:
         return []
     names, share = liked_shares(sec, queries, top, weights, scales, set(profile.liked))
-    info = rec.prepare().titles
+    info = prepared.titles
     if share.size:
         share = np.where(named_gate(sec, queries, top, names, info.genres), share, 0.0)
-    titles = rec.names
+    titles = prepared.names
     taste = queries.get("taste")
     total_w = sum(weights.values()) or 1.0
     taste_z = components.get("taste")

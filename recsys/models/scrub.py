@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import Connection, select
 
 from recsys.atomic import fsync
 from recsys.errors import ModelError
@@ -33,6 +34,7 @@ from recsys.locks import exclusive
 from recsys.models.artifacts import MANIFEST, sha256, versions
 from recsys.models.base import load_npz, read_json
 from recsys.store.repository import Store
+from recsys.store.schema import users
 
 log = logging.getLogger(__name__)
 
@@ -124,3 +126,20 @@ def scrub_user(
     if changed:
         log.info("removed %s from model versions %s", key, ", ".join(changed))
     return changed
+
+
+def scrub_deleted(conn: Connection, version_tmp: Path) -> None:
+    """Inside the publish guard (:func:`recsys.fence.publish_guard`): take every app user the
+    new version still holds but the store no longer has (deleted while the model trained) out of
+    ``version_tmp`` before it is published."""
+    users_path = version_tmp / ALS_DIR / "users.json"
+    if not users_path.is_file():
+        return
+    keys = read_json(users_path)
+    app_ids = {int(k.split(":", 1)[1]) for k in keys if isinstance(k, str) and k.startswith("app:")}
+    if not app_ids:
+        return
+    present = {int(i) for i in conn.scalars(select(users.c.id).where(users.c.id.in_(app_ids)))}
+    for user_id in sorted(app_ids - present):
+        scrub_version(version_tmp, f"app:{user_id}")
+        log.info("user %d was deleted during training: left out of the new version", user_id)

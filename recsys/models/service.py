@@ -82,6 +82,7 @@ from recsys.models.reasons import popular_reason, reasons_for
 from recsys.models.registry import Weights, check_weights, section_weights
 from recsys.models.rerank import registry as rerank
 from recsys.models.rerank.base import CatalogueShares, Taste
+from recsys.models.scrub import scrub_deleted
 from recsys.models.sections import POSITIVES, Prepared, Section, section_pool, with_positives
 from recsys.models.similar import empty_frame
 from recsys.models.similar import similar_explained as explain_similar
@@ -399,7 +400,9 @@ class Recommender:
             else:
                 components[name] = normed[name][top]
         scales = {name: stat[1] for name, stat in stats.items()}
-        reasons = reasons_for(self, sec, prof, queries, top, weights, scales, components, self.config.reason_titles)
+        reasons = reasons_for(
+            self.prepare(), sec, prof, queries, top, weights, scales, components, self.config.reason_titles
+        )
         return _frame(sec.tconsts[top].tolist(), blended[top], reasons, components)
 
     def _popular(self, sec: Section, n: int, favourite_genres: Sequence[str], removed: np.ndarray) -> pl.DataFrame:
@@ -440,7 +443,7 @@ class Recommender:
         if home is None or n <= 0:
             return empty_frame()
         with ranking_guard("similar titles"):
-            return explain_similar(self, tconst, n, self.sections[kind or home])
+            return explain_similar(self.prepare(), self.hybrid.scorers, tconst, n, self.sections[kind or home])
 
     # --- artifacts -----------------------------------------------------------------------------
 
@@ -453,7 +456,7 @@ class Recommender:
             _write_meta(tmp, self.config, self.catalogue or catalogue_fingerprint(self.titles))
             return {}
 
-        final = write_version(Path(models_dir), write, self.config.keep_versions)
+        final = write_version(Path(models_dir), write, self.config.keep_versions, scrub_deleted)
         self.version = final.name
         return final
 
@@ -562,7 +565,7 @@ def train(
                 linked[rel] = info
         return linked
 
-    path = write_version(models_dir, write, config.keep_versions)
+    path = write_version(models_dir, write, config.keep_versions, scrub_deleted)
     progress("saving model", 1, 1)
     return path
 

@@ -57,9 +57,8 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -69,12 +68,10 @@ from recsys.columns import Columns as C
 from recsys.languages import language_name
 from recsys.models.als import ALSScorer
 from recsys.models.audience import maturity_clash
+from recsys.models.base import Scorer
 from recsys.models.content import TfidfScorer
 from recsys.models.reasons import ALS_NAMED
-
-if TYPE_CHECKING:
-    from recsys.models.sections import Section
-    from recsys.models.service import Recommender
+from recsys.models.sections import Prepared, Section
 
 log = logging.getLogger(__name__)
 
@@ -145,17 +142,19 @@ def empty_frame() -> pl.DataFrame:
     return pl.DataFrame(schema={C.TCONST: pl.String, C.SCORE: pl.Float64, C.RANK: pl.Int32, C.REASON: pl.String})
 
 
-def similar_explained(rec: Recommender, tconst: str, n: int, sec: Section) -> pl.DataFrame:
+def similar_explained(
+    prepared: Prepared, scorers: Mapping[str, Scorer], tconst: str, n: int, sec: Section
+) -> pl.DataFrame:
     """Up to ``n`` titles of ``sec`` like ``tconst``: ``[tconst, score, rank, reason]``, best
     first (see the module docstring); empty when the content model does not know the title."""
     empty = empty_frame()
-    content = rec.hybrid.scorers.get("content")
+    content = scorers.get("content")
     if not isinstance(content, TfidfScorer) or "content" not in sec.blocks or n <= 0:
         return empty
     cos = content.similar(tconst, sec.blocks["content"])
     if not np.isfinite(cos).any():
         return empty
-    query = _query(rec, tconst)
+    query = _query(prepared, tconst)
     own = sec.position.get(tconst)
     cos = np.nan_to_num(cos, nan=0.0).clip(0.0, 1.0)
     floor = min(KNOWN_VOTES, query.votes) if query.votes > 0 else KNOWN_VOTES
@@ -165,7 +164,7 @@ def similar_explained(rec: Recommender, tconst: str, n: int, sec: Section) -> pl
     pool: set[int] = set()
     pool.update(_top(np.where(known, cos, -1.0), CONTENT_POOL))
     pool.update(_top(cos, CONTENT_POOL // 3))
-    als_cos = _als_cosines(rec, tconst, sec)
+    als_cos = _als_cosines(scorers, tconst, sec)
     if als_cos is not None:
         pool.update(_top(np.where(known, als_cos, -1.0), ALS_POOL))
     if query.language:
@@ -199,7 +198,7 @@ def similar_explained(rec: Recommender, tconst: str, n: int, sec: Section) -> pl
             + PEOPLE_BONUS * bool(directed)
             + FAMILIARITY * min(1.0, math.log10(1.0 + votes) / 6.0)
         )
-        words = title_words(rec.names.get(str(sec.tconsts[i]), ""))
+        words = title_words(prepared.names.get(str(sec.tconsts[i]), ""))
         series = has_main and votes >= floor and same_series(query.words, words)
         tier = 0 if series else (1 if votes >= floor else 2)
         parts: list[str] = []
@@ -247,8 +246,8 @@ class _Query:
         return _deslug(slug)
 
 
-def _query(rec: Recommender, tconst: str) -> _Query:
-    home = next((s for s in rec.sections.values() if tconst in s.position), None)
+def _query(prepared: Prepared, tconst: str) -> _Query:
+    home = next((s for s in prepared.sections.values() if tconst in s.position), None)
     genres: list[str] = []
     votes = 0.0
     language: str | None = None
@@ -257,8 +256,8 @@ def _query(rec: Recommender, tconst: str) -> _Query:
         genres = list(home.genres[at])
         votes = float(_votes(home)[at])
         language = home.languages[at]
-    main = main_genre(genres, rec.prepare().genre_counts)
-    title = rec.names.get(tconst, tconst)
+    main = main_genre(genres, prepared.genre_counts)
+    title = prepared.names.get(tconst, tconst)
     return _Query(
         title=title,
         genres=genres,
@@ -289,10 +288,10 @@ def _top(values: np.ndarray, k: int) -> list[int]:
     return idx[values[idx] > 0].tolist()
 
 
-def _als_cosines(rec: Recommender, tconst: str, sec: Section) -> np.ndarray | None:
+def _als_cosines(scorers: Mapping[str, Scorer], tconst: str, sec: Section) -> np.ndarray | None:
     """ALS item cosine of every title of ``sec`` to ``tconst`` (0 where ALS does not know a
     title); None when ALS does not know ``tconst``."""
-    als = rec.hybrid.scorers.get("als")
+    als = scorers.get("als")
     block = sec.blocks.get("als")
     if not isinstance(als, ALSScorer) or block is None or als.items is None:
         return None

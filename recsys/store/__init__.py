@@ -8,16 +8,14 @@ with Alembic migrations applied by :meth:`Store.open`::
     store.rate(user.id, "tt0111161", LIKE)
 """
 
-from recsys.store.accounts import check_password, hash_password, register, validate_registration
-from recsys.store.repository import (
-    HISTORY_SCHEMA,
-    INTERACTIONS_SCHEMA,
-    Store,
-    User,
-    check_tconst,
-    check_value,
-)
-from recsys.store.schema import ONBOARDING_STEPS
+from typing import TYPE_CHECKING
+
+from recsys.lazy import lazy_exports
+
+if TYPE_CHECKING:  # the names below load on first use (recsys.lazy: no import cycle with the submodules)
+    from recsys.store.accounts import check_password, hash_password, register, validate_registration
+    from recsys.store.repository import HISTORY_SCHEMA, INTERACTIONS_SCHEMA, Store, User, check_tconst, check_value
+    from recsys.store.schema import ONBOARDING_STEPS
 
 __all__ = [
     "HISTORY_SCHEMA",
@@ -32,3 +30,20 @@ __all__ = [
     "register",
     "validate_registration",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "check_password": "accounts",
+        "hash_password": "accounts",
+        "register": "accounts",
+        "validate_registration": "accounts",
+        "HISTORY_SCHEMA": "repository",
+        "INTERACTIONS_SCHEMA": "repository",
+        "Store": "repository",
+        "User": "repository",
+        "check_tconst": "repository",
+        "check_value": "repository",
+        "ONBOARDING_STEPS": "schema",
+    },
+)

@@ -1,14 +1,20 @@
 """Click handlers (``on_click`` callbacks) that change the store, shared by every page.
 
 Callbacks run before the next script run; errors become a flash message instead of a crash.
-Every rating change remembers what it replaced, so the last action anywhere in the app can be
-undone (``undo``).
+
+Every rating path (the cards of the feed, search and history, the details dialog) goes through
+:func:`set_rating`, the one action that stores the rating and pushes what it replaced on the
+session's undo stack; the "Last action" slot (``cards.action_bar``) shows the top of that stack
+and its Undo button carries the action it shows, so :func:`undo` reverts exactly that one and
+nothing else (issue 20: a dialog rating used to change the stack without the slot, and Undo then
+reverted an action the screen did not name). A path that reruns only part of the page (the
+dialog) must rerun the page after the action so the slot and the feed show it.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import streamlit as st
 
@@ -31,6 +37,7 @@ class LastAction:
     before: int | None  # None: the title was not rated
     after: int | None  # None: the rating was removed
     hidden: bool = False  # the action was "Not interested" (before / after unused)
+    seq: int = 0  # position in the session's undo stack: tells two equal clicks apart
 
     def describe(self) -> str:
         if self.hidden:
@@ -71,8 +78,25 @@ def current_value(user_id: int, tconst: str) -> int | None:
     return _current(resources.store(), user_id, tconst)
 
 
+UNDO_DEPTH = 20  # actions kept for Undo in a session
+
+
+def _stack() -> list[LastAction]:
+    stack: list[LastAction] = st.session_state.setdefault(state.UNDO, [])
+    return stack
+
+
+def last_action() -> LastAction | None:
+    """The action the "Last action" slot shows and Undo reverts (None: nothing to undo)."""
+    stack = _stack()
+    return stack[-1] if stack else None
+
+
 def _remember(action: LastAction) -> None:
-    st.session_state[state.LAST_ACTION] = action
+    stack = _stack()
+    seq = (stack[-1].seq + 1) if stack else 1
+    stack.append(replace(action, seq=seq))
+    del stack[:-UNDO_DEPTH]
     st.session_state[state.TOAST] = action.describe()
 
 
@@ -104,11 +128,19 @@ def rate(user_id: int, tconst: str, value: int, title: str = "") -> None:
 
 
 @auth.checked
-def undo() -> None:
-    """Put back what the last action replaced (one level of undo)."""
-    action: LastAction | None = st.session_state.pop(state.LAST_ACTION, None)
-    if action is None:
+def undo(shown: LastAction | None = None) -> None:
+    """Put back what the action ``shown`` in the "Last action" slot replaced; the slot then shows
+    the action before it (up to :data:`UNDO_DEPTH`). When the stack's top is no longer the
+    action the screen showed (a newer click elsewhere), nothing is reverted and the slot says so:
+    Undo never reverts an action it did not name."""
+    stack = _stack()
+    if not stack:
         return
+    action = stack[-1]
+    if shown is not None and shown != action:
+        _click_failed(f'Nothing undone: your last action is now "{action.describe()}". Press Undo again to undo it.')
+        return
+    stack.pop()
     store = resources.store()
     try:
         if action.hidden:
@@ -118,7 +150,7 @@ def undo() -> None:
         else:
             store.rate(action.user_id, action.tconst, action.before)
     except (CineBlendError, ValueError) as exc:
-        st.session_state[state.LAST_ACTION] = action  # still undoable once the store answers
+        stack.append(action)  # still undoable once the store answers
         _click_failed(f"Could not undo ({action.describe()}): {exc}")
         return
     st.session_state[state.TOAST] = f"Undone: {action.describe()}"

@@ -243,7 +243,7 @@ def action_bar(key: str) -> None:
     if toast:
         st.toast(md_escape(toast), icon=":material/check:")
     failed = st.session_state.pop(state.CLICK_ERROR, None)
-    last = st.session_state.get(state.LAST_ACTION)
+    last = actions.last_action()
     with st.container(horizontal=True, vertical_alignment="center", key=f"undo-slot-{key}"):
         if failed is not None:
             st.error(md_escape(failed), icon=":material/error:", width="stretch")
@@ -256,6 +256,7 @@ def action_bar(key: str) -> None:
             key=f"undo-{key}",
             icon=":material/undo:",
             on_click=actions.undo,
+            args=(last,),  # the action shown: Undo reverts exactly this one
             disabled=last is None or failed is not None,
         )
 

@@ -22,8 +22,21 @@ def _names(values: list[str] | None) -> str:
     return ", ".join(shown)
 
 
+def _rate(user_id: int, tconst: str, value: int | None, title: str) -> None:
+    """The dialog's rating buttons: the one rating action, then a rerun of the whole page.
+
+    The dialog is a fragment: a click in it reruns only the dialog, so the page's "Last action"
+    slot, its Undo and the feed would not show this rating (issue 20: "Last action: Superliked
+    Jaws" while Undo reverted the dialog's "Liked Predator"). The dialog sees the flag on its
+    fragment run and reruns the page, which closes it."""
+    actions.set_rating(user_id, tconst, value, title)
+    st.session_state[state.RERUN_PAGE] = True
+
+
 @st.dialog("Title details", width="large")
 def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
+    if st.session_state.pop(state.RERUN_PAGE, False):
+        st.rerun()
     row = catalog.title(tconst)
     if row is None:
         plain.alert("error", f"{tconst} is not in the catalogue (it may have been removed by a data update).")
@@ -67,7 +80,7 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
             st.button(
                 name.capitalize(),
                 key=f"dlg-rate-{tconst}-{value}",
-                on_click=actions.rate,
+                on_click=_rate,
                 args=(user_id, tconst, value, row["primary_title"]),
                 type="primary" if current == value else "secondary",
             )
@@ -75,7 +88,7 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
             st.button(
                 "Remove rating",
                 key=f"dlg-unrate-{tconst}",
-                on_click=actions.set_rating,
+                on_click=_rate,
                 args=(user_id, tconst, None, row["primary_title"]),
             )
     model = resources.recommender()

@@ -10,21 +10,26 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from recsys.catalog.build import catalog_ready, catalogue_stamp
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings, get_settings
-from recsys.enrich import Enricher, make_enricher
+from recsys.demo import Persona, pick_personas
+from recsys.enrich.enricher import Enricher, make_enricher
 from recsys.errors import CatalogError, ModelError
-from recsys.store import Store
+from recsys.feed import feed_genres
+from recsys.models.artifacts import latest_version
+from recsys.models.service import Recommender
+from recsys.startup import prepare
+from recsys.store.repository import Store
 from recsys.ui import plain, state
 
-if TYPE_CHECKING:  # the model stack (scikit-learn, implicit) loads on first use, not on sign-in
-    from recsys.demo import Persona
-    from recsys.models.service import Recommender
+# Every import is at the top (issue 20): the first sessions after a start run this module on
+# parallel threads, and imports inside functions there raced each other ("cannot import name
+# 'Recommender' from partially initialized module"). The model stack costs the first run of a
+# fresh server about a second more; it is imported once per process.
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +45,6 @@ def settings() -> Settings:
 def _prepared(key: str, _cfg: Settings) -> bool:
     """Once per process and data folder: refuse a weak cookie key, make the data folder private
     (:func:`recsys.startup.prepare`); a ConfigError is not cached, so every run shows it."""
-    from recsys.startup import prepare
-
     prepare(_cfg)
     return True
 
@@ -115,8 +118,6 @@ def posters_for(tconsts: list[str], cfg: Settings | None = None) -> dict[str, st
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _recommender(models_dir: str, version: str) -> Recommender:
     """The newest model; ``version`` (name and manifest stamp) only keys the cache."""
-    from recsys.models.service import Recommender
-
     return Recommender.load_latest(Path(models_dir))
 
 
@@ -132,8 +133,6 @@ def model_key(models_dir: Path, version: str) -> str:
 def recommender(cfg: Settings | None = None) -> Recommender | None:
     """The newest trained model (reloaded when a newer version appears), or None before the
     first training; a corrupt model is reported once in the log and the feed falls back."""
-    from recsys.models.service import latest_version
-
     cfg = cfg or settings()
     version = latest_version(cfg.models_dir)
     if version is None:
@@ -147,9 +146,6 @@ def recommender(cfg: Settings | None = None) -> Recommender | None:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _personas(parquet_dir: str, stamp: str, models_dir: str, version: str | None) -> list[Persona]:
-    from recsys.demo import pick_personas
-    from recsys.feed import feed_genres
-
     cat = _catalog(parquet_dir, stamp)
     model = _recommender(models_dir, version) if version is not None else None
     recommend = feed_genres(model, cat) if model is not None else None
@@ -159,8 +155,6 @@ def _personas(parquet_dir: str, stamp: str, models_dir: str, version: str | None
 def personas(cfg: Settings | None = None) -> list[Persona]:
     """The demo personas of the current catalogue and model (none without MovieLens ratings),
     named after what their feeds show."""
-    from recsys.models.artifacts import latest_version
-
     cfg = cfg or settings()
     version = latest_version(cfg.models_dir)
     version = model_key(cfg.models_dir, version) if version is not None else None

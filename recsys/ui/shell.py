@@ -33,6 +33,10 @@ PAGES = {
 }
 
 
+#: The URL path argument of the landing page (shown at "/"; its named path is an alias).
+HOME_URL = "home"
+
+
 def page_names(user: User | None, *, has_catalog: bool) -> list[str]:
     """Pages this user may see in this run, the default (landing) page first.
 
@@ -55,11 +59,25 @@ def navigation(user: User | None, *, has_catalog: bool) -> StreamlitPage:
 
     A signed-in user keeps the sign-in page registered but hidden: the run right after signing
     in still asks for it, and it sends the user on to their landing page with ``st.switch_page``.
+    Every other URL of :data:`PAGES` stays known too (hidden, showing the landing page), so no
+    link opens "Page not found".
     """
     names = page_names(user, has_catalog=has_catalog)
-    pages = [_page(name, default=i == 0) for i, name in enumerate(names)]
-    if user is not None:
-        pages.append(_page("login", visibility="hidden"))
+    landing = PAGES[names[0]]
+    # The landing page is served at "/" (Streamlit drops a default page's own URL path), so its
+    # named URL and the URL of every page this user cannot see yet are hidden aliases of it:
+    # /for-you, a bookmark of the data page or a link from an e-mail open the landing page
+    # instead of "Page not found" over it (issue 20). Aliases come last: st.switch_page to a
+    # script picks its first page.
+    pages = [
+        st.Page(landing[0], title=landing[1], icon=landing[2], url_path=HOME_URL, default=True),
+        *(_page(name) for name in names[1:]),
+    ]
+    for name, (_, title, icon, url_path) in PAGES.items():
+        if name in names[1:]:
+            continue
+        script = PAGES[name][0] if name == "login" else landing[0]
+        pages.append(st.Page(script, title=title, icon=icon, url_path=url_path, visibility="hidden"))
     return st.navigation(pages)
 
 

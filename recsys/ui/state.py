@@ -8,15 +8,16 @@ LOGOUT_REQUESTED = "cb_logout_requested"
 FLASH = "cb_flash"  # (kind, message) shown once on the next run
 AUTH_STATUS = "authentication_status"  # owned by streamlit-authenticator
 USERNAME = "username"  # owned by streamlit-authenticator
-LAST_ACTION = "cb_last_action"  # actions.LastAction of the last rating change (for undo)
+UNDO = "cb_undo"  # list of actions.LastAction, newest last: the "Last action" slot shows the top
 TOAST = "cb_toast"  # text of a toast to show once on the next run
 CLICK_ERROR = "cb_click_error"  # why the last rating click was not saved (the action bar shows it)
+RERUN_PAGE = "cb_rerun_page"  # a click inside a dialog (a fragment) asks for a full page run
 DETAILS = "cb_details"  # tconst whose details dialog is open
 DEMO = "cb_demo"  # recsys.demo.DemoStore of a demo session (signed in as a persona)
 
 #: What belongs to the signed-in user and must not outlive a logout (the next person to sign in
 #: on this tab must not see, or undo, the previous one's last click).
-USER_SCOPED = (LAST_ACTION, TOAST, DETAILS, CLICK_ERROR)
+USER_SCOPED = (UNDO, TOAST, DETAILS, CLICK_ERROR, RERUN_PAGE)
 
 
 def forget_user_scoped(session_state: MutableMapping[Any, Any]) -> None:

@@ -210,3 +210,25 @@ def test_search_says_why_nothing_matched(app_settings: Settings) -> None:
     at.text_input(key="search-text").input("qqqqzzzzxxxx").run()
     shown = [m for m in alerts(at, "info") if "No titles match" in m]
     assert shown and "none is close to it" in shown[0], shown
+
+
+def test_undo_names_and_reverts_the_dialog_rating_after_a_card_rating(app_settings: Settings) -> None:
+    """Issue 20: a rating in the Details dialog used to leave the "Last action" slot on the card's
+    rating while Undo reverted the dialog's. Now the slot shows the dialog's rating, and Undo
+    reverts exactly that one, then the card's."""
+    at = onboarded(app_settings)
+    first, second = feed_tconsts(at, "tv")[:2]
+    picks = current_ratings(app_settings)  # the onboarding likes
+    at.button(key=f"rate-feed-tv-{first}-1").click().run()
+    at.button(key=f"details-feed-tv-{second}").click().run()
+    at.button(key=f"dlg-rate-{second}-2").click().run()
+    at.run()  # the page run the dialog asks for
+    slot = [c.value for c in at.caption if str(c.value).startswith("Last action:")]
+    assert len(slot) == 1 and slot[0].startswith("Last action: Superliked"), slot
+    assert current_ratings(app_settings) == {**picks, first: 1, second: 2}
+    at.button(key="undo-feed").click().run()
+    assert current_ratings(app_settings) == {**picks, first: 1}
+    slot = [c.value for c in at.caption if str(c.value).startswith("Last action:")]
+    assert len(slot) == 1 and slot[0].startswith("Last action: Liked"), slot
+    at.button(key="undo-feed").click().run()
+    assert current_ratings(app_settings) == picks

@@ -95,10 +95,9 @@ def reasons(
     frame = catalogue if catalogue is not None else pl.DataFrame({"tconst": []}, schema={"tconst": pl.String})
     column = {c: frame[c].to_list() if c in frame.columns else [None] * frame.height for c in ("genres", "language")}
     info = TitleInfo.of(frame["tconst"].to_list(), [g or [] for g in column["genres"]], column["language"])
-    prepared = SimpleNamespace(titles=info)  # what Recommender.prepare() holds
-    rec = SimpleNamespace(names=NAMES, prepare=lambda: prepared)
+    prepared = SimpleNamespace(titles=info, names=NAMES)  # what Recommender.prepare() holds
     return reasons_for(
-        rec,  # type: ignore[arg-type]
+        prepared,  # type: ignore[arg-type]
         sec,  # type: ignore[arg-type]
         Profile.of(profile, genres=favourites),
         queries,  # type: ignore[arg-type]

@@ -23,7 +23,7 @@ from recsys.config import Settings
 from recsys.evaluation import jobs as lab_jobs
 from recsys.locks import uses_advisory_locks
 from recsys.models.artifacts import versions, write_version
-from recsys.models.scrub import ALS_DIR
+from recsys.models.scrub import ALS_DIR, scrub_deleted
 from recsys.progress import OverallProgress, Phase
 from recsys.store import Store
 from recsys.store import jobs as rows
@@ -62,7 +62,7 @@ class Trainer:
             np.savez(als / "als.npz", user_factors=np.arange(len(users) * 2, dtype=np.float32).reshape(-1, 2))
             return {}
 
-        self.published.append(write_version(self.models_dir, write, keep=10).name)
+        self.published.append(write_version(self.models_dir, write, keep=10, scrub=scrub_deleted).name)
 
 
 @pytest.fixture

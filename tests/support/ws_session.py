@@ -164,6 +164,11 @@ class StreamlitSession:
         self.ws_url = base_url.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
         self.timeout = timeout
         self.page_hash = ""
+        #: the URL path the browser was opened at (``/data-and-model`` -> "data-and-model"):
+        #: sent with the first run only, as the browser does for a deep link
+        self.page_name = ""
+        #: set when the server answered a run with "Page not found"
+        self.page_not_found = False
         self.pages: dict[str, str] = {}  # url path -> page script hash, from the navigation
         self.runs: list[Run] = []
         self._ws: Any = None
@@ -198,6 +203,8 @@ class StreamlitSession:
         state = msg.rerun_script
         state.query_string = ""
         state.page_script_hash = self.page_hash
+        if self.page_name and not self.page_hash:
+            state.page_name = self.page_name
         state.widget_states.widgets.extend(widgets)
         state.widget_states.SetInParent()
         if fragment_id:
@@ -233,6 +240,8 @@ class StreamlitSession:
             elif kind == "navigation":
                 self.page_hash = msg.navigation.page_script_hash or self.page_hash
                 self.pages = {p.url_pathname: p.page_script_hash for p in msg.navigation.app_pages}
+            elif kind == "page_not_found":
+                self.page_not_found = True
             elif kind == "script_finished":
                 if msg.script_finished in _DONE:
                     run.status = msg.script_finished
