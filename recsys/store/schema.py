@@ -230,6 +230,12 @@ jobs = Table(
     sqlite_autoincrement=True,
 )
 
+#: A stored run's outcome: figures stored, or kept in the history with the reason it has none.
+RUN_STATES: tuple[str, ...] = ("done", "failed", "cancelled")
+_run_states = ", ".join(f"'{s}'" for s in RUN_STATES)
+RUN_NAME_MAX = 120
+RUN_REASON_MAX = 500
+
 #: Stored evaluation runs (the lab's history): the run's JSON document (the same as ``evaluate
 #: --json``) and its per-user metric vectors as compressed Parquet bytes.
 evaluation_runs = Table(
@@ -245,6 +251,14 @@ evaluation_runs = Table(
     Column("config", JSON(), nullable=False),
     Column("document", JSON(), nullable=False),
     Column("per_user", LargeBinary(), nullable=False),
+    Column("name", String(RUN_NAME_MAX), nullable=True),
+    Column("notes", String(), nullable=True),  # unbounded VARCHAR on both backends
+    # "done"; "failed" / "cancelled" runs are kept with their reason and no figures
+    Column("status", String(16), nullable=False, server_default="done"),
+    Column("reason", String(RUN_REASON_MAX), nullable=True),
+    # the user inspector's lists (recsys.evaluation.runs.pack_lists); NULL for older runs
+    Column("lists", LargeBinary(), nullable=True),
+    CheckConstraint(f"status IN ({_run_states})", name="status"),
     Index(None, "created_at"),
     sqlite_autoincrement=True,
 )
@@ -259,6 +273,8 @@ weight_changes = Table(
     Column("action", String(16), nullable=False),  # "apply" or "reset"
     Column("old", JSON(), nullable=True),  # NULL: the defaults were in use
     Column("new", JSON(), nullable=False),
+    # the stored run the weights came from (no foreign key: kept when the run is deleted)
+    Column("run_id", Integer, nullable=True),
     CheckConstraint("action IN ('apply', 'reset')", name="action"),
     sqlite_autoincrement=True,
 )
