@@ -510,14 +510,16 @@ def figure_intervals(
     schema = {c: (pl.Float64 if i and i % 2 == 1 else pl.String) for i, c in enumerate(columns)}
     if not models:
         return pl.DataFrame(schema=schema)
-    users = per_user[models[0]][USER].to_numpy()
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, users.size, size=(resamples, users.size)) if users.size else np.empty((0, 0), int)
     rows = []
+    draws_of: dict[int, np.ndarray] = {}
     for model in models:
-        frame = per_user[model]
+        aligned = per_user[model].sort(USER)
+        users = aligned[USER].to_numpy()
+        if users.size not in draws_of:  # the same draws for every model of the same users
+            rng = np.random.default_rng(seed)
+            draws_of[users.size] = rng.integers(0, max(users.size, 1), size=(resamples, users.size))
+        draws = draws_of[users.size]
         row: dict[str, Any] = {"Model": model}
-        aligned = pl.DataFrame({USER: users}).join(frame, on=USER, how="left", maintain_order="left")
         for m in metrics:
             label = metric_label(m, k)
             if m not in aligned.columns or users.size == 0:
