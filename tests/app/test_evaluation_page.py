@@ -99,7 +99,7 @@ def test_background_run_is_stored_shown_and_matches_the_cli(
     intervals = frame_by_columns(at, "Model")[2]
     assert "NDCG@10 95% CI" in intervals.columns and list(intervals["Model"]) == list(runner.model_names())
     at_k = frame_by_columns(at, "Model")[3]
-    assert ["NDCG@5", "NDCG@10", "NDCG@20"] == [c for c in at_k.columns if c.startswith("NDCG@")]
+    assert [c for c in at_k.columns if c.startswith("NDCG@")] == ["NDCG@5", "NDCG@10", "NDCG@20"]
     assert at.selectbox(key=f"eval-inspect-{run_id}").value == -1  # the one tested app user
     inspected = frame_by_columns(at, "Rank")[0]
     assert list(inspected.columns) == ["Rank", *runner.model_names()]
