@@ -25,7 +25,7 @@ from recsys.evaluation.tv import MIN_TV_USERS, taste_table, tv_users
 from recsys.feed import recommend_profile
 from recsys.models import registry
 from recsys.store import lab
-from recsys.ui import auth, demo, lab_weights, resources, state
+from recsys.ui import auth, demo, lab_history, lab_weights, resources, state
 
 LAST_CONFIG = "cb_eval_last_config"  # the settings of the last run this session submitted
 JOB = "cb_eval_job"  # id of this session's queued / running job
@@ -86,7 +86,10 @@ def start(config: runner.EvaluationConfig) -> None:
         )
         return
     try:
-        job = lab_jobs.enqueue_evaluation(cfg, resources.shared_store(cfg), who, config, estimate)
+        name, notes = lab_history.submitted_name_notes()
+        job = lab_jobs.enqueue_evaluation(
+            cfg, resources.shared_store(cfg), who, config, estimate, name=name, notes=notes
+        )
     except CineBlendError as exc:
         s[state.FLASH] = ("error", str(exc))
         return
@@ -258,6 +261,7 @@ with st.form("eval-form"):
         a4.number_input(
             f"Iterations (at most {MAX_ITERATIONS})", 1, MAX_ITERATIONS, shown.iterations, key="eval-iterations"
         )
+    lab_history.render_submit_fields()
     st.form_submit_button("Run evaluation", type="primary", icon=":material/play_arrow:", on_click=submit)
 
 estimate = estimate_seconds(size_now(), shown)
@@ -348,9 +352,9 @@ if not stored:
     )
     st.stop()
 
-st.dataframe(runs.runs_table(stored), hide_index=True, key="eval-runs-table")
+lab_history.render_runs_table(store)
 ids = [r.id for r in stored]
-labels = {r.id: f"Run {r.id} · {r.created_at:%Y-%m-%d %H:%M} · {r.created_by or 'CLI'} · {r.dataset}" for r in stored}
+labels = {r.id: f"{runs.run_label(r)} · {r.dataset}" for r in stored}
 if st.session_state.get("eval-run") not in ids:
     st.session_state["eval-run"] = ids[0]
 h1, h2 = st.columns(2)
@@ -364,20 +368,7 @@ other = h2.selectbox(
 run = runs.get(store, run_id)
 
 if other is not None:
-    b = runs.get(store, other)
-    first, second = (b, run) if b.id < run.id else (run, b)  # A is the older run
-    cmp = runs.compare_runs(first, second)
-    st.markdown(f"**Run {first.id} (A) vs run {second.id} (B)** on the test split: B - A.")
-    for note in cmp.notes:
-        st.caption(note)
-    st.dataframe(cmp.table, hide_index=True, key="eval-compare-table")
-    if cmp.tests.height:
-        st.markdown(
-            f"Paired on {cmp.shared_users:,} shared user{'s' if cmp.shared_users != 1 else ''} "
-            f"({runner.metric_label(cmp.metric, int(first.config.get('k', 10)))}): Wilcoxon signed-rank p and a "
-            f"paired bootstrap 95% confidence interval of the mean delta ({runs.BOOTSTRAP_RESAMPLES:,} resamples)."
-        )
-        st.dataframe(cmp.tests, hide_index=True, key="eval-compare-tests")
+    lab_history.render_compare(store, run_id, other)
 
 started = time.perf_counter()
 result = result_from_document(run.document, runs.unpack_per_user(run.per_user))
@@ -415,6 +406,7 @@ if may_apply or run.created_by == who:
     e4.button("Delete run", key="eval-delete", icon=":material/delete:", on_click=delete_run, args=(run_id,))
 
 st.subheader(f"Run {run_id}: models side by side")
+lab_history.render_run_notes(store, run, may_apply or run.created_by == who)
 if run.catalogue_build != runner.catalogue_stamp(cfg.parquet_dir) or run.model_version != model_version():
     st.caption("The catalogue or the model changed since this run: run again for current figures.")
 st.caption(
@@ -427,6 +419,7 @@ st.dataframe(result.comparison_table(), hide_index=True)
 tab_test, tab_val = st.tabs(["Test split (every figure)", "Validation split (every figure)"])
 with tab_test:
     st.dataframe(result.models_table(), hide_index=True)
+    lab_history.render_run_figures(run)
 with tab_val:
     if result.validation is None:
         st.info("The validation split had no user with enough ratings to test.")
@@ -513,6 +506,9 @@ if result.segments is not None:
             f"left out of training and folded in; mean over {nu['draws']} seeded draws of up to {nu['users']} users."
         )
         st.dataframe(newuser, hide_index=True)
+
+lab_history.render_user_inspector(store, run, catalog)
+lab_history.render_metric_chart(store)
 
 st.subheader("Significance")
 choices = [m for m in runner.model_names() if m in result.per_user]

@@ -1,6 +1,7 @@
-"""The evaluation lab's CLI: ``evaluate``'s lab options (``--save``, ``--sample-users``, the
-grid and segments) and ``python -m recsys runs list | show | compare | delete`` over the stored
-run history (:mod:`recsys.evaluation.runs`; the page shows the same figures)."""
+"""The evaluation lab's CLI: ``evaluate``'s lab options (``--save`` with ``--name`` / ``--notes``,
+``--sample-users``, the grid, segments, the extra cut-offs ``--at-k``) and ``python -m recsys runs
+list | show | compare | delete | edit | inspect`` over the stored run history
+(:mod:`recsys.evaluation.runs`; the page shows the same figures)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,21 @@ if TYPE_CHECKING:
 
 def add_evaluate_options(p: argparse.ArgumentParser) -> None:
     """The lab's options of ``evaluate``."""
-    from recsys.evaluation.config import MAX_NEW_USER_DRAWS
+    from recsys.evaluation.config import AT_KS, MAX_NEW_USER_DRAWS
 
     p.add_argument("--save", action="store_true", help="store the run in the history (see `runs list`)")
+    p.add_argument("--name", help="with --save: the run's name in the history (editable: `runs edit`)")
+    p.add_argument("--notes", help="with --save: free-text notes on the run (editable: `runs edit`)")
+    p.add_argument(
+        "--at-k",
+        type=int,
+        nargs="*",
+        default=list(AT_KS),
+        metavar="K",
+        help="further cut-offs reported for every model on test (default "
+        + " ".join(str(k) for k in AT_KS)
+        + "; -k still chooses; `--at-k` alone: none)",
+    )
     p.add_argument("--sample-users", type=int, metavar="N", help="evaluate on a seeded sample of N users (quick runs)")
     p.add_argument(
         "--grid",
@@ -58,6 +71,7 @@ def config_options(args: argparse.Namespace) -> dict[str, Any]:
         "sweep_pair": tuple(args.sweep_pair),
         "segments": not args.no_segments,
         "new_user_draws": 0 if args.no_segments else args.new_user_draws,
+        "at_ks": tuple(args.at_k or ()),
     }
 
 
@@ -79,6 +93,8 @@ def save_result(
             model_version=model_version,
             catalogue_build=catalogue_stamp(settings.parquet_dir),
             dataset=runs.dataset_label(settings.movielens_url, result.config.with_app_data, result.config.sample_users),
+            name=args.name,
+            notes=args.notes,
         )
         meta = runs.run_meta(runs.get(store, run_id))
     print(f"Stored as run {run_id} (`python -m recsys runs show {run_id}`).", file=sys.stderr)
@@ -110,6 +126,18 @@ def add_runs_parser(sub: Any) -> None:
     q = runs_sub.add_parser("delete", help="delete a stored run")
     q.add_argument("id", type=int, help="run id")
     q.set_defaults(func=_delete)
+    q = runs_sub.add_parser("edit", help="set a run's name and / or notes (an empty text clears it)")
+    q.add_argument("id", type=int, help="run id")
+    q.add_argument("--name", help="the run's name")
+    q.add_argument("--notes", help="the run's notes")
+    q.set_defaults(func=_edit)
+    q = runs_sub.add_parser(
+        "inspect", help="one tested user of a run: training history, held-out titles, each model's top 10"
+    )
+    q.add_argument("id", type=int, help="run id")
+    q.add_argument("user", type=int, nargs="?", help="tested user id (default: list the tested users)")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q.set_defaults(func=_inspect)
 
 
 def _open(settings: Settings) -> Store:
@@ -124,7 +152,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.store import lab
 
     with _open(settings) as store:
-        stored = lab.list_runs(store)
+        stored = lab.list_runs(store, statuses=None)
     table = runs.runs_table(stored)
     if args.json:
         print(json.dumps(table.to_dicts(), indent=2, default=str))
@@ -147,14 +175,30 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
     if args.csv:
         sys.stdout.write(runs.models_csv(run))
         return 0
+    from recsys.evaluation.report import at_k_table
+
     doc = run.document
     cfg = doc.get("config", {})
     print(
-        f"Run {run.id}: {run.created_at:%Y-%m-%d %H:%M} UTC by {run.created_by or 'CLI'}; {run.dataset}, "
-        f"{run.protocol} protocol, K={cfg.get('k')}; model {run.model_version}; catalogue {run.catalogue_build}."
+        f"{runs.run_label(run)}: {run.dataset}, {run.protocol} protocol, K={cfg.get('k')}; model "
+        f"{run.model_version}; catalogue {run.catalogue_build}; settings #{runs.settings_id(run)} "
+        f"({runs.settings_summary(run)})."
     )
+    if run.notes:
+        print(f"Notes: {run.notes}")
+    if run.status != "done":
+        print(f"This run {run.status}: {run.reason or 'no reason given'}. It has no figures.")
+        return 0
     print()
     print(_text_table(runs.stored_models_table(run, "test")))
+    intervals = runs.figure_intervals(run)
+    if intervals.height:
+        print(f"\nBootstrap 95% intervals (test, {runs.BOOTSTRAP_RESAMPLES:,} seeded resamples of the tested users):")
+        print(_text_table(intervals))
+    at_k = at_k_table(doc)
+    if at_k.height:
+        print("\nEvery model at several cut-offs (test):")
+        print(_text_table(at_k))
     val = runs.stored_models_table(run, "validation")
     if val.height:
         print("\nValidation split:")
@@ -187,4 +231,49 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
     with _open(settings) as store:
         runs.delete(store, args.id)
     print(f"Deleted run {args.id}.")
+    return 0
+
+
+def _edit(args: argparse.Namespace, settings: Settings) -> int:
+    from recsys.evaluation import runs
+
+    if args.name is None and args.notes is None:
+        raise CineBlendError("Nothing to change: give --name and / or --notes.")
+    with _open(settings) as store:
+        runs.annotate(store, args.id, name=args.name, notes=args.notes)
+        run = runs.get(store, args.id)
+    print(f"{runs.run_label(run)}" + (f"; notes: {run.notes}" if run.notes else ""))
+    return 0
+
+
+def _inspect(args: argparse.Namespace, settings: Settings) -> int:
+    from recsys.evaluation import runs
+    from recsys.evaluation.report import _text_table
+
+    with _open(settings) as store:
+        run = runs.get(store, args.id)
+    if args.user is None:
+        users = runs.inspector_users(run)
+        if not users:
+            raise CineBlendError(f"Run {run.id} stored no per-user lists; run the evaluation again to inspect users.")
+        print(f"Run {run.id} tested {len(users):,} users: " + " ".join(str(u) for u in users))
+        return 0
+    view = runs.inspect_user(run, args.user)
+    if args.json:
+        doc = {
+            "run": run.id,
+            "user": view.user,
+            "history": view.history.to_dicts(),
+            "held_out": view.held_out,
+            "tops": view.tops,
+            "hits": {m: view.hits(m) for m in view.tops},
+        }
+        print(json.dumps(doc, indent=2))
+        return 0
+    print(f"Run {run.id}, user {view.user}: {view.history.height} training ratings, {len(view.held_out)} held out.")
+    print("Held out: " + ", ".join(view.held_out))
+    print("\nEach model's top list (HIT: a held-out title):")
+    print(_text_table(view.tops_table()))
+    print("\nTraining history (oldest first):")
+    print(_text_table(view.history))
     return 0

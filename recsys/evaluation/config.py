@@ -43,6 +43,9 @@ MAX_K = 100
 MAX_FACTORS = 256
 MAX_ITERATIONS = 50
 MAX_NEW_USER_DRAWS = 10
+#: Cut-offs reported beside the run's own K (every ranking metric, every model, test split).
+AT_KS: tuple[int, ...] = (5, 10, 20)
+MAX_AT_KS = 5
 
 
 def model_names() -> tuple[str, ...]:
@@ -91,6 +94,9 @@ class EvaluationConfig:
     popularity breakdowns (:mod:`recsys.evaluation.segments`); ``new_user_draws``: seeded draws
     of the simulated new user after onboarding (0: not simulated). ``tv_only``: evaluate TV on
     the app's own ratings of TV titles (:mod:`recsys.evaluation.tv`; needs ``with_app_data``).
+    ``at_ks``: further cut-offs at which every model's ranking metrics are reported on the test
+    split (the run's ``k`` still chooses and is the main figure; ``()``: none). A run stored
+    before this setting existed has no ``at_ks`` in its document and reads back as ``()``.
     """
 
     protocol: SplitProtocol = "temporal"
@@ -115,6 +121,7 @@ class EvaluationConfig:
     segments: bool = True
     new_user_draws: int = 3
     tv_only: bool = False
+    at_ks: tuple[int, ...] = AT_KS
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -152,6 +159,17 @@ class EvaluationConfig:
         if self.min_positives < 2:
             raise EvaluationError("min_positives must be at least 2 (one to train on, one to test).")
         object.__setattr__(self, "sweep", tuple(float(x) for x in self.sweep))
+        at_ks = tuple(sorted({int(c) for c in self.at_ks}))
+        if len(at_ks) > MAX_AT_KS or any(not 1 <= c <= MAX_K for c in at_ks):
+            raise EvaluationError(
+                f"Extra cut-offs: at most {MAX_AT_KS} values between 1 and {MAX_K}, got {list(self.at_ks)}."
+            )
+        object.__setattr__(self, "at_ks", at_ks)
+
+    @property
+    def cutoffs(self) -> tuple[int, ...]:
+        """Every cut-off reported: the extra ones and the run's own K, ascending."""
+        return tuple(sorted({*self.at_ks, self.k})) if self.at_ks else ()
 
     @property
     def hybrid_weights(self) -> Weights:
@@ -202,7 +220,8 @@ class EvaluationConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> EvaluationConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
-        for key in ("sweep", "compare", "grid", "sweep_pair"):
+        values.setdefault("at_ks", ())  # stored before the extra cut-offs existed
+        for key in ("sweep", "compare", "grid", "sweep_pair", "at_ks"):
             if values.get(key) is not None:
                 values[key] = tuple(values[key])
         return cls(**values)

@@ -131,19 +131,28 @@ def _run_evaluation(settings: Settings, progress: OverallProgress) -> None:
     job = jobs.current()
     config = EvaluationConfig.from_dict(params["config"])
     report = _plain(progress.phase("run"))
+    name, notes = params.get("name"), params.get("notes")
+    who = job.requested_by if job else None
     with Catalog(settings.parquet_dir) as catalog, Store.open(settings.store_url) as store:
         try:
             recommender: Recommender | None = Recommender.load_latest(settings.models_dir)
         except ModelError:
             recommender = None  # the run fits its own content model
-        result = runner.evaluate_catalogue(
-            config, catalog=catalog, store=store, recommender=recommender, progress=report
-        )
+        try:
+            result = runner.evaluate_catalogue(
+                config, catalog=catalog, store=store, recommender=recommender, progress=report
+            )
+        except Exception as exc:  # kept in the run history with its reason, then reported as before
+            outcome = "cancelled" if isinstance(exc, jobs.JobCancelled) else "failed"
+            runs.record_failure(store, config, who, outcome, str(exc) or type(exc).__name__, name=name, notes=notes)
+            raise
         report("saving the run", 1, 1)
         run_id = runs.save(
             store,
             result,
-            created_by=job.requested_by if job else None,
+            name=name,
+            notes=notes,
+            created_by=who,
             model_version=(recommender.version or "unsaved") if recommender is not None else "none",
             catalogue_build=runner.catalogue_stamp(settings.parquet_dir),
             dataset=runs.dataset_label(settings.movielens_url, config.with_app_data, config.sample_users)
@@ -238,11 +247,19 @@ def calibrated(store: Store, kind: str, raw_estimate_s: float) -> float:
 
 
 def enqueue_evaluation(
-    settings: Settings, store: Store, who: str, config: EvaluationConfig, estimate_s: float
+    settings: Settings,
+    store: Store,
+    who: str,
+    config: EvaluationConfig,
+    estimate_s: float,
+    *,
+    name: str | None = None,
+    notes: str | None = None,
 ) -> rows.Job:
     """Queue an evaluation of ``config`` for ``who`` (JobRefused with the reason: one per user
-    at a time, the rate limit). ``estimate_s`` is the cost model's figure."""
-    params = {"config": config.to_dict(), "raw_estimate_s": float(estimate_s)}
+    at a time, the rate limit). ``estimate_s`` is the cost model's figure; ``name`` / ``notes``
+    go to the stored run (a failed or cancelled run is kept with them too)."""
+    params = {"config": config.to_dict(), "raw_estimate_s": float(estimate_s), "name": name, "notes": notes}
     runner = jobs.runner(settings, store)
     return runner.submit(EVALUATE, who, params=params, estimate_s=calibrated(store, EVALUATE, estimate_s))
 

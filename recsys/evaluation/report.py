@@ -43,6 +43,10 @@ class StageResult:
     #: one row per setting tried: the stages' strengths and every summary figure
     stages: dict[str, float] = field(default_factory=dict)
     stage_grid: pl.DataFrame | None = None
+    #: per model the mean of every ranking metric at each extra cut-off (``config.cutoffs``)
+    at_k: dict[str, dict[int, dict[str, float]]] = field(default_factory=dict, repr=False)
+    #: per model each tested user's list at the longest cut-off (the user inspector's lists)
+    lists: dict[str, dict[int, list[str]]] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -79,6 +83,10 @@ class EvaluationResult:
     stages_on: str = "validation"
     #: whether the best step beats the live weights beyond the noise (:func:`sweep.recommend`)
     recommendation: dict[str, Any] | None = None
+    #: test split, per model: the ranking metrics at each cut-off of ``config.cutoffs``
+    at_k: dict[str, dict[int, dict[str, float]]] = field(default_factory=dict, repr=False)
+    #: test split, per model: each tested user's list at the longest cut-off (not in the document)
+    lists: dict[str, dict[int, list[str]]] = field(default_factory=dict, repr=False)
 
     @property
     def best_weights(self) -> Weights:
@@ -249,6 +257,7 @@ class EvaluationResult:
                 "settings": _rows(self.stage_grid) if self.stage_grid is not None else [],
             },
             "recommendation": self.recommendation,
+            "at_k": at_k_rows(self.at_k),
         }
 
     def _segments_dict(self) -> dict[str, Any] | None:
@@ -357,7 +366,55 @@ def result_from_document(doc: dict[str, Any], per_user: dict[str, pl.DataFrame] 
         ),
         stages_on=(doc.get("stages") or {}).get("chosen_on", "validation"),
         recommendation=doc.get("recommendation"),
+        at_k=at_k_of_rows(doc.get("at_k") or []),
     )
+
+
+def at_k_rows(at_k: dict[str, dict[int, dict[str, float]]]) -> list[dict[str, Any]]:
+    """The document form of the extra cut-offs: one row ``{model, k, <metric>: mean}`` per model
+    (in :func:`model_names` order) and cut-off, ascending."""
+    from recsys.evaluation.config import model_names
+
+    order = [m for m in model_names() if m in at_k] + [m for m in at_k if m not in model_names()]
+    rows = [{"model": m, "k": int(c), **figures} for m in order for c, figures in sorted(at_k[m].items())]
+    return _finite_rows(rows)
+
+
+def at_k_of_rows(rows: list[dict[str, Any]]) -> dict[str, dict[int, dict[str, float]]]:
+    """The inverse of :func:`at_k_rows`."""
+    out: dict[str, dict[int, dict[str, float]]] = {}
+    for row in rows:
+        figures = {m: (math.nan if v is None else float(v)) for m, v in row.items() if m not in ("model", "k")}
+        out.setdefault(str(row["model"]), {})[int(row["k"])] = figures
+    return out
+
+
+def at_k_table(doc: dict[str, Any], metrics: Sequence[str] | None = None) -> pl.DataFrame:
+    """From a run document: one row per model, one column per metric and cut-off (``NDCG@5``,
+    ``NDCG@10``, ``NDCG@20``, ...), the run's own K among them; empty for a run stored without
+    extra cut-offs. ``metrics``: which ranking metrics (default every one)."""
+    rows = doc.get("at_k") or []
+    if not rows:
+        return pl.DataFrame()
+    wanted = [m for m in (metrics or M.ranking_metrics()) if m in rows[0]]
+    ks = sorted({int(r["k"]) for r in rows})
+    table: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        out = table.setdefault(str(row["model"]), {"Model": str(row["model"])})
+        for m in wanted:
+            value = row.get(m)
+            out[metric_label(m, int(row["k"]))] = None if value is None else round(float(value), 4)
+    columns = ["Model", *(metric_label(m, c) for m in wanted for c in ks)]
+    schema: dict[str, pl.DataType] = {c: (pl.String() if c == "Model" else pl.Float64()) for c in columns}
+    return pl.DataFrame([{c: r.get(c) for c in columns} for r in table.values()], schema=schema)
+
+
+def _finite_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                row[key] = None
+    return rows
 
 
 def segments_activity(doc: dict[str, Any], metric: str, k: int) -> pl.DataFrame:
@@ -509,6 +566,9 @@ def render_text(result: EvaluationResult) -> str:
     significance (the same frames and lines the page shows)."""
     lines = [result.headline(), f"Content model: {result.content_source}.", ""]
     lines += ["Test split:", _text_table(result.models_table()), ""]
+    at_k = at_k_table({"at_k": at_k_rows(result.at_k)}, [result.config.metric, "recall", "hit_rate"])
+    if at_k.height:
+        lines += ["Test split at several cut-offs:", _text_table(at_k), ""]
     if result.validation is not None:
         lines += ["Validation split (chooses the sweep step):", _text_table(result.models_table("validation")), ""]
     lines += [*definitions_lines(), ""]

@@ -355,6 +355,8 @@ def run_evaluation(
         stage_grid=stages[chosen_on].stage_grid,
         stages_on=chosen_on,
         recommendation=advice,
+        at_k=result_test.at_k,
+        lists=result_test.lists,
     )
 
 
@@ -410,6 +412,7 @@ def _run_stage(
     ``served``, or, when None, with the strongest setting of the stage grid within 2% of the
     best NDCG on this split (:mod:`recsys.evaluation.served`)."""
     k = config.k
+    at_ks = config.cutoffs if stage == "test" else ()  # every model on test, ranked once at the longest
     index = SplitIndex(part)
     t0 = time.perf_counter()
     hybrid = _fit_hybrid(part, titles, tags, fixed, configs, weights, normalisation, progress)
@@ -426,10 +429,10 @@ def _run_stage(
         timings["scoring_s"] += time.perf_counter() - t0
         names = list(registry.SCORERS)
         progress(f"{_STAGE_MODELS} ({stage})", 0, len(names) + 2)
-        results[POPULARITY] = evaluate(index, scorer_fn(counted, index), k, genres=genres, taste=taste)
+        results[POPULARITY] = evaluate(index, scorer_fn(counted, index), k, genres=genres, taste=taste, at_ks=at_ks)
         for i, name in enumerate(names):
             results[registry.SCORERS[name].model] = evaluate(
-                index, component_fn(comps, name), k, genres=genres, taste=taste
+                index, component_fn(comps, name), k, genres=genres, taste=taste, at_ks=at_ks
             )
             progress(f"{_STAGE_MODELS} ({stage})", i + 2, len(names) + 2)
         t0 = time.perf_counter()
@@ -437,14 +440,23 @@ def _run_stage(
             comps[user] = {n: normalise(p, normalisation) for n, p in parts.items()}
         timings.setdefault("normalise_s", 0.0)
         timings["normalise_s"] += time.perf_counter() - t0
-        results[HYBRID] = evaluate(index, hybrid_fn(comps, weights), k, genres=genres, taste=taste)
+        results[HYBRID] = evaluate(index, hybrid_fn(comps, weights), k, genres=genres, taste=taste, at_ks=at_ks)
         progress(f"{_STAGE_MODELS} ({stage})", len(names) + 2, len(names) + 2)
         t0 = time.perf_counter()
         chosen, results[SERVED], stage_grid = _served(index, comps, weights, titles, k, genres, served, progress, taste)
         timings.setdefault("stages_s", 0.0)
         timings["stages_s"] += time.perf_counter() - t0
+        if at_ks:
+            # the stages re-rank a list of length K: the served lists at the longest cut-off are
+            # ranked by the stages at that length (one more pass; the figures at K stay as served)
+            t0 = time.perf_counter()
+            deep = max(at_ks)
+            fn = served_mod.served_fn(index, comps, weights, served_mod.ItemFacts.of(index, titles), chosen, deep)
+            longer = evaluate(index, fn, deep, at_ks=at_ks)
+            results[SERVED].at_k, results[SERVED].top_long = longer.at_k, longer.top
+            timings["served_at_ks_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        swept = run_sweep(index, comps, steps, k, genres=genres, progress=progress, taste=taste)
+        swept = run_sweep(index, comps, steps, k, genres=genres, progress=progress, taste=taste, at_ks=at_ks)
         timings.setdefault("sweep_steps_s", 0.0)
         timings["sweep_steps_s"] += time.perf_counter() - t0
         grid = None
@@ -469,15 +481,18 @@ def _run_stage(
         "train": part.train.height,
         "test": part.test.height,
     }
+    all_results = dict(results) | {f"__step{i}": r for i, (_, r) in enumerate(swept)}
     return StageResult(
         models=_summary_frame(rows),
         sweep=_summary_frame([(step_label(w), w, r) for w, r in swept]),
         per_user=per_user,
-        tops={name: r.top for name, r in results.items()} | {f"__step{i}": r.top for i, (_, r) in enumerate(swept)},
+        tops={name: r.top for name, r in all_results.items()},
         counts=counts,
         grid=grid,
         stages=dict(chosen),
         stage_grid=stage_grid,
+        at_k={name: r.at_k for name, r in all_results.items() if r.at_k},
+        lists={name: (r.top_long or r.top) for name, r in all_results.items()},
     )
 
 
@@ -544,8 +559,14 @@ def _set_best(res: StageResult, best: int, config: EvaluationConfig) -> None:
     )
     res.per_user[BEST] = res.per_user[str(step["model"])]
     res.tops[BEST] = res.tops.pop(f"__step{best}")
-    for key in [k for k in res.tops if k.startswith("__step")]:
-        del res.tops[key]
+    step_key = f"__step{best}"
+    if step_key in res.at_k:
+        res.at_k[BEST] = res.at_k[step_key]
+    if step_key in res.lists:
+        res.lists[BEST] = res.lists[step_key]
+    for mapping in (res.tops, res.at_k, res.lists):
+        for key in [k for k in mapping if k.startswith("__step")]:
+            del mapping[key]
 
 
 def _genres(titles: pl.DataFrame) -> dict[str, list[str]]:

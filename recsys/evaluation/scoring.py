@@ -40,12 +40,16 @@ ScoreFn = Callable[[int, pl.DataFrame], np.ndarray]
 
 @dataclass
 class EvalResult:
-    """Per-user metrics, their means plus list-level measures, and each user's top K."""
+    """Per-user metrics, their means plus list-level measures, and each user's top K. With
+    extra cut-offs (:func:`evaluate`'s ``at_ks``): ``at_k`` the mean of every ranking metric at
+    each cut-off, ``top_long`` each user's list at the longest one."""
 
     k: int
     per_user: pl.DataFrame
     summary: dict[str, float]
     top: dict[int, list[str]] = field(repr=False)
+    at_k: dict[int, dict[str, float]] = field(default_factory=dict)
+    top_long: dict[int, list[str]] = field(default_factory=dict, repr=False)
 
 
 class SplitIndex:
@@ -66,13 +70,19 @@ class SplitIndex:
 
 
 def top_k(scores: np.ndarray, exclude: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` best scores, best first, skipping ``exclude`` and NaN."""
+    """Positions of the ``k`` best scores, best first, skipping ``exclude`` and NaN; equal scores
+    in position order, so a shorter list is always a prefix of a longer one (``top_k(s, e, 20)[:10]
+    == top_k(s, e, 10)``: the extra cut-offs rank once at the longest and cut). Example: scores
+    [1, 3, 3, 2], k=2 -> [1, 2]; k=1 -> [1] (argpartition alone may pick either tied item)."""
     s = np.where(np.isfinite(scores), scores, -np.inf).astype(np.float64)
     s[exclude] = -np.inf
     k = min(k, len(s))
+    if k <= 0:
+        return np.empty(0, dtype=np.int64)
     part = np.argpartition(-s, k - 1)[:k]
+    part = np.flatnonzero(s >= s[part].min())  # every item tied with the k-th joins the ordering
     order = np.lexsort((part, -s[part]))
-    best = part[order]
+    best = part[order][:k]
     return best[np.isfinite(s[best])]
 
 
@@ -84,26 +94,40 @@ def evaluate(
     genres: Mapping[str, Sequence[str]] | None = None,
     progress: Progress | None = None,
     taste: TasteContext | None = None,
+    at_ks: Sequence[int] = (),
 ) -> EvalResult:
     """Rank ``split.items`` for every tested user with ``score_fn``; metrics at ``k``.
 
     ``genres`` adds the genre diversity, ``taste`` (built once per split) the taste metrics
     (:data:`recsys.evaluation.metrics.TASTE`); a per-user taste value that is undefined is null
-    and left out of its mean."""
+    and left out of its mean. ``at_ks``: further cut-offs (e.g. 5, 10, 20) at which every ranking
+    metric's mean is also reported (``EvalResult.at_k``): the list is ranked once at the longest
+    cut-off and cut, so the figures at ``k`` are exactly those of a run without ``at_ks``.
+    Example: the list [a, b, c, ...] with relevant {c}: HitRate@2 = 0, HitRate@5 = 1."""
     index = split if isinstance(split, SplitIndex) else SplitIndex(split)
     sp_ = index.split
     progress = progress or null_progress
     rows: list[dict[str, float | None]] = []
     tops: dict[int, list[str]] = {}
+    longs: dict[int, list[str]] = {}
     ids = index.items.ids
     ranking = M.ranking_metrics()
+    cutoffs = sorted({int(c) for c in at_ks})
+    depth = max([k, *cutoffs])
+    sums = {c: dict.fromkeys(ranking, 0.0) for c in cutoffs}
     for n, user in enumerate(sp_.users):
         history = index.histories[user]
         scores = score_fn(user, history)
-        best = top_k(scores, index.positions(history), k)
-        rec = ids[best].tolist()
+        best = top_k(scores, index.positions(history), depth)
+        ranked = ids[best].tolist()
+        rec = ranked[:k]
         tops[user] = rec
         rel = index.relevant.get(user, set())
+        if cutoffs:
+            longs[user] = ranked
+            for c in cutoffs:
+                for name in ranking:
+                    sums[c][name] += M.REGISTRY[name].fn(ranked, rel, c)
         row: dict[str, float | None] = {sp_.user_col: user}
         for name in ranking:
             row[name] = M.REGISTRY[name].fn(rec, rel, k)
@@ -123,7 +147,9 @@ def evaluate(
     summary["novelty"] = M.novelty(tops.values(), share, k)
     summary["avg_popularity"] = M.average_popularity(tops.values(), share, k)
     summary["users"] = float(len(sp_.users))
-    return EvalResult(k, per_user, summary, tops)
+    n_users = max(len(sp_.users), 1)
+    at_k = {c: {name: total / n_users for name, total in sums[c].items()} for c in cutoffs}
+    return EvalResult(k, per_user, summary, tops, at_k, longs)
 
 
 def item_share(split: Split) -> dict[str, float]:

@@ -166,6 +166,7 @@ def run_sweep(
     genres: Mapping[str, Sequence[str]] | None = None,
     progress: Progress | None = None,
     taste: TasteContext | None = None,
+    at_ks: Sequence[int] = (),
 ) -> list[tuple[Weights, EvalResult]]:
     """Evaluate every step's weights from the normalised per-user scores; returns
     ``[(weights, result)]`` in sweep order (``taste``: the split's taste metrics, built once)."""
@@ -175,7 +176,9 @@ def run_sweep(
     progress(SWEEP_STAGE, 0, total)
     for i, w in enumerate(steps):
         weights = dict(w)
-        out.append((weights, evaluate(index, hybrid_fn(normalised, weights), k, genres=genres, taste=taste)))
+        out.append(
+            (weights, evaluate(index, hybrid_fn(normalised, weights), k, genres=genres, taste=taste, at_ks=at_ks))
+        )
         progress(SWEEP_STAGE, i + 1, total)
     return out
 

@@ -9,10 +9,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, desc, select
+from sqlalchemy import delete, desc, select, update
 
+from recsys.errors import StoreError
 from recsys.store.repository import LIVE_WEIGHTS_KEY, Store
-from recsys.store.schema import evaluation_runs, settings, utcnow, weight_changes
+from recsys.store.schema import (
+    RUN_NAME_MAX,
+    RUN_REASON_MAX,
+    RUN_STATES,
+    evaluation_runs,
+    settings,
+    utcnow,
+    weight_changes,
+)
 
 
 @dataclass(frozen=True)
@@ -28,13 +37,20 @@ class RunInfo:
     protocol: str
     config: dict[str, Any]
     document: dict[str, Any]
+    name: str | None = None
+    notes: str | None = None
+    #: "done" (figures stored), "failed" or "cancelled" (kept with ``reason``, no figures)
+    status: str = "done"
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
 class StoredRun(RunInfo):
-    """A stored run with its compressed per-user metric vectors."""
+    """A stored run with its compressed per-user metric vectors and the user inspector's lists
+    (empty for failed runs and for runs stored before the lists were)."""
 
     per_user: bytes = b""
+    lists: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -46,6 +62,7 @@ class WeightChange:
     old: dict[str, float] | None
     new: dict[str, float]
     reason: str = ""
+    #: the stored run the new weights came from (None: set by hand, or a reset)
     run_id: int | None = None
 
 
@@ -60,8 +77,17 @@ def save_run(
     config: Mapping[str, Any],
     document: Mapping[str, Any],
     per_user: bytes,
+    lists: bytes | None = None,
+    name: str | None = None,
+    notes: str | None = None,
+    status: str = "done",
+    reason: str | None = None,
 ) -> int:
-    """Store one run; returns its id (ids only grow, a deleted run's id is never reused)."""
+    """Store one run; returns its id (ids only grow, a deleted run's id is never reused).
+    ``status`` "failed" / "cancelled": a run that produced no figures, kept with its ``reason``."""
+    if status not in RUN_STATES:
+        raise StoreError(f"Unknown run status {status!r}; use one of {', '.join(RUN_STATES)}.")
+    name, notes = _clean_name(name), _clean_notes(notes)
     with store._write() as conn:
         result = conn.execute(
             evaluation_runs.insert().values(
@@ -74,6 +100,11 @@ def save_run(
                 config=dict(config),
                 document=dict(document),
                 per_user=per_user,
+                lists=lists,
+                name=name,
+                notes=notes,
+                status=status,
+                reason=None if reason is None else reason[:RUN_REASON_MAX],
             )
         )
         key = result.inserted_primary_key
@@ -91,24 +122,72 @@ _INFO = (
     evaluation_runs.c.protocol,
     evaluation_runs.c.config,
     evaluation_runs.c.document,
+    evaluation_runs.c.name,
+    evaluation_runs.c.notes,
+    evaluation_runs.c.status,
+    evaluation_runs.c.reason,
 )
 
 
-def list_runs(store: Store, limit: int = 200) -> list[RunInfo]:
-    """Stored runs, newest first."""
+def list_runs(store: Store, limit: int = 200, *, statuses: tuple[str, ...] | None = ("done",)) -> list[RunInfo]:
+    """Stored runs, newest first: by default those with figures (``statuses=None``: every run,
+    failed and cancelled ones too, as the history table and ``runs list`` show them)."""
+    query = select(*_INFO).order_by(desc(evaluation_runs.c.id)).limit(limit)
+    if statuses is not None:
+        query = query.where(evaluation_runs.c.status.in_(statuses))
     with store._read() as conn:
-        rows = conn.execute(select(*_INFO).order_by(desc(evaluation_runs.c.id)).limit(limit)).all()
+        rows = conn.execute(query).all()
     return [RunInfo(*row) for row in rows]
 
 
 def get_run(store: Store, run_id: int) -> StoredRun | None:
     with store._read() as conn:
         row = conn.execute(
-            select(*_INFO, evaluation_runs.c.per_user).where(evaluation_runs.c.id == int(run_id))
+            select(*_INFO, evaluation_runs.c.per_user, evaluation_runs.c.lists).where(
+                evaluation_runs.c.id == int(run_id)
+            )
         ).first()
     if row is None:
         return None
-    return StoredRun(*row[:-1], per_user=bytes(row[-1]))  # type: ignore[misc]  # positional fields + the blob
+    return StoredRun(  # type: ignore[misc]  # positional fields + the blobs
+        *row[:-2], per_user=bytes(row[-2] or b""), lists=bytes(row[-1] or b"")
+    )
+
+
+def _clean_name(name: str | None) -> str | None:
+    if name is None:
+        return None
+    name = " ".join(name.split())
+    if len(name) > RUN_NAME_MAX:
+        raise StoreError(f"A run name has at most {RUN_NAME_MAX} characters; this one has {len(name)}.")
+    return name or None
+
+
+def _clean_notes(notes: str | None) -> str | None:
+    if notes is None:
+        return None
+    return notes.strip() or None
+
+
+_UNSET: Any = object()
+
+
+def annotate_run(store: Store, run_id: int, *, name: str | None = _UNSET, notes: str | None = _UNSET) -> bool:
+    """Set a stored run's name and / or notes (an empty text clears it; an argument left out is
+    kept); False when there is no such run. Example: ``annotate_run(store, 3, name="ALS 128
+    factors")`` keeps run 3's notes."""
+    values: dict[str, str | None] = {}
+    if name is not _UNSET:
+        values["name"] = _clean_name(name)
+    if notes is not _UNSET:
+        values["notes"] = _clean_notes(notes)
+    with store._write() as conn:
+        if not values:
+            return conn.scalar(select(evaluation_runs.c.id).where(evaluation_runs.c.id == int(run_id))) is not None
+        return (
+            conn.execute(update(evaluation_runs).where(evaluation_runs.c.id == int(run_id)).values(**values)).rowcount
+            > 0
+        )
 
 
 def delete_run(store: Store, run_id: int) -> bool:
@@ -153,12 +232,14 @@ def change_live_weights(
                 old=old,
                 new=value,
                 reason=reason or None,
-                run_id=run_id,
+                run_id=None if run_id is None else int(run_id),
             )
         )
         key = result.inserted_primary_key
         assert key is not None
-    return WeightChange(int(key[0]), now, changed_by, action, old, value, reason, run_id)
+    return WeightChange(
+        int(key[0]), now, changed_by, action, old, value, reason, None if run_id is None else int(run_id)
+    )
 
 
 def weight_history(store: Store, limit: int = 50) -> list[WeightChange]:

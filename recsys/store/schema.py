@@ -247,6 +247,11 @@ job_leases = Table(
     Column("job_id", Integer(), nullable=True),
     Column("renewed_at", UTCDateTime(), nullable=True),
 )
+#: A stored run's outcome: figures stored, or kept in the history with the reason it has none.
+RUN_STATES: tuple[str, ...] = ("done", "failed", "cancelled")
+_run_states = ", ".join(f"'{s}'" for s in RUN_STATES)
+RUN_NAME_MAX = 120
+RUN_REASON_MAX = 500
 
 #: Stored evaluation runs (the lab's history): the run's JSON document (the same as ``evaluate
 #: --json``) and its per-user metric vectors as compressed Parquet bytes.
@@ -263,6 +268,14 @@ evaluation_runs = Table(
     Column("config", JSON(), nullable=False),
     Column("document", JSON(), nullable=False),
     Column("per_user", LargeBinary(), nullable=False),
+    Column("name", String(RUN_NAME_MAX), nullable=True),
+    Column("notes", String(), nullable=True),  # unbounded VARCHAR on both backends
+    # "done"; "failed" / "cancelled" runs are kept with their reason and no figures
+    Column("status", String(16), nullable=False, server_default="done"),
+    Column("reason", String(RUN_REASON_MAX), nullable=True),
+    # the user inspector's lists (recsys.evaluation.runs.pack_lists); NULL for older runs
+    Column("lists", LargeBinary(), nullable=True),
+    CheckConstraint(f"status IN ({_run_states})", name="status"),
     Index(None, "created_at"),
     sqlite_autoincrement=True,
 )

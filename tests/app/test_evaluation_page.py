@@ -86,13 +86,29 @@ def test_background_run_is_stored_shown_and_matches_the_cli(
     job_row(model_settings, at.session_state[JOB])
     at.run()
     assert any("No user has 5 or more positive ratings" in unescape_markdown(e.value) for e in at.error)
-    assert "No stored run yet" in info_texts(at)
+    assert "No stored run yet" in info_texts(at)  # no run with figures; the failure is kept (below)
 
     quick(at)
+    at.text_input(key="eval-run-name").set_value("first try")
     run_id = run_to_end(at, model_settings)
     assert any(f"Run {run_id} finished in" in unescape_markdown(s.value) for s in at.success)
     listed = frame_by_columns(at, "Run")[0]
-    assert list(listed["Run"]) == [run_id] and list(listed["By"]) == ["alice"]
+    assert list(listed["Run"]) == [run_id, run_id - 1] and list(listed["By"]) == ["alice", "alice"]
+    assert list(listed["Name"]) == ["first try", ""] and listed["Status"][0] == "done"
+    assert listed["Status"][1].startswith("failed: No user has 5 or more positive ratings")
+    assert listed["Settings"][0] != listed["Settings"][1]  # app data vs MovieLens only
+    assert any(t.value.startswith(f"Run {run_id} · first try · ") for t in at.text)
+    # the run's own intervals and cut-offs, the user inspector, from the stored run
+    intervals = frame_by_columns(at, "Model")[2]
+    assert "NDCG@10 95% CI" in intervals.columns and list(intervals["Model"]) == list(runner.model_names())
+    at_k = frame_by_columns(at, "Model")[3]
+    assert [c for c in at_k.columns if c.startswith("NDCG@")] == ["NDCG@5", "NDCG@10", "NDCG@20"]
+    assert at.selectbox(key=f"eval-inspect-{run_id}").value == -1  # the one tested app user
+    inspected = frame_by_columns(at, "Rank")[0]
+    assert list(inspected.columns) == ["Rank", *runner.model_names()]
+    assert list(inspected["Rank"]) == ["1", "2", "3"]  # the fixture catalogue leaves 3 candidates
+    cells = [c for c in inspected[runner.HYBRID] if c]
+    assert cells and not any(c.removeprefix("HIT: ").startswith("tt") for c in cells)  # titles by name
     side_by_side = frame_by_columns(at, "Model")[0]
     assert list(side_by_side.columns) == ["Model", "NDCG@10 validation", "NDCG@10 test"]
     table = frame_by_columns(at, "Model")[1]
@@ -152,10 +168,14 @@ def test_background_run_is_stored_shown_and_matches_the_cli(
     # a second run: compare the two side by side, with the paired test on the shared user
     quick(at, step=0.5)
     second = run_to_end(at, model_settings)
-    assert list(frame_by_columns(at, "Run")[0]["Run"]) == [second, run_id]
+    assert list(frame_by_columns(at, "Run")[0]["Run"]) == [second, run_id, run_id - 1]
     at.selectbox(key=f"eval-compare-{second}").set_value(run_id).run()
     assert not at.exception, at.exception
     assert any(f"Run {run_id} (A) vs run {second} (B)" in m.value for m in at.markdown)
+    differ = frame_by_columns(at, "Setting")[0]
+    assert differ.values.tolist() == [["sweep", "0, 1, 0.25", "0, 1, 0.5"]]
+    specs = [c.proto.spec for c in at.get("vega_lite_chart")]
+    assert any("(each run's own K)" in s for s in specs)  # the metric across the two runs
     compare = frame_by_columns(at, "Model")[0]
     assert list(compare.columns) == ["Model", "Metric", f"Run {run_id}", f"Run {second}", "Delta (B - A)"]
     tests = frame_by_columns(at, "Model")[1]
@@ -169,7 +189,7 @@ def test_background_run_is_stored_shown_and_matches_the_cli(
     at.selectbox(key="eval-run").set_value(run_id).run()
     at.button(key="eval-delete").click().run()
     assert not at.exception, at.exception
-    assert list(frame_by_columns(at, "Run")[0]["Run"]) == [second]
+    assert list(frame_by_columns(at, "Run")[0]["Run"]) == [second, run_id - 1]
     assert main(["runs", "show", str(run_id)]) == 1
 
 
@@ -203,6 +223,8 @@ def test_a_run_can_be_cancelled_and_stores_nothing(model_settings: Settings, mon
     store = Store.open(model_settings.store_url)
     try:
         assert lab.list_runs(store) == []
+        kept = lab.list_runs(store, statuses=None)  # kept in the history with the reason
+        assert [(r.status, r.reason) for r in kept] == [("cancelled", "Cancelled before it finished; no figures.")]
     finally:
         store.close()
 

@@ -55,3 +55,52 @@ def test_deleting_an_account_takes_its_name_off_weight_changes(store: Store) -> 
     store.delete_user(ada.id)
     with store.engine.connect() as conn:
         assert conn.scalars(select(weight_changes.c.changed_by)).all() == [None]
+
+
+def test_names_notes_and_failed_runs_are_kept(store: Store) -> None:
+    done = lab.save_run(
+        store,
+        created_by="ada",
+        model_version="v1",
+        catalogue_build="b1",
+        dataset="ml",
+        protocol="temporal",
+        config={"k": 10},
+        document={"models": []},
+        per_user=b"x",
+        lists=b"lists",
+        name="  ALS   128 factors ",
+    )
+    failed = lab.save_run(
+        store,
+        created_by="bob",
+        model_version="v1",
+        catalogue_build="b1",
+        dataset="ml",
+        protocol="temporal",
+        config={"k": 10},
+        document={"config": {"k": 10}},
+        per_user=b"",
+        status="failed",
+        reason="No user has 5 or more positive ratings",
+    )
+    # the history lists every run; the run chooser only those with figures
+    assert [(r.id, r.status) for r in lab.list_runs(store, statuses=None)] == [(failed, "failed"), (done, "done")]
+    assert [r.id for r in lab.list_runs(store)] == [done]
+    run = lab.get_run(store, done)
+    assert run is not None and run.name == "ALS 128 factors" and run.notes is None and run.lists == b"lists"
+    assert lab.annotate_run(store, done, notes="  more factors helped?  ")
+    assert lab.annotate_run(store, done, name="")  # an empty name clears it, the notes stay
+    run = lab.get_run(store, done)
+    assert run is not None and (run.name, run.notes) == (None, "more factors helped?")
+    assert not lab.annotate_run(store, 999, name="x")
+    gone = lab.get_run(store, failed)
+    assert gone is not None and gone.reason == "No user has 5 or more positive ratings" and gone.lists == b""
+
+
+def test_a_weight_change_links_to_its_run(store: Store) -> None:
+    defaults = {"content": 0.5, "als": 0.5}
+    change = lab.change_live_weights(store, {"content": 0.7, "als": 0.3}, "ann", defaults=defaults, run_id=12)
+    lab.change_live_weights(store, None, "ann", defaults=defaults)
+    assert change.run_id == 12
+    assert [c.run_id for c in lab.weight_history(store)] == [None, 12]
