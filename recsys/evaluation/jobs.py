@@ -143,8 +143,10 @@ def _run_evaluation(settings: Settings, progress: OverallProgress) -> None:
                 config, catalog=catalog, store=store, recommender=recommender, progress=report
             )
         except Exception as exc:  # kept in the run history with its reason, then reported as before
-            outcome = "cancelled" if isinstance(exc, jobs.JobCancelled) else "failed"
-            runs.record_failure(store, config, who, outcome, str(exc) or type(exc).__name__, name=name, notes=notes)
+            cancelled = isinstance(exc, jobs.JobCancelled)
+            reason = "Cancelled before it finished; no figures." if cancelled else str(exc) or type(exc).__name__
+            outcome = "cancelled" if cancelled else "failed"
+            runs.record_failure(store, config, who, outcome, reason, name=name, notes=notes)
             raise
         report("saving the run", 1, 1)
         run_id = runs.save(
