@@ -506,7 +506,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--with-app-data", action="store_true", help="add the app users' ratings to MovieLens'")
     p.add_argument(
-        "--weights", metavar="NAME=W,...", help="current hybrid weights (default: the live weights); " + _WEIGHTS_HELP
+        "--weights",
+        metavar="NAME=W,...",
+        help="current hybrid weights (default: what the feed uses: live, else the model's tuned weights, else the defaults); "
+        + _WEIGHTS_HELP,
     )
     p.add_argument("--factors", type=int, default=defaults.factors, help="ALS factors")
     p.add_argument("--regularization", type=float, default=defaults.regularization, help="ALS regularisation")

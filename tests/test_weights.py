@@ -20,10 +20,11 @@ from recsys.models import registry
 from recsys.models.service import Recommender, RecommenderConfig, latest_config
 from recsys.store import Store
 from recsys.weights import WeightsPermissionError
+from tests.support.weights import full, text
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULTS = registry.default_weights()
-TUNED = {"content": 0.3, "als": 0.6, "taste": 0.0, "popularity": 0.1}
+TUNED = full(content=0.3, als=0.6, taste=0.0, popularity=0.1)
 
 
 @pytest.fixture
@@ -48,14 +49,14 @@ def test_resolution_is_live_else_tuned_else_defaults(store: Store) -> None:
     assert (tuned.weights, tuned.source) == (TUNED, "tuned")
     assert (
         tuned.describe()
-        == "content 0.30, als 0.60, taste 0.00, popularity 0.10 (tuned: chosen by `tune` for the current model)"
+        == f"{text(content=0.3, als=0.6, taste=0.0, popularity=0.1)} (tuned: chosen by `tune` for the current model)"
     )
 
     weights.apply(store, {"content": 1.0}, by="ann", reason="try content only")
     live = weights.resolve(store, tuned_config())
-    assert live.weights == {"content": 1.0, "als": 0.0, "taste": 0.0, "popularity": 0.0}
+    assert live.weights == full(content=1.0, als=0.0, taste=0.0, popularity=0.0)
     assert live.source == "live" and live.changed_by == "ann"
-    assert live.describe().startswith("content 1.00, als 0.00, taste 0.00, popularity 0.00 (live: set by ann on ")
+    assert live.describe().startswith(f"{text(content=1.0, als=0.0, taste=0.0, popularity=0.0)} (live: set by ann on ")
 
     weights.reset(store, by="root", recommender=tuned_config())
     assert weights.resolve(store, tuned_config()).source == "tuned"
@@ -114,7 +115,7 @@ def test_the_notebooks_documented_write_is_audited(tmp_path: Path, monkeypatch: 
         store.set_role(analyst.id, "analyst")
 
     class Result:  # what the notebook's tuning cell leaves in `result`
-        best_weights = {"content": 0.4, "als": 0.4, "taste": 0.1, "popularity": 0.1}
+        best_weights = full(content=0.4, als=0.4, taste=0.1, popularity=0.1)
 
     exec(code.group(1), {"result": Result})  # the notebook cell, as documented
     with Store.open(Settings(data_dir=tmp_path).store_url) as store:
@@ -150,12 +151,14 @@ def test_weights_command_shows_sets_resets_and_lists_with_role_checks(
     assert code == 1 and "No stored run 99" in err
     code, out, err = cli(capsys, "weights", "set", "content=0.7,als=0.3", "--as", "root", "--reason", "A/B winner")
     assert code == 0, err
-    assert out.startswith("Live weights now content 0.70, als 0.30, taste 0.00, popularity 0.00 (change 1, by root)")
+    assert out.startswith(
+        f"Live weights now {text(content=0.7, als=0.3, taste=0.0, popularity=0.0)} (change 1, by root)"
+    )
 
     code, out, _ = cli(capsys, "weights", "show", "--json")
     shown = json.loads(out)
     assert (shown["weights"], shown["source"], shown["changed_by"]) == (
-        {"content": 0.7, "als": 0.3, "taste": 0.0, "popularity": 0.0},
+        full(content=0.7, als=0.3, taste=0.0, popularity=0.0),
         "live",
         "root",
     )
@@ -165,7 +168,9 @@ def test_weights_command_shows_sets_resets_and_lists_with_role_checks(
     code, out, _ = cli(capsys, "weights", "history")
     lines = out.strip().splitlines()
     assert len(lines) == 2 and "reset" in lines[0] and lines[0].endswith(": back")
-    assert "apply" in lines[1] and lines[1].endswith("content 0.70, als 0.30, taste 0.00, popularity 0.00: A/B winner")
+    assert "apply" in lines[1] and lines[1].endswith(
+        f"{text(content=0.7, als=0.3, taste=0.0, popularity=0.0)}: A/B winner"
+    )
 
 
 def test_feed_and_recommend_give_the_same_top_10_under_live_weights(
@@ -195,7 +200,7 @@ def test_feed_and_recommend_give_the_same_top_10_under_live_weights(
                     capsys, "recommend", *[a for t in likes for a in ("--like", t)], "-n", "10", "--json"
                 )
                 assert code == 0, err
-                assert "Weights: content 0.80, als 0.00, taste 0.00, popularity 0.20 (live: set by root" in err
+                assert f"Weights: {text(content=0.8, als=0.0, taste=0.0, popularity=0.2)} (live: set by root" in err
                 cli_lists = json.loads(out)
                 for kind, frame in feed.items():
                     assert frame["tconst"].to_list() == [r["tconst"] for r in cli_lists[kind]], (i, kind)

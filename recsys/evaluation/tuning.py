@@ -9,9 +9,11 @@ once, at the end, to report the chosen configuration next to the defaults it rep
 1. **ALS**: a grid over factors x regularisation (alpha and iterations fixed at their defaults
    unless given), ranked by the ALS scorer's own metric on validation.
 2. **Weights**: with the chosen ALS, each scorer's scores are computed once per validation user and
-   normalised; every weight combination of a grid (content, taste and popularity on small grids,
-   ALS taking the rest so the weights sum to 1) is re-blended and ranked. Nothing is refitted per
-   combination.
+   normalised; every weight combination of a grid is re-blended and ranked. The grid is each
+   registered scorer's ``weight_grid`` (:class:`recsys.models.registry.ScorerSpec`; content,
+   taste and popularity on small grids), the scorer without one (ALS) taking the rest so the
+   weights sum to 1: a newly registered scorer is tuned with no edit here. Nothing is refitted
+   per combination.
 
 The result is written to ``<models>/tuned.json``; :func:`tuned_config` reads it and ``train``
 uses it for the next model (the code defaults are the values this found on the mirror data).
@@ -52,9 +54,10 @@ _STAGE_WEIGHTS = "tune: weight grid"
 
 @dataclass(frozen=True)
 class TuneConfig:
-    """The search space. ``factors`` x ``regularization``: the ALS grid; ``content`` / ``taste``
-    / ``popularity``: the weight grids (ALS gets ``1 - sum``, combinations where that is
-    negative are skipped); ``metric`` at ``k`` decides."""
+    """The search space. ``factors`` x ``regularization``: the ALS grid; ``grids``: the weight
+    grid per scorer (default: each registered scorer's ``weight_grid``, or its ``quick_grid``
+    with :meth:`quick`); the scorer registered without a grid (ALS) gets ``1 - sum`` and
+    combinations where that is negative are skipped; ``metric`` at ``k`` decides."""
 
     protocol: SplitProtocol = "temporal"
     k: int = 10
@@ -63,28 +66,51 @@ class TuneConfig:
     regularization: tuple[float, ...] = (2.0, 8.0, 20.0)
     alpha: float = ALSConfig().alpha
     iterations: int = ALSConfig().iterations
-    content: tuple[float, ...] = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-    taste: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2)
-    popularity: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2)
+    grids: Mapping[str, tuple[float, ...]] | None = None
     min_positives: int = 5
     seed: int = 42
 
     @classmethod
     def quick(cls) -> TuneConfig:
         """A small grid for tests and a first look (a few seconds on ml-latest-small)."""
-        return cls(factors=(32,), regularization=(8.0,), content=(0.2, 0.4), taste=(0.0, 0.1), popularity=(0.1,))
+        return cls(factors=(32,), regularization=(8.0,), grids=weight_grids(quick=True))
+
+    def weight_grids(self) -> dict[str, tuple[float, ...]]:
+        """Scorer -> the weights tried (registered scorers only, registry order)."""
+        given = weight_grids() if self.grids is None else dict(self.grids)
+        unknown = [n for n in given if n not in registry.SCORERS]
+        if unknown:
+            raise EvaluationError(
+                f"No registered scorer {', '.join(unknown)} to tune; known: {', '.join(registry.names())}."
+            )
+        return {n: tuple(float(v) for v in given[n]) for n in registry.names() if n in given}
 
     def weight_grid(self) -> list[Weights]:
+        grids = self.weight_grids()
+        rest = [n for n in registry.names() if n not in grids]
         grid: list[Weights] = []
-        for c, t, p in itertools.product(self.content, self.taste, self.popularity):
-            als = round(1.0 - c - t - p, 6)
-            if als < -1e-9:
-                continue
-            w = {"content": c, "als": max(als, 0.0), "taste": t, "popularity": p}
-            known = {n: v for n, v in w.items() if n in registry.SCORERS}
-            if sum(known.values()) > 0:
-                grid.append(check_weights(known))
+        for values in itertools.product(*grids.values()):
+            w = dict(zip(grids, values, strict=True))
+            if rest:
+                left = round(1.0 - sum(values), 6)
+                if left < -1e-9:
+                    continue
+                w[rest[0]] = max(left, 0.0)  # the one scorer without a grid (ALS) takes the rest
+                w.update(dict.fromkeys(rest[1:], 0.0))
+            if sum(w.values()) > 0:
+                grid.append(check_weights(w))
         return grid
+
+
+def weight_grids(quick: bool = False) -> dict[str, tuple[float, ...]]:
+    """Each registered scorer's tuning grid (:meth:`ScorerSpec.tune_grid`); the one without
+    (ALS) is left out: it takes the rest."""
+    out: dict[str, tuple[float, ...]] = {}
+    for name, spec in registry.SCORERS.items():
+        grid = spec.tune_grid(quick)
+        if grid is not None:
+            out[name] = grid
+    return out
 
 
 @dataclass

@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from recsys.languages import language_name
+from recsys.models import registry
 from recsys.models.audience import maturity_clash
 from recsys.models.base import Profile, ScorerQuery
 from recsys.models.sections import Prepared, Section, TitleInfo
@@ -41,17 +42,10 @@ NEGLIGIBLE = 0.25  # a share below this fraction of the card's best is never nam
 COMPARABLE = 0.7  # shares within this fraction of the best compete on variety
 REPEAT_DISCOUNT = 0.8  # each earlier use of a title multiplies its share by this when competing
 TASTE_OVER_TITLE = 2.0  # the taste is named when its share is above this many times the best title's
-#: A liked title is named for a card only when its content cosine to the card is at least this.
-#: Measured on the mirror (20,000 random pairs of titles with 20k+ votes): no pair without a
-#: shared genre reaches 0.676 (= same type, decade and runtime band, nothing else; 99th
-#: percentile 0.66), and every pair at 0.70 or more shares a genre (at 0.65: 95%; at 0.5: 65%).
-CONTENT_NAMED = 0.70
-#: ... or its ALS item cosine (people who liked one liked the other) at least this: the 99th
-#: percentile of the same random pairs on the mirror (median 0.01, 90th 0.28, 99th 0.62), so a
-#: named pair is in the top 1% of co-liking; The Godfather / Saw IV is 0.598, Goodfellas 0.85.
-ALS_NAMED = 0.62
-#: scorer name -> the item similarity a liked title needs to be named through that scorer
-NAMED_AT: dict[str, float] = {"content": CONTENT_NAMED, "als": ALS_NAMED}
+#: The thresholds to name a liked title live with each scorer's spec
+#: (:attr:`recsys.models.registry.ScorerSpec.named_at`): content 0.70, ALS 0.62.
+CONTENT_NAMED = registry.CONTENT_NAMED
+ALS_NAMED = registry.ALS_NAMED
 LANGUAGE_SHARE = 0.5  # a language is a taste from this share of the likes with a known language
 LANGUAGE_LIFT = 2.0  # ... and this many times its share of the catalogue
 POPULAR_WITH_YOU = "Popular with people like you"
@@ -120,13 +114,14 @@ def reasons_for(
     if share.size:
         share = np.where(named_gate(sec, queries, top, names, info.genres), share, 0.0)
     titles = prepared.names
-    taste = queries.get("taste")
+    taste_name = next(iter(registry.with_capability("taste")), None)  # the genre-taste scorer
+    taste = queries.get(taste_name) if taste_name else None
     total_w = sum(weights.values()) or 1.0
-    taste_z = components.get("taste")
+    taste_z = components.get(taste_name) if taste_name else None
     used: Counter[str] = Counter()
     previous: tuple[str, ...] = ()
     out: list[str] = []
-    taste_w = weights.get("taste", 0.0) / total_w
+    taste_w = weights.get(taste_name, 0.0) / total_w if taste_name else 0.0
     taste_shares = (
         (np.nan_to_num(np.asarray(taste_z, dtype=np.float64), nan=0.0) * taste_w).tolist()
         if taste is not None and taste_z is not None
@@ -182,13 +177,14 @@ def named_gate(
 ) -> np.ndarray:
     """``len(top) x len(names)`` booleans: may liked title ``j`` be named on card ``i``? Only when
     a scorer that can measure item similarity (``item_similarity``) finds the pair at least its
-    threshold in :data:`NAMED_AT`, and the two titles' maturities do not clash
+    threshold (:func:`recsys.models.registry.named_at`), and the two titles' maturities do not clash
     (:func:`maturity_clash`)."""
     ok = np.zeros((len(top), len(names)), dtype=bool)
     column = {t: j for j, t in enumerate(names)}
+    thresholds = registry.named_at()
     for name, q in queries.items():
         measure = getattr(q, "item_similarity", None)
-        threshold = NAMED_AT.get(name)
+        threshold = thresholds.get(name)
         if measure is None or threshold is None or name not in sec.blocks:
             continue
         liked, sims = measure(sec.blocks[name], top)
@@ -210,9 +206,10 @@ def _noun(kind: str) -> str:
 
 
 def _als_led(components: Mapping[str, np.ndarray], weights: Mapping[str, float], n: int) -> list[bool]:
-    """Per card: is the collaborative part (ALS) its largest weighted component, and positive?"""
-    als = components.get("als")
-    if als is None or weights.get("als", 0.0) <= 0:
+    """Per card: is a collaborative part (ALS; :func:`registry.with_capability`) its largest
+    weighted component, and positive?"""
+    mine_names = [c for c in registry.with_capability("collaborative") if c in components and weights.get(c, 0.0) > 0]
+    if not mine_names:
         return [False] * n
     weighted = {
         name: np.nan_to_num(np.asarray(values, dtype=np.float64), nan=-np.inf) * weights.get(name, 0.0)
@@ -220,7 +217,7 @@ def _als_led(components: Mapping[str, np.ndarray], weights: Mapping[str, float],
         if weights.get(name, 0.0) > 0
     }
     best = np.max(np.vstack(list(weighted.values())), axis=0)
-    mine = weighted["als"]
+    mine = np.max(np.vstack([weighted[c] for c in mine_names]), axis=0)
     return ((mine >= best) & (mine > 0)).tolist()
 
 

@@ -124,7 +124,7 @@ class RecommenderConfig:
     hybrid: HybridConfig = field(default_factory=HybridConfig)
     hybrid_from_likes: int = 3
     cold_start_weights: Mapping[str, float] = field(
-        default_factory=lambda: {"content": 0.15, "als": 0.15, "taste": 0.1, "popularity": 0.6}
+        default_factory=lambda: check_weights({"content": 0.15, "als": 0.15, "taste": 0.1, "popularity": 0.6})
     )
     reason_titles: int = 2  # liked titles named per reason
     keep_versions: int = 3

@@ -6,6 +6,7 @@ the server), every change kept and reset to the defaults."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 import pytest
@@ -21,6 +22,8 @@ from recsys.store import Store, lab
 from recsys.store import jobs as rows
 from recsys.weights import current as live_weights
 from tests.app.helpers import onboarded
+from tests.models.test_registry import toy  # noqa: F401 - the toy scorer fixture
+from tests.support.weights import full, text
 from tests.support.ws_session import unescape_markdown
 
 RUN = "FormSubmitter:eval-form-Run evaluation"
@@ -76,7 +79,7 @@ def test_background_run_is_stored_shown_and_matches_the_cli(
 ) -> None:
     at = open_lab(model_settings)
     assert at.title[0].value == "Evaluation lab"
-    assert "Every feed uses: content 0.50, als 0.20, taste 0.20, popularity 0.10 (defaults)." in info_texts(at)
+    assert f"Every feed uses: {text(content=0.5, als=0.2, taste=0.2, popularity=0.1)} (defaults)." in info_texts(at)
     assert "No stored run yet" in info_texts(at)
     assert any("Cost estimate for the default settings: about" in c.value for c in at.caption)
 
@@ -268,17 +271,21 @@ def test_only_analysts_and_admins_change_the_live_weights(model_settings: Settin
     assert set(deltas["Figure"]) >= {"NDCG@10", "Miscalibration", "Popularity lift", "Tail share"}
     at.button(key="eval-use").click().run()
     assert not at.exception, at.exception
-    assert any(m.value.startswith("**New:** content 0.00, als 0.70, taste 0.20, popularity 0.10") for m in at.markdown)
+    assert any(
+        m.value.startswith(f"**New:** {text(content=0.0, als=0.7, taste=0.2, popularity=0.1)}") for m in at.markdown
+    )
     assert live_weights(Store.open(model_settings.store_url)) == registry.default_weights()  # nothing before confirming
     at.text_input(key="eval-apply-reason").set_value("first step looks better")
     at.button(key="eval-apply-confirm").click().run()
     assert not at.exception, at.exception
     store = Store.open(model_settings.store_url)
     try:
-        expected = {"content": 0.0, "als": 0.7, "taste": 0.2, "popularity": 0.1}
+        expected = full(content=0.0, als=0.7, taste=0.2, popularity=0.1)
         assert live_weights(store) == expected
         assert any(
-            t.startswith("Every feed uses: content 0.00, als 0.70, taste 0.20, popularity 0.10 (live: set by alice")
+            t.startswith(
+                f"Every feed uses: {text(content=0.0, als=0.7, taste=0.2, popularity=0.1)} (live: set by alice"
+            )
             for t in info_texts(at).splitlines()
         )
         change = lab.weight_history(store)[0]
@@ -307,7 +314,7 @@ def test_only_analysts_and_admins_change_the_live_weights(model_settings: Settin
         at.run()
         at.button(key="eval-reset-weights").click().run()
         assert not at.exception, at.exception
-        assert live_weights(store) == {"content": 0.5, "als": 0.2, "taste": 0.2, "popularity": 0.1}
+        assert live_weights(store) == full(content=0.5, als=0.2, taste=0.2, popularity=0.1)
         history = lab.weight_history(store)
         assert [c.action for c in history] == ["reset", "apply"] and history[0].old == expected
         shown = next(d.value for d in at.dataframe if "Action" in d.value.columns)
@@ -336,3 +343,20 @@ def test_a_tester_is_told_before_an_expensive_run(model_settings: Settings, monk
     at.button(key=RUN).click().run()  # pressed again: runs
     assert JOB in at.session_state
     job_row(model_settings, at.session_state[JOB])
+
+
+def test_a_newly_registered_scorer_gets_every_lab_control(model_settings: Settings, toy: object) -> None:
+    """One registry line (tests/models/test_registry.py's toy) and the lab offers it in the sweep,
+    the grid and the hand-set weights, and a run measures it."""
+    at = open_lab(model_settings)
+    for key in ("eval-sweep-x", "eval-sweep-y", "eval-grid-x", "eval-grid-y"):
+        assert "recency" in at.selectbox(key=key).options, key
+    quick(at)
+    at.selectbox(key="eval-sweep-x").set_value("recency")
+    run_id = run_to_end(at, model_settings)
+    choice = next(s for s in at.selectbox if str(s.key) == f"eval-use-choice-{run_id}")
+    choice.set_value(len(choice.options) - 1).run()  # "Set each weight by hand"
+    assert at.number_input(key="eval-hand-recency").value == 0.0
+    steps = [str(o) for o in choice.options if str(o).startswith("Sweep step")]
+    shown = {re.search(r"recency (\d+\.\d\d)", o).group(1) for o in steps}  # type: ignore[union-attr]
+    assert len(steps) >= 3 and len(shown) >= 3  # the sweep varies its weight

@@ -25,6 +25,7 @@ from recsys.demo import (
 )
 from recsys.errors import StoreError
 from recsys.store import Store, lab
+from tests.support.weights import full
 
 GENRES = {
     # tconst: genres
@@ -104,7 +105,7 @@ def test_personas_are_long_histories_with_distinct_tastes() -> None:
     assert pick_personas(RATINGS.head(0), TITLES) == []
 
 
-SHARED_WEIGHTS = {"content": 0.2, "als": 0.7, "taste": 0.0, "popularity": 0.1}
+SHARED_WEIGHTS = full(content=0.2, als=0.7, taste=0.0, popularity=0.1)
 
 
 def test_a_demo_session_reads_the_persona_and_never_writes_the_shared_store() -> None:

@@ -102,10 +102,7 @@ def test_dump_recomputes_ndcg_independently(
             "train.parquet",
             "summary.json",
             "popularity.parquet",
-            "popularity_imdb.parquet",
-            "content.parquet",
-            "als.parquet",
-            "taste.parquet",
+            *(f"{registry.SCORERS[n].dump}.parquet" for n in registry.names()),  # one per scorer
             "hybrid.parquet",
             "hybrid_best.parquet",
             "served.parquet",

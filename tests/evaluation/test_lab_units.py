@@ -15,6 +15,7 @@ from recsys.evaluation.background import DataSize, estimate_seconds
 from recsys.evaluation.config import EvaluationConfig
 from recsys.evaluation.runs import bootstrap_ci, dataset_label, shares
 from recsys.models import registry
+from tests.support.weights import full
 
 
 @pytest.mark.parametrize(
@@ -61,7 +62,7 @@ def test_popularity_table_shares_of_recommendations_and_hits() -> None:
 
 
 def test_grid_points_for_a_pair_keep_the_other_weights_and_contain_the_live_point() -> None:
-    base = {"content": 0.5, "als": 0.2, "taste": 0.2, "popularity": 0.1}
+    base = full(content=0.5, als=0.2, taste=0.2, popularity=0.1)
     points = grid.grid_points(("content", "als"), 0.5, base)
     # ALS's axis gains the live 0.2 (content's live 0.5 is on the grid already): 3 x 4 cells
     assert [(p["content"], p["als"]) for p in points] == [(c, a) for c in (0.0, 0.5, 1.0) for a in (0.0, 0.2, 0.5, 1.0)]
@@ -70,7 +71,7 @@ def test_grid_points_for_a_pair_keep_the_other_weights_and_contain_the_live_poin
     assert [grid.axis_label(v) for v in grid.axis_values(0.25, 0.2)] == ["0", "0.2", "0.25", "0.5", "0.75", "1"]
     # no other weight: the all-zero cell cannot blend and is skipped
     zero = grid.grid_points(("content", "als"), 0.5, {})
-    assert len(zero) == 8 and {"content": 0.0, "als": 0.0, "taste": 0.0, "popularity": 0.0} not in zero
+    assert len(zero) == 8 and full(content=0.0, als=0.0, taste=0.0, popularity=0.0) not in zero
 
 
 def test_grid_over_three_scorers_covers_the_simplex(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,6 +17,7 @@ from recsys.evaluation.significance import wilcoxon_test
 from recsys.evaluation.sweep import best_step, content_weights, live_share, parse_sweep, step_label, step_weights
 from recsys.models import ALSScorer, TfidfConfig, TfidfScorer, TrainingData, registry
 from tests.models.conftest import make_ratings, make_titles
+from tests.support.weights import full, label
 
 A, B, C, D, E = "tt0000001", "tt0000002", "tt0000003", "tt0000004", "tt0000005"
 F, G, H = "tt0000008", "tt0000012", "tt0000016"
@@ -91,10 +92,7 @@ def test_result_layout(tiny: runner.EvaluationResult) -> None:
     # the baseline, one row per registered scorer, the two hybrids, what the feed serves
     assert tiny.models["model"].to_list() == [
         "popularity",
-        "content",
-        "ALS",
-        "taste",
-        "popularity (IMDb)",
+        *(spec.model for spec in registry.SCORERS.values()),  # one row per registered scorer
         "hybrid (current)",
         "hybrid (best sweep step)",
         "served (hybrid + ranking stages)",
@@ -108,10 +106,10 @@ def test_result_layout(tiny: runner.EvaluationResult) -> None:
     assert set(tiny.sweep["taste_weight"].to_list()) == {registry.default_weights()["taste"]}
     # each single-scorer row is that scorer alone; the baseline is outside the hybrid
     weights = [c for c in tiny.models.columns if c.endswith("_weight")]
-    assert weights == ["content_weight", "als_weight", "taste_weight", "popularity_weight"]
+    assert weights == [f"{n}_weight" for n in registry.names()]
     taste = tiny.models.filter(pl.col("model") == "taste").select(weights).row(0)
-    assert taste == (0.0, 0.0, 1.0, 0.0)
-    assert tiny.models.filter(pl.col("model") == runner.POPULARITY).select(weights).row(0) == (None,) * 4
+    assert taste == tuple(full(taste=1.0).values())
+    assert tiny.models.filter(pl.col("model") == runner.POPULARITY).select(weights).row(0) == (None,) * len(weights)
     ndcg = tiny.sweep["ndcg"].to_list()
     # no validation user in this tiny case: the step is chosen on the test users, and says so
     assert tiny.validation is None and tiny.chosen_on == "test"
@@ -200,8 +198,8 @@ def test_hybrid_rows_agree_with_the_sweep_and_the_plain_scorer() -> None:
     assert step == current
     assert result.plain_matches is True  # scoring from scratch gives the very same lists
     assert "plain_hybrid_s" in result.timings
-    assert result.weights == {"content": 0.5, "als": 0.5, "taste": 0.0, "popularity": 0.1}
-    same_step = result.per_user["sweep content=0.50 als=0.50 taste=0.00 popularity=0.10"]
+    assert result.weights == full(content=0.5, als=0.5, taste=0.0, popularity=0.1)
+    same_step = result.per_user[f"{label(content=0.5, als=0.5, taste=0.0, popularity=0.1)}"]
     assert result.per_user[runner.HYBRID]["ndcg"].to_list() == same_step["ndcg"].to_list()
 
 
@@ -322,10 +320,8 @@ def test_config_checks() -> None:
         EvaluationConfig(weights={"content": 0.0})
     # an old positional (content, als, popularity) tuple is read in that order
     legacy = EvaluationConfig(weights=(0.2, 0.7, 0.1))
-    assert legacy.weights == {"content": 0.2, "als": 0.7, "taste": 0.0, "popularity": 0.1}
-    config = EvaluationConfig(
-        weights={"content": 0.2, "als": 0.7, "taste": 0.05, "popularity": 0.1}, sweep=(0.0, 0.5, 0.25)
-    )
+    assert legacy.weights == full(content=0.2, als=0.7, taste=0.0, popularity=0.1)
+    config = EvaluationConfig(weights=full(content=0.2, als=0.7, taste=0.05, popularity=0.1), sweep=(0.0, 0.5, 0.25))
     assert EvaluationConfig.from_dict(config.to_dict()) == config
     assert EvaluationConfig().hybrid_weights == registry.default_weights()
 
@@ -340,16 +336,13 @@ def test_sweep_helpers() -> None:
         with pytest.raises(EvaluationError):
             parse_sweep(bad)
     # the pair shares its live total; other scorers keep their current weight during the sweep
-    current = {"content": 0.3, "als": 0.5, "taste": 0.25, "popularity": 0.1}
-    assert step_weights(0.25, current) == {"content": 0.2, "als": 0.6, "taste": 0.25, "popularity": 0.1}
+    current = full(content=0.3, als=0.5, taste=0.25, popularity=0.1)
+    assert step_weights(0.25, current) == full(content=0.2, als=0.6, taste=0.25, popularity=0.1)
     assert step_weights(0.25, current, popularity=0.2)["popularity"] == 0.2  # --popularity-weight
-    assert step_weights(0.5, current, ("taste", "popularity")) == {
-        "content": 0.3,
-        "als": 0.5,
-        "taste": 0.175,
-        "popularity": 0.175,
-    }
-    assert step_label(step_weights(0.25, current)) == "sweep content=0.20 als=0.60 taste=0.25 popularity=0.10"
+    assert step_weights(0.5, current, ("taste", "popularity")) == full(
+        content=0.3, als=0.5, taste=0.175, popularity=0.175
+    )
+    assert step_label(step_weights(0.25, current)) == f"{label(content=0.2, als=0.6, taste=0.25, popularity=0.1)}"
     assert live_share(current) == 0.375 and step_weights(0.375, current) == current
     assert best_step([0.1, 0.3, 0.3, float("nan")]) == 1
     assert best_step([float("nan"), 0.2]) == 1
@@ -377,8 +370,8 @@ def test_compare_any_two_configurations(tiny: runner.EvaluationResult) -> None:
     assert sig.n_users == 2 and sig.label == "HitRate@2"
     assert sig.mean_a == pytest.approx(tiny.model_value(runner.POPULARITY, "hit_rate"))
     assert tiny.compare(runner.ALS, runner.ALS).p_value == 1.0
-    assert "sweep content=0.35 als=0.35 taste=0.20 popularity=0.10" in tiny.configurations
-    assert tiny.compare(runner.HYBRID, "sweep content=0.35 als=0.35 taste=0.20 popularity=0.10").n_users == 2
+    assert f"{label(content=0.35, als=0.35, taste=0.2, popularity=0.1)}" in tiny.configurations
+    assert tiny.compare(runner.HYBRID, f"{label(content=0.35, als=0.35, taste=0.2, popularity=0.1)}").n_users == 2
     with pytest.raises(EvaluationError, match="Unknown configuration"):
         tiny.compare("nope", runner.ALS)
 

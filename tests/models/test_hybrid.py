@@ -12,6 +12,7 @@ import pytest
 from recsys.errors import ModelError
 from recsys.models import Recommender, blend, normalise, registry
 from recsys.models.hybrid import HybridConfig, top_n
+from tests.support.weights import full
 
 CRIME_FAN = [
     ("tt0000001", 1),
@@ -103,7 +104,7 @@ def test_als_weight_alone_reproduces_als_order(recommender: Recommender) -> None
 
 def test_titles_unknown_to_als_follow_the_nan_rule(recommender: Recommender) -> None:
     # "Nature Hour" (tt0000108) has no MovieLens rating: its ALS component is NaN and counts 0
-    weights = {"content": 0.3, "als": 0.5, "taste": 0.1, "popularity": 0.1}
+    weights = full(content=0.3, als=0.5, taste=0.1, popularity=0.1)
     out = recommender.recommend(CRIME_FAN, "tv", n=30, weights=weights)
     row = out.filter(pl.col("tconst") == "tt0000108").row(0, named=True)
     assert np.isnan(row["als"])
@@ -131,7 +132,7 @@ def test_sections_hold_only_their_kind(recommender: Recommender) -> None:
         assert {kinds[t] for t in out["tconst"].to_list()} == {kind}
         assert out["rank"].to_list() == [1, 2, 3, 4, 5]
         assert out.columns == ["tconst", "score", "rank", "reason", *registry.names()]
-        assert out.columns[4:] == ["content", "als", "taste", "popularity"]
+        assert out.columns[4:] == list(registry.names())
 
 
 def test_crime_fan_gets_crime_first(recommender: Recommender) -> None:
@@ -184,7 +185,7 @@ def test_top_n_resolves_ties_at_the_cut_by_position() -> None:
     "weights",
     [
         {"content": 0.5, "als": 0.4, "popularity": 0.1},
-        {"content": 0.2, "als": 0.2, "taste": 0.3, "popularity": 0.3},
+        full(content=0.2, als=0.2, taste=0.3, popularity=0.3),
         {"content": 1.0, "als": 1.0},
         None,  # the config's defaults
     ],
@@ -229,7 +230,7 @@ def test_top_n_on_a_large_array_is_exact() -> None:
 
 @pytest.mark.parametrize(
     "weights",
-    [{"content": 0.5, "als": 0.4, "taste": 0.1, "popularity": 0.1}, {"als": 1.0}, {"popularity": 1.0}, {"taste": 1.0}],
+    [full(content=0.5, als=0.4, taste=0.1, popularity=0.1), {"als": 1.0}, {"popularity": 1.0}, {"taste": 1.0}],
 )
 def test_component_columns_are_each_scorer_normalised_over_the_unrated_section(
     recommender: Recommender, weights: dict

@@ -17,13 +17,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from recsys.models import Profile, Recommender
+from recsys.models import Profile, Recommender, registry
 from recsys.models.audience import is_childrens, is_mature, maturity_clash
 from recsys.models.reasons import (
     ALS_NAMED,
     COMPARABLE,
     CONTENT_NAMED,
-    NAMED_AT,
     NEGLIGIBLE,
     REPEAT_DISCOUNT,
     _pick,
@@ -246,7 +245,7 @@ def test_a_liked_title_is_named_only_when_it_is_similar_enough() -> None:
 
 def test_the_thresholds_are_the_measured_ones() -> None:
     assert (CONTENT_NAMED, ALS_NAMED) == (0.70, 0.62)
-    assert NAMED_AT == {"content": CONTENT_NAMED, "als": ALS_NAMED}
+    assert registry.named_at() == {"content": CONTENT_NAMED, "als": ALS_NAMED}
 
 
 def _catalogue(rows: dict[str, tuple[list[str], str | None]]) -> pl.DataFrame:

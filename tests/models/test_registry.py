@@ -7,6 +7,7 @@ contract in a few lines; the ``toy`` fixture registers it and unregisters it aft
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,3 +252,42 @@ def test_bad_weights_are_refused_by_every_consumer() -> None:
         EvaluationConfig(weights={"nope": 1})
     with pytest.raises(ModelError, match="Unregistered scorer"):
         WeightedHybrid({"nope": RecencyScorer()})
+
+
+def test_toy_is_tuned_swept_gridded_and_set_live_with_no_edit_elsewhere(toy: ScorerSpec, tmp_path: Path) -> None:
+    """Issue 19: adding a scorer is one module + one registry line, including tune, the sweep,
+    the grid, the lab's weight inputs and `weights set`."""
+    from recsys import weights
+    from recsys.evaluation import grid
+    from recsys.evaluation.tuning import TuneConfig
+    from recsys.store import Store
+
+    # tune: a scorer that declares no grid is tried at 0, 0.1 and 0.2; a declared grid is used
+    assert {w[TOY] for w in TuneConfig().weight_grid()} == {0.0, 0.1, 0.2}
+    wide = dataclasses.replace(toy, weight_grid=(0.0, 0.3))
+    registry.SCORERS[TOY] = wide
+    tried = TuneConfig().weight_grid()
+    assert {w[TOY] for w in tried} == {0.0, 0.3} and all(abs(sum(w.values()) - 1) < 1e-9 for w in tried)
+    assert set(TuneConfig.quick().weight_grids()) == {"content", "taste", "popularity", TOY}
+    # the sweep trades weight between the toy and content, through the live point
+    live = {"content": 0.5, "als": 0.2, "taste": 0.2, "popularity": 0.1, TOY: 0.1}
+    config = EvaluationConfig(weights=live, sweep=(0.0, 1.0, 0.5), sweep_pair=(TOY, "content"))
+    steps = config.sweep_weights()
+    assert [(w[TOY], w["content"]) for w in steps] == [(0.0, 0.6), (0.1, 0.5), (0.3, 0.3), (0.6, 0.0)]
+    assert steps[config.live_step() or 0] == live
+    # the grid over the toy and ALS holds the live point as a cell
+    assert live in grid.grid_points((TOY, "als"), 0.5, live)
+    # weights set, through the one audited write
+    with Store.open("sqlite://") as store:
+        store.create_user("root", "Root", "root@example.com", "h")
+        weights.apply(store, parse_weights("recency=1,content=0.5"), by="root")
+        assert weights.current(store)[TOY] == 1.0
+
+
+def test_every_scorer_declares_what_tune_and_the_reasons_read() -> None:
+    """Enumerates the registry: exactly one scorer takes the rest in tune, thresholds are cosines."""
+    rest = [n for n, s in registry.SCORERS.items() if s.weight_grid is None]
+    assert len(rest) == 1
+    for name in registry.with_capability("named_at"):
+        assert 0.0 < registry.SCORERS[name].named_at <= 1.0  # type: ignore[operator]
+    assert all(registry.SCORERS[n].heir in (None, *registry.names()) for n in registry.names())

@@ -15,6 +15,7 @@ from recsys.errors import ModelError
 from recsys.models import Profile, Recommender, RecommenderConfig, TasteConfig, TrainingData, latest_version, train
 from recsys.models.service import MANIFEST
 from tests.models.conftest import CLUSTERS, small_config
+from tests.support.weights import full
 
 PROFILES = [
     [(t, 1) for t in CLUSTERS[name]] + [(CLUSTERS[other][0], -1)]
@@ -151,7 +152,7 @@ def test_config_from_the_first_format_reads_the_old_keys() -> None:
     assert cfg.scorer_config("als").factors == 16
     assert cfg.scorer_config("popularity").source == "interactions"
     assert cfg.scorer_config("taste") == TasteConfig()
-    assert cfg.hybrid.weights == {"content": 0.6, "als": 0.3, "taste": 0.0, "popularity": 0.1}
+    assert cfg.hybrid.weights == full(content=0.6, als=0.3, taste=0.0, popularity=0.1)
     assert cfg.hybrid.normalisation == "minmax"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from recsys.store import Store, lab
 from recsys.weights import current as live_weights
+from tests.support.weights import full
 
 
 def _save(store: Store, n: int) -> int:
@@ -33,7 +34,7 @@ def test_runs_are_saved_listed_and_deleted(store: Store) -> None:
 
 
 def test_weight_changes_are_kept_with_the_setting(store: Store) -> None:
-    defaults = {"content": 0.5, "als": 0.2, "taste": 0.2, "popularity": 0.1}
+    defaults = full(content=0.5, als=0.2, taste=0.2, popularity=0.1)
     lab.change_live_weights(store, {"content": 1.0}, "ann", defaults=defaults)
     assert live_weights(store)["content"] == 1.0
     lab.change_live_weights(store, None, "bob", defaults=defaults)
