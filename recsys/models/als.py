@@ -28,7 +28,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
@@ -444,6 +444,10 @@ class ALSQuery:
         out[block.positions >= 0] = block.data.factors @ self.user
         return out
 
+    def fused(self, block: Block) -> ALSTerm:
+        """This user's part of the fused blend over ``block`` (:mod:`recsys.models.engine`)."""
+        return ALSTerm(block.data, (block.data.factors @ self.user).astype(np.float64))
+
     def contributions(self, block: Block, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
         """Each liked title's term of the score of ``block`` candidates ``positions`` (0 for
         titles the model never saw)."""
@@ -509,6 +513,10 @@ class ALSBlock:
 
     factors: np.ndarray
     slots: np.ndarray
+    known: np.ndarray = field(init=False, repr=False)  # block indices of the known candidates
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "known", np.flatnonzero(self.slots >= 0))
 
 
 def _slots(positions: np.ndarray) -> np.ndarray:
@@ -516,3 +524,26 @@ def _slots(positions: np.ndarray) -> np.ndarray:
     slots = np.full(len(positions), -1, dtype=np.int64)
     slots[known] = np.arange(int(known.sum()))
     return slots
+
+
+class ALSTerm:
+    """:meth:`ALSQuery.scores` as a fused term: the dot products of the known candidates only
+    (MovieLens knows 12% of the films), their moments from those."""
+
+    def __init__(self, data: ALSBlock, raw: np.ndarray) -> None:
+        self.data, self.raw = data, raw
+
+    def moments(self) -> tuple[int, float, float]:
+        return len(self.raw), float(self.raw.sum()), float(np.dot(self.raw, self.raw))
+
+    def at(self, positions: np.ndarray) -> np.ndarray:
+        slots = self.data.slots[np.asarray(positions, dtype=np.int64)]
+        ok = slots >= 0
+        out = np.full(len(slots), np.nan)
+        out[ok] = self.raw[slots[ok]]
+        return out
+
+    def add_to(self, out: np.ndarray, coef: float, mean: float) -> np.ndarray | None:
+        if coef:
+            out[self.data.known] += (self.raw - mean) * coef
+        return self.data.known

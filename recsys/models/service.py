@@ -69,14 +69,13 @@ from recsys.models.base import (
     read_json,
     write_json,
 )
+from recsys.models.engine import fused_blend, term_of, zscores_of
 from recsys.models.hybrid import (
     HybridConfig,
     WeightedHybrid,
     blend,
     normalise_with_scale,
     top_n,
-    zscore_blend,
-    zscores_at,
 )
 from recsys.models.reasons import popular_reason, reasons_for
 from recsys.models.registry import Weights, check_weights, section_weights
@@ -358,11 +357,14 @@ class Recommender:
                 and (q := self.hybrid.scorers[name].prepare(prof)) is not None
             }
             queries = {**queries, **extra}
-        raws = {name: q.scores(sec.blocks[name]) for name, q in queries.items() if weights.get(name)}
-        if not raws:
+        fused = self.config.hybrid.normalisation == "zscore"
+        # the fused engine (models/engine.py): one pass per scorer, moments from precomputed blocks
+        terms = {name: term_of(q, sec.blocks[name]) for name, q in queries.items() if fused and weights.get(name)}
+        raws = {name: q.scores(sec.blocks[name]) for name, q in queries.items() if not fused and weights.get(name)}
+        if not terms and not raws:
             blended, stats = np.full(len(sec), np.nan), dict[str, Any]()
-        elif self.config.hybrid.normalisation == "zscore":
-            blended, stats = zscore_blend(raws, weights, removed)
+        elif fused:
+            blended, stats = fused_blend(terms, weights, len(sec), removed)
         else:  # the reference path: normalise each scorer, then blend
             normed = {}
             stats = {}
@@ -383,12 +385,11 @@ class Recommender:
             top = np.concatenate([top, top_n(pop, n - len(top))])
         components = {name: np.full(len(top), np.nan) for name in registry.names()}
         # removed titles only reach the top through the popularity fill-up: check them once
-        gone = removed if len(removed) and np.isin(top, removed).any() else None
-        for name, raw in raws.items():
-            if self.config.hybrid.normalisation == "zscore":
-                components[name] = zscores_at(raw, stats[name], top, gone)
-            else:
-                components[name] = normed[name][top]
+        gone = removed if len(removed) and np.isin(top, removed).any() else np.zeros(0, dtype=np.int64)
+        for name, term in terms.items():
+            components[name] = zscores_of(term, stats[name], top, gone)
+        for name in raws:
+            components[name] = normed[name][top]
         scales = {name: stat[1] for name, stat in stats.items()}
         reasons = reasons_for(self, sec, prof, queries, top, weights, scales, components, self.config.reason_titles)
         return _frame(sec.tconsts[top].tolist(), blended[top], reasons, components)

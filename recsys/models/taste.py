@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
@@ -136,7 +136,7 @@ class GenreTasteScorer(ScorerBase):
         first = np.zeros(len(unique), dtype=np.int64)
         first[codes] = np.arange(len(codes))  # any row of a set will do: they are equal
         table = rows[first].toarray() if len(unique) else np.zeros((0, len(self.genres)))
-        return Block(tconsts, positions, TasteBlock(table, codes))
+        return Block(tconsts, positions, TasteBlock(table, codes, np.flatnonzero(positions >= 0)))
 
     def affinity(self, profile: Profile) -> np.ndarray | None:
         """``a_g`` per genre (in ``self.genres`` order); None without any signal."""
@@ -214,6 +214,12 @@ class TasteBlock:
 
     table: np.ndarray
     codes: np.ndarray
+    #: block indices of the known candidates, and the number of candidates per genre set
+    known: np.ndarray
+    counts: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counts", np.bincount(self.codes, minlength=len(self.table)).astype(np.float64))
 
 
 class TasteQuery:
@@ -231,6 +237,10 @@ class TasteQuery:
     def contributions(self, block: Block, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
         return [], np.zeros((len(positions), 0))
 
+    def fused(self, block: Block) -> TasteTerm:
+        """This profile's part of the fused blend over ``block`` (:mod:`recsys.models.engine`)."""
+        return TasteTerm(block, np.asarray(block.data.table @ self.affinity, dtype=np.float64))
+
     def best_genre(self, genres: Sequence[str]) -> str | None:
         """The title genre with the largest positive lift (for a "you like ..." reason)."""
         index = self.scorer.genre_index
@@ -240,3 +250,33 @@ class TasteQuery:
             if i is not None and self.affinity[i] > best_a:
                 best, best_a = g, float(self.affinity[i])
         return best
+
+
+class TasteTerm:
+    """:meth:`TasteQuery.scores` as a fused term: one value per genre set (``per_set``), moments
+    from the number of candidates per set, one gather into the blend."""
+
+    def __init__(self, block: Block, per_set: np.ndarray) -> None:
+        self.block, self.data, self.per_set = block, block.data, per_set
+
+    def moments(self) -> tuple[int, float, float]:
+        v, c = self.per_set, self.data.counts
+        return len(self.data.codes), float(v @ c), float((v * v) @ c)
+
+    def at(self, positions: np.ndarray) -> np.ndarray:
+        out = np.full(len(positions), np.nan)
+        known = self.block.positions[positions] >= 0
+        # the known candidates' rank among the known ones is their code's index
+        slot = np.searchsorted(self.data.known, np.asarray(positions)[known])
+        out[known] = self.per_set[self.data.codes[slot]]
+        return out
+
+    def add_to(self, out: np.ndarray, coef: float, mean: float) -> np.ndarray | None:
+        full = len(self.data.codes) == len(out)
+        if coef:
+            gathered = ((self.per_set - mean) * coef)[self.data.codes]
+            if full:
+                out += gathered
+            else:
+                out[self.data.known] += gathered
+        return None if full else self.data.known
