@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -18,7 +21,8 @@ from recsys.catalog.build import catalog_ready, catalogue_stamp
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings, get_settings
 from recsys.enrich import Enricher, make_enricher
-from recsys.errors import CatalogError, ModelError
+from recsys.errors import CatalogError, CineBlendError, ModelError
+from recsys.model_versions import latest_version
 from recsys.store import Store
 from recsys.ui import state
 
@@ -132,8 +136,6 @@ def model_key(models_dir: Path, version: str) -> str:
 def recommender(cfg: Settings | None = None) -> Recommender | None:
     """The newest trained model (reloaded when a newer version appears), or None before the
     first training; a corrupt model is reported once in the log and the feed falls back."""
-    from recsys.models.service import latest_version
-
     cfg = cfg or settings()
     version = latest_version(cfg.models_dir)
     if version is None:
@@ -158,15 +160,78 @@ def _personas(parquet_dir: str, stamp: str, models_dir: str, version: str | None
 
 def personas(cfg: Settings | None = None) -> list[Persona]:
     """The demo personas of the current catalogue and model (none without MovieLens ratings),
-    named after what their feeds show."""
-    from recsys.models.artifacts import latest_version
-
+    named after what their feeds show: read from the model version's folder, where training
+    saves them (:func:`recsys.pipeline.save_demo_personas`); for a model saved without them, or
+    none, picked in a background thread (never on a visitor's page: CineBlendError "being
+    prepared" until then, after waiting :data:`PERSONAS_WAIT_S`)."""
     cfg = cfg or settings()
-    version = latest_version(cfg.models_dir)
-    version = model_key(cfg.models_dir, version) if version is not None else None
+    name = latest_version(cfg.models_dir)
+    stamp = catalogue_stamp(cfg.parquet_dir)
+    parquet, models = str(cfg.parquet_dir.resolve()), str(cfg.models_dir.resolve())
+    version = model_key(cfg.models_dir, name) if name is not None else None
+    if version is not None:
+        saved = _saved_personas(models, version, stamp)
+        if saved is not None:
+            return saved
+    future = _in_background(
+        ("personas", parquet, stamp, models, version), _pick_personas, parquet, stamp, models, version
+    )
     try:
-        return _personas(
-            str(cfg.parquet_dir.resolve()), catalogue_stamp(cfg.parquet_dir), str(cfg.models_dir.resolve()), version
-        )
+        return future.result(timeout=PERSONAS_WAIT_S)
+    except TimeoutError:
+        raise CineBlendError("Demo profiles are being prepared; reload the page in a few seconds.") from None
+
+
+#: How long a sign-in page waits for personas picked in the background (tiny catalogues: at once).
+PERSONAS_WAIT_S = 0.3
+_BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cineblend-warm-up")
+_TASKS: dict[tuple[str | None, ...], Future[Any]] = {}
+_TASKS_LOCK = threading.Lock()
+
+
+def warm_up(cfg: Settings | None = None) -> None:
+    """Start loading the newest model in the background thread (once per version), so the feed
+    after sign-in finds it loaded; the sign-in page calls it last, after its own elements (the
+    model stack's imports would otherwise compete with them for the interpreter)."""
+    cfg = cfg or settings()
+    name = latest_version(cfg.models_dir)
+    if name is not None:
+        models = str(cfg.models_dir.resolve())
+        version = model_key(cfg.models_dir, name)
+        _in_background(("model", models, version), _recommender, models, version)
+
+
+def _in_background(key: tuple[str | None, ...], fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    """``fn(*args)`` once per ``key`` in the warm-up thread (a failed run is retried on the next
+    call); its future."""
+    with _TASKS_LOCK:
+        future = _TASKS.get(key)
+        if future is None or (future.done() and future.exception() is not None):
+            future = _TASKS[key] = _BACKGROUND.submit(fn, *args)
+            while len(_TASKS) > 16:  # old model versions / catalogues
+                _TASKS.pop(next(iter(_TASKS)))
+        return future
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _saved_personas(models_dir: str, version: str, stamp: str) -> list[Persona] | None:
+    from recsys.demo import PERSONAS_FILE, load_personas
+
+    return load_personas(Path(models_dir) / version.split("@")[0] / PERSONAS_FILE, stamp)
+
+
+def _pick_personas(parquet_dir: str, stamp: str, models_dir: str, version: str | None) -> list[Persona]:
+    """The personas picked now (the warm-up thread), saved in the model's folder for the next
+    start."""
+    from recsys.demo import PERSONAS_FILE, save_personas
+
+    try:
+        picked = _personas(parquet_dir, stamp, models_dir, version)
     except ModelError:
-        return _personas(str(cfg.parquet_dir.resolve()), catalogue_stamp(cfg.parquet_dir), "", None)
+        return _personas(parquet_dir, stamp, "", None)
+    if version is not None:
+        try:
+            save_personas(picked, Path(models_dir) / version.split("@")[0] / PERSONAS_FILE, stamp)
+        except OSError as exc:
+            log.warning("could not save the demo personas: %s", exc)
+    return picked
