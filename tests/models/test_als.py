@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 import scipy.sparse as sp
 
+from recsys.errors import ModelError
 from recsys.models import (
     ALSConfig,
     ALSScorer,
@@ -139,6 +140,19 @@ def test_a_title_rated_twice_keeps_the_latest_rating() -> None:
     matrix, users, items = build_matrix(interaction_table(ml, None, ALSConfig(negative_confidence=3.0)))
     assert users.ids.tolist() == ["ml:1", "ml:2"]
     np.testing.assert_array_equal(matrix.toarray(), [[-3, 1], [1, 0]])
+
+
+def test_users_sort_by_source_then_id_and_a_huge_id_is_a_clear_error() -> None:
+    ml = pl.DataFrame(
+        {"ml_user_id": [10, 2, 10], "tconst": ["tt2", "tt1", "tt1"], "rating": [4.0, 5.0, 4.0], "timestamp": [1, 2, 3]}
+    )
+    cfg = ALSConfig(rating_slope=1.0, recency_half_life_days=0)
+    matrix, users, items = build_matrix(interaction_table(ml, None, cfg))
+    assert users.ids.tolist() == ["ml:2", "ml:10"]  # numeric order, not text order
+    assert matrix.dtype == np.float32 and matrix.has_sorted_indices
+    np.testing.assert_array_equal(matrix.toarray(), [[2, 0], [1, 1]])
+    with pytest.raises(ModelError, match=r"User ids must lie in \[0, 2\^40\)"):
+        build_matrix(interaction_table(ml.with_columns(pl.lit(1 << 41).alias("ml_user_id")), None, cfg))
 
 
 def test_explain_matches_implicit_and_sums_to_the_score(als: ALSScorer) -> None:
