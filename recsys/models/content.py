@@ -492,7 +492,18 @@ class ContentQuery:
     their values (dense, features x L).
     """
 
-    __slots__ = ("_overlaps", "high", "high_cols", "liked", "low", "power", "prior_weight", "tconsts", "weights")
+    __slots__ = (
+        "_overlaps",
+        "_similar",
+        "high",
+        "high_cols",
+        "liked",
+        "low",
+        "power",
+        "prior_weight",
+        "tconsts",
+        "weights",
+    )
 
     def __init__(
         self,
@@ -511,6 +522,8 @@ class ContentQuery:
         self.power, self.prior_weight = power, prior_weight
         # the overlap of a block, computed by scores() and reused by contributions() (reasons)
         self._overlaps: dict[int, tuple[ContentBlock, tuple[np.ndarray, np.ndarray]]] = {}
+        # the shown cards' similarities, asked twice per section by the reasons (shares, naming)
+        self._similar: tuple[ContentBlock, bytes, tuple[list[str], np.ndarray, np.ndarray | None]] | None = None
 
     def _sharpen(self, s: np.ndarray) -> np.ndarray:
         s = np.maximum(s, 0.0, out=s)
@@ -604,6 +617,16 @@ class ContentQuery:
         cosines are None when no candidate is known or nothing is liked."""
         data: ContentBlock = block.data
         positions = np.asarray(positions, dtype=np.int64)
+        key = positions.tobytes()
+        if self._similar is not None and self._similar[0] is data and self._similar[1] == key:
+            return self._similar[2]
+        result = self._compute_liked_similarities(data, positions)
+        self._similar = (data, key, result)
+        return result
+
+    def _compute_liked_similarities(
+        self, data: ContentBlock, positions: np.ndarray
+    ) -> tuple[list[str], np.ndarray, np.ndarray | None]:
         liked = [t for t, ok in zip(self.tconsts, self.liked, strict=True) if ok]
         at = data.slots[positions]
         ok = at >= 0

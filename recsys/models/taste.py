@@ -146,7 +146,7 @@ class GenreTasteScorer(ScorerBase):
         rows = items.lookup(tconsts)
         known = rows >= 0
         w = np.where(values > 0, values, -cfg.dislike_weight * np.abs(values))[known]
-        counts = np.asarray(share[rows[known]].T @ w).ravel() if known.any() else np.zeros(len(base))
+        counts = _weighted_columns(share, rows[known], w, len(base))
         total = float(np.abs(w[w > 0]).sum())
         index = self.genre_index
         for g in profile.genres:
@@ -280,3 +280,14 @@ class TasteTerm:
             else:
                 out[self.data.known] += gathered
         return None if full else self.data.known
+
+
+def _weighted_columns(matrix: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray, width: int) -> np.ndarray:
+    """``matrix[rows].T @ weights`` (a row may repeat) from the CSR arrays with one bincount:
+    about 10 us for a 50-title profile where scipy's row indexing and product cost ~60 us."""
+    starts = matrix.indptr[rows].astype(np.int64)
+    lens = matrix.indptr[rows + 1].astype(np.int64) - starts
+    take = np.arange(int(lens.sum()), dtype=np.int64) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
+    values = matrix.data[take] * np.repeat(weights, lens)
+    # float64 even when empty (numpy's bincount of nothing is int64)
+    return np.bincount(matrix.indices[take], weights=values, minlength=width).astype(np.float64, copy=False)
