@@ -6,8 +6,10 @@ prepares per section ("movie" / "tv") each scorer's candidate block (TF-IDF rows
 factors, genre rows, popularity values), the genre masks and the positions. A request
 (:meth:`Recommender.recommend` for one section, :meth:`Recommender.recommend_feed` for both)
 prepares the user once per scorer (a profile vector, an ALS fold-in, genre affinities); each
-section then costs one product per scorer, O(n) normalisation and blending, an ``argpartition``
-and the reasons of the top n (:mod:`recsys.models.reasons`).
+section then goes through the fused engine (:mod:`recsys.models.engine`: every scorer's z-score
+moments from per-block precomputed sums, one add pass per scorer), an ``argpartition``, the
+ranking stages on the best :data:`~recsys.models.rerank.registry.POOL_SIZE` candidates and the
+reasons of the shown n only (:mod:`recsys.models.reasons`).
 
 **Cold start** (the profile's number of likes, superlikes included):
 
