@@ -130,12 +130,8 @@ class GenreTasteScorer(ScorerBase):
         items, matrix, _, _ = self._fitted()
         positions = items.lookup(tconsts)
         rows = sp.csr_matrix(matrix[positions[positions >= 0]])
-        keys = [tuple(rows.indices[rows.indptr[i] : rows.indptr[i + 1]]) for i in range(rows.shape[0])]
-        unique: dict[tuple[int, ...], int] = {}
-        codes = np.fromiter((unique.setdefault(k, len(unique)) for k in keys), dtype=np.int64, count=len(keys))
-        first = np.zeros(len(unique), dtype=np.int64)
-        first[codes] = np.arange(len(codes))  # any row of a set will do: they are equal
-        table = rows[first].toarray() if len(unique) else np.zeros((0, len(self.genres)))
+        codes, first = _genre_sets(rows, len(self.genres))
+        table = rows[first].toarray() if len(first) else np.zeros((0, len(self.genres)))
         return Block(tconsts, positions, TasteBlock(table, codes, np.flatnonzero(positions >= 0)))
 
     def affinity(self, profile: Profile) -> np.ndarray | None:
@@ -291,3 +287,18 @@ def _weighted_columns(matrix: sp.csr_matrix, rows: np.ndarray, weights: np.ndarr
     values = matrix.data[take] * np.repeat(weights, lens)
     # float64 even when empty (numpy's bincount of nothing is int64)
     return np.bincount(matrix.indices[take], weights=values, minlength=width).astype(np.float64, copy=False)
+
+
+def _genre_sets(rows: sp.csr_matrix, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(code per row, a row of each code)``: rows with the same set of genre columns share a
+    code. The set is packed into integers (64 genres per word, one pass over the nonzeros)
+    instead of a tuple per row (0.64 s for the mirror's two sections at each model load, ~10 ms
+    now)."""
+    n = rows.shape[0]
+    words = max(1, -(-width // 64))
+    keys = np.zeros((n, words), dtype=np.uint64)
+    row_of = np.repeat(np.arange(n), np.diff(rows.indptr))
+    cols = rows.indices.astype(np.int64)
+    np.bitwise_or.at(keys, (row_of, cols // 64), np.left_shift(np.uint64(1), (cols % 64).astype(np.uint64)))
+    _, first, codes = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    return codes.reshape(-1).astype(np.int64), first.astype(np.int64)
