@@ -232,8 +232,9 @@ def _coded_matrix(table: pl.DataFrame) -> tuple[sp.csr_matrix, ItemIndex, ItemIn
     sorted distinct values, float32 confidences, then one COO -> CSR conversion. The joins and
     copies this replaces held every column of the table twice: on 10M synthetic ratings
     (``bench/als_scale.py``'s generator, 60k users, 40k titles, 6.2M cells) the preparation's peak
-    above the loaded ratings went from 983 MB to 418 MB and its time from 3.2 s to 1.4 s, for the
-    same matrix and vocabularies (checked byte for byte, duplicates and app users included)."""
+    above the loaded ratings went from 902-983 MB to 406-418 MB (``bench/als_prep_memory.py``), its
+    time from 3.2 s to 1.4 s on a quiet machine (6-7 s either way at load 10), for the same matrix
+    and vocabularies (checked byte for byte, duplicates and app users included)."""
     item_ids = table[C.TCONST].unique().sort()
     cols = table[C.TCONST].cast(pl.Enum(item_ids)).to_physical().to_numpy()
     uid = table["uid"].to_numpy()
