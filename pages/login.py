@@ -76,3 +76,5 @@ if personas:
             )
 else:
     st.caption("Demo profiles need the MovieLens ratings: build the data on the Data & model page.")
+
+resources.warm_up(cfg)  # the model loads in the background while the visitor signs in

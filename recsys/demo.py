@@ -26,10 +26,15 @@ with a clear message.
 
 from __future__ import annotations
 
+import json
+import logging
 import math
+import os
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import combinations
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -68,6 +73,8 @@ MIN_LIKES_COVER = 0.45
 SUPERLIKE_STARS = 4.5
 
 ML_USER = Columns.ML_USER_ID
+
+log = logging.getLogger(__name__)
 
 READ_ONLY = "Demo profiles are read-only: register an account to keep ratings and change settings."
 
@@ -233,6 +240,70 @@ def pick_personas(
         if len(chosen) == count:
             break
     return chosen
+
+
+#: The personas of a model version, saved in its folder at train time
+#: (:func:`recsys.pipeline.train_model`) so the sign-in page reads them instead of computing them
+#: (about 2.6 s per model version on the mirror, on the first visitor's page before issue 22).
+PERSONAS_FILE = "personas.json"
+
+
+def save_personas(personas: Sequence[Persona], path: Path, catalogue: str) -> None:
+    """Write ``personas`` as JSON to ``path`` atomically (a temp file renamed into place),
+    tagged with the ``catalogue`` stamp they were picked from."""
+    data = {
+        "catalogue": catalogue,
+        "personas": [
+            {
+                "slug": p.slug,
+                "name": p.name,
+                "blurb": p.blurb,
+                "ml_user_id": p.ml_user_id,
+                "favourite_genres": list(p.favourite_genres),
+                "tconst": p.ratings["tconst"].to_list(),
+                "value": p.ratings["value"].to_list(),
+                "at": p.ratings["at"].dt.epoch("s").to_list(),
+            }
+            for p in personas
+        ],
+    }
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private, like the model files
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+    os.replace(tmp, path)
+
+
+def load_personas(path: Path, catalogue: str) -> list[Persona] | None:
+    """The personas saved at ``path`` for this ``catalogue`` stamp; None when there is no such
+    file, it was written for another catalogue build, or it cannot be read (logged)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring saved demo personas %s: %s", path, exc)
+        return None
+    if not isinstance(data, dict) or data.get("catalogue") != catalogue:
+        return None
+    try:
+        return [
+            Persona(
+                slug=str(p["slug"]),
+                name=str(p["name"]),
+                blurb=str(p["blurb"]),
+                ml_user_id=int(p["ml_user_id"]),
+                favourite_genres=tuple(str(g) for g in p["favourite_genres"]),
+                ratings=pl.DataFrame(
+                    {"tconst": p["tconst"], "value": p["value"], "at": p["at"]},
+                    schema={"tconst": pl.String, "value": pl.Int64, "at": pl.Int64},
+                ).with_columns(pl.from_epoch("at", time_unit="s").dt.replace_time_zone("UTC")),
+            )
+            for p in data["personas"]
+        ]
+    except (KeyError, TypeError, ValueError, pl.exceptions.PolarsError) as exc:
+        log.warning("ignoring saved demo personas %s: %s", path, exc)
+        return None
 
 
 def _likes_cover(rows: pl.DataFrame, candidates: Sequence[str]) -> float:

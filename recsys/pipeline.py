@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from recsys.catalog.build import catalogue_stamp
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
 from recsys.evaluation.tuning import tuned_config
@@ -44,4 +45,28 @@ def train_model(settings: Settings, progress: Progress | None = None) -> Path:
         )
         data = TrainingData(titles=titles, ratings=ratings, app=app)
         config = tuned_config(settings.models_dir)  # the last `tune`, else the code defaults
-        return train(data, settings.models_dir, config, progress=progress)
+        path = train(data, settings.models_dir, config, progress=progress)
+        save_demo_personas(settings, path)
+        return path
+
+
+def save_demo_personas(settings: Settings, path: Path) -> None:
+    """Pick the demo personas of the model version at ``path`` and save them in its folder
+    (:data:`recsys.demo.PERSONAS_FILE`), so no visitor's sign-in page computes them. A failure
+    only costs that: the app then picks them in the background (logged, never raised)."""
+    from recsys.demo import PERSONAS_FILE, pick_personas, save_personas
+    from recsys.feed import feed_genres
+    from recsys.models.service import Recommender
+
+    try:
+        stamp = catalogue_stamp(settings.parquet_dir)
+        model = Recommender.load(path)
+        with Catalog(settings.parquet_dir) as catalog:
+            personas = pick_personas(
+                catalog.movielens_ratings(in_catalog_only=True),
+                catalog.all_titles(),
+                recommend=feed_genres(model, catalog),
+            )
+        save_personas(personas, path / PERSONAS_FILE, stamp)
+    except Exception:  # the model is trained and saved: personas are a convenience
+        log.exception("could not save the demo personas of %s", path.name)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import shutil
 import time
 import uuid
@@ -26,6 +25,10 @@ from typing import TYPE_CHECKING, Any
 from recsys.atomic import fsync_tree, rename_into_place
 from recsys.errors import ModelError
 from recsys.fence import publish_guard
+from recsys.model_versions import MANIFEST as MANIFEST
+from recsys.model_versions import VERSION_RE
+from recsys.model_versions import latest_version as latest_version
+from recsys.model_versions import versions as versions
 from recsys.models.base import read_json, write_json
 from recsys.private import tighten_tree
 
@@ -35,25 +38,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
-MANIFEST = "manifest.json"
 TRAIN_HINT = "run `python -m recsys train`"
-_VERSION_RE = re.compile(r"^\d{8}T\d{12}Z(-\d+)?$")
-
-
-def latest_version(models_dir: Path) -> str | None:
-    """Name of the newest complete version folder (has a manifest), without loading it."""
-    for path in versions(Path(models_dir)):
-        if (path / MANIFEST).is_file():
-            return path.name
-    return None
-
-
-def versions(models_dir: Path) -> list[Path]:
-    """Version folders, newest first."""
-    if not models_dir.is_dir():
-        return []
-    found = [p for p in models_dir.iterdir() if p.is_dir() and _VERSION_RE.match(p.name)]
-    return sorted(found, key=lambda p: p.name, reverse=True)
+_VERSION_RE = VERSION_RE
 
 
 def _new_version(models_dir: Path) -> str:

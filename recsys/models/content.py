@@ -40,7 +40,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
@@ -65,6 +65,7 @@ from recsys.models.base import (
     require,
     write_json,
 )
+from recsys.models.engine import DenseTerm
 from recsys.progress import Progress, null_progress
 
 log = logging.getLogger(__name__)
@@ -257,6 +258,24 @@ class ContentBlock:
     scale_power: np.ndarray  # float64, scale ** config.power
     offset: np.ndarray  # float64, config.prior_weight * prior
     slots: np.ndarray  # int64, block index -> row among the known candidates, -1 if unknown
+    #: per signature: sums of scale_power, scale_power ** 2 and scale_power * offset over its
+    #: candidates (3 x signatures), and the sums of offset and offset ** 2: a profile's score
+    #: moments over the block in O(signatures) (the fused engine, :mod:`recsys.models.engine`)
+    code_sums: np.ndarray = field(init=False, repr=False)
+    offset_sums: tuple[float, float] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.table)
+        sp_, off = self.scale_power, self.offset
+        sums = np.vstack(
+            [
+                np.bincount(self.codes, sp_, minlength=n),
+                np.bincount(self.codes, sp_ * sp_, minlength=n),
+                np.bincount(self.codes, sp_ * off, minlength=n),
+            ]
+        )
+        object.__setattr__(self, "code_sums", sums)
+        object.__setattr__(self, "offset_sums", (float(off.sum()), float(np.dot(off, off))))
 
 
 class TfidfScorer(ScorerBase):
@@ -473,7 +492,18 @@ class ContentQuery:
     their values (dense, features x L).
     """
 
-    __slots__ = ("_overlaps", "high", "high_cols", "liked", "low", "power", "prior_weight", "tconsts", "weights")
+    __slots__ = (
+        "_overlaps",
+        "_similar",
+        "high",
+        "high_cols",
+        "liked",
+        "low",
+        "power",
+        "prior_weight",
+        "tconsts",
+        "weights",
+    )
 
     def __init__(
         self,
@@ -492,6 +522,8 @@ class ContentQuery:
         self.power, self.prior_weight = power, prior_weight
         # the overlap of a block, computed by scores() and reused by contributions() (reasons)
         self._overlaps: dict[int, tuple[ContentBlock, tuple[np.ndarray, np.ndarray]]] = {}
+        # the shown cards' similarities, asked twice per section by the reasons (shares, naming)
+        self._similar: tuple[ContentBlock, bytes, tuple[list[str], np.ndarray, np.ndarray | None]] | None = None
 
     def _sharpen(self, s: np.ndarray) -> np.ndarray:
         s = np.maximum(s, 0.0, out=s)
@@ -562,6 +594,12 @@ class ContentQuery:
         out[data.known] = known
         return out
 
+    def fused(self, block: Block) -> ContentTerm | DenseTerm:
+        """This profile's part of the fused blend over ``block`` (:mod:`recsys.models.engine`)."""
+        if len(block.data.codes) == 0:
+            return DenseTerm(np.full(len(block), np.nan))
+        return ContentTerm(self, block)
+
     def item_similarity(self, block: Block, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
         """``(liked tconsts, array len(positions) x len(liked))``: the cosine ``x_i . x_j`` of each
         candidate to each liked title (NaN rows for unknown candidates); the reasons name a liked
@@ -579,6 +617,16 @@ class ContentQuery:
         cosines are None when no candidate is known or nothing is liked."""
         data: ContentBlock = block.data
         positions = np.asarray(positions, dtype=np.int64)
+        key = positions.tobytes()
+        if self._similar is not None and self._similar[0] is data and self._similar[1] == key:
+            return self._similar[2]
+        result = self._compute_liked_similarities(data, positions)
+        self._similar = (data, key, result)
+        return result
+
+    def _compute_liked_similarities(
+        self, data: ContentBlock, positions: np.ndarray
+    ) -> tuple[list[str], np.ndarray, np.ndarray | None]:
         liked = [t for t, ok in zip(self.tconsts, self.liked, strict=True) if ok]
         at = data.slots[positions]
         ok = at >= 0
@@ -611,3 +659,66 @@ def _slots(positions: np.ndarray) -> np.ndarray:
     slots = np.full(len(positions), -1, dtype=np.int64)
     slots[known] = np.arange(int(known.sum()))
     return slots
+
+
+class ContentTerm:
+    """:meth:`ContentQuery.scores` as a fused term: ``s_i = pc[code_i] * scale_power_i +
+    offset_i`` for a candidate sharing no high-field feature with the profile (``pc`` one value
+    per signature), the exact similarity for the few that do (``rows``). Moments from the block's
+    per-signature sums: ``sum s = pc . A1 + sum offset``, ``sum s^2 = pc^2 . A2 + 2 pc . B + sum
+    offset^2``, corrected by the overlap rows' difference."""
+
+    def __init__(self, query: ContentQuery, block: Block) -> None:
+        data: ContentBlock = block.data
+        self.data, self.size = data, len(block)
+        w = query.weights.astype(np.float32)
+        base = data.table @ query.low
+        self.pc = (query._sharpen(base.copy()) @ w).astype(np.float64)
+        rows, high = query._overlap(data)
+        self.rows = rows
+        if len(rows):
+            codes = data.codes[rows]
+            self.old = self.pc[codes] * data.scale_power[rows] + data.offset[rows]
+            sims = base[codes] * data.scale[rows, None] + high
+            self.new = (query._sharpen(sims) @ w).astype(np.float64) + data.offset[rows]
+
+    def moments(self) -> tuple[int, float, float]:
+        d, pc = self.data, self.pc
+        a1, a2, b = d.code_sums
+        o1, o2 = d.offset_sums
+        s1 = float(pc @ a1) + o1
+        s2 = float((pc * pc) @ a2) + 2.0 * float(pc @ b) + o2
+        if len(self.rows):
+            s1 += float(self.new.sum() - self.old.sum())
+            s2 += float(np.dot(self.new, self.new) - np.dot(self.old, self.old))
+        return len(d.codes), s1, s2
+
+    def at(self, positions: np.ndarray) -> np.ndarray:
+        d = self.data
+        slots = d.slots[np.asarray(positions, dtype=np.int64)]
+        ok = slots >= 0
+        out = np.full(len(slots), np.nan)
+        s = slots[ok]
+        vals = self.pc[d.codes[s]] * d.scale_power[s] + d.offset[s]
+        if len(self.rows) and len(s):
+            where = np.minimum(np.searchsorted(self.rows, s), len(self.rows) - 1)
+            found = self.rows[where] == s
+            vals[found] = self.new[where[found]]
+        out[ok] = vals
+        return out
+
+    def add_to(self, out: np.ndarray, coef: float, mean: float) -> np.ndarray | None:
+        d = self.data
+        full = len(d.codes) == self.size
+        if coef:
+            vals = (self.pc * coef)[d.codes]
+            vals *= d.scale_power
+            vals += d.offset * coef
+            vals -= mean * coef
+            if len(self.rows):
+                vals[self.rows] += (self.new - self.old) * coef
+            if full:
+                out += vals
+            else:
+                out[d.known] += vals
+        return None if full else d.known

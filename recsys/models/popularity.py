@@ -15,6 +15,7 @@ The score ignores the profile; NaN for titles the scorer does not know.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ from recsys.models.base import (
     require,
     write_json,
 )
+from recsys.models.engine import DenseTerm
 from recsys.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -138,5 +140,20 @@ class PopularityQuery:
     def contributions(self, block: Block, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
         return [], np.zeros((len(positions), 0))
 
+    def fused(self, block: Block) -> DenseTerm:
+        """The block's values as a fused term, built once per block (the same for everyone)."""
+        cached = _TERMS.get(id(block))
+        if cached is not None and cached[0] is block:
+            return cached[1]
+        term = DenseTerm(np.asarray(block.data, dtype=np.float64))
+        term.moments()
+        with _TERMS_LOCK:
+            if len(_TERMS) >= 16:  # blocks of a few loaded models at most: forget the oldest
+                _TERMS.pop(next(iter(_TERMS)))
+            _TERMS[id(block)] = (block, term)
+        return term
+
 
 _QUERY = PopularityQuery()
+_TERMS: dict[int, tuple[Block, DenseTerm]] = {}
+_TERMS_LOCK = threading.Lock()

@@ -34,7 +34,7 @@ import numpy as np
 
 from recsys.languages import language_name
 from recsys.models import registry
-from recsys.models.audience import maturity_clash
+from recsys.models.audience import is_childrens, is_mature
 from recsys.models.base import Profile, ScorerQuery
 from recsys.models.sections import Prepared, Section, TitleInfo
 
@@ -188,17 +188,23 @@ def named_gate(
         if measure is None or threshold is None or name not in sec.blocks:
             continue
         liked, sims = measure(sec.blocks[name], top)
-        for k, t in enumerate(liked):
-            j = column.get(t)
-            if j is not None:
-                ok[:, j] |= np.nan_to_num(sims[:, k], nan=-1.0) >= threshold
-    for j, t in enumerate(names):
-        gs = genres.get(t)
-        if gs:
-            for i, item in enumerate(top.tolist()):
-                if ok[i, j] and maturity_clash(gs, sec.genres[item]):
-                    ok[i, j] = False
+        cols = np.fromiter((column.get(t, -1) for t in liked), dtype=np.int64, count=len(liked))
+        keep = np.flatnonzero(cols >= 0)
+        if len(keep):  # NaN (a title the scorer never saw) compares False
+            ok[:, cols[keep]] |= np.nan_to_num(sims[:, keep], nan=-np.inf) >= threshold
+    # a children's title never explains a mature one, nor the reverse (maturity_clash)
+    kinds = [_maturity(genres.get(t) or ()) for t in names]
+    if any(kinds) and ok.any():
+        cards = [_maturity(sec.genres[item]) for item in top.tolist()]
+        clash = np.asarray([[a and b and a != b for a in kinds] for b in cards], dtype=bool).reshape(ok.shape)
+        ok &= ~clash
     return ok
+
+
+def _maturity(genres: Sequence[str]) -> int:
+    """1 for a children's title, 2 for a mature one, 0 otherwise (:func:`maturity_clash` is a
+    1 / 2 pair)."""
+    return 1 if is_childrens(genres) else 2 if is_mature(genres) else 0
 
 
 def _noun(kind: str) -> str:

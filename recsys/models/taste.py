@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
@@ -130,13 +130,9 @@ class GenreTasteScorer(ScorerBase):
         items, matrix, _, _ = self._fitted()
         positions = items.lookup(tconsts)
         rows = sp.csr_matrix(matrix[positions[positions >= 0]])
-        keys = [tuple(rows.indices[rows.indptr[i] : rows.indptr[i + 1]]) for i in range(rows.shape[0])]
-        unique: dict[tuple[int, ...], int] = {}
-        codes = np.fromiter((unique.setdefault(k, len(unique)) for k in keys), dtype=np.int64, count=len(keys))
-        first = np.zeros(len(unique), dtype=np.int64)
-        first[codes] = np.arange(len(codes))  # any row of a set will do: they are equal
-        table = rows[first].toarray() if len(unique) else np.zeros((0, len(self.genres)))
-        return Block(tconsts, positions, TasteBlock(table, codes))
+        codes, first = _genre_sets(rows, len(self.genres))
+        table = rows[first].toarray() if len(first) else np.zeros((0, len(self.genres)))
+        return Block(tconsts, positions, TasteBlock(table, codes, np.flatnonzero(positions >= 0)))
 
     def affinity(self, profile: Profile) -> np.ndarray | None:
         """``a_g`` per genre (in ``self.genres`` order); None without any signal."""
@@ -146,7 +142,7 @@ class GenreTasteScorer(ScorerBase):
         rows = items.lookup(tconsts)
         known = rows >= 0
         w = np.where(values > 0, values, -cfg.dislike_weight * np.abs(values))[known]
-        counts = np.asarray(share[rows[known]].T @ w).ravel() if known.any() else np.zeros(len(base))
+        counts = _weighted_columns(share, rows[known], w, len(base))
         total = float(np.abs(w[w > 0]).sum())
         index = self.genre_index
         for g in profile.genres:
@@ -214,6 +210,12 @@ class TasteBlock:
 
     table: np.ndarray
     codes: np.ndarray
+    #: block indices of the known candidates, and the number of candidates per genre set
+    known: np.ndarray
+    counts: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counts", np.bincount(self.codes, minlength=len(self.table)).astype(np.float64))
 
 
 class TasteQuery:
@@ -231,6 +233,10 @@ class TasteQuery:
     def contributions(self, block: Block, positions: np.ndarray) -> tuple[list[str], np.ndarray]:
         return [], np.zeros((len(positions), 0))
 
+    def fused(self, block: Block) -> TasteTerm:
+        """This profile's part of the fused blend over ``block`` (:mod:`recsys.models.engine`)."""
+        return TasteTerm(block, np.asarray(block.data.table @ self.affinity, dtype=np.float64))
+
     def best_genre(self, genres: Sequence[str]) -> str | None:
         """The title genre with the largest positive lift (for a "you like ..." reason)."""
         index = self.scorer.genre_index
@@ -240,3 +246,59 @@ class TasteQuery:
             if i is not None and self.affinity[i] > best_a:
                 best, best_a = g, float(self.affinity[i])
         return best
+
+
+class TasteTerm:
+    """:meth:`TasteQuery.scores` as a fused term: one value per genre set (``per_set``), moments
+    from the number of candidates per set, one gather into the blend."""
+
+    def __init__(self, block: Block, per_set: np.ndarray) -> None:
+        self.block, self.data, self.per_set = block, block.data, per_set
+
+    def moments(self) -> tuple[int, float, float]:
+        v, c = self.per_set, self.data.counts
+        return len(self.data.codes), float(v @ c), float((v * v) @ c)
+
+    def at(self, positions: np.ndarray) -> np.ndarray:
+        out = np.full(len(positions), np.nan)
+        known = self.block.positions[positions] >= 0
+        # the known candidates' rank among the known ones is their code's index
+        slot = np.searchsorted(self.data.known, np.asarray(positions)[known])
+        out[known] = self.per_set[self.data.codes[slot]]
+        return out
+
+    def add_to(self, out: np.ndarray, coef: float, mean: float) -> np.ndarray | None:
+        full = len(self.data.codes) == len(out)
+        if coef:
+            gathered = ((self.per_set - mean) * coef)[self.data.codes]
+            if full:
+                out += gathered
+            else:
+                out[self.data.known] += gathered
+        return None if full else self.data.known
+
+
+def _weighted_columns(matrix: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray, width: int) -> np.ndarray:
+    """``matrix[rows].T @ weights`` (a row may repeat) from the CSR arrays with one bincount:
+    about 10 us for a 50-title profile where scipy's row indexing and product cost ~60 us."""
+    starts = matrix.indptr[rows].astype(np.int64)
+    lens = matrix.indptr[rows + 1].astype(np.int64) - starts
+    take = np.arange(int(lens.sum()), dtype=np.int64) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
+    values = matrix.data[take] * np.repeat(weights, lens)
+    # float64 even when empty (numpy's bincount of nothing is int64)
+    return np.bincount(matrix.indices[take], weights=values, minlength=width).astype(np.float64, copy=False)
+
+
+def _genre_sets(rows: sp.csr_matrix, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(code per row, a row of each code)``: rows with the same set of genre columns share a
+    code. The set is packed into integers (64 genres per word, one pass over the nonzeros)
+    instead of a tuple per row (0.64 s for the mirror's two sections at each model load, ~10 ms
+    now)."""
+    n = rows.shape[0]
+    words = max(1, -(-width // 64))
+    keys = np.zeros((n, words), dtype=np.uint64)
+    row_of = np.repeat(np.arange(n), np.diff(rows.indptr))
+    cols = rows.indices.astype(np.int64)
+    np.bitwise_or.at(keys, (row_of, cols // 64), np.left_shift(np.uint64(1), (cols % 64).astype(np.uint64)))
+    _, first, codes = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    return codes.reshape(-1).astype(np.int64), first.astype(np.int64)

@@ -9,27 +9,30 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
 from recsys.catalog.build import catalog_ready, catalogue_stamp
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings, get_settings
-from recsys.demo import Persona, pick_personas
 from recsys.enrich.enricher import Enricher, make_enricher
-from recsys.errors import CatalogError, ModelError
-from recsys.feed import feed_genres
-from recsys.models.artifacts import latest_version
-from recsys.models.service import Recommender
-from recsys.startup import prepare
+from recsys.errors import CatalogError, CineBlendError, ModelError
+from recsys.model_versions import latest_version
 from recsys.store.repository import Store
 from recsys.ui import plain, state
 
-# Every import is at the top (issue 20): the first sessions after a start run this module on
-# parallel threads, and imports inside functions there raced each other ("cannot import name
-# 'Recommender' from partially initialized module"). The model stack costs the first run of a
-# fresh server about a second more; it is imported once per process.
+# The model stack (scikit-learn, implicit) is imported on first use, in the warm-up thread or the
+# feed, never on the sign-in page (bench/click_latency.py's cold figure). Imports inside functions
+# are safe from the parallel first sessions of a fresh server because no module takes part in an
+# import cycle (tests/test_imports.py; tests/app/test_cold_start_server.py opens 16 at once).
+if TYPE_CHECKING:
+    from recsys.demo import Persona
+    from recsys.models.service import Recommender
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,8 @@ def settings() -> Settings:
 def _prepared(key: str, _cfg: Settings) -> bool:
     """Once per process and data folder: refuse a weak cookie key, make the data folder private
     (:func:`recsys.startup.prepare`); a ConfigError is not cached, so every run shows it."""
+    from recsys.startup import prepare
+
     prepare(_cfg)
     return True
 
@@ -118,6 +123,8 @@ def posters_for(tconsts: list[str], cfg: Settings | None = None) -> dict[str, st
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _recommender(models_dir: str, version: str) -> Recommender:
     """The newest model; ``version`` (name and manifest stamp) only keys the cache."""
+    from recsys.models.service import Recommender
+
     return Recommender.load_latest(Path(models_dir))
 
 
@@ -146,6 +153,9 @@ def recommender(cfg: Settings | None = None) -> Recommender | None:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _personas(parquet_dir: str, stamp: str, models_dir: str, version: str | None) -> list[Persona]:
+    from recsys.demo import pick_personas
+    from recsys.feed import feed_genres
+
     cat = _catalog(parquet_dir, stamp)
     model = _recommender(models_dir, version) if version is not None else None
     recommend = feed_genres(model, cat) if model is not None else None
@@ -154,13 +164,78 @@ def _personas(parquet_dir: str, stamp: str, models_dir: str, version: str | None
 
 def personas(cfg: Settings | None = None) -> list[Persona]:
     """The demo personas of the current catalogue and model (none without MovieLens ratings),
-    named after what their feeds show."""
+    named after what their feeds show: read from the model version's folder, where training
+    saves them (:func:`recsys.pipeline.save_demo_personas`); for a model saved without them, or
+    none, picked in a background thread (never on a visitor's page: CineBlendError "being
+    prepared" until then, after waiting :data:`PERSONAS_WAIT_S`)."""
     cfg = cfg or settings()
-    version = latest_version(cfg.models_dir)
-    version = model_key(cfg.models_dir, version) if version is not None else None
+    name = latest_version(cfg.models_dir)
+    stamp = catalogue_stamp(cfg.parquet_dir)
+    parquet, models = str(cfg.parquet_dir.resolve()), str(cfg.models_dir.resolve())
+    version = model_key(cfg.models_dir, name) if name is not None else None
+    if version is not None:
+        saved = _saved_personas(models, version, stamp)
+        if saved is not None:
+            return saved
+    future = _in_background(
+        ("personas", parquet, stamp, models, version), _pick_personas, parquet, stamp, models, version
+    )
     try:
-        return _personas(
-            str(cfg.parquet_dir.resolve()), catalogue_stamp(cfg.parquet_dir), str(cfg.models_dir.resolve()), version
-        )
+        return future.result(timeout=PERSONAS_WAIT_S)
+    except TimeoutError:
+        raise CineBlendError("Demo profiles are being prepared; reload the page in a few seconds.") from None
+
+
+#: How long a sign-in page waits for personas picked in the background (tiny catalogues: at once).
+PERSONAS_WAIT_S = 0.3
+_BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cineblend-warm-up")
+_TASKS: dict[tuple[str | None, ...], Future[Any]] = {}
+_TASKS_LOCK = threading.Lock()
+
+
+def warm_up(cfg: Settings | None = None) -> None:
+    """Start loading the newest model in the background thread (once per version), so the feed
+    after sign-in finds it loaded; the sign-in page calls it last, after its own elements (the
+    model stack's imports would otherwise compete with them for the interpreter)."""
+    cfg = cfg or settings()
+    name = latest_version(cfg.models_dir)
+    if name is not None:
+        models = str(cfg.models_dir.resolve())
+        version = model_key(cfg.models_dir, name)
+        _in_background(("model", models, version), _recommender, models, version)
+
+
+def _in_background(key: tuple[str | None, ...], fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    """``fn(*args)`` once per ``key`` in the warm-up thread (a failed run is retried on the next
+    call); its future."""
+    with _TASKS_LOCK:
+        future = _TASKS.get(key)
+        if future is None or (future.done() and future.exception() is not None):
+            future = _TASKS[key] = _BACKGROUND.submit(fn, *args)
+            while len(_TASKS) > 16:  # old model versions / catalogues
+                _TASKS.pop(next(iter(_TASKS)))
+        return future
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _saved_personas(models_dir: str, version: str, stamp: str) -> list[Persona] | None:
+    from recsys.demo import PERSONAS_FILE, load_personas
+
+    return load_personas(Path(models_dir) / version.split("@")[0] / PERSONAS_FILE, stamp)
+
+
+def _pick_personas(parquet_dir: str, stamp: str, models_dir: str, version: str | None) -> list[Persona]:
+    """The personas picked now (the warm-up thread), saved in the model's folder for the next
+    start."""
+    from recsys.demo import PERSONAS_FILE, save_personas
+
+    try:
+        picked = _personas(parquet_dir, stamp, models_dir, version)
     except ModelError:
-        return _personas(str(cfg.parquet_dir.resolve()), catalogue_stamp(cfg.parquet_dir), "", None)
+        return _personas(parquet_dir, stamp, "", None)
+    if version is not None:
+        try:
+            save_personas(picked, Path(models_dir) / version.split("@")[0] / PERSONAS_FILE, stamp)
+        except OSError as exc:
+            log.warning("could not save the demo personas: %s", exc)
+    return picked

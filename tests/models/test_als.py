@@ -141,6 +141,22 @@ def test_a_title_rated_twice_keeps_the_latest_rating() -> None:
     np.testing.assert_array_equal(matrix.toarray(), [[-3, 1], [1, 0]])
 
 
+def test_users_sort_by_source_then_id_whatever_their_range() -> None:
+    ml = pl.DataFrame(
+        {"ml_user_id": [10, 2, 10], "tconst": ["tt2", "tt1", "tt1"], "rating": [4.0, 5.0, 4.0], "timestamp": [1, 2, 3]}
+    )
+    cfg = ALSConfig(rating_slope=1.0, recency_half_life_days=0)
+    matrix, users, items = build_matrix(interaction_table(ml, None, cfg))
+    assert users.ids.tolist() == ["ml:2", "ml:10"]  # numeric order, not text order
+    assert matrix.dtype == np.float32 and matrix.has_sorted_indices
+    np.testing.assert_array_equal(matrix.toarray(), [[2, 0], [1, 1]])
+    # ids outside [0, 2^40) (the evaluation numbers app users below 0) take the general path
+    odd = ml.with_columns(pl.Series("ml_user_id", [1 << 41, -3, 1 << 41]))
+    matrix, users, _ = build_matrix(interaction_table(odd, None, cfg))
+    assert users.ids.tolist() == ["ml:-3", f"ml:{1 << 41}"]
+    np.testing.assert_array_equal(matrix.toarray(), [[2, 0], [1, 1]])
+
+
 def test_explain_matches_implicit_and_sums_to_the_score(als: ALSScorer) -> None:
     profile = [(t, 1) for t in liked(4)] + [(item(1), -1)]
     cands = [item(held_out(4)), item(3), item(6)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -104,3 +105,65 @@ def test_the_feed_runs_the_stages_and_a_romance_fan_gets_the_romance_the_blend_l
     assert on["tconst"].to_list()[0] == "tt0000007"
     assert set(on["tconst"].to_list()[1:]) <= set(off["tconst"].to_list())
     assert on.height == 4 and all(on["reason"].to_list())
+
+
+def _greedy_reference(
+    size: int,
+    n: int,
+    strength: float,
+    presence: tuple[np.ndarray, np.ndarray] | None,
+    targets: Sequence[np.ndarray] = (),
+    shares: Sequence[np.ndarray] = (),
+) -> np.ndarray:
+    """The calibration's greedy list computed per title and per category, as the module docstring
+    states it (the reference the factored implementation must equal)."""
+    from recsys.models.rerank.distribution import ALPHA
+
+    rel = 1.0 / np.log2(np.arange(size, dtype=np.float64) + 2.0)
+    counts = [np.zeros(len(p)) for p in targets]
+    carried = np.zeros(presence[1].shape[1]) if presence is not None else np.zeros(0)
+    taken = np.zeros(size, dtype=bool)
+    order: list[int] = []
+    for t in range(n):
+        divergence = np.zeros(size)
+        if presence is not None:
+            want, has = presence
+            listed = (1.0 - ALPHA) * (carried[None, :] + has) / (t + 1) + ALPHA * want
+            divergence += np.sum(
+                want * np.log(want / listed) + (1.0 - want) * np.log((1.0 - want) / (1.0 - listed)), axis=1
+            )
+        for p, m, c in zip(targets, shares, counts, strict=True):
+            q = (c[None, :] + m) / (t + 1)
+            divergence += np.sum(p * np.log(p / ((1.0 - ALPHA) * q + ALPHA * p)), axis=1)
+        objective = (1.0 - strength) * rel - strength * divergence
+        objective[taken] = -np.inf
+        best = int(np.argmax(objective))
+        order.append(best)
+        taken[best] = True
+        if presence is not None:
+            carried += presence[1][best]
+        for m, c in zip(shares, counts, strict=True):
+            c += m[best]
+    return np.asarray(order)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_factored_greedy_equals_the_per_title_formula(seed: int) -> None:
+    from recsys.models.rerank.calibration import greedy
+
+    rng = np.random.default_rng(seed)
+    size, genres, languages = 60, 6, 4
+    want = rng.uniform(0.05, 0.95, genres)
+    has = (rng.random((size, genres)) < 0.3).astype(float)
+    one_hot = np.eye(languages)[rng.integers(0, languages, size)]  # one language per title
+    spread = rng.random((size, 3))
+    spread /= spread.sum(axis=1, keepdims=True)  # fractional shares: the general path
+    targets = [rng.dirichlet(np.ones(languages)), rng.dirichlet(np.ones(3))]
+    for strength in (0.2, 0.5, 0.9):
+        got = greedy(size, 15, strength, (want, has), targets, [one_hot, spread])
+        want_order = _greedy_reference(size, 15, strength, (want, has), targets, [one_hot, spread])
+        np.testing.assert_array_equal(got, want_order)
+        np.testing.assert_array_equal(
+            greedy(size, 15, strength, None, targets[:1], [one_hot]),
+            _greedy_reference(size, 15, strength, None, targets[:1], [one_hot]),
+        )

@@ -189,3 +189,19 @@ def test_save_and_load_round_trip(taste: GenreTasteScorer, tmp_path: Path) -> No
         np.testing.assert_array_equal(loaded.score(profile, cands), taste.score(profile, cands))
     fav = Profile.of([], genres=("Comedy",))
     np.testing.assert_array_equal(loaded.score(fav, cands), taste.score(fav, cands))
+
+
+def test_genre_sets_share_a_code_exactly_when_their_genres_are_equal() -> None:
+    import scipy.sparse as sp
+
+    from recsys.models.taste import _genre_sets
+
+    # rows: {0, 70}, {}, {70, 0}, {1}, {}, {0}; 71 columns span two 64-bit words
+    cols = [[0, 70], [], [0, 70], [1], [], [0]]
+    indptr = np.cumsum([0, *map(len, cols)])
+    rows = sp.csr_matrix((np.ones(indptr[-1]), [c for r in cols for c in r], indptr), shape=(6, 71))
+    codes, first = _genre_sets(rows, 71)
+    assert codes[0] == codes[2] and codes[1] == codes[4]
+    assert len(set(codes.tolist())) == 4 == len(first)
+    for code, row in enumerate(first.tolist()):
+        assert codes[row] == code  # a representative row of each code
