@@ -49,7 +49,8 @@ CSS = """
 .cbg-reason { margin-top: 0.25rem; font-style: italic; display: -webkit-box; -webkit-line-clamp: 2;
   -webkit-box-orient: vertical; overflow: hidden; overflow-wrap: anywhere; }
 .cbg-mine { margin-top: 0.25rem; font-weight: 600; }
-.cbg-buttons { display: flex; flex-wrap: wrap; gap: 0.25rem 0.3rem; }
+.cbg-buttons { display: flex; flex-wrap: wrap; gap: 0.25rem 0.3rem; margin-top: auto; }
+.cbg-hold { display: inline-flex; }
 .cbg-btn { display: inline-flex; align-items: center; gap: 0.3rem; min-height: 1.9rem;
   padding: 0.1rem 0.45rem; font: inherit; font-size: 0.8rem; cursor: pointer;
   color: var(--st-text-color, inherit); background: var(--st-background-color, transparent);
@@ -156,7 +157,6 @@ function render(state) {
       button.addEventListener('click', () => click(state, spec, card, index));
       // each button sits in a holder with the st-key class of the st.button it replaces
       const holder = el('div', 'cbg-hold');
-      holder.style.display = 'contents';
       if (spec.key_cls) holder.classList.add(spec.key_cls);
       holder.appendChild(button);
       row.appendChild(holder);
