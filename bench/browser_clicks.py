@@ -52,18 +52,27 @@ from tests.support.testers import PASSWORD, create_testers  # noqa: E402
 
 LOGIN_SUBMIT = "FormSubmitter-login-form-Log-in"
 
-_FEED_DONE = """([card, text]) => document.querySelector('.' + card) === null
+_FEED_DONE = (
+    """([card, text]) => document.querySelector('.' + card) === null
   && Array.from(document.querySelectorAll('[data-testid="stCaptionContainer"]'))
        .some(e => (e.textContent || '').trim() === text)
-  && (%s)()""" % _SETTLED_JS
+  && """
+    + f"({_SETTLED_JS})()"
+)
 
-_PICK_DONE = """([picked, counter]) => document.querySelector('.' + picked + ' button') !== null
+_PICK_DONE = (
+    """([picked, counter]) => document.querySelector('.' + picked + ' button') !== null
   && Array.from(document.querySelectorAll('[data-testid="stCaptionContainer"]'))
        .some(e => (e.textContent || '').trim() === counter)
-  && (%s)()""" % _SETTLED_JS
+  && """
+    + f"({_SETTLED_JS})()"
+)
 
-_FLOOR_DONE = """(n) => Array.from(document.querySelectorAll('[data-testid="stMarkdownContainer"]'))
-  .some(e => (e.textContent || '').includes('clicks: ' + n)) && (%s)()""" % _SETTLED_JS
+_FLOOR_DONE = (
+    """(n) => Array.from(document.querySelectorAll('[data-testid="stMarkdownContainer"]'))
+  .some(e => (e.textContent || '').includes('clicks: ' + n)) && """
+    + f"({_SETTLED_JS})()"
+)
 
 
 def log_in(page: Page, username: str, landing: str) -> None:
@@ -130,7 +139,9 @@ def main() -> None:
         work = Path(tmp)
         data, feeder = prepare(args.data, work)
         with Store.open(f"sqlite:///{(data / 'app.db').resolve()}") as store:
-            picker = create_testers(store, 1, prefix="picker", genres=["Crime", "Drama", "Thriller", "Comedy", "Action"])[0]
+            picker = create_testers(
+                store, 1, prefix="picker", genres=["Crime", "Drama", "Thriller", "Comedy", "Action"]
+            )[0]
             store.set_onboarding_step(picker.user_id, "movies")
         script = work / "floor" / "floor_app.py"
         script.parent.mkdir()

@@ -21,9 +21,9 @@ st.caption("Like, dislike or superlike: each click is saved and shapes what come
 def on_card(click: card_element.Click) -> None:
     """A click on a feed card (the section element's trigger, already session-checked)."""
     if click.action == "rate" and click.value is not None:
-        actions.rate(user.id, click.tconst, click.value, actions.title_of(catalog, click.tconst))
+        actions.rate(user.id, click.tconst, click.value, click.title)
     elif click.action == "hide":
-        actions.hide(user.id, click.tconst, actions.title_of(catalog, click.tconst))
+        actions.hide(user.id, click.tconst, click.title)
     elif click.action == "details":
         cards.open_details(click.tconst)
 

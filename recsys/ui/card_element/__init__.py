@@ -86,6 +86,7 @@ class Click:
     tconst: str
     position: int
     value: int | None = None
+    title: str = ""  # the title as this element showed it (from the server's rows, not the browser)
 
 
 def key_class(key: str) -> str:
@@ -172,7 +173,7 @@ def _dispatch(key: str, buttons: Sequence[Button], on_click: Callable[[Click], N
         n = payload.get("n")
         if isinstance(n, int | float) and not isinstance(n, bool):
             st.session_state[_done_key(key)] = max(int(n), st.session_state.get(_done_key(key), 0))
-        click = _parse(payload, buttons, st.session_state.get(_shown_key(key)) or ())
+        click = parse_click(payload, buttons, st.session_state.get(_shown_key(key)) or {})
         if click is None:
             log.info("ignored a card click the element %s did not offer: %.200r", key, payload)
             return
@@ -181,17 +182,21 @@ def _dispatch(key: str, buttons: Sequence[Button], on_click: Callable[[Click], N
     return auth.checked(handle)
 
 
-def _parse(payload: Mapping[str, Any], buttons: Sequence[Button], shown: Sequence[str]) -> Click | None:
-    """A :class:`Click` if ``payload`` names an action this element offered on a title it
-    showed, else None (a forged or stale trigger)."""
-    action, value, tconst, position = (payload.get(k) for k in ("action", "value", "tconst", "position"))
-    if not any(b.action == action and b.value == value for b in buttons):
+def parse_click(payload: Mapping[str, Any], buttons: Sequence[Button], shown: Mapping[str, str]) -> Click | None:
+    """A :class:`Click` if ``payload`` (a trigger from the browser) names an action this element
+    offered on a title it showed (``shown``: tconst -> title, in the order shown), else None.
+
+    >>> parse_click({"action": "rate", "value": 1, "tconst": "tt1", "position": 0}, FEED_BUTTONS, {"tt1": "Jaws"})
+    Click(action='rate', tconst='tt1', position=0, value=1, title='Jaws')
+    >>> parse_click({"action": "rate", "value": 7, "tconst": "tt1", "position": 0}, FEED_BUTTONS, {"tt1": "Jaws"})
+    """
+    action, value, tconst = (payload.get(k) for k in ("action", "value", "tconst"))
+    if isinstance(value, bool) or not any(b.action == action and b.value == value for b in buttons):
         return None
     if not isinstance(tconst, str) or tconst not in shown:
         return None
-    if not isinstance(position, int) or isinstance(position, bool) or position < 0:
-        position = list(shown).index(tconst)
-    return Click(str(action), tconst, position, value if isinstance(value, int) else None)
+    position = list(shown).index(tconst)  # the server's own order (the browser's is only a hint)
+    return Click(str(action), tconst, position, value if isinstance(value, int) else None, shown[tconst])
 
 
 def cards(
@@ -214,7 +219,7 @@ def cards(
     """
     posters = posters or {}
     current = current or {}
-    shown = [str(r["tconst"]) for r in rows]
+    shown = {str(r["tconst"]): str(r.get("primary_title") or r["tconst"]) for r in rows}
     st.session_state[_shown_key(key)] = shown
     if not _components_run():
         _fallback(rows, key=key, on_click=on_click, buttons=buttons, posters=posters, current=current, picked=picked)
@@ -272,5 +277,5 @@ def _fallback(
                             if b.action == "rate" and mine == b.value
                             else ("tertiary" if b.tertiary else "secondary"),
                             on_click=press,
-                            args=(Click(b.action, tconst, i, b.value),),
+                            args=(Click(b.action, tconst, i, b.value, str(row.get("primary_title") or tconst)),),
                         )

@@ -128,12 +128,12 @@ function render(state) {
     item.setAttribute('aria-label', card.title);
     const body = el('div', 'cbg-body');
     const text = el('div', 'cbg-text');
-    const title = el('strong', 'cbg-title', card.title);
+    const title = el('strong', 'cbg-title cb-title', card.title);
     title.title = card.title;
     text.appendChild(title);
-    for (const line of card.meta || []) text.appendChild(el('div', 'cbg-meta', line));
-    if (card.reason) text.appendChild(el('div', 'cbg-reason', card.reason));
-    if (card.mine) text.appendChild(el('div', 'cbg-mine', card.mine));
+    for (const line of card.meta || []) text.appendChild(el('div', 'cbg-meta cb-meta', line));
+    if (card.reason) text.appendChild(el('div', 'cbg-reason cb-reason', card.reason));
+    if (card.mine) text.appendChild(el('div', 'cbg-mine cb-mine', card.mine));
     body.append(art(card), text);
     const row = el('div', 'cbg-buttons');
     for (const spec of card.buttons || []) {
