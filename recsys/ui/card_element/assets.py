@@ -66,9 +66,9 @@ CSS = """
 /* narrow cards (four on a laptop): icons only; the label stays for screen readers and as the
    tooltip, so Like / Dislike / Superlike and the rest fit on one row */
 @container (max-width: 330px) {
-  .cbg-buttons { flex-wrap: nowrap; justify-content: space-between; }
-  .cbg-btn { padding: 0.1rem 0.5rem; }
-  .cbg-btn[data-icon="1"] .cbg-label { position: absolute; width: 1px; height: 1px; overflow: hidden;
+  .cbg-buttons[data-compact="1"] { flex-wrap: nowrap; justify-content: space-between; }
+  .cbg-buttons[data-compact="1"] .cbg-btn { padding: 0.1rem 0.5rem; }
+  .cbg-buttons[data-compact="1"] .cbg-btn[data-icon="1"] .cbg-label { position: absolute; width: 1px; height: 1px; overflow: hidden;
     clip: rect(0 0 0 0); white-space: nowrap; }
 }
 """
@@ -161,6 +161,7 @@ function render(state) {
       holder.appendChild(button);
       row.appendChild(holder);
     }
+    row.dataset.compact = row.childElementCount > 2 ? '1' : '0';  // a lone pick keeps its label
     item.append(body, row);
     list.appendChild(item);
   }
