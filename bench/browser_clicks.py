@@ -96,7 +96,9 @@ def floor_click(page: Page, n: int) -> float:
     return time.perf_counter() - t0
 
 
-def feed_like(page: Page) -> float:
+def feed_like(page: Page, gone: list[float] | None = None) -> float:
+    """Seconds from the click until the card left and the app is idle; appends the seconds
+    until the card left the screen (what the eye sees first) to ``gone``."""
     settle(page)
     prefix = "card-feed-movie-"
     tconst = keys_with_prefix(page, prefix)[0][len(prefix) :]
@@ -104,6 +106,11 @@ def feed_like(page: Page) -> float:
     title = card.locator("strong").first.inner_text().strip()
     t0 = time.perf_counter()
     button(page, f"rate-feed-movie-{tconst}-1").click()
+    if gone is not None:
+        page.wait_for_function(
+            "(c) => document.querySelector('.' + c) === null", arg=key_class(prefix + tconst), polling="raf"
+        )
+        gone.append(time.perf_counter() - t0)
     page.wait_for_function(_FEED_DONE, arg=[key_class(prefix + tconst), f"Last action: Liked {title}"], polling="raf")
     return time.perf_counter() - t0
 
@@ -171,10 +178,10 @@ def main() -> None:
             if args.shots:
                 args.shots.mkdir(parents=True, exist_ok=True)
                 shots(app_page, args.shots, "feed")
-            feed, base = [], []
+            feed, base, gone = [], [], []
             for _ in range(args.clicks):
                 base.append(next_floor())
-                feed.append(feed_like(app_page))
+                feed.append(feed_like(app_page, gone))
 
             pick_page = browser.new_context(base_url=app.url, viewport=viewport).new_page()
             log_in(pick_page, picker.username, "Get started")
@@ -193,6 +200,7 @@ def main() -> None:
 
     print(f"Chromium, {args.clicks} clicks each, alternating with the bare-button floor")
     print(line("feed Like", feed, base))
+    print(line("  (card off screen)", gone, base))
     print(line("onboarding pick", picks, base2))
 
 
