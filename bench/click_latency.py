@@ -41,7 +41,7 @@ import polars as pl  # noqa: E402
 from recsys.columns import DISLIKE, LIKE  # noqa: E402
 from recsys.store import Store  # noqa: E402
 from tests.support.app_server import AppServer  # noqa: E402
-from tests.support.testers import Account, WsTester, create_testers, percentile  # noqa: E402
+from tests.support.testers import Account, WsTester, card_click, create_testers, percentile  # noqa: E402
 from tests.support.ws_session import StreamlitSession, trigger  # noqa: E402
 
 FLOOR_APP = """
@@ -140,6 +140,7 @@ async def feed_clicks(app: AppServer, floor: FloorServer, account: Account, clic
         assert tester.feed_run is not None
         per_click = tester.feed_run.items
         buttons = sum(1 for i in per_click if i.kind == "button")
+        components = sum(1 for i in per_click if i.kind == "bidi_component")
         undo, details = [], []
         for _ in range(max(3, clicks // 5)):
             await tester.rate_first(LIKE)
@@ -150,9 +151,7 @@ async def feed_clicks(app: AppServer, floor: FloorServer, account: Account, clic
             undo.append(run.finished - sent)
             tester.feed_run = run
             card = tester.cards("movie")[0]
-            tconst = card.key[len("card-feed-movie-") :]
-            button = run.widget("button", key=f"details-feed-movie-{tconst}")
-            sent = await app_session.send_rerun([trigger(button)], button.fragment_id)
+            sent = await app_session.send_rerun(*card_click(card, "details"))
             run = await app_session.receive_run()
             details.append(run.finished - sent)
             tester.feed_run = run
@@ -173,7 +172,9 @@ async def feed_clicks(app: AppServer, floor: FloorServer, account: Account, clic
     print(
         f"  details click         p50 {ms(details, 50):7.1f}  p95 {ms(details, 95):7.1f}   p50 = {ms(details, 50) / floor50:.2f}x floor"
     )
-    print(f"  a feed click's run sends {len(per_click)} elements / blocks ({buttons} buttons)")
+    print(
+        f"  a feed click's run sends {len(per_click)} elements / blocks ({buttons} buttons, {components} card elements)"
+    )
     print(f"  cold server: sign-in page {cold_page * 1000:.0f}, sign-in -> feed {cold_login * 1000:.0f}")
     page50 = statistics.median(w[0] for w in warm) * 1000
     login50 = statistics.median(w[1] for w in warm) * 1000

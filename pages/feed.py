@@ -4,7 +4,7 @@ import streamlit as st
 
 from recsys.errors import CineBlendError
 from recsys.feed import recommend_for_user
-from recsys.ui import actions, auth, cards, details, plain, resources
+from recsys.ui import actions, auth, card_element, cards, details, plain, resources
 
 FEED_SIZE = 8  # two rows of four: what a laptop screen shows; "Show more" adds rows
 FEED_MAX = 24
@@ -18,12 +18,14 @@ st.title("Your feed")
 st.caption("Like, dislike or superlike: each click is saved and shapes what comes next.")
 
 
-def on_rate(tconst: str, value: int) -> None:
-    actions.rate(user.id, tconst, value, actions.title_of(catalog, tconst))
-
-
-def on_hide(tconst: str) -> None:
-    actions.hide(user.id, tconst, actions.title_of(catalog, tconst))
+def on_card(click: card_element.Click) -> None:
+    """A click on a feed card (the section element's trigger, already session-checked)."""
+    if click.action == "rate" and click.value is not None:
+        actions.rate(user.id, click.tconst, click.value, click.title)
+    elif click.action == "hide":
+        actions.hide(user.id, click.tconst, click.title)
+    elif click.action == "details":
+        cards.open_details(click.tconst)
 
 
 def show_more() -> None:
@@ -43,7 +45,7 @@ def feed() -> None:
     cards.action_bar("feed")
     size = st.session_state.get(SIZE_KEY, FEED_SIZE)
     tabs = st.tabs(list(SECTIONS), key="feed-tabs", on_change="rerun")
-    for tab, kind in zip(tabs, SECTIONS.values(), strict=True):
+    for tab, (name, kind) in zip(tabs, SECTIONS.items(), strict=True):
         if not tab.open:
             continue
         with tab:
@@ -64,7 +66,8 @@ def feed() -> None:
                 continue
             rows = frame.to_dicts()
             posters = resources.posters_for([r["tconst"] for r in rows], cfg)
-            cards.card_grid(rows, key=f"feed-{kind}", on_rate=on_rate, posters=posters, on_hide=on_hide)
+            # the one place a section's shown list is known: `rows`, in the order shown
+            card_element.cards(rows, key=f"feed-{kind}", on_click=on_card, posters=posters, label=name)
             if frame.height == size and size < FEED_MAX:
                 st.button("Show more", key=f"feed-more-{kind}", icon=":material/expand_more:", on_click=show_more)
     details.open_if_requested(catalog, user.id)

@@ -6,7 +6,7 @@ The step and every pick are stored at once, so a user who leaves half-way resume
 import streamlit as st
 
 from recsys import onboarding
-from recsys.ui import actions, auth, cards, plain, resources
+from recsys.ui import actions, auth, card_element, cards, plain, resources
 
 cfg = resources.settings()
 store = resources.store(cfg)
@@ -38,38 +38,46 @@ def save_genres() -> None:
         st.session_state["onb-error"] = str(exc)
 
 
+STEP_CHANGED = "onb-step-changed"  # a fragment's Back / Continue: the whole page moves on
+
+
 @auth.checked
 def advance(kind: str) -> None:
     try:
         onboarding.finish_kind(store, catalog, user, kind)
     except ValueError as exc:
         st.session_state["onb-error"] = str(exc)
+        return
+    st.session_state[STEP_CHANGED] = True
 
 
 @auth.checked
 def back() -> None:
     onboarding.go_back(store, user)
+    st.session_state[STEP_CHANGED] = True
 
 
-error = st.session_state.pop("onb-error", None)
-options = onboarding.genre_options(catalog, show_adult=cfg.show_adult)
+def popular_picks(kind: str) -> list[dict]:
+    """``onboarding.candidates`` once per session, catalogue and genres: its two catalogue
+    queries take ~120 ms on the mirror, and every pick used to run them again (a pick's run
+    took 5x a bare button's; the list does not change while the person picks)."""
+    memo = st.session_state.setdefault("onb-candidates", {})
+    key = (id(catalog), kind, tuple(user.favourite_genres), cfg.show_adult)
+    if key not in memo:
+        memo.clear()
+        memo[key] = onboarding.candidates(catalog, kind, user.favourite_genres, show_adult=cfg.show_adult)
+    rows: list[dict] = memo[key]
+    return rows
 
-if step == "genres":
-    st.write(f"Pick exactly {onboarding.GENRE_COUNT} genres you enjoy most.")
-    st.pills(
-        "Favourite genres",
-        options,
-        selection_mode="multi",
-        default=[g for g in user.favourite_genres if g in options][: onboarding.GENRE_COUNT],
-        key="onb-genres",
-        on_change=genres_changed,
-    )
-    n = len(st.session_state.get("onb-genres") or [])
-    st.caption(f"{n} of {onboarding.GENRE_COUNT} chosen")
-    if error:
-        plain.alert("error", error)
-    st.button("Continue", key="onb-genres-next", type="primary", on_click=save_genres)
-else:
+
+@auth.fragment
+def picks(step: str) -> None:
+    """The movie / TV picks step; a pick reruns only this fragment, whose cards are one element
+    (``recsys.ui.card_element``): the card's button flips at once in the browser, the run that
+    follows sends that element and the counter back. Back / Continue rerun the whole page."""
+    if st.session_state.pop(STEP_CHANGED, False):
+        st.rerun(scope="app")
+    error = st.session_state.pop("onb-error", None)
     kind = "movie" if step == "movies" else "tv"
     noun = "movies" if kind == "movie" else "TV shows"
     liked = onboarding.liked_of_kind(store, catalog, user, kind)
@@ -100,22 +108,37 @@ else:
         if not rows:
             st.info(f"No {noun} match “{cards.md_escape(query)}”. Try fewer or shorter words.")
     else:
-        rows = onboarding.candidates(catalog, kind, user.favourite_genres, show_adult=cfg.show_adult)
+        rows = popular_picks(kind)
 
     picked = set(liked)
 
-    def pick_buttons(row: dict) -> tuple[tuple[int, str, str], ...]:
-        # the button carries the state it asks for, so a double click cannot undo itself
-        if row["tconst"] in picked:
-            return ((0, "Picked (undo)", ":material/check_circle:"),)
-        return ((1, "Liked it", ":material/thumb_up:"),)
-
-    cards.card_grid(
+    card_element.cards(
         rows,
         key=f"onb-{kind}",
-        on_rate=lambda tconst, value: actions.set_pick(user.id, tconst, bool(value)),
-        buttons=pick_buttons,
-        columns=4,
-        details=False,
+        on_click=lambda click: actions.set_pick(user.id, click.tconst, bool(click.value)),
+        buttons=card_element.PICK_BUTTONS,
+        picked=picked,
+        label=f"Popular {noun}",
     )
     navigation("-bottom")
+
+
+if step == "genres":
+    error = st.session_state.pop("onb-error", None)
+    options = onboarding.genre_options(catalog, show_adult=cfg.show_adult)
+    st.write(f"Pick exactly {onboarding.GENRE_COUNT} genres you enjoy most.")
+    st.pills(
+        "Favourite genres",
+        options,
+        selection_mode="multi",
+        default=[g for g in user.favourite_genres if g in options][: onboarding.GENRE_COUNT],
+        key="onb-genres",
+        on_change=genres_changed,
+    )
+    n = len(st.session_state.get("onb-genres") or [])
+    st.caption(f"{n} of {onboarding.GENRE_COUNT} chosen")
+    if error:
+        plain.alert("error", error)
+    st.button("Continue", key="onb-genres-next", type="primary", on_click=save_genres)
+else:
+    picks(step)

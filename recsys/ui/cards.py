@@ -119,11 +119,7 @@ def card_html(row: Mapping[str, Any], *, poster: str | None = None, current: int
             f'hsl({hue} 45% 20%))"><span class="cb-ph-kind">{kind}</span>'
             f'<span class="cb-ph-title">{title}</span><span class="cb-ph-year">{year}</span></div>'
         )
-    rating = row.get("average_rating")
-    votes = row.get("num_votes") or 0
-    lines = [f"{year} · {esc(', '.join(genres) or 'no genres')}"]
-    lines.append(f"IMDb {rating:.1f} · {_votes(votes)} votes" if rating is not None else "not rated on IMDb")
-    text = "".join(f'<div class="cb-meta">{line}</div>' for line in lines)
+    text = "".join(f'<div class="cb-meta">{esc(line)}</div>' for line in card_lines(row))
     if row.get("reason"):
         text += f'<div class="cb-reason">{esc(row["reason"])}</div>'
     if current is not None:
@@ -132,6 +128,17 @@ def card_html(row: Mapping[str, Any], *, poster: str | None = None, current: int
         f'<div class="cb-card"><div class="cb-art">{art}</div><div class="cb-text">'
         f'<strong class="cb-title" title="{title}">{title}</strong>{text}</div></div>'
     )
+
+
+def card_lines(row: Mapping[str, Any]) -> list[str]:
+    """The card's two plain-text lines under the title: ``["1975 · Thriller", "IMDb 8.1 · 650k votes"]``."""
+    genres = row.get("genres") or []
+    rating = row.get("average_rating")
+    votes = row.get("num_votes") or 0
+    return [
+        f"{years(row)} · {', '.join(genres) or 'no genres'}",
+        f"IMDb {rating:.1f} · {_votes(votes)} votes" if rating is not None else "not rated on IMDb",
+    ]
 
 
 def text_html(title: object, *lines: object) -> str:

@@ -23,7 +23,7 @@ from recsys.store.lab import LIVE_WEIGHTS_KEY, change_live_weights
 from recsys.ui.auth import SESSION_ENDED
 from recsys.ui.shell import PAGES
 from tests.support.app_server import AppServer
-from tests.support.testers import Account, WsTester, create_testers, run_async
+from tests.support.testers import Account, WsTester, card_click, create_testers, run_async, section_cards
 from tests.support.ws_session import Run, StreamlitSession, trigger
 
 pytestmark = [pytest.mark.server]
@@ -46,10 +46,14 @@ async def click_after_revocation(url: str, store_url: str, account: Account, pag
         await WsTester(account, session).log_in()
         session.page_hash = page_hash(page)
         run = await session.run()
-        button = next(i for i in run.elements("button") if i.key.startswith(button_key))
+        if button_key.startswith("cb-cards-"):  # a section element: Like on its first card
+            click = card_click(section_cards(run, button_key.removeprefix("cb-cards-"))[0], "rate", 1)
+        else:
+            button = next(i for i in run.elements("button") if i.key.startswith(button_key))
+            click = ([trigger(button)], button.fragment_id)
         with Store.open(store_url) as store:
             store.bump_session_version(account.user_id)  # what reset-password / log out everywhere do
-        await session.send_rerun([trigger(button)], button.fragment_id)
+        await session.send_rerun(*click)
         return await session.receive_run()
 
 
@@ -87,7 +91,7 @@ async def _scenarios(
     url: str, store_url: str, feed: Account, search: Account, history: Account, lab: Account
 ) -> dict[str, Run]:
     return {
-        "feed": await click_after_revocation(url, store_url, feed, "feed", "rate-feed-movie-"),
+        "feed": await click_after_revocation(url, store_url, feed, "feed", "cb-cards-feed-movie"),
         "search": await click_after_revocation(url, store_url, search, "search", "rate-search-"),
         "history": await click_after_revocation(url, store_url, history, "history", "hist-remove-"),
         "lab": await click_after_revocation(url, store_url, lab, "evaluation", "eval-reset-weights"),

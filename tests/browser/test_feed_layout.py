@@ -80,3 +80,42 @@ def test_feed_on_a_phone(page: Page, shots: Screenshots) -> None:
     tops = {round(box(page, f"rate-feed-movie-{shown[0]}-{v}")["y"]) for v in (1, -1, 2)}
     assert len(tops) == 1, tops
     shots("feed-390px")
+
+
+_WATCH_JS = """([card, text]) => {
+  window.__cbGone = null;
+  window.__cbSaid = null;
+  const seen = () => {
+    const now = performance.now();
+    if (window.__cbGone === null && document.querySelector('.' + card) === null) window.__cbGone = now;
+    if (window.__cbSaid === null && Array.from(document.querySelectorAll('[data-testid="stCaptionContainer"]'))
+        .some(e => (e.textContent || '').trim() === text)) window.__cbSaid = now;
+  };
+  new MutationObserver(seen).observe(document, {childList: true, subtree: true, characterData: true});
+}"""
+
+
+def test_keyboard_like_leaves_at_once_and_focus_stays_in_the_grid(page: Page) -> None:
+    """The card section is one element whose buttons are real buttons: Tab-focusable, named
+    for screen readers ("Like: <title>"), Enter likes. The card leaves at once (before the
+    server's run names the rating in the undo slot: optimistic), and focus moves to the same
+    button of the card that takes its place."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    open_demo_feed(page)
+    shown = feed_tconsts(page, "movie")
+    card = key_locator(page, f"card-feed-movie-{shown[0]}")
+    title = card.locator("strong").first.inner_text().strip()
+    like = button(page, f"rate-feed-movie-{shown[0]}-1")
+    expect(like).to_have_attribute("aria-label", f"Like: {title}")
+    expect(button(page, f"hide-feed-movie-{shown[0]}")).to_have_attribute("aria-label", f"Not interested: {title}")
+    page.evaluate(_WATCH_JS, [f"st-key-card-feed-movie-{shown[0]}", f"Last action: Liked {title}"])
+    like.focus()
+    page.keyboard.press("Enter")
+    expect(card).to_have_count(0)
+    expect(key_locator(page, "undo-slot-feed").get_by_text(f"Last action: Liked {title}", exact=True)).to_be_visible()
+    settle(page)
+    gone, said = page.evaluate("[window.__cbGone, window.__cbSaid]")
+    assert gone is not None and said is not None and gone < said, (gone, said)
+    after = feed_tconsts(page, "movie")
+    new_title = key_locator(page, f"card-feed-movie-{after[0]}").locator("strong").first.inner_text().strip()
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == f"Like: {new_title}"

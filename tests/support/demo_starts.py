@@ -13,6 +13,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from tests.support.testers import section_cards
 from tests.support.ws_session import Run, StreamlitSession, headings, trigger
 
 DEMO_PREFIX = "demo-"
@@ -38,7 +39,7 @@ async def _start(session: StreamlitSession, key: str) -> Run:
     page = await session.run()
     button = page.widget("button", key=key)
     run = await session.run([trigger(button)])
-    if "Your feed" not in headings(run) or not run.blocks_with_key_prefix("card-feed-movie-"):
+    if "Your feed" not in headings(run) or not section_cards(run, "feed-movie"):
         raise AssertionError(f"not on the feed: headings {headings(run)}, errors {run.errors()}")
     if run.errors():
         raise AssertionError(f"errors shown: {run.errors()}")

@@ -36,7 +36,8 @@ from tests.support.ws_session import (
     Item,
     Run,
     StreamlitSession,
-    card_title,
+    component_data,
+    component_trigger,
     headings,
     text_value,
     trigger,
@@ -44,6 +45,7 @@ from tests.support.ws_session import (
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Locator, LocatorAssertions, Page
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 T = TypeVar("T")
 
@@ -118,6 +120,41 @@ def create_testers(store: Store, count: int, *, prefix: str = "tester", genres: 
     return accounts
 
 
+@dataclass(frozen=True)
+class Card:
+    """One card of a section element (``recsys.ui.card_element``) as the browser received it."""
+
+    element: Item  # the section's one element
+    section: str  # "feed-movie", "onb-tv" ...
+    tconst: str
+    title: str
+    position: int
+
+    @property
+    def key(self) -> str:
+        """The key of the card block it replaces: ``card-feed-movie-<tconst>``."""
+        return f"card-{self.section}-{self.tconst}"
+
+
+def section_cards(run: Run, section: str) -> list[Card]:
+    """The cards of the section element ``cb-cards-<section>`` in ``run`` (none if not sent)."""
+    found = [i for i in run.elements("bidi_component") if i.key == f"cb-cards-{section}"]
+    if not found:
+        return []
+    data = component_data(found[-1])
+    return [Card(found[-1], section, c["tconst"], c["title"], n) for n, c in enumerate(data["cards"])]
+
+
+_clicks = iter(range(1, 1 << 62))
+
+
+def card_click(card: Card, action: str, value: int | None = None) -> tuple[list[WidgetState], str]:
+    """The widget states and fragment id of a click on ``card`` (what the element's JS sends),
+    for ``session.send_rerun(*card_click(...))``."""
+    payload = {"action": action, "value": value, "tconst": card.tconst, "position": card.position, "n": next(_clicks)}
+    return [component_trigger(card.element, "click", payload)], card.element.fragment_id
+
+
 @dataclass
 class Click:
     """One rating a tester clicked: what, when it was clicked, when the page acknowledged it
@@ -164,11 +201,11 @@ class WsTester:
         self.feed_run = run
         return run
 
-    def cards(self, kind: str = "movie", run: Run | None = None) -> list[Item]:
-        """The card blocks of the feed section ``kind``, in page order."""
+    def cards(self, kind: str = "movie", run: Run | None = None) -> list[Card]:
+        """The cards of the feed section ``kind``, in page order (the section's one element)."""
         run = run or self.feed_run
         assert run is not None, "not on the feed yet"
-        return run.blocks_with_key_prefix(f"card-feed-{kind}-")
+        return section_cards(run, f"feed-{kind}")
 
     async def rate_first(self, value: int, kind: str = "movie") -> Click:
         """Click ``value`` on the first card of the section and wait for the page to show it."""
@@ -177,18 +214,15 @@ class WsTester:
         if not cards:
             raise AssertionError(f"{self.account.username}: the {kind} feed is empty")
         card = cards[0]
-        tconst = card.key[len(f"card-feed-{kind}-") :]
-        title = next(card_title(i.proto.body) for i in self.feed_run.elements("html") if i.within(card))
-        button = self.feed_run.widget("button", key=f"rate-feed-{kind}-{tconst}-{value}")
-        click = Click(tconst, value, title, time.time())
+        click = Click(card.tconst, value, card.title, time.time())
         self.clicks.append(click)
-        click.clicked = await self.session.send_rerun([trigger(button)], button.fragment_id)
+        click.clicked = await self.session.send_rerun(*card_click(card, "rate", value))
         run = await self.session.receive_run()
         still_there = any(c.key == card.key for c in self.cards(kind, run))
-        undo_bar = f"Last action: {VALUE_LABELS[value]} {title}"
+        undo_bar = f"Last action: {VALUE_LABELS[value]} {card.title}"
         if still_there or undo_bar not in run.texts():
             raise NotAcknowledged(
-                f"{self.account.username} rated {tconst} {value}: card still shown={still_there},"
+                f"{self.account.username} rated {card.tconst} {value}: card still shown={still_there},"
                 f" undo bar={[t for t in run.texts() if t.startswith('Last action')]},"
                 f" errors={run.errors()}"
             )

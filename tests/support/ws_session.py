@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import websockets
+from streamlit.components.v2.bidi_component.main import _make_trigger_id
 from streamlit.proto.Alert_pb2 import Alert
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -282,6 +284,24 @@ def _item(msg: ForwardMsg) -> Item:
 def trigger(item: Item) -> WidgetState:
     """The widget state of a click on the button ``item``."""
     return WidgetState(id=item.id, trigger_value=True)
+
+
+def component_data(item: Item) -> Any:
+    """The ``data`` a components-v2 element (``bidi_component``) was sent, parsed from JSON."""
+    proto = item.proto
+    which = proto.WhichOneof("data")
+    if which == "json":
+        return json.loads(proto.json)
+    if which == "mixed":
+        return json.loads(proto.mixed.json)
+    raise AssertionError(f"component {item.key} has no JSON data ({which})")
+
+
+def component_trigger(item: Item, event: str, value: Any) -> WidgetState:
+    """What the browser sends when the component's JS calls ``setTriggerValue(event, value)``:
+    the element's trigger aggregator widget with a JSON list of ``{event, value}`` payloads."""
+    payload = json.dumps([{"event": event, "value": value}])
+    return WidgetState(id=_make_trigger_id(item.id, "events"), json_trigger_value=payload)
 
 
 def text_value(item: Item, value: str) -> WidgetState:

@@ -1,0 +1,208 @@
+"""Clicks as a person feels them, in Chromium, against a bare Streamlit button (by hand, not in CI).
+
+    PYTHONPATH=$PWD .venv/bin/python bench/browser_clicks.py [--data /work/data] [--clicks 10] [--shots DIR]
+
+Copies the data folder (never written in place), adds two testers (one onboarded with a few
+likes, one at the movie picks of onboarding) and starts the app and the one-button *floor* app
+(``bench/click_latency.py``'s) on two servers. One Chromium, one page per app; clicks alternate
+app / floor so both see the same machine load. Each click is timed from the click until what
+it changes is on screen *and* the app is idle (script not running, nothing stale):
+
+- feed Like: the card left the section and the undo slot reads "Last action: Liked <title>";
+- onboarding pick: the card's button reads "Picked (undo)" and the counter moved on;
+- floor: the button's counter moved on.
+
+Prints the median of ``--clicks`` of each and the ratio to the floor's median in the same run.
+Selectors are the widget-key classes the cards have had since before the one-element feed
+(``card-feed-movie-<tconst>``, ``rate-feed-movie-<tconst>-1``, ``rate-onb-movie-<tconst>-1``),
+so the same script measures both the old and the new rendering. ``--shots DIR`` saves the feed
+and the onboarding picks at 1440 and 390 px wide.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from click_latency import FLOOR_APP, FloorServer, prepare  # noqa: E402
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+from recsys.store import Store  # noqa: E402
+from tests.support.app_server import AppServer  # noqa: E402
+from tests.support.browser import chromium_executable  # noqa: E402
+from tests.support.streamlit_page import (  # noqa: E402
+    _SETTLED_JS,
+    CHROMIUM_ARGS,
+    button,
+    key_class,
+    keys_with_prefix,
+    settle,
+)
+from tests.support.testers import PASSWORD, create_testers  # noqa: E402
+
+LOGIN_SUBMIT = "FormSubmitter-login-form-Log-in"
+
+_FEED_DONE = (
+    """([card, text]) => document.querySelector('.' + card) === null
+  && Array.from(document.querySelectorAll('[data-testid="stCaptionContainer"]'))
+       .some(e => (e.textContent || '').trim() === text)
+  && """
+    + f"({_SETTLED_JS})()"
+)
+
+_PICK_DONE = (
+    """([picked, counter]) => document.querySelector('.' + picked + ' button') !== null
+  && Array.from(document.querySelectorAll('[data-testid="stCaptionContainer"]'))
+       .some(e => (e.textContent || '').trim() === counter)
+  && """
+    + f"({_SETTLED_JS})()"
+)
+
+_FLOOR_DONE = (
+    """(n) => Array.from(document.querySelectorAll('[data-testid="stMarkdownContainer"]'))
+  .some(e => (e.textContent || '').includes('clicks: ' + n)) && """
+    + f"({_SETTLED_JS})()"
+)
+
+
+def log_in(page: Page, username: str, landing: str) -> None:
+    page.goto("/")
+    page.get_by_role("tab", name="Register").wait_for()
+    settle(page)
+    page.locator(f".{key_class('init')}").wait_for(state="detached")
+    settle(page)
+    form = page.get_by_test_id("stForm").filter(has=page.locator(f".{key_class(LOGIN_SUBMIT)}"))
+    form.get_by_role("textbox", name="Username").fill(username)
+    form.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.locator(f".{key_class(LOGIN_SUBMIT)} button").click()
+    page.get_by_role("heading", name=landing).wait_for(timeout=120_000)
+    settle(page)
+
+
+def floor_click(page: Page, n: int) -> float:
+    t0 = time.perf_counter()
+    button(page, "floor-button").click()
+    page.wait_for_function(_FLOOR_DONE, arg=n, polling="raf")
+    return time.perf_counter() - t0
+
+
+def feed_like(page: Page, gone: list[float] | None = None) -> float:
+    """Seconds from the click until the card left and the app is idle; appends the seconds
+    until the card left the screen (what the eye sees first) to ``gone``."""
+    settle(page)
+    prefix = "card-feed-movie-"
+    tconst = keys_with_prefix(page, prefix)[0][len(prefix) :]
+    card = page.locator(f".{key_class(prefix + tconst)}")
+    title = card.locator("strong").first.inner_text().strip()
+    t0 = time.perf_counter()
+    button(page, f"rate-feed-movie-{tconst}-1").click()
+    if gone is not None:
+        page.wait_for_function(
+            "(c) => document.querySelector('.' + c) === null", arg=key_class(prefix + tconst), polling="raf"
+        )
+        gone.append(time.perf_counter() - t0)
+    page.wait_for_function(_FEED_DONE, arg=[key_class(prefix + tconst), f"Last action: Liked {title}"], polling="raf")
+    return time.perf_counter() - t0
+
+
+def onboarding_pick(page: Page, n: int) -> float:
+    settle(page)
+    prefix = "rate-onb-movie-"
+    likes = [k for k in keys_with_prefix(page, prefix) if k.endswith("-1") and not k.endswith("--1")]
+    tconst = likes[0][len(prefix) : -len("-1")]
+    t0 = time.perf_counter()
+    button(page, f"{prefix}{tconst}-1").click()
+    page.wait_for_function(_PICK_DONE, arg=[key_class(f"{prefix}{tconst}-0"), f"{n} of 5 picked"], polling="raf")
+    return time.perf_counter() - t0
+
+
+def shots(page: Page, folder: Path, name: str) -> None:
+    for width, height in ((1440, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        settle(page)
+        page.wait_for_timeout(300)  # layout after the resize (no run to wait for)
+        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    settle(page)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=Path("/work/data"), help="a built data folder (copied)")
+    ap.add_argument("--clicks", type=int, default=10)
+    ap.add_argument("--shots", type=Path, default=None, help="save screenshots of feed and onboarding here")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="browser-clicks-") as tmp:
+        work = Path(tmp)
+        data, feeder = prepare(args.data, work)
+        with Store.open(f"sqlite:///{(data / 'app.db').resolve()}") as store:
+            picker = create_testers(
+                store, 1, prefix="picker", genres=["Crime", "Drama", "Thriller", "Comedy", "Action"]
+            )[0]
+            store.set_onboarding_step(picker.user_id, "movies")
+        script = work / "floor" / "floor_app.py"
+        script.parent.mkdir()
+        script.write_text(FLOOR_APP)
+        app = AppServer(data, log_path=work / "app.log")
+        floor = FloorServer(script, log_path=work / "floor.log")
+        with app, floor, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
+            viewport = {"width": 1440, "height": 900}
+            app_page = browser.new_context(base_url=app.url, viewport=viewport).new_page()
+            floor_page = browser.new_context(base_url=floor.url, viewport=viewport).new_page()
+            floor_page.goto("/")
+            button(floor_page, "floor-button").wait_for()
+            settle(floor_page)
+            n_floor = 0
+
+            def next_floor() -> float:
+                nonlocal n_floor
+                n_floor += 1
+                return floor_click(floor_page, n_floor)
+
+            log_in(app_page, feeder.username, "Your feed")
+            app_page.locator(f"[class*='{key_class('card-feed-movie-')}']").first.wait_for()
+            for _ in range(2):  # warm-up of both
+                next_floor()
+                feed_like(app_page)
+            if args.shots:
+                args.shots.mkdir(parents=True, exist_ok=True)
+                shots(app_page, args.shots, "feed")
+            feed, base, gone = [], [], []
+            for _ in range(args.clicks):
+                base.append(next_floor())
+                feed.append(feed_like(app_page, gone))
+
+            pick_page = browser.new_context(base_url=app.url, viewport=viewport).new_page()
+            log_in(pick_page, picker.username, "Get started")
+            pick_page.locator(f"[class*='{key_class('rate-onb-movie-')}']").first.wait_for()
+            if args.shots:
+                shots(pick_page, args.shots, "onboarding")
+            picks, base2 = [], []
+            for i in range(1, min(args.clicks, 40) + 1):
+                base2.append(next_floor())
+                picks.append(onboarding_pick(pick_page, i))
+            browser.close()
+
+    def line(name: str, xs: list[float], floor_xs: list[float]) -> str:
+        a, b = statistics.median(xs), statistics.median(floor_xs)
+        return f"  {name:22s} median {a * 1000:6.0f} ms   floor median {b * 1000:5.0f} ms   = {a / b:.2f}x"
+
+    print(f"Chromium, {args.clicks} clicks each, alternating with the bare-button floor")
+    print(line("feed Like", feed, base))
+    print(line("  (card off screen)", gone, base))
+    print(line("onboarding pick", picks, base2))
+
+
+if __name__ == "__main__":
+    main()
