@@ -33,7 +33,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import polars as pl  # noqa: E402
 
 from recsys.evaluation.config import dump_names  # noqa: E402
-from recsys.experiments.simulate import sessions_needed  # noqa: E402
+from recsys.experiments.simulate import GRID, sessions_needed  # noqa: E402
 
 
 def make_dump(directory: Path, users: int) -> None:
@@ -100,17 +100,19 @@ def main() -> None:
             better = "hybrid" if ndcg[hybrid] >= ndcg[model] else names[model]
             t0 = time.perf_counter()
             found = {
-                method: sessions_needed(lists, users, better, method=method, runs=args.runs, seed=23)[0]
+                method: sessions_needed(lists, users, better, method=method, runs=args.runs, seed=23)
                 for method in ("interleave", "ab")
             }
             took = time.perf_counter() - t0
 
             def show(n: int | None) -> str:
-                return f"{n:,}" if n is not None else "> 12,800"
+                return f"{n:,}" if n is not None else f"> {GRID[-1]:,}"
 
+            wrong = found["interleave"][2] + found["ab"][2]
             print(
                 f"{'hybrid vs ' + model:<34} {ndcg[hybrid]:.4f} vs {ndcg[model]:.4f}  "
-                f"{show(found['interleave']):>13} {show(found['ab']):>8}   winner named: {better} (the offline order); {took:.0f} s"
+                f"{show(found['interleave'][0]):>13} {show(found['ab'][0]):>8}   offline winner {better}; "
+                f"replicates naming the other arm: {wrong}; {took:.0f} s"
             )
 
 

@@ -26,7 +26,7 @@ from recsys.experiments.interleaving import credit, preferred, team_draft
 from recsys.experiments.stats import compare_rates, sign_test
 
 #: Session counts tried, doubling.
-GRID: tuple[int, ...] = (25, 50, 100, 200, 400, 800, 1600, 3200, 6400, 12800)
+GRID: tuple[int, ...] = (25, 50, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600)
 
 
 def examined(position: int) -> float:
@@ -105,19 +105,21 @@ def sessions_needed(
     power: float = 0.8,
     seed: int = 0,
     grid: Sequence[int] = GRID,
-) -> tuple[int | None, dict[int, float]]:
+) -> tuple[int | None, dict[int, float], int]:
     """The smallest session count at which ``power`` of ``runs`` replicates name ``better`` with
-    confidence (None: not within the grid), and the share of correct verdicts per size tried.
-    Also counted: replicates naming the *other* arm (never a correct verdict)."""
+    confidence (None: not within the grid), the share of correct verdicts per size tried, and how
+    many replicates in all confidently named the *other* arm (a wrong verdict)."""
     run = run_interleaving if method == "interleave" else run_ab
     shares: dict[int, float] = {}
+    wrong = 0
     for size in grid:
         correct = 0
         for r in range(runs):
             rng = random.Random(f"{seed}:{method}:{size}:{r}")
-            if run(lists, positives, size, n, rng).winner == better:
-                correct += 1
+            winner = run(lists, positives, size, n, rng).winner
+            correct += winner == better
+            wrong += winner is not None and winner != better
         shares[size] = correct / runs
         if shares[size] >= power:
-            return size, shares
-    return None, shares
+            return size, shares, wrong
+    return None, shares, wrong

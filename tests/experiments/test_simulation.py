@@ -31,8 +31,9 @@ def world(users: int = 60, seed: int = 7) -> tuple[dict[str, dict[int, list[str]
 
 def test_interleaving_needs_fewer_sessions_than_ab_and_both_pick_the_better_arm() -> None:
     lists, positives = world()
-    inter, inter_shares = sessions_needed(lists, positives, "good", method="interleave", runs=20, seed=1)
-    ab, ab_shares = sessions_needed(lists, positives, "good", method="ab", runs=20, seed=1)
+    inter, inter_shares, inter_wrong = sessions_needed(lists, positives, "good", method="interleave", runs=20, seed=1)
+    ab, ab_shares, ab_wrong = sessions_needed(lists, positives, "good", method="ab", runs=20, seed=1)
+    assert inter_wrong == ab_wrong == 0  # no replicate ever named the worse arm
     assert inter is not None and ab is not None
     assert inter < ab
     assert (inter, ab) == (100, 400)  # seeded; this small world: 4x fewer sessions
