@@ -87,7 +87,7 @@ class ExposureLog:
             if not rows and not assignments:
                 return 0
             try:
-                records.write_exposures(self.store, rows, assignments)
+                written = records.write_exposures(self.store, rows, assignments)
             except CineBlendError as exc:
                 log.warning("exposure log: %d rows not written yet (%s); retrying on the next flush", len(rows), exc)
                 with self._lock:
@@ -95,7 +95,7 @@ class ExposureLog:
                     self._assignments[:0] = assignments
                 return 0
             self._prune()
-            return len(rows)
+            return written
 
     def _prune(self) -> None:
         now = utcnow()

@@ -192,15 +192,23 @@ def mark_shipped(store: Store, experiment_id: int, arm: str) -> None:
 
 def write_exposures(
     store: Store, rows: Sequence[Mapping[str, Any]], assignments: Iterable[tuple[int, int, str]]
-) -> None:
+) -> int:
     """One transaction: the exposure rows and the (experiment, user, arm) assignments not yet
-    recorded (first one wins; an assignment never changes)."""
+    recorded (first one wins; an assignment never changes). Rows of accounts deleted since they
+    were queued are dropped (a deleted account leaves no trace, and one such row must not fail
+    the whole batch). Returns the rows written."""
     if not rows:
-        return
+        return 0
     now = utcnow()
     with store._write() as conn:
-        conn.execute(exposures.insert(), [dict(r) for r in rows])
+        wanted = {int(r["user_id"]) for r in rows}
+        alive = set(conn.scalars(select(users.c.id).where(users.c.id.in_(wanted))).all())
+        kept = [dict(r) for r in rows if int(r["user_id"]) in alive]
+        if kept:
+            conn.execute(exposures.insert(), kept)
         for experiment_id, user_id, arm in dict.fromkeys(assignments):
+            if user_id not in alive:
+                continue
             stmt = store._insert(experiment_assignments).values(
                 experiment_id=experiment_id, user_id=user_id, arm=arm, assigned_at=now
             )
@@ -209,6 +217,7 @@ def write_exposures(
                     index_elements=[experiment_assignments.c.experiment_id, experiment_assignments.c.user_id]
                 )
             )
+    return len(kept)
 
 
 def assignments(store: Store, experiment_id: int) -> dict[int, str]:

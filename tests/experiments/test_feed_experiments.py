@@ -242,3 +242,18 @@ def test_cli_list_show_stop(setup, capsys: pytest.CaptureFixture[str]) -> None: 
     assert main(["experiments", "create", "--name", "x", "--section", "movie", "--method", "ab",
                  "--arm", "A=content=1", "--arm", "B=content=1", "--as", "ann"]) == 1  # fmt: skip
     assert capsys.readouterr().err.startswith("error: Arms A and B have identical settings")
+
+
+def test_a_deleted_tester_leaves_no_exposure_and_does_not_block_the_log(setup) -> None:  # type: ignore[no-untyped-def]
+    store, catalog, rec, (tess, tom, _) = setup
+    exp = manage.create(store, by="ann", name="ab", section="movie", method="ab", arms=ARMS)
+    manage.start(store, exp.id, by="ann")
+    feed(store, catalog, rec, tess, "s1")
+    log_for(store).flush()
+    feed(store, catalog, rec, tess, "s1")  # queued, not yet written...
+    feed(store, catalog, rec, tom, "s2")
+    store.delete_user(tess.id)  # ...when tess deletes her account
+    assert log_for(store).flush() == 8  # the batch still goes in, without her rows
+    assert records.exposure_frame(store, user_id=tess.id).height == 0
+    assert set(records.exposure_frame(store)["user_id"]) == {tom.id}
+    assert set(records.assignments(store, exp.id)) == {tom.id}
