@@ -66,13 +66,15 @@ def lists_of(directory: Path, name: str) -> dict[int, list[str]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dump", type=Path, help="an existing `evaluate -k 8 --dump` folder")
+    ap.add_argument(
+        "--dump", type=Path, help="an `evaluate -k 8 --dump` folder: reused when it holds one, else made there"
+    )
     ap.add_argument("--users", type=int, default=600, help="MovieLens users sampled for the dump")
     ap.add_argument("--runs", type=int, default=40, help="replicates per session count")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="exp-bench-") as tmp:
         directory = args.dump or Path(tmp) / "dump"
-        if args.dump is None:
+        if not (directory / "summary.json").exists():
             make_dump(directory, args.users)
         ndcg = offline_ndcg(directory)  # by model name
         names = {m: f for m, f in dump_names().items() if (directory / f"{f}.parquet").exists() and m in ndcg}
@@ -108,11 +110,11 @@ def main() -> None:
             def show(n: int | None) -> str:
                 return f"{n:,}" if n is not None else f"> {GRID[-1]:,}"
 
-            wrong = found["interleave"][2] + found["ab"][2]
             print(
                 f"{'hybrid vs ' + model:<34} {ndcg[hybrid]:.4f} vs {ndcg[model]:.4f}  "
                 f"{show(found['interleave'][0]):>13} {show(found['ab'][0]):>8}   offline winner {better}; "
-                f"replicates naming the other arm: {wrong}; {took:.0f} s"
+                f"replicates naming the other arm: interleaving {found['interleave'][2]}, A/B {found['ab'][2]}; "
+                f"{took:.0f} s"
             )
 
 

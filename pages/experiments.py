@@ -38,6 +38,11 @@ if exp.shipped_arm:
 st.text(status)
 
 
+lab_experiments.controls(
+    user, exp, lab_experiments.leading(store, exp)
+)  # outside the fragment: a click reruns the page
+
+
 @auth.fragment(run_every=lab_experiments.REFRESH_S if exp.status == "running" else None)
 def live_results() -> None:
     """Refreshes itself while the experiment runs (the running chart keeps moving)."""
@@ -45,8 +50,7 @@ def live_results() -> None:
     if current is None:
         plain.alert("warning", f"Experiment {exp.id} no longer exists.")
         return
-    result = lab_experiments.results(store, current)
-    lab_experiments.controls(user, current, result.verdict.winner)
+    lab_experiments.results(store, current)
 
 
 live_results()

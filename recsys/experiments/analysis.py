@@ -45,8 +45,10 @@ from recsys.store.repository import Store
 ACTIONS = ("like", "superlike", "dislike", "hide")
 POSITIVE = ("like", "superlike")
 LINK_WINDOW = timedelta(hours=6)
-#: The preference share assumed for the power estimate until the data shows a larger one.
+#: The preference share assumed for the power estimate until the data shows a larger one, and the
+#: largest one it believes (a 2 to 0 start is not a 100% preference).
 ASSUMED_SHARE = 0.6
+MAX_SHARE = 0.9
 #: The relative lift of the positive rate assumed for an A/B power estimate (20%).
 ASSUMED_LIFT = 0.2
 
@@ -101,6 +103,16 @@ class Results:
     comparison: RateComparison | None
     verdict: Verdict
     timeline: pl.DataFrame
+
+    def leading(self) -> str | None:
+        """The confident winner, else the arm ahead so far (most sessions preferring it; A/B: the
+        highest positive rate), else None: what "Ship the winner" offers first."""
+        if self.verdict.winner is not None:
+            return self.verdict.winner
+        if self.preference is not None:
+            return self.preference.leader
+        best = max(self.arms, key=lambda a: a.rates["positive"].rate, default=None)
+        return best.arm if best is not None and best.rates["positive"].count else None
 
     def arms_table(self) -> pl.DataFrame:
         """One row per arm: exposures, cards, sessions, each rate with its interval, the offline
@@ -279,7 +291,7 @@ def _interleave_verdict(pref: Preference) -> Verdict:
             pref.leader,
             0,
         )
-    share = pref.share if pref.share > ASSUMED_SHARE else ASSUMED_SHARE
+    share = min(max(pref.share, ASSUMED_SHARE), MAX_SHARE)
     needed = sessions_needed(share)
     with_pref = decisive / pref.sessions if pref.sessions and decisive else 0.5
     more = max(1, math.ceil((needed - decisive) / max(with_pref, 0.1)))

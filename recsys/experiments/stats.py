@@ -89,13 +89,25 @@ def compare_rates(k_a: int, n_a: int, k_b: int, n_b: int) -> RateComparison:
 def sessions_needed(share: float, alpha: float = ALPHA, power: float = 0.8) -> int:
     """Sessions *with a preference* a sign test needs to find an arm preferred in ``share`` of
     them (level ``alpha``, two-sided, ``power``): ``((z_a/2 * 0.5 + z_b sqrt(s(1-s))) / (s -
-    0.5))²``, rounded up. A 60 / 40 preference needs 194 sessions, 70 / 30 needs 47."""
+    0.5))²``, rounded up, and never fewer than :func:`min_unanimous`. A 60 / 40 preference needs
+    194 sessions, 70 / 30 needs 47, 100 / 0 needs 6."""
     s = max(share, 1 - share)
     if s <= 0.5:
         return NEVER
     za = NormalDist().inv_cdf(1 - alpha / 2)
     zb = NormalDist().inv_cdf(power)
-    return math.ceil(((za * 0.5 + zb * math.sqrt(s * (1 - s))) / (s - 0.5)) ** 2)
+    approx = math.ceil(((za * 0.5 + zb * math.sqrt(s * (1 - s))) / (s - 0.5)) ** 2)
+    return max(approx, min_unanimous(alpha))
+
+
+def min_unanimous(alpha: float = ALPHA) -> int:
+    """The fewest sessions with which even a unanimous preference passes the sign test: 6 at
+    0.05 (``sign_test(0, 6)`` = 0.031; 5 give 0.0625). The normal approximation of
+    :func:`sessions_needed` says less near a 100% share."""
+    n = 1
+    while 2 * 0.5**n >= alpha:
+        n += 1
+    return n
 
 
 def cards_needed(p_a: float, p_b: float, alpha: float = ALPHA, power: float = 0.8) -> int:

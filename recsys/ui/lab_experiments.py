@@ -138,7 +138,10 @@ def picker(found: list[Experiment]) -> Experiment | None:
         "Experiment",
         ids,
         index=index,
-        format_func=lambda i: next(e.describe() for e in found if e.id == i),
+        # no status in the label: a widget keeps showing the label it had when the status changes
+        format_func=lambda i: next(
+            f"#{e.id} {e.name} ({METHODS[e.method]}, {SECTIONS[e.section]})" for e in found if e.id == i
+        ),
         key="exp-pick",
     )
     st.session_state[SELECTED] = exp_id
@@ -146,7 +149,8 @@ def picker(found: list[Experiment]) -> Experiment | None:
 
 
 def controls(user: User, exp: Experiment, winner: str | None) -> None:
-    """Start / pause / stop as the status allows, and ship an arm (the verdict's winner first)."""
+    """Start / pause / stop as the status allows, and ship an arm (the winner, else the arm ahead,
+    offered first)."""
     with st.container(horizontal=True, key=f"exp-controls-{exp.id}"):
         for action, label, icon in (
             ("start", "Resume" if exp.status == "paused" else "Start", ":material/play_arrow:"),
@@ -176,6 +180,11 @@ def controls(user: User, exp: Experiment, winner: str | None) -> None:
             help="Makes the arm's weights live for every feed (an audited change linked to this experiment) "
             "and stops the experiment.",
         )
+
+
+def leading(store: Store, exp: Experiment) -> str | None:
+    """The arm "Ship the winner" offers first (:meth:`recsys.experiments.analysis.Results.leading`)."""
+    return analysis.analyse(store, exp, offline=False).leading()
 
 
 def results(store: Store, exp: Experiment) -> analysis.Results:

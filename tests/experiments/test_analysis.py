@@ -81,7 +81,7 @@ def test_ab_rates_per_card_with_wilson_intervals() -> None:
     assert result.comparison.diff == pytest.approx(0.5 - 0.15)
     # 3 of 20 against 5 of 10: pooled rate 8/30, z = 0.35 / 0.17127 = 2.0436, p = 0.0410 -> B preferred
     assert result.comparison.p_value == pytest.approx(0.040997, abs=1e-6)
-    assert result.verdict.decided and result.verdict.winner == "B"
+    assert result.verdict.decided and result.verdict.winner == "B" and result.leading() == "B"
     assert result.verdict.text.startswith("B preferred: positive rate 50.0% against 15.0% for A")
     table = result.arms_table()
     assert table["like rate"].to_list() == [0.15, 0.4]
@@ -122,6 +122,7 @@ def test_too_little_data_says_how_many_more_sessions() -> None:
     acts = [(1, 1, "y", "like"), (1, 2, "x", "like")]  # one session each way
     result = summarise(experiment("interleave"), exposures(rows), actions(acts))
     assert not result.verdict.decided
+    assert result.leading() is None  # one session each way: nobody ahead
     # a 60% preference needs 194 sessions with a preference; 2 so far, every session had one
     assert result.verdict.more_sessions == 192
     assert result.verdict.text.startswith("Not enough data yet: about 192 more sessions needed")

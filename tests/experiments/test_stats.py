@@ -46,6 +46,8 @@ def test_power_estimates() -> None:
     assert sessions_needed(0.4) == 194  # symmetric: which arm leads does not matter
     assert sessions_needed(0.7) == 47
     assert sessions_needed(0.5) == NEVER
+    assert sessions_needed(1.0) == 6  # sign_test(0, 6) = 0.031 < 0.05 <= sign_test(0, 5)
+    assert sessions_needed(0.9) == 10
     assert cards_needed(0.10, 0.12) == 3841
     assert cards_needed(0.10, 0.15) == 686
     assert cards_needed(0.1, 0.1) == NEVER
