@@ -8,12 +8,11 @@ on a card counts, so a like that was undone counts as nothing. A card is counted
 seen); raw exposures are reported beside it.
 
 **Rates** are per card shown, with Wilson 95% intervals; the A/B comparison is the positive rate
-(like or superlike) of the challenger minus the first arm's, with Newcombe's interval and a z-test.
+(like or superlike) of the challenger minus the first arm's, tested with the *tester* as the unit
+(:func:`recsys.experiments.stats.compare_clustered`: one person's cards are not independent).
 **Interleaving**: each session's likes and superlikes vote for the arm that placed the card; a
 session prefers the arm with the most votes; the sign test compares the two leading arms over
-the sessions with a preference. Both treat every card or session as independent, which holds
-for interleaving's sessions better than for A/B's cards (one person's cards are correlated): with
-few testers, trust the interleaving verdict first.
+the sessions with a preference (sessions as independent units).
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ from recsys.experiments.stats import (
     NEVER,
     RateComparison,
     cards_needed,
-    compare_rates,
+    compare_clustered,
     sessions_needed,
     sign_test,
     wilson,
@@ -171,12 +170,13 @@ class Results:
 
 
 def linked_actions(exposures: pl.DataFrame, actions: pl.DataFrame) -> pl.DataFrame:
-    """The last action on each card a session was shown: ``[session, tconst, setting, action,
-    at]`` (``action`` one of :data:`ACTIONS`; undone actions and unanswered cards left out).
+    """The last action on each card a session was shown: ``[user_id, session, tconst, setting,
+    action, at]`` (``action`` one of :data:`ACTIONS`; undone actions and unanswered cards left out).
     See the module docstring for the rule."""
     if exposures.height == 0 or actions.height == 0:
         return pl.DataFrame(
             schema={
+                "user_id": pl.Int64,
                 "session": pl.String,
                 "tconst": pl.String,
                 "setting": pl.String,
@@ -199,7 +199,9 @@ def linked_actions(exposures: pl.DataFrame, actions: pl.DataFrame) -> pl.DataFra
         .filter(pl.col("id").is_not_null())
     )
     last = linked.sort("at").group_by("session", "tconst", maintain_order=True).last()
-    return last.filter(pl.col("action").is_in(ACTIONS)).select("session", "tconst", "setting", "action", "at")
+    return last.filter(pl.col("action").is_in(ACTIONS)).select(
+        "user_id", "session", "tconst", "setting", "action", "at"
+    )
 
 
 def analyse(store: Store, experiment: Experiment, *, offline: bool = True) -> Results:
@@ -249,7 +251,7 @@ def summarise(
         preference = _preference(experiment.arms, answered, sessions)
         verdict = _interleave_verdict(preference)
     else:
-        comparison, verdict = _ab_verdict(arm_rows, sessions, cards.height)
+        comparison, verdict = _ab_verdict(arm_rows, sessions, cards.height, _units(cards, answered))
     return Results(experiment, arm_rows, preference, comparison, verdict, timeline(experiment, cards, answered))
 
 
@@ -305,12 +307,35 @@ def _interleave_verdict(pref: Preference) -> Verdict:
     )
 
 
-def _ab_verdict(arms: list[ArmResult], sessions: int, cards: int) -> tuple[RateComparison | None, Verdict]:
+def _units(cards: pl.DataFrame, answered: pl.DataFrame) -> dict[str, list[tuple[int, int]]]:
+    """``{arm: [(positives, cards) per tester]}``: the A/B test's units."""
+    shown = cards.group_by("setting", "user_id").len("cards") if cards.height else None
+    liked = (
+        answered.filter(pl.col("action").is_in(POSITIVE)).group_by("setting", "user_id").len("liked")
+        if answered.height
+        else None
+    )
+    if shown is None:
+        return {}
+    table = (
+        shown.join(liked, on=["setting", "user_id"], how="left")
+        if liked is not None
+        else shown.with_columns(pl.lit(0).alias("liked"))
+    )
+    out: dict[str, list[tuple[int, int]]] = {}
+    for setting, _user, n, y in table.select("setting", "user_id", "cards", pl.col("liked").fill_null(0)).rows():
+        out.setdefault(setting, []).append((min(int(y), int(n)), int(n)))
+    return out
+
+
+def _ab_verdict(
+    arms: list[ArmResult], sessions: int, cards: int, units: Mapping[str, list[tuple[int, int]]]
+) -> tuple[RateComparison | None, Verdict]:
     base = arms[0]
     challenger = max(arms[1:], key=lambda a: a.rates["positive"].rate)
     ka, na = base.rates["positive"].count, base.cards
     kb, nb = challenger.rates["positive"].count, challenger.cards
-    comparison = compare_rates(ka, na, kb, nb)
+    comparison = compare_clustered(units.get(base.arm, []), units.get(challenger.arm, []))
     if na and nb and comparison.p_value < 0.05:
         winner = challenger if comparison.diff > 0 else base
         loser = base if winner is challenger else challenger
@@ -318,7 +343,8 @@ def _ab_verdict(arms: list[ArmResult], sessions: int, cards: int) -> tuple[RateC
             f"{winner.arm} preferred: positive rate {winner.rates['positive'].rate:.1%} against "
             f"{loser.rates['positive'].rate:.1%} for {loser.arm}, difference {abs(comparison.diff):.1%} "
             f"(95% interval {min(abs(comparison.low), abs(comparison.high)):.1%} to "
-            f"{max(abs(comparison.low), abs(comparison.high)):.1%}; p = {comparison.p_value:.3f}).",
+            f"{max(abs(comparison.low), abs(comparison.high)):.1%}, testers as the unit; "
+            f"p = {comparison.p_value:.3g}).",
             True,
             winner.arm,
             0,
@@ -333,6 +359,15 @@ def _ab_verdict(arms: list[ArmResult], sessions: int, cards: int) -> tuple[RateC
     have = min(na, nb)
     cards_per_session = cards / sessions if sessions else 8.0
     more = NEVER if per_arm >= NEVER else max(1, math.ceil((per_arm - have) * len(arms) / max(cards_per_session, 1.0)))
+    few = [a.arm for a in (base, challenger) if a.testers < 2]
+    if few:
+        return comparison, Verdict(
+            f"Not enough data yet: arm {', '.join(few)} needs at least two testers (the test compares "
+            "testers, not cards).",
+            False,
+            None,
+            more,
+        )
     return comparison, Verdict(
         f"Not enough data yet: about {more} more sessions needed (telling a positive rate of "
         f"{pa:.1%} from {pb:.1%} needs {per_arm} cards per arm; {have} so far, p = {comparison.p_value:.2f}).",

@@ -7,7 +7,7 @@ of both arms' lists. The user *clicks* (likes) a card when its title is among th
 positives, with the position bias of an examination model: the card at position ``i`` (1-based)
 is looked at with probability ``1 / log2(i + 1)`` (1.0, 0.63, 0.5, 0.43, ...), the discount of
 DCG. The verdict is the page's: interleaving's sign test over sessions with a preference, A/B's
-two-rate z-test on the like rate per card, both at level 0.05.
+comparison of the like rates with the tester as the unit, both at level 0.05.
 
 **Sessions needed** (:func:`sessions_needed`): for each size ``N`` of a doubling grid, ``runs``
 independent seeded replicates of ``N`` sessions; the smallest ``N`` at which at least ``power``
@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from recsys.experiments.interleaving import credit, preferred, team_draft
-from recsys.experiments.stats import compare_rates, sign_test
+from recsys.experiments.stats import compare_clustered, sign_test
 
 #: Session counts tried, doubling.
 GRID: tuple[int, ...] = (25, 50, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600)
@@ -75,21 +75,23 @@ def run_ab(
     n: int,
     rng: random.Random,
 ) -> Outcome:
-    """``sessions`` A/B sessions (each user in one arm, a seeded random half each); the z-test of
-    the two like rates per card."""
+    """``sessions`` A/B sessions (each user in one arm, a seeded random half each); the page's
+    test of the two like rates with the tester as the unit."""
     a, b = list(lists)
     users = sorted(positives)
     arm_of = {u: (a if rng.random() < 0.5 else b) for u in users}
-    shown = {a: 0, b: 0}
-    liked_n = {a: 0, b: 0}
+    shown: dict[int, int] = {}
+    liked_n: dict[int, int] = {}
     for _ in range(sessions):
         user = rng.choice(users)
-        arm = arm_of[user]
-        cards = list(lists[arm].get(user, ()))[:n]
+        cards = list(lists[arm_of[user]].get(user, ()))[:n]
         liked = positives[user]
-        shown[arm] += len(cards)
-        liked_n[arm] += sum(1 for i, item in enumerate(cards, 1) if item in liked and rng.random() < examined(i))
-    cmp = compare_rates(liked_n[a], shown[a], liked_n[b], shown[b])
+        shown[user] = shown.get(user, 0) + len(cards)
+        liked_n[user] = liked_n.get(user, 0) + sum(
+            1 for i, item in enumerate(cards, 1) if item in liked and rng.random() < examined(i)
+        )
+    units = {arm: [(liked_n[u], shown[u]) for u in shown if arm_of[u] == arm] for arm in (a, b)}
+    cmp = compare_clustered(units[a], units[b])
     winner = (b if cmp.diff > 0 else a) if cmp.p_value < 0.05 and cmp.diff != 0 else None
     return Outcome(winner, cmp.p_value)
 

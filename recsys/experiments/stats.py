@@ -7,7 +7,8 @@ the sample sizes a verdict needs. Pure Python (``math`` and :class:`statistics.N
 - **Sign test** (:func:`sign_test`): exact two-sided binomial test of "each arm is preferred in
   half of the sessions with a preference". 9 sessions prefer B and 1 prefers A: p = 0.0215.
 - **Two rates** (:func:`compare_rates`): difference of two rates with Newcombe's hybrid score
-  interval (built from the two Wilson intervals) and the pooled two-proportion z-test.
+  interval (built from the two Wilson intervals) and the pooled two-proportion z-test; the A/B
+  verdict uses :func:`compare_clustered`, the same difference with the tester as the unit.
 - **Sample sizes** (:func:`sessions_needed`, :func:`cards_needed`): the normal-approximation
   counts for a test at level 0.05 with power 0.8.
 """
@@ -15,6 +16,7 @@ the sample sizes a verdict needs. Pure Python (``math`` and :class:`statistics.N
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -84,6 +86,42 @@ def compare_rates(k_a: int, n_a: int, k_b: int, n_b: int) -> RateComparison:
     se = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
     p_value = 1.0 if se == 0 else 2 * (1 - NormalDist().cdf(abs(d) / se))
     return RateComparison(d, low, high, p_value)
+
+
+def compare_clustered(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]]) -> RateComparison:
+    """Rate of ``b`` minus rate of ``a`` where each arm is a list of ``(positives, cards)`` per
+    tester, with the tester as the unit (the delta method for a ratio of sums; Deng et al.,
+    "Applying the Delta Method in Metric Analytics", KDD 2018): ``R = ΣY / ΣN`` and
+    ``Var(R) = Σ (Y_i - R N_i)² / (m (m - 1) N̄²)`` over the ``m`` testers. One person's cards are
+    not independent (a fan likes many): on 600 held-out MovieLens users (``bench/experiments.py``,
+    hybrid against ALS alone) the per-card z-test of :func:`compare_rates` named the offline-worse
+    arm with confidence in 24 of 440 simulated A/B replicates, this test in 4.
+    Needs two testers per arm (else p = 1). Example: a = [(1, 10), (3, 10)], b = [(5, 10), (7,
+    10)]: difference 0.400, standard error 0.1414, interval 0.1228 to 0.6772, p = 0.0047."""
+    ra, va, ma = _ratio(a)
+    rb, vb, mb = _ratio(b)
+    diff = rb - ra
+    if ma < 2 or mb < 2:
+        return RateComparison(diff, -1.0, 1.0, 1.0)
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return RateComparison(diff, diff, diff, 1.0 if diff == 0 else 0.0)
+    p_value = 2 * (1 - NormalDist().cdf(abs(diff) / se))
+    return RateComparison(diff, diff - Z95 * se, diff + Z95 * se, p_value)
+
+
+def _ratio(units: Sequence[tuple[int, int]]) -> tuple[float, float, int]:
+    kept = [(y, n) for y, n in units if n > 0]
+    m = len(kept)
+    total = sum(n for _, n in kept)
+    if m == 0 or total == 0:
+        return 0.0, 0.0, 0
+    r = sum(y for y, _ in kept) / total
+    if m < 2:
+        return r, 0.0, m
+    nbar = total / m
+    var = sum((y - r * n) ** 2 for y, n in kept) / (m * (m - 1) * nbar * nbar)
+    return r, var, m
 
 
 def sessions_needed(share: float, alpha: float = ALPHA, power: float = 0.8) -> int:

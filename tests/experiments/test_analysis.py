@@ -58,38 +58,54 @@ def test_an_action_answers_the_latest_card_shown_before_it_and_undo_cancels_it()
     assert linked.select("session", "tconst", "setting", "action").rows() == [("1s", "tt2", "B", "superlike")]
 
 
-def test_ab_rates_per_card_with_wilson_intervals() -> None:
-    # arm A: 20 cards (two sessions of 10), 3 likes, 1 dislike; arm B: 10 cards, 4 likes, 1 superlike, 1 hide
-    rows = [(0, "1s", f"a{i}", "A", i) for i in range(10)] + [(0, "2s", f"a{i}", "A", i) for i in range(10)]
-    rows += [(0, "3s", f"b{i}", "B", i) for i in range(10)]
+def test_ab_rates_per_card_with_wilson_intervals_and_testers_as_the_unit() -> None:
+    # arm A: testers 1 and 2, 10 cards each, 2 and 1 likes (and a dislike);
+    # arm B: testers 3 and 4, 10 cards each, 5 and 6 positives (likes, one superlike, one hide)
+    rows = [(0, f"{u}s", f"a{i}", "A", i) for u in (1, 2) for i in range(10)]
+    rows += [(0, f"{u}s", f"b{i}", "B", i) for u in (3, 4) for i in range(10)]
     rows += [(2, "1s", "a5", "A", 1)]  # a re-render after a click: one more exposure, not one more card
     acts = [(1, 1, "a0", "like"), (1, 1, "a1", "like"), (1, 2, "a2", "like"), (1, 2, "a3", "dislike")]
     acts += [(1, 3, f"b{i}", "like") for i in range(4)] + [(1, 3, "b4", "superlike"), (1, 3, "b5", "hide")]
+    acts += [(1, 4, f"b{i}", "like") for i in range(6)]
     result = summarise(experiment("ab"), exposures(rows), actions(acts))
     a, b = result.arms
     assert (a.exposures, a.cards, a.sessions, a.testers) == (21, 20, 2, 2)
-    assert (b.exposures, b.cards, b.sessions, b.testers) == (10, 10, 1, 1)
+    assert (b.exposures, b.cards, b.sessions, b.testers) == (20, 20, 2, 2)
     assert a.rates["like"].count == 3 and a.rates["like"].rate == 0.15
     assert (a.rates["like"].low, a.rates["like"].high) == (
         pytest.approx(0.052368746, abs=1e-8),
         pytest.approx(0.360418865, abs=1e-8),
     )
     assert a.rates["dislike"].count == 1
-    assert b.rates["positive"].count == 5 and b.rates["positive"].rate == 0.5
-    assert b.rates["hide"].count == 1
-    assert result.comparison is not None
-    assert result.comparison.diff == pytest.approx(0.5 - 0.15)
-    # 3 of 20 against 5 of 10: pooled rate 8/30, z = 0.35 / 0.17127 = 2.0436, p = 0.0410 -> B preferred
-    assert result.comparison.p_value == pytest.approx(0.040997, abs=1e-6)
+    assert b.rates["positive"].count == 11 and b.rates["positive"].rate == 0.55
+    assert b.rates["superlike"].count == 1 and b.rates["hide"].count == 1
+    comparison = result.comparison
+    assert comparison is not None
+    # per tester (2, 10), (1, 10) against (5, 10), (6, 10): Var = 0.5 / (2 * 1 * 10²) = 0.0025 each,
+    # se = 0.070711, difference 0.40, interval 0.40 ± 1.959964 * 0.070711
+    assert comparison.diff == pytest.approx(0.4)
+    assert (comparison.low, comparison.high) == (pytest.approx(0.261410, abs=1e-6), pytest.approx(0.538590, abs=1e-6))
+    assert comparison.p_value == pytest.approx(1.5417e-08, rel=1e-3)
     assert result.verdict.decided and result.verdict.winner == "B" and result.leading() == "B"
-    assert result.verdict.text.startswith("B preferred: positive rate 50.0% against 15.0% for A")
+    assert result.verdict.text == (
+        "B preferred: positive rate 55.0% against 15.0% for A, difference 40.0% "
+        "(95% interval 26.1% to 53.9%, testers as the unit; p = 1.54e-08)."
+    )
     table = result.arms_table()
-    assert table["like rate"].to_list() == [0.15, 0.4]
-    assert table["cards"].to_list() == [20, 10]
+    assert table["like rate"].to_list() == [0.15, 0.5]
+    assert table["cards"].to_list() == [20, 20]
     csv = result.to_csv()
     assert csv.splitlines()[0].startswith("arm,setting,exposures,cards,sessions,testers,likes,like rate")
     doc = json.loads(result.to_json())
     assert doc["verdict"]["winner"] == "B" and doc["arms"][0]["cards"] == 20
+
+
+def test_ab_with_one_tester_in_an_arm_gives_no_verdict() -> None:
+    rows = [(0, "1s", f"a{i}", "A", i) for i in range(10)] + [(0, "3s", f"b{i}", "B", i) for i in range(10)]
+    acts = [(1, 3, f"b{i}", "like") for i in range(9)]  # 9 of 10 against 0 of 10: one person each
+    result = summarise(experiment("ab"), exposures(rows), actions(acts))
+    assert not result.verdict.decided
+    assert result.verdict.text.startswith("Not enough data yet: arm A, B needs at least two testers")
 
 
 def test_interleaving_sessions_prefer_the_arm_their_likes_credit_and_the_sign_test_decides() -> None:

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from recsys.experiments.stats import NEVER, cards_needed, compare_rates, sessions_needed, sign_test, wilson
+from recsys.experiments.stats import (
+    NEVER,
+    cards_needed,
+    compare_clustered,
+    compare_rates,
+    sessions_needed,
+    sign_test,
+    wilson,
+)
 
 
 def test_wilson_interval_of_three_likes_in_twenty_cards() -> None:
@@ -51,3 +59,17 @@ def test_power_estimates() -> None:
     assert cards_needed(0.10, 0.12) == 3841
     assert cards_needed(0.10, 0.15) == 686
     assert cards_needed(0.1, 0.1) == NEVER
+
+
+def test_compare_clustered_uses_testers_as_the_unit() -> None:
+    result = compare_clustered([(1, 10), (3, 10)], [(5, 10), (7, 10)])
+    # R_a = 0.2, R_b = 0.6; Var = ((1-2)² + (3-2)²) / (2 * 1 * 10²) = 0.01 each; se = 0.141421
+    assert result.diff == pytest.approx(0.4)
+    assert (result.low, result.high) == (pytest.approx(0.122819, abs=1e-6), pytest.approx(0.677181, abs=1e-6))
+    assert result.p_value == pytest.approx(0.0046777, abs=1e-6)
+    # testers who disagree (0 and 4 likes of 10; 2 and 10 of 10): the per-card test of the same
+    # 4 / 20 against 12 / 20 says p = 0.0098, the testers say this could well be chance
+    split = compare_clustered([(0, 10), (4, 10)], [(2, 10), (10, 10)])
+    assert split.p_value == pytest.approx(0.371093, abs=1e-6)  # se = sqrt(0.04 + 0.16)
+    assert compare_rates(0 + 4, 20, 2 + 10, 20).p_value == pytest.approx(0.009823, abs=1e-6)
+    assert compare_clustered([(1, 10)], [(5, 10), (7, 10)]).p_value == 1.0  # one tester: no test
