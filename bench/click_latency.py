@@ -39,6 +39,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import polars as pl  # noqa: E402
 
 from recsys.columns import DISLIKE, LIKE  # noqa: E402
+from recsys.experiments import manage, records  # noqa: E402
 from recsys.store import Store  # noqa: E402
 from tests.support.app_server import AppServer  # noqa: E402
 from tests.support.testers import Account, WsTester, card_click, create_testers, percentile  # noqa: E402
@@ -66,17 +67,34 @@ class FloorServer(AppServer):
         return cmd
 
 
-def prepare(source: Path, work: Path) -> tuple[Path, Account]:
+def prepare(source: Path, work: Path, experiment: str = "none") -> tuple[Path, Account]:
+    """The data copy and the bench tester; with ``experiment`` "ab" / "interleave", an admin made
+    first and a running experiment on the movie section (blend vs popularity) the tester is in."""
     data = work / "data"
     shutil.copytree(source, data, ignore=shutil.ignore_patterns("raw", "*.lock"))
     store = Store.open(f"sqlite:///{(data / 'app.db').resolve()}")
     try:
-        account = create_testers(store, 1, prefix="bench", genres=["Crime", "Drama", "Thriller"])[0]
+        if experiment != "none":
+            (admin,) = create_testers(store, 1, prefix="admin")  # the first account: admin, in no experiment
+        account, *_ = create_testers(store, 2, prefix="bench", genres=["Crime", "Drama", "Thriller"])
         titles = pl.read_parquet(data / "parquet" / "titles.parquet", columns=["tconst", "kind", "num_votes"])
         for kind in ("movie", "tv"):
             top = titles.filter(pl.col("kind") == kind).sort("num_votes", descending=True).head(4)
             for tconst in top["tconst"]:
                 store.rate(account.user_id, tconst, LIKE)
+        if experiment != "none":
+            exp = manage.create(
+                store,
+                by=admin.username,
+                name="bench",
+                section="movie",
+                method=experiment,
+                arms=[
+                    {"name": "blend", "weights": {"content": 0.5, "als": 0.2, "taste": 0.2, "popularity": 0.1}},
+                    {"name": "popular", "weights": {"popularity": 1.0}},
+                ],
+            )
+            manage.start(store, exp.id, by=admin.username)
     finally:
         store.close()
     return data, account
@@ -187,10 +205,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("/work/mirror-data"), help="a built data folder (copied)")
     ap.add_argument("--clicks", type=int, default=30)
+    ap.add_argument(
+        "--experiment",
+        choices=("none", "ab", "interleave"),
+        default="none",
+        help="run the clicks under a running experiment on the movie section (default: none, live weights)",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="click-bench-") as tmp:
         work = Path(tmp)
-        data, account = prepare(args.data, work)
+        data, account = prepare(args.data, work, args.experiment)
         script = work / "floor" / "floor_app.py"
         script.parent.mkdir()
         script.write_text(FLOOR_APP)
@@ -198,6 +222,10 @@ def main() -> None:
         floor = FloorServer(script, log_path=work / "floor.log")
         with app, floor:
             asyncio.run(feed_clicks(app, floor, account, args.clicks))
+        with Store.open(f"sqlite:///{(data / 'app.db').resolve()}") as store:
+            logged = records.exposure_frame(store, user_id=account.user_id)
+        settings = ", ".join(f"{k} {v}" for k, v in sorted(logged["setting"].value_counts().rows()))
+        print(f"  exposure log: {logged.height} cards of {logged['render'].n_unique()} renders ({settings or 'none'})")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import streamlit as st
 
 from recsys.errors import CineBlendError
 from recsys.feed import recommend_for_user
-from recsys.ui import actions, auth, card_element, cards, details, plain, resources
+from recsys.ui import actions, auth, card_element, cards, details, plain, resources, state
 
 FEED_SIZE = 8  # two rows of four: what a laptop screen shows; "Show more" adds rows
 FEED_MAX = 24
@@ -57,6 +57,8 @@ def feed() -> None:
                     store=store,
                     recommender=resources.recommender(cfg),
                     kinds=(kind,),
+                    session=state.feed_session(st.session_state),  # experiments + exposure log
+                    retention_days=cfg.exposure_retention_days,
                 )[kind]
             except CineBlendError as exc:
                 plain.alert("error", exc)

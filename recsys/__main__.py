@@ -569,6 +569,9 @@ def build_parser() -> argparse.ArgumentParser:
     from recsys.cli_weights import add_parser as add_weights_parser
 
     add_weights_parser(sub)
+    from recsys.cli_experiments import add_parser as add_experiments_parser
+
+    add_experiments_parser(sub)
     return parser
 
 

@@ -84,6 +84,8 @@ class Settings:
     artifact_dir: Path | None = None
     #: proxies whose X-Forwarded-For names the client (CINEBLEND_TRUSTED_PROXIES; recsys.clientip)
     trusted_proxies: tuple[Network, ...] = ()
+    #: days the feed's exposure log keeps its rows (CINEBLEND_EXPOSURE_RETENTION_DAYS; 0 = forever)
+    exposure_retention_days: int = 90
 
     @property
     def max_uncompressed_bytes(self) -> int:
@@ -231,6 +233,15 @@ def get_settings() -> Settings:
             raise ValueError
     except ValueError as exc:
         raise ConfigError(f"CINEBLEND_MAX_UNCOMPRESSED_GB must be a positive number of GB, got {cap_raw!r}.") from exc
+    retention_raw = _get("CINEBLEND_EXPOSURE_RETENTION_DAYS", "90", values)
+    try:
+        retention = int(retention_raw or "90")
+        if retention < 0:
+            raise ValueError
+    except ValueError as exc:
+        raise ConfigError(
+            f"CINEBLEND_EXPOSURE_RETENTION_DAYS must be a whole number of days (0 keeps every row), got {retention_raw!r}."
+        ) from exc
     memory_raw = _get("CINEBLEND_DUCKDB_MEMORY", None, values)
     people = (_get("CINEBLEND_WITH_PEOPLE", "1", values) or "1").lower() not in ("0", "false", "no")
     return Settings(
@@ -249,4 +260,5 @@ def get_settings() -> Settings:
         artifact_dir=Path(artifacts) if (artifacts := _get("CINEBLEND_ARTIFACT_DIR", None, values)) else None,
         show_adult=(_get("CINEBLEND_SHOW_ADULT", "0", values) or "0").lower() in ("1", "true", "yes"),
         trusted_proxies=parse_networks(_get("CINEBLEND_TRUSTED_PROXIES", "", values)),
+        exposure_retention_days=retention,
     )

@@ -4,6 +4,12 @@
 trained hybrid recommender when there is one, else by popularity within the favourite genres;
 ``recommend_for_user`` builds the profile from the store. Frames carry the catalogue columns plus
 ``score``, ``rank`` and ``reason``; every rated or hidden title is left out.
+
+Given the browser ``session``, ``recommend_for_user`` is also where a feed render meets the online
+experiments (:mod:`recsys.experiments.serve`): the running experiment of the section picks the
+setting (an A/B arm, or the arms interleaved), the frame gains a ``setting`` column, and every card
+it returns is queued on the exposure log (the page shows exactly this list). Without a session
+(CLI, benchmarks) or in a demo, nothing is logged and the live weights rank, as before.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import polars as pl
 from recsys.catalog.queries import Catalog
 from recsys.columns import KINDS
 from recsys.columns import Columns as C
+from recsys.experiments import serve
 from recsys.models import registry
 from recsys.models.service import Recommender
 from recsys.store import Store, User
@@ -58,20 +65,48 @@ def recommend_for_user(
     store: Store,
     recommender: Recommender | None,
     kinds: Sequence[str] = KINDS,
+    session: str | None = None,
+    retention_days: int = 90,
 ) -> dict[str, pl.DataFrame]:
     """The feed sections ``kinds`` (default both) for ``user`` with the weights of
-    :func:`recsys.weights.resolve` (live, else tuned, else defaults)."""
+    :func:`recsys.weights.resolve` (live, else tuned, else defaults); with ``session`` (a feed
+    render in the app), the section's running experiment decides the setting and the cards shown
+    are logged (see the module docstring). A demo store is never logged."""
     profile = store.interactions(user.id).select(C.TCONST, C.VALUE, "updated_at")
-    return recommend_profile(
-        profile,
-        n,
-        catalog=catalog,
-        recommender=recommender,
-        weights=current_weights(store, recommender),
-        favourite_genres=user.favourite_genres,
-        exclude=store.hidden_tconsts(user.id),
-        kinds=kinds,
-    )
+    live = current_weights(store, recommender)
+    exclude = store.hidden_tconsts(user.id)
+
+    def rank(
+        weights: Mapping[str, float] | None, stages: Mapping[str, float] | None, sections: Sequence[str]
+    ) -> dict[str, pl.DataFrame]:
+        return recommend_profile(
+            profile,
+            n,
+            catalog=catalog,
+            recommender=recommender,
+            weights=live if weights is None else weights,
+            favourite_genres=user.favourite_genres,
+            exclude=exclude,
+            kinds=sections,
+            stages=stages,
+        )
+
+    if session is None or not isinstance(store, Store):  # the CLI, benchmarks, a demo session
+        return rank(None, None, kinds)
+    version = getattr(recommender, "version", None)
+    return {
+        kind: serve.rank_section(
+            store,
+            user,
+            kind,
+            n,
+            lambda w, s, kind=kind: rank(w, s, (kind,))[kind],  # type: ignore[misc]
+            session=session,
+            model_version=version,
+            retention_days=retention_days,
+        )
+        for kind in kinds
+    }
 
 
 def feed_genres(

@@ -149,15 +149,22 @@ def apply(
     by: str,
     reason: str = "",
     run_id: int | None = None,
+    experiment_id: int | None = None,
 ) -> WeightChange:
     """Make ``weights`` live for every feed (from its next render) as the account ``by``, after
     its role check; the change is logged with ``reason`` and the ``run_id`` it came from in the
-    same transaction. :class:`WeightsPermissionError` for a tester or an unknown account,
+    same transaction (or the ``experiment_id`` whose winner it ships). :class:`WeightsPermissionError` for a tester or an unknown account,
     :class:`~recsys.errors.ModelError` for weights that do not check."""
     checked = check_weights(weights)
     _check_may_apply(store, by)
     return lab.change_live_weights(
-        store, checked, by, defaults=registry.default_weights(), reason=reason[:MAX_REASON], run_id=run_id
+        store,
+        checked,
+        by,
+        defaults=registry.default_weights(),
+        reason=reason[:MAX_REASON],
+        run_id=run_id,
+        experiment_id=experiment_id,
     )
 
 

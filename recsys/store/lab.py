@@ -64,6 +64,8 @@ class WeightChange:
     reason: str = ""
     #: the stored run the new weights came from (None: set by hand, or a reset)
     run_id: int | None = None
+    #: the experiment whose winning arm these weights are (None: not shipped from an experiment)
+    experiment_id: int | None = None
 
 
 def save_run(
@@ -204,9 +206,11 @@ def change_live_weights(
     defaults: Mapping[str, float],
     reason: str = "",
     run_id: int | None = None,
+    experiment_id: int | None = None,
 ) -> WeightChange:
     """Set the live weights to ``new`` (``None``: back to ``defaults``, recorded as a reset) and
-    log the change (who, when, old, new, why, the run it came from) in the same transaction.
+    log the change (who, when, old, new, why, the run or experiment it came from) in the same
+    transaction.
     Callers go through :mod:`recsys.weights`, which checks the role first."""
     action = "reset" if new is None else "apply"
     value = dict(defaults if new is None else new)
@@ -233,12 +237,21 @@ def change_live_weights(
                 new=value,
                 reason=reason or None,
                 run_id=None if run_id is None else int(run_id),
+                experiment_id=None if experiment_id is None else int(experiment_id),
             )
         )
         key = result.inserted_primary_key
         assert key is not None
     return WeightChange(
-        int(key[0]), now, changed_by, action, old, value, reason, None if run_id is None else int(run_id)
+        int(key[0]),
+        now,
+        changed_by,
+        action,
+        old,
+        value,
+        reason,
+        None if run_id is None else int(run_id),
+        None if experiment_id is None else int(experiment_id),
     )
 
 
@@ -255,8 +268,9 @@ def weight_history(store: Store, limit: int = 50) -> list[WeightChange]:
                 weight_changes.c.new,
                 weight_changes.c.reason,
                 weight_changes.c.run_id,
+                weight_changes.c.experiment_id,
             )
             .order_by(desc(weight_changes.c.id))
             .limit(limit)
         ).all()
-    return [WeightChange(*row[:6], row.reason or "", row.run_id) for row in rows]
+    return [WeightChange(*row[:6], row.reason or "", row.run_id, row.experiment_id) for row in rows]

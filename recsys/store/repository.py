@@ -40,6 +40,8 @@ from recsys.store.schema import (
     VALUES,
     auth_throttle,
     evaluation_runs,
+    experiment_assignments,
+    exposures,
     hidden_titles,
     interaction_history,
     interactions,
@@ -408,7 +410,7 @@ class Store:
             username = conn.scalar(select(users.c.username).where(users.c.id == user_id))
             # explicit deletes, not only ON DELETE CASCADE: SQLite enforces foreign keys only
             # with its pragma on, and a store opened without it must not keep the rows
-            for table in (interactions, interaction_history, hidden_titles):
+            for table in (interactions, interaction_history, hidden_titles, exposures, experiment_assignments):
                 conn.execute(delete(table).where(table.c.user_id == user_id))
             deleted = conn.execute(delete(users).where(users.c.id == user_id)).rowcount
             if username is not None:

@@ -292,6 +292,68 @@ weight_changes = Table(
     Column("new", JSON(), nullable=False),
     Column("reason", String(500), nullable=True),  # why, as the person wrote it (plain text)
     Column("run_id", Integer, nullable=True),  # the evaluation run the weights came from
+    Column("experiment_id", Integer, nullable=True),  # the experiment whose winner was shipped
     CheckConstraint("action IN ('apply', 'reset')", name="action"),
+    sqlite_autoincrement=True,
+)
+
+#: Online experiments (:mod:`recsys.experiments`): one row per experiment, its arms as JSON
+#: (``[{"name", "weights", "stages"}]``); at most one running or paused per section.
+EXPERIMENT_METHODS: tuple[str, ...] = ("ab", "interleave")
+EXPERIMENT_STATES: tuple[str, ...] = ("draft", "running", "paused", "stopped")
+ARM_NAME_MAX = 40
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(RUN_NAME_MAX), nullable=False),
+    Column("section", String(8), nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("arms", JSON(), nullable=False),
+    Column("status", String(16), nullable=False, server_default="draft"),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(64), nullable=True),
+    Column("started_at", UTCDateTime(), nullable=True),
+    Column("stopped_at", UTCDateTime(), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("shipped_arm", String(ARM_NAME_MAX), nullable=True),
+    Column("notes", String(), nullable=True),
+    CheckConstraint("method IN ('ab', 'interleave')", name="method"),
+    CheckConstraint("status IN ('draft', 'running', 'paused', 'stopped')", name="status"),
+    CheckConstraint("section IN ('movie', 'tv')", name="section"),
+    Index(None, "section", "status"),
+    sqlite_autoincrement=True,
+)
+
+#: A/B arms as assigned (a hash of user and experiment decides; the row records it for analysis).
+experiment_assignments = Table(
+    "experiment_assignments",
+    metadata,
+    Column("experiment_id", Integer, ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("arm", String(ARM_NAME_MAX), nullable=False),
+    Column("assigned_at", UTCDateTime(), nullable=False),
+)
+
+#: Every feed card shown, once per render: who, which session and render, section, position, the
+#: setting that placed it ("live" or an experiment arm), the model version. Written in batches.
+exposures = Table(
+    "exposures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("shown_at", UTCDateTime(), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("session", String(40), nullable=False),
+    Column("render", String(40), nullable=False),
+    Column("section", String(8), nullable=False),
+    Column("tconst", String(TCONST_MAX), nullable=False),
+    Column("position", SmallInteger, nullable=False),
+    Column("setting", String(ARM_NAME_MAX), nullable=False),
+    Column("experiment_id", Integer, nullable=True),  # kept when an experiment row is deleted
+    Column("model_version", String(64), nullable=True),
+    Index(None, "experiment_id", "shown_at"),
+    Index(None, "user_id", "tconst"),
+    Index(None, "shown_at"),
     sqlite_autoincrement=True,
 )

@@ -8,6 +8,7 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from recsys.enrich import TMDB_ATTRIBUTION
+from recsys.roles import may_apply_weights
 from recsys.store import User
 from recsys.ui import auth, cards, demo, resources
 
@@ -29,6 +30,7 @@ PAGES = {
     "history": ("pages/history.py", "Your ratings", ":material/history:", "my-ratings"),
     "account": ("pages/account.py", "Account", ":material/person:", "my-account"),
     "evaluation": ("pages/evaluation.py", "Evaluation lab", ":material/science:", "evaluation-lab"),
+    "experiments": ("pages/experiments.py", "Experiments", ":material/experiment:", "experiments-lab"),
     "data": ("pages/data.py", "Data & model", ":material/database:", "data-and-model"),
 }
 
@@ -51,7 +53,10 @@ def page_names(user: User | None, *, has_catalog: bool) -> list[str]:
         return ["data"]
     if user.onboarding_step != "done":
         return ["onboarding", "data"]
-    return ["feed", "search", "history", "account", "evaluation", "data"]
+    pages = ["feed", "search", "history", "account", "evaluation", "data"]
+    if may_apply_weights(user.role):  # analysts and admins run experiments (a demo persona is a tester)
+        pages.insert(5, "experiments")
+    return pages
 
 
 def navigation(user: User | None, *, has_catalog: bool) -> StreamlitPage:

@@ -1,5 +1,6 @@
 """Session-state keys in one place, so pages and helpers never disagree on a spelling."""
 
+import uuid
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -14,10 +15,20 @@ CLICK_ERROR = "cb_click_error"  # why the last rating click was not saved (the a
 RERUN_PAGE = "cb_rerun_page"  # a click inside a dialog (a fragment) asks for a full page run
 DETAILS = "cb_details"  # tconst whose details dialog is open
 DEMO = "cb_demo"  # recsys.demo.DemoStore of a demo session (signed in as a persona)
+FEED_SESSION = "cb_feed_session"  # id of this tab's feed session (experiments: exposures, interleaving)
 
 #: What belongs to the signed-in user and must not outlive a logout (the next person to sign in
 #: on this tab must not see, or undo, the previous one's last click).
-USER_SCOPED = (UNDO, TOAST, DETAILS, CLICK_ERROR, RERUN_PAGE)
+USER_SCOPED = (UNDO, TOAST, DETAILS, CLICK_ERROR, RERUN_PAGE, FEED_SESSION)
+
+
+def feed_session(session_state: MutableMapping[Any, Any]) -> str:
+    """This tab's feed session id (made on first use; a new one after logout): the exposure log
+    groups a tester's renders by it, and interleaving seeds its coin flips with it."""
+    value = session_state.get(FEED_SESSION)
+    if not isinstance(value, str):
+        value = session_state[FEED_SESSION] = uuid.uuid4().hex
+    return value
 
 
 def forget_user_scoped(session_state: MutableMapping[Any, Any]) -> None:

@@ -43,7 +43,7 @@ from recsys.store import Store
 from recsys.store import jobs as job_rows
 from tests.support.app_server import REPO, AppServer
 from tests.support.postgres import throwaway_database
-from tests.support.testers import Account, WsTester, create_testers, run_async
+from tests.support.testers import Account, WsTester, create_testers, feed_tconsts, run_async, signed_in
 from tests.support.ws_session import SessionClosed, StreamlitSession, trigger
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
@@ -79,18 +79,6 @@ def wait_for(what: str, check: object, timeout: float = 60) -> None:
     while not check():  # type: ignore[operator]
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
-
-
-async def signed_in(base_url: str, account: Account) -> WsTester:
-    tester = WsTester(account, StreamlitSession(base_url, timeout=90))
-    await tester.session.__aenter__()
-    await tester.log_in()
-    return tester
-
-
-def feed_tconsts(tester: WsTester, kind: str = "movie") -> list[str]:
-    prefix = f"card-feed-{kind}-"
-    return [card.key[len(prefix) :] for card in tester.cards(kind)]
 
 
 def expected_feed(store: Store, account: Account, shared: Path, n: int) -> set[str]:

@@ -367,3 +367,17 @@ def chromium_executable() -> str:
     except ImportError:
         unavailable("Browser", "the playwright package is not installed; run scripts/test.sh")
     return chromium()
+
+
+async def signed_in(base_url: str, account: Account) -> WsTester:
+    """A websocket session on the server at ``base_url``, signed in as ``account``."""
+    tester = WsTester(account, StreamlitSession(base_url, timeout=90))
+    await tester.session.__aenter__()
+    await tester.log_in()
+    return tester
+
+
+def feed_tconsts(tester: WsTester, kind: str = "movie") -> list[str]:
+    """The titles of the feed section ``kind`` the tester's last run shows, in order."""
+    prefix = f"card-feed-{kind}-"
+    return [card.key[len(prefix) :] for card in tester.cards(kind)]
