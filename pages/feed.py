@@ -26,6 +26,7 @@ def on_hide(tconst: str) -> None:
     actions.hide(user.id, tconst, actions.title_of(catalog, tconst))
 
 
+@auth.checked
 def show_more() -> None:
     st.session_state[SIZE_KEY] = min(FEED_MAX, st.session_state.get(SIZE_KEY, FEED_SIZE) + FEED_SIZE)
 
