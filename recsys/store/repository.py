@@ -7,6 +7,7 @@ a user can repeat them (a double click on "like" stores one value and one histor
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import operator
@@ -130,6 +131,44 @@ def check_value(value: int) -> int:
             f"A rating must be {LIKE} (like), {DISLIKE} (dislike) or {SUPERLIKE} (superlike); got {value!r}."
         )
     return number
+
+
+def _without_user(data: bytes | None, user: int, compression_level: int) -> bytes | None:
+    """Parquet ``data`` (a run's per-user vectors or its lists) without the rows of ``user`` in
+    its user column (``ml_user_id`` or ``user``); None when it holds no such row."""
+    if not data:
+        return None
+    try:
+        frame = pl.read_parquet(io.BytesIO(data))
+    except Exception as exc:  # polars raises several error types; an unreadable blob has no rows to drop
+        logger.warning("a stored run's per-user data is unreadable (%s); left as it is", type(exc).__name__)
+        return None
+    column = next((c for c in (Columns.ML_USER_ID, "user") if c in frame.columns), None)
+    if column is None or not (frame[column] == user).any():
+        return None
+    out = io.BytesIO()
+    frame.filter(pl.col(column) != user).write_parquet(out, compression="zstd", compression_level=compression_level)
+    return out.getvalue()
+
+
+def _drop_user_from_runs(conn: Connection, user_id: int) -> int:
+    """Take app user ``user_id`` (user ``-user_id`` in an evaluation) out of every stored run's
+    per-user vectors and inspector lists (issue 21: a deleted account's rows stayed in the lab's
+    history). The run's summary figures stay as they were measured. Returns the runs changed."""
+    changed = 0
+    for run_id in list(conn.scalars(select(evaluation_runs.c.id))):
+        row = conn.execute(
+            select(evaluation_runs.c.per_user, evaluation_runs.c.lists).where(evaluation_runs.c.id == run_id)
+        ).one()
+        values: dict[str, bytes] = {}
+        if (per_user := _without_user(row.per_user, -user_id, 9)) is not None:
+            values["per_user"] = per_user
+        if (lists := _without_user(row.lists, -user_id, 19)) is not None:
+            values["lists"] = lists
+        if values:
+            conn.execute(update(evaluation_runs).where(evaluation_runs.c.id == run_id).values(**values))
+            changed += 1
+    return changed
 
 
 def _check_user_id(user_id: int) -> int:
@@ -457,6 +496,8 @@ class Store:
                 conn.execute(
                     update(evaluation_runs).where(evaluation_runs.c.created_by == username).values(created_by=None)
                 )
+            if deleted:
+                _drop_user_from_runs(conn, user_id)
         if deleted:
             logger.info("Deleted user id %d", user_id)
         return True
