@@ -282,7 +282,8 @@ class Store:
         inside the write transaction, so two simultaneous first sign-ups cannot both be admin on
         SQLite). ``username`` and ``email`` are stored stripped and lower-cased. Validation of the
         details is :func:`recsys.store.accounts.register`'s job. Raises DuplicateUserError
-        (``field`` = "username" or "email") when either is taken.
+        (``field`` = "username") when the username is taken; an email may be on several accounts
+        (issue 21: refusing a taken email told anyone which emails have an account).
         """
         username, email, name = normalise_username(username), normalise_email(email), name.strip()
         if not username or not email or not name or not password_hash:
@@ -328,8 +329,6 @@ class Store:
         with self._read() as conn:
             if conn.scalar(select(users.c.id).where(users.c.username == username)) is not None:
                 return DuplicateUserError("username", username)
-            if conn.scalar(select(users.c.id).where(users.c.email == email)) is not None:
-                return DuplicateUserError("email", email)
         return store_error(exc, self._engine.url)
 
     def get_user(self, username: str) -> User | None:
