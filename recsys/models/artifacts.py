@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import shutil
 import threading
@@ -164,8 +165,31 @@ def write_version(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _prune(models_dir, keep)
+    unshare(models_dir)
     log.info("saved model version %s", version)
     return final
+
+
+def unshare(models_dir: Path) -> int:
+    """Give every file of the kept versions its own inode: versions written before issue 21 (N6)
+    hard-linked unchanged files. Each linked file is copied beside itself and renamed over it
+    (same bytes, so its manifest stays true); returns the files unshared. Runs after each save:
+    an old install is unshared by its next training."""
+    count = 0
+    for version in versions(Path(models_dir)):
+        for path in version.rglob("*"):
+            try:
+                if not path.is_file() or path.is_symlink() or path.stat().st_nlink < 2:
+                    continue
+                tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.unshare")
+                shutil.copy2(path, tmp)
+                os.replace(tmp, path)
+                count += 1
+            except OSError as exc:
+                log.warning("could not unshare %s: %s", path, exc)
+    if count:
+        log.info("gave %d hard-linked model files their own copies", count)
+    return count
 
 
 def copy_verified(src: Path, dst: Path, expected_sha256: str) -> None:

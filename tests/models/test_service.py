@@ -236,6 +236,23 @@ def test_a_corrupt_reused_file_fails_only_its_version_and_is_checked_once(
     assert artifacts.damaged_versions(models) == []
 
 
+def test_versions_hard_linked_by_an_older_release_are_unshared_by_the_next_training(
+    titles: pl.DataFrame, ratings: pl.DataFrame, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    first = train(TrainingData(titles, ratings, _app([1])), models, small_config())
+    second = train(TrainingData(titles, ratings, _app([1, 2])), models, small_config())
+    tfidf = "hybrid/content/tfidf.npz"
+    (second / tfidf).unlink()
+    (second / tfidf).hardlink_to(first / tfidf)  # what the earlier release wrote
+    assert (first / tfidf).stat().st_nlink == 2
+    third = train(TrainingData(titles, ratings, _app([1, 2])), models, small_config())
+    inodes = {(v / tfidf).stat().st_ino for v in (first, second, third)}
+    assert len(inodes) == 3 and all((v / tfidf).stat().st_nlink == 1 for v in (first, second, third))
+    for v in (first, second, third):
+        assert Recommender.load(v).version == v.name  # the manifests still hold
+
+
 def test_changed_catalogue_or_damaged_files_fit_everything_again(
     titles: pl.DataFrame, ratings: pl.DataFrame, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
