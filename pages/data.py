@@ -75,9 +75,16 @@ if may_run:
 if resources.has_catalog(cfg):
     st.subheader("Recommender model")
     model = resources.recommender(cfg)
-    if model is None:
+    damaged = resources.damaged_models(cfg)
+    if damaged and model is not None:
+        plain.alert(
+            "warning", f"Model damaged (version {damaged[0]} failed verification), serving version {model.version}."
+        )
+    elif damaged:
+        st.error("Model damaged: no saved version verifies; the feed ranks by popularity until you retrain.")
+    if model is None and not damaged:
         st.warning("No trained model yet: the feed ranks by popularity until you train one.")
-    else:
+    elif model is not None:
         trained = readable_time(model.version) if model.version else "unsaved"
         st.caption(f"Model trained {trained} (version {model.version}), in use by every feed.")
     if may_run:

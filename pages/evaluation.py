@@ -13,7 +13,7 @@ from recsys import roles
 from recsys import weights as live_weights_
 from recsys.errors import CineBlendError
 from recsys.evaluation import jobs as lab_jobs
-from recsys.evaluation import metrics, runner, runs
+from recsys.evaluation import metrics, runner, runs, visitors
 from recsys.evaluation.background import EXPENSIVE_S, DataSize, estimate_seconds, human_seconds
 from recsys.evaluation.config import MAX_FACTORS, MAX_ITERATIONS, MAX_K, MAX_NEW_USER_DRAWS
 from recsys.evaluation.grid import grid_chart
@@ -48,7 +48,8 @@ catalog = resources.catalog_or_stop(cfg)
 model = resources.recommender(cfg)
 is_demo = demo.active() is not None
 may_apply = roles.may_apply_weights(user.role) and not is_demo
-who = f"{user.username} (demo)" if is_demo else user.username
+# a demo visitor is one browser session, not the persona every visitor of it shares (issue 21, N8)
+who = f"{user.username} (demo {visitors.session_tag(demo.visitor_id())[:6]})" if is_demo else user.username
 
 
 def fmt_weights(w: dict[str, float]) -> str:
@@ -75,6 +76,8 @@ def model_version() -> str:
 def start(config: runner.EvaluationConfig) -> None:
     """Queue ``config`` for this user (after the cost warning for testers and demo sessions)."""
     s = st.session_state
+    if is_demo:  # cheaper bounds, counted per browser session and per address in the store
+        config = visitors.bounded(config)
     estimate = estimate_seconds(size_now(), config)
     if estimate > EXPENSIVE_S and not may_apply and s.get(CONFIRMED) != config.key():
         s[CONFIRMED] = config.key()
@@ -88,7 +91,14 @@ def start(config: runner.EvaluationConfig) -> None:
     try:
         name, notes = lab_history.submitted_name_notes()
         job = lab_jobs.enqueue_evaluation(
-            cfg, resources.shared_store(cfg), who, config, estimate, name=name, notes=notes
+            cfg,
+            resources.shared_store(cfg),
+            who,
+            config,
+            estimate,
+            name=name,
+            notes=notes,
+            visitor=visitors.visitor_params(demo.visitor_id(), auth.client_id()) if is_demo else None,
         )
     except CineBlendError as exc:
         s[state.FLASH] = ("error", str(exc))
@@ -270,6 +280,11 @@ st.caption(
     f"(from the data size: {size_now().ratings:,} ratings, {size_now().users:,} users). Runs go to the server's "
     "queue one at a time; the page stays usable and you can cancel."
 )
+if is_demo:
+    st.caption(
+        f"Demo runs use a sample of {visitors.SAMPLE_USERS} users, no grid or segments, and at most "
+        f"{visitors.RUNS_PER_SESSION} runs per 10 minutes. {visitors.SIGN_UP}"
+    )
 if may_apply:
     st.button(
         "Run tune (quick grid)",

@@ -28,6 +28,7 @@ def on_card(click: card_element.Click) -> None:
         cards.open_details(click.tconst)
 
 
+@auth.checked
 def show_more() -> None:
     st.session_state[SIZE_KEY] = min(FEED_MAX, st.session_state.get(SIZE_KEY, FEED_SIZE) + FEED_SIZE)
 

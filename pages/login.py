@@ -71,7 +71,7 @@ if personas:
                 key=f"demo-{persona.slug}",
                 icon=":material/theater_comedy:",
                 help=cards.md_escape(persona.blurb),
-                on_click=demo.start,
+                on_click=auth.checked(demo.start),
                 args=(persona.slug,),
             )
 else:

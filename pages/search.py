@@ -16,10 +16,12 @@ stats = catalog.stats()
 st.title("Search")
 
 
+@auth.checked
 def reset_page() -> None:
     st.session_state["search-offset"] = 0
 
 
+@auth.checked
 def move(delta: int) -> None:
     st.session_state["search-offset"] = max(0, st.session_state.get("search-offset", 0) + delta)
 

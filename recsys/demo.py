@@ -351,6 +351,8 @@ class DemoStore:
             "create_user",
             "set_role",
             "bump_session_version",
+            "set_role_keeping_an_admin",
+            "delete_user_keeping_an_admin",
         }
     )
 

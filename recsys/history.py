@@ -6,6 +6,7 @@ import polars as pl
 
 from recsys.catalog.queries import Catalog
 from recsys.columns import RATING_NAMES
+from recsys.csvsafe import safe_csv
 from recsys.store import Store
 
 EXPORT_COLUMNS = ("tconst", "primary_title", "kind", "start_year", "value", "rating", "updated_at")
@@ -46,14 +47,11 @@ def hidden_titles(store: Store, catalog: Catalog, user_id: int) -> pl.DataFrame:
     return frame.sort(pl.col("primary_title").str.to_lowercase(), "tconst")
 
 
-# a spreadsheet runs a cell starting with = + - @ (or tab / CR) as a formula
-_FORMULA_START = r"^[=+\-@\t\r]"
-
-
 def to_csv(frame: pl.DataFrame) -> bytes:
     """CSV of the user's ratings: tconst, title, kind, year, value, rating name, time (UTC).
 
-    Text cells that a spreadsheet would read as a formula are prefixed with ``'``."""
+    Text cells that a spreadsheet would read as a formula, also after a ``;`` a spreadsheet
+    splits at, get a ``'`` in front (:mod:`recsys.csvsafe`)."""
     out = (
         frame.with_columns(
             pl.col("value").replace_strict(RATING_NAMES, default=None, return_dtype=pl.String).alias("rating")
@@ -62,13 +60,7 @@ def to_csv(frame: pl.DataFrame) -> bytes:
         else frame.with_columns(pl.lit(None, pl.String).alias("rating"))
     )
     cols = [c for c in EXPORT_COLUMNS if c in out.columns]
-    out = out.select(cols)
-    text_cols = [c for c, dtype in out.schema.items() if dtype == pl.String]
-    out = out.with_columns(
-        pl.when(pl.col(c).str.contains(_FORMULA_START)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
-        for c in text_cols
-    )
-    return out.write_csv().encode("utf-8")
+    return safe_csv(out.select(cols)).encode("utf-8")
 
 
 def export_csv(store: Store, catalog: Catalog, user_id: int) -> bytes:

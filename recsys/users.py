@@ -57,11 +57,22 @@ def _admins(store: Store) -> int:
     return sum(1 for u in store.list_users() if u.role == ADMIN and u.is_active)
 
 
+def _last_admin(user: User, action: str) -> AccountError:
+    return AccountError(
+        f"{user.username} is the only admin and cannot be {action}; grant admin to another account first."
+    )
+
+
 def _keep_an_admin(store: Store, user: User, action: str) -> None:
+    """A quick refusal before any work; the store checks again in the change's own transaction
+    (:meth:`recsys.store.Store.set_role_keeping_an_admin`), which is what holds under concurrency."""
     if user.role == ADMIN and _admins(store) <= 1:
-        raise AccountError(
-            f"{user.username} is the only admin and cannot be {action}; grant admin to another account first."
-        )
+        raise _last_admin(user, action)
+
+
+def _set_role(store: Store, user: User, role: str, action: str) -> None:
+    if not store.set_role_keeping_an_admin(user.id, role):
+        raise _last_admin(user, action)
 
 
 def grant(store: Store, username: str, role: str) -> User:
@@ -72,7 +83,7 @@ def grant(store: Store, username: str, role: str) -> User:
         return user
     if chosen != ADMIN:
         _keep_an_admin(store, user, f"made {chosen}")
-    store.set_role(user.id, chosen)
+    _set_role(store, user, chosen, f"made {chosen}")
     return get(store, username)
 
 
@@ -85,7 +96,7 @@ def revoke(store: Store, username: str, role: str) -> User:
     if user.role != chosen:
         raise AccountError(f"{user.username} is {user.role}, not {chosen}; nothing to revoke.")
     _keep_an_admin(store, user, "demoted")
-    store.set_role(user.id, TESTER)
+    _set_role(store, user, TESTER, "demoted")
     return get(store, username)
 
 
@@ -107,7 +118,8 @@ def remove(
 
     user = get(store, username)
     _keep_an_admin(store, user, "removed")
-    store.delete_user(user.id)
+    if not store.delete_user_keeping_an_admin(user.id):
+        raise _last_admin(user, "removed")
     scrubbed = scrub_user(models_dir, user.id, data_dir=data_dir, store_url=store_url, store=store)
     return Removal(user.username, user.id, tuple(scrubbed))
 

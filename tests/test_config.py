@@ -53,8 +53,8 @@ def test_cookie_key_generated_once_kept_private_and_reused(tmp_path: Path, monke
     monkeypatch.setenv("CINEBLEND_DATA_DIR", str(tmp_path / "e"))
     assert get_settings().cookie_key() != first
     # a configured key wins
-    monkeypatch.setenv("CINEBLEND_COOKIE_KEY", "k" * 40)
-    assert get_settings().cookie_key() == "k" * 40
+    monkeypatch.setenv("CINEBLEND_COOKIE_KEY", "Xq3v9LmT2pR8wZ1kN6yB4cH7jD0fG5sA")
+    assert get_settings().cookie_key() == "Xq3v9LmT2pR8wZ1kN6yB4cH7jD0fG5sA"
 
 
 def test_artifact_dir_holds_what_every_server_shares(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -108,7 +108,7 @@ def test_the_notebooks_documented_write_is_audited(tmp_path: Path, monkeypatch: 
     code = re.search(r"```python\n(.*?)```", text, re.S)
     assert code is not None
     monkeypatch.setenv("CINEBLEND_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("CINEBLEND_COOKIE_KEY", "k" * 48)
+    monkeypatch.setenv("CINEBLEND_COOKIE_KEY", "test-cookie-key-" + "x" * 40)
     with Store.open(Settings(data_dir=tmp_path).store_url) as store:
         store.create_user("root", "Root", "root@example.com", "h")
         analyst = store.create_user("your-analyst-account", "A", "a@example.com", "h")

@@ -39,6 +39,7 @@ from typing import Any
 from recsys import jobs, roles
 from recsys.config import Settings
 from recsys.errors import EvaluationError, ModelError
+from recsys.evaluation import visitors
 from recsys.evaluation.background import RUNS_PER_WINDOW, WINDOW_S, human_seconds
 from recsys.evaluation.config import EvaluationConfig
 from recsys.progress import OverallProgress, Phase, Progress
@@ -181,7 +182,9 @@ def _run_tune(settings: Settings, progress: OverallProgress) -> None:
 
 
 def _admit(store: Store, requested_by: str | None, params: dict[str, Any] | None) -> None:
-    """One active lab job per user; at most RUNS_PER_WINDOW requested per WINDOW_S."""
+    """One active lab job per user; at most RUNS_PER_WINDOW requested per WINDOW_S; a demo
+    visitor's run within the demo bounds and limits (:func:`recsys.evaluation.visitors.admit`)."""
+    visitors.admit(store, params)
     if requested_by is None:
         return
     mine = [j for j in rows.active(store, LAB_JOBS) if j.requested_by == requested_by]
@@ -257,11 +260,14 @@ def enqueue_evaluation(
     *,
     name: str | None = None,
     notes: str | None = None,
+    visitor: dict[str, Any] | None = None,
 ) -> rows.Job:
     """Queue an evaluation of ``config`` for ``who`` (JobRefused with the reason: one per user
     at a time, the rate limit). ``estimate_s`` is the cost model's figure; ``name`` / ``notes``
-    go to the stored run (a failed or cancelled run is kept with them too)."""
+    go to the stored run (a failed or cancelled run is kept with them too); ``visitor`` (from
+    :func:`recsys.evaluation.visitors.visitor_params`) marks a demo visitor's run."""
     params = {"config": config.to_dict(), "raw_estimate_s": float(estimate_s), "name": name, "notes": notes}
+    params.update(visitor or {})
     runner = jobs.runner(settings, store)
     return runner.submit(EVALUATE, who, params=params, estimate_s=calibrated(store, EVALUATE, estimate_s))
 

@@ -48,6 +48,7 @@ import numpy as np
 import polars as pl
 
 from recsys.columns import Columns as C
+from recsys.csvsafe import safe_csv
 from recsys.errors import EvaluationError, StoreError
 from recsys.evaluation.config import BEST, HYBRID, POPULARITY, USER, EvaluationConfig, model_names
 from recsys.evaluation.metrics import TASTE, metric_label, summary_names
@@ -620,13 +621,14 @@ def stored_models_table(run: lab.RunInfo, stage: str = "test") -> pl.DataFrame:
 
 
 def models_csv(run: lab.RunInfo, stage: str = "test") -> str:
-    """The per-model table of a stored run (one split) as CSV."""
+    """The per-model table of a stored run (one split) as CSV (formula cells neutralised:
+    :mod:`recsys.csvsafe`)."""
     rows = (
         run.document.get("models", []) if stage == "test" else (run.document.get("validation") or {}).get("models", [])
     )
     if not rows:
         return ""
-    return pl.DataFrame(rows, infer_schema_length=None).write_csv()
+    return safe_csv(pl.DataFrame(rows, infer_schema_length=None))
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,10 @@ from recsys.models.artifacts import (
     FORMAT_VERSION,
     MANIFEST,
     TRAIN_HINT,
+    copy_verified,
+    known_damage,
     latest_version,
-    link_or_copy,
+    remember_damaged,
     verify,
     versions,
     write_version,
@@ -468,8 +470,21 @@ class Recommender:
 
     @classmethod
     def load(cls, path: Path) -> Recommender:
-        """Load one version folder (verifying the manifest)."""
+        """Load one version folder (verifying the manifest). A version that fails is remembered
+        as damaged until its files change (:func:`recsys.models.artifacts.known_damage`): the
+        next call refuses it at once instead of hashing it again."""
         path = Path(path)
+        problem = known_damage(path)
+        if problem is not None:
+            raise ModelError(problem)
+        try:
+            return cls._load(path)
+        except ModelError as exc:
+            remember_damaged(path, str(exc))
+            raise
+
+    @classmethod
+    def _load(cls, path: Path) -> Recommender:
         manifest = verify(path)
         meta = read_json(path / "recommender.json")
         if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
@@ -526,7 +541,8 @@ def train(
 
     Scorers that fit on the catalogue alone (content, taste, IMDb popularity) are reused from the
     newest saved version when it was fitted on the same catalogue (same fingerprint) with the same
-    config: their files are hard-linked (checksums verified) and only the others are retrained.
+    config: their files are copied (each copy re-hashed against the earlier manifest, so no two
+    versions share a file's fate) and only the others are retrained.
     """
     config = config or RecommenderConfig()
     progress = progress or null_progress
@@ -562,14 +578,14 @@ def train(
             {**config_to_dict(config.hybrid), "scorers": list(registry.names())},
         )
         _write_meta(tmp, config, fingerprint)
-        linked: dict[str, dict[str, Any]] = {}
+        copied: dict[str, dict[str, Any]] = {}
         for rel, info in manifest["files"].items():
             if any(rel == p or rel.startswith(p) for p in shared):
                 target = tmp / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
-                link_or_copy(previous / rel, target)
-                linked[rel] = info
-        return linked
+                copy_verified(previous / rel, target, str(info["sha256"]))  # never a shared inode (N6)
+                copied[rel] = info
+        return copied
 
     path = write_version(models_dir, write, config.keep_versions, scrub_deleted)
     progress("saving model", 1, 1)

@@ -175,7 +175,8 @@ def register(store: Store, username: str, name: str, email: str, password: str) 
     """Validate, hash and store a new user.
 
     Raises RegistrationError (a ValueError; ``.problems`` lists every rule broken) or
-    DuplicateUserError (``.field`` is "username" or "email").
+    DuplicateUserError (``.field`` is "username"; emails may repeat, so a sign-up never reveals
+    that an email has an account).
     """
     problems = validate_registration(username, name, email, password)
     if problems:

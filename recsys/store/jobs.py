@@ -215,6 +215,13 @@ def requested_since(store: Store, kinds: tuple[str, ...], requested_by: str, sin
         return [r[0] for r in conn.execute(stmt)]
 
 
+def requested_jobs_since(store: Store, kinds: tuple[str, ...], since: datetime) -> list[Job]:
+    """Every job of these kinds requested since ``since`` (any state, any requester), oldest first
+    (limits keyed by something in the params: a demo visitor's session and address)."""
+    stmt = select(jobs).where(jobs.c.kind.in_(kinds), jobs.c.requested_at >= since).order_by(jobs.c.requested_at)
+    return _read(store, stmt)
+
+
 def finished(store: Store, kind: str, limit: int = 20) -> list[Job]:
     """The newest jobs of ``kind`` that ended done, newest first (time-estimate calibration)."""
     stmt = select(jobs).where(jobs.c.kind == kind, jobs.c.state == DONE).order_by(jobs.c.id.desc()).limit(limit)

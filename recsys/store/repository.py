@@ -7,6 +7,7 @@ a user can repeat them (a double click on "like" stores one value and one histor
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import operator
@@ -134,6 +135,44 @@ def check_value(value: int) -> int:
     return number
 
 
+def _without_user(data: bytes | None, user: int, compression_level: int) -> bytes | None:
+    """Parquet ``data`` (a run's per-user vectors or its lists) without the rows of ``user`` in
+    its user column (``ml_user_id`` or ``user``); None when it holds no such row."""
+    if not data:
+        return None
+    try:
+        frame = pl.read_parquet(io.BytesIO(data))
+    except Exception as exc:  # polars raises several error types; an unreadable blob has no rows to drop
+        logger.warning("a stored run's per-user data is unreadable (%s); left as it is", type(exc).__name__)
+        return None
+    column = next((c for c in (Columns.ML_USER_ID, "user") if c in frame.columns), None)
+    if column is None or not (frame[column] == user).any():
+        return None
+    out = io.BytesIO()
+    frame.filter(pl.col(column) != user).write_parquet(out, compression="zstd", compression_level=compression_level)
+    return out.getvalue()
+
+
+def _drop_user_from_runs(conn: Connection, user_id: int) -> int:
+    """Take app user ``user_id`` (user ``-user_id`` in an evaluation) out of every stored run's
+    per-user vectors and inspector lists (issue 21: a deleted account's rows stayed in the lab's
+    history). The run's summary figures stay as they were measured. Returns the runs changed."""
+    changed = 0
+    for run_id in list(conn.scalars(select(evaluation_runs.c.id))):
+        row = conn.execute(
+            select(evaluation_runs.c.per_user, evaluation_runs.c.lists).where(evaluation_runs.c.id == run_id)
+        ).one()
+        values: dict[str, bytes] = {}
+        if (per_user := _without_user(row.per_user, -user_id, 9)) is not None:
+            values["per_user"] = per_user
+        if (lists := _without_user(row.lists, -user_id, 19)) is not None:
+            values["lists"] = lists
+        if values:
+            conn.execute(update(evaluation_runs).where(evaluation_runs.c.id == run_id).values(**values))
+            changed += 1
+    return changed
+
+
 def _check_user_id(user_id: int) -> int:
     if isinstance(user_id, bool):
         raise TypeError(f"user_id must be an int, got {user_id!r}.")
@@ -245,7 +284,8 @@ class Store:
         inside the write transaction, so two simultaneous first sign-ups cannot both be admin on
         SQLite). ``username`` and ``email`` are stored stripped and lower-cased. Validation of the
         details is :func:`recsys.store.accounts.register`'s job. Raises DuplicateUserError
-        (``field`` = "username" or "email") when either is taken.
+        (``field`` = "username") when the username is taken; an email may be on several accounts
+        (issue 21: refusing a taken email told anyone which emails have an account).
         """
         username, email, name = normalise_username(username), normalise_email(email), name.strip()
         if not username or not email or not name or not password_hash:
@@ -291,8 +331,6 @@ class Store:
         with self._read() as conn:
             if conn.scalar(select(users.c.id).where(users.c.username == username)) is not None:
                 return DuplicateUserError("username", username)
-            if conn.scalar(select(users.c.id).where(users.c.email == email)) is not None:
-                return DuplicateUserError("email", email)
         return store_error(exc, self._engine.url)
 
     def get_user(self, username: str) -> User | None:
@@ -373,6 +411,35 @@ class Store:
         check_role(role)
         self._update_user(user_id, role=role, session_version=users.c.session_version + 1)
 
+    def set_role_keeping_an_admin(self, user_id: int, role: str) -> bool:
+        """:meth:`set_role`, unless it would leave no active admin: then nothing changes and the
+        answer is False. The admin count and the change are one write transaction (issue 21: two
+        admins demoting each other at once left no admin in 94 of 100 trials when the check ran
+        before it): on PostgreSQL the active admins' rows are locked (``FOR UPDATE``), so the
+        second demotion waits and then counts one admin; SQLite's ``BEGIN IMMEDIATE`` serialises
+        the two writers."""
+        check_role(role)
+        user_id = _check_user_id(user_id)
+        with self._write() as conn:
+            if role != ADMIN and self._last_admin(conn, user_id):
+                return False
+            result = conn.execute(
+                update(users)
+                .where(users.c.id == user_id)
+                .values(role=role, session_version=users.c.session_version + 1)
+            )
+        if result.rowcount == 0:
+            raise UnknownUserError(f"No user with id {user_id}; log in again.")
+        return True
+
+    def _last_admin(self, conn: Connection, user_id: int) -> bool:
+        """Whether ``user_id`` is the only active admin (their rows locked on PostgreSQL)."""
+        stmt = select(users.c.id).where(users.c.role == ADMIN, users.c.is_active.is_(True))
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        admins = set(conn.scalars(stmt))
+        return admins == {user_id}
+
     def bump_session_version(self, user_id: int) -> int:
         """End every session of this user (logout, password change): cookies carrying an older
         version are refused. Returns the new version."""
@@ -400,13 +467,20 @@ class Store:
         if result.rowcount == 0:
             raise UnknownUserError(f"No user with id {user_id}; log in again.")
 
-    def delete_user(self, user_id: int) -> None:
+    def delete_user_keeping_an_admin(self, user_id: int) -> bool:
+        """:meth:`delete_user`, unless ``user_id`` is the only active admin (then False, nothing
+        deleted), decided in the deletion's own transaction (see :meth:`set_role_keeping_an_admin`)."""
+        return self.delete_user(user_id, keep_an_admin=True)
+
+    def delete_user(self, user_id: int, *, keep_an_admin: bool = False) -> bool:
         """Delete a user with their interactions, history and hidden titles (foreign keys
         cascade), and take their name off the settings they changed (``updated_by`` cleared).
         Deleting twice is harmless. The saved models are scrubbed by
         :func:`recsys.users.remove_user`."""
         user_id = _check_user_id(user_id)
         with self._write() as conn:
+            if keep_an_admin and self._last_admin(conn, user_id):
+                return False
             username = conn.scalar(select(users.c.username).where(users.c.id == user_id))
             # explicit deletes, not only ON DELETE CASCADE: SQLite enforces foreign keys only
             # with its pragma on, and a store opened without it must not keep the rows
@@ -423,8 +497,11 @@ class Store:
                 conn.execute(
                     update(evaluation_runs).where(evaluation_runs.c.created_by == username).values(created_by=None)
                 )
+            if deleted:
+                _drop_user_from_runs(conn, user_id)
         if deleted:
             logger.info("Deleted user id %d", user_id)
+        return True
 
     # -- interactions -----------------------------------------------------------------------
 

@@ -109,7 +109,7 @@ users = Table(
     # Raised by logout, password / role change: a cookie issued for an older version is refused.
     Column("session_version", Integer, nullable=False, server_default="0"),
     UniqueConstraint("username"),
-    UniqueConstraint("email"),
+    # emails are not unique (migration 0012_email_not_unique): a sign-up never reveals that one exists
     CheckConstraint(f"onboarding_step IN ({_steps})", name="onboarding_step"),
     CheckConstraint(f"role IN ({_roles})", name="role"),
     sqlite_autoincrement=True,  # never reuse a deleted user's id

@@ -123,6 +123,7 @@ def set_rating(user_id: int, tconst: str, value: int | None, title: str = "") ->
         _remember(LastAction(user_id, tconst, title or tconst, before, value))
 
 
+@auth.checked
 def rate(user_id: int, tconst: str, value: int, title: str = "") -> None:
     set_rating(user_id, tconst, value, title)
 

@@ -298,6 +298,7 @@ def require_user(store: Store) -> User:
     return user
 
 
+@checked
 def request_logout() -> None:
     """on_click callback for every logout button; the gate does the work on the next run."""
     st.session_state[state.LOGOUT_REQUESTED] = True
@@ -405,6 +406,7 @@ def verify_own_password(user: User, password: str, what: str = "The password") -
     return f"{what} is wrong." if result is None else None
 
 
+@checked
 def delete_own_account(password_key: str) -> None:
     """on_click of "Delete my account": needs the account's password, then removes the account
     (ratings, history, hidden titles, settings attribution, saved-model rows) and signs out."""

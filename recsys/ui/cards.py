@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE, VALUE_LABELS
-from recsys.ui import actions, plain, state
+from recsys.ui import actions, auth, plain, state
 from recsys.ui.plain import md_escape
 
 Buttons = tuple[tuple[int, str, str], ...]  # (value passed to on_rate, label, icon)
@@ -67,7 +67,7 @@ def title_card(
                     icon=icon,
                     key=f"rate-{key}-{tconst}-{value}",
                     help=label,
-                    on_click=on_rate,
+                    on_click=auth.checked(on_rate),
                     args=(tconst, value),
                     type="primary" if current == value else "secondary",
                 )
@@ -87,7 +87,7 @@ def title_card(
                     key=f"hide-{key}-{tconst}",
                     type="tertiary",
                     icon=":material/visibility_off:",
-                    on_click=on_hide,
+                    on_click=auth.checked(on_hide),
                     args=(tconst,),
                     help="Hide from your feed without counting it as a dislike",
                 )
@@ -205,6 +205,7 @@ def inject_styles() -> None:
     st.html(CARD_CSS)
 
 
+@auth.checked
 def open_details(tconst: str) -> None:
     """on_click of a Details button: the page opens the dialog on its next run."""
     st.session_state[state.DETAILS] = tconst

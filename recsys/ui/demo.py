@@ -7,15 +7,26 @@ returns its persona. Logging out ends the demo and drops its clicks.
 
 from __future__ import annotations
 
+import uuid
+
 import streamlit as st
 
 from recsys.demo import DemoStore, open_demo, persona_at
 from recsys.errors import CineBlendError
 from recsys.ui import resources, state
 
+#: A random id per demo visit, kept in this browser session's state: the lab counts a visitor's
+#: runs by it (:mod:`recsys.evaluation.visitors`), never by the persona every visitor shares.
+VISITOR_ID = "cb_demo_visitor"
+
 
 def active() -> DemoStore | None:
     return st.session_state.get(state.DEMO)
+
+
+def visitor_id() -> str:
+    """This browser session's demo visitor id (made on first use, kept until the session ends)."""
+    return str(st.session_state.setdefault(VISITOR_ID, uuid.uuid4().hex))
 
 
 def start(slug: str) -> None:

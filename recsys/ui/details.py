@@ -7,7 +7,7 @@ import streamlit as st
 from recsys.catalog.queries import Catalog
 from recsys.columns import RATING_VALUES, VALUE_LABELS
 from recsys.errors import CineBlendError
-from recsys.ui import actions, cards, plain, resources, state
+from recsys.ui import actions, auth, cards, plain, resources, state
 
 
 def open_if_requested(catalog: Catalog, user_id: int) -> None:
@@ -22,6 +22,7 @@ def _names(values: list[str] | None) -> str:
     return ", ".join(shown)
 
 
+@auth.checked
 def _rate(user_id: int, tconst: str, value: int | None, title: str) -> None:
     """The dialog's rating buttons: the one rating action, then a rerun of the whole page.
 

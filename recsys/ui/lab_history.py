@@ -22,7 +22,7 @@ from recsys.evaluation.config import BEST, HYBRID, POPULARITY, model_names
 from recsys.evaluation.report import at_k_table
 from recsys.store import lab
 from recsys.store.schema import RUN_NAME_MAX
-from recsys.ui import state
+from recsys.ui import auth, state
 
 if TYPE_CHECKING:
     from recsys.catalog.queries import Catalog
@@ -63,6 +63,7 @@ def render_runs_table(store: Store) -> None:
         )
 
 
+@auth.checked
 def _save_notes(store: Store, run_id: int) -> None:
     s = st.session_state
     try:

@@ -22,7 +22,7 @@ from recsys.catalog.queries import Catalog
 from recsys.config import Settings, get_settings
 from recsys.enrich.enricher import Enricher, make_enricher
 from recsys.errors import CatalogError, CineBlendError, ModelError
-from recsys.model_versions import latest_version
+from recsys.models.artifacts import damaged_versions, serving_version, versions
 from recsys.store.repository import Store
 from recsys.ui import plain, state
 
@@ -122,10 +122,10 @@ def posters_for(tconsts: list[str], cfg: Settings | None = None) -> dict[str, st
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _recommender(models_dir: str, version: str) -> Recommender:
-    """The newest model; ``version`` (name and manifest stamp) only keys the cache."""
+    """One model version; ``version`` is its :func:`model_key` (name and manifest stamp)."""
     from recsys.models.service import Recommender
 
-    return Recommender.load_latest(Path(models_dir))
+    return Recommender.load(Path(models_dir) / version.split("@", 1)[0])
 
 
 def model_key(models_dir: Path, version: str) -> str:
@@ -137,18 +137,35 @@ def model_key(models_dir: Path, version: str) -> str:
         return version
 
 
+def _serving_key(cfg: Settings) -> str | None:
+    """The cache key of the newest version that loads, trying each damaged one once per process
+    (the verdict is remembered: :func:`recsys.models.artifacts.known_damage`)."""
+    for _ in range(len(versions(cfg.models_dir)) + 1):  # bounded even if a folder keeps changing
+        version = serving_version(cfg.models_dir)
+        if version is None:
+            break
+        key = model_key(cfg.models_dir, version)
+        try:
+            _recommender(str(cfg.models_dir.resolve()), key)
+            return key
+        except ModelError as exc:  # remembered by Recommender.load: the loop moves on to an older one
+            log.warning("model version %s is damaged: %s", version, exc)
+    return None
+
+
 def recommender(cfg: Settings | None = None) -> Recommender | None:
-    """The newest trained model (reloaded when a newer version appears), or None before the
-    first training; a corrupt model is reported once in the log and the feed falls back."""
+    """The newest model version that verifies (reloaded when a newer version appears), or None
+    when there is none; a damaged version is refused once, logged, and an older one served."""
     cfg = cfg or settings()
-    version = latest_version(cfg.models_dir)
-    if version is None:
-        return None
-    try:
-        return _recommender(str(cfg.models_dir.resolve()), model_key(cfg.models_dir, version))
-    except ModelError as exc:
-        log.warning("no usable model: %s", exc)
-        return None
+    key = _serving_key(cfg)
+    return None if key is None else _recommender(str(cfg.models_dir.resolve()), key)
+
+
+def damaged_models(cfg: Settings | None = None) -> list[str]:
+    """Versions newer than the one served (or all, when none loads) that failed verification."""
+    cfg = cfg or settings()
+    served = serving_version(cfg.models_dir)
+    return [v for v in damaged_versions(cfg.models_dir) if served is None or v > served]
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -169,7 +186,8 @@ def personas(cfg: Settings | None = None) -> list[Persona]:
     none, picked in a background thread (never on a visitor's page: CineBlendError "being
     prepared" until then, after waiting :data:`PERSONAS_WAIT_S`)."""
     cfg = cfg or settings()
-    name = latest_version(cfg.models_dir)
+    # the version served, without loading it here (a damaged one is known once a load failed)
+    name = serving_version(cfg.models_dir)
     stamp = catalogue_stamp(cfg.parquet_dir)
     parquet, models = str(cfg.parquet_dir.resolve()), str(cfg.models_dir.resolve())
     version = model_key(cfg.models_dir, name) if name is not None else None
@@ -198,7 +216,7 @@ def warm_up(cfg: Settings | None = None) -> None:
     after sign-in finds it loaded; the sign-in page calls it last, after its own elements (the
     model stack's imports would otherwise compete with them for the interpreter)."""
     cfg = cfg or settings()
-    name = latest_version(cfg.models_dir)
+    name = serving_version(cfg.models_dir)
     if name is not None:
         models = str(cfg.models_dir.resolve())
         version = model_key(cfg.models_dir, name)

@@ -8,14 +8,20 @@ import shutil
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
+from recsys import jobs
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
 from recsys.demo import pick_personas
+from recsys.errors import EvaluationError
+from recsys.evaluation import runner
+from recsys.evaluation.config import EvaluationConfig
 from recsys.feed import feed_genres
 from recsys.models import Recommender
 from recsys.store import Store
-from recsys.ui import state
+from recsys.store import jobs as rows
+from recsys.ui import resources, state
 from tests.app.helpers import alerts, card_texts, feed_tconsts, start
 from tests.conftest import use_data_dir
 
@@ -77,3 +83,57 @@ def test_demo_profile_shows_a_mature_feed_and_keeps_clicks_in_the_session(
     at.button(key=f"demo-{persona.slug}").click().run()  # a new demo starts from the persona
     demo = at.session_state[state.DEMO]
     assert demo.interactions(demo.current_user().id).height == persona.ratings.height
+
+
+def test_demo_visitors_get_bounded_runs_counted_per_browser_session(
+    mirror_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21, N8: a demo visitor's costly settings are bounded (a 200-user sample, no grid, no
+    segments, default ALS size), the run is theirs, not the persona's, and a session's third run
+    in 10 minutes is refused."""
+
+    def stopped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise EvaluationError("stopped by the test")  # the job row is what this test reads
+
+    monkeypatch.setattr(runner, "evaluate_catalogue", stopped)
+    personas = resources.personas(mirror_settings)
+    sessions = [start(), start()]
+    for at in sessions:
+        at.button(key=f"demo-{personas[0].slug}").click().run()
+        at.switch_page("pages/evaluation.py").run()
+        assert not at.exception, at.exception
+
+    def submit(at: AppTest) -> None:
+        at.number_input(key="eval-factors").set_value(256)
+        at.number_input(key="eval-iterations").set_value(50)
+        at.checkbox(key="eval-grid-on").set_value(True)
+        at.select_slider(key="eval-grid-step").set_value(0.1)
+        at.button(key="FormSubmitter:eval-form-Run evaluation").click().run()
+        assert not at.exception, at.exception
+        assert jobs.wait_all(60)
+        del at.session_state["cb_eval_job"]  # else the failed job's panel reruns the page over the message
+
+    submit(sessions[0])
+    submit(sessions[1])
+    with Store.open(mirror_settings.store_url) as store:
+        queued = rows.recent(store, ("evaluate",))
+    assert len(queued) == 2
+    assert len({j.requested_by for j in queued}) == 2  # one per browser session, not per persona
+    for job in queued:
+        config = EvaluationConfig.from_dict(job.params["config"])
+        assert (config.sample_users, config.grid, config.segments, config.factors, config.iterations) == (
+            200,
+            None,
+            False,
+            32,
+            15,
+        )
+        assert set(job.params["visitor"]) == {"session", "client"}
+    submit(sessions[0])
+    submit(sessions[0])
+    assert any(
+        a.startswith("At most 2 demo evaluations per 10 minutes per browser session; try again in")
+        for a in alerts(sessions[0], "error")
+    )
+    with Store.open(mirror_settings.store_url) as store:
+        assert len(rows.recent(store, ("evaluate",))) == 3  # the refused one queued nothing

@@ -12,7 +12,16 @@ import polars as pl
 import pytest
 
 from recsys.errors import ModelError
-from recsys.models import Profile, Recommender, RecommenderConfig, TasteConfig, TrainingData, latest_version, train
+from recsys.models import (
+    Profile,
+    Recommender,
+    RecommenderConfig,
+    TasteConfig,
+    TrainingData,
+    artifacts,
+    latest_version,
+    train,
+)
 from recsys.models.service import MANIFEST
 from tests.models.conftest import CLUSTERS, small_config
 from tests.support.weights import full
@@ -175,7 +184,9 @@ def test_retrain_on_the_same_catalogue_reuses_the_content_model(
     first = train(TrainingData(titles, ratings, _app([1])), models, small_config())
     second = train(TrainingData(titles, ratings, _app([1, 2])), models, small_config())
     tfidf = "hybrid/content/tfidf.npz"
-    assert (first / tfidf).stat().st_ino == (second / tfidf).stat().st_ino  # linked, not refitted
+    # copied, not refitted and never hard-linked (issue 21, N6): the versions do not share fate
+    assert (first / tfidf).read_bytes() == (second / tfidf).read_bytes()
+    assert (first / tfidf).stat().st_ino != (second / tfidf).stat().st_ino
     # the titles carry the training data's interaction counts: written anew
     assert (first / "titles.parquet").stat().st_ino != (second / "titles.parquet").stat().st_ino
     rec = Recommender.load_latest(models)
@@ -184,11 +195,63 @@ def test_retrain_on_the_same_catalogue_reuses_the_content_model(
     full = Recommender.fit(TrainingData(titles, ratings, _app([1, 2])), small_config())
     for profile in PROFILES:
         assert rec.recommend(profile, "movie", n=8).equals(full.recommend(profile, "movie", n=8))
-    # the first version can be pruned without breaking the second (hard links keep the data)
+    # the first version can be pruned without breaking the second
     for _ in range(3):
         train(TrainingData(titles, ratings, _app([1, 2])), models, small_config())
     assert not first.exists()
     Recommender.load_latest(models)
+
+
+def test_a_corrupt_reused_file_fails_only_its_version_and_is_checked_once(
+    titles: pl.DataFrame, ratings: pl.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21, N6: one flipped byte in the newest version's content model (a file reused from
+    the earlier versions) used to fail all three kept versions, which shared it by hard link."""
+    models = tmp_path / "models"
+    kept = [train(TrainingData(titles, ratings, _app(list(range(1, n + 2)))), models, small_config()) for n in range(3)]
+    tfidf = kept[-1] / "hybrid" / "content" / "tfidf.npz"
+    data = bytearray(tfidf.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    tfidf.write_bytes(bytes(data))
+
+    hashed: list[str] = []
+    real = artifacts.sha256
+    monkeypatch.setattr(artifacts, "sha256", lambda p: hashed.append(Path(p).name) or real(p))
+    with pytest.raises(ModelError, match="tfidf.npz .* is missing or corrupt"):
+        Recommender.load(kept[-1])
+    for older in kept[:-1]:
+        assert Recommender.load(older).version == older.name
+    rec = Recommender.load_latest(models)
+    assert rec.version == kept[1].name and "app:2" in rec.hybrid["als"].users
+    assert artifacts.serving_version(models) == kept[1].name
+    assert artifacts.damaged_versions(models) == [kept[-1].name]
+    # the verdict is remembered: the damaged version is not hashed again on later runs
+    before = len(hashed)
+    for _ in range(5):
+        assert Recommender.load_latest(models).version == kept[1].name
+    assert hashed[before:].count("tfidf.npz") == 5  # the good version's own check, once per load
+    # ...until its files change: restored, it is verified again and served
+    tfidf.write_bytes((kept[1] / "hybrid" / "content" / "tfidf.npz").read_bytes())
+    assert artifacts.serving_version(models) == kept[-1].name
+    assert Recommender.load_latest(models).version == kept[-1].name
+    assert artifacts.damaged_versions(models) == []
+
+
+def test_versions_hard_linked_by_an_older_release_are_unshared_by_the_next_training(
+    titles: pl.DataFrame, ratings: pl.DataFrame, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    first = train(TrainingData(titles, ratings, _app([1])), models, small_config())
+    second = train(TrainingData(titles, ratings, _app([1, 2])), models, small_config())
+    tfidf = "hybrid/content/tfidf.npz"
+    (second / tfidf).unlink()
+    (second / tfidf).hardlink_to(first / tfidf)  # what the earlier release wrote
+    assert (first / tfidf).stat().st_nlink == 2
+    third = train(TrainingData(titles, ratings, _app([1, 2])), models, small_config())
+    inodes = {(v / tfidf).stat().st_ino for v in (first, second, third)}
+    assert len(inodes) == 3 and all((v / tfidf).stat().st_nlink == 1 for v in (first, second, third))
+    for v in (first, second, third):
+        assert Recommender.load(v).version == v.name  # the manifests still hold
 
 
 def test_changed_catalogue_or_damaged_files_fit_everything_again(
