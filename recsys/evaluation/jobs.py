@@ -191,7 +191,6 @@ def _run_tune(settings: Settings, progress: OverallProgress) -> None:
     with Catalog(settings.parquet_dir) as catalog:
         titles = catalog.all_titles()
         ratings = evaluation_ratings(catalog.movielens_ratings(in_catalog_only=True), None, titles["tconst"].to_list())
-    phase(plain_stage("tune: loading data", 0, 1), 0.5 * _TUNE_LOAD_SHARE, 1.0)
     reuse = _live_catalogue_scorers(settings, titles)
     report = _plain(phase, _tune_schedule(config, reused=bool(reuse)))
     report("tune: loading data", 1, 1)
@@ -221,11 +220,6 @@ def _live_catalogue_scorers(settings: Settings, titles: Any) -> dict[str, Any]:
         and model.config.scorer_config(name) == base.scorer_config(name)
         and registry.SCORERS[name].depends_on_catalogue_only(base.scorer_config(name))
     }
-
-
-#: The share of a quick tune (catalogue scorers reused) spent loading: half of it is the ratings,
-#: half the live model (bench/time_left.py --timeline).
-_TUNE_LOAD_SHARE = 4.0 / 15.1
 
 
 def _tune_schedule(config: Any, *, reused: bool = True) -> Schedule:

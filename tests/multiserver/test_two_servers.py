@@ -28,7 +28,6 @@ import random
 import shutil
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,9 +41,10 @@ from recsys.models.service import Recommender, latest_version
 from recsys.store import Store
 from recsys.store import jobs as job_rows
 from tests.support.app_server import REPO, AppServer
+from tests.support.multiserver import button, signed_in, wait_for
 from tests.support.postgres import throwaway_database
 from tests.support.testers import Account, WsTester, create_testers, run_async
-from tests.support.ws_session import SessionClosed, StreamlitSession, trigger
+from tests.support.ws_session import SessionClosed
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
@@ -73,21 +73,6 @@ def database(postgres_admin_url: str) -> Iterator[str]:
         yield url.render_as_string(hide_password=False)
 
 
-def wait_for(what: str, check: object, timeout: float = 60) -> None:
-    """Poll another process's state (the store) until ``check()`` holds; bounded."""
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
-async def signed_in(base_url: str, account: Account) -> WsTester:
-    tester = WsTester(account, StreamlitSession(base_url, timeout=90))
-    await tester.session.__aenter__()
-    await tester.log_in()
-    return tester
-
-
 def feed_tconsts(tester: WsTester, kind: str = "movie") -> list[str]:
     prefix = f"card-feed-{kind}-"
     return [card.key[len(prefix) :] for card in tester.cards(kind)]
@@ -102,13 +87,6 @@ def expected_feed(store: Store, account: Account, shared: Path, n: int) -> set[s
         model = Recommender.load_latest(shared / "models")
         sections = recommend_for_user(user, n, catalog=catalog, store=store, recommender=model, kinds=("movie",))
     return set(sections["movie"]["tconst"].to_list())
-
-
-async def button(session: StreamlitSession, key: str) -> object:
-    """Click the button ``key`` of the page the session shows last; the run that follows."""
-    run = session.runs[-1]
-    widget = run.widget("button", key=key)
-    return await session.run([trigger(widget)], widget.fragment_id)
 
 
 async def burst_then_kill(server: AppServer, accounts: list[Account]) -> list[WsTester]:
