@@ -156,7 +156,7 @@ def test_jobs_requested_on_either_server_run_on_the_worker_and_survive_a_web_res
 ) -> None:
     gate = tmp_path / "train-gate"
     os.mkfifo(gate)
-    logs = ARTIFACTS / Path(deployment.store_url.split(":")[0])
+    logs = ARTIFACTS / ("sqlite" if deployment.store_url.startswith("sqlite") else "postgresql")
     for old in logs.glob("*.log") if logs.is_dir() else []:
         old.unlink()
     with Store.open(deployment.store_url) as store:
