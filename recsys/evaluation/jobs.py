@@ -13,6 +13,11 @@ store so every server counts the same: one active lab job per user, at most
 :data:`~recsys.evaluation.background.WINDOW_S` per user. ``tune`` is for analysts and admins
 (checked when requested and again when it starts).
 
+A demo session's run "with app users' ratings" reads the shared store's ratings, as it did before
+the job runner (:class:`recsys.demo.DemoStore` routes ``all_interactions`` to the shared store):
+the persona's own clicks live in that browser session only, which a worker process cannot see,
+and they are no app user's ratings.
+
 Progress text is in plain words (:func:`plain_stage`: "Scoring 603 test users"); the job's
 fraction is the share of the whole run's work done (:mod:`recsys.evaluation.pace`). The time left
 (:func:`status`) blends the estimate (the stage schedule scaled by the data size, then by how long
