@@ -170,8 +170,10 @@ def lower_priority() -> int:
     """Lower this (worker) process's CPU priority by ``CINEBLEND_WORKER_NICE`` (default
     :data:`WORKER_NICE`) so that, on a machine it shares with app servers, a click's run gets the
     CPU before an evaluation's next step; returns the niceness now. Measured with
-    ``bench/click_latency.py --during-job`` on the mirror (2 shared cores): feed click p50 during
-    an evaluation / idle 1.87x at niceness 0 (the floor itself 2.3x slower: the machine's load).
+    ``bench/click_latency.py --during-job`` on the mirror (2 cores shared with other work, 40
+    clicks a block): feed click p50 during an evaluation / idle 1.87x and 1.15x in two runs at
+    niceness 0, 1.06x and 1.06x at 10 (the bare-button floor moved 2.3x, 1.4x, 1.2x, 1.1x with the
+    machine's load). The price: under contention the evaluation itself runs slower.
     """
     try:
         step = int(os.environ.get(WORKER_NICE_ENV, WORKER_NICE))
