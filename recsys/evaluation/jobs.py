@@ -108,6 +108,8 @@ def plain_stage(stage: str, done: float, total: float | None) -> str:
         return "Simulating new users " + stage.removeprefix("new users ").strip()
     if stage.startswith("tune: loading data"):
         return "Loading the ratings"
+    if stage.startswith("tune: splitting"):
+        return "Splitting the ratings (validation and test)"
     if stage.startswith("tune: catalogue scorers"):
         return "Fitting the catalogue scorers"
     if stage.startswith("tune: hybrid"):
@@ -191,14 +193,19 @@ def _run_tune(settings: Settings, progress: OverallProgress) -> None:
 
     params = _params()
     config = TuneConfig.quick() if params.get("quick") else TuneConfig()
-    phase = progress.phase("run")
-    phase(plain_stage("tune: loading data", 0, 1), 0.0, 1.0)
+    from recsys.models.artifacts import latest_version
+
+    # the catalogue scorers are reused when there is a live model (fitted on this catalogue)
+    report = _plain(
+        progress.phase("run"), _tune_schedule(config, reused=latest_version(settings.models_dir) is not None)
+    )
+    report("tune: loading data", 0, 2)
     with Catalog(settings.parquet_dir) as catalog:
         titles = catalog.all_titles()
         ratings = evaluation_ratings(catalog.movielens_ratings(in_catalog_only=True), None, titles["tconst"].to_list())
+    report("tune: loading data", 1, 2)
     reuse = _live_catalogue_scorers(settings, titles)
-    report = _plain(phase, _tune_schedule(config, reused=bool(reuse)))
-    report("tune: loading data", 1, 1)
+    report("tune: loading data", 2, 2)
     result = tune(titles, ratings, config, reuse=reuse, progress=report)
     path = write_tuned(result, settings.models_dir)
     jobs.set_result({"tuned": str(path.name), "summary": result.render().splitlines()[:3]})

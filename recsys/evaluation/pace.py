@@ -18,11 +18,12 @@ machine                                  scoring 1.7, sweep 0.6 per step; models
                                          ranking stages 1.57 per setting and grid
                                          0.25 per cell (validation only); segments
                                          4.1 + 2.1 per new-user draw
-quick tune, 15 s                         loading, splitting and the model's load
-                                         4.0; catalogue scorers 0.3 reused from the
-                                         live model (10 when fitted); ALS grid 1.8
-                                         per setting; hybrid 2.6; 0.15 per weight
-                                         combination; the final test fits 5.8
+quick tune, 6-31 s (the mean shares of    loading the ratings and the live model
+a 15 s and two 7 s runs, in seconds      2.2, splitting 1.4; catalogue scorers 0.3
+for 15 s)                                reused from the live model (10 when
+                                         fitted); ALS grid 1.2 per setting; hybrid
+                                         2.4; 0.15 per weight combination; the
+                                         final test fits 7.0
 =======================================  ==========================================
 
 The wall time of the same run varies 2x with the machine's load (36 s idle, 72 s busy), but the
@@ -162,13 +163,14 @@ def evaluation_schedule(config: EvaluationConfig, tested_users: int | None = Non
     return Schedule(tuple(segs))
 
 
-_TUNE_LOAD_S = 4.0
+_TUNE_LOAD_S = 2.2
+_TUNE_SPLIT_S = 1.4
 _TUNE_CATALOGUE_S = 10.0
 _TUNE_REUSED_S = 0.3
-_TUNE_ALS_S = 1.8
-_TUNE_HYBRID_S = 2.6
+_TUNE_ALS_S = 1.2
+_TUNE_HYBRID_S = 2.4
 _TUNE_COMBO_S = 0.15
-_TUNE_TEST_S = 5.8
+_TUNE_TEST_S = 7.0
 
 
 def tune_schedule(als_settings: int, combinations: int, *, reused: bool = True) -> Schedule:
@@ -178,6 +180,7 @@ def tune_schedule(als_settings: int, combinations: int, *, reused: bool = True) 
     return Schedule(
         (
             Segment("tune: loading data", _TUNE_LOAD_S),
+            Segment("tune: splitting", _TUNE_SPLIT_S),
             Segment("tune: catalogue scorers", _TUNE_REUSED_S if reused else _TUNE_CATALOGUE_S),
             Segment("tune: ALS grid", _TUNE_ALS_S * als_settings),
             Segment("tune: hybrid", _TUNE_HYBRID_S),
@@ -204,7 +207,7 @@ def time_left(
 ) -> float | None:
     """Seconds left: the expected total is the estimate blended with the run's own pace, the
     pace weighing ``fraction / TRUST_FRACTION`` (all of it from :data:`TRUST_FRACTION` on);
-    never below zero. The pace is the time of the report that set ``fraction`` (``reported_s``
+    never below 5% of the time spent. The pace is the time of the report that set ``fraction`` (``reported_s``
     after the start; the elapsed time when not given) over that fraction, so a long stage with no
     reports counts down instead of making the run look slower and slower. None when there is
     neither an estimate nor enough progress; past the estimate with no progress, a tenth of the
@@ -231,4 +234,4 @@ def time_left(
         return max(pace - elapsed_s, 0.0) if fraction >= TRUST_FRACTION else None
     trust = min(fraction / TRUST_FRACTION, 1.0)
     total = trust * pace + (1 - trust) * max(estimate_s, elapsed_s)
-    return max(total - elapsed_s, 0.0)
+    return max(total - elapsed_s, 0.05 * elapsed_s)

@@ -147,6 +147,7 @@ def tune(
     base = base or RecommenderConfig()
     progress = progress or null_progress
     started = time.perf_counter()
+    progress("tune: splitting", 0, 1)
     try:
         test_split = split(ratings, config.protocol, min_positives=config.min_positives, seed=config.seed)
         val = validation_split(test_split)
