@@ -44,7 +44,7 @@ from tests.support.app_server import REPO, AppServer
 from tests.support.multiserver import button, signed_in, wait_for
 from tests.support.postgres import throwaway_database
 from tests.support.testers import Account, WsTester, create_testers, run_async
-from tests.support.ws_session import SessionClosed
+from tests.support.ws_session import SessionClosed, unescape_markdown
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
@@ -201,7 +201,7 @@ def test_two_servers_share_one_store_one_model_folder_and_never_collide(
                 page = await on_b.session.open_page(DATA_PAGE)
                 bars = [i.proto.text for i in page.elements("progress")]
                 refused = await button(on_b.session, "data-train")
-                warnings = [i.proto.body for i in refused.elements("alert")]  # type: ignore[attr-defined]
+                warnings = [unescape_markdown(i.proto.body) for i in refused.elements("alert")]  # type: ignore[attr-defined]
                 await on_b.session.close()
                 return bars, page.texts(), warnings
 
