@@ -55,16 +55,21 @@ class Deployment:
     common: dict[str, str]
 
 
+def sqlite_deployment(built_data: Path, trained_models: Path, tmp_path: Path) -> Deployment:
+    """One machine: one data folder (catalogue, models, SQLite store) for every process."""
+    data = tmp_path / "data"
+    shutil.copytree(built_data / "parquet", data / "parquet")
+    shutil.copytree(trained_models, data / "models")
+    url = f"sqlite:///{(data / 'app.db').resolve()}"
+    return Deployment(url, data / "models", {"a": data, "b": data, "worker": data}, {})
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def deployment(
     request: pytest.FixtureRequest, built_data: Path, trained_models: Path, tmp_path: Path
 ) -> Iterator[Deployment]:
     if request.param == "sqlite":
-        data = tmp_path / "data"
-        shutil.copytree(built_data / "parquet", data / "parquet")
-        shutil.copytree(trained_models, data / "models")
-        url = f"sqlite:///{(data / 'app.db').resolve()}"
-        yield Deployment(url, data / "models", {"a": data, "b": data, "worker": data}, {})
+        yield sqlite_deployment(built_data, trained_models, tmp_path)
         return
     admin_url = request.getfixturevalue("postgres_admin_url")
     shared = tmp_path / "shared"
@@ -230,9 +235,10 @@ def _cmdline(pid: int) -> list[str]:
         return []
 
 
-def test_with_no_worker_one_server_starts_a_local_worker_process(deployment: Deployment, tmp_path: Path) -> None:
-    if not deployment.store_url.startswith("sqlite"):
-        pytest.skip("one machine, one store: the single-machine install is the SQLite one")
+def test_with_no_worker_one_server_starts_a_local_worker_process(
+    built_data: Path, trained_models: Path, tmp_path: Path
+) -> None:
+    deployment = sqlite_deployment(built_data, trained_models, tmp_path)  # a single-machine install
     with Store.open(deployment.store_url) as store:
         (admin,) = create_testers(store, 1, prefix="admin")
         assert not jobs.workers_alive(store)
