@@ -18,6 +18,12 @@ per click comes from ``/proc/<pid>/stat`` of each server around its clicks.
 Also printed: undo and details clicks; the first page load of a cold server (the first session
 after start: model and catalogue load) and of a warm one (a new visitor once another session has
 run): sign-in page, then sign-in -> feed.
+
+``--during-job`` instead measures feed clicks while a lab evaluation runs in a worker process
+(issue 22: within 1.5x of clicks on an idle server): the app in worker mode, one real ``python -m
+recsys worker``, feed clicks idle, then while a default evaluation runs there (the evaluation is
+checked to be still running after the last click, then cancelled), then idle again; floor clicks
+alternate with them throughout, so the machine's own load shows too.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import asyncio
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -201,6 +208,66 @@ async def feed_clicks(app: AppServer, floor: FloorServer, account: Account, clic
         print(f"  errors shown: {errors[:3]}")
 
 
+async def clicks_block(
+    tester: WsTester, floor_session: StreamlitSession, floor_run: list, n: int
+) -> tuple[list[float], list[float]]:
+    """``n`` feed clicks, each after a floor click: (feed seconds, floor seconds)."""
+    feed, base = [], []
+    for i in range(n):
+        base.append(await floor_click(floor_session, floor_run))
+        click = await tester.rate_first(LIKE if i % 2 else DISLIKE)
+        assert click.acked is not None
+        feed.append(click.acked - click.clicked)
+    return feed, base
+
+
+async def clicks_during_job(app: AppServer, floor: FloorServer, data: Path, account: Account, clicks: int) -> None:
+    from recsys.config import Settings
+    from recsys.evaluation import jobs as lab_jobs
+    from recsys.evaluation.config import EvaluationConfig
+    from recsys.store import jobs as rows
+
+    settings = Settings(data_dir=data)
+    async with (
+        StreamlitSession(app.url, timeout=120) as app_session,
+        StreamlitSession(floor.url, timeout=120) as floor_session,
+    ):
+        tester = WsTester(account, app_session)
+        await tester.log_in()
+        floor_run = [await floor_session.run()]
+        for _ in range(3):  # warm-up of both
+            await floor_click(floor_session, floor_run)
+            await tester.rate_first(LIKE)
+        idle1 = await clicks_block(tester, floor_session, floor_run, clicks)
+        with Store.open(settings.store_url) as store:
+            job = lab_jobs.enqueue_evaluation(settings, store, account.username, EvaluationConfig(), 120.0)
+            deadline = time.monotonic() + 120
+            while (row := rows.get(store, job.id)) is not None and row.state == "queued":
+                assert time.monotonic() < deadline, "the worker never started the evaluation"
+                await asyncio.sleep(0.2)  # polling another process's state, bounded
+            await asyncio.sleep(5)  # past the evaluation's loading, into its scoring
+            busy = await clicks_block(tester, floor_session, floor_run, clicks)
+            row = rows.get(store, job.id)
+            assert row is not None and row.state == "running", f"the evaluation ended before the clicks: {row}"
+            stage = row.stage
+            lab_jobs.cancel(settings, store, job.id, account.username)
+            while (row := rows.get(store, job.id)) is not None and row.active:
+                await asyncio.sleep(0.2)
+        idle2 = await clicks_block(tester, floor_session, floor_run, clicks)
+    idle = idle1[0] + idle2[0]
+    idle_floor = idle1[1] + idle2[1]
+    print(f"{clicks} feed clicks per block (idle, during the evaluation, idle), floor clicks alternating; ms")
+    for name, (feed, base) in (("idle", (idle, idle_floor)), ("evaluation running", busy)):
+        print(
+            f"  {name:20s} feed p50 {ms(feed, 50):7.1f} p95 {ms(feed, 95):7.1f}   floor p50 {ms(base, 50):6.1f}"
+            f"   feed/floor {ms(feed, 50) / ms(base, 50):.2f}x"
+        )
+    print(f"  the evaluation was at: {stage}")
+    ratio = ms(busy[0], 50) / ms(idle, 50)
+    norm = (ms(busy[0], 50) / ms(busy[1], 50)) / (ms(idle, 50) / ms(idle_floor, 50))
+    print(f"  feed click p50 during / idle = {ratio:.2f}x (target <= 1.5x); relative to the floor {norm:.2f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("/work/mirror-data"), help="a built data folder (copied)")
@@ -211,6 +278,7 @@ def main() -> None:
         default="none",
         help="run the clicks under a running experiment on the movie section (default: none, live weights)",
     )
+    ap.add_argument("--during-job", action="store_true", help="clicks while an evaluation runs in a worker")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="click-bench-") as tmp:
         work = Path(tmp)
@@ -218,14 +286,47 @@ def main() -> None:
         script = work / "floor" / "floor_app.py"
         script.parent.mkdir()
         script.write_text(FLOOR_APP)
-        app = AppServer(data, log_path=work / "app.log")
         floor = FloorServer(script, log_path=work / "floor.log")
-        with app, floor:
-            asyncio.run(feed_clicks(app, floor, account, args.clicks))
-        with Store.open(f"sqlite:///{(data / 'app.db').resolve()}") as store:
-            logged = records.exposure_frame(store, user_id=account.user_id)
-        settings = ", ".join(f"{k} {v}" for k, v in sorted(logged["setting"].value_counts().rows()))
-        print(f"  exposure log: {logged.height} cards of {logged['render'].n_unique()} renders ({settings or 'none'})")
+        if not args.during_job:
+            app = AppServer(data, log_path=work / "app.log")
+            with app, floor:
+                asyncio.run(feed_clicks(app, floor, account, args.clicks))
+            with Store.open(f"sqlite:///{(data / 'app.db').resolve()}") as store:
+                logged = records.exposure_frame(store, user_id=account.user_id)
+            settings = ", ".join(f"{k} {v}" for k, v in sorted(logged["setting"].value_counts().rows()))
+            print(
+                f"  exposure log: {logged.height} cards of {logged['render'].n_unique()} renders ({settings or 'none'})"
+            )
+            return
+        nice = os.environ.get("CINEBLEND_WORKER_NICE")  # passed on to the worker (0: as the app)
+        app = AppServer(
+            data,
+            log_path=work / "app.log",
+            env={"CINEBLEND_JOBS": "worker", **({"CINEBLEND_WORKER_NICE": nice} if nice else {})},
+        )
+        worker_env = app.environment()
+        with open(work / "worker.log", "wb") as log_file:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "recsys", "worker"],
+                cwd=REPO,
+                env=worker_env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            from recsys.jobs import workers_alive
+
+            with Store.open(f"sqlite:///{(data / 'app.db').resolve()}") as store:
+                deadline = time.monotonic() + 60
+                while not workers_alive(store):
+                    assert time.monotonic() < deadline, "the worker did not start"
+                    time.sleep(0.2)
+            os.environ["CINEBLEND_JOBS"] = "worker"  # this process only queues
+            with app, floor:
+                asyncio.run(clicks_during_job(app, floor, data, account, args.clicks))
+        finally:
+            worker.terminate()
+            worker.wait(30)
 
 
 if __name__ == "__main__":

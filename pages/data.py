@@ -5,7 +5,7 @@ import streamlit as st
 from recsys.config import IMDB_FILES, IMDB_OPTIONAL_FILES
 from recsys.errors import CineBlendError
 from recsys.timefmt import readable_time
-from recsys.ui import jobs, plain, resources
+from recsys.ui import jobs, plain, resources, retrain_panel
 from recsys.urls import mask_url
 
 cfg = resources.settings()
@@ -93,4 +93,5 @@ if resources.has_catalog(cfg):
             "`python -m recsys train`."
         )
         st.button("Retrain the model", key="data-train", on_click=jobs.request, args=("train",))
+    retrain_panel.show(cfg, may_run)  # scheduled retraining (issue 22 item 5)
 jobs.panel(cfg)

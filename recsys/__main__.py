@@ -262,9 +262,13 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    niceness = jobs.lower_priority()
     with Store.open(settings.store_url) as store:
-        print(f"Worker {jobs.SERVER_ID} running the jobs of {safe_url(settings.store_url)}", file=sys.stderr)
+        print(
+            f"Worker {jobs.SERVER_ID} running the jobs of {safe_url(settings.store_url)} (niceness {niceness})",
+            file=sys.stderr,
+        )
         jobs.JobRunner(settings, store, mode="worker").serve(stop, parent_pid=args.parent)
     return 0
 

@@ -13,11 +13,17 @@ store so every server counts the same: one active lab job per user, at most
 :data:`~recsys.evaluation.background.WINDOW_S` per user. ``tune`` is for analysts and admins
 (checked when requested and again when it starts).
 
-Progress text is in plain words (:func:`plain_stage`: "Scoring 603 test users"). The time left
-(:func:`status`) comes from the cost model's estimate, scaled by how long the last runs on this
-store took against their own estimates (:func:`calibrated`), then corrected by the run's own
-pace once it is late. Not yet measured on the mirror (the 1.5x target of issue 19 is open): the
-first run uses the cost model alone, later ones its calibration.
+A demo session's run "with app users' ratings" reads the shared store's ratings, as it did before
+the job runner (:class:`recsys.demo.DemoStore` routes ``all_interactions`` to the shared store):
+the persona's own clicks live in that browser session only, which a worker process cannot see,
+and they are no app user's ratings.
+
+Progress text is in plain words (:func:`plain_stage`: "Scoring 603 test users"); the job's
+fraction is the share of the whole run's work done (:mod:`recsys.evaluation.pace`). The time left
+(:func:`status`) blends the estimate (the stage schedule scaled by the data size, then by how long
+the last runs on this store took against their own estimates: :func:`calibrated`) with the run's
+own pace, which takes over from 15% of the work on. Measured with ``bench/time_left.py`` on the
+mirror (see :mod:`recsys.evaluation.pace`).
 
 Example::
 
@@ -42,6 +48,7 @@ from recsys.errors import EvaluationError, ModelError
 from recsys.evaluation import visitors
 from recsys.evaluation.background import RUNS_PER_WINDOW, WINDOW_S, human_seconds
 from recsys.evaluation.config import EvaluationConfig
+from recsys.evaluation.pace import Schedule, evaluation_schedule, evaluation_seconds, time_left, tune_schedule
 from recsys.progress import OverallProgress, Phase, Progress
 from recsys.store import Store
 from recsys.store import jobs as rows
@@ -94,10 +101,22 @@ def plain_stage(stage: str, done: float, total: float | None) -> str:
         return f"Ranking with each model{on}"
     if stage.startswith("evaluation: ranking stages"):
         return f"Trying the ranking-stage settings ({min(int(done) + 1, n)} of {n})" if n else "Trying ranking stages"
+    if stage.startswith("evaluation: served lists"):
+        return "Ranking the served lists at the longest cut-off (test split)"
     if stage.startswith("evaluation: segments"):
         return "Measuring segments and new users"
     if stage.startswith("new users"):
         return "Simulating new users " + stage.removeprefix("new users ").strip()
+    if stage.startswith("tune: loading data"):
+        return "Loading the ratings"
+    if stage.startswith("tune: splitting"):
+        return "Splitting the ratings (validation and test)"
+    if stage.startswith("tune: catalogue scorers"):
+        return "Fitting the catalogue scorers"
+    if stage.startswith("tune: hybrid"):
+        return "Scoring validation users with the best ALS settings"
+    if stage.startswith("tune: test"):
+        return "Checking the chosen settings on the test split"
     if stage.startswith("tune: ALS grid"):
         return f"Trying ALS settings ({min(int(done) + 1, n)} of {n})" if n else "Trying ALS settings"
     if stage.startswith("tune: weight grid"):
@@ -106,9 +125,13 @@ def plain_stage(stage: str, done: float, total: float | None) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _plain(progress: Progress) -> Progress:
+def _plain(progress: Progress, schedule: Schedule) -> Progress:
+    """Reports in plain words, with the whole job's fraction done (:mod:`recsys.evaluation.pace`)
+    as the one count the job's row keeps."""
+    tracker = schedule.tracker()
+
     def report(stage: str, done: float, total: float | None) -> None:
-        progress(plain_stage(stage, done, total), done, total)
+        progress(plain_stage(stage, done, total), tracker(stage, done, total), 1.0)
 
     return report
 
@@ -131,7 +154,7 @@ def _run_evaluation(settings: Settings, progress: OverallProgress) -> None:
     params = _params()
     job = jobs.current()
     config = EvaluationConfig.from_dict(params["config"])
-    report = _plain(progress.phase("run"))
+    report = _plain(progress.phase("run"), evaluation_schedule(config))
     name, notes = params.get("name"), params.get("notes")
     who = job.requested_by if job else None
     with Catalog(settings.parquet_dir) as catalog, Store.open(settings.store_url) as store:
@@ -171,14 +194,56 @@ def _run_tune(settings: Settings, progress: OverallProgress) -> None:
 
     params = _params()
     config = TuneConfig.quick() if params.get("quick") else TuneConfig()
-    report = _plain(progress.phase("run"))
-    report("loading data", 0, 1)
+    from recsys.models.artifacts import latest_version
+
+    # the catalogue scorers are reused when there is a live model (fitted on this catalogue)
+    report = _plain(
+        progress.phase("run"), _tune_schedule(config, reused=latest_version(settings.models_dir) is not None)
+    )
+    report("tune: loading data", 0, 2)
     with Catalog(settings.parquet_dir) as catalog:
         titles = catalog.all_titles()
         ratings = evaluation_ratings(catalog.movielens_ratings(in_catalog_only=True), None, titles["tconst"].to_list())
-    result = tune(titles, ratings, config, progress=report)
+    report("tune: loading data", 1, 2)
+    reuse = _live_catalogue_scorers(settings, titles)
+    report("tune: loading data", 2, 2)
+    result = tune(titles, ratings, config, reuse=reuse, progress=report)
     path = write_tuned(result, settings.models_dir)
     jobs.set_result({"tuned": str(path.name), "summary": result.render().splitlines()[:3]})
+
+
+def _live_catalogue_scorers(settings: Settings, titles: Any) -> dict[str, Any]:
+    """The live model's catalogue-only scorers (TF-IDF content, IMDb popularity) when they were
+    fitted on this catalogue with the settings ``tune`` uses: refitting them cost 9-11 s of a
+    14-29 s quick tune on the mirror, reusing them about 1 s (the model's load)."""
+    from recsys.models import registry
+    from recsys.models.service import Recommender, RecommenderConfig, catalogue_fingerprint
+
+    try:
+        model = Recommender.load_latest(settings.models_dir)
+    except ModelError:
+        return {}
+    if model.catalogue != catalogue_fingerprint(titles):
+        return {}
+    base = RecommenderConfig()
+    return {
+        name: scorer
+        for name, scorer in model.hybrid.scorers.items()
+        if name in registry.SCORERS
+        and model.config.scorer_config(name) == base.scorer_config(name)
+        and registry.SCORERS[name].depends_on_catalogue_only(base.scorer_config(name))
+    }
+
+
+def _tune_schedule(config: Any, *, reused: bool = True) -> Schedule:
+    return tune_schedule(len(config.factors) * len(config.regularization), len(config.weight_grid()), reused=reused)
+
+
+def tune_estimate_s(quick: bool) -> float:
+    """``tune``'s expected wall time on the mirror (its schedule's seconds)."""
+    from recsys.evaluation.tuning import TuneConfig
+
+    return _tune_schedule(TuneConfig.quick() if quick else TuneConfig()).total
 
 
 def _admit(store: Store, requested_by: str | None, params: dict[str, Any] | None) -> None:
@@ -266,16 +331,18 @@ def enqueue_evaluation(
     at a time, the rate limit). ``estimate_s`` is the cost model's figure; ``name`` / ``notes``
     go to the stored run (a failed or cancelled run is kept with them too); ``visitor`` (from
     :func:`recsys.evaluation.visitors.visitor_params`) marks a demo visitor's run."""
-    params = {"config": config.to_dict(), "raw_estimate_s": float(estimate_s), "name": name, "notes": notes}
+    raw = evaluation_seconds(config, estimate_s)
+    params = {"config": config.to_dict(), "raw_estimate_s": raw, "name": name, "notes": notes}
     params.update(visitor or {})
     runner = jobs.runner(settings, store)
-    return runner.submit(EVALUATE, who, params=params, estimate_s=calibrated(store, EVALUATE, estimate_s))
+    return runner.submit(EVALUATE, who, params=params, estimate_s=calibrated(store, EVALUATE, raw))
 
 
 def enqueue_tune(settings: Settings, store: Store, who: str, *, quick: bool = True) -> rows.Job:
     """Queue ``tune`` (``quick``: the small grid) for an analyst or admin ``who``."""
-    params = {"quick": bool(quick)}
-    return jobs.runner(settings, store).submit(TUNE, who, params=params)
+    raw = tune_estimate_s(quick)
+    params = {"quick": bool(quick), "raw_estimate_s": raw}
+    return jobs.runner(settings, store).submit(TUNE, who, params=params, estimate_s=calibrated(store, TUNE, raw))
 
 
 def cancel(settings: Settings, store: Store, job_id: int, who: str, *, any_job: bool = False) -> bool:
@@ -300,24 +367,6 @@ class Status:
         return int(value) if value is not None else None
 
 
-def time_left(estimate_s: float | None, elapsed_s: float, fraction: float) -> float | None:
-    """Seconds left: the estimate minus the time spent; once the run is past its estimate, its
-    own pace (elapsed x (1 - f) / f, f the share of work done) or at least 10% of the elapsed.
-
-    >>> time_left(60.0, 20.0, 0.3)
-    40.0
-    >>> round(time_left(60.0, 80.0, 0.8), 1)
-    20.0
-    """
-    if estimate_s is None:
-        return None
-    left = estimate_s - elapsed_s
-    if left > 0:
-        return left
-    pace = elapsed_s * (1 - fraction) / fraction if 0 < fraction < 1 else 0.0
-    return max(pace, 0.1 * elapsed_s)
-
-
 def status(store: Store, job_id: int) -> Status | None:
     """The job's state for the page (from the store: any server's job), or None."""
     job = rows.get(store, job_id)
@@ -331,7 +380,8 @@ def status(store: Store, job_id: int) -> Status | None:
     end = job.finished_at or now
     elapsed = (end - job.started_at).total_seconds() if job.started_at else 0.0
     if job.state == rows.RUNNING:
-        left = time_left(job.estimate_s, elapsed, job.fraction)
+        reported = (job.updated_at - job.started_at).total_seconds() if job.started_at else None
+        left = time_left(job.estimate_s, elapsed, job.fraction, reported)
         if left is None:
             tail = f"{elapsed:.0f} s so far"
         else:

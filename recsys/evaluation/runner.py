@@ -121,6 +121,7 @@ _STAGE_DATA = "evaluation: loading data"
 _STAGE_FIT = "evaluation: fitting models"
 _STAGE_MODELS = "evaluation: models"
 _STAGE_SEGMENTS = "evaluation: segments and new users"
+_STAGE_DEEP = "evaluation: served lists at the longest cut-off"
 
 
 def evaluate_catalogue(
@@ -450,10 +451,12 @@ def _run_stage(
             # the stages re-rank a list of length K: the served lists at the longest cut-off are
             # ranked by the stages at that length (one more pass; the figures at K stay as served)
             t0 = time.perf_counter()
+            progress(_STAGE_DEEP, 0, 1)
             deep = max(at_ks)
             fn = served_mod.served_fn(index, comps, weights, served_mod.ItemFacts.of(index, titles), chosen, deep)
             longer = evaluate(index, fn, deep, at_ks=at_ks)
             results[SERVED].at_k, results[SERVED].top_long = longer.at_k, longer.top
+            progress(_STAGE_DEEP, 1, 1)
             timings["served_at_ks_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         swept = run_sweep(index, comps, steps, k, genres=genres, progress=progress, taste=taste, at_ks=at_ks)

@@ -173,6 +173,7 @@ def tune(
     base = base or RecommenderConfig()
     progress = progress or null_progress
     started = time.perf_counter()
+    progress("tune: splitting", 0, 1)
     try:
         test_split = split(ratings, config.protocol, min_positives=config.min_positives, seed=config.seed)
         val = validation_split(test_split)
@@ -182,6 +183,7 @@ def tune(
         raise EvaluationError(
             f"No user has {config.min_positives} or more positives in the validation split; tuning needs more ratings."
         )
+    progress("tune: catalogue scorers", 0, 1)
     fixed = registry.fit_catalogue_scorers(
         TrainingData(titles=titles), {n: base.scorer_config(n) for n in registry.names()}, reuse
     )
@@ -217,6 +219,7 @@ def tune(
     # 2. weight grid on validation, scores computed once
     t0 = time.perf_counter()
     configs = {name: base.scorer_config(name) for name in registry.names()} | {"als": als_cfg}
+    progress("tune: hybrid", 0, 1)
     hybrid = _hybrid(val, titles, fixed, configs)
     weight_rows: list[dict[str, Any]] = []
     combos = config.weight_grid()
@@ -239,10 +242,10 @@ def tune(
     test_index = SplitIndex(test_split)
     default_cfgs = {name: base.scorer_config(name) for name in registry.names()}
     test_figures: dict[str, float] = {}
-    for label, cfgs, weights in (
-        ("chosen", configs, best_w[1]),
-        ("defaults", default_cfgs, dict(base.hybrid.weights)),
+    for i, (label, cfgs, weights) in enumerate(
+        (("chosen", configs, best_w[1]), ("defaults", default_cfgs, dict(base.hybrid.weights)))
     ):
+        progress("tune: test", i, 2)
         h = _hybrid(test_split, titles, fixed, cfgs)
         with blas_single_thread():
             raw = component_scores(h, test_index)
@@ -254,6 +257,7 @@ def tune(
                 test_figures["popularity"] = float(
                     evaluate(test_index, component_fn(raw, "popularity"), config.k).summary[config.metric]
                 )
+    progress("tune: test", 2, 2)
     timings["test_s"] = time.perf_counter() - t0
     timings["total_s"] = time.perf_counter() - started
     return TuneResult(

@@ -104,6 +104,8 @@ def _show(job: rows.Job, mine: set[int]) -> None:
     label = spec.label if spec else job.kind
     where = jobs.server_label(job.server)
     who = f" by {job.requested_by}" if job.requested_by else ""
+    if (job.params or {}).get("scheduled"):
+        who = " by the retraining schedule"
     if job.state == rows.RUNNING:
         st.progress(job.fraction, text=f"{label}: {job.stage} ({job.fraction:.0%})")
         st.caption(f"Started{who} at {jobs.when(job.started_at)} on {where}.")

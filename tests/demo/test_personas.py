@@ -135,6 +135,9 @@ def test_a_demo_session_reads_the_persona_and_never_writes_the_shared_store() ->
                 refused()
             assert str(info.value) == READ_ONLY
         assert shared.all_interactions().is_empty() and shared.get_user(user.username) is None
+        # the lab's "app users' ratings" are the shared store's, in the session as in a worker
+        # (which never sees a session): the persona's clicks are not among them
+        assert demo.all_interactions().is_empty()
         assert weights.current(shared) == SHARED_WEIGHTS
 
         again = open_demo(persona, shared)  # a new demo session starts from the persona again

@@ -28,7 +28,6 @@ import random
 import shutil
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,9 +41,10 @@ from recsys.models.service import Recommender, latest_version
 from recsys.store import Store
 from recsys.store import jobs as job_rows
 from tests.support.app_server import REPO, AppServer
+from tests.support.multiserver import button, signed_in, wait_for
 from tests.support.postgres import throwaway_database
-from tests.support.testers import Account, WsTester, create_testers, feed_tconsts, run_async, signed_in
-from tests.support.ws_session import SessionClosed, StreamlitSession, trigger
+from tests.support.testers import Account, WsTester, create_testers, feed_tconsts, run_async
+from tests.support.ws_session import SessionClosed, unescape_markdown
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
@@ -73,14 +73,6 @@ def database(postgres_admin_url: str) -> Iterator[str]:
         yield url.render_as_string(hide_password=False)
 
 
-def wait_for(what: str, check: object, timeout: float = 60) -> None:
-    """Poll another process's state (the store) until ``check()`` holds; bounded."""
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def expected_feed(store: Store, account: Account, shared: Path, n: int) -> set[str]:
     """The movie section the app's own feed function gives ``account`` now (live weights,
     newest model), computed in the test's process."""
@@ -90,13 +82,6 @@ def expected_feed(store: Store, account: Account, shared: Path, n: int) -> set[s
         model = Recommender.load_latest(shared / "models")
         sections = recommend_for_user(user, n, catalog=catalog, store=store, recommender=model, kinds=("movie",))
     return set(sections["movie"]["tconst"].to_list())
-
-
-async def button(session: StreamlitSession, key: str) -> object:
-    """Click the button ``key`` of the page the session shows last; the run that follows."""
-    run = session.runs[-1]
-    widget = run.widget("button", key=key)
-    return await session.run([trigger(widget)], widget.fragment_id)
 
 
 async def burst_then_kill(server: AppServer, accounts: list[Account]) -> list[WsTester]:
@@ -211,7 +196,7 @@ def test_two_servers_share_one_store_one_model_folder_and_never_collide(
                 page = await on_b.session.open_page(DATA_PAGE)
                 bars = [i.proto.text for i in page.elements("progress")]
                 refused = await button(on_b.session, "data-train")
-                warnings = [i.proto.body for i in refused.elements("alert")]  # type: ignore[attr-defined]
+                warnings = [unescape_markdown(i.proto.body) for i in refused.elements("alert")]  # type: ignore[attr-defined]
                 await on_b.session.close()
                 return bars, page.texts(), warnings
 
