@@ -2,7 +2,9 @@
 
 import streamlit as st
 
+from recsys import invites
 from recsys.errors import CineBlendError, DuplicateUserError, RegistrationError
+from recsys.roles import ROLE_LABELS
 from recsys.ui import auth, cards, demo, plain, resources, shell
 
 cfg = resources.settings()
@@ -14,6 +16,19 @@ if user is not None:  # just signed in (or a stale /login link): go to the landi
 st.title("CineBlend")
 st.write("Movie and TV recommendations that learn from every like. Sign in or create an account.")
 fresh = not store.has_users()
+invite_token = str(st.query_params.get(invites.QUERY_PARAM) or "").strip()
+if invite_token:
+    try:
+        invite = invites.check(store, invite_token)
+    except invites.InviteError as exc:
+        plain.alert("error", exc, icon=":material/link_off:")
+    else:
+        plain.alert(
+            "info",
+            f"You are invited as {ROLE_LABELS.get(invite.role, invite.role).lower()}: create your account under "
+            f"Register. The link works once, until {invite.expires_at:%Y-%m-%d %H:%M} UTC.",
+            icon=":material/mail:",
+        )
 if fresh:
     st.info(
         "Welcome! This is a fresh install: create the first account under **Register**. It becomes "
@@ -22,7 +37,10 @@ if fresh:
     )
 
 login_tab, register_tab = st.tabs(
-    ["Log in", "Register"], default="Register" if fresh else "Log in", key="login-tabs", on_change="rerun"
+    ["Log in", "Register"],
+    default="Register" if fresh or invite_token else "Log in",
+    key="login-tabs",
+    on_change="rerun",
 )
 with login_tab:
     auth.login_form(store, cfg)
@@ -36,21 +54,26 @@ with register_tab:
         password = st.text_input("Password", type="password", key="reg-password", max_chars=128)
         repeat = st.text_input("Repeat password", type="password", key="reg-repeat", max_chars=128)
         st.caption(auth.PASSWORD_HELP)
-        st.caption(auth.FIRST_ACCOUNT_HELP)
+        if not invite_token:
+            st.caption(auth.FIRST_ACCOUNT_HELP)
+        # the outcome shows right above the button that caused it (not below the fold)
+        outcome = st.empty()
         submitted = st.form_submit_button("Register", type="primary")
     if submitted:
-        if password != repeat:
-            st.error("The two passwords differ; type the same password twice.")
-        else:
-            try:
-                auth.register_and_sign_in(store, cfg, username, name, email, password)
-            except RegistrationError as exc:
-                st.error(cards.problem_list(exc.problems))
-            except (DuplicateUserError, auth.RateLimitedError) as exc:
-                plain.alert("error", exc)
+        with outcome.container():
+            if password != repeat:
+                st.error("The two passwords differ; type the same password twice.")
             else:
-                # the cookie component reruns the app once the cookie is set (no st.rerun here)
-                st.success("Account created and signed in. Opening your page…")
+                try:
+                    auth.register_and_sign_in(store, cfg, username, name, email, password, invite=invite_token or None)
+                except RegistrationError as exc:
+                    st.error(cards.problem_list(exc.problems))
+                except (DuplicateUserError, auth.RateLimitedError, invites.InviteError) as exc:
+                    plain.alert("error", exc)
+                else:
+                    st.query_params.pop(invites.QUERY_PARAM, None)
+                    # the cookie component reruns the app once the cookie is set (no st.rerun here)
+                    st.success("Account created and signed in. Opening your page…")
 
 st.divider()
 st.subheader("Try a demo profile", anchor=False)

@@ -28,12 +28,13 @@ import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 
+from recsys import invites
 from recsys.clientip import client_address
 from recsys.config import Settings
 from recsys.errors import CineBlendError, DuplicateUserError, UnknownUserError
 from recsys.store import Store, User
 from recsys.store.accounts import check_password, register
-from recsys.throttle import Refusal, Throttle
+from recsys.throttle import Limits, Refusal, Throttle
 from recsys.ui import demo, plain, resources, state
 
 log = logging.getLogger(__name__)
@@ -329,8 +330,14 @@ def _session_id() -> str:
 
 
 def throttle() -> Throttle:
-    """Limits over the app's one store (never a demo session's copy)."""
-    return Throttle(resources.shared_store())
+    """Limits over the app's one store (never a demo session's copy), as configured."""
+    cfg = resources.settings()
+    limits = Limits.of(
+        account_failures=cfg.signin_account_failures,
+        client_failures=cfg.signin_client_failures,
+        registrations_per_hour=cfg.registrations_per_hour,
+    )
+    return Throttle(resources.shared_store(cfg), limits=limits)
 
 
 def issue_cookie(cfg: Settings, user: User) -> None:
@@ -372,11 +379,30 @@ def login_form(store: Store, cfg: Settings) -> None:
         st.success("Signed in. Opening your page…")
 
 
-def register_and_sign_in(store: Store, cfg: Settings, username: str, name: str, email: str, password: str) -> User:
+def register_and_sign_in(
+    store: Store, cfg: Settings, username: str, name: str, email: str, password: str, invite: str | None = None
+) -> User:
     """Create the account and sign it in. Raises RateLimitedError (too many sign-ups from this
-    client), RegistrationError or DuplicateUserError."""
+    client), InviteError, RegistrationError or DuplicateUserError.
+
+    With a valid ``invite`` token (:mod:`recsys.invites`) the per-client limit neither refuses
+    nor counts the registration (an office behind one address); a used, expired or unknown
+    token counts like any registration attempt, so guessing tokens stays limited.
+    """
     limits = throttle()
     client = client_id()
+    if invite:
+        try:
+            invites.check(store, invite)
+        except invites.InviteError:
+            refusal = limits.registration_refusal(client)
+            if refusal is not None:
+                raise RateLimitedError(refusal.message) from None
+            limits.registered(client)
+            raise
+        user = invites.register(store, invite, username, name, email, password)
+        issue_cookie(cfg, user)
+        return user
     refusal = limits.registration_refusal(client)
     if refusal is not None:
         raise RateLimitedError(refusal.message)

@@ -8,6 +8,7 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from recsys.enrich import TMDB_ATTRIBUTION
+from recsys.roles import ADMIN, ANALYST
 from recsys.store import User
 from recsys.ui import auth, cards, demo, resources
 
@@ -42,15 +43,20 @@ def page_names(user: User | None, *, has_catalog: bool) -> list[str]:
 
     Signed out: sign in / register, and data (on a fresh install the first account, which becomes
     the admin, is made there, then the admin downloads the data). Signed in without a catalogue:
-    the data page (its download buttons are the admin's). Signed in but not onboarded:
-    onboarding. Otherwise the feed and the rest.
+    the data page (its download buttons are the admin's) and the account. Signed in but not
+    onboarded: onboarding first, and the account right away (change the password or delete the
+    account before rating anything); an admin or analyst also reaches the lab without
+    onboarding, which is offered to them, not forced (issue 20, item 4). Otherwise the feed and
+    the rest. Example: a new analyst sees ``["onboarding", "account", "evaluation", "data"]``.
     """
     if user is None:
         return ["login", "data"]
     if not has_catalog:
-        return ["data"]
+        return ["data", "account"]
     if user.onboarding_step != "done":
-        return ["onboarding", "data"]
+        if user.role in (ADMIN, ANALYST):
+            return ["onboarding", "account", "evaluation", "data"]
+        return ["onboarding", "account", "data"]
     return ["feed", "search", "history", "account", "evaluation", "data"]
 
 
