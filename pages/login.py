@@ -60,20 +60,21 @@ with register_tab:
         outcome = st.empty()
         submitted = st.form_submit_button("Register", type="primary")
     if submitted:
-        with outcome.container():
-            if password != repeat:
-                st.error("The two passwords differ; type the same password twice.")
+        # the account is made (and its cookie component rendered) outside the form: a component
+        # inside a form never reruns the app; only the outcome's text goes in the form
+        if password != repeat:
+            outcome.error("The two passwords differ; type the same password twice.")
+        else:
+            try:
+                auth.register_and_sign_in(store, cfg, username, name, email, password, invite=invite_token or None)
+            except RegistrationError as exc:
+                outcome.error(cards.problem_list(exc.problems))
+            except (DuplicateUserError, auth.RateLimitedError, invites.InviteError) as exc:
+                outcome.error(plain.md_escape(exc))
             else:
-                try:
-                    auth.register_and_sign_in(store, cfg, username, name, email, password, invite=invite_token or None)
-                except RegistrationError as exc:
-                    st.error(cards.problem_list(exc.problems))
-                except (DuplicateUserError, auth.RateLimitedError, invites.InviteError) as exc:
-                    plain.alert("error", exc)
-                else:
-                    st.query_params.pop(invites.QUERY_PARAM, None)
-                    # the cookie component reruns the app once the cookie is set (no st.rerun here)
-                    st.success("Account created and signed in. Opening your page…")
+                # the cookie component reruns the app once the cookie is set (no st.rerun here,
+                # nor a change of the query string); the switch to the landing page drops ?invite=
+                outcome.success("Account created and signed in. Opening your page…")
 
 st.divider()
 st.subheader("Try a demo profile", anchor=False)
