@@ -5,7 +5,7 @@ import streamlit as st
 from recsys import invites
 from recsys.errors import CineBlendError, DuplicateUserError, RegistrationError
 from recsys.roles import ROLE_LABELS
-from recsys.ui import auth, cards, demo, plain, resources, shell
+from recsys.ui import auth, cards, demo, plain, resources, shell, state
 
 cfg = resources.settings()
 store = resources.store(cfg)
@@ -15,6 +15,9 @@ if user is not None:  # just signed in (or a stale /login link): go to the landi
 
 st.title("CineBlend")
 st.write("Movie and TV recommendations that learn from every like. Sign in or create an account.")
+note = st.session_state.get(state.SIGNED_OUT_NOTE)
+if note:  # why this tab was signed out (role or password changed, account deleted ...)
+    plain.alert(note[0], note[1], icon=":material/logout:")
 fresh = not store.has_users()
 invite_token = str(st.query_params.get(invites.QUERY_PARAM) or "").strip()
 if invite_token:

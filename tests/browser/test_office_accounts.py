@@ -149,3 +149,31 @@ def test_seven_testers_from_one_address_register_through_invite_links(
         expect(again.get_by_text("This invite link was already used")).to_be_visible()
     finally:
         context.close()
+
+
+def test_a_role_change_signs_the_open_tab_out_with_a_message(page: Page, app_data_dir: Path, shots: Shots) -> None:
+    with store_of(app_data_dir) as store:
+        role = "admin" if store.has_users() else None
+        users.add(store, "office_root2", "Office Root", "root2@office.example", PASSWORD, role=role)
+        users.add(store, "office_ann", "Ann Analyst", "ann@office.example", PASSWORD)
+    sign_in(page, "office_ann")
+    expect(page.get_by_role("heading", name="Get started")).to_be_visible()
+    settle(page)
+    with store_of(app_data_dir) as store:
+        users.grant(store, "office_ann", "analyst")  # the admin, elsewhere
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Account").click()
+    message = "Your role changed to Analyst (live weights); please sign in again."
+    expect(page.get_by_text(message)).to_be_visible()
+    expect(form(page, LOGIN_SUBMIT)).to_be_visible()
+    settle(page)
+    expect(page.get_by_text(message)).to_be_visible()  # still there after the cookie's own rerun
+    shot = shots("sign-in-after-role-change")
+    keep_shot(shot, "sign-in-after-forced-sign-out.png")
+    # signing in again gives the new role's pages (the lab before any onboarding)
+    login = form(page, LOGIN_SUBMIT)
+    login.get_by_role("textbox", name="Username").fill("office_ann")
+    login.get_by_role("textbox", name="Password").fill(PASSWORD)
+    button(page, LOGIN_SUBMIT).click()
+    nav = page.get_by_test_id("stSidebarNav")
+    expect(nav.get_by_role("link", name="Evaluation lab")).to_be_visible()
+    expect(page.get_by_text(message)).to_have_count(0)
