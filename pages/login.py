@@ -81,12 +81,14 @@ with register_tab:
 
 st.divider()
 st.subheader("Try a demo profile", anchor=False)
+unavailable: CineBlendError | None = None
 try:
     personas = resources.personas(cfg)
 except CineBlendError as exc:
-    personas = []
-    st.caption(f"Demo profiles are unavailable: {exc}")
-if personas:
+    personas, unavailable = [], exc
+if unavailable is not None:  # one line, not two (issue 20)
+    st.caption(f"Demo profiles are unavailable: {plain.md_escape(unavailable)}")
+elif personas:
     st.caption(
         "See a mature feed in one click: each profile is a MovieLens user with a long history. "
         "Demo profiles are read-only; your clicks there stay in this browser tab."
