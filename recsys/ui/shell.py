@@ -97,6 +97,24 @@ def home_script(user: User | None, *, has_catalog: bool) -> str:
     return PAGES[page_names(user, has_catalog=has_catalog)[0]][0]
 
 
+#: On a narrow screen the sidebar covers the page; Streamlit leaves it open after a page is
+#: chosen there (seen at 390 px, issue 20), so a click on a navigation link closes it. A constant
+#: script: no data goes in. Installed once per browser tab.
+CLOSE_SIDEBAR_ON_NAV = """<script>
+if (!window.cbCloseSidebarOnNav) {
+  window.cbCloseSidebarOnNav = true;
+  window.parent.document.addEventListener("click", (event) => {
+    if (!window.parent.matchMedia("(max-width: 640px)").matches) return;
+    if (!event.target.closest('[data-testid="stSidebarNav"] a')) return;
+    setTimeout(() => {
+      const close = window.parent.document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+      if (close) close.click();
+    }, 0);
+  }, true);
+}
+</script>"""
+
+
 def sidebar(user: User | None) -> None:
     cards.inject_styles()
     with st.sidebar:
@@ -110,4 +128,5 @@ def sidebar(user: User | None) -> None:
         st.caption(ATTRIBUTION)
         if resources.settings().tmdb_api_key:
             st.caption(TMDB_ATTRIBUTION)
+        st.html(CLOSE_SIDEBAR_ON_NAV, unsafe_allow_javascript=True)
     cards.flash()

@@ -5,6 +5,9 @@ page. The office's address has used up its registrations for the hour (a plain r
 refused with the wait), yet all seven colleagues, from that same address, register through their
 links and land on onboarding with the role the link chose; a used link says so. Screenshots of
 the admin section with its invites go to ``test-artifacts/browser/`` (and ``$CINEBLEND_SHOTS``).
+
+Also here: a tab signed out by a role change says so on the sign-in page (item 5), and on a
+phone choosing a page closes the sidebar that covered it (item 7).
 """
 
 from __future__ import annotations
@@ -177,3 +180,29 @@ def test_a_role_change_signs_the_open_tab_out_with_a_message(page: Page, app_dat
     nav = page.get_by_test_id("stSidebarNav")
     expect(nav.get_by_role("link", name="Evaluation lab")).to_be_visible()
     expect(page.get_by_text(message)).to_have_count(0)
+
+
+@pytest.mark.parametrize(("width", "closes"), [(390, True), (1280, False)])
+def test_choosing_a_page_on_a_phone_closes_the_sidebar(
+    page: Page, app_data_dir: Path, width: int, closes: bool
+) -> None:
+    """Issue 20, item 7: at 390 px the sidebar covered the page it had just opened."""
+    username = f"office_phone{width}"
+    with store_of(app_data_dir) as store:
+        users.add(store, username, "Phone User", f"{username}@office.example", PASSWORD)
+    page.set_viewport_size({"width": width, "height": 844})
+    sign_in(page, username)
+    expect(page.get_by_role("heading", name="Get started")).to_be_visible()
+    settle(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    if width < 640:
+        page.get_by_test_id("stExpandSidebarButton").click()
+    expect(page.get_by_test_id("stSidebarNav")).to_be_in_viewport()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Account").click()
+    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    settle(page)
+    if closes:
+        expect(page.get_by_test_id("stSidebarNav")).not_to_be_in_viewport()
+    else:
+        expect(page.get_by_test_id("stSidebarNav")).to_be_in_viewport()
+    assert sidebar.count() == 1
