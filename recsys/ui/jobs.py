@@ -25,7 +25,7 @@ import streamlit as st
 from recsys import jobs
 from recsys.config import Settings
 from recsys.errors import CineBlendError
-from recsys.progress import short_count
+from recsys.progress import plain_stage, short_count
 from recsys.roles import may_run_jobs
 from recsys.store import jobs as rows
 from recsys.ui import auth, plain, resources, state
@@ -112,7 +112,7 @@ def _show(job: rows.Job, mine: set[int], *, privileged: bool) -> None:
     where = f" on {jobs.server_label(job.server)}" if privileged else ""
     who = f" by {job.requested_by}" if job.requested_by and privileged else ""
     if job.state == rows.RUNNING:
-        st.progress(job.fraction, text=f"{label}: {job.stage} ({job.fraction:.0%})")
+        st.progress(job.fraction, text=f"{label}: {plain_stage(job.stage)} ({job.fraction:.0%})")
         st.caption(f"Started{who} at {jobs.when(job.started_at)}{where}.")
     elif job.state == rows.QUEUED:
         st.progress(0.0, text=f"{label}: queued behind this server's running job")
