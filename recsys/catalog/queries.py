@@ -106,7 +106,8 @@ ten of votes is worth another TIER_WEIGHT, so a famous prefix match beats an exa
 to far fewer people (issue 20): "the silence" leads with The Silence of the Lambs (1.46M votes)
 over The Silence (2019, 48k), "breaking" with Breaking Bad (2.4M) over Breaking (2022, 6k);
 "batman" still leads with Batman (1989, 400k) over Batman Begins (1.6M), and "harbor" with
-Harbor (120 votes) over Harbor Lights (90,000). Measured on the mirror catalogue."""
+Harbor (120 votes) over Harbor Lights (90,000); "godfather" lists The Godfather, Part II (1.3M),
+then Godfather (2022, 7k). Measured on the mirror catalogue."""
 
 # match tier (3 exact, 2 prefix, 1 whole words, 0 substring) x TIER_WEIGHT + log10(votes)
 # + TIER_WEIGHT per power of ten of votes above FAME_LOG10
