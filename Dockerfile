@@ -1,6 +1,6 @@
 # CineBlend app server. The same two steps as the README: scripts/start.sh's install
 # (scripts/_venv.sh: .venv with the pinned requirements and the package), then scripts/start.sh,
-# which starts `streamlit run app.py`. compose.yaml runs two of these behind a sticky proxy.
+# which starts `streamlit run app.py` (through recsys.ui.serve). compose.yaml runs two of these behind a sticky proxy.
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \

@@ -4,7 +4,7 @@ import streamlit as st
 
 from recsys.demo import READ_ONLY
 from recsys.errors import CineBlendError, RegistrationError
-from recsys.onboarding import GENRE_COUNT
+from recsys.onboarding import GENRE_COUNT, genre_options
 from recsys.roles import ROLE_LABELS
 from recsys.store.accounts import change_password
 from recsys.ui import admin, auth, cards, demo, resources, state
@@ -22,7 +22,7 @@ st.caption(f"Role: {ROLE_LABELS.get(user.role, user.role)}")
 
 st.subheader("Favourite genres", anchor=False)
 try:
-    all_genres = resources.catalog(cfg).genres()
+    all_genres = genre_options(resources.catalog(cfg), show_adult=cfg.show_adult)
 except CineBlendError:
     all_genres = list(user.favourite_genres)
 
@@ -52,10 +52,11 @@ with st.form("password-form", clear_on_submit=True):
     new = st.text_input("New password", type="password", key="acct-pw-new", max_chars=128)
     repeat = st.text_input("Repeat new password", type="password", key="acct-pw-repeat", max_chars=128)
     st.caption(auth.PASSWORD_HELP)
+    outcome = st.empty()  # right above the button that caused it (the cookie component stays outside)
     changed = st.form_submit_button("Change password")
 if changed:
     if new != repeat:
-        st.error("The two new passwords differ; type the same password twice.")
+        outcome.error("The two new passwords differ; type the same password twice.")
     else:
         problem = auth.verify_own_password(user, current, "The current password")
         try:
@@ -63,10 +64,10 @@ if changed:
                 raise RegistrationError([problem])
             change_password(store, user, current, new)
         except RegistrationError as exc:
-            st.error(cards.problem_list(exc.problems))
+            outcome.error(cards.problem_list(exc.problems))
         else:
             auth.issue_cookie(cfg, store.get_user_by_id(user.id) or user)  # this session stays signed in
-            st.success("Password changed: your other sessions are signed out. Use the new one next time.")
+            outcome.success("Password changed: your other sessions are signed out. Use the new one next time.")
 
 st.subheader("Sign out", anchor=False)
 st.button("Log out", key="acct-logout", icon=":material/logout:", on_click=auth.request_logout)
@@ -79,7 +80,7 @@ st.text_input("Your password, to confirm", type="password", key="acct-delete-pas
 st.button(
     "Delete my account",
     key="acct-delete",
-    type="primary",
+    type="secondary",
     icon=":material/delete_forever:",
     on_click=auth.delete_own_account,
     args=("acct-delete-password",),

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from recsys.config import IMDB_FILES, IMDB_OPTIONAL_FILES
+from recsys.config import DEFAULT_IMDB_BASE_URL, DEFAULT_MOVIELENS_URL, IMDB_FILES, IMDB_OPTIONAL_FILES
 from recsys.errors import CineBlendError
 from recsys.timefmt import readable_time
 from recsys.ui import jobs, plain, resources, retrain_panel
-from recsys.urls import mask_url
+from recsys.urls import mask_url, public_source
 
 cfg = resources.settings()
 may_run = jobs.may_start(cfg)
@@ -16,28 +16,39 @@ if not may_run:
     jobs.admin_only_note(resources.has_catalog(cfg))
 elif not resources.has_catalog(cfg):
     st.info(
-        "Welcome to CineBlend. Before anyone can sign in, the app needs its catalogue: "
+        "Welcome to CineBlend. Before testers can rate anything, the app needs its catalogue: "
         "download the public IMDb and MovieLens files below (a few hundred MB from IMDb, "
         "about 1 MB from MovieLens), then it builds a local catalogue. This takes a few minutes "
         "and is needed only once."
     )
 
+# where the files come from and go to are the admin's business (issue 20, item 6): a mirror's
+# path or a private host and the server's folders are not shown to anyone else
+imdb_source = f"`{mask_url(cfg.imdb_base_url)}`" if may_run else public_source(cfg.imdb_base_url, DEFAULT_IMDB_BASE_URL)
+movielens_source = (
+    f"`{mask_url(cfg.movielens_url)}`" if may_run else public_source(cfg.movielens_url, DEFAULT_MOVIELENS_URL)
+)
+stored = (
+    f"Files are stored under `{cfg.data_dir}/raw/`; the catalogue keeps movies, TV series and mini-series with "
+    f"at least {cfg.min_votes} IMDb votes, under `{cfg.data_dir}/parquet/`."
+    if may_run
+    else f"The catalogue keeps movies, TV series and mini-series with at least {cfg.min_votes} IMDb votes."
+)
 st.subheader("What is downloaded, and from where")
 st.markdown(
     f"""
-- **IMDb non-commercial datasets** from `{mask_url(cfg.imdb_base_url)}`: {", ".join(f"`{f}`" for f in IMDB_FILES)}
+- **IMDb non-commercial datasets** from {imdb_source}: {", ".join(f"`{f}`" for f in IMDB_FILES)}
   (titles, ratings, directors and writers) and, for cast names,
   {", ".join(f"`{f}`" for f in IMDB_OPTIONAL_FILES)}.
   Terms: personal and non-commercial use only, see
   [IMDb's non-commercial licensing](https://developer.imdb.com/non-commercial-datasets/).
   Information courtesy of IMDb (https://www.imdb.com). Used with permission.
-- **MovieLens ml-latest-small** (100,000 ratings by 600 users) from `{mask_url(cfg.movielens_url)}`, used as
+- **MovieLens ml-latest-small** (100,000 ratings by 600 users) from {movielens_source}, used as
   background ratings for collaborative filtering. Terms: research use, no redistribution, cite
   F. Maxwell Harper and Joseph A. Konstan, *The MovieLens Datasets: History and Context*, ACM TiiS
   2015; see [GroupLens' usage license](https://files.grouplens.org/datasets/movielens/ml-latest-small-README.html).
 
-Files are stored under `{cfg.data_dir}/raw/`; the catalogue keeps movies, TV series and
-mini-series with at least {cfg.min_votes} IMDb votes, under `{cfg.data_dir}/parquet/`.
+{stored}
 The same steps on the command line: `python -m recsys fetch` then `python -m recsys build`.
 """
 )

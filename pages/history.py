@@ -64,7 +64,7 @@ def hidden_listing() -> None:
         st.info("No hidden titles: “Not interested” in the feed hides a title here.")
         return
     page = page_of(shown.height)
-    st.caption(f"{shown.height} hidden titles")
+    st.caption(f"{shown.height} hidden title{'' if shown.height == 1 else 's'}")
     for row in shown.slice((page - 1) * PAGE_SIZE, PAGE_SIZE).to_dicts():
         with st.container(border=True, key=f"hidden-{row['tconst']}"):
             text, buttons = st.columns([3, 2])
@@ -94,7 +94,7 @@ def rated_listing() -> None:
         st.info("Nothing rated here yet: rate titles in your feed or in search.")
         return
     page = page_of(shown.height)
-    st.caption(f"{shown.height} titles")
+    st.caption(f"{shown.height} title{'' if shown.height == 1 else 's'}")
     for row in shown.slice((page - 1) * PAGE_SIZE, PAGE_SIZE).to_dicts():
         with st.container(border=True, key=f"hist-{row['tconst']}"):
             text, buttons = st.columns([3, 2])

@@ -2,8 +2,10 @@
 
 import streamlit as st
 
+from recsys import invites
 from recsys.errors import CineBlendError, DuplicateUserError, RegistrationError
-from recsys.ui import auth, cards, demo, plain, resources, shell
+from recsys.roles import ROLE_LABELS
+from recsys.ui import auth, cards, demo, plain, resources, shell, state
 
 cfg = resources.settings()
 store = resources.store(cfg)
@@ -13,7 +15,23 @@ if user is not None:  # just signed in (or a stale /login link): go to the landi
 
 st.title("CineBlend")
 st.write("Movie and TV recommendations that learn from every like. Sign in or create an account.")
+note = st.session_state.get(state.SIGNED_OUT_NOTE)
+if note:  # why this tab was signed out (role or password changed, account deleted ...)
+    plain.alert(note[0], note[1], icon=":material/logout:")
 fresh = not store.has_users()
+invite_token = str(st.query_params.get(invites.QUERY_PARAM) or "").strip()
+if invite_token:
+    try:
+        invite = invites.check(store, invite_token)
+    except invites.InviteError as exc:
+        plain.alert("error", exc, icon=":material/link_off:")
+    else:
+        plain.alert(
+            "info",
+            f"You are invited as {ROLE_LABELS.get(invite.role, invite.role).lower()}: create your account under "
+            f"Register. The link works once, until {invite.expires_at:%Y-%m-%d %H:%M} UTC.",
+            icon=":material/mail:",
+        )
 if fresh:
     st.info(
         "Welcome! This is a fresh install: create the first account under **Register**. It becomes "
@@ -22,7 +40,10 @@ if fresh:
     )
 
 login_tab, register_tab = st.tabs(
-    ["Log in", "Register"], default="Register" if fresh else "Log in", key="login-tabs", on_change="rerun"
+    ["Log in", "Register"],
+    default="Register" if fresh or invite_token else "Log in",
+    key="login-tabs",
+    on_change="rerun",
 )
 with login_tab:
     auth.login_form(store, cfg)
@@ -36,30 +57,38 @@ with register_tab:
         password = st.text_input("Password", type="password", key="reg-password", max_chars=128)
         repeat = st.text_input("Repeat password", type="password", key="reg-repeat", max_chars=128)
         st.caption(auth.PASSWORD_HELP)
-        st.caption(auth.FIRST_ACCOUNT_HELP)
+        if not invite_token:
+            st.caption(auth.FIRST_ACCOUNT_HELP)
+        # the outcome shows right above the button that caused it (not below the fold)
+        outcome = st.empty()
         submitted = st.form_submit_button("Register", type="primary")
     if submitted:
+        # the account is made (and its cookie component rendered) outside the form: a component
+        # inside a form never reruns the app; only the outcome's text goes in the form
         if password != repeat:
-            st.error("The two passwords differ; type the same password twice.")
+            outcome.error("The two passwords differ; type the same password twice.")
         else:
             try:
-                auth.register_and_sign_in(store, cfg, username, name, email, password)
+                auth.register_and_sign_in(store, cfg, username, name, email, password, invite=invite_token or None)
             except RegistrationError as exc:
-                st.error(cards.problem_list(exc.problems))
-            except (DuplicateUserError, auth.RateLimitedError) as exc:
-                plain.alert("error", exc)
+                outcome.error(cards.problem_list(exc.problems))
+            except (DuplicateUserError, auth.RateLimitedError, invites.InviteError) as exc:
+                outcome.error(plain.md_escape(exc))
             else:
-                # the cookie component reruns the app once the cookie is set (no st.rerun here)
-                st.success("Account created and signed in. Opening your page…")
+                # the cookie component reruns the app once the cookie is set (no st.rerun here,
+                # nor a change of the query string); the switch to the landing page drops ?invite=
+                outcome.success("Account created and signed in. Opening your page…")
 
 st.divider()
 st.subheader("Try a demo profile", anchor=False)
+unavailable: CineBlendError | None = None
 try:
     personas = resources.personas(cfg)
 except CineBlendError as exc:
-    personas = []
-    st.caption(f"Demo profiles are unavailable: {exc}")
-if personas:
+    personas, unavailable = [], exc
+if unavailable is not None:  # one line, not two (issue 20)
+    st.caption(f"Demo profiles are unavailable: {plain.md_escape(unavailable)}")
+elif personas:
     st.caption(
         "See a mature feed in one click: each profile is a MovieLens user with a long history. "
         "Demo profiles are read-only; your clicks there stay in this browser tab."

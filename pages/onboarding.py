@@ -85,7 +85,7 @@ def picks(step: str) -> None:
         f"Pick at least {onboarding.TITLE_COUNT} {noun} you liked. These are popular {noun} of "
         "your genres mixed with what is trending; search for anything else."
     )
-    st.caption(f"{len(liked)} of {onboarding.TITLE_COUNT} picked")
+    st.caption(onboarding.picked_text(len(liked)))
     if error:
         plain.alert("error", error)
 
@@ -131,7 +131,11 @@ if step == "genres":
         "Favourite genres",
         options,
         selection_mode="multi",
-        default=[g for g in user.favourite_genres if g in options][: onboarding.GENRE_COUNT],
+        # no default once the callback has set the value (Streamlit warns, with a stack trace
+        # in the server log, about a widget given both)
+        default=None
+        if "onb-genres" in st.session_state
+        else [g for g in user.favourite_genres if g in options][: onboarding.GENRE_COUNT],
         key="onb-genres",
         on_change=genres_changed,
     )

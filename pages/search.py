@@ -37,7 +37,16 @@ text = st.text_input(
     on_change=reset_page,
     placeholder="e.g. amelie, lighthouse, star wa…",
 )
-f1, f2, f3, f4 = st.columns([1, 2, 2, 1])
+# the filters fold away (a phone showed results ~1,300 px down under them; issue 20)
+_state = st.session_state
+filtering = bool(
+    _state.get("search-kind", "All") != "All"
+    or _state.get("search-genres")
+    or _state.get("search-min-rating")
+    or (_state.get("search-years") and tuple(_state["search-years"]) != (stats.get("year_min"), stats.get("year_max")))
+)
+filters_box = st.expander("Filters: type, genres, years, rating", icon=":material/filter_list:", expanded=filtering)
+f1, f2, f3, f4 = filters_box.columns([1, 2, 2, 1])
 kind_label = f1.radio("Type", list(KINDS), key="search-kind", on_change=reset_page)
 genres = f2.multiselect("Genres (any of)", catalog.genres(), key="search-genres", on_change=reset_page)
 y_lo, y_hi = int(stats.get("year_min") or 1900), int(stats.get("year_max") or 2030)
@@ -70,7 +79,8 @@ def why_nothing(offset: int) -> str:
             found = f"more than {PAGE_SIZE * 5}" if unfiltered > PAGE_SIZE * 5 else str(unfiltered)
             what = f"match “{words}”" if words else "are in the catalogue"
             return (
-                f"No titles match with the filters ({'; '.join(filters)}): {found} titles {what} without "
+                f"No titles match with the filters ({'; '.join(filters)}): {found} title{'' if found == '1' else 's'} "
+                f"{what} without "
                 "them. Widen the filters."
             )
     if words:

@@ -6,6 +6,8 @@
     users revoke USERNAME ROLE
     users remove USERNAME
     users reset-password USERNAME [--password-stdin]
+    users invite [--role R] [--hours H] [--base-url URL] [--by USERNAME]
+    users invites
 
 Passwords come from standard input with ``--password-stdin`` (the first line, without its line
 end), else from a prompt that does not echo (typed twice). Every refusal is one ``error:`` line
@@ -101,7 +103,34 @@ def _reset_password(args: argparse.Namespace, settings: Settings, store: Store, 
     return 0
 
 
+def _invite(args: argparse.Namespace, settings: Settings, store: Store, users: ModuleType) -> int:
+    from recsys import invites
+
+    by = users.get(store, args.by).username if args.by else None
+    new = invites.create(store, args.role, created_by=by, hours=args.hours)
+    print(f"Invite for a {new.invite.role}, works once until {new.invite.expires_at:%Y-%m-%d %H:%M} UTC:")
+    print(new.link(args.base_url or settings.public_url))
+    return 0
+
+
+def _invites(args: argparse.Namespace, settings: Settings, store: Store, users: ModuleType) -> int:
+    from recsys import invites
+
+    rows = invites.listing(store)
+    if not rows:
+        print("No invites yet; make one with `python -m recsys users invite --role tester`.")
+        return 0
+    columns = ("id", "role", "status", "created", "created by", "expires", "used by")
+    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
+    print("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
+    for row in rows:
+        print("  ".join(row[c].ljust(widths[c]) for c in columns).rstrip())
+    return 0
+
+
 _ACTIONS = {
+    "invite": _invite,
+    "invites": _invites,
     "add": _add,
     "list": _list,
     "grant": _grant,
@@ -115,7 +144,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``users`` and its subcommands on the main parser's subparsers."""
     p = sub.add_parser(
         "users",
-        help="manage accounts: add, list, grant, revoke, remove, reset-password",
+        help="manage accounts: add, list, grant, revoke, remove, reset-password, invite",
         description="Manage the app's accounts in the store (DATABASE_URL or data/app.db). Roles: "
         f"{', '.join(ROLES)}; the first account of a fresh install is the admin.",
     )
@@ -146,3 +175,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     q = users.add_parser("reset-password", help="set a new password (ends the account's sessions)")
     q.add_argument("username")
     q.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+
+    q = users.add_parser("invite", help="print a one-time invite link (registers past the per-address limit)")
+    q.add_argument("--role", default="tester", help=f"{role_help} (default tester)")
+    q.add_argument("--hours", type=float, default=72.0, help="hours the link works (default 72, at most 720)")
+    q.add_argument(
+        "--base-url", help="the app's address in the link (default CINEBLEND_PUBLIC_URL or http://localhost:8501)"
+    )
+    q.add_argument("--by", metavar="USERNAME", help="the admin recorded as the invite's creator")
+
+    users.add_parser("invites", help="every invite: role, status (open, used, expired), who used it")

@@ -93,6 +93,16 @@ class Settings:
     trusted_proxies: tuple[Network, ...] = ()
     #: days the feed's exposure log keeps its rows (CINEBLEND_EXPOSURE_RETENTION_DAYS; 0 = forever)
     exposure_retention_days: int = 90
+    #: sign-in and registration limits (recsys.throttle.Limits): failed sign-ins per account as
+    #: seen from one address before the waits start (CINEBLEND_SIGNIN_ACCOUNT_FAILURES), per
+    #: address over any accounts (CINEBLEND_SIGNIN_CLIENT_FAILURES), registration attempts per
+    #: address and hour (CINEBLEND_REGISTRATIONS_PER_HOUR; invite links are not counted)
+    signin_account_failures: int = 3
+    signin_client_failures: int = 10
+    registrations_per_hour: int = 5
+    #: the app's address as people reach it, for invite links made on the command line
+    #: (CINEBLEND_PUBLIC_URL); the Account page uses the address the admin's browser shows
+    public_url: str = "http://localhost:8501"
 
     @property
     def max_uncompressed_bytes(self) -> int:
@@ -248,6 +258,18 @@ def parse_duckdb_memory(value: str) -> str:
     return f"{match.group(1)}{match.group(2).upper().replace('I', 'i')}"
 
 
+def _count_setting(name: str, default: int, values: dict[str, object], *, minimum: int = 0) -> int:
+    """A whole-number setting of at least ``minimum``; ConfigError naming the variable otherwise."""
+    raw = _get(name, str(default), values)
+    try:
+        value = int(raw or default)
+        if value < minimum:
+            raise ValueError
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}, got {raw!r}.") from exc
+    return value
+
+
 def get_settings() -> Settings:
     """Read settings now (environment first, then ``.streamlit/secrets.toml``)."""
     values = _read_secrets()
@@ -277,6 +299,10 @@ def get_settings() -> Settings:
     memory_raw = _get("CINEBLEND_DUCKDB_MEMORY", None, values)
     people = (_get("CINEBLEND_WITH_PEOPLE", "1", values) or "1").lower() not in ("0", "false", "no")
     return Settings(
+        signin_account_failures=_count_setting("CINEBLEND_SIGNIN_ACCOUNT_FAILURES", 3, values),
+        signin_client_failures=_count_setting("CINEBLEND_SIGNIN_CLIENT_FAILURES", 10, values),
+        registrations_per_hour=_count_setting("CINEBLEND_REGISTRATIONS_PER_HOUR", 5, values, minimum=1),
+        public_url=(_get("CINEBLEND_PUBLIC_URL", None, values) or "http://localhost:8501").rstrip("/"),
         data_dir=Path(_get("CINEBLEND_DATA_DIR", "data", values) or "data"),
         imdb_base_url=_get("CINEBLEND_IMDB_BASE_URL", DEFAULT_IMDB_BASE_URL, values) or DEFAULT_IMDB_BASE_URL,
         movielens_url=_get("CINEBLEND_MOVIELENS_URL", DEFAULT_MOVIELENS_URL, values) or DEFAULT_MOVIELENS_URL,

@@ -653,7 +653,7 @@ register(
         "download and build",
         phases=_fetch_build_phases,
         run=_fetch_build,
-        done="Catalogue and recommender ready. Sign in or register to start rating.",
+        done="Catalogue and recommender ready.",
     )
 )
 register(

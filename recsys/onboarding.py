@@ -20,6 +20,9 @@ MIN_RATING = 5.0
 """Titles rated under this on IMDb are not offered as things to "like"."""
 EXCLUDED_GENRES = frozenset({"Adult"})
 """Left out of the pills and the candidates unless ``CINEBLEND_SHOW_ADULT`` is set."""
+NOT_TASTES = frozenset({"Short", "Game-Show", "Talk-Show", "News", "Reality-TV"})
+"""Formats rather than tastes (issue 20): never offered as favourite genres (the catalogue keeps
+their titles; a liked talk show still counts)."""
 GENRE_SHARE = 3
 """Of every GENRE_SHARE + 1 candidates, GENRE_SHARE come from the chosen genres, one from trending."""
 STEP_TITLES = {
@@ -40,9 +43,18 @@ def excluded_genres(show_adult: bool = False) -> frozenset[str]:
 
 
 def genre_options(catalog: Catalog, *, show_adult: bool = False) -> list[str]:
-    """The genres offered as pills (Adult left out unless ``show_adult``)."""
-    excluded = excluded_genres(show_adult)
+    """The genres offered as pills (and on the Account page): Adult left out unless
+    ``show_adult``, formats such as Talk-Show or News (:data:`NOT_TASTES`) always."""
+    excluded = excluded_genres(show_adult) | NOT_TASTES
     return [g for g in catalog.genres() if g not in excluded]
+
+
+def picked_text(n: int) -> str:
+    """The onboarding counter: ``"3 of 5 picked"`` while short, then ``"6 picked (at least 5
+    needed)"`` -- never "6 of 5"."""
+    if n < TITLE_COUNT:
+        return f"{n} of {TITLE_COUNT} picked"
+    return f"{n} picked (at least {TITLE_COUNT} needed)"
 
 
 def _offerable(row: dict, excluded: frozenset[str]) -> bool:

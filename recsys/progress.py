@@ -127,3 +127,35 @@ def short_count(n: float) -> str:
             return f"{n:,.0f}" if unit == "" else f"{n:,.1f}{unit}"
         n /= 1000
     return f"{n:,.1f}T"
+
+
+#: What the app shows for the short stage names the build and the models report (issue 20: "check",
+#: "people", "write", "tokens", "als" read as jargon on the data page).
+PLAIN_STAGES = {
+    "check": "checking the downloaded files",
+    "crew": "directors and writers",
+    "people": "cast names",
+    "languages": "title languages",
+    "movielens": "MovieLens ratings",
+    "write": "writing the catalogue",
+    "verify": "checking the new catalogue",
+    "swap": "switching to the new catalogue",
+    "als": "collaborative model",
+    "content": "content model",
+    "tokens": "title words",
+    "iterations": "training rounds",
+}
+
+
+def plain_stage(stage: str) -> str:
+    """``stage`` with each ``": "``-separated part that is a short stage name replaced by words
+    (:data:`PLAIN_STAGES`); a count in brackets after it is kept.
+
+    >>> plain_stage("Training the recommender: als: iterations (6 of 15)")
+    'Training the recommender: collaborative model: training rounds (6 of 15)'
+    """
+    parts = []
+    for part in stage.split(": "):
+        word, sep, rest = part.partition(" (")
+        parts.append(PLAIN_STAGES.get(word, word) + sep + rest)
+    return ": ".join(parts)

@@ -52,7 +52,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -86,6 +86,27 @@ class Rule:
 ACCOUNT = Rule("account", free=3, base_s=15.0, cap_s=900.0)
 CLIENT = Rule("client", free=10, base_s=15.0, cap_s=900.0)
 REGISTER = Rule("register", free=4, base_s=3600.0, cap_s=3600.0)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The three rules a :class:`Throttle` applies; the defaults are the schedule above. The free
+    counts are settings (``recsys.config``: ``CINEBLEND_SIGNIN_ACCOUNT_FAILURES``,
+    ``CINEBLEND_SIGNIN_CLIENT_FAILURES``, ``CINEBLEND_REGISTRATIONS_PER_HOUR``)."""
+
+    account: Rule = ACCOUNT
+    client: Rule = CLIENT
+    register: Rule = REGISTER
+
+    @classmethod
+    def of(cls, *, account_failures: int, client_failures: int, registrations_per_hour: int) -> Limits:
+        """Rules with these free counts and the default waits. ``registrations_per_hour=5``: five
+        attempts from one address, then an hour's wait (the fifth is counted and blocks)."""
+        return cls(
+            account=replace(ACCOUNT, free=account_failures),
+            client=replace(CLIENT, free=client_failures),
+            register=replace(REGISTER, free=max(0, registrations_per_hour - 1)),
+        )
 
 
 @dataclass(frozen=True)
@@ -127,11 +148,13 @@ def now() -> datetime:
 
 
 class Throttle:
-    """The limits over one store, with an injectable clock (default :func:`now`)."""
+    """The limits over one store, with an injectable clock (default :func:`now`) and rules
+    (default :class:`Limits`, the schedule above)."""
 
-    def __init__(self, store: Store, clock: Clock | None = None) -> None:
+    def __init__(self, store: Store, clock: Clock | None = None, limits: Limits | None = None) -> None:
         self.store = store
         self._clock = clock
+        self.limits = limits or Limits()
 
     def clock(self) -> datetime:
         return self._clock() if self._clock is not None else now()
@@ -161,20 +184,20 @@ class Throttle:
         return self._refusal(
             [
                 (
-                    ACCOUNT,
+                    self.limits.account,
                     _seen_from(normalise_username(username), client),
                     "Too many failed sign-ins for this account.",
                 ),
-                (CLIENT, client, "Too many failed sign-ins from your address."),
+                (self.limits.client, client, "Too many failed sign-ins from your address."),
             ]
         )
 
     def login_failed(self, username: str, client: str) -> None:
-        self._count(ACCOUNT, _seen_from(normalise_username(username), client))
-        self._count(CLIENT, client)
+        self._count(self.limits.account, _seen_from(normalise_username(username), client))
+        self._count(self.limits.client, client)
 
     def login_succeeded(self, username: str, client: str) -> None:
-        self.store.throttle_clear(_key(ACCOUNT, _seen_from(normalise_username(username), client)))
+        self.store.throttle_clear(_key(self.limits.account, _seen_from(normalise_username(username), client)))
 
     def _reserve(self, rule: Rule, value: str, reason: str) -> ThrottleState | Refusal:
         """Reserve one attempt on ``rule``'s key for ``value``: the reservation, or why not."""
@@ -192,10 +215,10 @@ class Throttle:
     def _reserve_account(self, account: str, client: str) -> ThrottleState | Refusal:
         """Refuse a blocked client (not counted), else reserve an attempt on the account; a
         refusal never costs the account anything (module docstring)."""
-        refusal = self._refusal([(CLIENT, client, "Too many failed sign-ins from your address.")])
+        refusal = self._refusal([(self.limits.client, client, "Too many failed sign-ins from your address.")])
         if refusal is not None:
             return refusal
-        return self._reserve(ACCOUNT, account, "Too many failed sign-ins for this account.")
+        return self._reserve(self.limits.account, account, "Too many failed sign-ins for this account.")
 
     def checked(
         self,
@@ -216,7 +239,7 @@ class Throttle:
         """
         if session is not None:
             account = _seen_from(normalise_username(username), f"session:{session}")
-            reserved = self._reserve(ACCOUNT, account, "Too many wrong passwords in this session.")
+            reserved = self._reserve(self.limits.account, account, "Too many wrong passwords in this session.")
         else:
             account = _seen_from(normalise_username(username), client)
             reserved = self._reserve_account(account, client)
@@ -231,11 +254,11 @@ class Throttle:
             self.store.throttle_release(reserved)
             raise
         if result is None:
-            self._failed(ACCOUNT, account, reserved)
+            self._failed(self.limits.account, account, reserved)
             if session is None:
-                self._count(CLIENT, client)
+                self._count(self.limits.client, client)
             return None
-        self.store.throttle_clear(_key(ACCOUNT, account))
+        self.store.throttle_clear(_key(self.limits.account, account))
         return result
 
     def sign_in(self, username: str, password: str, client: str) -> User | Refusal | None:
@@ -246,8 +269,8 @@ class Throttle:
     # -- registration ------------------------------------------------------------------------
 
     def registration_refusal(self, client: str) -> Refusal | None:
-        return self._refusal([(REGISTER, client, "Too many new accounts from your address.")])
+        return self._refusal([(self.limits.register, client, "Too many new accounts from your address.")])
 
     def registered(self, client: str) -> None:
         """Count a registration from ``client`` (made, or refused as a duplicate)."""
-        self._count(REGISTER, client)
+        self._count(self.limits.register, client)

@@ -39,4 +39,14 @@ def mask_urls_in(text: str) -> str:
     return _URL.sub(lambda m: mask_url(m.group(0)), text)
 
 
-__all__ = ["mask_url", "mask_urls_in"]
+def public_source(url: str, default: str) -> str:
+    """How a download source is named to someone who is not an admin: the public default as a
+    code span, anything else (a mirror's path, a private host) only as "a configured mirror".
+
+    >>> public_source("/srv/mirror/imdb", "https://datasets.imdbws.com/")
+    'a configured mirror'
+    """
+    return f"`{mask_url(default)}`" if url.rstrip("/") == default.rstrip("/") else "a configured mirror"
+
+
+__all__ = ["mask_url", "mask_urls_in", "public_source"]

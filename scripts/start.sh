@@ -7,4 +7,6 @@ source scripts/_venv.sh requirements.txt
 # uvicorn must not rewrite the client address from X-Forwarded-For itself: the app decides,
 # trusting only CINEBLEND_TRUSTED_PROXIES (recsys/clientip.py)
 export FORWARDED_ALLOW_IPS=""
-exec .venv/bin/python -m streamlit run app.py "$@"
+# recsys.ui.serve is `streamlit run` with the app's st.navigation pages settled before the first
+# session (without it, deep links opened in the first second show "Page not found")
+exec .venv/bin/python -m recsys.ui.serve run app.py "$@"

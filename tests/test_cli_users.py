@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from recsys import invites
 from recsys.config import Settings
 from recsys.store import Store, accounts
 from recsys.store.accounts import check_password
@@ -105,3 +106,26 @@ def test_users_refusals_are_one_line_and_exit_1(
     line = one_line_error(run(*args, stdin=stdin + "\n" if stdin else ""))
     assert says in line, line
     assert roles(app_settings) == before  # nothing changed
+
+
+def test_users_invite_prints_a_one_time_link_and_invites_lists_it(app_settings: Settings, run) -> None:  # type: ignore[no-untyped-def]
+    run("add", "root", "--email", "root@example.com", "--name", "Root", "--password-stdin", stdin=PASSWORD + "\n")
+    assert run("invites").stdout == "No invites yet; make one with `python -m recsys users invite --role tester`.\n"
+    made = run("invite", "--role", "tester", "--base-url", "https://office.example/", "--by", "root")
+    assert made.returncode == 0, made.stderr
+    first, link = made.stdout.splitlines()
+    assert first.startswith("Invite for a tester, works once until ")
+    assert (
+        link.startswith("https://office.example/?invite=") and len(link) > len("https://office.example/?invite=") + 30
+    )
+    with Store.open(app_settings.store_url) as store:
+        bob = invites.register(store, link.split("=", 1)[1], "bob", "Bob", "bob@example.com", PASSWORD)
+    assert bob.role == "tester"
+    listed = run("invites").stdout.splitlines()
+    assert listed[0].split() == ["ID", "ROLE", "STATUS", "CREATED", "CREATED", "BY", "EXPIRES", "USED", "BY"]
+    assert listed[1].split()[:3] == ["1", "tester", "used"] and listed[1].split()[-1] == "bob"
+    refused = run("invite", "--role", "boss")
+    assert (
+        refused.returncode == 1
+        and one_line_error(refused) == "error: Unknown role 'boss'; choose one of admin, analyst, tester."
+    )

@@ -14,6 +14,7 @@ from recsys.config import Settings
 from recsys.errors import FetchError
 from recsys.urls import mask_url, mask_urls_in
 from tests.app.helpers import start, texts
+from tests.badinput.support import make_user, signed_in
 from tests.fixtures.httpserver import FileServer
 from tests.fixtures.make_data import write_raw_fixture
 
@@ -77,6 +78,12 @@ def test_data_page_shows_masked_source_urls(tmp_path: Path, monkeypatch: pytest.
     at = start()  # signed out on a fresh install: the sign-in page opens on Register
     at.switch_page("pages/data.py").run()  # the data page is open to everyone (state, no buttons)
     assert not at.exception
+    page = texts(at)
+    # a visitor is not told where a configured mirror is (issue 20, item 6); the admin is
+    assert page.count("a configured mirror") == 2 and "mirror.example" not in page and "host/x" not in page
+    make_user(Settings(data_dir=tmp_path / "data"), "root", onboarded=False)
+    at = signed_in("root")
+    at.switch_page("pages/data.py").run()
     page = texts(at)
     assert "https://mirror.example/imdb/" in page and "http://host/x" in page
     for secret in (*SECRETS, "hunter2", "s3cr3t", "xuser7"):

@@ -100,13 +100,36 @@ def _core_sql(expr: str) -> str:
     return rf"regexp_replace({text}, '^(the|a|an) ', '')"
 
 
+FAME_LOG10 = 5.5
+"""Votes (as log10: about 316,000) above which a title counts as famous: every further power of
+ten of votes is worth another TIER_WEIGHT, so a famous prefix match beats an exact namesake known
+to far fewer people (issue 20): "the silence" leads with The Silence of the Lambs (1.46M votes)
+over The Silence (2019, 48k), "breaking" with Breaking Bad (2.4M) over Breaking (2022, 6k);
+"batman" still leads with Batman (1989, 400k) over Batman Begins (1.6M), and "harbor" with
+Harbor (120 votes) over Harbor Lights (90,000); "godfather" lists The Godfather, Part II (1.3M),
+then Godfather (2022, 7k). Measured on the mirror catalogue."""
+
 # match tier (3 exact, 2 prefix, 1 whole words, 0 substring) x TIER_WEIGHT + log10(votes)
+# + TIER_WEIGHT per power of ten of votes above FAME_LOG10
 _SCORE_SQL = f"""({TIER_WEIGHT} * CASE
         WHEN q = '' THEN 0
         WHEN cp = q OR co = q THEN 3
         WHEN starts_with(cp, q) OR starts_with(co, q) THEN 2
         WHEN contains(' ' || cp || ' ', ' ' || q || ' ') OR contains(' ' || co || ' ', ' ' || q || ' ') THEN 1
-        ELSE 0 END + log10(1 + coalesce(num_votes, 0)))"""
+        ELSE 0 END + log10(1 + coalesce(num_votes, 0))
+        + {TIER_WEIGHT} * greatest(0, log10(1 + coalesce(num_votes, 0)) - {FAME_LOG10}))"""
+
+_TRAILING_YEAR = re.compile(r"^(?P<text>.*\S)\s+\(?(?P<year>(18|19|20)\d\d)\)?\s*$")
+
+
+def trailing_year(text: str) -> tuple[str, int] | None:
+    """``"Dune 2021"`` -> ``("Dune", 2021)``; ``"Dune (1984)"`` too; None when the text does not
+    end with a year after some words (``"1917"``, ``"Blade Runner 2049"`` stay as typed)."""
+    match = _TRAILING_YEAR.match(text or "")
+    if match is None:
+        return None
+    year = int(match.group("year"))
+    return (match.group("text"), year) if 1874 <= year <= 2035 else None
 
 
 def _limit(value: int) -> int:
@@ -268,7 +291,17 @@ class Catalog:
 
         ``fuzzy``: when the first page finds fewer than ``FUZZY_BELOW`` titles, titles within one
         or two typos of the text (Levenshtein on the core title, or on its start) follow them.
+
+        A year at the end of the text (:func:`trailing_year`: "Dune 2021", "dune (1984)") is
+        read as the start year when some title of the other words has it (within the year
+        filters); otherwise the text is searched as typed ("Wonder Woman 1984" still finds it).
         """
+        split = trailing_year(text)
+        if split is not None:
+            rest, year = split
+            allowed = (year_min is None or year_min <= year) and (year_max is None or year <= year_max)
+            if allowed and self.search(rest, kind, 1, 0, genres, year, year, min_rating).height:
+                return self.search(rest, kind, limit, offset, genres, year, year, min_rating, fuzzy)
         where = ["TRUE"]
         params: list[object] = []
         if kind is not None:

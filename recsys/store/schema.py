@@ -357,3 +357,23 @@ exposures = Table(
     Index(None, "shown_at"),
     sqlite_autoincrement=True,
 )
+
+INVITE_TOKEN_HASH_LEN = 64  # hex SHA-256 of the link's token (the token itself is never stored)
+
+#: One-time invite links (``recsys.invites``): which role the invited account gets, until when the
+#: link works, and who used it. The link's token is kept only as its SHA-256.
+invites = Table(
+    "invites",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(INVITE_TOKEN_HASH_LEN), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_by", String(USERNAME_MAX), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=True),
+    Column("used_by", String(USERNAME_MAX), nullable=True),
+    UniqueConstraint("token_hash"),
+    CheckConstraint(f"role IN ({_roles})", name="role"),
+    sqlite_autoincrement=True,
+)

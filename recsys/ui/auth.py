@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import logging
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
@@ -28,12 +29,14 @@ import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 
+from recsys import invites
 from recsys.clientip import client_address
 from recsys.config import Settings
 from recsys.errors import CineBlendError, DuplicateUserError, UnknownUserError
+from recsys.roles import ROLE_LABELS
 from recsys.store import Store, User
 from recsys.store.accounts import check_password, register
-from recsys.throttle import Refusal, Throttle
+from recsys.throttle import Limits, Refusal, Throttle
 from recsys.ui import demo, plain, resources, state
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,12 @@ INCORRECT = "Username or password is incorrect. Try again or register a new acco
 SESSION_ENDED = (
     "Your session ended (signed out elsewhere, password or role changed, or account removed); sign in again."
 )
+#: Why an open session was signed out, when the store tells (issue 20, item 5); shown on the
+#: sign-in page until the next sign-in. {role}: the new role's label.
+ROLE_CHANGED = "Your role changed to {role}; please sign in again."
+PASSWORD_CHANGED = "Your password was changed (in another window, or by an admin); sign in with the new password."
+ACCOUNT_DELETED = "Your account and its ratings were deleted."
+DEACTIVATED = "Your account was deactivated; ask an admin to reactivate it."
 
 PASSWORD_HELP = (
     "Password: 8-128 characters. Under 16 characters it needs a lower-case and an upper-case "
@@ -134,22 +143,55 @@ def _establish(user: User) -> None:
             "email": user.email,
             state.SESSION_UID: user.id,
             state.SESSION_VERSION: user.session_version,
+            state.SESSION_ROLE: user.role,
+            state.SESSION_PASSWORD: _fingerprint(user.password_hash),
             "logout": None,
         }
     )
+    st.session_state.pop(state.SIGNED_OUT_NOTE, None)
+
+
+def _fingerprint(password_hash: str) -> str:
+    """A short digest of the account's password hash (to tell later that it changed)."""
+    return hashlib.sha256(password_hash.encode("utf-8")).hexdigest()[:16]
+
+
+def ended_because(store: Store) -> str:
+    """Why this session's account is no longer current, as one line for the sign-in page:
+    deleted, deactivated, role changed, password changed, else :data:`SESSION_ENDED` (signed
+    out elsewhere). Reads the account once, compared with what the session signed in with."""
+    uid = st.session_state.get(state.SESSION_UID)
+    user = store.get_user_by_id(uid) if isinstance(uid, int) else None
+    if user is None or user.username != st.session_state.get(state.USERNAME):
+        return ACCOUNT_DELETED
+    if not user.is_active:
+        return DEACTIVATED
+    if st.session_state.get(state.SESSION_ROLE) not in (None, user.role):
+        return ROLE_CHANGED.format(role=ROLE_LABELS.get(user.role, user.role))
+    if st.session_state.get(state.SESSION_PASSWORD) not in (None, _fingerprint(user.password_hash)):
+        return PASSWORD_CHANGED
+    return SESSION_ENDED
 
 
 def _sign_out(auth: stauth.Authenticate, flash: str) -> None:
-    """End this session's sign-in and delete the browser's cookie."""
+    """End this session's sign-in and delete the browser's cookie; the sign-in page then says
+    why (a message a callback left, e.g. the deletion's, else ``flash``) until the next sign-in:
+    a one-run flash would vanish on the cookie component's own rerun a moment later."""
     auth.authentication_controller.logout()  # clears name / username / status; no cookie reread
     auth.cookie_controller.delete_cookie()
     # st.context.cookies keeps the connection's cookie for the session: never read it again
     raw = st.context.cookies.get(COOKIE_NAME)
     st.session_state[state.COOKIE_SEEN] = raw if isinstance(raw, str) else None
-    for key in (state.SESSION_UID, state.SESSION_VERSION, state.SESSION_REVOKED):
+    for key in (
+        state.SESSION_UID,
+        state.SESSION_VERSION,
+        state.SESSION_REVOKED,
+        state.SESSION_ROLE,
+        state.SESSION_PASSWORD,
+    ):
         st.session_state.pop(key, None)
     state.forget_user_scoped(st.session_state)
-    st.session_state.setdefault(state.FLASH, ("info", flash))
+    st.session_state[state.SIGNED_OUT_NOTE] = st.session_state.pop(state.FLASH, None) or ("info", flash)
 
 
 def _cookie_sign_in(store: Store, auth: stauth.Authenticate) -> User | None:
@@ -271,7 +313,7 @@ def gate(store: Store, cfg: Settings) -> User | None:
         if st.session_state.get(state.AUTH_STATUS):
             user = session_user(store)
             if user is None:
-                _sign_out(auth, SESSION_ENDED)
+                _sign_out(auth, ended_because(store))
             return user
         return _cookie_sign_in(store, auth)
 
@@ -330,8 +372,14 @@ def _session_id() -> str:
 
 
 def throttle() -> Throttle:
-    """Limits over the app's one store (never a demo session's copy)."""
-    return Throttle(resources.shared_store())
+    """Limits over the app's one store (never a demo session's copy), as configured."""
+    cfg = resources.settings()
+    limits = Limits.of(
+        account_failures=cfg.signin_account_failures,
+        client_failures=cfg.signin_client_failures,
+        registrations_per_hour=cfg.registrations_per_hour,
+    )
+    return Throttle(resources.shared_store(cfg), limits=limits)
 
 
 def issue_cookie(cfg: Settings, user: User) -> None:
@@ -373,11 +421,30 @@ def login_form(store: Store, cfg: Settings) -> None:
         st.success("Signed in. Opening your page…")
 
 
-def register_and_sign_in(store: Store, cfg: Settings, username: str, name: str, email: str, password: str) -> User:
+def register_and_sign_in(
+    store: Store, cfg: Settings, username: str, name: str, email: str, password: str, invite: str | None = None
+) -> User:
     """Create the account and sign it in. Raises RateLimitedError (too many sign-ups from this
-    client), RegistrationError or DuplicateUserError."""
+    client), InviteError, RegistrationError or DuplicateUserError.
+
+    With a valid ``invite`` token (:mod:`recsys.invites`) the per-client limit neither refuses
+    nor counts the registration (an office behind one address); a used, expired or unknown
+    token counts like any registration attempt, so guessing tokens stays limited.
+    """
     limits = throttle()
     client = client_id()
+    if invite:
+        try:
+            invites.check(store, invite)
+        except invites.InviteError:
+            refusal = limits.registration_refusal(client)
+            if refusal is not None:
+                raise RateLimitedError(refusal.message) from None
+            limits.registered(client)
+            raise
+        user = invites.register(store, invite, username, name, email, password)
+        issue_cookie(cfg, user)
+        return user
     refusal = limits.registration_refusal(client)
     if refusal is not None:
         raise RateLimitedError(refusal.message)
@@ -430,6 +497,6 @@ def delete_own_account(password_key: str) -> None:
         return
     request_logout()
     st.session_state[state.FLASH] = (
-        "info",
+        "success",
         "Your account, your ratings and your rows in the saved models were deleted.",
     )

@@ -58,10 +58,14 @@ def _dialog(catalog: Catalog, user_id: int, tconst: str) -> None:
         parts.append(
             f"<p>IMDb rating <strong>{row['average_rating']:.1f}</strong> from {row.get('num_votes') or 0:,} votes</p>"
         )
+    people = 0
     for label, key in (("Directed by", "directors"), ("Written by", "writers"), ("Starring", "cast")):
         names = _names(row.get(key))
         if names:
+            people += 1
             parts.append(f"<p>{label}: {cards.esc(names)}</p>")
+    if not people:  # say so rather than nothing (issue 20): IMDb's files name nobody for it here
+        parts.append("<p>Cast and crew: not in the catalogue for this title (see IMDb).</p>")
     info = resources.enricher().posters([tconst]).get(tconst)
     if info is not None and info.overview:
         parts.append(f'<p class="cb-overview">{cards.esc(info.overview)}</p>')

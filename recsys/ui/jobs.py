@@ -9,6 +9,11 @@ second while a job is active and every few seconds otherwise, and reruns the who
 it showed running has finished (new catalogue figures, new model version).
 Only a signed-in admin may start one: :func:`may_start` is checked against the store when the
 request is made (a forged or replayed click from any other session starts nothing).
+
+Nothing private for anyone else (issue 20, item 6): who asked for a job, the server's host name
+and pid, and a failed job's message (paths, addresses) are shown to admins only; others read
+what state the data is in. When the download and build this session asked for is done, the
+admin is offered the next step as a button (onboarding, or the feed once onboarded).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import streamlit as st
 from recsys import jobs
 from recsys.config import Settings
 from recsys.errors import CineBlendError
-from recsys.progress import short_count
+from recsys.progress import plain_stage, short_count
 from recsys.roles import may_run_jobs
 from recsys.store import jobs as rows
 from recsys.ui import auth, plain, resources, state
@@ -60,7 +65,8 @@ def request(kind: str) -> None:
 
 
 def panel(cfg: Settings, kinds: tuple[str, ...] = jobs.DATA_JOBS) -> None:
-    """One line or bar per job kind: running / queued (bar + stage), or the last outcome."""
+    """One line or bar per job kind: running / queued (bar + stage), or the last outcome (with
+    who, where and why only for an admin)."""
     refused = st.session_state.pop(_REFUSED, None)
     if refused:
         plain.alert("warning", refused)
@@ -94,30 +100,46 @@ def _panel_body(cfg: Settings, kinds: tuple[str, ...], was_active: bool) -> None
     if (seen - active_now) or (bool(active_now) != was_active):
         st.rerun()  # a job ended or started elsewhere: refresh the page (figures, polling rate)
     mine = st.session_state.get(_MINE, set())
+    privileged = may_start(cfg)
     for _kind, job in latest.items():
         if job is not None:
-            _show(job, mine)
+            _show(job, mine, privileged=privileged)
 
 
-def _show(job: rows.Job, mine: set[int]) -> None:
+def _show(job: rows.Job, mine: set[int], *, privileged: bool) -> None:
     spec = jobs.KINDS.get(job.kind)
     label = spec.label if spec else job.kind
-    where = jobs.server_label(job.server)
-    who = f" by {job.requested_by}" if job.requested_by else ""
+    where = f" on {jobs.server_label(job.server)}" if privileged else ""
+    who = f" by {job.requested_by}" if job.requested_by and privileged else ""
     if (job.params or {}).get("scheduled"):
         who = " by the retraining schedule"
     if job.state == rows.RUNNING:
-        st.progress(job.fraction, text=f"{label}: {job.stage} ({job.fraction:.0%})")
-        st.caption(f"Started{who} at {jobs.when(job.started_at)} on {where}.")
+        st.progress(job.fraction, text=f"{label}: {plain_stage(job.stage)} ({job.fraction:.0%})")
+        st.caption(f"Started{who} at {jobs.when(job.started_at)}{where}.")
     elif job.state == rows.QUEUED:
         st.progress(0.0, text=f"{label}: queued behind this server's running job")
-        st.caption(f"Requested{who} at {jobs.when(job.requested_at)} on {where}.")
+        st.caption(f"Requested{who} at {jobs.when(job.requested_at)}{where}.")
     elif job.state == rows.FAILED:
-        plain.alert("error", f"{label} failed at {jobs.when(job.finished_at)}: {job.error}")
+        why = f": {job.error}" if privileged else "; an admin sees the reason here."
+        plain.alert("error", f"{label} failed at {jobs.when(job.finished_at)}{why}")
     elif job.id in mine and spec is not None:
-        st.success(spec.done)
+        plain.alert("success", spec.done)
+        if job.kind == "fetch_build":
+            next_step()
     else:
-        st.caption(f"Last {label.lower()}: finished {jobs.when(job.finished_at)} on {where}{who}.")
+        st.caption(f"Last {label.lower()}: finished {jobs.when(job.finished_at)}{where}{who}.")
+
+
+def next_step() -> None:
+    """The button after the catalogue is ready: onboarding for someone who has not rated yet
+    (offered to an admin, who may skip it), else the feed."""
+    user = auth.current_user(resources.store())
+    if user is None:
+        return
+    if user.onboarding_step != "done":
+        st.page_link("pages/onboarding.py", label="Next: pick your genres and titles", icon=":material/arrow_forward:")
+    else:
+        st.page_link("pages/feed.py", label="Next: open your feed", icon=":material/arrow_forward:")
 
 
 def admin_only_note(has_catalog: bool) -> None:

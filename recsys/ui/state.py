@@ -41,3 +41,6 @@ SESSION_UID = "cb_session_uid"  # id of the signed-in account (what the cookie c
 SESSION_VERSION = "cb_session_version"  # its session version when this session signed in
 COOKIE_SEEN = "cb_cookie_seen"  # the browser cookie already checked (or deleted) this session
 SESSION_REVOKED = "cb_session_revoked"  # a click was refused because the session was revoked
+SESSION_ROLE = "cb_session_role"  # the account's role when this session signed in
+SESSION_PASSWORD = "cb_session_password"  # a digest of its password hash then (a later change ends it)
+SIGNED_OUT_NOTE = "cb_signed_out_note"  # (kind, message): why this tab was signed out, until the next sign-in

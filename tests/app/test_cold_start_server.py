@@ -6,7 +6,8 @@ error box after a restart ("cannot import name 'Recommender' from partially init
 'recsys.models.service'"). Here: a real server, 16 websocket sessions opened together as soon as
 it answers (sign-in page, the data page by its URL, the feed by its URL and signed in), restarted
 ``RESTARTS`` times; every run must be free of error elements and the log free of "Uncaught app
-execution". The static half (no import cycle at all) is ``tests/test_imports.py``.
+execution", and no session may see "Page not found" (the server starts through
+:mod:`recsys.ui.serve`, as ``scripts/start.sh`` does). The static half (no import cycle at all) is ``tests/test_imports.py``.
 
 Measured on the 2-core machine (``CINEBLEND_COLD_RESTARTS=10 pytest tests/app/test_cold_start_server.py``):
 see the module constant's comment.
@@ -67,10 +68,10 @@ def test_sixteen_sessions_right_after_each_start_see_no_error(model_settings: Se
         accounts = create_testers(store, SESSIONS // 4)
     log_path = tmp_path / "streamlit.log"
     failures: list[str] = []
-    # "Page not found" on deep links right after a start comes from Streamlit itself: a pages/
-    # folder makes its first sessions run in the legacy multipage mode until one of them reaches
-    # st.navigation (PagesManager.uses_pages_directory); counted and printed, not yet asserted.
-    not_found = 0
+    # "Page not found" on deep links right after a start came from Streamlit itself: a pages/
+    # folder made the first sessions run in the legacy multipage mode until one of them reached
+    # st.navigation (80 of 160 sessions before the server was started through recsys.ui.serve)
+    not_found: list[str] = []
     started = time.monotonic()
     for restart in range(RESTARTS):
         server = AppServer(model_settings.data_dir, log_path=log_path)
@@ -82,14 +83,16 @@ def test_sixteen_sessions_right_after_each_start_see_no_error(model_settings: Se
         for person in seen:
             if person["errors"]:
                 failures.append(f"restart {restart}: {person}")
-            not_found += bool(person["not found"])
+            if person["not found"]:
+                not_found.append(f"restart {restart}: {person['kind']}")
         feeds = [p for p in seen if p["kind"] == "feed"]
         assert all("Your feed" in p["headings"] for p in feeds), feeds  # type: ignore[operator]
         datas = [p for p in seen if p["kind"] == "data"]
         assert all("Data & model" in p["headings"] for p in datas), datas  # type: ignore[operator]
     elapsed = time.monotonic() - started
     log = log_path.read_text(errors="replace")
-    print(f"{RESTARTS} restarts x {SESSIONS} sessions in {elapsed:.0f} s; page not found: {not_found}")
+    print(f"{RESTARTS} restarts x {SESSIONS} sessions in {elapsed:.0f} s; page not found: {len(not_found)}")
     assert failures == [], "\n".join(failures)
+    assert not_found == [], not_found
     assert "Uncaught app execution" not in log
     assert "partially initialized module" not in log

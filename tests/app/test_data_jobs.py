@@ -28,7 +28,7 @@ def test_a_job_of_another_server_is_shown_and_a_second_one_refused(model_setting
         at.switch_page("pages/data.py").run()
         assert not at.exception
         bars = [p.proto.text for p in at.get("progress")]
-        assert bars == ["Retrain: Training the recommender: als: iterations (6 of 15) (40%)"]
+        assert bars == ["Retrain: Training the recommender: collaborative model: training rounds (6 of 15) (40%)"]
         assert "on web-2 (pid 77)" in texts(at) and "by bob" in texts(at)
 
         at.button(key="data-train").click().run()

@@ -68,6 +68,9 @@ def test_no_adult_pill_and_at_most_five_genres_kept_across_a_reload(
     register(at)
     pills = at.button_group(key="onb-genres")
     assert "Adult" not in pills.options and "Drama" in pills.options
+    # formats are not tastes (issue 20): the fixture catalogue has Reality-TV titles
+    assert "Reality-TV" in real(Catalog(app_settings.parquet_dir))
+    assert "Reality-TV" not in pills.options
     pills.set_value(CHOSEN[:3]).run()
     assert not at.exception
     at.button_group(key="onb-genres").set_value([*CHOSEN, "Drama"]).run()  # a sixth
@@ -108,3 +111,12 @@ def test_show_adult_setting_offers_the_adult_genre_again(
     at = start()
     register(at)
     assert "Adult" in at.button_group(key="onb-genres").options
+
+
+def test_the_pick_counter_never_says_six_of_five() -> None:
+    assert [onboarding.picked_text(n) for n in (0, 4, 5, 6)] == [
+        "0 of 5 picked",
+        "4 of 5 picked",
+        "5 picked (at least 5 needed)",
+        "6 picked (at least 5 needed)",
+    ]

@@ -8,7 +8,7 @@ from recsys import jobs
 from recsys.config import Settings
 from recsys.store import Store
 from recsys.store import jobs as rows
-from tests.app.helpers import start
+from tests.badinput.support import make_user, signed_in
 from tests.support.ws_session import unescape_markdown
 
 REASON = "HTTP 503 [Verify your account](http://evil.example/v) ![](http://evil.example/t.png) **now**"
@@ -19,7 +19,8 @@ def test_a_failed_jobs_http_reason_is_shown_as_plain_text(app_settings: Settings
         job = rows.enqueue(store, jobs.FETCH_BUILD, requested_by="ada", server="web-1:1:abc")
         rows.start(store, job.id)
         rows.finish(store, job.id, error=f"title.basics.tsv.gz: {REASON}")
-    at = start()  # signed out
+    make_user(app_settings, "ada")  # the admin: only admins see why a job failed (issue 20, item 6)
+    at = signed_in("ada")
     at.switch_page("pages/data.py").run()
     assert not at.exception
     (shown,) = [str(e.value) for e in at.error if "failed at" in str(e.value)]  # the Markdown sent

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from recsys import onboarding
 from recsys.catalog.queries import Catalog
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE
 from recsys.models import registry
@@ -115,7 +116,7 @@ def pick_titles(page: Page, kind: str, shots: Shots) -> list[str]:
         button(page, f"{prefix}{tconst}-1").click()
         # the card's button turns into "Picked (undo)" and the counter moves on
         expect(button(page, f"{prefix}{tconst}-0")).to_be_visible()
-        expect(page.get_by_text(f"{n} of 5 picked")).to_be_visible()
+        expect(page.get_by_text(onboarding.picked_text(n))).to_be_visible()
     shots(f"onboarding-{kind}-picked")
     next_button = button(page, f"onb-next-{kind}")
     expect(next_button).to_be_enabled()

@@ -4,7 +4,7 @@ Run as ``python -m tests.multiserver.hooked_server run app.py ...`` (the argumen
 ``streamlit``). With ``CINEBLEND_TEST_TRAIN_GATE=<fifo>`` set, every training that the server's
 job runner starts reports progress, then blocks opening that named pipe until the test opens it
 for writing, so the test sees the job running for as long as it needs (no timing guesswork),
-then the real training runs. Without the variable it is exactly ``streamlit``.
+then the real training runs. Without the variable it is exactly ``python -m recsys.ui.serve``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ def install_hooks() -> None:
 
 if __name__ == "__main__":
     install_hooks()
-    from streamlit.web.cli import main
+    from recsys.ui.serve import main
 
-    sys.argv[0] = "streamlit"
-    main(prog_name="streamlit")
+    main(sys.argv[1:])

@@ -63,7 +63,7 @@ class HookedServer(AppServer):
 
     def command(self) -> list[str]:
         cmd = super().command()
-        assert cmd[1:3] == ["-m", "streamlit"]
+        assert cmd[1:3] == ["-m", "recsys.ui.serve"]
         return [cmd[0], "-m", "tests.multiserver.hooked_server", *cmd[3:]]
 
 

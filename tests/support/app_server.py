@@ -1,4 +1,4 @@
-"""The real app, started with ``streamlit run app.py`` on a loopback port, for end-to-end tests.
+"""The real app, started as ``scripts/start.sh`` does (``python -m recsys.ui.serve run app.py``) on a loopback port, for end-to-end tests.
 
 ``AppServer(data_dir)`` runs the app from the repository root (so ``.streamlit/config.toml``
 applies) with ``CINEBLEND_DATA_DIR=data_dir``, a fixed test cookie key, no secrets file and no
@@ -38,7 +38,7 @@ class AppServerError(RuntimeError):
 
 
 class AppServer:
-    """One ``streamlit run app.py`` process on 127.0.0.1."""
+    """One ``python -m recsys.ui.serve run app.py`` process on 127.0.0.1."""
 
     def __init__(
         self,
@@ -75,7 +75,7 @@ class AppServer:
 
     def command(self) -> list[str]:
         return [
-            sys.executable, "-m", "streamlit", "run", "app.py",
+            sys.executable, "-m", "recsys.ui.serve", "run", "app.py",
             "--server.port", str(self.port),
             "--server.address", "127.0.0.1",
             "--server.headless", "true",
