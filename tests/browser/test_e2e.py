@@ -75,7 +75,15 @@ def feed_tconsts(page: Page, kind: str) -> list[str]:
     """The titles on the feed section ``kind`` ("movie" or "tv"), in page order."""
     settle(page)
     prefix = f"card-feed-{kind}-"
+    cards_shown(page, prefix)
     return [k[len(prefix) :] for k in keys_with_prefix(page, prefix)]
+
+
+def cards_shown(page: Page, prefix: str) -> None:
+    """Wait until the card element has built its cards: the script run is over before the
+    browser has drawn the element's data (recsys/ui/card_element.py), so a settled page may not
+    hold them yet."""
+    expect(page.locator(f"[class*='{key_class(prefix)}']").first).to_be_attached(timeout=15_000)
 
 
 def store_values(data_dir: Path, username: str) -> dict[str, int]:
@@ -107,6 +115,7 @@ def pick_titles(page: Page, kind: str, shots: Shots) -> list[str]:
     expect(page.get_by_text(f"Pick at least 5 {noun} you liked", exact=False)).to_be_visible()
     settle(page)
     prefix = f"rate-onb-{kind}-"
+    cards_shown(page, prefix)
     likes = [k for k in keys_with_prefix(page, prefix) if k.endswith("-1")]
     picks = [k[len(prefix) : -len("-1")] for k in likes]
     assert len(picks) >= 5, f"onboarding shows only {len(picks)} {noun}: {picks}"
