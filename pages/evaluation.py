@@ -60,9 +60,9 @@ def fmt_weights(w: dict[str, float]) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=8, ttl=3600)
-def data_size(build_stamp: str, parquet_dir: str, app_ratings: int, _catalog: object) -> DataSize:
+def data_size(build_stamp: str, parquet_dir: str, app_ratings: int, _catalog: Catalog) -> DataSize:
     """What the cost estimate scales with (one read of the ratings per catalogue build)."""
-    frame = _catalog.movielens_ratings(in_catalog_only=True)  # type: ignore[attr-defined]
+    frame = _catalog.movielens_ratings(in_catalog_only=True)
     users = int(frame["ml_user_id"].n_unique()) if frame.height else 0
     items = int(frame["tconst"].n_unique()) if frame.height else 0
     return DataSize(frame.height + app_ratings, users, max(items, 1))
