@@ -98,8 +98,10 @@ class Deferred:
 
     The built-in scorers register their classes this way, so importing the registry (the CLI's
     ``--help`` lists the scorer names, the lab reads the default weights) does not import
-    scikit-learn and SciPy through ``content`` / ``als`` / ``taste``: ``python -m recsys --help``
-    took 3.0 s against 0.2 s for ``import polars, numpy`` with them, 0.4 s without (issue 24).
+    scikit-learn and SciPy through ``content`` / ``als`` / ``taste``. With the other lazy imports
+    of the CLI (issue 24), ``python -m recsys --help`` went from about 1.9 s against 0.24 s for
+    ``import polars, numpy`` (7.8x) to 0.36 s against 0.32 s (1.1x, medians of
+    ``bench/cli_startup.py``, 15 runs each, on a shared 2-core machine).
     A spec resolves the reference on the first read of ``factory``, ``load`` or ``config_type``;
     no reader ever sees a ``Deferred``. Example: ``Deferred("recsys.models.content:TfidfScorer")``.
     """
