@@ -143,8 +143,10 @@ def main(argv: list[str] | None = None) -> int:
 
         server = AppServer(data, log_path=work / "streamlit.log")
         server.start()
+        assert server.process is not None  # started
+        pid = server.process.pid
         time.sleep(2)  # let start-up allocations finish before the idle reading
-        idle, _ = proc_memory(server.process.pid)
+        idle, _ = proc_memory(pid)
         readings: list[tuple[int, int]] = []
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
@@ -152,12 +154,12 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             for n, name in enumerate(testers, start=1):
                 contexts.append(open_session(browser, server, name))
-                rss, hwm = proc_memory(server.process.pid)
+                rss, hwm = proc_memory(pid)
                 readings.append((rss, hwm))
                 print(f"  {n:>2} session(s) open: RSS {mib(rss)} (peak so far {mib(hwm)})", flush=True)
             opened = time.perf_counter() - started
             time.sleep(5)  # all sessions idle and connected
-            final, peak = proc_memory(server.process.pid)
+            final, peak = proc_memory(pid)
             for context in contexts:
                 context.close()
             browser.close()

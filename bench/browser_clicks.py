@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO / "bench"))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from click_latency import FLOOR_APP, FloorServer, prepare  # noqa: E402
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, ViewportSize, sync_playwright  # noqa: E402
 
 from recsys.store import Store  # noqa: E402
 from tests.support.app_server import AppServer  # noqa: E402
@@ -157,7 +157,7 @@ def main() -> None:
         floor = FloorServer(script, log_path=work / "floor.log")
         with app, floor, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
-            viewport = {"width": 1440, "height": 900}
+            viewport: ViewportSize = {"width": 1440, "height": 900}
             app_page = browser.new_context(base_url=app.url, viewport=viewport).new_page()
             floor_page = browser.new_context(base_url=floor.url, viewport=viewport).new_page()
             floor_page.goto("/")
@@ -178,7 +178,9 @@ def main() -> None:
             if args.shots:
                 args.shots.mkdir(parents=True, exist_ok=True)
                 shots(app_page, args.shots, "feed")
-            feed, base, gone = [], [], []
+            feed: list[float] = []
+            base: list[float] = []
+            gone: list[float] = []
             for _ in range(args.clicks):
                 base.append(next_floor())
                 feed.append(feed_like(app_page, gone))

@@ -121,12 +121,12 @@ def make_sources(folder: Path, basics_rows: int, ratings_rows: int) -> list[dict
             f"SELECT count(*) FROM read_csv(?, delim='\t', header=true, quote='', escape='',"
             f" auto_detect=false, columns={_columns(BASICS)})",
             [str(imdb / BASICS)],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         crew_rows_per_copy = con.execute(
             f"SELECT count(*) FROM read_csv(?, delim='\t', header=true, quote='', escape='',"
             f" auto_detect=false, columns={_columns(CREW)})",
             [str(imdb / CREW)],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         copies = -(-basics_rows // mirror_basics)
         written.append(_write_scaled(con, BASICS, imdb / BASICS, folder / BASICS, basics_rows))
         # crew: the same copies as title.basics (one crew row per title, as in IMDb)

@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -64,8 +65,8 @@ st.write("clicks:", st.session_state.get("n", 0))
 class FloorServer(AppServer):
     """The one-button app on its own server (same flags as the app)."""
 
-    def __init__(self, script: Path, **kw: object) -> None:
-        super().__init__(script.parent, **kw)  # type: ignore[arg-type]
+    def __init__(self, script: Path, **kw: Any) -> None:
+        super().__init__(script.parent, **kw)
         self.script = script
 
     def command(self) -> list[str]:

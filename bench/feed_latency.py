@@ -81,6 +81,7 @@ def run(titles: pl.DataFrame, ratings: pl.DataFrame, users: int, seed: int, labe
     content = rec.hybrid["content"]
     assert isinstance(als, ALSScorer) and isinstance(content, TfidfScorer)
     model, matrix = als.model, content.matrix
+    assert content.items is not None and matrix is not None  # fitted above
     for p in profiles:
         t0 = time.perf_counter()
         for kind in ("movie", "tv"):

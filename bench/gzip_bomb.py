@@ -45,9 +45,10 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[int, str, float, float]
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", err)
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", err)
-    assert wall and rss, err[-2000:]
+    status = re.search(r"Exit status: (\d+)", err)
+    assert wall and rss and status, err[-2000:]
     seconds = int(wall.group(1) or 0) * 3600 + int(wall.group(2)) * 60 + float(wall.group(3))
-    code = int(re.search(r"Exit status: (\d+)", err).group(1))  # type: ignore[union-attr]
+    code = int(status.group(1))
     return code, errors[-1] if errors else "", seconds, int(rss.group(1)) / 1024
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from recsys.catalog.queries import Catalog
 from recsys.evaluation.newuser import NewUserConfig, cold_start_table, render
@@ -24,6 +25,9 @@ from recsys.evaluation.runner import EvaluationConfig, evaluation_ratings, rende
 from recsys.evaluation.tastecheck import fan_lists, max_overlap, similar_checks
 from recsys.feed import recommend_profile
 from recsys.models import Recommender, TrainingData
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def main() -> None:
@@ -53,7 +57,7 @@ def main() -> None:
 
     rec = Recommender.fit(TrainingData(titles=titles, ratings=catalog.movielens_ratings()))
 
-    def recommend(profile, n):  # type: ignore[no-untyped-def]
+    def recommend(profile: pl.DataFrame, n: int) -> dict[str, pl.DataFrame]:
         return recommend_profile(profile, n, catalog=catalog, recommender=rec)
 
     checks = fan_lists(recommend, catalog)

@@ -15,6 +15,7 @@ Prints, for the blend alone (stages off) and as served (the model's ranking stag
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping
 
 import polars as pl
 
@@ -48,7 +49,7 @@ def main() -> None:
             frame = frame.filter(pl.col("language") == lang)
         return frame.sort("num_votes", descending=True)["tconst"].to_list()[:n]
 
-    def feed(likes: list[str], stages: dict[str, float], favourites: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    def feed(likes: list[str], stages: Mapping[str, float], favourites: tuple[str, ...] = ()) -> dict[str, list[str]]:
         out = rec.recommend_feed([(t, 1) for t in likes], n=10, stages=stages, favourite_genres=favourites)
         return {kind: frame["tconst"].to_list() for kind, frame in out.items()}
 
@@ -79,8 +80,8 @@ def main() -> None:
         # interleaved as a person would like them: a a b a a b a a b a
         likes = [first.pop(0) if i % 3 != 2 or not second else second.pop(0) for i in range(10)]
         for label, stages in settings_:
-            f = feed(likes, stages)["movie"]
-            na, nb = (sum(x in (genres.get(t) or ()) for t in f) for x in (a, b))
+            movies = feed(likes, stages)["movie"]
+            na, nb = (sum(x in (genres.get(t) or ()) for t in movies) for x in (a, b))
             print(f"  {a} 70% / {b} 30%  {label}: {a} {na}, {b} {nb}")
 
     if not language:

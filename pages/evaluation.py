@@ -7,10 +7,12 @@ settings and renders."""
 
 import time
 
+import polars as pl
 import streamlit as st
 
 from recsys import roles
 from recsys import weights as live_weights_
+from recsys.catalog.queries import Catalog
 from recsys.errors import CineBlendError
 from recsys.evaluation import jobs as lab_jobs
 from recsys.evaluation import metrics, runner, runs, visitors
@@ -24,6 +26,7 @@ from recsys.evaluation.sweep import sweep_chart
 from recsys.evaluation.tv import MIN_TV_USERS, taste_table, tv_users
 from recsys.feed import recommend_profile
 from recsys.models import registry
+from recsys.models.service import Recommender
 from recsys.store import lab
 from recsys.ui import auth, demo, lab_history, lab_weights, resources, state
 
@@ -57,9 +60,9 @@ def fmt_weights(w: dict[str, float]) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=8, ttl=3600)
-def data_size(build_stamp: str, parquet_dir: str, app_ratings: int, _catalog: object) -> DataSize:
+def data_size(build_stamp: str, parquet_dir: str, app_ratings: int, _catalog: Catalog) -> DataSize:
     """What the cost estimate scales with (one read of the ratings per catalogue build)."""
-    frame = _catalog.movielens_ratings(in_catalog_only=True)  # type: ignore[attr-defined]
+    frame = _catalog.movielens_ratings(in_catalog_only=True)
     users = int(frame["ml_user_id"].n_unique()) if frame.height else 0
     items = int(frame["tconst"].n_unique()) if frame.height else 0
     return DataSize(frame.height + app_ratings, users, max(items, 1))
@@ -208,7 +211,7 @@ with st.form("eval-form"):
         "Protocol",
         PROTOCOLS,
         index=PROTOCOLS.index(shown.protocol),
-        format_func=PROTOCOL_LABELS.get,
+        format_func=lambda protocol: PROTOCOL_LABELS.get(protocol, protocol),
         key="eval-protocol",
         help="Positives are ratings of 4 or more. Per user with at least 5 positives, the last 20% of "
         "positives by time (at least one) are held out and every rating of that user from the first "
@@ -344,11 +347,13 @@ with st.expander("TV"):
         )
 
         @st.cache_data(show_spinner=False, max_entries=4, ttl=3600)
-        def tv_checks(version: str, weights_key: str, _catalog: object, _model: object) -> tuple[object, float]:
-            def recommend(profile, n):  # type: ignore[no-untyped-def]
-                return recommend_profile(profile, n, catalog=_catalog, recommender=_model, weights=live)  # type: ignore[arg-type]
+        def tv_checks(
+            version: str, weights_key: str, _catalog: Catalog, _model: Recommender | None
+        ) -> tuple[pl.DataFrame, float]:
+            def recommend(profile: pl.DataFrame, n: int) -> dict[str, pl.DataFrame]:
+                return recommend_profile(profile, n, catalog=_catalog, recommender=_model, weights=live)
 
-            return taste_table(recommend, _catalog)  # type: ignore[arg-type]
+            return taste_table(recommend, _catalog)
 
         table, overlap = tv_checks(model_version(), repr(sorted(live.items())), catalog, model)
         st.dataframe(table, hide_index=True)
@@ -373,7 +378,7 @@ labels = {r.id: f"{runs.run_label(r)} · {r.dataset}" for r in stored}
 if st.session_state.get("eval-run") not in ids:
     st.session_state["eval-run"] = ids[0]
 h1, h2 = st.columns(2)
-run_id = h1.selectbox("Show run", ids, format_func=labels.get, key="eval-run")
+run_id: int = h1.selectbox("Show run", ids, format_func=lambda i: labels.get(i, str(i)), key="eval-run")
 other = h2.selectbox(
     "Compare with",
     [None, *[i for i in ids if i != run_id]],

@@ -43,12 +43,15 @@ lab_experiments.controls(
 )  # outside the fragment: a click reruns the page
 
 
+shown_id = exp.id  # the function below cannot see that exp is not None
+
+
 @auth.fragment(run_every=lab_experiments.REFRESH_S if exp.status == "running" else None)
 def live_results() -> None:
     """Refreshes itself while the experiment runs (the running chart keeps moving)."""
-    current = records.get(store, exp.id)
+    current = records.get(store, shown_id)
     if current is None:
-        plain.alert("warning", f"Experiment {exp.id} no longer exists.")
+        plain.alert("warning", f"Experiment {shown_id} no longer exists.")
         return
     lab_experiments.results(store, current)
 

@@ -2,6 +2,10 @@
 
 Every command prints progress lines on long work, exits 0 on success and non-zero with a
 one-line reason on failure, and leaves earlier good data in place.
+
+Heavy modules (the store's SQLAlchemy, the jobs, the scorers' scikit-learn / SciPy, DuckDB) are
+imported inside the command that needs them, so ``--help`` and the cheap commands start fast:
+``tests/test_cli_imports.py`` checks which of them ``--help`` imports.
 """
 
 from __future__ import annotations
@@ -13,12 +17,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from recsys import cli_lab, jobs
+from recsys import cli_lab
 from recsys.config import Settings, get_settings
 from recsys.errors import CineBlendError
-from recsys.locks import exclusive
 from recsys.progress import LineProgress
-from recsys.startup import secure_data_dir
 from recsys.urls import mask_urls_in
 
 if TYPE_CHECKING:
@@ -59,6 +61,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     import getpass
     import time
 
+    from recsys import jobs
     from recsys.pipeline import train_model
 
     started = time.perf_counter()
@@ -196,10 +199,12 @@ def _similar(args: argparse.Namespace, settings: Settings) -> int:
 def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
+    from recsys import jobs
     from recsys.catalog.queries import Catalog
     from recsys.errors import ModelError
     from recsys.evaluation.runner import EvaluationConfig, dump, evaluate_catalogue, render_text
     from recsys.evaluation.sweep import parse_sweep
+    from recsys.locks import exclusive
     from recsys.models.service import Recommender
     from recsys.store import Store
 
@@ -256,6 +261,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     import signal
     import threading
 
+    from recsys import jobs
     from recsys.store import Store
     from recsys.store.engine import safe_url
 
@@ -274,9 +280,11 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _tune(args: argparse.Namespace, settings: Settings) -> int:
+    from recsys import jobs
     from recsys.catalog.queries import Catalog
     from recsys.evaluation.runner import evaluation_ratings
     from recsys.evaluation.tuning import TuneConfig, tune, write_tuned
+    from recsys.locks import exclusive
 
     config = TuneConfig.quick() if args.quick else TuneConfig()
     with exclusive(jobs.job_lock(settings, "tune"), "tuning", store_url=settings.store_url):
@@ -393,101 +401,24 @@ def _weights_help() -> str:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    global _WEIGHTS_HELP
-    _WEIGHTS_HELP = _weights_help()
-    parser = argparse.ArgumentParser(
-        prog="python -m recsys",
-        description="CineBlend: download IMDb / MovieLens data, build the catalogue, train and "
-        "query the hybrid recommender.",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+def _scorers_text() -> str:
+    """The registered scorers for ``train`` / ``evaluate --help``: ``"content (Content (TF-IDF):
+    similarity of ...); als (...)"``, read from the registry (a new scorer shows up by itself)."""
+    from recsys.models.registry import SCORERS
 
-    p = sub.add_parser(
-        "fetch",
-        help="download the IMDb and MovieLens files into data/raw/",
-        description="Download title.basics, title.ratings, title.crew (and the optional "
-        "title.principals / name.basics) from CINEBLEND_IMDB_BASE_URL and ml-latest-small from "
-        "CINEBLEND_MOVIELENS_URL into $CINEBLEND_DATA_DIR/raw/. Partial downloads resume.",
+    return "; ".join(
+        f"{name} ({spec.label}: {spec.help})" if spec.help else f"{name} ({spec.label})"
+        for name, spec in SCORERS.items()
     )
-    p.add_argument("--no-people", action="store_true", help="skip the optional cast files")
-    p.add_argument("--force", action="store_true", help="download again even if files are valid")
-    p.set_defaults(func=_fetch)
 
-    p = sub.add_parser(
-        "build",
-        help="turn data/raw/ into the Parquet catalogue under data/parquet/",
-        description="Build the Parquet catalogue with DuckDB (titles with at least "
-        "CINEBLEND_MIN_VOTES votes, people, MovieLens ratings mapped to IMDb ids). The previous "
-        "catalogue stays in use until the new one is complete.",
-    )
-    p.set_defaults(func=_build)
 
-    p = sub.add_parser(
-        "train",
-        help="retrain the hybrid recommender (new model version, picked up by the running app)",
-        description="Fit TF-IDF, ALS and popularity on the catalogue, the MovieLens ratings and "
-        "every app user's interactions; writes a new version under data/models/ atomically.",
-    )
-    p.set_defaults(func=_train)
-
-    p = sub.add_parser(
-        "worker",
-        help="run the store-backed jobs (build, train, tune, evaluate) in this process, for every app server",
-    )
-    p.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)  # set by an app's local worker
-    p.set_defaults(func=_worker)
-
-    p = sub.add_parser(
-        "recommend",
-        help="recommend for an anonymous profile (same code path as the feed)",
-        description="Print the ranked list with scores and reasons for the given likes.",
-    )
-    # action="extend": `--like A --like B` and `--like A B` both mean two likes
-    p.add_argument("--like", nargs="+", action="extend", default=[], metavar="TCONST", help="liked titles")
-    p.add_argument("--superlike", nargs="+", action="extend", default=[], metavar="TCONST", help="superliked titles")
-    p.add_argument("--dislike", nargs="+", action="extend", default=[], metavar="TCONST", help="disliked titles")
-    p.add_argument("--type", choices=("movie", "tv"), help="one section only")
-    p.add_argument("-n", type=int, default=20, help="titles per section (default 20)")
-    p.add_argument("--weights", metavar="NAME=W,...", help=_WEIGHTS_HELP)
-    p.add_argument(
-        "--stages",
-        metavar="NAME=S,...",
-        help="ranking-stage strengths in [0, 1] after the blend (maturity, popularity, calibration, mmr; "
-        "missing names at the model's chosen strengths, e.g. calibration=0.7; calibration=0,popularity=0 "
-        "shows the blend's own order)",
-    )
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=_recommend)
-
-    p = sub.add_parser(
-        "similar",
-        help="'More like this': titles similar to one title (same function as the app's details)",
-        description="Titles like TCONST in its own section (or --type): series companions first, "
-        "then content and ALS neighbours sharing its genre, language and people; each with its reason.",
-    )
-    p.add_argument("tconst", metavar="TCONST", help="an IMDb title id, e.g. tt0068646")
-    p.add_argument("--type", choices=("movie", "tv"), help="section to search (default: the title's own)")
-    p.add_argument("-n", type=int, default=10, help="how many (default 10)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=_similar)
-
+def _add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
+    """``evaluate``'s options, with the defaults of :class:`EvaluationConfig`."""
     from recsys.evaluation.metrics import ranking_metrics
     from recsys.evaluation.runner import EvaluationConfig
     from recsys.evaluation.splits import PROTOCOLS
 
     defaults = EvaluationConfig()
-    p = sub.add_parser(
-        "evaluate",
-        help="offline evaluation: models side by side, a hybrid weight sweep, significance",
-        description="Split the MovieLens ratings (optionally plus the app's) with the chosen "
-        "protocol, fit popularity, content, ALS and the hybrid on the training part, rank the "
-        "whole catalogue for every tested user and print Precision, Recall, NDCG, MAP, MRR, "
-        "HitRate at K, coverage, novelty and genre diversity; then sweep the content weight "
-        "(ALS = 1 - content) and test the best step against the current hybrid (Wilcoxon). "
-        "The same figures as the evaluation page for the same settings.",
-    )
     p.add_argument("--protocol", choices=PROTOCOLS, default=defaults.protocol, help="split protocol (default temporal)")
     p.add_argument("-k", type=int, default=defaults.k, help="list length K (default 10)")
     p.add_argument(
@@ -536,6 +467,103 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--dump", metavar="DIR", help="write the test split and each model's top-K lists as Parquet")
     cli_lab.add_evaluate_options(p)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser; ``command`` (see :func:`_command_of`) limits the heavy options (``evaluate``'s
+    import the evaluation package) to that command, None builds every command in full."""
+    global _WEIGHTS_HELP
+    _WEIGHTS_HELP = _weights_help()
+    parser = argparse.ArgumentParser(
+        prog="python -m recsys",
+        description="CineBlend: download IMDb / MovieLens data, build the catalogue, train and "
+        "query the hybrid recommender.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "fetch",
+        help="download the IMDb and MovieLens files into data/raw/",
+        description="Download title.basics, title.ratings, title.crew (and the optional "
+        "title.principals / name.basics) from CINEBLEND_IMDB_BASE_URL and ml-latest-small from "
+        "CINEBLEND_MOVIELENS_URL into $CINEBLEND_DATA_DIR/raw/. Partial downloads resume.",
+    )
+    p.add_argument("--no-people", action="store_true", help="skip the optional cast files")
+    p.add_argument("--force", action="store_true", help="download again even if files are valid")
+    p.set_defaults(func=_fetch)
+
+    p = sub.add_parser(
+        "build",
+        help="turn data/raw/ into the Parquet catalogue under data/parquet/",
+        description="Build the Parquet catalogue with DuckDB (titles with at least "
+        "CINEBLEND_MIN_VOTES votes, people, MovieLens ratings mapped to IMDb ids). The previous "
+        "catalogue stays in use until the new one is complete.",
+    )
+    p.set_defaults(func=_build)
+
+    p = sub.add_parser(
+        "train",
+        help="retrain the hybrid recommender (new model version, picked up by the running app)",
+        description="Fit every registered scorer on the catalogue, the MovieLens ratings and every app "
+        f"user's interactions; writes a new version under data/models/ atomically. Scorers: {_scorers_text()}.",
+    )
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser(
+        "worker",
+        help="run the store-backed jobs (build, train, tune, evaluate) in this process, for every app server",
+    )
+    p.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)  # set by an app's local worker
+    p.set_defaults(func=_worker)
+
+    p = sub.add_parser(
+        "recommend",
+        help="recommend for an anonymous profile (same code path as the feed)",
+        description="Print the ranked list with scores and reasons for the given likes.",
+    )
+    # action="extend": `--like A --like B` and `--like A B` both mean two likes
+    p.add_argument("--like", nargs="+", action="extend", default=[], metavar="TCONST", help="liked titles")
+    p.add_argument("--superlike", nargs="+", action="extend", default=[], metavar="TCONST", help="superliked titles")
+    p.add_argument("--dislike", nargs="+", action="extend", default=[], metavar="TCONST", help="disliked titles")
+    p.add_argument("--type", choices=("movie", "tv"), help="one section only")
+    p.add_argument("-n", type=int, default=20, help="titles per section (default 20)")
+    p.add_argument("--weights", metavar="NAME=W,...", help=_WEIGHTS_HELP)
+    p.add_argument(
+        "--stages",
+        metavar="NAME=S,...",
+        help="ranking-stage strengths in [0, 1] after the blend (maturity, popularity, calibration, mmr; "
+        "missing names at the model's chosen strengths, e.g. calibration=0.7; calibration=0,popularity=0 "
+        "shows the blend's own order)",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_recommend)
+
+    p = sub.add_parser(
+        "similar",
+        help="'More like this': titles similar to one title (same function as the app's details)",
+        description="Titles like TCONST in its own section (or --type): series companions first, "
+        "then content and ALS neighbours sharing its genre, language and people; each with its reason.",
+    )
+    p.add_argument("tconst", metavar="TCONST", help="an IMDb title id, e.g. tt0068646")
+    p.add_argument("--type", choices=("movie", "tv"), help="section to search (default: the title's own)")
+    p.add_argument("-n", type=int, default=10, help="how many (default 10)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_similar)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="offline evaluation: models side by side, a hybrid weight sweep, significance",
+        description="Split the MovieLens ratings (optionally plus the app's) with the chosen "
+        "protocol, fit the popularity baseline, every registered scorer and the hybrid on the training "
+        "part, rank the whole catalogue for every tested user and print Precision, Recall, NDCG, MAP, "
+        "MRR, HitRate at K, coverage, novelty and genre diversity; then sweep the weight between two "
+        "scorers (--sweep-pair, the others at their current weights) and test the best step against "
+        "the current hybrid (Wilcoxon). The same figures as the evaluation page for the same settings. "
+        f"Scorers: {_scorers_text()}.",
+    )
+    if command in (None, "evaluate"):  # its options import the evaluation (SciPy, DuckDB): only when asked
+        _add_evaluate_arguments(p)
     p.set_defaults(func=_evaluate)
     cli_lab.add_runs_parser(sub)
 
@@ -579,13 +607,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_of(argv: Sequence[str]) -> str:
+    """The subcommand named in ``argv`` (the first word not starting with ``-``; the top-level
+    options take no value), or ``""``: ``build_parser`` adds a heavy command's options only
+    when that command is asked for."""
+    return next((word for word in argv if not word.startswith("-")), "")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(_command_of(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from recsys.startup import secure_data_dir
+
     try:
         settings = get_settings()
         secure_data_dir(settings)  # data folder 0700, store / key / models 0600

@@ -20,11 +20,14 @@ import argparse
 import getpass
 import sys
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from recsys.config import Settings
 from recsys.errors import CineBlendError, RegistrationError
 from recsys.roles import ROLES
-from recsys.store import Store
+
+if TYPE_CHECKING:
+    from recsys.store import Store
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -47,6 +50,7 @@ def _password(args: argparse.Namespace) -> str:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from recsys import users
+    from recsys.store import Store
 
     try:
         with Store.open(settings.store_url) as store:

@@ -92,7 +92,7 @@ def _uvicorn_hosts_trusted(allowed: str, networks: tuple[Network, ...]) -> bool:
     except ValueError:  # "*" or a socket path: not all of them are known proxies
         return False
     return bool(nets) and all(
-        any(n.version == t.version and n.subnet_of(t) for t in networks)  # type: ignore[arg-type]
+        any(n.version == t.version and n.subnet_of(t) for t in networks)  # type: ignore[arg-type]  # the stubs want one IP version; the versions are compared first
         for n in nets
     )
 

@@ -100,7 +100,7 @@ def recommend_for_user(
             user,
             kind,
             n,
-            lambda w, s, kind=kind: rank(w, s, (kind,))[kind],  # type: ignore[misc]
+            lambda w, s, kind=kind: rank(w, s, (kind,))[kind],  # type: ignore[misc]  # mypy cannot infer a lambda with a default (kind bound per loop)
             session=session,
             model_version=version,
             retention_days=retention_days,

@@ -4,7 +4,8 @@
 #
 # scripts/test.sh --fast: the inner loop, unit + AppTest tests only (no Chromium, no app server,
 # no PostgreSQL, no shared mirror, no notebook kernel, nothing marked slow), on two workers;
-# under a minute on two cores. Without --fast: the whole suite (what CI runs).
+# about 135 s on two busy shared cores, 147 s of CPU in all (README). Without --fast: the whole
+# suite (what CI runs).
 #
 # System packages the end-to-end and PostgreSQL tests use (Debian): chromium (driven by Python
 # Playwright; never `playwright install`, which downloads its own browser) and postgresql (a

@@ -152,7 +152,7 @@ def pack_lists(result: EvaluationResult, top: int = INSPECTOR_TOP) -> bytes:
         )
     if not parts:
         return b""
-    frame = pl.concat([p.cast(schema) for p in parts]).with_columns(pl.col("part").cast(pl.Categorical))  # type: ignore[arg-type]
+    frame = pl.concat([p.cast(schema) for p in parts]).with_columns(pl.col("part").cast(pl.Categorical))  # type: ignore[arg-type]  # polars' stubs want DataType instances; the classes work
     out = io.BytesIO()
     frame.write_parquet(out, compression="zstd", compression_level=19)
     return out.getvalue()

@@ -385,7 +385,7 @@ def timeline(experiment: Experiment, cards: pl.DataFrame, answered: pl.DataFrame
     if cards.height == 0:
         return pl.DataFrame(schema=schema)
     first, last = cards["shown_at"].min(), cards["shown_at"].max()
-    span = last - first  # type: ignore[operator]
+    span = last - first  # type: ignore[operator]  # Series.min/max are typed as any scalar; shown_at is a Datetime column
     step = "1h" if isinstance(span, timedelta) and span >= timedelta(hours=3) else "1m"
     names = [a.name for a in experiment.arms]
     shown = cards.select(pl.col("shown_at").dt.truncate(step).alias("at"), pl.col("setting").alias("arm"))

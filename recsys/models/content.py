@@ -47,7 +47,6 @@ from typing import Self
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from recsys.columns import Columns as C
 from recsys.errors import ModelError
@@ -155,6 +154,9 @@ def field_tokens(
     """Per field prefix (see :data:`FIELDS`), one token list per row of ``titles``; missing
     columns give empty lists. ``tags`` (``[tconst, tag]``, one row per application) fill the
     ``tag`` field."""
+    # scikit-learn (0.8 s to import) loads when a model is fitted, not when the CLI starts (issue 24)
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
     n = titles.height
 
     def col(name: str) -> list:
@@ -220,6 +222,8 @@ def _field_block(docs: list[list[str]], config: TfidfConfig) -> tuple[sp.csr_mat
     n = len(docs)
     if not any(docs):
         return sp.csr_matrix((n, 0), dtype=np.float32), []
+    from sklearn.feature_extraction.text import TfidfVectorizer  # see field_tokens
+
     vectorizer = TfidfVectorizer(
         analyzer=_identity,
         min_df=config.min_df if n >= config.min_df else 1,

@@ -77,7 +77,7 @@ def scrub_version(version_dir: Path, user_key: str) -> bool:
         raise ModelError(f"ALS model in {version_dir.name} is inconsistent; run `python -m recsys train`.")
     arrays["user_factors"] = np.ascontiguousarray(np.delete(factors, row, axis=0))
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)  # type: ignore[arg-type]
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stubs read **arrays as savez's allow_pickle flag
     _replace(npz_path, buffer.getvalue())
     _replace(users_path, json.dumps([k for k in keys if k != user_key], indent=1, sort_keys=True).encode())
 

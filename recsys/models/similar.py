@@ -62,7 +62,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from recsys.columns import Columns as C
 from recsys.languages import language_name
@@ -112,6 +111,8 @@ def title_words(title: str) -> list[str]:
 
 
 def _distinctive(words: Sequence[str]) -> int:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # loaded on use (issue 24)
+
     return sum(1 for w in words if len(w) > 1 and w not in ENGLISH_STOP_WORDS and not w.isdigit())
 
 

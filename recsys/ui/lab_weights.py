@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import streamlit as st
@@ -26,6 +26,9 @@ from recsys.evaluation.report import EvaluationResult
 from recsys.models import registry
 from recsys.store import Store
 from recsys.ui import auth, plain, state
+
+if TYPE_CHECKING:
+    from recsys.models.service import Recommender
 
 PENDING = "cb_lab_apply"  # the Candidate the confirmation dialog is about
 
@@ -129,14 +132,16 @@ def deltas(new: Candidate, live: Candidate, k: int) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
-def render_banner(store: Store, model: object | None) -> weights.Resolved:
+def render_banner(store: Store, model: Recommender | None) -> weights.Resolved:
     """Which weights every feed uses now, and where they come from; returns them."""
-    resolved = weights.resolve(store, model)  # type: ignore[arg-type]
+    resolved = weights.resolve(store, model)
     plain.alert("info", f"Every feed uses: {resolved.describe()}.", icon=":material/tune:")
     return resolved
 
 
-def render_history(store: Store, model: object | None, resolved: weights.Resolved, may_apply: bool, who: str) -> None:
+def render_history(
+    store: Store, model: Recommender | None, resolved: weights.Resolved, may_apply: bool, who: str
+) -> None:
     with st.expander("Live-weight changes"):
         changes = weights.history(store)
         if changes:
@@ -176,18 +181,18 @@ def history_table(changes: list[Any]) -> pl.DataFrame:
 
 
 @auth.checked
-def _reset(store: Store, model: object | None, who: str) -> None:
+def _reset(store: Store, model: Recommender | None, who: str) -> None:
     try:
-        weights.reset(store, by=who, recommender=model, reason="reset in the lab")  # type: ignore[arg-type]
+        weights.reset(store, by=who, recommender=model, reason="reset in the lab")
     except CineBlendError as exc:
         st.session_state[state.FLASH] = ("error", str(exc))
         return
-    now = weights.resolve(store, model)  # type: ignore[arg-type]
+    now = weights.resolve(store, model)
     st.session_state[state.FLASH] = ("success", f"Live weights dropped: every feed now uses {now.describe()}.")
 
 
 def render_use(
-    store: Store, model: object | None, result: EvaluationResult, run_id: int, may_apply: bool, who: str
+    store: Store, model: Recommender | None, result: EvaluationResult, run_id: int, may_apply: bool, who: str
 ) -> None:
     """The "Use for the feed" section of a shown run."""
     st.markdown(result.advice_line())
