@@ -259,9 +259,17 @@ def _confirm(store: Store, chosen: Candidate, live: Candidate, k: int, metric: s
             "These weights score worse than the live ones, or were not measured in this run.",
             icon=":material/warning:",
         )
+    same = all(abs(chosen.weights.get(n, 0.0) - v) <= 1e-9 for n, v in current.weights.items())
+    if same and current.source == "live":
+        st.info("These are the live weights already: applying would change nothing.", icon=":material/info:")
+    elif same:
+        st.caption(
+            f"The same weights as now ({current.source}): applying pins them as live, so a later "
+            "`tune` and `train` no longer changes what the feed uses."
+        )
     reason = st.text_input("Why (kept in the history)", key="eval-apply-reason", max_chars=weights.MAX_REASON)
     c1, c2 = st.columns(2)
-    if c1.button("Apply", type="primary", key="eval-apply-confirm"):
+    if c1.button("Apply", type="primary", key="eval-apply-confirm", disabled=same and current.source == "live"):
         st.session_state.pop(PENDING, None)
         try:
             change = weights.apply(store, chosen.weights, by=who, reason=reason, run_id=chosen.run_id)

@@ -298,7 +298,13 @@ def test_only_analysts_and_admins_change_the_live_weights(model_settings: Settin
             run_id,
         )
 
-        # demoted while the confirmation is open: its write is refused on the server
+        # the same weights again: the confirmation says so and offers no Apply
+        at.button(key="eval-use").click().run()
+        assert at.button(key="eval-apply-confirm").disabled
+        assert any("live weights already" in unescape_markdown(i.value) for i in at.info)
+        at.button(key="eval-apply-cancel").click().run()
+        # demoted while the confirmation (of other weights) is open: its write is refused
+        next(s for s in at.selectbox if str(s.key) == f"eval-use-choice-{run_id}").set_value(2).run()
         at.button(key="eval-use").click().run()
         alice = store.get_user("alice")
         assert alice is not None
