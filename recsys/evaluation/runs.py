@@ -800,28 +800,6 @@ def delete(store: Store, run_id: int) -> None:
         raise EvaluationError(f"No stored run {run_id} to delete; `python -m recsys runs list` shows the stored runs.")
 
 
-def weights_table(changes: Sequence[lab.WeightChange], names: Sequence[str]) -> pl.DataFrame:
-    """The live-weight changes as shown: when, who, what, old and new shares, and the stored run
-    the new weights came from ("From run": "Run 12"; empty when set by hand or reset)."""
-    from recsys.models.registry import format_weights
-
-    def fmt(w: Mapping[str, float] | None) -> str:
-        return "defaults" if not w else format_weights(shares(w))
-
-    rows = [
-        {
-            "When (UTC)": c.changed_at.strftime("%Y-%m-%d %H:%M:%S"),
-            "By": c.changed_by or "",
-            "Action": c.action,
-            "Old": fmt(c.old),
-            "New": fmt(c.new),
-            "From run": "" if c.run_id is None else f"Run {c.run_id}",
-        }
-        for c in changes
-    ]
-    return pl.DataFrame(rows, schema=dict.fromkeys(("When (UTC)", "By", "Action", "Old", "New", "From run"), pl.String))
-
-
 def shares(weights: Mapping[str, float]) -> dict[str, float]:
     """The weights as the blend's shares (each / their sum): the blend ranks the same for any
     positive multiple, so ``{content: 1, als: 1}`` is content 0.50, ALS 0.50."""

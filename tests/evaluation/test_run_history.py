@@ -21,6 +21,7 @@ from recsys.evaluation.report import at_k_table
 from recsys.evaluation.runner import run_evaluation
 from recsys.evaluation.scoring import top_k
 from recsys.store import Store, lab
+from recsys.ui.lab_weights import history_table
 from tests.evaluation.test_runner import CONFIGS, SMALL, A, F, G, tiny_ratings
 from tests.models.conftest import make_titles
 
@@ -206,5 +207,5 @@ def test_metric_across_runs_and_the_run_behind_a_weight_change(store: Store) -> 
     chart = json.loads(runs.metric_chart(history).to_json())
     assert chart["mark"]["type"] == "line" and chart["encoding"]["x"]["field"] == "run"
     lab.change_live_weights(store, {"content": 1.0}, "ann", defaults={"content": 0.5}, run_id=7)
-    table = runs.weights_table(lab.weight_history(store), ["content"])
-    assert table["From run"].to_list() == ["Run 7"]
+    table = history_table(lab.weight_history(store))  # the lab's "Live-weight changes"
+    assert table["Run"].to_list() == [7]
