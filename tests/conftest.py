@@ -88,6 +88,16 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CINEBLEND_JOBS", "thread")  # jobs in the server's threads unless a test asks for a worker
 
 
+@pytest.fixture
+def fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap bcrypt hashes (cost 4) for tests that make accounts but do not test hashing; the
+    compatibility tests hash at the default cost explicitly. Use with
+    ``pytestmark = pytest.mark.usefixtures("fast_bcrypt")`` or from a folder's conftest."""
+    from recsys.store import accounts
+
+    monkeypatch.setattr(accounts, "BCRYPT_ROUNDS", 4)
+
+
 @pytest.fixture(scope="session")
 def fixture_sources(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(IMDb folder, MovieLens zip) written from the hand-written fixture tables."""

@@ -17,10 +17,7 @@ from tests.badinput.support import cli, one_line_error
 
 PASSWORD = "Secret#123"
 
-
-@pytest.fixture(autouse=True)
-def _fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(accounts, "BCRYPT_ROUNDS", 4)
+pytestmark = pytest.mark.usefixtures("fast_bcrypt")
 
 
 @pytest.fixture

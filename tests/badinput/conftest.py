@@ -14,12 +14,12 @@ import pytest
 
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
-from recsys.store import Store, accounts
+from recsys.store import Store
 
 
 @pytest.fixture(autouse=True)
-def _fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(accounts, "BCRYPT_ROUNDS", 4)
+def _cheap_hashes(fast_bcrypt: None) -> None:
+    """Every test of this folder hashes at bcrypt cost 4 (``tests/conftest.py``'s fast_bcrypt)."""
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,6 @@ the other testers' clicks are still in flight. Then:
 
 from __future__ import annotations
 
-import asyncio
-import random
 import shutil
 import sqlite3
 from pathlib import Path
@@ -30,47 +28,17 @@ from tests.support.synthetic import GENRES
 from tests.support.testers import (
     Account,
     BrowserTester,
-    WsTester,
+    burst_then_kill,
     chromium_executable,
     create_testers,
     run_async,
 )
-from tests.support.ws_session import SessionClosed, StreamlitSession
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 TESTERS = 8
 KILL_AFTER = 60  # acknowledged ratings (all testers) before the SIGKILL
 ARTIFACTS = REPO / "test-artifacts" / "faults"
-
-
-async def burst_then_kill(server: AppServer, accounts: list[Account]) -> list[WsTester]:
-    """Log the testers in, let them rate as fast as they can, SIGKILL the server mid-burst."""
-    enough = asyncio.Event()
-    testers = [WsTester(a, StreamlitSession(server.url, timeout=60)) for a in accounts]
-    for tester in testers:
-        await tester.session.__aenter__()
-    await asyncio.gather(*(t.log_in() for t in testers))
-
-    async def rate(tester: WsTester) -> None:
-        rng = random.Random(tester.account.username)
-        try:
-            while True:
-                await tester.rate_first(rng.choice((1, -1, 2)))
-                if sum(len(t.acknowledged()) for t in testers) >= KILL_AFTER:
-                    enough.set()
-        except (SessionClosed, TimeoutError):
-            if not enough.is_set():
-                raise
-
-    async def kill() -> None:
-        await enough.wait()
-        server.kill()
-
-    await asyncio.gather(*(rate(t) for t in testers), kill())
-    for tester in testers:
-        await tester.session.close()
-    return testers
 
 
 async def serves_after_restart(base_url: str, account: Account, rated: set[str], chromium: str) -> tuple[str, int]:
@@ -110,7 +78,7 @@ def test_sigkill_mid_burst_loses_nothing_acknowledged(synthetic_data: Path, tmp_
     server = AppServer(data_dir, log_path=log_path)
     server.start()
     try:
-        testers = run_async(lambda: burst_then_kill(server, accounts))
+        testers = run_async(lambda: burst_then_kill(server, accounts, KILL_AFTER))
         assert not server.running()
 
         acked = [(t, c) for t in testers for c in t.acknowledged()]

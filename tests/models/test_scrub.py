@@ -18,10 +18,7 @@ from recsys.store import Store, accounts
 
 PASSWORD = "Secret#123"
 
-
-@pytest.fixture(autouse=True)
-def _fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(accounts, "BCRYPT_ROUNDS", 4)
+pytestmark = pytest.mark.usefixtures("fast_bcrypt")
 
 
 def als_users(version) -> list[str]:  # type: ignore[no-untyped-def]

@@ -22,9 +22,7 @@ What a person would notice, checked in order:
 
 from __future__ import annotations
 
-import asyncio
 import os
-import random
 import shutil
 import sys
 import threading
@@ -43,8 +41,8 @@ from recsys.store import jobs as job_rows
 from tests.support.app_server import REPO, AppServer
 from tests.support.multiserver import button, signed_in, wait_for
 from tests.support.postgres import throwaway_database
-from tests.support.testers import Account, WsTester, create_testers, feed_tconsts, run_async
-from tests.support.ws_session import SessionClosed, unescape_markdown
+from tests.support.testers import Account, burst_then_kill, create_testers, feed_tconsts, run_async
+from tests.support.ws_session import unescape_markdown
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
@@ -82,32 +80,6 @@ def expected_feed(store: Store, account: Account, shared: Path, n: int) -> set[s
         model = Recommender.load_latest(shared / "models")
         sections = recommend_for_user(user, n, catalog=catalog, store=store, recommender=model, kinds=("movie",))
     return set(sections["movie"]["tconst"].to_list())
-
-
-async def burst_then_kill(server: AppServer, accounts: list[Account]) -> list[WsTester]:
-    """Testers rate on ``server`` as fast as it takes them; SIGKILL once enough are acknowledged."""
-    enough = asyncio.Event()
-    testers = [await signed_in(server.url, a) for a in accounts]
-
-    async def rate(tester: WsTester) -> None:
-        rng = random.Random(tester.account.username)
-        try:
-            while True:
-                await tester.rate_first(rng.choice((1, -1, 2)))
-                if sum(len(t.acknowledged()) for t in testers) >= KILL_AFTER:
-                    enough.set()
-        except (SessionClosed, TimeoutError):
-            if not enough.is_set():
-                raise
-
-    async def kill() -> None:
-        await enough.wait()
-        server.kill()
-
-    await asyncio.gather(*(rate(t) for t in testers), kill())
-    for tester in testers:
-        await tester.session.close()
-    return testers
 
 
 def test_two_servers_share_one_store_one_model_folder_and_never_collide(
@@ -232,7 +204,7 @@ def test_two_servers_share_one_store_one_model_folder_and_never_collide(
             assert any(new_model in t for t in run_async(model_on_b))
 
             # 4. A dies mid-burst: nothing acknowledged is lost, B keeps serving
-            testers = run_async(lambda: burst_then_kill(a, burst))
+            testers = run_async(lambda: burst_then_kill(a, burst, KILL_AFTER))
             assert not a.running()
             acked = [(t, c) for t in testers for c in t.acknowledged()]
             in_flight = [(t, c) for t in testers for c in t.clicks if c.acked is None]

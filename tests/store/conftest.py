@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
-from recsys.store import Store, accounts
+from recsys.store import Store
 from tests.support.postgres import (
     postgres_admin_url,  # noqa: F401 - session fixture
     throwaway_database,
@@ -29,9 +29,8 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(autouse=True)
-def _fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap hashes for speed; the compatibility tests hash at the default cost explicitly."""
-    monkeypatch.setattr(accounts, "BCRYPT_ROUNDS", 4)
+def _cheap_hashes(fast_bcrypt: None) -> None:
+    """Every test of this folder hashes at bcrypt cost 4 (``tests/conftest.py``'s fast_bcrypt)."""
 
 
 @pytest.fixture

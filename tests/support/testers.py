@@ -24,10 +24,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import math
+import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from recsys.columns import VALUE_LABELS
 from recsys.store import Store
@@ -35,6 +36,7 @@ from recsys.store.accounts import hash_password
 from tests.support.ws_session import (
     Item,
     Run,
+    SessionClosed,
     StreamlitSession,
     component_data,
     component_trigger,
@@ -381,3 +383,31 @@ def feed_tconsts(tester: WsTester, kind: str = "movie") -> list[str]:
     """The titles of the feed section ``kind`` the tester's last run shows, in order."""
     prefix = f"card-feed-{kind}-"
     return [card.key[len(prefix) :] for card in tester.cards(kind)]
+
+
+async def burst_then_kill(server: Any, accounts: list[Account], kill_after: int) -> list[WsTester]:
+    """Sign ``accounts`` in on ``server`` (an AppServer), let them rate as fast as it takes them
+    and SIGKILL the server once ``kill_after`` ratings (all testers) are acknowledged; returns the
+    testers, whose ``acknowledged()`` lists what the server confirmed before it died."""
+    enough = asyncio.Event()
+    testers = [await signed_in(server.url, a) for a in accounts]
+
+    async def rate(tester: WsTester) -> None:
+        rng = random.Random(tester.account.username)
+        try:
+            while True:
+                await tester.rate_first(rng.choice((1, -1, 2)))
+                if sum(len(t.acknowledged()) for t in testers) >= kill_after:
+                    enough.set()
+        except (SessionClosed, TimeoutError):
+            if not enough.is_set():
+                raise
+
+    async def kill() -> None:
+        await enough.wait()
+        server.kill()
+
+    await asyncio.gather(*(rate(t) for t in testers), kill())
+    for tester in testers:
+        await tester.session.close()
+    return testers
