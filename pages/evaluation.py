@@ -55,10 +55,6 @@ may_apply = roles.may_apply_weights(user.role) and not is_demo
 who = f"{user.username} (demo {visitors.session_tag(demo.visitor_id())[:6]})" if is_demo else user.username
 
 
-def fmt_weights(w: dict[str, float]) -> str:
-    return registry.format_weights(w)
-
-
 @st.cache_data(show_spinner=False, max_entries=8, ttl=3600)
 def data_size(build_stamp: str, parquet_dir: str, app_ratings: int, _catalog: Catalog) -> DataSize:
     """What the cost estimate scales with (one read of the ratings per catalogue build)."""
@@ -430,7 +426,7 @@ lab_history.render_run_notes(store, run, may_apply or run.created_by == who)
 if run.catalogue_build != runner.catalogue_stamp(cfg.parquet_dir) or run.model_version != model_version():
     st.caption("The catalogue or the model changed since this run: run again for current figures.")
 st.caption(
-    f"{result.headline()} Hybrid (current) = the live weights at run time ({fmt_weights(result.weights)}); "
+    f"{result.headline()} Hybrid (current) = the live weights at run time ({live_weights_.text(result.weights)}); "
     f"content model {result.content_source}. {result.timing_line()} Run by {run.created_by or 'the CLI'} on "
     f"{run.created_at:%Y-%m-%d %H:%M} UTC; {run.dataset}; model {run.model_version}."
 )
@@ -501,7 +497,7 @@ if result.grid is not None and config.grid is not None:
     doc_grid = result.to_dict()["grid"]
     st.caption(
         f"Every cell re-blends the {result.grid_on} scores (nothing refitted). Optimum: "
-        f"{fmt_weights(doc_grid['best']['weights'])} -> {doc_grid['best']['value']:.4f}; the orange ring marks the live "
+        f"{live_weights_.text(doc_grid['best']['weights'])} -> {doc_grid['best']['value']:.4f}; the orange ring marks the live "
         "weights at run time."
     )
 

@@ -798,10 +798,3 @@ def compare_text(cmp: RunComparison, k: int = 10) -> str:
 def delete(store: Store, run_id: int) -> None:
     if not lab.delete_run(store, run_id):
         raise EvaluationError(f"No stored run {run_id} to delete; `python -m recsys runs list` shows the stored runs.")
-
-
-def shares(weights: Mapping[str, float]) -> dict[str, float]:
-    """The weights as the blend's shares (each / their sum): the blend ranks the same for any
-    positive multiple, so ``{content: 1, als: 1}`` is content 0.50, ALS 0.50."""
-    total = sum(float(v) for v in weights.values())
-    return {n: (float(v) / total if total > 0 else 0.0) for n, v in weights.items()}

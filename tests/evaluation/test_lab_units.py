@@ -13,7 +13,7 @@ from recsys.errors import EvaluationError
 from recsys.evaluation import grid, segments
 from recsys.evaluation.background import DataSize, estimate_seconds
 from recsys.evaluation.config import EvaluationConfig
-from recsys.evaluation.runs import bootstrap_ci, dataset_label, shares
+from recsys.evaluation.runs import bootstrap_ci, dataset_label
 from recsys.models import registry
 from tests.support.weights import full
 
@@ -108,8 +108,7 @@ def test_bootstrap_ci_of_paired_differences() -> None:
     assert all(math.isnan(v) for v in bootstrap_ci(np.array([])))
 
 
-def test_shares_and_dataset_labels() -> None:
-    assert shares({"content": 1.0, "als": 1.0}) == {"content": 0.5, "als": 0.5}
+def test_dataset_labels() -> None:
     assert (
         dataset_label("https://user:secret@example.org/ml-25m.zip?X-Amz-Signature=abc", True, 10_000)
         == "ml-25m.zip + app ratings, 10,000-user sample"
