@@ -599,6 +599,17 @@ class Store:
             ).all()
         return _frame(rows, INTERACTIONS_SCHEMA)
 
+    def rating(self, user_id: int, tconst: str) -> int | None:
+        """The user's current value for ``tconst`` (None when not rated): one indexed lookup,
+        where :meth:`interactions` reads the whole profile."""
+        with self._read() as conn:
+            value = conn.scalar(
+                select(interactions.c.value).where(
+                    interactions.c.user_id == _check_user_id(user_id), interactions.c.tconst == tconst
+                )
+            )
+        return None if value is None else int(value)
+
     def rated_tconsts(self, user_id: int) -> set[str]:
         """The titles the user currently has a value for."""
         with self._read() as conn:

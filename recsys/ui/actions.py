@@ -58,9 +58,7 @@ def _click_failed(message: str) -> None:
 
 
 def _current(store: Store, user_id: int, tconst: str) -> int | None:
-    frame = store.interactions(user_id)
-    values = frame.filter(frame["tconst"] == tconst)["value"].to_list()
-    return int(values[0]) if values else None
+    return store.rating(user_id, tconst)
 
 
 def title_of(catalog: Catalog, tconst: str) -> str:

@@ -22,6 +22,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -43,6 +44,10 @@ log = logging.getLogger(__name__)
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+
+#: Set while a checked callback runs on this thread (a script thread runs one session's run): the
+#: checked callbacks it calls (a card click -> rate -> set_rating) act under the same check.
+_inside_checked = threading.local()
 
 COOKIE_NAME = "cineblend_auth"
 COOKIE_DAYS = 30.0
@@ -253,16 +258,24 @@ def checked(callback: Callable[_P, _R]) -> Callable[_P, _R | None]:
     A revoked session's click stores nothing; the run that follows (a fragment run through
     :func:`fragment`, or a full run through :func:`gate`) signs out and opens the sign-in page
     with :data:`SESSION_ENDED`. Example: ``st.button("Like", on_click=checked(rate), args=...)``
-    or ``@auth.checked`` on the callback's definition.
+    or ``@auth.checked`` on the callback's definition. Checked callbacks called by a checked
+    callback run under its check (one lookup per click, not one per layer: a feed card click
+    went through three).
     """
 
     @functools.wraps(callback)
     def run(*args: _P.args, **kwargs: _P.kwargs) -> _R | None:
+        if getattr(_inside_checked, "active", False):  # the outer checked callback checked
+            return callback(*args, **kwargs)
         if revoked():
             log.info("click refused: the session of %s was revoked", st.session_state.get(state.USERNAME))
             st.session_state[state.SESSION_REVOKED] = True
             return None
-        return callback(*args, **kwargs)
+        _inside_checked.active = True
+        try:
+            return callback(*args, **kwargs)
+        finally:
+            _inside_checked.active = False
 
     return run
 

@@ -196,3 +196,17 @@ def test_rating_for_unknown_user_is_refused(store: Store) -> None:
         store.rate(999, MOVIE, LIKE)
     assert _rows(store, interactions) == 0
     assert _rows(store, interaction_history) == 0
+
+
+def test_rating_reads_one_users_current_value_of_one_title(store: Store, ada: User, bob: User) -> None:
+    assert store.rating(ada.id, MOVIE) is None
+    store.rate(ada.id, MOVIE, LIKE)
+    store.rate(bob.id, MOVIE, DISLIKE)
+    store.rate(ada.id, MOVIE, SUPERLIKE)
+    assert (store.rating(ada.id, MOVIE), store.rating(bob.id, MOVIE), store.rating(ada.id, OTHER)) == (
+        SUPERLIKE,
+        DISLIKE,
+        None,
+    )
+    store.unrate(ada.id, MOVIE)
+    assert store.rating(ada.id, MOVIE) is None
