@@ -37,6 +37,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from click_latency import FLOOR_APP, FloorServer, prepare  # noqa: E402
 from playwright.sync_api import Page, ViewportSize, sync_playwright  # noqa: E402
 
+from recsys import onboarding  # noqa: E402
 from recsys.store import Store  # noqa: E402
 from tests.support.app_server import AppServer  # noqa: E402
 from tests.support.browser import chromium_executable  # noqa: E402
@@ -122,7 +123,7 @@ def onboarding_pick(page: Page, n: int) -> float:
     tconst = likes[0][len(prefix) : -len("-1")]
     t0 = time.perf_counter()
     button(page, f"{prefix}{tconst}-1").click()
-    page.wait_for_function(_PICK_DONE, arg=[key_class(f"{prefix}{tconst}-0"), f"{n} of 5 picked"], polling="raf")
+    page.wait_for_function(_PICK_DONE, arg=[key_class(f"{prefix}{tconst}-0"), onboarding.picked_text(n)], polling="raf")
     return time.perf_counter() - t0
 
 
