@@ -1,7 +1,8 @@
 """Engines for the app store: SQLite tuned for many threads, or any SQLAlchemy URL.
 
 SQLite connections get, on every connect: ``busy_timeout`` (writers wait instead of failing),
-``journal_mode=WAL`` (readers never block the writer) and ``foreign_keys=ON`` (cascading deletes).
+``journal_mode=WAL`` (readers never block the writer), ``synchronous=FULL`` (relaxed only for a
+tester's clicks, see :func:`write_transaction`) and ``foreign_keys=ON`` (cascading deletes).
 SQLAlchemy, not the ``sqlite3`` module, emits ``BEGIN``: a plain ``BEGIN`` for reads and
 ``BEGIN IMMEDIATE`` for a connection marked with :data:`WRITE_OPTION`, so a write transaction
 takes the write lock first and waits for it (``busy_timeout``) instead of failing half-way.
@@ -133,6 +134,7 @@ def _tune_sqlite(engine: Engine) -> None:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = FULL")  # the default, stated: clicks relax it per write
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
@@ -144,16 +146,46 @@ def _tune_sqlite(engine: Engine) -> None:
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
+def write_transaction(engine: Engine, *, durable: bool = True) -> Iterator[Connection]:
     """A connection in a transaction that will write; commits on success, rolls back on error.
 
     On SQLite the transaction starts with ``BEGIN IMMEDIATE``, so concurrent writers queue up
     (up to :data:`BUSY_TIMEOUT_S`) and each sees the previous one's committed data.
+
+    ``durable=False`` (a tester's click: a rating, a hidden title) commits without waiting for the
+    disk: SQLite's ``synchronous = NORMAL`` for this transaction (in WAL mode: no fsync at commit,
+    the next durable commit or checkpoint syncs it), PostgreSQL's ``synchronous_commit = off``.
+    The commit is atomic and visible to every reader at once and survives the app's process
+    dying; only an operating-system crash or power cut can lose the last such clicks, never
+    corrupt the database. Accounts, roles, sessions, jobs and fencing stay durable (the default).
+    Measured on this project's 2-core machine: a SQLite commit 4.0 ms with fsync, 0.02 ms without
+    (a feed click's whole run is about 25 ms).
     """
     with engine.connect() as conn:
         conn.execution_options(**{WRITE_OPTION: True})
-        with conn.begin():
-            yield conn
+        relaxed = not durable and engine.dialect.name == "sqlite"
+        if relaxed:
+            _sqlite_pragma(conn, "synchronous = NORMAL")
+        try:
+            with conn.begin():
+                if not durable and engine.dialect.name == "postgresql":
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                yield conn
+        finally:
+            if relaxed:
+                _sqlite_pragma(conn, "synchronous = FULL")
+
+
+def _sqlite_pragma(conn: Connection, pragma: str) -> None:
+    """Run ``PRAGMA pragma`` on the driver connection, outside any transaction (SQLAlchemy would
+    begin one for a statement sent through ``conn``)."""
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None, "a checked-out connection has its driver connection"
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(f"PRAGMA {pragma}")
+    finally:
+        cursor.close()
 
 
 def _first_line(exc: BaseException) -> str:

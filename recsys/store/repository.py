@@ -267,8 +267,9 @@ class Store:
             yield conn
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with translate_errors(self._engine.url), write_transaction(self._engine) as conn:
+    def _write(self, *, durable: bool = True) -> Iterator[Connection]:
+        """A write transaction; ``durable=False`` for a tester's click (see ``write_transaction``)."""
+        with translate_errors(self._engine.url), write_transaction(self._engine, durable=durable) as conn:
             yield conn
 
     def _user_exists(self, user_id: int) -> bool:
@@ -515,7 +516,7 @@ class Store:
         """
         user_id, tconst, value = _check_user_id(user_id), check_tconst(tconst), check_value(value)
         try:
-            with write_transaction(self._engine) as conn:
+            with write_transaction(self._engine, durable=False) as conn:
                 _lock_title(conn, user_id, tconst)
                 now = utcnow()  # taken under the write lock: history order = commit order
                 stmt = self._insert(interactions).values(
@@ -573,7 +574,7 @@ class Store:
         The removal is recorded in the history as a row with a NULL value.
         """
         user_id, tconst = _check_user_id(user_id), check_tconst(tconst)
-        with self._write() as conn:
+        with self._write(durable=False) as conn:
             _lock_title(conn, user_id, tconst)
             now = utcnow()
             removed = (
@@ -626,7 +627,7 @@ class Store:
         stmt = self._insert(hidden_titles).values(user_id=user_id, tconst=tconst, created_at=utcnow())
         stmt = stmt.on_conflict_do_nothing(index_elements=[hidden_titles.c.user_id, hidden_titles.c.tconst])
         try:
-            with write_transaction(self._engine) as conn:
+            with write_transaction(self._engine, durable=False) as conn:
                 return conn.execute(stmt).rowcount > 0
         except IntegrityError as exc:
             if not self._user_exists(user_id):
@@ -638,7 +639,7 @@ class Store:
     def unhide(self, user_id: int, tconst: str) -> bool:
         """Show a hidden title again; True if it was hidden."""
         user_id, tconst = _check_user_id(user_id), check_tconst(tconst)
-        with self._write() as conn:
+        with self._write(durable=False) as conn:
             return (
                 conn.execute(
                     delete(hidden_titles).where(hidden_titles.c.user_id == user_id, hidden_titles.c.tconst == tconst)

@@ -3,12 +3,13 @@ double clicks (also from concurrent threads), unrate, validation, frames."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE
 from recsys.errors import UnknownTitleError, UnknownUserError
@@ -210,3 +211,41 @@ def test_rating_reads_one_users_current_value_of_one_title(store: Store, ada: Us
     )
     store.unrate(ada.id, MOVIE)
     assert store.rating(ada.id, MOVIE) is None
+
+
+def test_click_writes_skip_the_fsync_but_leave_every_other_write_durable(sqlite_url: str) -> None:
+    """Ratings and hidden titles commit without waiting for the disk (``durable=False``); the
+    connection goes back to ``synchronous = FULL`` for the next write, also after a failed click."""
+    with Store.open(sqlite_url) as store, Store.open(sqlite_url) as other:
+        ada = store.create_user("ada", "Ada", "ada@example.com", "h")
+
+        def synchronous() -> list[int]:
+            pool = store.engine.pool
+            conns = [pool.connect() for _ in range(2)]  # the connection the write used, and one more
+            try:
+                return [c.dbapi_connection.execute("PRAGMA synchronous").fetchone()[0] for c in conns]  # type: ignore[union-attr]  # checked out: the driver connection is there
+            finally:
+                for c in conns:
+                    c.close()
+
+        statements: list[str] = []
+
+        @event.listens_for(store.engine, "checkout")
+        def trace(dbapi_conn: sqlite3.Connection, *_: object) -> None:
+            dbapi_conn.set_trace_callback(statements.append)
+
+        store.rate(ada.id, MOVIE, LIKE)
+        relaxed = [s for s in statements if s.startswith(("PRAGMA synchronous", "BEGIN", "COMMIT"))]
+        assert relaxed == ["PRAGMA synchronous = NORMAL", "BEGIN IMMEDIATE", "COMMIT", "PRAGMA synchronous = FULL"]
+        statements.clear()
+        store.set_role(ada.id, "analyst")  # an account change: durable
+        assert not [s for s in statements if s.startswith("PRAGMA synchronous")]
+        store.hide(ada.id, OTHER)
+        assert other.rating(ada.id, MOVIE) == LIKE and other.hidden_tconsts(ada.id) == {OTHER}  # committed
+        with pytest.raises(UnknownUserError):
+            store.rate(ada.id + 99, MOVIE, LIKE)
+        assert synchronous() == [2, 2]  # FULL
+        store.unrate(ada.id, MOVIE)
+        store.unhide(ada.id, OTHER)
+        assert other.rating(ada.id, MOVIE) is None and other.hidden_tconsts(ada.id) == set()
+        assert synchronous() == [2, 2]
