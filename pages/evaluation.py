@@ -10,8 +10,8 @@ import time
 import polars as pl
 import streamlit as st
 
-from recsys import roles
-from recsys import weights as live_weights_
+from recsys.access import roles
+from recsys.app.feed import recommend_profile
 from recsys.catalog.queries import Catalog
 from recsys.errors import CineBlendError
 from recsys.evaluation import jobs as lab_jobs
@@ -24,8 +24,8 @@ from recsys.evaluation.served import label as stage_label
 from recsys.evaluation.splits import PROTOCOLS
 from recsys.evaluation.sweep import sweep_chart
 from recsys.evaluation.tv import MIN_TV_USERS, taste_table, tv_users
-from recsys.feed import recommend_profile
 from recsys.models import registry
+from recsys.models import weights as live_weights_
 from recsys.models.service import Recommender
 from recsys.store import lab
 from recsys.ui import auth, demo, lab_history, lab_weights, resources, state

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from recsys import cli_lab
+from recsys.cli import lab as cli_lab
 from recsys.config import Settings, get_settings
 from recsys.errors import CineBlendError
 from recsys.progress import LineProgress
@@ -61,8 +61,8 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     import getpass
     import time
 
-    from recsys import jobs
-    from recsys.pipeline import train_model
+    from recsys.app.pipeline import train_model
+    from recsys.jobs import runner as jobs
 
     started = time.perf_counter()
     # recorded like the data page's Retrain, so every app server's data page shows it
@@ -83,9 +83,9 @@ def _parse_weights(text: str | None) -> dict[str, float] | None:
 
 
 def _resolved_weights(settings: Settings, given: dict[str, float] | None, recommender: Recommender | None) -> Weights:
-    """``--weights`` when given, else what the feed uses (:func:`recsys.weights.resolve`: live,
+    """``--weights`` when given, else what the feed uses (:func:`recsys.models.weights.resolve`: live,
     else the model's tuned weights, else the defaults), said on stderr."""
-    from recsys import weights
+    from recsys.models import weights
     from recsys.store import Store
 
     if given is not None:
@@ -113,9 +113,9 @@ def _check_titles(catalog: Catalog, tconsts: Sequence[str]) -> None:
 def _recommend(args: argparse.Namespace, settings: Settings) -> int:
     import polars as pl
 
+    from recsys.app.feed import recommend_profile
     from recsys.catalog.queries import Catalog
     from recsys.columns import DISLIKE, LIKE, SUPERLIKE
-    from recsys.feed import recommend_profile
     from recsys.models.rerank.registry import parse_strengths
     from recsys.models.service import Recommender
 
@@ -199,12 +199,12 @@ def _similar(args: argparse.Namespace, settings: Settings) -> int:
 def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
-    from recsys import jobs
     from recsys.catalog.queries import Catalog
     from recsys.errors import ModelError
     from recsys.evaluation.runner import EvaluationConfig, dump, evaluate_catalogue, render_text
     from recsys.evaluation.sweep import parse_sweep
-    from recsys.locks import exclusive
+    from recsys.jobs import runner as jobs
+    from recsys.jobs.locks import exclusive
     from recsys.models.service import Recommender
     from recsys.store import Store
 
@@ -261,7 +261,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     import signal
     import threading
 
-    from recsys import jobs
+    from recsys.jobs import runner as jobs
     from recsys.store import Store
     from recsys.store.engine import safe_url
 
@@ -280,11 +280,11 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _tune(args: argparse.Namespace, settings: Settings) -> int:
-    from recsys import jobs
     from recsys.catalog.queries import Catalog
     from recsys.evaluation.runner import evaluation_ratings
     from recsys.evaluation.tuning import TuneConfig, tune, write_tuned
-    from recsys.locks import exclusive
+    from recsys.jobs import runner as jobs
+    from recsys.jobs.locks import exclusive
 
     config = TuneConfig.quick() if args.quick else TuneConfig()
     with exclusive(jobs.job_lock(settings, "tune"), "tuning", store_url=settings.store_url):
@@ -595,13 +595,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_stats)
 
-    from recsys.cli_users import add_parser as add_users_parser
+    from recsys.cli.users import add_parser as add_users_parser
 
     add_users_parser(sub)
-    from recsys.cli_weights import add_parser as add_weights_parser
+    from recsys.cli.weights import add_parser as add_weights_parser
 
     add_weights_parser(sub)
-    from recsys.cli_experiments import add_parser as add_experiments_parser
+    from recsys.cli.experiments import add_parser as add_experiments_parser
 
     add_experiments_parser(sub)
     return parser
@@ -621,7 +621,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    from recsys.startup import secure_data_dir
+    from recsys.access.startup import secure_data_dir
 
     try:
         settings = get_settings()

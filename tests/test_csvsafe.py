@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from recsys import history
+from recsys.app import history
 from recsys.evaluation import runs
 from recsys.store.lab import RunInfo
 

@@ -119,7 +119,7 @@ class RecommenderConfig:
     strengths (:mod:`recsys.models.rerank.registry`). "More like this" has its own rules
     (:mod:`recsys.models.similar`); a saved ``similar_weights`` of older versions is ignored.
     ``weights_from``: where ``hybrid.weights`` came from, ``"tuned"`` (the last ``tune``, see
-    :func:`recsys.evaluation.tuning.tuned_config`) or ``"defaults"``; :mod:`recsys.weights` serves
+    :func:`recsys.evaluation.tuning.tuned_config`) or ``"defaults"``; :mod:`recsys.models.weights` serves
     tuned weights when none are live.
     """
 

@@ -18,13 +18,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from recsys import weights
+from recsys.app.feed import recommend_for_user
 from recsys.catalog.queries import Catalog
 from recsys.columns import LIKE
 from recsys.config import Settings
 from recsys.evaluation.runner import EvaluationConfig, evaluate_catalogue
-from recsys.feed import recommend_for_user
-from recsys.models import Recommender
+from recsys.models import Recommender, weights
 from recsys.store import Store
 from recsys.ui.lab_weights import candidates, preselected
 

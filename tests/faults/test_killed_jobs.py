@@ -25,10 +25,10 @@ from pathlib import Path
 
 import pytest
 
-from recsys import jobs
 from recsys.catalog.build import catalog_ready, read_manifest
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
+from recsys.jobs import runner as jobs
 from recsys.models.service import Recommender, latest_version
 from recsys.store import Store
 from recsys.store import jobs as job_rows
