@@ -16,7 +16,8 @@ import pytest
 from recsys.columns import LIKE
 from recsys.config import Settings
 from recsys.models import registry, weights
-from recsys.models.service import Recommender, RecommenderConfig, latest_config
+from recsys.models.config import RecommenderConfig, latest_config
+from recsys.models.service import Recommender
 from recsys.models.weights import WeightsPermissionError
 from recsys.store import Store
 from tests.support.weights import full, text

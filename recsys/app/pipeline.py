@@ -12,7 +12,7 @@ from recsys.config import Settings
 from recsys.evaluation.tuning import tuned_config
 from recsys.jobs.locks import exclusive
 from recsys.models.base import TrainingData
-from recsys.models.service import train
+from recsys.models.training import train
 from recsys.progress import Progress, null_progress
 from recsys.store import Store
 

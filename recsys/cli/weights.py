@@ -65,7 +65,7 @@ def _store(settings: Settings) -> Any:
 
 
 def _model(settings: Settings) -> Any:
-    from recsys.models.service import latest_config
+    from recsys.models.config import latest_config
 
     return latest_config(settings.models_dir)
 

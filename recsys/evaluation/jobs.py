@@ -218,7 +218,8 @@ def _live_catalogue_scorers(settings: Settings, titles: Any) -> dict[str, Any]:
     fitted on this catalogue with the settings ``tune`` uses: refitting them cost 9-11 s of a
     14-29 s quick tune on the mirror, reusing them about 1 s (the model's load)."""
     from recsys.models import registry
-    from recsys.models.service import Recommender, RecommenderConfig, catalogue_fingerprint
+    from recsys.models.config import RecommenderConfig, catalogue_fingerprint
+    from recsys.models.service import Recommender
 
     try:
         model = Recommender.load_latest(settings.models_dir)

@@ -11,7 +11,7 @@ notebook alike:
 
 The cold-start rule (fewer than ``hybrid_from_likes`` likes: the popularity-led blend) and the TV
 hand-over (a scorer that knows no show passes its weight to its heir) are applied after this by
-the recommender itself (:func:`recsys.models.service.served_weights`,
+the recommender itself (:func:`recsys.models.config.served_weights`,
 :func:`recsys.models.registry.section_weights`), identically for every reader.
 
 **Writing** (:func:`apply`, :func:`reset`): one audited transaction (who, when, old, new, why, the
@@ -43,7 +43,8 @@ from recsys.store import lab
 from recsys.store.lab import LIVE_WEIGHTS_KEY, WeightChange
 
 if TYPE_CHECKING:
-    from recsys.models.service import Recommender, RecommenderConfig
+    from recsys.models.config import RecommenderConfig
+    from recsys.models.service import Recommender
     from recsys.store import Store
 
     Model = Recommender | RecommenderConfig
@@ -102,7 +103,7 @@ def text(weights: Mapping[str, float]) -> str:
 def fallback(model: Model | None) -> Resolved:
     """What is used when nothing is applied live: the model's tuned weights, else the defaults
     (``model``: the loaded recommender or just its saved config, see
-    :func:`recsys.models.service.latest_config`)."""
+    :func:`recsys.models.config.latest_config`)."""
     if model is not None:
         config = cast("RecommenderConfig", getattr(model, "config", model))
         if config.weights_from == "tuned":

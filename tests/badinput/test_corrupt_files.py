@@ -26,7 +26,8 @@ from recsys.app.pipeline import train_model
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
 from recsys.errors import CatalogError, ModelError
-from recsys.models.service import Recommender, latest_version
+from recsys.models.artifacts import latest_version
+from recsys.models.service import Recommender
 from tests.app.helpers import after_jobs, alerts, open_section, start
 from tests.badinput.support import bounded, cli, make_user, one_line_error, run_cli, signed_in
 
