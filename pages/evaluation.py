@@ -15,11 +15,11 @@ from recsys.app.feed import recommend_profile
 from recsys.catalog.queries import Catalog
 from recsys.errors import CineBlendError
 from recsys.evaluation import jobs as lab_jobs
-from recsys.evaluation import metrics, runner, runs, visitors
+from recsys.evaluation import metrics, report, runner, runs, visitors
 from recsys.evaluation.background import EXPENSIVE_S, DataSize, estimate_seconds, human_seconds
 from recsys.evaluation.config import MAX_FACTORS, MAX_ITERATIONS, MAX_K, MAX_NEW_USER_DRAWS
 from recsys.evaluation.grid import grid_chart
-from recsys.evaluation.report import result_from_document
+from recsys.evaluation.results import result_from_document
 from recsys.evaluation.served import label as stage_label
 from recsys.evaluation.splits import PROTOCOLS
 from recsys.evaluation.sweep import sweep_chart
@@ -426,21 +426,21 @@ lab_history.render_run_notes(store, run, may_apply or run.created_by == who)
 if run.catalogue_build != runner.catalogue_stamp(cfg.parquet_dir) or run.model_version != model_version():
     st.caption("The catalogue or the model changed since this run: run again for current figures.")
 st.caption(
-    f"{result.headline()} Hybrid (current) = the live weights at run time ({live_weights_.text(result.weights)}); "
-    f"content model {result.content_source}. {result.timing_line()} Run by {run.created_by or 'the CLI'} on "
+    f"{report.headline(result)} Hybrid (current) = the live weights at run time ({live_weights_.text(result.weights)}); "
+    f"content model {result.content_source}. {report.timing_line(result)} Run by {run.created_by or 'the CLI'} on "
     f"{run.created_at:%Y-%m-%d %H:%M} UTC; {run.dataset}; model {run.model_version}."
 )
 st.markdown("**Validation and test**: the validation split chooses, the test split reports.")
-st.dataframe(result.comparison_table(), hide_index=True)
+st.dataframe(report.comparison_table(result), hide_index=True)
 tab_test, tab_val = st.tabs(["Test split (every figure)", "Validation split (every figure)"])
 with tab_test:
-    st.dataframe(result.models_table(), hide_index=True)
+    st.dataframe(report.models_table(result), hide_index=True)
     lab_history.render_run_figures(run)
 with tab_val:
     if result.validation is None:
         st.info("The validation split had no user with enough ratings to test.")
     else:
-        st.dataframe(result.models_table("validation"), hide_index=True)
+        st.dataframe(report.models_table(result, "validation"), hide_index=True)
 with st.expander("What the columns mean", icon=":material/help:"):
     before = [m for m in metrics.list_measures() if m not in metrics.TASTE]
     st.markdown(
@@ -474,7 +474,7 @@ if result.stage_grid is not None and result.stage_grid.height:
 
 st.subheader(f"{label} along the weight sweep")
 st.altair_chart(sweep_chart(result), width="stretch")
-st.markdown(result.best_line())
+st.markdown(report.best_line(result))
 if result.chosen_on == "validation":
     st.caption(
         "The best step is chosen on the validation split (carved from training by the same rule) and "
@@ -486,7 +486,7 @@ else:
         "themselves: its lead is optimistic."
     )
 with st.expander("Every sweep step"):
-    st.dataframe(result.sweep_table(), hide_index=True)
+    st.dataframe(report.sweep_table(result), hide_index=True)
 
 if result.grid is not None and config.grid is not None:
     st.subheader("Weights in two dimensions")
@@ -503,18 +503,18 @@ if result.grid is not None and config.grid is not None:
 
 if result.segments is not None:
     st.subheader("Segments")
-    activity = result.activity_table()
+    activity = report.activity_table(result)
     if activity.height:
         st.markdown(f"**By user activity** (training ratings per tested user; {label}, test split)")
         st.dataframe(activity, hide_index=True)
-    popularity = result.popularity_table()
+    popularity = report.popularity_table(result)
     if popularity.height:
         st.markdown(
             "**By item popularity**: head = the most rated titles holding the first 50% of training ratings, "
             "torso the next 30%, tail the last 20%; share of each model's recommendations and of its hits."
         )
         st.dataframe(popularity, hide_index=True)
-    newuser = result.new_user_table()
+    newuser = report.new_user_table(result)
     if newuser.height:
         nu = result.segments["new_user"]
         st.markdown(

@@ -14,7 +14,7 @@ from recsys.config import Settings
 from recsys.errors import CineBlendError
 
 if TYPE_CHECKING:
-    from recsys.evaluation.report import EvaluationResult
+    from recsys.evaluation.results import EvaluationResult
     from recsys.store import Store
 
 
@@ -148,7 +148,7 @@ def _open(settings: Settings) -> Store:
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.evaluation import runs
-    from recsys.evaluation.report import _text_table
+    from recsys.evaluation.report import text_table
     from recsys.store import lab
 
     with _open(settings) as store:
@@ -159,13 +159,13 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     elif not stored:
         print("No stored runs yet: `python -m recsys evaluate --save` or the evaluation page stores one.")
     else:
-        print(_text_table(table))
+        print(text_table(table))
     return 0
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.evaluation import runs
-    from recsys.evaluation.report import _text_table, segments_text
+    from recsys.evaluation.report import segments_text, text_table
 
     with _open(settings) as store:
         run = runs.get(store, args.id)
@@ -190,19 +190,19 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
         print(f"This run {run.status}: {run.reason or 'no reason given'}. It has no figures.")
         return 0
     print()
-    print(_text_table(runs.stored_models_table(run, "test")))
+    print(text_table(runs.stored_models_table(run, "test")))
     intervals = runs.figure_intervals(run)
     if intervals.height:
         print(f"\nBootstrap 95% intervals (test, {runs.BOOTSTRAP_RESAMPLES:,} seeded resamples of the tested users):")
-        print(_text_table(intervals))
+        print(text_table(intervals))
     at_k = at_k_table(doc)
     if at_k.height:
         print("\nEvery model at several cut-offs (test):")
-        print(_text_table(at_k))
+        print(text_table(at_k))
     val = runs.stored_models_table(run, "validation")
     if val.height:
         print("\nValidation split:")
-        print(_text_table(val))
+        print(text_table(val))
     seg = segments_text(doc, cfg.get("metric", "ndcg"), int(cfg.get("k", 10)))
     if seg:
         print("\n" + seg)
@@ -248,7 +248,7 @@ def _edit(args: argparse.Namespace, settings: Settings) -> int:
 
 def _inspect(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.evaluation import runs
-    from recsys.evaluation.report import _text_table
+    from recsys.evaluation.report import text_table
 
     with _open(settings) as store:
         run = runs.get(store, args.id)
@@ -273,7 +273,7 @@ def _inspect(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Run {run.id}, user {view.user}: {view.history.height} training ratings, {len(view.held_out)} held out.")
     print("Held out: " + ", ".join(view.held_out))
     print("\nEach model's top list (HIT: a held-out title):")
-    print(_text_table(view.tops_table()))
+    print(text_table(view.tops_table()))
     print("\nTraining history (oldest first):")
-    print(_text_table(view.history))
+    print(text_table(view.history))
     return 0

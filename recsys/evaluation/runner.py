@@ -85,7 +85,8 @@ from recsys.evaluation.data import (
 from recsys.evaluation.grid import run_grid
 from recsys.evaluation.metrics import metric_label
 from recsys.evaluation.newuser import NewUserConfig, onboarding
-from recsys.evaluation.report import EvaluationResult, StageResult, dump, render_text
+from recsys.evaluation.report import render_text
+from recsys.evaluation.results import EvaluationResult, StageResult, dump
 from recsys.evaluation.scoring import (
     EvalResult,
     SplitIndex,

@@ -56,7 +56,7 @@ from recsys.evaluation.significance import wilcoxon_test
 from recsys.store import lab
 
 if TYPE_CHECKING:
-    from recsys.evaluation.report import EvaluationResult
+    from recsys.evaluation.results import EvaluationResult
     from recsys.store import Store
 
 BOOTSTRAP_RESAMPLES = 2000
@@ -775,22 +775,22 @@ def compare_runs(a: lab.StoredRun, b: lab.StoredRun, metric: str | None = None) 
 
 
 def compare_text(cmp: RunComparison, k: int = 10) -> str:
-    from recsys.evaluation.report import _text_table
+    from recsys.evaluation.report import text_table
 
     lines = [f"Run {cmp.a} vs run {cmp.b}", *cmp.notes]
     if cmp.settings.height:
         lines += [
             "",
             f"Settings that differ ({cmp.same_settings.height} more are the same):",
-            _text_table(cmp.settings),
+            text_table(cmp.settings),
         ]
-    lines += ["", _text_table(cmp.table)]
+    lines += ["", text_table(cmp.table)]
     if cmp.tests.height:
         lines += [
             "",
             f"Paired on {cmp.shared_users:,} shared users ({metric_label(cmp.metric, k)}; Wilcoxon signed-rank, "
             f"paired bootstrap 95% CI of the mean delta, {BOOTSTRAP_RESAMPLES:,} resamples):",
-            _text_table(cmp.tests),
+            text_table(cmp.tests),
         ]
     return "\n".join(lines)
 

@@ -19,9 +19,9 @@ import polars as pl
 import streamlit as st
 
 from recsys.errors import CineBlendError
-from recsys.evaluation import metrics
+from recsys.evaluation import metrics, report
 from recsys.evaluation.config import HYBRID, weight_column
-from recsys.evaluation.report import EvaluationResult
+from recsys.evaluation.results import EvaluationResult
 from recsys.models import registry, weights
 from recsys.store import Store
 from recsys.ui import auth, plain, state
@@ -194,7 +194,7 @@ def render_use(
     store: Store, model: Recommender | None, result: EvaluationResult, run_id: int, may_apply: bool, who: str
 ) -> None:
     """The "Use for the feed" section of a shown run."""
-    st.markdown(result.advice_line())
+    st.markdown(report.advice_line(result))
     options = candidates(result, run_id)
     index = st.selectbox(
         "Weights to use",
