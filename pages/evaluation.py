@@ -15,7 +15,7 @@ from recsys.app.feed import recommend_profile
 from recsys.catalog.queries import Catalog
 from recsys.errors import CineBlendError
 from recsys.evaluation import jobs as lab_jobs
-from recsys.evaluation import metrics, report, runner, runs, visitors
+from recsys.evaluation import metrics, report, run_views, runner, runs, visitors
 from recsys.evaluation.background import EXPENSIVE_S, DataSize, estimate_seconds, human_seconds
 from recsys.evaluation.config import MAX_FACTORS, MAX_ITERATIONS, MAX_K, MAX_NEW_USER_DRAWS
 from recsys.evaluation.grid import grid_chart
@@ -370,7 +370,7 @@ if not stored:
 
 lab_history.render_runs_table(store)
 ids = [r.id for r in stored]
-labels = {r.id: f"{runs.run_label(r)} · {r.dataset}" for r in stored}
+labels = {r.id: f"{run_views.run_label(r)} · {r.dataset}" for r in stored}
 if st.session_state.get("eval-run") not in ids:
     st.session_state["eval-run"] = ids[0]
 h1, h2 = st.columns(2)
@@ -402,7 +402,7 @@ e1.download_button(
 )
 e2.download_button(
     "Models, test (CSV)",
-    lambda: runs.models_csv(runs.get(store, run_id), "test"),
+    lambda: run_views.models_csv(runs.get(store, run_id), "test"),
     file_name=f"cineblend-run-{run_id}-test.csv",
     mime="text/csv",
     key="eval-export-test",
@@ -411,7 +411,7 @@ e2.download_button(
 )
 e3.download_button(
     "Models, validation (CSV)",
-    lambda: runs.models_csv(runs.get(store, run_id), "validation"),
+    lambda: run_views.models_csv(runs.get(store, run_id), "validation"),
     file_name=f"cineblend-run-{run_id}-validation.csv",
     mime="text/csv",
     key="eval-export-validation",

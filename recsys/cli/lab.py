@@ -147,13 +147,13 @@ def _open(settings: Settings) -> Store:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    from recsys.evaluation import runs
+    from recsys.evaluation import run_views
     from recsys.evaluation.report import text_table
     from recsys.store import lab
 
     with _open(settings) as store:
         stored = lab.list_runs(store, statuses=None)
-    table = runs.runs_table(stored)
+    table = run_views.runs_table(stored)
     if args.json:
         print(json.dumps(table.to_dicts(), indent=2, default=str))
     elif not stored:
@@ -164,7 +164,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
-    from recsys.evaluation import runs
+    from recsys.evaluation import run_compare, run_settings, run_views, runs
     from recsys.evaluation.report import segments_text, text_table
 
     with _open(settings) as store:
@@ -173,16 +173,16 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
         print(runs.run_json(run))
         return 0
     if args.csv:
-        sys.stdout.write(runs.models_csv(run))
+        sys.stdout.write(run_views.models_csv(run))
         return 0
     from recsys.evaluation.report import at_k_table
 
     doc = run.document
     cfg = doc.get("config", {})
     print(
-        f"{runs.run_label(run)}: {run.dataset}, {run.protocol} protocol, K={cfg.get('k')}; model "
-        f"{run.model_version}; catalogue {run.catalogue_build}; settings #{runs.settings_id(run)} "
-        f"({runs.settings_summary(run)})."
+        f"{run_views.run_label(run)}: {run.dataset}, {run.protocol} protocol, K={cfg.get('k')}; model "
+        f"{run.model_version}; catalogue {run.catalogue_build}; settings #{run_settings.settings_id(run)} "
+        f"({run_settings.settings_summary(run)})."
     )
     if run.notes:
         print(f"Notes: {run.notes}")
@@ -190,16 +190,18 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
         print(f"This run {run.status}: {run.reason or 'no reason given'}. It has no figures.")
         return 0
     print()
-    print(text_table(runs.stored_models_table(run, "test")))
-    intervals = runs.figure_intervals(run)
+    print(text_table(run_views.stored_models_table(run, "test")))
+    intervals = run_compare.figure_intervals(run)
     if intervals.height:
-        print(f"\nBootstrap 95% intervals (test, {runs.BOOTSTRAP_RESAMPLES:,} seeded resamples of the tested users):")
+        print(
+            f"\nBootstrap 95% intervals (test, {run_compare.BOOTSTRAP_RESAMPLES:,} seeded resamples of the tested users):"
+        )
         print(text_table(intervals))
     at_k = at_k_table(doc)
     if at_k.height:
         print("\nEvery model at several cut-offs (test):")
         print(text_table(at_k))
-    val = runs.stored_models_table(run, "validation")
+    val = run_views.stored_models_table(run, "validation")
     if val.height:
         print("\nValidation split:")
         print(text_table(val))
@@ -210,18 +212,18 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _compare(args: argparse.Namespace, settings: Settings) -> int:
-    from recsys.evaluation import runs
+    from recsys.evaluation import run_compare, run_views, runs
 
     with _open(settings) as store:
         a, b = runs.get(store, args.a), runs.get(store, args.b)
     try:
-        cmp = runs.compare_runs(a, b, args.metric)
+        cmp = run_compare.compare_runs(a, b, args.metric)
     except CineBlendError:
         raise
     if args.json:
         print(json.dumps(cmp.to_dict(), indent=2, default=str))
     else:
-        print(runs.compare_text(cmp, int(a.document.get("config", {}).get("k", 10))))
+        print(run_views.compare_text(cmp, int(a.document.get("config", {}).get("k", 10))))
     return 0
 
 
@@ -235,14 +237,14 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _edit(args: argparse.Namespace, settings: Settings) -> int:
-    from recsys.evaluation import runs
+    from recsys.evaluation import run_views, runs
 
     if args.name is None and args.notes is None:
         raise CineBlendError("Nothing to change: give --name and / or --notes.")
     with _open(settings) as store:
         runs.annotate(store, args.id, name=args.name, notes=args.notes)
         run = runs.get(store, args.id)
-    print(f"{runs.run_label(run)}" + (f"; notes: {run.notes}" if run.notes else ""))
+    print(f"{run_views.run_label(run)}" + (f"; notes: {run.notes}" if run.notes else ""))
     return 0
 
 

@@ -14,7 +14,7 @@ import pytest
 from recsys.__main__ import main
 from recsys.config import Settings
 from recsys.evaluation import metrics as M
-from recsys.evaluation import report, runner, runs
+from recsys.evaluation import report, run_compare, run_views, runner, runs
 from recsys.evaluation.results import result_from_document
 from recsys.evaluation.runner import EvaluationConfig, run_evaluation
 from recsys.store import Store, lab
@@ -104,7 +104,7 @@ def test_stored_runs_round_trip_and_old_runs_still_load(
         for stage in ("test", "validation"):
             assert report.models_table(shown, stage).equals(report.models_table(r, stage))
         assert set(TASTE) <= set(runs.unpack_per_user(stored.per_user)[runner.HYBRID].columns)
-        table = runs.stored_models_table(stored)
+        table = run_views.stored_models_table(stored)
         assert table["Miscalibration"].to_list() == report.models_table(r)["Miscalibration"].to_list()
 
         # a run stored before the taste metrics: its documents lack the columns
@@ -128,9 +128,9 @@ def test_stored_runs_round_trip_and_old_runs_still_load(
         loaded = result_from_document(before.document)
         assert "Miscalibration" not in report.models_table(loaded).columns
         assert "Coverage" in report.models_table(loaded, "validation").columns
-        assert "Tail share" not in runs.stored_models_table(before).columns
+        assert "Tail share" not in run_views.stored_models_table(before).columns
         assert "Tail share" not in report.sweep_table(loaded).columns
-        cmp = runs.compare_runs(before, stored)
+        cmp = run_compare.compare_runs(before, stored)
         tail = cmp.table.filter(pl.col("Metric") == "Tail share")
         assert tail.height == len(runner.model_names())  # shown for the new run, empty for the old
         assert tail[f"Run {old_id}"].null_count() == tail.height and tail["Delta (B - A)"].null_count() == tail.height
