@@ -1,8 +1,8 @@
-"""Old path of :mod:`recsys.models.weights`, kept for saved copies of the notebook.
+"""Old path of :mod:`recsys.models.weights`, kept because the notebook uses it.
 
-``notebooks/tune_hybrid_weights.ipynb`` taught ``from recsys import weights`` (then
-``weights.apply(...)``) before the weights moved beside the scorer registry (issue 24); copies of
-it people keep still run. New code imports :mod:`recsys.models.weights`.
+``notebooks/tune_hybrid_weights.ipynb`` applies its tuned weights with ``from recsys import
+weights`` then ``weights.apply(...)``, and copies of it people keep do the same; the weights moved
+beside the scorer registry (issue 24). New code imports :mod:`recsys.models.weights`.
 """
 
 from recsys.models.weights import (
