@@ -315,7 +315,7 @@ def main() -> None:
                 stderr=subprocess.STDOUT,
             )
         try:
-            from recsys.jobs import workers_alive
+            from recsys.jobs.runner import workers_alive
 
             with Store.open(f"sqlite:///{(data / 'app.db').resolve()}") as store:
                 deadline = time.monotonic() + 60

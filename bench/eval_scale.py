@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from recsys.evaluation import report
 from recsys.evaluation.config import EvaluationConfig
 from recsys.evaluation.data import evaluation_ratings, sampled_movielens
 from recsys.evaluation.runner import run_evaluation
@@ -161,7 +162,7 @@ def main() -> None:
         f"peak resident memory of the evaluation process: {peak_gb():.2f} GB = {peak_gb() / TARGET_GB:.2f} x the "
         "8 GB target"
     )
-    print(result.best_line())
+    print(report.best_line(result))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/login_timing.py [repeats]
 
-Times :meth:`recsys.throttle.Throttle.sign_in` on a throwaway SQLite store at the app's bcrypt
+Times :meth:`recsys.access.throttle.Throttle.sign_in` on a throwaway SQLite store at the app's bcrypt
 cost for a known user with a wrong password, an unknown user, and a known user with the right
 password (each with a fresh client so no throttle applies), and prints the medians and the
 ratio unknown / known (1.0 = indistinguishable). Before the dummy check, unknown answered in
@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from recsys.access.throttle import Throttle
 from recsys.store import Store
 from recsys.store.accounts import BCRYPT_ROUNDS, register
-from recsys.throttle import Throttle
 
 
 def main(repeats: int = 15) -> None:

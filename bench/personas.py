@@ -2,10 +2,10 @@
 
     CINEBLEND_DATA_DIR=/work/data .venv/bin/python bench/personas.py [--repeat 3]
 
-Times :func:`recsys.demo.pick_personas` as the sign-in page calls it (named from each candidate's
-feed, :func:`recsys.feed.feed_genres`, the model's default ranking stages) and prints, for every
-persona offered, how many of the top :data:`recsys.demo.TOP` movies and shows carry a named
-genre (the rule of issue 18: at least :data:`recsys.demo.MIN_CARDS` in both rows).
+Times :func:`recsys.app.demo.pick_personas` as the sign-in page calls it (named from each candidate's
+feed, :func:`recsys.app.feed.feed_genres`, the model's default ranking stages) and prints, for every
+persona offered, how many of the top :data:`recsys.app.demo.TOP` movies and shows carry a named
+genre (the rule of issue 18: at least :data:`recsys.app.demo.MIN_CARDS` in both rows).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import time
 
+from recsys.app.demo import pick_personas
+from recsys.app.feed import feed_genres, recommend_profile
 from recsys.catalog.queries import Catalog
 from recsys.config import get_settings
-from recsys.demo import pick_personas
-from recsys.feed import feed_genres, recommend_profile
 from recsys.models import Recommender
 
 TOP = 8

@@ -19,11 +19,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from recsys.app.feed import recommend_profile
 from recsys.catalog.queries import Catalog
 from recsys.evaluation.newuser import NewUserConfig, cold_start_table, render
 from recsys.evaluation.runner import EvaluationConfig, evaluation_ratings, render_text, run_evaluation
 from recsys.evaluation.tastecheck import fan_lists, max_overlap, similar_checks
-from recsys.feed import recommend_profile
 from recsys.models import Recommender, TrainingData
 
 if TYPE_CHECKING:

@@ -21,11 +21,11 @@ import logging
 import time
 from dataclasses import dataclass
 
-from recsys import jobs
 from recsys.config import Settings, get_settings
 from recsys.evaluation import jobs as lab_jobs
 from recsys.evaluation.background import DataSize, estimate_seconds
 from recsys.evaluation.config import EvaluationConfig
+from recsys.jobs import runner as jobs
 from recsys.store import Store
 from recsys.store import jobs as rows
 

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from recsys.demo import READ_ONLY
+from recsys.access.roles import ROLE_LABELS
+from recsys.app.demo import READ_ONLY
+from recsys.app.onboarding import GENRE_COUNT, genre_options
 from recsys.errors import CineBlendError, RegistrationError
-from recsys.onboarding import GENRE_COUNT, genre_options
-from recsys.roles import ROLE_LABELS
 from recsys.store.accounts import change_password
 from recsys.ui import admin, auth, cards, demo, resources, state
 

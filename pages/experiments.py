@@ -3,10 +3,10 @@ hybrid settings, start / pause / stop it, follow its results and ship the winner
 
 import streamlit as st
 
-from recsys import roles
-from recsys import weights as live_weights
+from recsys.access import roles
 from recsys.experiments import records
 from recsys.experiments.arms import METHODS, SECTIONS
+from recsys.models import weights as live_weights
 from recsys.ui import auth, demo, lab_experiments, plain, resources
 
 cfg = resources.settings()

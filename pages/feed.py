@@ -2,8 +2,8 @@
 
 import streamlit as st
 
+from recsys.app.feed import recommend_for_user
 from recsys.errors import CineBlendError
-from recsys.feed import recommend_for_user
 from recsys.ui import actions, auth, card_element, cards, details, plain, resources, state
 
 FEED_SIZE = 8  # two rows of four: what a laptop screen shows; "Show more" adds rows

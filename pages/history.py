@@ -8,7 +8,7 @@ downloaded, so nothing shown or exported is stale.
 
 import streamlit as st
 
-from recsys import history
+from recsys.app import history
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE, VALUE_LABELS
 from recsys.ui import actions, auth, cards, details, resources, state
 

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from recsys import invites
+from recsys.access import invites
+from recsys.access.roles import ROLE_LABELS
 from recsys.errors import CineBlendError, DuplicateUserError, RegistrationError
-from recsys.roles import ROLE_LABELS
 from recsys.ui import auth, cards, demo, plain, resources, shell, state
 
 cfg = resources.settings()

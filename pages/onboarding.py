@@ -5,7 +5,7 @@ The step and every pick are stored at once, so a user who leaves half-way resume
 
 import streamlit as st
 
-from recsys import onboarding
+from recsys.app import onboarding
 from recsys.ui import actions, auth, card_element, cards, plain, resources
 
 cfg = resources.settings()

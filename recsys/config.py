@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recsys.clientip import Network, parse_networks
+from recsys.access.clientip import Network, parse_networks
 from recsys.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -89,11 +89,11 @@ class Settings:
     max_uncompressed_gb: float = DEFAULT_MAX_UNCOMPRESSED_GB
     duckdb_memory: str | None = None  # None: default_duckdb_memory()
     artifact_dir: Path | None = None
-    #: proxies whose X-Forwarded-For names the client (CINEBLEND_TRUSTED_PROXIES; recsys.clientip)
+    #: proxies whose X-Forwarded-For names the client (CINEBLEND_TRUSTED_PROXIES; recsys.access.clientip)
     trusted_proxies: tuple[Network, ...] = ()
     #: days the feed's exposure log keeps its rows (CINEBLEND_EXPOSURE_RETENTION_DAYS; 0 = forever)
     exposure_retention_days: int = 90
-    #: sign-in and registration limits (recsys.throttle.Limits): failed sign-ins per account as
+    #: sign-in and registration limits (recsys.access.throttle.Limits): failed sign-ins per account as
     #: seen from one address before the waits start (CINEBLEND_SIGNIN_ACCOUNT_FAILURES), per
     #: address over any accounts (CINEBLEND_SIGNIN_CLIENT_FAILURES), registration attempts per
     #: address and hour (CINEBLEND_REGISTRATIONS_PER_HOUR; invite links are not counted)

@@ -1,55 +1,15 @@
-"""What every start of the app does first, before serving anyone: refuse a weak cookie key and
-make the data folder private (:mod:`recsys.private`).
+"""Old path of :mod:`recsys.access.startup`, kept because operators run it from their own scripts.
 
-``python -m recsys.startup`` runs the same checks from a shell (``scripts/start.sh`` does, so a
-bad setting stops the start with its one-line reason); the app runs :func:`prepare` once per
-process and data folder (``recsys.ui.resources.settings``) and shows the reason on every page.
+The README told operators to check a deployment with ``python -m recsys.startup`` (and
+``scripts/start.sh`` ran it) before the start-up checks moved into :mod:`recsys.access` (issue 24);
+start scripts copied from it keep working. New code and scripts use ``recsys.access.startup``.
 """
 
-from __future__ import annotations
-
-import logging
 import sys
 
-from recsys.config import Settings, get_settings
-from recsys.errors import CineBlendError, ConfigError
-from recsys.private import file_mode, private_dir, tighten, tighten_sqlite, tighten_tree
-from recsys.store.engine import parse_url, sqlite_path
+from recsys.access.startup import main, prepare, secure_data_dir
 
-logger = logging.getLogger(__name__)
-
-
-def secure_data_dir(settings: Settings) -> None:
-    """The data folder ``0700``; the SQLite store and its WAL / SHM, the cookie key and the model
-    files ``0600`` (stricter when the umask says so); looser ones left by earlier runs are
-    tightened."""
-    try:
-        private_dir(settings.data_dir)
-    except OSError as exc:
-        raise ConfigError(
-            f"Cannot create the data folder {settings.data_dir}: {exc.strerror}; check CINEBLEND_DATA_DIR."
-        ) from exc
-    db = sqlite_path(parse_url(settings.store_url))
-    if db is not None:
-        tighten_sqlite(db)
-    tighten(settings.cookie_key_file, file_mode())
-    tighten_tree(settings.models_dir)
-
-
-def prepare(settings: Settings) -> None:
-    """Refuse to start on a weak cookie key (ConfigError, one line), then secure the data folder."""
-    secure_data_dir(settings)
-    settings.cookie_key()  # generated on the first start; a short configured one is refused here
-
-
-def main() -> int:
-    try:
-        prepare(get_settings())
-    except CineBlendError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
+__all__ = ["main", "prepare", "secure_data_dir"]
 
 if __name__ == "__main__":
     sys.exit(main())

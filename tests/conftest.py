@@ -147,7 +147,7 @@ def app_settings(
 @pytest.fixture(scope="session")
 def trained_models(built_data: Path, fixture_sources: tuple[Path, Path]) -> Path:
     """The recommender trained once on the fixture catalogue (its models folder)."""
-    from recsys.pipeline import train_model
+    from recsys.app.pipeline import train_model
 
     with pytest.MonkeyPatch.context() as mp:
         cfg = use_data_dir(mp, built_data, fixture_sources)
@@ -160,10 +160,10 @@ def mirror_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder with the real catalogue: the shared mirror downloaded over loopback HTTP
     (the app's own download path), built, and the recommender trained on it. Once per session;
     skips when the mirror is absent. Copy what you need: it is shared."""
+    from recsys.app.pipeline import train_model
     from recsys.catalog.build import build
     from recsys.catalog.download import fetch
     from recsys.config import MOVIELENS_FILE
-    from recsys.pipeline import train_model
     from tests.fixtures.httpserver import FileServer
     from tests.support.mirror import mirror_or_skip
 

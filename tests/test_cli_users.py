@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from recsys import invites
+from recsys.access import invites
 from recsys.config import Settings
 from recsys.store import Store, accounts
 from recsys.store.accounts import check_password

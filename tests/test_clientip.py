@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from recsys.clientip import HIDDEN_PEER, client_address, parse_networks
+from recsys.access.clientip import HIDDEN_PEER, client_address, parse_networks
 from recsys.errors import ConfigError
 
 NGINX = parse_networks("172.28.0.10")

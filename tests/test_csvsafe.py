@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from recsys import history
-from recsys.evaluation import runs
+from recsys.app import history
+from recsys.evaluation import run_views
 from recsys.store.lab import RunInfo
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -64,5 +64,5 @@ def test_lab_models_csv_neutralises_the_same_way() -> None:
         config={},
         document={"models": [{"model": "x;=cmd()", "ndcg": 0.5}, {"model": "@y", "ndcg": 0.25}]},
     )
-    rows = list(csv.DictReader(io.StringIO(runs.models_csv(run), newline="")))
+    rows = list(csv.DictReader(io.StringIO(run_views.models_csv(run), newline="")))
     assert [(r["model"], r["ndcg"]) for r in rows] == [("x;'=cmd()", "0.5"), ("'@y", "0.25")]

@@ -33,8 +33,8 @@ def named_paths(text: str) -> set[str]:
 
 
 def test_the_path_finder_reads_paths_out_of_prose() -> None:
-    text = "See `recsys/jobs.py` + `KIND_MODULES`, pages/*.py, recsys/store/migrations/versions/ and app.py."
-    assert named_paths(text) == {"recsys/jobs.py", "pages/*.py", "recsys/store/migrations/versions/", "app.py"}
+    text = "See `recsys/jobs/runner.py` + `KIND_MODULES`, pages/*.py, recsys/store/migrations/versions/ and app.py."
+    assert named_paths(text) == {"recsys/jobs/runner.py", "pages/*.py", "recsys/store/migrations/versions/", "app.py"}
     assert named_paths("`pages/NAME.py` and `recsys/store/migrations/versions/NNNN_what.py`") == set()
 
 
@@ -65,7 +65,7 @@ def test_readme_layout_names_every_top_level_module_and_package() -> None:
     layout = _layout_section()
     modules = [p.name for p in (REPO / "recsys").glob("*.py") if p.name != "__init__.py"]
     packages = [p.name + "/" for p in (REPO / "recsys").iterdir() if (p / "__init__.py").exists()]
-    assert len(modules) > 20 and len(packages) >= 7
+    assert len(modules) >= 10 and len(packages) >= 11  # the base layer; the packages (issue 24)
     missing = [name for name in (*modules, *packages) if not re.search(rf"(?<![\w/]){re.escape(name)}", layout)]
     assert missing == []
 

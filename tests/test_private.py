@@ -42,7 +42,7 @@ def _startup(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith("CINEBLEND_")}
     full.update(PYTHONPATH=str(REPO), **env)
     return subprocess.run(
-        [sys.executable, "-m", "recsys.startup"], env=full, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "recsys.access.startup"], env=full, capture_output=True, text=True, check=False
     )
 
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from recsys import weights
 from recsys.columns import LIKE
 from recsys.config import Settings
-from recsys.models import registry
-from recsys.models.service import Recommender, RecommenderConfig, latest_config
+from recsys.models import registry, weights
+from recsys.models.config import RecommenderConfig, latest_config
+from recsys.models.service import Recommender
+from recsys.models.weights import WeightsPermissionError
 from recsys.store import Store
-from recsys.weights import WeightsPermissionError
 from tests.support.weights import full, text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -94,7 +94,7 @@ def test_only_existing_analysts_and_admins_write_and_every_write_is_logged(store
 
 
 def test_the_settings_key_cannot_be_written_around_the_audit(store: Store) -> None:
-    with pytest.raises(PermissionError, match=r"recsys\.weights\.apply"):
+    with pytest.raises(PermissionError, match=r"recsys\.models\.weights\.apply"):
         store.set_setting(weights.LIVE_WEIGHTS_KEY, {"content": 1.0}, updated_by="notebook")
     assert weights.resolve(store).source == "defaults" and weights.history(store) == []
 
@@ -178,8 +178,8 @@ def test_feed_and_recommend_give_the_same_top_10_under_live_weights(
 ) -> None:
     """The issue's target: for 20 random profiles, the feed's ranking (recommend_for_user, which
     resolves the weights itself) and `recommend` without --weights agree, with weights applied live."""
+    from recsys.app.feed import recommend_for_user
     from recsys.catalog.queries import Catalog
-    from recsys.feed import recommend_for_user
 
     rng = random.Random(19)
     with Store.open(model_settings.store_url) as store:

@@ -82,7 +82,7 @@ from recsys.catalog.limits import RESERVE_BYTES, require_free
 from recsys.columns import TITLE_TYPES, Columns
 from recsys.config import Settings
 from recsys.errors import BuildError, FetchError
-from recsys.locks import exclusive
+from recsys.jobs.locks import exclusive
 from recsys.progress import Progress, null_progress
 
 logger = logging.getLogger(__name__)

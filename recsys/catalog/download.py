@@ -49,7 +49,7 @@ from recsys import config
 from recsys.catalog.limits import Expansion, require_free
 from recsys.config import Settings
 from recsys.errors import FetchError
-from recsys.locks import exclusive
+from recsys.jobs.locks import exclusive
 from recsys.progress import Progress, null_progress
 from recsys.urls import mask_url
 

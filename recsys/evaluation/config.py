@@ -79,7 +79,7 @@ class EvaluationConfig:
 
     ``weights``: the current hybrid weights ``{scorer: weight}`` (an old ``(content, als,
     popularity)`` tuple is read in that order); ``None`` means the registry's defaults (callers
-    pass :func:`recsys.weights.current`). ``sweep``: ``(start, stop, step)`` of the share of
+    pass :func:`recsys.models.weights.current`). ``sweep``: ``(start, stop, step)`` of the share of
     ``sweep_pair[0]`` in the pair's current total weight, the other scorers at their current
     weights (``popularity_weight``: override popularity's; ``None`` keeps it), the live share
     always added (:mod:`recsys.evaluation.sweep`).

@@ -1,4 +1,4 @@
-"""The lab's jobs (an evaluation, ``tune``) on the store-backed job runner (:mod:`recsys.jobs`),
+"""The lab's jobs (an evaluation, ``tune``) on the store-backed job runner (:mod:`recsys.jobs.runner`),
 and the small API the lab page calls: :func:`enqueue_evaluation`, :func:`enqueue_tune`,
 :func:`status`, :func:`cancel`.
 
@@ -14,7 +14,7 @@ store so every server counts the same: one active lab job per user, at most
 (checked when requested and again when it starts).
 
 A demo session's run "with app users' ratings" reads the shared store's ratings, as it did before
-the job runner (:class:`recsys.demo.DemoStore` routes ``all_interactions`` to the shared store):
+the job runner (:class:`recsys.app.demo.DemoStore` routes ``all_interactions`` to the shared store):
 the persona's own clicks live in that browser session only, which a worker process cannot see,
 and they are no app user's ratings.
 
@@ -42,13 +42,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from recsys import jobs, roles
+from recsys.access import roles
 from recsys.config import Settings
 from recsys.errors import EvaluationError, ModelError
 from recsys.evaluation import visitors
 from recsys.evaluation.background import RUNS_PER_WINDOW, WINDOW_S, human_seconds
 from recsys.evaluation.config import EvaluationConfig
 from recsys.evaluation.pace import Schedule, evaluation_schedule, evaluation_seconds, time_left, tune_schedule
+from recsys.jobs import runner as jobs
 from recsys.progress import OverallProgress, Phase, Progress
 from recsys.store import Store
 from recsys.store import jobs as rows
@@ -217,7 +218,8 @@ def _live_catalogue_scorers(settings: Settings, titles: Any) -> dict[str, Any]:
     fitted on this catalogue with the settings ``tune`` uses: refitting them cost 9-11 s of a
     14-29 s quick tune on the mirror, reusing them about 1 s (the model's load)."""
     from recsys.models import registry
-    from recsys.models.service import Recommender, RecommenderConfig, catalogue_fingerprint
+    from recsys.models.config import RecommenderConfig, catalogue_fingerprint
+    from recsys.models.service import Recommender
 
     try:
         model = Recommender.load_latest(settings.models_dir)

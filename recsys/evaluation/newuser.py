@@ -19,7 +19,7 @@ half-width of the 95% interval of the mean NDCG over the draws, ``t_{0.975, draw
 sqrt(draws)``: one draw is not a measurement, the same code gives 0.083-0.105 across samples):
 
 - ``popularity``: the classic baseline (``ln(1 + positives)`` in training);
-- ``served``: what the feed serves (:func:`recsys.models.service.served_weights`: no ALS below
+- ``served``: what the feed serves (:func:`recsys.models.config.served_weights`: no ALS below
   ``hybrid_from_likes`` likes, then the ranking stages with ``base.stages``), from the clicks and
   the favourite genres;
 - ``hybrid``: the full blend with the same weights, ALS included whatever the number of likes;
@@ -46,11 +46,11 @@ from recsys.evaluation.served import ItemFacts
 from recsys.evaluation.splits import Split, split, validation_split
 from recsys.models import registry
 from recsys.models.base import Profile, Scorer, TrainingData
+from recsys.models.config import RecommenderConfig, served_weights
 from recsys.models.hybrid import WeightedHybrid, blend, normalise
 from recsys.models.popularity import PopularityConfig, PopularityScorer
 from recsys.models.rerank import registry as rerank
 from recsys.models.sections import catalogue_shares
-from recsys.models.service import RecommenderConfig, served_weights
 from recsys.progress import Progress, null_progress
 
 log = logging.getLogger(__name__)

@@ -85,7 +85,8 @@ from recsys.evaluation.data import (
 from recsys.evaluation.grid import run_grid
 from recsys.evaluation.metrics import metric_label
 from recsys.evaluation.newuser import NewUserConfig, onboarding
-from recsys.evaluation.report import EvaluationResult, StageResult, dump, render_text
+from recsys.evaluation.report import render_text
+from recsys.evaluation.results import EvaluationResult, StageResult, dump
 from recsys.evaluation.scoring import (
     EvalResult,
     SplitIndex,
@@ -103,11 +104,11 @@ from recsys.evaluation.taste import TasteContext
 from recsys.models import registry
 from recsys.models.als import blas_single_thread
 from recsys.models.base import Scorer, TrainingData
+from recsys.models.config import RecommenderConfig, catalogue_fingerprint
 from recsys.models.hybrid import HybridConfig, Normalisation, WeightedHybrid, normalise
 from recsys.models.popularity import PopularityConfig, PopularityScorer
 from recsys.models.registry import Weights
 from recsys.models.rerank.registry import Strengths
-from recsys.models.service import RecommenderConfig, catalogue_fingerprint
 from recsys.progress import Progress, null_progress
 
 if TYPE_CHECKING:

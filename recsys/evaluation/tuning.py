@@ -40,9 +40,9 @@ from recsys.evaluation.splits import Split, SplitError, split, validation_split
 from recsys.models import registry
 from recsys.models.als import ALSConfig, blas_single_thread
 from recsys.models.base import Scorer, TrainingData
+from recsys.models.config import RecommenderConfig
 from recsys.models.hybrid import HybridConfig, WeightedHybrid, normalise
 from recsys.models.registry import Weights, check_weights
-from recsys.models.service import RecommenderConfig
 from recsys.progress import Progress, null_progress
 
 log = logging.getLogger(__name__)

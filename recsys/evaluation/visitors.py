@@ -32,7 +32,7 @@ from typing import Any
 
 from recsys.evaluation.background import WINDOW_S, human_seconds
 from recsys.evaluation.config import _ALS_DEFAULTS, EvaluationConfig
-from recsys.jobs import JobRefused
+from recsys.jobs.runner import JobRefused
 from recsys.store import Store
 from recsys.store import jobs as rows
 from recsys.store.schema import utcnow
@@ -103,7 +103,7 @@ def bounded(config: EvaluationConfig) -> EvaluationConfig:
 
 
 def admit(store: Store, params: dict[str, Any] | None) -> None:
-    """Refuse a demo visitor's run (:class:`recsys.jobs.JobRefused`, one line saying why) beyond
+    """Refuse a demo visitor's run (:class:`recsys.jobs.runner.JobRefused`, one line saying why) beyond
     the bounds or the per-session / per-client limits; runs of signed-in accounts pass."""
     visitor = (params or {}).get(VISITOR)
     if not isinstance(visitor, dict):

@@ -1,5 +1,5 @@
 """Create, start, pause, stop and ship experiments as a named account (analysts and admins, the
-role checked against the store like :func:`recsys.weights.apply`). The lab page and
+role checked against the store like :func:`recsys.models.weights.apply`). The lab page and
 ``python -m recsys experiments ...`` both go through here.
 
 Example::
@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from recsys import roles, weights
+from recsys.access import roles
 from recsys.experiments import records
 from recsys.experiments.arms import Arm, Experiment, ExperimentError, min_testers
+from recsys.models import weights
 from recsys.store.lab import WeightChange
 from recsys.store.repository import Store
 
@@ -84,7 +85,7 @@ def stop(store: Store, experiment_id: int, *, by: str) -> Experiment:
 
 
 def ship(store: Store, experiment_id: int, arm: str, *, by: str, reason: str = "") -> WeightChange:
-    """Make ``arm``'s weights live (the audited :func:`recsys.weights.apply`, linked to the
+    """Make ``arm``'s weights live (the audited :func:`recsys.models.weights.apply`, linked to the
     experiment by ``weight_changes.experiment_id`` and its reason), stop the experiment if it
     still runs and record the shipped arm. An arm's stage strengths are not live settings: the
     reason says when they differ, so nobody believes they shipped."""

@@ -15,8 +15,8 @@ from typing import Any
 import polars as pl
 from sqlalchemy import and_, delete, desc, func, select, update
 
+from recsys.access.roles import TESTER
 from recsys.experiments.arms import Arm, Experiment, ExperimentError, check_arms, check_method, check_section
-from recsys.roles import TESTER
 from recsys.store.repository import Store
 from recsys.store.schema import (
     RUN_NAME_MAX,

@@ -1,5 +1,5 @@
 """The feed under experiments: which setting ranks a tester's section, and the exposure rows of
-what was shown. Called by :func:`recsys.feed.recommend_for_user` once per section and render.
+what was shown. Called by :func:`recsys.app.feed.recommend_for_user` once per section and render.
 
 - No experiment running on the section, or the person is not a tester: the ``live`` ranking
   exactly as before (the same call with the same weights), logged with setting ``"live"``.
@@ -19,12 +19,12 @@ from collections.abc import Callable, Mapping
 
 import polars as pl
 
+from recsys.access.roles import TESTER
 from recsys.columns import Columns as C
 from recsys.experiments import records
 from recsys.experiments.arms import Experiment, assign, render_seed
 from recsys.experiments.exposure import log_for
 from recsys.experiments.interleaving import team_draft
-from recsys.roles import TESTER
 from recsys.store.repository import Store, User
 from recsys.store.schema import utcnow
 

@@ -9,12 +9,15 @@ from recsys.lazy import lazy_exports
 if TYPE_CHECKING:  # the names below load on first use (recsys.lazy: no import cycle with the submodules)
     from recsys.models import registry
     from recsys.models.als import ALSConfig, ALSScorer, app_user_key, movielens_user_key
+    from recsys.models.artifacts import latest_version
     from recsys.models.base import Block, Profile, ProfileLike, Scorer, ScorerBase, TrainingData
+    from recsys.models.config import RecommenderConfig
     from recsys.models.content import TfidfConfig, TfidfScorer
     from recsys.models.hybrid import HybridConfig, WeightedHybrid, blend, normalise
     from recsys.models.popularity import PopularityConfig, PopularityScorer
-    from recsys.models.service import Recommender, RecommenderConfig, latest_version, train
+    from recsys.models.service import Recommender
     from recsys.models.taste import GenreTasteScorer, TasteConfig
+    from recsys.models.training import train
 
 __all__ = [
     "ALSConfig",
@@ -66,9 +69,9 @@ __getattr__ = lazy_exports(
         "PopularityConfig": "popularity",
         "PopularityScorer": "popularity",
         "Recommender": "service",
-        "RecommenderConfig": "service",
-        "latest_version": "service",
-        "train": "service",
+        "RecommenderConfig": "config",
+        "latest_version": "artifacts",
+        "train": "training",
         "GenreTasteScorer": "taste",
         "TasteConfig": "taste",
     },

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from recsys.atomic import fsync_tree, rename_into_place
 from recsys.errors import ModelError
-from recsys.fence import publish_guard
+from recsys.jobs.fence import publish_guard
 from recsys.models.base import read_json, write_json
 from recsys.private import tighten_tree
 
@@ -131,7 +131,7 @@ def write_version(
     """Create a version folder atomically: ``write(tmp)`` fills a hidden temp folder (returning
     manifest entries of files it copied, verified, from another version), every other file is checksummed,
     everything is fsynced, ``manifest.json`` is written last and the folder renamed into place
-    (inside a fenced job, under :func:`recsys.fence.publish_guard`, which runs ``scrub`` first)."""
+    (inside a fenced job, under :func:`recsys.jobs.fence.publish_guard`, which runs ``scrub`` first)."""
     models_dir.mkdir(parents=True, exist_ok=True)
     version = _new_version(models_dir)
     tmp = models_dir / f".tmp-{version}-{uuid.uuid4().hex[:8]}"

@@ -29,8 +29,8 @@ from sqlalchemy import Connection, select
 
 from recsys.atomic import fsync
 from recsys.errors import ModelError
-from recsys.fence import publish_lock
-from recsys.locks import exclusive
+from recsys.jobs.fence import publish_lock
+from recsys.jobs.locks import exclusive
 from recsys.models.artifacts import MANIFEST, sha256, versions
 from recsys.models.base import load_npz, read_json
 from recsys.store.repository import Store
@@ -100,10 +100,10 @@ def scrub_user(
 ) -> list[str]:
     """Remove app user ``user_id`` from every saved model version under ``models_dir``; returns
     the versions that held them. Waits for a running training first: the same lock
-    :func:`recsys.pipeline.train_model` takes (a PostgreSQL advisory lock with a PostgreSQL
+    :func:`recsys.app.pipeline.train_model` takes (a PostgreSQL advisory lock with a PostgreSQL
     ``store_url``, shared by every app server; else the file lock in ``data_dir``). With the
     ``store`` the user was deleted from, the scrub also holds the store's ``publish`` row
-    (:func:`recsys.fence.publish_lock`): a training whose lock was lost meanwhile either publishes
+    (:func:`recsys.jobs.fence.publish_lock`): a training whose lock was lost meanwhile either publishes
     before the scrub (which then cleans its version) or after it (and leaves the user out
     itself), never in between."""
     models_dir = Path(models_dir)
@@ -129,7 +129,7 @@ def scrub_user(
 
 
 def scrub_deleted(conn: Connection, version_tmp: Path) -> None:
-    """Inside the publish guard (:func:`recsys.fence.publish_guard`): take every app user the
+    """Inside the publish guard (:func:`recsys.jobs.fence.publish_guard`): take every app user the
     new version still holds but the store no longer has (deleted while the model trained) out of
     ``version_tmp`` before it is published."""
     users_path = version_tmp / ALS_DIR / "users.json"

@@ -1,45 +1,30 @@
-"""The recommender the app, the CLI and the benchmarks use: fit, save / load, recommend, similar.
+"""The recommender the app, the CLI and the benchmarks serve from: load, recommend, similar.
 
-``Recommender.fit(data)`` trains every registered scorer (:mod:`recsys.models.registry`) on one
-:class:`~recsys.models.base.TrainingData`. Before the first request (at load, or lazily) it
-prepares per section ("movie" / "tv") each scorer's candidate block (TF-IDF rows, ALS item
-factors, genre rows, popularity values), the genre masks and the positions. A request
-(:meth:`Recommender.recommend` for one section, :meth:`Recommender.recommend_feed` for both)
-prepares the user once per scorer (a profile vector, an ALS fold-in, genre affinities); each
-section then goes through the fused engine (:mod:`recsys.models.engine`: every scorer's z-score
-moments from per-block precomputed sums, one add pass per scorer), an ``argpartition``, the
-ranking stages on the best :data:`~recsys.models.rerank.registry.POOL_SIZE` candidates and the
-reasons of the shown n only (:mod:`recsys.models.reasons`).
+A :class:`Recommender` is a fitted hybrid plus the catalogue's titles. Before the first request
+(at load, or lazily) it prepares per section ("movie" / "tv") each scorer's candidate block
+(TF-IDF rows, ALS item factors, genre rows, popularity values), the genre masks and the
+positions. A request (:meth:`Recommender.recommend` for one section,
+:meth:`Recommender.recommend_feed` for both) prepares the user once per scorer (a profile
+vector, an ALS fold-in, genre affinities); each section then goes through the fused engine
+(:mod:`recsys.models.engine`: every scorer's z-score moments from per-block precomputed sums, one
+add pass per scorer), an ``argpartition``, the ranking stages on the best
+:data:`~recsys.models.rerank.registry.POOL_SIZE` candidates and the reasons of the shown n only
+(:mod:`recsys.models.reasons`). The weights below 3 likes are the cold-start blend
+(:func:`recsys.models.config.served_weights`); never the global top list for someone who liked
+something.
 
-**Cold start** (the profile's number of likes, superlikes included):
-
-- none: the most popular titles in the favourite genres, then the rest ("Popular in Crime");
-- ``1 .. hybrid_from_likes - 1`` (1 or 2): the cold-start blend, led by the quality prior with
-  content similarity to the likes, the genre taste inferred from them plus the favourite genres,
-  and a little ALS (content 0.15, ALS 0.15, taste 0.1, popularity 0.6);
-- from ``hybrid_from_likes`` (3) on: the full hybrid with the live weights.
-
-Both were chosen on validation (``bench/quality.py``: 150 users left out of training, 3 draws,
-NDCG@10 at 1 / 2 / 3 / 5 likes): the cold-start blend 0.069 / 0.088 / - / -, the tuned hybrid
-0.053 / 0.081 / 0.088 / 0.107, popularity 0.085, popular in the favourite genres 0.056-0.060. At one
-like nothing personal beats the global list yet, but someone who liked something is never served
-the global top list; from 2 likes the blend beats it, from 3 the hybrid takes over.
-
-Never the global top list for someone who liked something. Artifacts (versioned folders) live in
-:mod:`recsys.models.artifacts`. A :class:`Recommender` is never modified by a request and is
-safe to share between threads.
+Training a new version is :mod:`recsys.models.training`, the config it is saved with
+:mod:`recsys.models.config`, the version folders :mod:`recsys.models.artifacts`. A
+:class:`Recommender` is never modified by a request and is safe to share between threads.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,16 +33,14 @@ import polars as pl
 
 from recsys.columns import KINDS
 from recsys.columns import Columns as C
-from recsys.errors import CineBlendError, ModelError
+from recsys.errors import ModelError
 from recsys.models import registry
 from recsys.models.als import blas_single_thread
 from recsys.models.artifacts import (
     FORMAT_VERSION,
     MANIFEST,
     TRAIN_HINT,
-    copy_verified,
     known_damage,
-    latest_version,
     remember_damaged,
     verify,
     versions,
@@ -68,23 +51,28 @@ from recsys.models.base import (
     ProfileLike,
     ScorerQuery,
     TrainingData,
-    config_from_dict,
-    config_to_dict,
     read_json,
-    write_json,
+)
+from recsys.models.coldstart import popular_in_genres
+from recsys.models.config import (
+    TITLE_COLUMNS,
+    RecommenderConfig,
+    catalogue_fingerprint,
+    served_weights,
+    write_meta,
 )
 from recsys.models.engine import fused_blend, term_of, zscores_of
 from recsys.models.hybrid import (
-    HybridConfig,
     WeightedHybrid,
     blend,
     normalise_with_scale,
     top_n,
 )
-from recsys.models.reasons import popular_reason, reasons_for
-from recsys.models.registry import Weights, check_weights, section_weights
+from recsys.models.reasons import reasons_for
+from recsys.models.registry import Weights, section_weights
 from recsys.models.rerank import registry as rerank
 from recsys.models.rerank.base import CatalogueShares, Taste
+from recsys.models.results import frame, ranking_guard
 from recsys.models.scrub import scrub_deleted
 from recsys.models.sections import POSITIVES, Prepared, Section, section_pool, with_positives
 from recsys.models.similar import empty_frame
@@ -92,92 +80,6 @@ from recsys.models.similar import similar_explained as explain_similar
 from recsys.progress import Progress, null_progress
 
 log = logging.getLogger(__name__)
-
-_TITLE_COLUMNS = (C.TCONST, C.KIND, C.TITLE, C.START_YEAR, C.GENRES, C.POPULARITY, C.VOTES, C.LANGUAGE)
-
-
-def result_schema() -> dict[str, type[pl.DataType]]:
-    """Columns of a recommendation frame: tconst, score, rank, reason, then one normalised
-    component per registered scorer."""
-    schema: dict[str, type[pl.DataType]] = {
-        C.TCONST: pl.String,
-        C.SCORE: pl.Float64,
-        C.RANK: pl.Int32,
-        C.REASON: pl.String,
-    }
-    schema.update(dict.fromkeys(registry.names(), pl.Float64))
-    return schema
-
-
-@dataclass(frozen=True)
-class RecommenderConfig:
-    """Everything that shapes a trained recommender (saved with each version).
-
-    ``scorers``: each registered scorer's config by name (missing: its defaults).
-    ``hybrid_from_likes``: likes from which the full hybrid is used; below it (1 or 2 likes) the
-    ``cold_start_weights`` blend; see the module docstring. ``stages``: the ranking stages'
-    strengths (:mod:`recsys.models.rerank.registry`). "More like this" has its own rules
-    (:mod:`recsys.models.similar`); a saved ``similar_weights`` of older versions is ignored.
-    ``weights_from``: where ``hybrid.weights`` came from, ``"tuned"`` (the last ``tune``, see
-    :func:`recsys.evaluation.tuning.tuned_config`) or ``"defaults"``; :mod:`recsys.weights` serves
-    tuned weights when none are live.
-    """
-
-    scorers: Mapping[str, Any] = field(default_factory=dict)
-    hybrid: HybridConfig = field(default_factory=HybridConfig)
-    hybrid_from_likes: int = 3
-    cold_start_weights: Mapping[str, float] = field(
-        default_factory=lambda: check_weights({"content": 0.15, "als": 0.15, "taste": 0.1, "popularity": 0.6})
-    )
-    reason_titles: int = 2  # liked titles named per reason
-    keep_versions: int = 3
-    stages: Mapping[str, float] = field(default_factory=rerank.default_strengths)
-    weights_from: str = "defaults"
-
-    def scorer_config(self, name: str) -> Any:
-        spec = registry.SCORERS[name]
-        config = self.scorers.get(name)
-        return config if config is not None else spec.config_type()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "scorers": {n: config_to_dict(self.scorer_config(n)) for n in registry.names()},
-            "hybrid": config_to_dict(self.hybrid),
-            "hybrid_from_likes": self.hybrid_from_likes,
-            "cold_start_weights": dict(self.cold_start_weights),
-            "reason_titles": self.reason_titles,
-            "keep_versions": self.keep_versions,
-            "stages": dict(self.stages),
-            "weights_from": self.weights_from,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RecommenderConfig:
-        saved = dict(data.get("scorers") or {})
-        legacy = {"content": data.get("tfidf"), "als": data.get("als"), "popularity": data.get("popularity")}
-        configs: dict[str, Any] = {}
-        for name, spec in registry.SCORERS.items():
-            values = saved.get(name, legacy.get(name))
-            configs[name] = config_from_dict(spec.config_type, values or {})
-        hybrid = data.get("hybrid") or {}
-        weights = hybrid.get("weights")
-        checked = check_weights(weights) if weights is not None else registry.default_weights()
-        # versions saved before ``weights_from``: tuned if they differ from the defaults
-        guessed = "defaults" if checked == registry.default_weights() else "tuned"
-        base = cls()
-        return cls(
-            scorers=configs,
-            hybrid=HybridConfig(
-                weights=checked,
-                normalisation=hybrid.get("normalisation", "zscore"),
-            ),
-            hybrid_from_likes=int(data.get("hybrid_from_likes", base.hybrid_from_likes)),
-            cold_start_weights=check_weights(data.get("cold_start_weights") or base.cold_start_weights),
-            reason_titles=int(data.get("reason_titles", base.reason_titles)),
-            keep_versions=int(data.get("keep_versions", base.keep_versions)),
-            stages=rerank.check_strengths(data.get("stages")),
-            weights_from=str(data.get("weights_from") or guessed),
-        )
 
 
 class Recommender:
@@ -195,7 +97,7 @@ class Recommender:
         self.hybrid = hybrid
         self.config = config or RecommenderConfig(hybrid=hybrid.config)
         self.version = version
-        self.titles = titles.select([c for c in (*_TITLE_COLUMNS, POSITIVES) if c in titles.columns])
+        self.titles = titles.select([c for c in (*TITLE_COLUMNS, POSITIVES) if c in titles.columns])
         self.catalogue: str | None = None  # fingerprint of the catalogue it was fitted on
         self._lock = threading.Lock()
         self._prepared: Prepared | None = None
@@ -241,7 +143,9 @@ class Recommender:
         progress = progress or null_progress
         if data.titles.height == 0:
             raise ModelError("The catalogue is empty; run `python -m recsys build` first.")
-        hybrid = WeightedHybrid.from_configs(dict(_configs(config)), config.hybrid)
+        hybrid = WeightedHybrid.from_configs(
+            {name: config.scorer_config(name) for name in registry.names()}, config.hybrid
+        )
         started = time.perf_counter()
         hybrid.fit(data, progress)
         log.info("fitted the hybrid in %.2fs", time.perf_counter() - started)
@@ -299,7 +203,7 @@ class Recommender:
         exclude = list(exclude)
         if prof.n_likes == 0:
             return {
-                kind: self._popular(
+                kind: popular_in_genres(
                     self.sections[kind], n, prof.genres, self._removed(self.sections[kind], prof, exclude)
                 )
                 for kind in kinds
@@ -411,33 +315,7 @@ class Recommender:
         reasons = reasons_for(
             self.prepare(), sec, prof, queries, top, weights, scales, components, self.config.reason_titles
         )
-        return _frame(sec.tconsts[top].tolist(), blended[top], reasons, components)
-
-    def _popular(self, sec: Section, n: int, favourite_genres: Sequence[str], removed: np.ndarray) -> pl.DataFrame:
-        """No likes yet: popular in the favourite genres first, then the rest.
-
-        "Popular" is the number of positive interactions in the training data where the section
-        has them (films, from MovieLens and the testers), IMDb popularity below them and in a
-        section without any (TV before testers rate shows): on validation, ranking by interaction
-        counts scored NDCG@10 0.0791 against 0.0609 for IMDb popularity."""
-        in_genre = np.zeros(len(sec), dtype=bool)
-        for g in favourite_genres:
-            mask = sec.genre_masks.get(g)
-            if mask is not None:
-                in_genre |= mask
-        pop = sec.popularity.copy()
-        if sec.positives is not None:  # counts first; IMDb popularity (0..~100) orders the rest
-            pop = sec.positives * 1000.0 + np.nan_to_num(pop, nan=0.0)
-        pop[removed] = np.nan
-        top = top_n(np.where(in_genre, pop, np.nan), n)
-        if len(top) < n:
-            top = np.concatenate([top, top_n(np.where(in_genre, np.nan, pop), n - len(top))])
-        z, _ = normalise_with_scale(pop)
-        reasons = [popular_reason(sec.genres[i], favourite_genres) for i in top]
-        nan = np.full(len(top), np.nan)
-        components = dict.fromkeys(registry.names(), nan)
-        components["popularity"] = z[top]
-        return _frame(sec.tconsts[top].tolist(), z[top], reasons, components)
+        return frame(sec.tconsts[top].tolist(), blended[top], reasons, components)
 
     def similar(self, tconst: str, n: int = 6, kind: str | None = None) -> list[str]:
         """ "More like this": the tconsts of :meth:`similar_explained`, best first."""
@@ -461,7 +339,7 @@ class Recommender:
         def write(tmp: Path) -> dict[str, dict[str, Any]]:
             self.hybrid.save(tmp / "hybrid")
             self.titles.write_parquet(tmp / "titles.parquet")
-            _write_meta(tmp, self.config, self.catalogue or catalogue_fingerprint(self.titles))
+            write_meta(tmp, self.config, self.catalogue or catalogue_fingerprint(self.titles))
             return {}
 
         final = write_version(Path(models_dir), write, self.config.keep_versions, scrub_deleted)
@@ -517,195 +395,4 @@ class Recommender:
         raise ModelError(f"No trained model in {models_dir}; {TRAIN_HINT}.")
 
 
-def served_weights(
-    weights: Mapping[str, float] | Sequence[float],
-    n_likes: int,
-    hybrid_from_likes: int,
-    cold_start_weights: Mapping[str, float] | None = None,
-) -> Weights:
-    """The weights a profile with ``n_likes`` likes is served with: ``weights`` from
-    ``hybrid_from_likes`` likes on, the cold-start blend below (default
-    :attr:`RecommenderConfig.cold_start_weights`)."""
-    if n_likes >= hybrid_from_likes:
-        return check_weights(weights)
-    return check_weights(cold_start_weights or RecommenderConfig().cold_start_weights)
-
-
-def train(
-    data: TrainingData,
-    models_dir: Path,
-    config: RecommenderConfig | None = None,
-    progress: Progress | None = None,
-) -> Path:
-    """Fit the recommender and save it as a new version; returns the version folder.
-
-    Scorers that fit on the catalogue alone (content, taste, IMDb popularity) are reused from the
-    newest saved version when it was fitted on the same catalogue (same fingerprint) with the same
-    config: their files are copied (each copy re-hashed against the earlier manifest, so no two
-    versions share a file's fate) and only the others are retrained.
-    """
-    config = config or RecommenderConfig()
-    progress = progress or null_progress
-    models_dir = Path(models_dir)
-    fingerprint = catalogue_fingerprint(data.titles)
-    reusable = _reusable(models_dir, fingerprint, config)
-    previous, manifest, shared_names = reusable if reusable else (None, {}, set())
-    if previous is None or not shared_names:
-        rec = Recommender.fit(data, config, progress)
-        progress("saving model", 0, 1)
-        path = rec.save(models_dir)
-        progress("saving model", 1, 1)
-        return path
-
-    log.info("catalogue unchanged since %s: reusing %s", previous.name, ", ".join(sorted(shared_names)))
-    fitted = {
-        name: registry.SCORERS[name].build(config.scorer_config(name)).fit(data, progress)
-        for name in registry.names()
-        if name not in shared_names
-    }
-    # the titles carry this training data's interaction counts: written anew, never linked
-    shared = [f"hybrid/{name}/" for name in shared_names]
-    progress("saving model", 0, 1)
-
-    def write(tmp: Path) -> dict[str, dict[str, Any]]:
-        with_positives(data).select(
-            [c for c in (*_TITLE_COLUMNS, POSITIVES) if c in data.titles.columns or c == POSITIVES]
-        ).write_parquet(tmp / "titles.parquet")
-        for name, scorer in fitted.items():
-            scorer.save(tmp / "hybrid" / name)
-        write_json(
-            tmp / "hybrid" / "hybrid.json",
-            {**config_to_dict(config.hybrid), "scorers": list(registry.names())},
-        )
-        _write_meta(tmp, config, fingerprint)
-        copied: dict[str, dict[str, Any]] = {}
-        for rel, info in manifest["files"].items():
-            if any(rel == p or rel.startswith(p) for p in shared):
-                target = tmp / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                copy_verified(previous / rel, target, str(info["sha256"]))  # never a shared inode (N6)
-                copied[rel] = info
-        return copied
-
-    path = write_version(models_dir, write, config.keep_versions, scrub_deleted)
-    progress("saving model", 1, 1)
-    return path
-
-
-def catalogue_fingerprint(titles: pl.DataFrame) -> str:
-    """A hash of the catalogue columns the scorers and sections use."""
-    cols = [
-        c
-        for c in (*_TITLE_COLUMNS, C.TITLE_TYPE, C.RUNTIME, C.RATING, "directors", "writers", "cast")
-        if c in titles.columns
-    ]
-    frame = titles.select(sorted(set(cols)))
-    h = hashlib.sha256(f"{FORMAT_VERSION}|{pl.__version__}|{frame.height}|{','.join(frame.columns)}".encode())
-    if frame.height:
-        h.update(frame.hash_rows(seed=1).to_numpy().tobytes())
-    return h.hexdigest()
-
-
-# --- helpers -----------------------------------------------------------------------------------
-
-
-@contextmanager
-def ranking_guard(what: str) -> Iterator[None]:
-    """Turn an unexpected exception inside ranking into a :class:`ModelError` a page or the CLI
-    shows as one line (the traceback goes to the log): a bug in one scorer must never reach a
-    tester as an error page (issue 18: an IndexError on profiles without title-word features)."""
-    try:
-        yield
-    except CineBlendError:
-        raise
-    except Exception as exc:
-        log.exception("computing %s failed", what)
-        raise ModelError(
-            f"Could not compute {what} ({type(exc).__name__}); the error was logged. "
-            "Try again, or retrain with `python -m recsys train`."
-        ) from exc
-
-
-def _configs(config: RecommenderConfig) -> Iterable[tuple[str, Any]]:
-    return ((name, config.scorer_config(name)) for name in registry.names())
-
-
-def _frame(
-    tconsts: list[str], scores: np.ndarray, reasons: list[str], components: Mapping[str, np.ndarray]
-) -> pl.DataFrame:
-    # Series-by-Series construction: ~2.5x faster than a dict with a schema for 20 rows
-    return pl.DataFrame(
-        [
-            pl.Series(C.TCONST, tconsts, dtype=pl.String),
-            pl.Series(C.SCORE, np.asarray(scores, dtype=np.float64)),
-            pl.Series(C.RANK, np.arange(1, len(tconsts) + 1, dtype=np.int32)),
-            pl.Series(C.REASON, reasons, dtype=pl.String),
-            *(pl.Series(name, np.asarray(components[name], dtype=np.float64)) for name in registry.names()),
-        ]
-    )
-
-
-def latest_config(models_dir: Path) -> RecommenderConfig | None:
-    """The saved config of the newest model version without loading its arrays (what ``weights
-    show`` needs to know whether the model's weights were tuned); None without a readable one."""
-    name = latest_version(Path(models_dir))
-    if name is None:
-        return None
-    try:
-        meta = read_json(Path(models_dir) / name / "recommender.json")
-        return RecommenderConfig.from_dict(meta.get("config", {}))
-    except (ModelError, OSError, TypeError, ValueError, AttributeError):
-        return None
-
-
-def _write_meta(tmp: Path, config: RecommenderConfig, fingerprint: str) -> None:
-    write_json(
-        tmp / "recommender.json",
-        {"format": FORMAT_VERSION, "config": config.to_dict(), "catalogue": fingerprint},
-    )
-
-
-def _reusable(
-    models_dir: Path, fingerprint: str, config: RecommenderConfig
-) -> tuple[Path, dict[str, Any], set[str]] | None:
-    """The newest complete version fitted on this catalogue, whose catalogue-only scorers with
-    an unchanged config can be reused (their names); else None."""
-    name = latest_version(models_dir)
-    if name is None:
-        return None
-    path = models_dir / name
-    try:
-        # every file re-hashed (tens of ms even for the full catalogue): damage that keeps size
-        # and mtime (bit rot, a restore that keeps mtimes) must not be linked into the new
-        # version under the old checksum, or no retraining could ever load again
-        manifest = verify(path)
-        meta = read_json(path / "recommender.json")
-        old = RecommenderConfig.from_dict(meta.get("config", {}))
-        saved = set((read_json(path / "hybrid" / "hybrid.json") or {}).get("scorers") or ())
-    except ModelError as exc:
-        log.warning("model %s is damaged (%s); fitting everything again", name, exc)
-        return None
-    except (TypeError, ValueError, AttributeError):
-        return None
-    if meta.get("format") != FORMAT_VERSION or meta.get("catalogue") != fingerprint:
-        return None
-    shared = {
-        n
-        for n, spec in registry.SCORERS.items()
-        if n in saved
-        and spec.depends_on_catalogue_only(config.scorer_config(n))
-        and old.scorer_config(n) == config.scorer_config(n)
-    }
-    return path, manifest, shared
-
-
-__all__ = [
-    "Recommender",
-    "RecommenderConfig",
-    "Section",
-    "catalogue_fingerprint",
-    "latest_version",
-    "result_schema",
-    "served_weights",
-    "train",
-]
+__all__ = ["Recommender", "Section"]

@@ -1,4 +1,4 @@
-"""The ``invites`` table: one-time invite links (:mod:`recsys.invites` holds the rules).
+"""The ``invites`` table: one-time invite links (:mod:`recsys.access.invites` holds the rules).
 
 Functions over a :class:`~recsys.store.repository.Store`; each call is one transaction. A link
 is *claimed* by one conditional update (unused and not expired, or nothing changes), so two

@@ -1,7 +1,7 @@
 """Background jobs in the store: one row per request, with its state and overall progress.
 
 Every app server writes the jobs it runs here and reads everyone's, so the data page of any
-server shows a job started on another one. :mod:`recsys.jobs` runs them; this module only reads
+server shows a job started on another one. :mod:`recsys.jobs.runner` runs them; this module only reads
 and writes rows::
 
     job = enqueue(store, "train", requested_by="ada", server="web-1:4242")
@@ -75,7 +75,7 @@ def _read(store: Store, stmt: Any) -> list[Job]:
 
 
 #: A fence: (lease name, generation). A write made under a fence happens only while that lease
-#: still has that generation (:mod:`recsys.fence`).
+#: still has that generation (:mod:`recsys.jobs.fence`).
 Fence = tuple[str, int]
 #: What a fenced job's row says when a newer job of its kind took its lease.
 SUPERSEDED = (

@@ -211,7 +211,7 @@ def change_live_weights(
     """Set the live weights to ``new`` (``None``: back to ``defaults``, recorded as a reset) and
     log the change (who, when, old, new, why, the run or experiment it came from) in the same
     transaction.
-    Callers go through :mod:`recsys.weights`, which checks the role first."""
+    Callers go through :mod:`recsys.models.weights`, which checks the role first."""
     action = "reset" if new is None else "apply"
     value = dict(defaults if new is None else new)
     now = utcnow()

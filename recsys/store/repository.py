@@ -22,9 +22,9 @@ import polars as pl
 from sqlalchemy import Connection, Engine, Row, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from recsys.access.roles import ADMIN, DEFAULT_ROLE, check_role
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE, Columns
 from recsys.errors import DuplicateUserError, StoreError, UnknownTitleError, UnknownUserError
-from recsys.roles import ADMIN, DEFAULT_ROLE, check_role
 from recsys.store import migrate
 from recsys.store.engine import (
     dialect_insert,
@@ -54,7 +54,7 @@ from recsys.store.schema import (
 
 logger = logging.getLogger(__name__)
 
-#: The settings key of the live hybrid weights: read and written through :mod:`recsys.weights`
+#: The settings key of the live hybrid weights: read and written through :mod:`recsys.models.weights`
 #: only (:meth:`Store.set_setting` refuses it, so every change is audited).
 LIVE_WEIGHTS_KEY = "hybrid_weights"
 TCONST_RE = re.compile(r"tt[0-9]{7,10}")  # used with fullmatch: no trailing newline
@@ -197,7 +197,7 @@ def _user(row: Row[Any]) -> User:
 
 @dataclass(frozen=True)
 class ThrottleState:
-    """One throttle key's counts (:mod:`recsys.throttle`): ``count`` events since
+    """One throttle key's counts (:mod:`recsys.access.throttle`): ``count`` events since
     ``window_start``, the last at ``last_at``; refused until ``blocked_until`` (if set)."""
 
     key: str
@@ -407,7 +407,7 @@ class Store:
         self._update_user(user_id, onboarding_step=step)
 
     def set_role(self, user_id: int, role: str) -> None:
-        """Give a user one of :data:`recsys.roles.ROLES`; their earlier sessions end (the session
+        """Give a user one of :data:`recsys.access.roles.ROLES`; their earlier sessions end (the session
         version is raised, so a cookie issued before the change no longer signs in)."""
         check_role(role)
         self._update_user(user_id, role=role, session_version=users.c.session_version + 1)
@@ -477,7 +477,7 @@ class Store:
         """Delete a user with their interactions, history and hidden titles (foreign keys
         cascade), and take their name off the settings they changed (``updated_by`` cleared).
         Deleting twice is harmless. The saved models are scrubbed by
-        :func:`recsys.users.remove_user`."""
+        :func:`recsys.app.users.remove_user`."""
         user_id = _check_user_id(user_id)
         with self._write() as conn:
             if keep_an_admin and self._last_admin(conn, user_id):
@@ -693,12 +693,12 @@ class Store:
 
     def set_setting(self, key: str, value: Any, updated_by: str | None = None) -> None:
         """Store a JSON-serialisable value under ``key`` (replacing any), with who and when.
-        The live hybrid weights are refused: they change through :func:`recsys.weights.apply`
+        The live hybrid weights are refused: they change through :func:`recsys.models.weights.apply`
         only, which checks the role and logs the change."""
         key = _check_key(key)
         if key == LIVE_WEIGHTS_KEY:
             raise PermissionError(
-                "The live hybrid weights are changed through recsys.weights.apply(store, weights, by=<analyst or "
+                "The live hybrid weights are changed through recsys.models.weights.apply(store, weights, by=<analyst or "
                 "admin account>, reason=...) (or `python -m recsys weights set`), which checks the role and keeps "
                 "the change in the history."
             )

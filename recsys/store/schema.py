@@ -33,8 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from recsys.access.roles import DEFAULT_ROLE, ROLES
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE
-from recsys.roles import DEFAULT_ROLE, ROLES
 
 #: Onboarding steps, in order; a new user starts at the first, "done" ends onboarding.
 ONBOARDING_STEPS: tuple[str, ...] = ("genres", "movies", "tv", "done")
@@ -191,7 +191,7 @@ hidden_titles = Table(
 #: Longest throttle key (``kind:`` + a username or a client address).
 THROTTLE_KEY_MAX = 160
 
-#: Failed sign-ins and registrations per account / client (:mod:`recsys.throttle`): shared by
+#: Failed sign-ins and registrations per account / client (:mod:`recsys.access.throttle`): shared by
 #: every app server through the store.
 auth_throttle = Table(
     "auth_throttle",
@@ -235,7 +235,7 @@ jobs = Table(
     sqlite_autoincrement=True,
 )
 
-#: Fencing leases (:mod:`recsys.fence`): one row per lock name; ``generation`` goes up by one each
+#: Fencing leases (:mod:`recsys.jobs.fence`): one row per lock name; ``generation`` goes up by one each
 #: time a job takes the lease, and every write the job makes checks it is still its own.
 #: ``worker:<id>`` rows are the heartbeats of worker processes.
 job_leases = Table(
@@ -360,7 +360,7 @@ exposures = Table(
 
 INVITE_TOKEN_HASH_LEN = 64  # hex SHA-256 of the link's token (the token itself is never stored)
 
-#: One-time invite links (``recsys.invites``): which role the invited account gets, until when the
+#: One-time invite links (``recsys.access.invites``): which role the invited account gets, until when the
 #: link works, and who used it. The link's token is kept only as its SHA-256.
 invites = Table(
     "invites",

@@ -11,9 +11,10 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from recsys import invites, users
+from recsys.access import invites
+from recsys.access.roles import ROLE_LABELS, ROLES, TESTER, may_manage_users
+from recsys.app import users
 from recsys.errors import CineBlendError, RegistrationError
-from recsys.roles import ROLE_LABELS, ROLES, TESTER, may_manage_users
 from recsys.ui import auth, plain, resources, state
 
 NOT_ALLOWED = "Only an admin can manage accounts."

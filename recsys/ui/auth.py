@@ -10,7 +10,7 @@ Everything that decides *who* is signed in is ours:
   a password change, a role change and deletion raise or remove the version, so every earlier
   cookie (and every open session of the account, checked on each run) stops working. A cookie
   that fails the check is deleted and the sign-in form shown.
-- **Sign-in** is our own form (same labels and keys as the library's): :class:`recsys.throttle.
+- **Sign-in** is our own form (same labels and keys as the library's): :class:`recsys.access.throttle.
   Throttle` refuses throttled attempts, checks the password with exactly one bcrypt check for
   known and unknown usernames alike, and counts failures per account and per client.
 - **Registration** is validated, bcrypt-hashed and written to the store, limited per client.
@@ -30,14 +30,14 @@ import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from recsys import invites
-from recsys.clientip import client_address
+from recsys.access import invites
+from recsys.access.clientip import client_address
+from recsys.access.roles import ROLE_LABELS
+from recsys.access.throttle import Limits, Refusal, Throttle
 from recsys.config import Settings
 from recsys.errors import CineBlendError, DuplicateUserError, UnknownUserError
-from recsys.roles import ROLE_LABELS
 from recsys.store import Store, User
 from recsys.store.accounts import check_password, register
-from recsys.throttle import Limits, Refusal, Throttle
 from recsys.ui import demo, plain, resources, state
 
 log = logging.getLogger(__name__)
@@ -362,7 +362,7 @@ def request_logout() -> None:
 def client_id() -> str:
     """Who is asking, for per-client limits: the connection's peer address, or the address a
     trusted proxy (``CINEBLEND_TRUSTED_PROXIES``) reports, parsed as an IP address
-    (:func:`recsys.clientip.client_address`); ``local`` without a network peer. Read from the
+    (:func:`recsys.access.clientip.client_address`); ``local`` without a network peer. Read from the
     session's client context (``st.context.ip_address`` hides loopback peers)."""
     try:
         from streamlit.runtime.context import _get_client_context
@@ -440,7 +440,7 @@ def register_and_sign_in(
     """Create the account and sign it in. Raises RateLimitedError (too many sign-ups from this
     client), InviteError, RegistrationError or DuplicateUserError.
 
-    With a valid ``invite`` token (:mod:`recsys.invites`) the per-client limit neither refuses
+    With a valid ``invite`` token (:mod:`recsys.access.invites`) the per-client limit neither refuses
     nor counts the registration (an office behind one address); a used, expired or unknown
     token counts like any registration attempt, so guessing tokens stays limited.
     """
@@ -490,7 +490,7 @@ def verify_own_password(user: User, password: str, what: str = "The password") -
 def delete_own_account(password_key: str) -> None:
     """on_click of "Delete my account": needs the account's password, then removes the account
     (ratings, history, hidden titles, settings attribution, saved-model rows) and signs out."""
-    from recsys import users
+    from recsys.app import users
 
     cfg = resources.settings()
     user = current_user(resources.store(cfg))

@@ -1,6 +1,6 @@
-"""Demo sessions: signed in as a read-only persona (see :mod:`recsys.demo`) without a password.
+"""Demo sessions: signed in as a read-only persona (see :mod:`recsys.app.demo`) without a password.
 
-The session's :class:`~recsys.demo.DemoStore` sits in session state; while it is there,
+The session's :class:`~recsys.app.demo.DemoStore` sits in session state; while it is there,
 :func:`recsys.ui.resources.store` hands it to every page and :func:`recsys.ui.auth.current_user`
 returns its persona. Logging out ends the demo and drops its clicks.
 """
@@ -11,7 +11,7 @@ import uuid
 
 import streamlit as st
 
-from recsys.demo import DemoStore, open_demo, persona_at
+from recsys.app.demo import DemoStore, open_demo, persona_at
 from recsys.errors import CineBlendError
 from recsys.ui import resources, state
 

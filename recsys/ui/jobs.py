@@ -1,7 +1,7 @@
 """The data page's background jobs (download and build, retrain): request buttons' callbacks and
 one overall progress bar per job kind, with the stage as text.
 
-A button's ``on_click`` asks this server's :class:`recsys.jobs.JobRunner` for the job (refused
+A button's ``on_click`` asks this server's :class:`recsys.jobs.runner.JobRunner` for the job (refused
 with one line when one of that kind runs on any server); the job then runs on the server's worker
 thread, whatever happens to the session, and writes its progress to the store. The panel reads the
 store (so it shows a job started on another server too) in a fragment that refreshes itself every
@@ -22,11 +22,11 @@ from typing import Any
 
 import streamlit as st
 
-from recsys import jobs
+from recsys.access.roles import may_run_jobs
 from recsys.config import Settings
 from recsys.errors import CineBlendError
+from recsys.jobs import runner as jobs
 from recsys.progress import plain_stage, short_count
-from recsys.roles import may_run_jobs
 from recsys.store import jobs as rows
 from recsys.ui import auth, plain, resources, state
 

@@ -17,7 +17,7 @@ import streamlit as st
 
 from recsys.columns import Columns as C
 from recsys.errors import CineBlendError
-from recsys.evaluation import metrics, runs
+from recsys.evaluation import metrics, run_compare, run_settings, run_views, runs
 from recsys.evaluation.config import BEST, HYBRID, POPULARITY, model_names
 from recsys.evaluation.report import at_k_table
 from recsys.store import lab
@@ -54,7 +54,7 @@ def render_runs_table(store: Store) -> None:
     """Every stored run, newest first, failed and cancelled ones with their reason; the
     ``Settings`` column tells runs with different settings apart."""
     stored = lab.list_runs(store, statuses=None)
-    st.dataframe(runs.runs_table(stored), hide_index=True, key="eval-runs-table")
+    st.dataframe(run_views.runs_table(stored), hide_index=True, key="eval-runs-table")
     failed = sum(1 for r in stored if r.status != "done")
     if failed:
         st.caption(
@@ -82,7 +82,9 @@ def _save_notes(store: Store, run_id: int) -> None:
 def render_run_notes(store: Store, run: lab.RunInfo, may_edit: bool = True) -> None:
     """The run's name, notes and settings fingerprint; an editor when ``may_edit`` (analysts,
     admins and the run's author: the page decides)."""
-    st.text(f"{runs.run_label(run)} · settings #{runs.settings_id(run)}: {runs.settings_summary(run)}")
+    st.text(
+        f"{run_views.run_label(run)} · settings #{run_settings.settings_id(run)}: {run_settings.settings_summary(run)}"
+    )
     if run.notes:
         st.text(f"Notes: {run.notes}")
     if not may_edit:
@@ -97,7 +99,7 @@ def render_compare(store: Store, a: int, b: int) -> None:
     """Runs ``a`` and ``b`` (the older is A): the settings that differ, the identical ones
     collapsed, then the test figures and the paired tests."""
     first, second = sorted((runs.get(store, a), runs.get(store, b)), key=lambda r: r.id)
-    cmp = runs.compare_runs(first, second)
+    cmp = run_compare.compare_runs(first, second)
     st.markdown(f"**Run {first.id} (A) vs run {second.id} (B)** on the test split: B - A.")
     for note in cmp.notes:
         st.text(note)
@@ -112,14 +114,14 @@ def render_compare(store: Store, a: int, b: int) -> None:
         st.markdown(
             f"Paired on {cmp.shared_users:,} shared user{'s' if cmp.shared_users != 1 else ''} "
             f"({metrics.metric_label(cmp.metric, k)}): Wilcoxon signed-rank p and a paired bootstrap 95% "
-            f"confidence interval of the mean delta ({runs.BOOTSTRAP_RESAMPLES:,} resamples)."
+            f"confidence interval of the mean delta ({run_compare.BOOTSTRAP_RESAMPLES:,} resamples)."
         )
         st.dataframe(cmp.tests, hide_index=True, key="eval-compare-tests")
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
 def _intervals(run_id: int, _run: lab.StoredRun) -> Any:
-    return runs.figure_intervals(_run)
+    return run_compare.figure_intervals(_run)
 
 
 def render_run_figures(run: lab.StoredRun) -> None:
@@ -128,7 +130,7 @@ def render_run_figures(run: lab.StoredRun) -> None:
     intervals = _intervals(run.id, run)
     if intervals.height:
         st.markdown(
-            f"**Bootstrap 95% intervals** of this run's test figures ({runs.BOOTSTRAP_RESAMPLES:,} seeded "
+            f"**Bootstrap 95% intervals** of this run's test figures ({run_compare.BOOTSTRAP_RESAMPLES:,} seeded "
             "resamples of the tested users): how much each figure would move with other users."
         )
         st.dataframe(intervals, hide_index=True, key=f"eval-intervals-{run.id}")
@@ -212,11 +214,11 @@ def render_metric_chart(store: Store) -> None:
     models = m2.multiselect(
         "Models", list(model_names()), default=[BEST, HYBRID, POPULARITY], key="eval-history-models"
     )
-    history = runs.metric_history(stored, metric, models)
+    history = run_views.metric_history(stored, metric, models)
     if history.height == 0:
         st.caption("No stored run reports this metric for these models.")
         return
-    st.altair_chart(runs.metric_chart(history, metric), width="stretch")
+    st.altair_chart(run_views.metric_chart(history, metric), width="stretch")
     ks = sorted(set(history["k"].to_list()))
     if len(ks) > 1:
         st.caption(f"The runs use different K ({', '.join(str(k) for k in ks)}): compare runs of one K.")

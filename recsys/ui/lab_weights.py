@@ -1,9 +1,9 @@
 """The lab's live-weight sections: the banner that says which weights every feed uses and where
 they come from, the history of changes, and "Use for the feed": choose any sweep step, grid cell
 or hand-set weights, see what changes on validation and test (accuracy and taste) next to the
-live weights, confirm with a reason. Every write goes through :func:`recsys.weights.apply` /
-:func:`recsys.weights.reset` (the role is checked there, against the store, whatever the page
-showed). One notation: raw weights (:func:`recsys.weights.text`).
+live weights, confirm with a reason. Every write goes through :func:`recsys.models.weights.apply` /
+:func:`recsys.models.weights.reset` (the role is checked there, against the store, whatever the page
+showed). One notation: raw weights (:func:`recsys.models.weights.text`).
 
 What is preselected follows :func:`recsys.evaluation.sweep.recommend`: the best sweep step only
 when it beats the live weights on validation by more than the noise, else the live weights.
@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import streamlit as st
 
-from recsys import weights
 from recsys.errors import CineBlendError
-from recsys.evaluation import metrics
+from recsys.evaluation import metrics, report
 from recsys.evaluation.config import HYBRID, weight_column
-from recsys.evaluation.report import EvaluationResult
-from recsys.models import registry
+from recsys.evaluation.results import EvaluationResult
+from recsys.models import registry, weights
 from recsys.store import Store
 from recsys.ui import auth, plain, state
 
@@ -195,7 +194,7 @@ def render_use(
     store: Store, model: Recommender | None, result: EvaluationResult, run_id: int, may_apply: bool, who: str
 ) -> None:
     """The "Use for the feed" section of a shown run."""
-    st.markdown(result.advice_line())
+    st.markdown(report.advice_line(result))
     options = candidates(result, run_id)
     index = st.selectbox(
         "Weights to use",

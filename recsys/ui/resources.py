@@ -31,7 +31,7 @@ from recsys.ui import plain, state
 # are safe from the parallel first sessions of a fresh server because no module takes part in an
 # import cycle (tests/test_imports.py; tests/app/test_cold_start_server.py opens 16 at once).
 if TYPE_CHECKING:
-    from recsys.demo import Persona
+    from recsys.app.demo import Persona
     from recsys.models.service import Recommender
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,8 @@ def settings() -> Settings:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _prepared(key: str, _cfg: Settings) -> bool:
     """Once per process and data folder: refuse a weak cookie key, make the data folder private
-    (:func:`recsys.startup.prepare`); a ConfigError is not cached, so every run shows it."""
-    from recsys.startup import prepare
+    (:func:`recsys.access.startup.prepare`); a ConfigError is not cached, so every run shows it."""
+    from recsys.access.startup import prepare
 
     prepare(_cfg)
     return True
@@ -61,7 +61,7 @@ def _store(url: str) -> Store:
 
 def store(cfg: Settings | None = None) -> Store:
     """The store this session reads and writes: the shared one, or in a demo session its
-    :class:`recsys.demo.DemoStore` (same methods; the persona's clicks stay in the session)."""
+    :class:`recsys.app.demo.DemoStore` (same methods; the persona's clicks stay in the session)."""
     demo = st.session_state.get(state.DEMO)
     if demo is not None:
         return demo
@@ -170,8 +170,8 @@ def damaged_models(cfg: Settings | None = None) -> list[str]:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _personas(parquet_dir: str, stamp: str, models_dir: str, version: str | None) -> list[Persona]:
-    from recsys.demo import pick_personas
-    from recsys.feed import feed_genres
+    from recsys.app.demo import pick_personas
+    from recsys.app.feed import feed_genres
 
     cat = _catalog(parquet_dir, stamp)
     model = _recommender(models_dir, version) if version is not None else None
@@ -182,7 +182,7 @@ def _personas(parquet_dir: str, stamp: str, models_dir: str, version: str | None
 def personas(cfg: Settings | None = None) -> list[Persona]:
     """The demo personas of the current catalogue and model (none without MovieLens ratings),
     named after what their feeds show: read from the model version's folder, where training
-    saves them (:func:`recsys.pipeline.save_demo_personas`); for a model saved without them, or
+    saves them (:func:`recsys.app.pipeline.save_demo_personas`); for a model saved without them, or
     none, picked in a background thread (never on a visitor's page: CineBlendError "being
     prepared" until then, after waiting :data:`PERSONAS_WAIT_S`)."""
     cfg = cfg or settings()
@@ -237,7 +237,7 @@ def _in_background(key: tuple[str | None, ...], fn: Callable[..., Any], *args: A
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _saved_personas(models_dir: str, version: str, stamp: str) -> list[Persona] | None:
-    from recsys.demo import PERSONAS_FILE, load_personas
+    from recsys.app.demo import PERSONAS_FILE, load_personas
 
     return load_personas(Path(models_dir) / version.split("@")[0] / PERSONAS_FILE, stamp)
 
@@ -245,7 +245,7 @@ def _saved_personas(models_dir: str, version: str, stamp: str) -> list[Persona] 
 def _pick_personas(parquet_dir: str, stamp: str, models_dir: str, version: str | None) -> list[Persona]:
     """The personas picked now (the warm-up thread), saved in the model's folder for the next
     start."""
-    from recsys.demo import PERSONAS_FILE, save_personas
+    from recsys.app.demo import PERSONAS_FILE, save_personas
 
     try:
         picked = _personas(parquet_dir, stamp, models_dir, version)

@@ -1,4 +1,4 @@
-"""The data page's scheduled-retraining block (:mod:`recsys.retrain`): when the next retraining
+"""The data page's scheduled-retraining block (:mod:`recsys.jobs.retrain`): when the next retraining
 is due, how many ratings the live model has not seen, and, for admins, the schedule's form.
 
 Example of what everyone reads::
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from recsys import retrain
 from recsys.config import Settings
 from recsys.errors import CineBlendError
-from recsys.jobs import when
+from recsys.jobs import retrain
+from recsys.jobs.runner import when
 from recsys.ui import auth, jobs, plain, resources, state
 
 AFTER_KEY = "data-retrain-after"

@@ -7,8 +7,8 @@ from typing import Literal
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from recsys.access.roles import ADMIN, ANALYST, may_apply_weights
 from recsys.enrich import TMDB_ATTRIBUTION
-from recsys.roles import ADMIN, ANALYST, may_apply_weights
 from recsys.store import User
 from recsys.ui import auth, cards, demo, resources
 

@@ -14,7 +14,7 @@ TOAST = "cb_toast"  # text of a toast to show once on the next run
 CLICK_ERROR = "cb_click_error"  # why the last rating click was not saved (the action bar shows it)
 RERUN_PAGE = "cb_rerun_page"  # a click inside a dialog (a fragment) asks for a full page run
 DETAILS = "cb_details"  # tconst whose details dialog is open
-DEMO = "cb_demo"  # recsys.demo.DemoStore of a demo session (signed in as a persona)
+DEMO = "cb_demo"  # recsys.app.demo.DemoStore of a demo session (signed in as a persona)
 FEED_SESSION = "cb_feed_session"  # id of this tab's feed session (experiments: exposures, interleaving)
 
 #: What belongs to the signed-in user and must not outlive a logout (the next person to sign in

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from recsys import jobs
 from recsys.config import Settings
+from recsys.jobs import runner as jobs
 from recsys.store import Store
 from tests.support.ws_session import html_text, unescape_markdown
 

@@ -4,8 +4,8 @@ sees them. And the next step after the data job is a button (item 4)."""
 
 from __future__ import annotations
 
-from recsys import jobs
 from recsys.config import Settings
+from recsys.jobs import runner as jobs
 from recsys.store import Store
 from recsys.store import jobs as rows
 from tests.app.helpers import alerts, start, texts

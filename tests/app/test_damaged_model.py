@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from recsys.app.pipeline import train_model
 from recsys.config import Settings
 from recsys.models.artifacts import versions
-from recsys.pipeline import train_model
 from tests.app.helpers import alerts
 from tests.badinput.support import make_user, signed_in
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from recsys import jobs, retrain
 from recsys.config import Settings
-from recsys.locks import exclusive
+from recsys.jobs import retrain
+from recsys.jobs import runner as jobs
+from recsys.jobs.locks import exclusive
 from recsys.store import Store
 from recsys.store import jobs as rows
 from tests.app.helpers import alerts, texts

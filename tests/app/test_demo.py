@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from recsys import jobs
+from recsys.app.demo import pick_personas
+from recsys.app.feed import feed_genres
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
-from recsys.demo import pick_personas
 from recsys.errors import EvaluationError
 from recsys.evaluation import runner
 from recsys.evaluation.config import EvaluationConfig
-from recsys.feed import feed_genres
+from recsys.jobs import runner as jobs
 from recsys.models import Recommender
 from recsys.store import Store
 from recsys.store import jobs as rows

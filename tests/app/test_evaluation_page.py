@@ -12,15 +12,15 @@ import threading
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from recsys import jobs
 from recsys.__main__ import main
 from recsys.config import Settings
 from recsys.evaluation import background, runner, runs
 from recsys.evaluation import jobs as lab_jobs
+from recsys.jobs import runner as jobs
 from recsys.models import registry
+from recsys.models.weights import current as live_weights
 from recsys.store import Store, lab
 from recsys.store import jobs as rows
-from recsys.weights import current as live_weights
 from tests.app.helpers import onboarded
 from tests.models.test_registry import toy  # noqa: F401 - the toy scorer fixture
 from tests.support.weights import full, text

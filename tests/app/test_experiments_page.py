@@ -10,10 +10,10 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from recsys import weights
 from recsys.columns import LIKE
 from recsys.config import Settings
 from recsys.experiments import exposure, records
+from recsys.models import weights
 from recsys.store import Store, register
 from tests.app.helpers import PASSWORD, alerts, feed_tconsts, login, onboarded, start
 

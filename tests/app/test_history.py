@@ -12,7 +12,7 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from recsys import history
+from recsys.app import history
 from recsys.config import Settings
 from tests.app.helpers import alerts, card_texts, feed_tconsts, onboarded, texts, user
 

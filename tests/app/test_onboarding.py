@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from recsys import onboarding
+from recsys.app import onboarding
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
 from tests.app.helpers import alerts, login, pick_genres, register, start, user

@@ -4,8 +4,8 @@ signed-out visitor got a clickable link and the browser fetched a tracking image
 
 from __future__ import annotations
 
-from recsys import jobs
 from recsys.config import Settings
+from recsys.jobs import runner as jobs
 from recsys.store import Store
 from recsys.store import jobs as rows
 from tests.badinput.support import make_user, signed_in

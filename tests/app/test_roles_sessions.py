@@ -17,7 +17,8 @@ from sqlalchemy import update
 from streamlit.runtime.context import ContextProxy, StreamlitCookies
 from streamlit.testing.v1 import AppTest
 
-from recsys import throttle, users
+from recsys.access import throttle
+from recsys.app import users
 from recsys.config import Settings
 from recsys.models.artifacts import versions
 from recsys.store import Store, accounts

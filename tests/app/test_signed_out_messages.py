@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from recsys import users
+from recsys.app import users
 from recsys.config import Settings
 from recsys.store import Store
 from recsys.store.accounts import hash_password

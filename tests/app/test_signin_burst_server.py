@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from recsys.access.throttle import ACCOUNT
 from recsys.config import Settings
 from recsys.store import Store, register
-from recsys.throttle import ACCOUNT
 from recsys.ui.auth import INCORRECT
 from tests.support.app_server import AppServer
 from tests.support.testers import LOGIN_FORM, run_async

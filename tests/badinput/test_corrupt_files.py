@@ -22,11 +22,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
+from recsys.app.pipeline import train_model
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
 from recsys.errors import CatalogError, ModelError
-from recsys.models.service import Recommender, latest_version
-from recsys.pipeline import train_model
+from recsys.models.artifacts import latest_version
+from recsys.models.service import Recommender
 from tests.app.helpers import after_jobs, alerts, open_section, start
 from tests.badinput.support import bounded, cli, make_user, one_line_error, run_cli, signed_in
 

@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from recsys import onboarding
+from recsys.app import onboarding
 from recsys.catalog.queries import Catalog
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE
 from recsys.models import registry
+from recsys.models.weights import LIVE_WEIGHTS_KEY as LIVE_WEIGHTS
 from recsys.store import Store
 from recsys.store.accounts import register
 from recsys.ui.auth import COOKIE_NAME
 from recsys.ui.shell import PAGES
-from recsys.weights import LIVE_WEIGHTS_KEY as LIVE_WEIGHTS
 from tests.support.app_server import REPO, AppServer
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ import polars as pl
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from recsys import weights
 from recsys.columns import LIKE
 from recsys.experiments import exposure, manage, records
+from recsys.models import weights
 from recsys.store import Store
 from tests.support.app_server import REPO, AppServer
 from tests.support.browser import new_context

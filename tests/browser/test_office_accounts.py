@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from recsys import users
+from recsys.access.throttle import Throttle
+from recsys.app import users
 from recsys.store import Store
-from recsys.throttle import Throttle
 from recsys.ui.shell import PAGES
 from tests.support.app_server import AppServer
 

@@ -80,7 +80,7 @@ def craft(parquet_dir: Path) -> dict[str, str]:
 def crafted(tmp_path_factory: pytest.TempPathFactory, built_data: Path) -> tuple[Path, dict[str, str]]:
     """A data folder with the crafted catalogue, a model trained on it, and one onboarded user
     who liked the three most voted crafted movies (so reasons name them)."""
-    from recsys.pipeline import train_model
+    from recsys.app.pipeline import train_model
 
     data = tmp_path_factory.mktemp("plain-text") / "data"
     shutil.copytree(built_data / "parquet", data / "parquet")

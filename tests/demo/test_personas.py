@@ -9,9 +9,7 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from recsys import weights
-from recsys.columns import DISLIKE, LIKE, SUPERLIKE
-from recsys.demo import (
+from recsys.app.demo import (
     READ_ONLY,
     FeedGenres,
     cards_carrying,
@@ -23,7 +21,9 @@ from recsys.demo import (
     pick_personas,
     rating_value,
 )
+from recsys.columns import DISLIKE, LIKE, SUPERLIKE
 from recsys.errors import StoreError
+from recsys.models import weights
 from recsys.store import Store, lab
 from tests.support.weights import full
 

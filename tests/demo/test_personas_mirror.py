@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from recsys.app.demo import MIN_CARDS, TOP, Persona, cards_carrying, pick_personas
+from recsys.app.feed import feed_genres
 from recsys.catalog.queries import Catalog
-from recsys.demo import MIN_CARDS, TOP, Persona, cards_carrying, pick_personas
-from recsys.feed import feed_genres
 from recsys.models import Recommender
 from recsys.models.rerank.registry import default_strengths, no_stages
 

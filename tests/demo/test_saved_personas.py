@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from recsys import demo
+from recsys.app import demo
+from recsys.app.demo import PERSONAS_FILE, load_personas, pick_personas, save_personas
 from recsys.config import Settings
-from recsys.demo import PERSONAS_FILE, load_personas, pick_personas, save_personas
-from recsys.model_versions import latest_version
+from recsys.models.versions import latest_version
 from recsys.ui import resources
 from tests.app.helpers import start
 from tests.demo.test_personas import RATINGS, TITLES

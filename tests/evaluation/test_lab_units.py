@@ -13,7 +13,8 @@ from recsys.errors import EvaluationError
 from recsys.evaluation import grid, segments
 from recsys.evaluation.background import DataSize, estimate_seconds
 from recsys.evaluation.config import EvaluationConfig
-from recsys.evaluation.runs import bootstrap_ci, dataset_label
+from recsys.evaluation.run_compare import bootstrap_ci
+from recsys.evaluation.runs import dataset_label
 from recsys.models import registry
 from tests.support.weights import full
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from recsys.app.feed import recommend_profile
 from recsys.catalog.build import build
 from recsys.catalog.download import fetch
 from recsys.catalog.queries import Catalog
@@ -22,7 +23,6 @@ from recsys.evaluation import runner
 from recsys.evaluation.newuser import NewUserConfig, cold_start_table
 from recsys.evaluation.runner import EvaluationConfig, evaluation_ratings, run_evaluation
 from recsys.evaluation.tastecheck import FANS, fan_lists, max_overlap, similar_checks
-from recsys.feed import recommend_profile
 from recsys.models import Recommender, TrainingData, registry
 from tests.support.mirror import mirror_or_skip
 
@@ -124,8 +124,8 @@ def test_more_like_this_of_famous_films(catalog: Catalog, recommender: Recommend
 
 
 def test_demo_personas_match_their_names(catalog: Catalog, recommender: Recommender) -> None:
-    from recsys.demo import MIN_CARDS, TOP, cards_carrying, pick_personas
-    from recsys.feed import feed_genres
+    from recsys.app.demo import MIN_CARDS, TOP, cards_carrying, pick_personas
+    from recsys.app.feed import feed_genres
 
     personas = pick_personas(
         catalog.movielens_ratings(in_catalog_only=True),

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from recsys.errors import EvaluationError
-from recsys.evaluation import runs
+from recsys.evaluation import run_compare, run_settings, run_views, runs
 from recsys.evaluation.config import BEST, HYBRID, POPULARITY, SERVED, EvaluationConfig
 from recsys.evaluation.report import at_k_table
 from recsys.evaluation.runner import run_evaluation
@@ -93,30 +93,30 @@ def test_settings_diff_shows_only_what_differs() -> None:
     cfg = EvaluationConfig(weights={"content": 0.5, "als": 0.5}).to_dict()
     a = _info(1, cfg)
     b = _info(2, cfg | {"k": 20, "weights": {**cfg["weights"], "content": 0.7}}, model_version="v2")
-    different, same = runs.settings_diff(a, b)
+    different, same = run_settings.settings_diff(a, b)
     assert different.rows() == [
         ("k", "10", "20"),
         ("weights.content", "0.5", "0.7"),
         ("model version", "v1", "v2"),
     ]
-    assert ("protocol", "temporal", "temporal") in same.rows() and same.height + 3 == len(runs.run_settings(a))
-    cmp = runs.compare_runs(a, b)
+    assert ("protocol", "temporal", "temporal") in same.rows() and same.height + 3 == len(run_settings.run_settings(a))
+    cmp = run_compare.compare_runs(a, b)
     assert cmp.settings.equals(different) and cmp.to_dict()["settings"][0] == {
         "Setting": "k",
         "Run 1": "10",
         "Run 2": "20",
     }
-    assert "Settings that differ (" in runs.compare_text(cmp)
+    assert "Settings that differ (" in run_views.compare_text(cmp)
 
 
 def test_two_runs_with_different_settings_never_look_the_same_in_the_runs_table() -> None:
     cfg = EvaluationConfig(weights={"content": 0.5, "als": 0.5}).to_dict()
     a, b, c = _info(1, cfg), _info(2, cfg | {"factors": 48}), _info(3, cfg)
-    table = runs.runs_table([a, b, c])
+    table = run_views.runs_table([a, b, c])
     settings = table["Settings"].to_list()
     assert settings[0] == settings[2] and settings[0] != settings[1]
     assert "factors=48" in settings[1] and "factors" not in settings[0]
-    same = runs.compare_runs(a, c)
+    same = run_compare.compare_runs(a, c)
     assert same.settings.height == 0 and same.notes[0].startswith("The runs have the same settings")
     rest = [col for col in table.columns if col not in ("Run", "When (UTC)", "Settings")]
     assert table.select(rest).row(0) == table.select(rest).row(1)  # only the settings tell a from b
@@ -127,7 +127,7 @@ def test_failed_and_cancelled_runs_stay_in_the_history(store: Store) -> None:
     run_id = runs.record_failure(
         store, config, "ada", "cancelled", "The evaluation was cancelled; nothing was stored.", name="try"
     )
-    table = runs.runs_table(lab.list_runs(store, statuses=None))
+    table = run_views.runs_table(lab.list_runs(store, statuses=None))
     assert table.select("Run", "Name", "Status", "K", "Best hybrid (test)").rows() == [
         (run_id, "try", "cancelled: The evaluation was cancelled; nothing was stored.", 5, None)
     ]
@@ -169,14 +169,14 @@ def test_bootstrap_intervals_of_a_runs_own_figures() -> None:
         {"k": 10, "metric": "ndcg"},
         per_user=_per_user({POPULARITY: [0.1] * 10, HYBRID: [0.0, 1.0] * 50, BEST: [None, 0.2, 0.2]}),
     )
-    table = runs.figure_intervals(run, ["ndcg", "miscalibration"])
+    table = run_compare.figure_intervals(run, ["ndcg", "miscalibration"])
     assert table.columns == ["Model", "NDCG@10", "NDCG@10 95% CI", "Miscalibration", "Miscalibration 95% CI"]
     rows = {r["Model"]: r for r in table.to_dicts()}
     assert rows[POPULARITY]["NDCG@10"] == 0.1 and rows[POPULARITY]["NDCG@10 95% CI"] == "0.1000 to 0.1000"
     assert rows[BEST]["NDCG@10 95% CI"] == "0.2000 to 0.2000"  # the user without a value is left out
     low, high = (float(x) for x in rows[HYBRID]["NDCG@10 95% CI"].split(" to "))
     assert 0.38 < low < 0.5 < high < 0.62  # mean 0.5, sd 0.5, 100 users: about +-0.1
-    assert runs.figure_intervals(run, ["ndcg"]).equals(runs.figure_intervals(run, ["ndcg"]))  # seeded
+    assert run_compare.figure_intervals(run, ["ndcg"]).equals(run_compare.figure_intervals(run, ["ndcg"]))  # seeded
 
 
 def test_user_inspector_from_a_stored_run(store: Store, tiny_at_k: Any) -> None:
@@ -202,9 +202,9 @@ def test_metric_across_runs_and_the_run_behind_a_weight_change(store: Store) -> 
     a = _info(1, cfg, document={"config": cfg, "models": [{"model": BEST, "ndcg": 0.12}]})
     b = _info(2, cfg | {"k": 20}, document={"config": cfg | {"k": 20}, "models": [{"model": BEST, "ndcg": 0.15}]})
     failed = _info(3, cfg, status="failed", reason="boom")
-    history = runs.metric_history([b, failed, a], "ndcg", [BEST])
+    history = run_views.metric_history([b, failed, a], "ndcg", [BEST])
     assert history.select("run", "model", "value", "k").rows() == [(1, BEST, 0.12, 10), (2, BEST, 0.15, 20)]
-    chart = json.loads(runs.metric_chart(history).to_json())
+    chart = json.loads(run_views.metric_chart(history).to_json())
     assert chart["mark"]["type"] == "line" and chart["encoding"]["x"]["field"] == "run"
     lab.change_live_weights(store, {"content": 1.0}, "ann", defaults={"content": 0.5}, run_id=7)
     table = history_table(lab.weight_history(store))  # the lab's "Live-weight changes"

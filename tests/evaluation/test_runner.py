@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from recsys.errors import EvaluationError
-from recsys.evaluation import runner
+from recsys.evaluation import report, runner
 from recsys.evaluation.runner import EvaluationConfig, app_ratings, run_evaluation
 from recsys.evaluation.significance import wilcoxon_test
 from recsys.evaluation.sweep import best_step, content_weights, live_share, parse_sweep, step_label, step_weights
@@ -113,14 +113,14 @@ def test_result_layout(tiny: runner.EvaluationResult) -> None:
     ndcg = tiny.sweep["ndcg"].to_list()
     # no validation user in this tiny case: the step is chosen on the test users, and says so
     assert tiny.validation is None and tiny.chosen_on == "test"
-    assert "chosen on the test users" in tiny.best_line()
+    assert "chosen on the test users" in report.best_line(tiny)
     assert tiny.best == best_step(ndcg) and tiny.best_value() == max(ndcg)
     best = tiny.models.filter(pl.col("model") == runner.BEST).row(0, named=True)
     assert best["ndcg"] == max(ndcg) and best["content_weight"] == tiny.best_weights["content"]
     assert set(tiny.best_weights) == set(registry.names())
     assert tiny.baseline() == tiny.model_value(runner.POPULARITY)
     # the same table the page shows and the CLI prints
-    table = tiny.models_table()
+    table = report.models_table(tiny)
     assert table.columns[:5] == ["Model", "content w", "als w", "taste w", "popularity w"]
     assert "NDCG@2" in table.columns and "Diversity (genres)" in table.columns
     text = runner.render_text(tiny)
@@ -156,10 +156,10 @@ def test_best_step_is_chosen_on_validation_and_reported_on_test(with_validation:
     # validation rows come from a different (smaller) training part than the test rows
     assert r.validation.counts["train"] < r.counts["train"]
     assert r.validation.counts["test"] == r.validation.counts["users"]
-    table = r.comparison_table()
+    table = report.comparison_table(r)
     assert table["Model"].to_list() == list(runner.model_names())
     assert table.columns == ["Model", "NDCG@3 validation", "NDCG@3 test"]
-    assert "chosen on validation" in r.best_line()
+    assert "chosen on validation" in report.best_line(r)
     assert "Validation split" in runner.render_text(r)
     assert r.to_dict()["validation"]["counts"]["users"] == r.validation.counts["users"]
 
@@ -391,8 +391,8 @@ def test_adding_a_metric_is_one_registry_entry() -> None:
         )
         row = result.models.filter(pl.col("model") == runner.POPULARITY).row(0, named=True)
         assert row["first_hit"] == pytest.approx(0.0)  # user 10 gets G first, user 11 A: no hit
-        assert "FirstHit@2" in result.models_table().columns
-        assert "FirstHit@2" in result.sweep_table().columns
+        assert "FirstHit@2" in report.models_table(result).columns
+        assert "FirstHit@2" in report.sweep_table(result).columns
         assert "FirstHit@2" in runner.render_text(result)
         assert all("first_hit" in r for r in result.to_dict()["models"])
         assert "first_hit" in result.per_user[runner.POPULARITY].columns

@@ -14,8 +14,8 @@ import pytest
 from recsys.__main__ import main
 from recsys.config import Settings
 from recsys.evaluation import metrics as M
-from recsys.evaluation import runner, runs
-from recsys.evaluation.report import result_from_document
+from recsys.evaluation import report, run_compare, run_views, runner, runs
+from recsys.evaluation.results import result_from_document
 from recsys.evaluation.runner import EvaluationConfig, run_evaluation
 from recsys.store import Store, lab
 from tests.evaluation import test_runner as base
@@ -83,9 +83,9 @@ def test_every_row_of_both_stages_carries_the_taste_metrics(with_validation: run
     labels = [M.metric_label(m, 3) for m in M.list_measures()]
     assert labels[-4:] == ["Diversity (genres)", "Miscalibration", "Popularity lift", "Tail share"]
     for stage in ("test", "validation"):
-        table = r.models_table(stage)
+        table = report.models_table(r, stage)
         assert table.columns[-len(labels) :] == labels
-    assert "Tail share" in r.sweep_table().columns
+    assert "Tail share" in report.sweep_table(r).columns
     text = runner.render_text(r)
     assert "Miscalibration: KL divergence" in text and "Popularity lift: mean ln(1 + IMDb votes)" in text
     assert "Tail share: share of the top K outside the short head" in text
@@ -102,10 +102,10 @@ def test_stored_runs_round_trip_and_old_runs_still_load(
         stored = runs.get(store, new_id)
         shown = result_from_document(stored.document, runs.unpack_per_user(stored.per_user))
         for stage in ("test", "validation"):
-            assert shown.models_table(stage).equals(r.models_table(stage))
+            assert report.models_table(shown, stage).equals(report.models_table(r, stage))
         assert set(TASTE) <= set(runs.unpack_per_user(stored.per_user)[runner.HYBRID].columns)
-        table = runs.stored_models_table(stored)
-        assert table["Miscalibration"].to_list() == r.models_table()["Miscalibration"].to_list()
+        table = run_views.stored_models_table(stored)
+        assert table["Miscalibration"].to_list() == report.models_table(r)["Miscalibration"].to_list()
 
         # a run stored before the taste metrics: its documents lack the columns
         old = json.loads(json.dumps(r.to_dict()))
@@ -126,11 +126,11 @@ def test_stored_runs_round_trip_and_old_runs_still_load(
         )
         before = runs.get(store, old_id)
         loaded = result_from_document(before.document)
-        assert "Miscalibration" not in loaded.models_table().columns
-        assert "Coverage" in loaded.models_table("validation").columns
-        assert "Tail share" not in runs.stored_models_table(before).columns
-        assert "Tail share" not in loaded.sweep_table().columns
-        cmp = runs.compare_runs(before, stored)
+        assert "Miscalibration" not in report.models_table(loaded).columns
+        assert "Coverage" in report.models_table(loaded, "validation").columns
+        assert "Tail share" not in run_views.stored_models_table(before).columns
+        assert "Tail share" not in report.sweep_table(loaded).columns
+        cmp = run_compare.compare_runs(before, stored)
         tail = cmp.table.filter(pl.col("Metric") == "Tail share")
         assert tail.height == len(runner.model_names())  # shown for the new run, empty for the old
         assert tail[f"Run {old_id}"].null_count() == tail.height and tail["Delta (B - A)"].null_count() == tail.height

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from recsys import jobs
 from recsys.evaluation import jobs as lab_jobs
 from recsys.evaluation import visitors
 from recsys.evaluation.background import DataSize, estimate_seconds
 from recsys.evaluation.config import EvaluationConfig
+from recsys.jobs import runner as jobs
 from recsys.store import Store
 from recsys.store import jobs as rows
 

@@ -18,13 +18,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from recsys import weights
+from recsys.app.feed import recommend_for_user
 from recsys.catalog.queries import Catalog
 from recsys.columns import LIKE
 from recsys.config import Settings
+from recsys.evaluation import report
 from recsys.evaluation.runner import EvaluationConfig, evaluate_catalogue
-from recsys.feed import recommend_for_user
-from recsys.models import Recommender
+from recsys.models import Recommender, weights
 from recsys.store import Store
 from recsys.ui.lab_weights import candidates, preselected
 
@@ -52,12 +52,12 @@ def test_the_lab_never_preselects_weights_that_validate_below_the_live_ones(
     options = candidates(result, run_id=1)
     chosen, live_row = options[preselected(result)], options[0]
     metric = config.metric
-    assert chosen.validation[metric] >= live_row.validation[metric] - 1e-12, (chosen.label, result.advice_line())
+    assert chosen.validation[metric] >= live_row.validation[metric] - 1e-12, (chosen.label, report.advice_line(result))
     rec_ = result.recommendation or {}
     if rec_.get("beats_live"):  # a preselected step leads by more than its noise
         assert chosen.validation[metric] - live_row.validation[metric] > (rec_["noise"] or 0.0)
     else:
-        assert preselected(result) == 0 and "already best" in result.advice_line()
+        assert preselected(result) == 0 and "already best" in report.advice_line(result)
 
 
 def test_every_write_path_is_audited_and_feed_and_cli_agree(

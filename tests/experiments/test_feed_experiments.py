@@ -13,15 +13,15 @@ from collections.abc import Iterator
 import polars as pl
 import pytest
 
-from recsys import weights
+from recsys.app.demo import DemoStore
+from recsys.app.feed import recommend_for_user, recommend_profile
 from recsys.catalog.queries import Catalog
 from recsys.columns import LIKE
 from recsys.config import Settings
-from recsys.demo import DemoStore
 from recsys.experiments import analysis, manage, records
 from recsys.experiments.arms import ExperimentError, assign
 from recsys.experiments.exposure import log_for
-from recsys.feed import recommend_for_user, recommend_profile
+from recsys.models import weights
 from recsys.models.service import Recommender
 from recsys.store import Store, User
 

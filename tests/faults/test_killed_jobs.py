@@ -25,11 +25,12 @@ from pathlib import Path
 
 import pytest
 
-from recsys import jobs
 from recsys.catalog.build import catalog_ready, read_manifest
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
-from recsys.models.service import Recommender, latest_version
+from recsys.jobs import runner as jobs
+from recsys.models.artifacts import latest_version
+from recsys.models.service import Recommender
 from recsys.store import Store
 from recsys.store import jobs as job_rows
 from tests.faults.procs import cli_env, kill_when, run_cli

@@ -257,9 +257,9 @@ def test_bad_weights_are_refused_by_every_consumer() -> None:
 def test_toy_is_tuned_swept_gridded_and_set_live_with_no_edit_elsewhere(toy: ScorerSpec, tmp_path: Path) -> None:
     """Issue 19: adding a scorer is one module + one registry line, including tune, the sweep,
     the grid, the lab's weight inputs and `weights set`."""
-    from recsys import weights
     from recsys.evaluation import grid
     from recsys.evaluation.tuning import TuneConfig
+    from recsys.models import weights
     from recsys.store import Store
 
     # tune: a scorer that declares no grid is tried at 0, 0.1 and 0.2; a declared grid is used

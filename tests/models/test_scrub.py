@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from recsys import users
+from recsys.app import users
+from recsys.app.pipeline import train_model
 from recsys.config import Settings
 from recsys.models.artifacts import verify, versions
 from recsys.models.base import load_npz
 from recsys.models.service import Recommender
-from recsys.pipeline import train_model
 from recsys.store import Store, accounts
 
 PASSWORD = "Secret#123"

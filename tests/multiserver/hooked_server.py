@@ -19,7 +19,7 @@ def install_hooks() -> None:
     gate = os.environ.get("CINEBLEND_TEST_TRAIN_GATE")
     if not gate:
         return
-    import recsys.pipeline as pipeline
+    import recsys.app.pipeline as pipeline
     from recsys.config import Settings
 
     original = pipeline.train_model

@@ -14,11 +14,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from recsys.app.feed import recommend_profile
 from recsys.catalog.queries import Catalog
 from recsys.columns import LIKE
 from recsys.experiments import manage, records
 from recsys.experiments.arms import assign
-from recsys.feed import recommend_profile
 from recsys.models.service import Recommender
 from recsys.store import Store
 from tests.support.app_server import REPO, AppServer

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from recsys.models.service import latest_version
+from recsys.models.artifacts import latest_version
 from recsys.store import Store
 from tests.multiserver.test_two_servers import ARTIFACTS, GENRES, HookedServer
 from tests.support.browser import new_context

@@ -31,11 +31,13 @@ from pathlib import Path
 
 import pytest
 
-from recsys import jobs, weights
+from recsys.app.feed import recommend_for_user
 from recsys.catalog.queries import Catalog
 from recsys.columns import LIKE
-from recsys.feed import recommend_for_user
-from recsys.models.service import Recommender, latest_version
+from recsys.jobs import runner as jobs
+from recsys.models import weights
+from recsys.models.artifacts import latest_version
+from recsys.models.service import Recommender
 from recsys.store import Store
 from recsys.store import jobs as job_rows
 from tests.support.app_server import REPO, AppServer

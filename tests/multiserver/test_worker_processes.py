@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from recsys import jobs
-from recsys.fence import fresh_holders
-from recsys.models.service import latest_version
+from recsys.jobs import runner as jobs
+from recsys.jobs.fence import fresh_holders
+from recsys.models.artifacts import latest_version
 from recsys.store import Store
 from recsys.store import jobs as job_rows
 from tests.support.app_server import REPO, AppServer

@@ -18,17 +18,18 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from recsys import fence, jobs
+from recsys.app.users import remove
 from recsys.config import Settings
 from recsys.evaluation import jobs as lab_jobs
-from recsys.locks import uses_advisory_locks
+from recsys.jobs import fence
+from recsys.jobs import runner as jobs
+from recsys.jobs.locks import uses_advisory_locks
 from recsys.models.artifacts import versions, write_version
 from recsys.models.scrub import ALS_DIR, scrub_deleted
 from recsys.progress import OverallProgress, Phase
 from recsys.store import Store
 from recsys.store import jobs as rows
 from recsys.store.engine import parse_url
-from recsys.users import remove
 
 KIND = "fake_train"
 
@@ -207,7 +208,7 @@ def test_tune_is_for_analysts_and_rechecked_when_it_starts(
     store._update_user(ana.id, role="analyst")
     # queued behind a lab job of another user, then demoted before it starts
     lock = jobs.job_lock(settings, lab_jobs.TUNE)
-    from recsys.locks import exclusive
+    from recsys.jobs.locks import exclusive
 
     with exclusive(lock, "tuning", store_url=settings.store_url):
         job = a.submit(lab_jobs.TUNE, "ana", params={"quick": True})

@@ -1,6 +1,6 @@
 """One-time invite links (issue 20, item 3): the role chosen, single use, expiry, withdrawal,
 a failed registration gives the link back, and two people racing for one link get one account;
-the registration limits as settings (``recsys.throttle.Limits``). On SQLite and PostgreSQL."""
+the registration limits as settings (``recsys.access.throttle.Limits``). On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from recsys import invites
+from recsys.access import invites
+from recsys.access.throttle import Limits, Throttle
 from recsys.errors import DuplicateUserError, RegistrationError
 from recsys.store import Store, register
-from recsys.throttle import Limits, Throttle
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 PASSWORD = "a long passphrase for the office"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from recsys import users
-from recsys.roles import ADMIN, TESTER
+from recsys.access.roles import ADMIN, TESTER
+from recsys.app import users
 from recsys.store import Store, register
 
 TRIALS = 10

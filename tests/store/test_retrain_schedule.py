@@ -2,7 +2,7 @@
 
 A "model version" is a real version folder written by :func:`recsys.models.artifacts.write_version`;
 the training kind is replaced by one that publishes such a folder and calls the runner's
-post-training hooks, as the real one does (:func:`recsys.jobs._train`), so the worker loop, the
+post-training hooks, as the real one does (:func:`recsys.jobs.runner._train`), so the worker loop, the
 schedule's lock, the job rows and the unseen count are the production ones.
 """
 
@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from recsys import jobs, retrain
 from recsys.config import Settings
 from recsys.errors import ConfigError
+from recsys.jobs import retrain
+from recsys.jobs import runner as jobs
 from recsys.models.artifacts import latest_version, write_version
 from recsys.progress import OverallProgress, Phase
 from recsys.store import Store

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from recsys.access.throttle import ACCOUNT, CLIENT, REGISTER, Throttle
 from recsys.store import Store, register
-from recsys.throttle import ACCOUNT, CLIENT, REGISTER, Throttle
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 

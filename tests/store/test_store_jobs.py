@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from recsys import jobs
 from recsys.config import Settings
 from recsys.errors import CineBlendError
-from recsys.locks import BusyError, exclusive, is_held, uses_advisory_locks
+from recsys.jobs import runner as jobs
+from recsys.jobs.locks import BusyError, exclusive, is_held, uses_advisory_locks
 from recsys.progress import OverallProgress, Phase
 from recsys.store import Store
 from recsys.store import jobs as rows
@@ -57,7 +57,7 @@ def test_a_killed_holder_leaves_no_stale_lock(store_url: str, tmp_path: Path) ->
             "-c",
             "import sys, time\n"
             "from pathlib import Path\n"
-            "from recsys.locks import exclusive\n"
+            "from recsys.jobs.locks import exclusive\n"
             "with exclusive(Path(sys.argv[1]), 'download', store_url=sys.argv[2]):\n"
             "    print('locked', flush=True)\n"
             "    time.sleep(600)\n",

@@ -3,8 +3,8 @@ the live-weight change log written with the setting in one transaction."""
 
 from __future__ import annotations
 
+from recsys.models.weights import current as live_weights
 from recsys.store import Store, lab
-from recsys.weights import current as live_weights
 from tests.support.weights import full
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from recsys.access.throttle import Refusal, Throttle
 from recsys.store import Store, register
 from recsys.store.accounts import check_password
-from recsys.throttle import Refusal, Throttle
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 RIGHT, WRONG = "Secret#123", "Wrong#pass1"

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from recsys import throttle
+from recsys.access import throttle
+from recsys.access.throttle import Refusal, Throttle
 from recsys.store import Store, User, register
-from recsys.throttle import Refusal, Throttle
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 BURST = 40

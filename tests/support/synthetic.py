@@ -37,7 +37,7 @@ _ADJECTIVES = (
 )  # fmt: skip
 #: The two genres fan ``k`` loves (distinct pairs: each can name its own demo persona).
 FAN_GENRES = (("Crime", "Mystery"), ("Sci-Fi", "Fantasy"), ("Comedy", "Family"), ("Horror", "Western"))
-#: Ratings per fan (a persona needs at least ``recsys.demo.MIN_RATINGS``).
+#: Ratings per fan (a persona needs at least ``recsys.app.demo.MIN_RATINGS``).
 FAN_RATINGS = 220
 _NOUNS = (
     "Harbor", "Garden", "Signal", "Orchard", "Circuit", "Meadow", "Lantern", "Frontier", "Tide",
@@ -164,10 +164,10 @@ def build_synthetic_data(root: Path, *, train: bool = True, fans: int = 0) -> Pa
 
     ``root/sources`` keeps the IMDb folder and MovieLens zip the data came from.
     """
+    from recsys.app.pipeline import train_model
     from recsys.catalog.build import build, catalog_ready
     from recsys.catalog.download import fetch
     from recsys.config import Settings
-    from recsys.pipeline import train_model
 
     data_dir = root / "data"
     cfg = Settings(

@@ -16,7 +16,7 @@ def full(**given: float) -> dict[str, float]:
 
 
 def text(**given: float) -> str:
-    """``"content 0.50, als 0.20, ..."`` of :func:`full` (:func:`recsys.weights.text`)."""
+    """``"content 0.50, als 0.20, ..."`` of :func:`full` (:func:`recsys.models.weights.text`)."""
     return registry.format_weights(full(**given))
 
 

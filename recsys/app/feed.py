@@ -24,8 +24,8 @@ from recsys.columns import Columns as C
 from recsys.experiments import serve
 from recsys.models import registry
 from recsys.models.service import Recommender
+from recsys.models.weights import current as current_weights
 from recsys.store import Store, User
-from recsys.weights import current as current_weights
 
 
 def recommend_profile(
@@ -69,7 +69,7 @@ def recommend_for_user(
     retention_days: int = 90,
 ) -> dict[str, pl.DataFrame]:
     """The feed sections ``kinds`` (default both) for ``user`` with the weights of
-    :func:`recsys.weights.resolve` (live, else tuned, else defaults); with ``session`` (a feed
+    :func:`recsys.models.weights.resolve` (live, else tuned, else defaults); with ``session`` (a feed
     render in the app), the section's running experiment decides the setting and the cards shown
     are logged (see the module docstring). A demo store is never logged."""
     profile = store.interactions(user.id).select(C.TCONST, C.VALUE, "updated_at")

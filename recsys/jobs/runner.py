@@ -4,7 +4,7 @@ run one at a time per lane, with their state and progress in the store.
 Each app server process has one :class:`JobRunner` per store (:func:`runner`). A request
 (:meth:`JobRunner.submit`) is refused with one line saying what runs when a job of the same kind
 is running on any server (its job lock is held: a PostgreSQL advisory lock, or a file lock on
-SQLite, :mod:`recsys.locks`) or already queued on this one; otherwise it is queued and this
+SQLite, :mod:`recsys.jobs.locks`) or already queued on this one; otherwise it is queued and this
 server's worker thread for the kind's lane runs it when the lane is free, so jobs of one lane
 (fetch / build / train share the ``data`` lane) never run in parallel on one server. Progress goes
 to the job's row (:mod:`recsys.store.jobs`) as one overall fraction and a stage text
@@ -42,8 +42,8 @@ from typing import Any
 
 from recsys.config import Settings
 from recsys.errors import CineBlendError
-from recsys.fence import Fence, Fenced, running_under
-from recsys.locks import Held, exclusive, is_held
+from recsys.jobs.fence import Fence, Fenced, running_under
+from recsys.jobs.locks import Held, exclusive, is_held
 from recsys.progress import OverallProgress, Phase, Progress, null_progress
 from recsys.store import Store
 from recsys.store import jobs as rows
@@ -493,21 +493,21 @@ _RUNNERS_LOCK = threading.Lock()
 
 def beat(store: Store, name: str, holder: str) -> None:
     """A worker's heartbeat (its lease row's renewal time)."""
-    from recsys.fence import touch
+    from recsys.jobs.fence import touch
 
     touch(store, name, holder)
 
 
 def workers_alive(store: Store) -> bool:
     """Whether some worker process's heartbeat on this store is fresh."""
-    from recsys.fence import fresh_holders
+    from recsys.jobs.fence import fresh_holders
 
     return bool(fresh_holders(store, "worker:", WORKER_STALE_S))
 
 
 #: Modules that register job kinds, periodic tasks or training hooks on import (plugins: they
 #: import this module, never the other way round, so they are named here and loaded by name).
-KIND_MODULES: tuple[str, ...] = ("recsys.evaluation.jobs", "recsys.retrain")
+KIND_MODULES: tuple[str, ...] = ("recsys.evaluation.jobs", "recsys.jobs.retrain")
 
 #: Tasks a worker process runs every so often, by name: (seconds between two runs, called
 #: each time; task(settings, store, runner)). The retraining schedule registers one.
@@ -619,9 +619,9 @@ def _fetch_build_phases(settings: Settings) -> list[Phase]:
 
 
 def _fetch_build(settings: Settings, progress: OverallProgress) -> None:
+    from recsys.app.pipeline import train_model
     from recsys.catalog.build import build
     from recsys.catalog.download import fetch
-    from recsys.pipeline import train_model
 
     progress.enter("fetch")
     fetch(settings, progress=progress.phase("fetch"))
@@ -632,7 +632,7 @@ def _fetch_build(settings: Settings, progress: OverallProgress) -> None:
 
 
 def _train(settings: Settings, progress: OverallProgress) -> None:
-    from recsys.pipeline import train_model
+    from recsys.app.pipeline import train_model
     from recsys.store.schema import utcnow
 
     progress.enter("train")

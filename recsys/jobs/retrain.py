@@ -14,7 +14,7 @@ training job, :func:`record_training`), else after the version's own time stamp.
 
 **Never twice at once** (:func:`check`): every worker checks every :data:`CHECK_S` seconds; the
 check holds the schedule's lock (an advisory lock on PostgreSQL, a file lock on SQLite:
-:func:`recsys.locks.exclusive`), re-reads the training jobs inside it, and only queues a training
+:func:`recsys.jobs.locks.exclusive`), re-reads the training jobs inside it, and only queues a training
 when none is queued or running; the training itself holds the training job's lock. A scheduled
 training that failed is not tried again before :data:`RETRY_S`.
 
@@ -36,10 +36,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from recsys import jobs
 from recsys.config import Settings
 from recsys.errors import CineBlendError, ConfigError
-from recsys.locks import BusyError, exclusive
+from recsys.jobs import runner as jobs
+from recsys.jobs.locks import BusyError, exclusive
 from recsys.models.artifacts import latest_version
 from recsys.store import Store
 from recsys.store import jobs as rows

@@ -1,6 +1,6 @@
 """Fencing tokens for jobs: a job whose lock was lost can neither publish nor overwrite state.
 
-A job's lock (:mod:`recsys.locks`) excludes a second job of its kind only while the lock's
+A job's lock (:mod:`recsys.jobs.locks`) excludes a second job of its kind only while the lock's
 connection lives; a PostgreSQL restart, a network drop or ``idle_session_timeout`` releases an
 advisory lock silently, and another server may then start the same kind of job. So each job also
 holds a **lease** in the store: a ``job_leases`` row per lock name whose ``generation`` goes up by

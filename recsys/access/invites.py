@@ -25,8 +25,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from recsys.access.roles import ROLES
 from recsys.errors import CineBlendError
-from recsys.roles import ROLES
 from recsys.store import Store, User
 from recsys.store.accounts import register as register_account
 from recsys.store.invites import (

@@ -10,9 +10,9 @@ from recsys.catalog.build import catalogue_stamp
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
 from recsys.evaluation.tuning import tuned_config
-from recsys.locks import exclusive
+from recsys.jobs.locks import exclusive
 from recsys.models.base import TrainingData
-from recsys.models.service import train
+from recsys.models.training import train
 from recsys.progress import Progress, null_progress
 from recsys.store import Store
 
@@ -52,10 +52,10 @@ def train_model(settings: Settings, progress: Progress | None = None) -> Path:
 
 def save_demo_personas(settings: Settings, path: Path) -> None:
     """Pick the demo personas of the model version at ``path`` and save them in its folder
-    (:data:`recsys.demo.PERSONAS_FILE`), so no visitor's sign-in page computes them. A failure
+    (:data:`recsys.app.demo.PERSONAS_FILE`), so no visitor's sign-in page computes them. A failure
     only costs that: the app then picks them in the background (logged, never raised)."""
-    from recsys.demo import PERSONAS_FILE, pick_personas, save_personas
-    from recsys.feed import feed_genres
+    from recsys.app.demo import PERSONAS_FILE, pick_personas, save_personas
+    from recsys.app.feed import feed_genres
     from recsys.models.service import Recommender
 
     try:

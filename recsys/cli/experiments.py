@@ -185,8 +185,8 @@ def _create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ship(args: argparse.Namespace, settings: Settings) -> int:
-    from recsys import weights
     from recsys.experiments import manage
+    from recsys.models import weights
 
     with _store(settings) as store:
         change = manage.ship(store, args.id, args.arm, by=args.as_user, reason=args.reason)

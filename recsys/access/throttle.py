@@ -30,7 +30,7 @@ client* (``account:alice@203.0.113.7``), so only the addresses that failed wait;
 guesses from one address locked the account for everyone, doubling to 15 minutes, and the owner
 could not even change the password from a signed-in session. Guessing from many addresses is
 bounded by each address's own limit (10 failures, then doubling), and since issue 21 N3 a
-visitor cannot pick a new address per request (``recsys.clientip``). A signed-in session's
+visitor cannot pick a new address per request (``recsys.access.clientip``). A signed-in session's
 re-authentication (to change the password or delete the account) is limited per session only
 (:meth:`Throttle.checked` with ``session``): neither an attacker's failures from any address nor
 a blocked shared address stops the owner.

@@ -22,9 +22,9 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from recsys.access.roles import ROLES
 from recsys.config import Settings
 from recsys.errors import CineBlendError, RegistrationError
-from recsys.roles import ROLES
 
 if TYPE_CHECKING:
     from recsys.store import Store
@@ -49,7 +49,7 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from recsys import users
+    from recsys.app import users
     from recsys.store import Store
 
     try:
@@ -108,7 +108,7 @@ def _reset_password(args: argparse.Namespace, settings: Settings, store: Store, 
 
 
 def _invite(args: argparse.Namespace, settings: Settings, store: Store, users: ModuleType) -> int:
-    from recsys import invites
+    from recsys.access import invites
 
     by = users.get(store, args.by).username if args.by else None
     new = invites.create(store, args.role, created_by=by, hours=args.hours)
@@ -118,7 +118,7 @@ def _invite(args: argparse.Namespace, settings: Settings, store: Store, users: M
 
 
 def _invites(args: argparse.Namespace, settings: Settings, store: Store, users: ModuleType) -> int:
-    from recsys import invites
+    from recsys.access import invites
 
     rows = invites.listing(store)
     if not rows:

@@ -14,7 +14,7 @@ from recsys.config import Settings
 from recsys.errors import CineBlendError
 
 if TYPE_CHECKING:
-    from recsys.evaluation.report import EvaluationResult
+    from recsys.evaluation.results import EvaluationResult
     from recsys.store import Store
 
 
@@ -147,25 +147,25 @@ def _open(settings: Settings) -> Store:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    from recsys.evaluation import runs
-    from recsys.evaluation.report import _text_table
+    from recsys.evaluation import run_views
+    from recsys.evaluation.report import text_table
     from recsys.store import lab
 
     with _open(settings) as store:
         stored = lab.list_runs(store, statuses=None)
-    table = runs.runs_table(stored)
+    table = run_views.runs_table(stored)
     if args.json:
         print(json.dumps(table.to_dicts(), indent=2, default=str))
     elif not stored:
         print("No stored runs yet: `python -m recsys evaluate --save` or the evaluation page stores one.")
     else:
-        print(_text_table(table))
+        print(text_table(table))
     return 0
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
-    from recsys.evaluation import runs
-    from recsys.evaluation.report import _text_table, segments_text
+    from recsys.evaluation import run_compare, run_settings, run_views, runs
+    from recsys.evaluation.report import segments_text, text_table
 
     with _open(settings) as store:
         run = runs.get(store, args.id)
@@ -173,16 +173,16 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
         print(runs.run_json(run))
         return 0
     if args.csv:
-        sys.stdout.write(runs.models_csv(run))
+        sys.stdout.write(run_views.models_csv(run))
         return 0
     from recsys.evaluation.report import at_k_table
 
     doc = run.document
     cfg = doc.get("config", {})
     print(
-        f"{runs.run_label(run)}: {run.dataset}, {run.protocol} protocol, K={cfg.get('k')}; model "
-        f"{run.model_version}; catalogue {run.catalogue_build}; settings #{runs.settings_id(run)} "
-        f"({runs.settings_summary(run)})."
+        f"{run_views.run_label(run)}: {run.dataset}, {run.protocol} protocol, K={cfg.get('k')}; model "
+        f"{run.model_version}; catalogue {run.catalogue_build}; settings #{run_settings.settings_id(run)} "
+        f"({run_settings.settings_summary(run)})."
     )
     if run.notes:
         print(f"Notes: {run.notes}")
@@ -190,19 +190,21 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
         print(f"This run {run.status}: {run.reason or 'no reason given'}. It has no figures.")
         return 0
     print()
-    print(_text_table(runs.stored_models_table(run, "test")))
-    intervals = runs.figure_intervals(run)
+    print(text_table(run_views.stored_models_table(run, "test")))
+    intervals = run_compare.figure_intervals(run)
     if intervals.height:
-        print(f"\nBootstrap 95% intervals (test, {runs.BOOTSTRAP_RESAMPLES:,} seeded resamples of the tested users):")
-        print(_text_table(intervals))
+        print(
+            f"\nBootstrap 95% intervals (test, {run_compare.BOOTSTRAP_RESAMPLES:,} seeded resamples of the tested users):"
+        )
+        print(text_table(intervals))
     at_k = at_k_table(doc)
     if at_k.height:
         print("\nEvery model at several cut-offs (test):")
-        print(_text_table(at_k))
-    val = runs.stored_models_table(run, "validation")
+        print(text_table(at_k))
+    val = run_views.stored_models_table(run, "validation")
     if val.height:
         print("\nValidation split:")
-        print(_text_table(val))
+        print(text_table(val))
     seg = segments_text(doc, cfg.get("metric", "ndcg"), int(cfg.get("k", 10)))
     if seg:
         print("\n" + seg)
@@ -210,18 +212,18 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _compare(args: argparse.Namespace, settings: Settings) -> int:
-    from recsys.evaluation import runs
+    from recsys.evaluation import run_compare, run_views, runs
 
     with _open(settings) as store:
         a, b = runs.get(store, args.a), runs.get(store, args.b)
     try:
-        cmp = runs.compare_runs(a, b, args.metric)
+        cmp = run_compare.compare_runs(a, b, args.metric)
     except CineBlendError:
         raise
     if args.json:
         print(json.dumps(cmp.to_dict(), indent=2, default=str))
     else:
-        print(runs.compare_text(cmp, int(a.document.get("config", {}).get("k", 10))))
+        print(run_views.compare_text(cmp, int(a.document.get("config", {}).get("k", 10))))
     return 0
 
 
@@ -235,20 +237,20 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _edit(args: argparse.Namespace, settings: Settings) -> int:
-    from recsys.evaluation import runs
+    from recsys.evaluation import run_views, runs
 
     if args.name is None and args.notes is None:
         raise CineBlendError("Nothing to change: give --name and / or --notes.")
     with _open(settings) as store:
         runs.annotate(store, args.id, name=args.name, notes=args.notes)
         run = runs.get(store, args.id)
-    print(f"{runs.run_label(run)}" + (f"; notes: {run.notes}" if run.notes else ""))
+    print(f"{run_views.run_label(run)}" + (f"; notes: {run.notes}" if run.notes else ""))
     return 0
 
 
 def _inspect(args: argparse.Namespace, settings: Settings) -> int:
     from recsys.evaluation import runs
-    from recsys.evaluation.report import _text_table
+    from recsys.evaluation.report import text_table
 
     with _open(settings) as store:
         run = runs.get(store, args.id)
@@ -273,7 +275,7 @@ def _inspect(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Run {run.id}, user {view.user}: {view.history.height} training ratings, {len(view.held_out)} held out.")
     print("Held out: " + ", ".join(view.held_out))
     print("\nEach model's top list (HIT: a held-out title):")
-    print(_text_table(view.tops_table()))
+    print(text_table(view.tops_table()))
     print("\nTraining history (oldest first):")
-    print(_text_table(view.history))
+    print(text_table(view.history))
     return 0

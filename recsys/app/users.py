@@ -12,8 +12,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from recsys.access.roles import ADMIN, ROLES, TESTER
 from recsys.errors import CineBlendError, RegistrationError, UnknownUserError
-from recsys.roles import ADMIN, ROLES, TESTER
 from recsys.store import Store, User
 from recsys.store.accounts import hash_password, password_problems, register
 
@@ -25,7 +25,7 @@ class AccountError(CineBlendError):
 
 
 def check_role(role: str) -> str:
-    """``role`` lower-cased if it is one of :data:`recsys.roles.ROLES`, else AccountError."""
+    """``role`` lower-cased if it is one of :data:`recsys.access.roles.ROLES`, else AccountError."""
     value = role.strip().lower()
     if value not in ROLES:
         raise AccountError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")

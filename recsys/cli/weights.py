@@ -1,5 +1,5 @@
 """``python -m recsys weights show|set|reset|history``: the live hybrid weights from the command
-line, through :mod:`recsys.weights` like the lab and the notebook (the same role check, the same
+line, through :mod:`recsys.models.weights` like the lab and the notebook (the same role check, the same
 audited history). ``--as NAME`` names the existing analyst or admin account the change is made as.
 """
 
@@ -65,13 +65,13 @@ def _store(settings: Settings) -> Any:
 
 
 def _model(settings: Settings) -> Any:
-    from recsys.models.service import latest_config
+    from recsys.models.config import latest_config
 
     return latest_config(settings.models_dir)
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
-    from recsys import weights
+    from recsys.models import weights
 
     with _store(settings) as store:
         resolved = weights.resolve(store, _model(settings))
@@ -94,7 +94,7 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _set(args: argparse.Namespace, settings: Settings) -> int:
-    from recsys import weights
+    from recsys.models import weights
     from recsys.models.registry import parse_weights
 
     new = parse_weights(args.weights)
@@ -113,7 +113,7 @@ def _set(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reset(args: argparse.Namespace, settings: Settings) -> int:
-    from recsys import weights
+    from recsys.models import weights
 
     who = _one_account(args)
     with _store(settings) as store:
@@ -124,7 +124,7 @@ def _reset(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _history(args: argparse.Namespace, settings: Settings) -> int:
-    from recsys import weights
+    from recsys.models import weights
 
     with _store(settings) as store:
         changes = weights.history(store, max(1, args.limit))

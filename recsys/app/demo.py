@@ -40,9 +40,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from recsys.access.roles import TESTER
 from recsys.columns import Columns, click_values
 from recsys.errors import StoreError
-from recsys.roles import TESTER
 from recsys.store import Store, User
 
 #: Personas offered on the sign-in page.
@@ -243,7 +243,7 @@ def pick_personas(
 
 
 #: The personas of a model version, saved in its folder at train time
-#: (:func:`recsys.pipeline.train_model`) so the sign-in page reads them instead of computing them
+#: (:func:`recsys.app.pipeline.train_model`) so the sign-in page reads them instead of computing them
 #: (about 2.6 s per model version on the mirror, on the first visitor's page before issue 22).
 PERSONAS_FILE = "personas.json"
 
