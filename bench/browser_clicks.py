@@ -37,7 +37,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from click_latency import FLOOR_APP, FloorServer, prepare  # noqa: E402
 from playwright.sync_api import Page, ViewportSize, sync_playwright  # noqa: E402
 
-from recsys import onboarding  # noqa: E402
+from recsys.app import onboarding  # noqa: E402
 from recsys.store import Store  # noqa: E402
 from tests.support.app_server import AppServer  # noqa: E402
 from tests.support.browser import chromium_executable  # noqa: E402
