@@ -202,14 +202,24 @@ class Taste:
         distinctive = 1.0
         if catalogue is not None and total > 0:
             # from the likes alone: favourite genres say what to show, not how much a taste stands out
-            liked_sets = [set(g) for g in gs[: len(liked)]]
-            share = {c: sum(wi for wi, s in zip(w, liked_sets, strict=False) if c in s) / total for c in presence}
+            # likes x genres 0/1; a running sum (np.cumsum adds in order, as Python's sum does,
+            # and adding 0.0 changes nothing) gives each genre's weight bit for bit as the loop did
+            names = list(presence)
+            col = {c: j for j, c in enumerate(names)}
+            carries = np.zeros((len(liked), len(names)))
+            for i, g in enumerate(gs[: len(liked)]):
+                for c in set(g):
+                    carries[i, col[c]] = 1.0
+            liked_w = np.asarray(w[: len(liked)], dtype=np.float64)[:, None]
+            sums = np.cumsum(liked_w * carries, axis=0)[-1].tolist()
+            share = {c: sums[j] / total for j, c in enumerate(names)}
             excess = [v - catalogue.genres.get(g, 0.0) for g, v in share.items()]
             # a fan of two genres (horror or comedy on every like) stands out as a pair
             top = sorted(share, key=lambda g: -share[g])[:PAIR_CANDIDATES]
             for i, a in enumerate(top):
                 for b in top[i + 1 :]:
-                    either = sum(wi for wi, s in zip(w, liked_sets, strict=False) if a in s or b in s) / total
+                    both = np.maximum(carries[:, col[a]], carries[:, col[b]])
+                    either = float(np.cumsum(liked_w[:, 0] * both)[-1]) / total
                     excess.append(either - catalogue.either(a, b))
             excess += [
                 v - catalogue.languages.get(c, 0.0) for c, v in lang_dist.items() if c not in ("en", UNDETERMINED)
