@@ -458,6 +458,8 @@ class ALSQuery:
     def __init__(self, scorer: ALSScorer, user: np.ndarray, row: sp.csr_matrix | None) -> None:
         self.scorer, self.user, self.row = scorer, user, row
         self._solved: np.ndarray | None = None  # A^-1 Y_liked^T * c_liked (f x liked)
+        self._names: list[str] | None = None  # liked_tconsts, once per request
+        self._factors: tuple[np.ndarray, np.ndarray] | None = None  # _liked_factors
 
     def scores(self, block: Block) -> np.ndarray:
         """``x_u . y_i`` per candidate of ``block``; NaN for titles the model never saw."""
@@ -490,12 +492,20 @@ class ALSQuery:
         slots = block.data.slots[np.asarray(positions, dtype=np.int64)]
         known = slots >= 0
         if known.any() and names:
-            assert self.scorer.items is not None
-            liked = self.scorer.item_factors[self.scorer.items.lookup(names)].astype(np.float64)
+            liked, liked_norms = self._liked_factors()
             cand = block.data.factors[slots[known]].astype(np.float64)
-            norms = np.linalg.norm(cand, axis=1)[:, None] * np.linalg.norm(liked, axis=1)[None, :]
+            norms = np.linalg.norm(cand, axis=1)[:, None] * liked_norms[None, :]
             out[known] = (cand @ liked.T) / np.maximum(norms, 1e-12)
         return names, out
+
+    def _liked_factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """The liked titles' item factors (as :meth:`liked_tconsts` orders them) and their norms,
+        once per request."""
+        if self._factors is None:
+            cols, conf = self._liked()
+            liked = self.scorer.item_factors[cols[conf > 0]].astype(np.float64)
+            self._factors = liked, np.linalg.norm(liked, axis=1)
+        return self._factors
 
     def _liked(self) -> tuple[np.ndarray, np.ndarray]:
         if self.row is None:
@@ -504,10 +514,12 @@ class ALSQuery:
         return self.row.indices, conf
 
     def liked_tconsts(self) -> list[str]:
-        cols, conf = self._liked()
-        assert self.scorer.items is not None  # a query exists only for a fitted scorer
-        ids = self.scorer.items.ids
-        return [str(ids[c]) for c in cols[conf > 0]]
+        if self._names is None:
+            cols, conf = self._liked()
+            assert self.scorer.items is not None  # a query exists only for a fitted scorer
+            ids = self.scorer.items.ids
+            self._names = [str(ids[c]) for c in cols[conf > 0].tolist()]
+        return list(self._names)
 
     def contributions_of(self, factors: np.ndarray) -> np.ndarray:
         """The contribution matrix (targets x liked titles) for the targets' item factors."""

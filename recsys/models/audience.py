@@ -39,3 +39,9 @@ def maturity_clash(a: Sequence[str], b: Sequence[str]) -> bool:
     """True when one title is a children's title and the other a mature one: such a pair never
     explains one another and is never shown as "More like this"."""
     return (is_childrens(a) and is_mature(b)) or (is_mature(a) and is_childrens(b))
+
+
+def maturity(genres: Sequence[str]) -> int:
+    """1 for a children's title, 2 for a mature one, 0 otherwise (a 1 / 2 pair clashes:
+    :func:`maturity_clash`)."""
+    return 1 if is_childrens(genres) else 2 if is_mature(genres) else 0

@@ -34,6 +34,7 @@ session and thread. :class:`ScorerBase` derives ``score(profile, candidates)`` a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import json
 import logging
@@ -111,9 +112,10 @@ class Profile:
     def __len__(self) -> int:
         return len(self.tconsts)
 
-    @property
+    @functools.cached_property
     def liked(self) -> tuple[str, ...]:
-        """Titles liked or superliked (value > 0), oldest first."""
+        """Titles liked or superliked (value > 0), oldest first (computed once: a feed request
+        asks for it in every section)."""
         return tuple(t for t, v in zip(self.tconsts, self.values, strict=True) if v > 0)
 
     @property

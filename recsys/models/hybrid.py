@@ -52,7 +52,7 @@ from recsys.progress import Progress
 log = logging.getLogger(__name__)
 
 Normalisation = Literal["zscore", "minmax", "rank"]
-_SAMPLED_TOP = 20_000  # above this many candidates top_n pre-filters with a sampled threshold
+_SAMPLED_TOP = 10_000  # above this many candidates top_n pre-filters with a sampled threshold
 
 
 @dataclass(frozen=True)
@@ -225,19 +225,21 @@ def top_n(scores: np.ndarray, n: int) -> np.ndarray:
     """Positions of the ``n`` best finite scores, best first (ties: lower position first)."""
     if n <= 0 or len(scores) == 0:
         return np.zeros(0, dtype=np.int64)
-    nan = np.isnan(scores)
-    s = np.where(nan, -np.inf, scores) if nan.any() else scores
-    if len(s) > _SAMPLED_TOP and n * 64 < len(s):
+    if len(scores) > _SAMPLED_TOP and n * 64 < len(scores):
         # a strided sample's best values give a threshold that usually leaves a few hundred
-        # candidates; exact whenever at least n pass it (the n-th best is then above it too)
-        sample = s[:: len(s) // 4096]
-        kth = min(len(sample) - 1, 2 + n * 4096 // len(s))
+        # candidates; exact whenever at least n pass it (the n-th best is then above it too).
+        # NaN never passes a comparison, so the full array is read once, never copied.
+        sample = scores[:: len(scores) // 4096]
+        sample = np.where(np.isnan(sample), -np.inf, sample)
+        kth = min(len(sample) - 1, 2 + n * 4096 // len(scores))
         threshold = np.partition(sample, len(sample) - 1 - kth)[len(sample) - 1 - kth]
         if np.isfinite(threshold):
-            part = np.flatnonzero(s >= threshold)
+            part = np.flatnonzero(scores >= threshold)
             if len(part) >= n:
-                sub = top_n(s[part], n)
+                sub = top_n(scores[part], n)
                 return part[sub]
+    nan = np.isnan(scores)
+    s = np.where(nan, -np.inf, scores) if nan.any() else scores
     if len(s) > n:
         cut = len(s) - n
         threshold = s[np.argpartition(s, cut)[cut:]].min()

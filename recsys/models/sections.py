@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -17,6 +17,7 @@ from recsys.columns import KINDS
 from recsys.columns import Columns as C
 from recsys.errors import ModelError
 from recsys.models.artifacts import TRAIN_HINT
+from recsys.models.audience import maturity
 from recsys.models.base import Block, Scorer, TrainingData
 from recsys.models.rerank.base import CatalogueShares, Pool
 
@@ -47,6 +48,9 @@ class Section:
     position: dict[str, int]  # tconst -> position in this section
     positives: np.ndarray | None = None  # training positives per title; None when none are known
     blind: tuple[str, ...] = ()  # scorers knowing under MIN_SECTION_COVERAGE of these titles
+    #: per title: 1 children's, 2 mature, 0 neither (:func:`recsys.models.audience.maturity`), so
+    #: the reasons index an array instead of testing each card's genres per request
+    maturity: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
 
     def __len__(self) -> int:
         return len(self.tconsts)
@@ -84,6 +88,8 @@ def build_section(kind: str, titles: pl.DataFrame, scorers: Mapping[str, Scorer]
             if mask is None:
                 mask = masks[g] = np.zeros(len(tconsts), dtype=bool)
             mask[i] = True
+    by_set: dict[tuple[str, ...], int] = {}
+    levels = [by_set[key] if (key := tuple(gs)) in by_set else by_set.setdefault(key, maturity(gs)) for gs in genres]
     positives = frame[POSITIVES].fill_null(0).to_numpy().astype(np.float64) if POSITIVES in frame.columns else None
     blind = tuple(
         name for name, block in blocks.items() if len(block) and (block.positions >= 0).mean() < MIN_SECTION_COVERAGE
@@ -101,6 +107,7 @@ def build_section(kind: str, titles: pl.DataFrame, scorers: Mapping[str, Scorer]
         genre_masks=masks,
         position={t: i for i, t in enumerate(ids)},
         positives=positives if positives is not None and positives.any() else None,
+        maturity=np.asarray(levels, dtype=np.int8),
     )
 
 

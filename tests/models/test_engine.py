@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from recsys.models import Recommender
+from recsys.models.audience import maturity
 from recsys.models.base import Profile
 from recsys.models.engine import DenseTerm, fused_blend, term_of, zscores_of
 from recsys.models.hybrid import zscore_blend, zscores_at
@@ -108,3 +109,10 @@ def test_feed_blend_equals_the_reference_blend(rec: Recommender, profile: list) 
             order = np.lexsort((np.arange(len(want)), -np.nan_to_num(want, nan=-np.inf)))
             finite = [i for i in order if np.isfinite(want[i])]
             assert served["tconst"].to_list()[: len(finite)] == [sec.tconsts[i] for i in finite]
+
+
+def test_sections_hold_each_titles_maturity(rec: Recommender) -> None:
+    """The per-title maturity the reasons index (children's 1, mature 2) is the genres' own."""
+    for sec in rec.sections.values():
+        assert sec.maturity.tolist() == [maturity(g) for g in sec.genres]
+    assert 1 in rec.sections["movie"].maturity.tolist() or 2 in rec.sections["movie"].maturity.tolist()

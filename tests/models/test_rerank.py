@@ -12,9 +12,18 @@ from recsys.errors import ModelError
 from recsys.evaluation.served import choose, label
 from recsys.models import Recommender
 from recsys.models.rerank import registry as rerank
-from recsys.models.rerank.base import Pool, Taste
+from recsys.models.rerank.base import (
+    DISTINCT_FROM,
+    DISTINCT_FULL,
+    PAIR_CANDIDATES,
+    TASTE_EVIDENCE,
+    TASTE_RECENCY,
+    CatalogueShares,
+    Pool,
+    Taste,
+)
 from recsys.models.rerank.calibration import Calibration
-from recsys.models.rerank.distribution import distribution, kl_divergence
+from recsys.models.rerank.distribution import distribution, kl_divergence, recency_weights
 from recsys.models.rerank.maturity import MaturityFilter
 from recsys.models.rerank.popularity import PopularityCorrection
 
@@ -167,3 +176,46 @@ def test_factored_greedy_equals_the_per_title_formula(seed: int) -> None:
             greedy(size, 15, strength, None, targets[:1], [one_hot]),
             _greedy_reference(size, 15, strength, None, targets[:1], [one_hot]),
         )
+
+
+def _distinctive_by_loop(
+    genres: list[list[str]], values: list[float], favourite: list[str], catalogue: CatalogueShares
+) -> float:
+    """The distinctiveness of Taste.of written as plain loops over the likes (the reference the
+    matrix form must equal bit for bit: the calibration strength is multiplied by it)."""
+    liked = [i for i, v in enumerate(values) if v > 0]
+    w = [float(values[i]) * r for i, r in zip(liked, recency_weights(len(liked), TASTE_RECENCY), strict=True)]
+    gs = [list(genres[i]) for i in liked] + ([favourite] if favourite else [])
+    total = sum(w)
+    presence = {c: 0.0 for g in gs for c in set(g)}
+    sets = [set(g) for g in gs[: len(liked)]]
+    share = {c: sum(wi for wi, s in zip(w, sets, strict=True) if c in s) / total for c in presence}
+    excess = [v - catalogue.genres.get(g, 0.0) for g, v in share.items()]
+    top = sorted(share, key=lambda g: -share[g])[:PAIR_CANDIDATES]
+    for i, a in enumerate(top):
+        for b in top[i + 1 :]:
+            either = sum(wi for wi, s in zip(w, sets, strict=True) if a in s or b in s) / total
+            excess.append(either - catalogue.either(a, b))
+    d = max(excess, default=0.0)
+    out = float(min(1.0, max(0.0, (d - DISTINCT_FROM) / (DISTINCT_FULL - DISTINCT_FROM))))
+    return out * min(1.0, len(liked) / TASTE_EVIDENCE)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_distinctiveness_equals_the_loop_over_the_likes(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    names = ["Drama", "Comedy", "Horror", "Thriller", "Crime", "Romance", "Family", "Western"]
+
+    def some(k: int) -> list[str]:
+        return [str(g) for g in rng.choice(names, size=k, replace=False)]
+
+    catalogue = CatalogueShares.of([some(int(rng.integers(1, 4))) for _ in range(200)], [None] * 200, np.ones(200))
+    for _ in range(100):
+        n = int(rng.integers(1, 30))
+        genres = [some(int(rng.integers(1, 4))) for _ in range(n)]
+        values = [float(v) for v in rng.choice([1, 1, 2, -1], size=n)]
+        if not any(v > 0 for v in values):
+            continue
+        favourite = some(int(rng.integers(0, 3)))
+        taste = Taste.of(genres, [None] * n, [10.0] * n, values, favourite, catalogue)
+        assert taste.distinctive == _distinctive_by_loop(genres, values, favourite, catalogue)

@@ -96,23 +96,29 @@ def greedy(
     carried = np.zeros(presence[1].shape[1]) if presence is not None else np.zeros(0)
     taken = np.zeros(size, dtype=bool)
     order: list[int] = []
+    # the two cases "without / with this title" as the rows of one array: each step costs half the
+    # numpy calls (the same operations per element, so the same numbers; a calibrated request
+    # spent ~0.7 ms per section here, the tail of the feed's latency)
+    without_with = np.array([[0.0], [1.0]])
+    if presence is not None:
+        want, has = presence
+        not_want, alpha_want = 1.0 - want, ALPHA * want
+    alpha_p = [ALPHA * p for p in targets]
+    weighted_rel = (1.0 - strength) * rel
     for t in range(n):
         divergence = np.zeros(size)
         if presence is not None:
-            want, has = presence
-            terms = [
-                want * np.log(want / listed) + (1.0 - want) * np.log((1.0 - want) / (1.0 - listed))
-                for listed in ((1.0 - ALPHA) * (carried + h) / (t + 1) + ALPHA * want for h in (0.0, 1.0))
-            ]
+            listed = (1.0 - ALPHA) * (carried + without_with) / (t + 1) + alpha_want
+            terms = want * np.log(want / listed) + not_want * np.log(not_want / (1.0 - listed))
             divergence += terms[0].sum() + has @ (terms[1] - terms[0])
-        for p, m, c, is_binary in zip(targets, shares, counts, binary, strict=True):
+        for p, ap, m, c, is_binary in zip(targets, alpha_p, shares, counts, binary, strict=True):
             if is_binary:
-                off, on = (p * np.log(p / ((1.0 - ALPHA) * ((c + h) / (t + 1)) + ALPHA * p)) for h in (0.0, 1.0))
+                off, on = p * np.log(p / ((1.0 - ALPHA) * ((c + without_with) / (t + 1)) + ap))
                 divergence += off.sum() + m @ (on - off)
             else:
                 q = (c[None, :] + m) / (t + 1)
                 divergence += np.sum(p * np.log(p / ((1.0 - ALPHA) * q + ALPHA * p)), axis=1)
-        objective = (1.0 - strength) * rel - strength * divergence
+        objective = weighted_rel - strength * divergence
         objective[taken] = -np.inf
         best = int(np.argmax(objective))
         order.append(best)

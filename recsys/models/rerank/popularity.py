@@ -30,7 +30,8 @@ class PopularityCorrection:
         strength *= min(1.0, taste.likes / TASTE_EVIDENCE)
         if strength <= 0 or not np.isfinite(taste.log_votes) or len(pool) == 0:
             return pool
-        above = np.nan_to_num(pool.log_votes - taste.log_votes, nan=0.0).clip(min=0.0)
+        gap = pool.log_votes - taste.log_votes
+        above = np.where(np.isnan(gap), 0.0, gap).clip(min=0.0)
         scores = pool.scores - strength * above
         order = np.lexsort((np.arange(len(pool)), -scores))
         moved = pool.take(order)
