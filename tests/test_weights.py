@@ -20,6 +20,7 @@ from recsys.models import registry
 from recsys.models.service import Recommender, RecommenderConfig, latest_config
 from recsys.store import Store
 from recsys.weights import WeightsPermissionError
+from tests.support.narrow import present
 from tests.support.weights import full, text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -194,7 +195,7 @@ def test_feed_and_recommend_give_the_same_top_10_under_live_weights(
                 for tconst in likes:
                     store.rate(root.id, tconst, LIKE)
                 feed = recommend_for_user(
-                    store.get_user("root"), 10, catalog=catalog, store=store, recommender=recommender
+                    present(store.get_user("root")), 10, catalog=catalog, store=store, recommender=recommender
                 )
                 code, out, err = cli(
                     capsys, "recommend", *[a for t in likes for a in ("--like", t)], "-n", "10", "--json"

@@ -89,16 +89,16 @@ def test_store_refuses_malformed_ids_and_stores_nothing(store: Store, user_id: i
 @pytest.mark.parametrize("tconst", NOT_STRINGS, ids=lambda v: type(v).__name__)
 def test_store_refuses_ids_that_are_not_text(store: Store, user_id: int, tconst: object) -> None:
     with pytest.raises(UnknownTitleError):
-        store.rate(user_id, tconst, 1)  # type: ignore[arg-type]
+        store.rate(user_id, tconst, 1)  # type: ignore[arg-type]  # a wrong type on purpose: the check under test
     with pytest.raises(UnknownTitleError):
-        store.hide(user_id, tconst)  # type: ignore[arg-type]
+        store.hide(user_id, tconst)  # type: ignore[arg-type]  # a wrong type on purpose: the check under test
     nothing_stored(store, user_id)
 
 
 @pytest.mark.parametrize("value", [0, 3, -2, 1.0, True, "1", None, np.float64(1.0), 10**20])
 def test_store_refuses_values_other_than_like_dislike_superlike(store: Store, user_id: int, value: object) -> None:
     with pytest.raises(ValueError, match="like"):
-        store.rate(user_id, "tt0100001", value)  # type: ignore[arg-type]
+        store.rate(user_id, "tt0100001", value)  # type: ignore[arg-type]  # a wrong type on purpose: the check under test
     nothing_stored(store, user_id)
 
 

@@ -4,6 +4,7 @@ still verifies and loads afterwards (the manifest is rewritten with the new chec
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ PASSWORD = "Secret#123"
 pytestmark = pytest.mark.usefixtures("fast_bcrypt")
 
 
-def als_users(version) -> list[str]:  # type: ignore[no-untyped-def]
+def als_users(version: Path) -> list[str]:
     return json.loads((version / "hybrid" / "als" / "users.json").read_text())
 
 
