@@ -237,7 +237,8 @@ def top_n(scores: np.ndarray, n: int) -> np.ndarray:
             part = np.flatnonzero(s >= threshold)
             if len(part) >= n:
                 sub = top_n(s[part], n)
-                return part[sub]
+                found: np.ndarray = part[sub]
+                return found
     if len(s) > n:
         cut = len(s) - n
         threshold = s[np.argpartition(s, cut)[cut:]].min()

@@ -23,7 +23,7 @@ from recsys.models import (
     latest_version,
     train,
 )
-from recsys.models.service import MANIFEST
+from recsys.models.artifacts import MANIFEST
 from tests.models.conftest import CLUSTERS, small_config
 from tests.support.narrow import present
 from tests.support.weights import full
