@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from recsys.config import Settings
+from tests.support.cli import cli, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CINEBLEND_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "recsys", *args],
-        cwd=REPO,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.mark.slow  # starts python interpreters (the CLI as a subprocess)
@@ -86,15 +71,6 @@ def test_bad_setting_is_reported(tmp_path: Path, value: str) -> None:
 # --- recommend / similar on the trained fixture model (in process, same entry point) ----------
 
 A, B = "tt0100018", "tt0200001"  # Harbor Lights (drama romance film), Starlight Precinct (crime show)
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    from recsys.__main__ import main
-
-    capsys.readouterr()
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_like_twice_and_like_with_two_ids_are_the_same_profile(

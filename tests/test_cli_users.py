@@ -5,7 +5,6 @@ passwords on standard input as ``--password-stdin`` reads them)."""
 from __future__ import annotations
 
 import io
-import subprocess
 from typing import Protocol
 
 import pytest
@@ -14,7 +13,7 @@ from recsys import invites
 from recsys.config import Settings
 from recsys.store import Store, accounts
 from recsys.store.accounts import check_password
-from tests.badinput.support import cli, one_line_error
+from tests.support.cli import CliResult, cli, one_line_error
 from tests.support.narrow import present
 
 PASSWORD = "Secret#123"
@@ -25,12 +24,12 @@ pytestmark = pytest.mark.usefixtures("fast_bcrypt")
 class Run(Protocol):
     """``run("add", "bob", stdin=...)``: ``python -m recsys users add bob`` in this process."""
 
-    def __call__(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]: ...
+    def __call__(self, *args: str, stdin: str = "") -> CliResult: ...
 
 
 @pytest.fixture
 def run(app_settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
-    def _run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    def _run(*args: str, stdin: str = "") -> CliResult:
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
         return cli(capsys, "users", *args)
 

@@ -20,6 +20,7 @@ from recsys.models import registry
 from recsys.models.service import Recommender, RecommenderConfig, latest_config
 from recsys.store import Store
 from recsys.weights import WeightsPermissionError
+from tests.support.cli import cli
 from tests.support.narrow import present
 from tests.support.weights import full, text
 
@@ -123,15 +124,6 @@ def test_the_notebooks_documented_write_is_audited(tmp_path: Path, monkeypatch: 
         assert weights.current(store) == Result.best_weights
         [change] = weights.history(store)
         assert (change.changed_by, change.reason) == ("your-analyst-account", "notebook: tuned on validation")
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    from recsys.__main__ import main
-
-    capsys.readouterr()
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_weights_command_shows_sets_resets_and_lists_with_role_checks(

@@ -28,7 +28,8 @@ from recsys.errors import CatalogError, ModelError
 from recsys.models.service import Recommender, latest_version
 from recsys.pipeline import train_model
 from tests.app.helpers import after_jobs, alerts, open_section, start
-from tests.badinput.support import bounded, cli, make_user, one_line_error, run_cli, signed_in
+from tests.badinput.support import bounded, make_user, signed_in
+from tests.support.cli import cli, cli_env, one_line_error, run_cli
 from tests.support.narrow import present
 
 LIKES = ("tt0100001", "tt0100003", "tt0100008", "tt0100018", "tt0100020",
@@ -102,7 +103,7 @@ def test_cli_exits_1_with_one_line_on_a_truncated_catalogue(
     model_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     truncate(model_settings.parquet_dir / "titles.parquet")
-    assert REBUILD in one_line_error(run_cli(model_settings, "stats"))
+    assert REBUILD in one_line_error(run_cli("stats", env=cli_env(model_settings.data_dir)))
     for args in (("recommend", "--like", "tt0100001"), ("train",)):
         assert REBUILD in one_line_error(cli(capsys, *args)), args
     assert latest_version(model_settings.models_dir) is not None  # the old model is untouched

@@ -20,7 +20,8 @@ from recsys.errors import UnknownTitleError
 from recsys.store import Store
 from recsys.store.accounts import register
 from tests.app.helpers import PASSWORD
-from tests.badinput.support import ANY_CHAR, bounded, cli, one_line_error, run_cli
+from tests.badinput.support import ANY_CHAR, bounded
+from tests.support.cli import cli, cli_env, one_line_error, run_cli
 
 VALID = re.compile(r"tt[0-9]{7,10}")
 MALFORMED = [
@@ -127,7 +128,7 @@ def test_catalogue_lookups_answer_not_found(catalog: Catalog, tconst: str) -> No
 
 @pytest.mark.slow  # starts python interpreters (the CLI as a subprocess)
 def test_cli_recommend_tt_bad_exits_1_with_one_line(app_settings: Settings) -> None:
-    line = one_line_error(run_cli(app_settings, "recommend", "--like", "tt_bad"))
+    line = one_line_error(run_cli("recommend", "--like", "tt_bad", env=cli_env(app_settings.data_dir)))
     assert line == ("error: 'tt_bad' is not an IMDb title id (expected tt followed by digits)")
 
 
