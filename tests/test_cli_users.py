@@ -18,8 +18,6 @@ from tests.support.narrow import present
 
 PASSWORD = "Secret#123"
 
-pytestmark = pytest.mark.usefixtures("fast_bcrypt")
-
 
 class Run(Protocol):
     """``run("add", "bob", stdin=...)``: ``python -m recsys users add bob`` in this process."""

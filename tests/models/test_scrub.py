@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from recsys import users
 from recsys.config import Settings
@@ -18,8 +17,6 @@ from recsys.pipeline import train_model
 from recsys.store import Store, accounts
 
 PASSWORD = "Secret#123"
-
-pytestmark = pytest.mark.usefixtures("fast_bcrypt")
 
 
 def als_users(version: Path) -> list[str]:
