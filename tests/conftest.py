@@ -88,11 +88,12 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CINEBLEND_JOBS", "thread")  # jobs in the server's threads unless a test asks for a worker
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap bcrypt hashes (cost 4) for tests that make accounts but do not test hashing; the
-    compatibility tests hash at the default cost explicitly. Use with
-    ``pytestmark = pytest.mark.usefixtures("fast_bcrypt")`` or from a folder's conftest."""
+    """Cheap bcrypt hashes and checks (cost 4) in every test run in this process: the tests make
+    and sign in accounts but do not test the cost (a sign-up or sign-in at the real cost 12 takes
+    about 0.25 s of CPU, and the AppTest journeys do dozens); the compatibility tests hash at the
+    default cost explicitly. App servers started as subprocesses keep the real cost."""
     from recsys.store import accounts
 
     monkeypatch.setattr(accounts, "BCRYPT_ROUNDS", 4)

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from recsys.config import Settings
+from tests.support.cli import cli, run_cli
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CINEBLEND_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "recsys", *args],
-        cwd=REPO,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.mark.slow  # starts python interpreters (the CLI as a subprocess)
@@ -86,17 +73,8 @@ def test_bad_setting_is_reported(tmp_path: Path, value: str) -> None:
 A, B = "tt0100018", "tt0200001"  # Harbor Lights (drama romance film), Starlight Precinct (crime show)
 
 
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    from recsys.__main__ import main
-
-    capsys.readouterr()
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 def test_like_twice_and_like_with_two_ids_are_the_same_profile(
-    model_settings: object, capsys: pytest.CaptureFixture[str]
+    model_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, repeated, err = cli(capsys, "recommend", "--like", A, "--like", B, "-n", "5", "--json")
     assert code == 0, err
@@ -116,7 +94,7 @@ def test_like_twice_and_like_with_two_ids_are_the_same_profile(
     assert code == 0 and json.loads(single) != data
 
 
-def test_weights_by_name_on_the_command_line(model_settings: object, capsys: pytest.CaptureFixture[str]) -> None:
+def test_weights_by_name_on_the_command_line(model_settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = cli(
         capsys, "recommend", "--like", A, B, "--type", "movie", "-n", "3", "--weights", "content=1,als=0"
     )
@@ -133,7 +111,7 @@ def test_weights_by_name_on_the_command_line(model_settings: object, capsys: pyt
     assert code == 1 and "must not all be zero" in err
 
 
-def test_recommend_with_an_unknown_title_exits_1(model_settings: object, capsys: pytest.CaptureFixture[str]) -> None:
+def test_recommend_with_an_unknown_title_exits_1(model_settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = cli(capsys, "recommend", "--like", "tt9999999")
     assert code == 1 and out == "" and "not in the catalogue" in err
     code, _, err = cli(capsys, "recommend", "--like", "godfather")
@@ -141,7 +119,7 @@ def test_recommend_with_an_unknown_title_exits_1(model_settings: object, capsys:
 
 
 def test_similar_json_lists_other_titles_with_rank_score_and_reason(
-    model_settings: object, capsys: pytest.CaptureFixture[str]
+    model_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = cli(capsys, "similar", A, "-n", "4", "--json")
     assert code == 0, err
@@ -160,12 +138,12 @@ def test_similar_json_lists_other_titles_with_rank_score_and_reason(
     # the same list the app's "More like this" shows
     from recsys.models import Recommender
 
-    rec = Recommender.load_latest(model_settings.models_dir)  # type: ignore[attr-defined]
+    rec = Recommender.load_latest(model_settings.models_dir)
     assert ids == rec.similar(A, 4)
     assert [item["reason"] for item in items] == rec.similar_explained(A, 4)["reason"].to_list()
 
 
-def test_similar_of_an_unknown_title_exits_1(model_settings: object, capsys: pytest.CaptureFixture[str]) -> None:
+def test_similar_of_an_unknown_title_exits_1(model_settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = cli(capsys, "similar", "tt9999999", "--json")
     assert code == 1 and out == ""
     assert len(err.strip().splitlines()) == 1 and "tt9999999 is not in the catalogue" in err

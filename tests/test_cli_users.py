@@ -5,7 +5,7 @@ passwords on standard input as ``--password-stdin`` reads them)."""
 from __future__ import annotations
 
 import io
-import subprocess
+from typing import Protocol
 
 import pytest
 
@@ -13,16 +13,21 @@ from recsys.access import invites
 from recsys.config import Settings
 from recsys.store import Store, accounts
 from recsys.store.accounts import check_password
-from tests.badinput.support import cli, one_line_error
+from tests.support.cli import CliResult, cli, one_line_error
+from tests.support.narrow import present
 
 PASSWORD = "Secret#123"
 
-pytestmark = pytest.mark.usefixtures("fast_bcrypt")
+
+class Run(Protocol):
+    """``run("add", "bob", stdin=...)``: ``python -m recsys users add bob`` in this process."""
+
+    def __call__(self, *args: str, stdin: str = "") -> CliResult: ...
 
 
 @pytest.fixture
-def run(app_settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> object:
-    def _run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run(app_settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
+    def _run(*args: str, stdin: str = "") -> CliResult:
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
         return cli(capsys, "users", *args)
 
@@ -34,7 +39,7 @@ def roles(settings: Settings) -> dict[str, str]:
         return {u.username: u.role for u in store.list_users()}
 
 
-def test_users_add_list_grant_revoke_reset_remove(app_settings: Settings, run) -> None:  # type: ignore[no-untyped-def]
+def test_users_add_list_grant_revoke_reset_remove(app_settings: Settings, run: Run) -> None:
     ok = run(
         "add", "root", "--email", "root@example.com", "--name", "Root Admin", "--password-stdin", stdin=PASSWORD + "\n"
     )
@@ -58,7 +63,7 @@ def test_users_add_list_grant_revoke_reset_remove(app_settings: Settings, run) -
     assert roles(app_settings)["root"] == "tester"
 
     with Store.open(app_settings.store_url) as store:
-        version = store.get_user("ann").session_version  # type: ignore[union-attr]
+        version = present(store.get_user("ann")).session_version
     assert run("reset-password", "ann", "--password-stdin", stdin="Brand#New99\n").returncode == 0
     with Store.open(app_settings.store_url) as store:
         ann = store.get_user("ann")
@@ -91,10 +96,10 @@ def test_users_add_list_grant_revoke_reset_remove(app_settings: Settings, run) -
 )  # fmt: skip
 def test_users_refusals_are_one_line_and_exit_1(
     app_settings: Settings,
-    run,
+    run: Run,
     args: tuple[str, ...],
     stdin: str,
-    says: str,  # type: ignore[no-untyped-def]
+    says: str,
 ) -> None:
     with Store.open(app_settings.store_url) as store:
         accounts.register(store, "alice", "Alice", "alice@example.com", PASSWORD)  # the admin
@@ -105,7 +110,7 @@ def test_users_refusals_are_one_line_and_exit_1(
     assert roles(app_settings) == before  # nothing changed
 
 
-def test_users_invite_prints_a_one_time_link_and_invites_lists_it(app_settings: Settings, run) -> None:  # type: ignore[no-untyped-def]
+def test_users_invite_prints_a_one_time_link_and_invites_lists_it(app_settings: Settings, run: Run) -> None:
     run("add", "root", "--email", "root@example.com", "--name", "Root", "--password-stdin", stdin=PASSWORD + "\n")
     assert run("invites").stdout == "No invites yet; make one with `python -m recsys users invite --role tester`.\n"
     made = run("invite", "--role", "tester", "--base-url", "https://office.example/", "--by", "root")

@@ -21,5 +21,5 @@ from recsys.timefmt import readable_time
         (None, "unknown"),
     ],
 )
-def test_readable_time(value: object, expected: str) -> None:
-    assert readable_time(value) == expected  # type: ignore[arg-type]
+def test_readable_time(value: datetime | str | None, expected: str) -> None:
+    assert readable_time(value) == expected

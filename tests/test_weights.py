@@ -20,6 +20,8 @@ from recsys.models.config import RecommenderConfig, latest_config
 from recsys.models.service import Recommender
 from recsys.models.weights import WeightsPermissionError
 from recsys.store import Store
+from tests.support.cli import cli
+from tests.support.narrow import present
 from tests.support.weights import full, text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -124,15 +126,6 @@ def test_the_notebooks_documented_write_is_audited(tmp_path: Path, monkeypatch: 
         assert (change.changed_by, change.reason) == ("your-analyst-account", "notebook: tuned on validation")
 
 
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    from recsys.__main__ import main
-
-    capsys.readouterr()
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 def test_weights_command_shows_sets_resets_and_lists_with_role_checks(
     model_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -194,7 +187,7 @@ def test_feed_and_recommend_give_the_same_top_10_under_live_weights(
                 for tconst in likes:
                     store.rate(root.id, tconst, LIKE)
                 feed = recommend_for_user(
-                    store.get_user("root"), 10, catalog=catalog, store=store, recommender=recommender
+                    present(store.get_user("root")), 10, catalog=catalog, store=store, recommender=recommender
                 )
                 code, out, err = cli(
                     capsys, "recommend", *[a for t in likes for a in ("--like", t)], "-n", "10", "--json"

@@ -347,7 +347,8 @@ class ALSScorer(ScorerBase):
 
     @property
     def item_factors(self) -> np.ndarray:
-        return self._fitted()[0].item_factors
+        factors: np.ndarray = self._fitted()[0].item_factors  # implicit is untyped
+        return factors
 
     # --- scoring -------------------------------------------------------------------------------
 
@@ -536,7 +537,8 @@ class ALSQuery:
             liked = conf > 0
             cho = scipy.linalg.cho_factor(a, check_finite=False)
             self._solved = scipy.linalg.cho_solve(cho, y[liked].T, check_finite=False) * conf[liked][None, :]
-        return np.asarray(factors, dtype=np.float64) @ self._solved
+        solved: np.ndarray = np.asarray(factors, dtype=np.float64) @ self._solved
+        return solved
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ def sha256(path: Path) -> str:
 def verify(path: Path) -> dict[str, Any]:
     if not (path / MANIFEST).is_file():
         raise ModelError(f"Model {path.name} is incomplete; {TRAIN_HINT}.")
-    manifest = read_json(path / MANIFEST)
+    manifest: dict[str, Any] = read_json(path / MANIFEST)
     files = manifest.get("files") if isinstance(manifest, dict) else None
     if (
         not isinstance(files, dict)

@@ -42,7 +42,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import polars as pl
@@ -159,7 +159,7 @@ def field_tokens(
 
     n = titles.height
 
-    def col(name: str) -> list:
+    def col(name: str) -> list[Any]:
         return titles[name].to_list() if name in titles.columns else [None] * n
 
     genres, ttype, year, runtime, title, original, language = (
@@ -543,11 +543,14 @@ class ContentQuery:
         p = self.power
         if p == 1:
             return s
+        sharpened: np.ndarray
         if p == 2:
-            return np.multiply(s, s, out=s)
-        if p == 3:
-            return s * s * s
-        return np.power(s, p, out=s)
+            sharpened = np.multiply(s, s, out=s)
+        elif p == 3:
+            sharpened = s * s * s
+        else:
+            sharpened = np.power(s, p, out=s)
+        return sharpened
 
     def _overlap(self, data: ContentBlock) -> tuple[np.ndarray, np.ndarray]:
         """Rows (into the known candidates) sharing a high-field feature with the profile, and
@@ -594,7 +597,7 @@ class ContentQuery:
         # candidates without a shared word / person / tag: one value per signature
         base = data.signature_sims(self.low)  # signatures x L, before the row scale
         per_code = self._sharpen(base.copy())
-        known = (per_code @ w).astype(np.float64)[data.codes]
+        known: np.ndarray = (per_code @ w).astype(np.float64)[data.codes]
         known *= data.scale_power
         rows, high = self._overlap(data)
         if len(rows):  # the rest: the same low-field part, plus the shared high-field part

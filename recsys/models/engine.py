@@ -84,7 +84,8 @@ class DenseTerm:
         return self._moments
 
     def at(self, positions: np.ndarray) -> np.ndarray:
-        return self.raw[positions]
+        picked: np.ndarray = self.raw[positions]
+        return picked
 
     def add_to(self, out: np.ndarray, coef: float, mean: float) -> np.ndarray | None:
         if not self.any_nan:

@@ -237,7 +237,8 @@ def top_n(scores: np.ndarray, n: int) -> np.ndarray:
             part = np.flatnonzero(scores >= threshold)
             if len(part) >= n:
                 sub = top_n(scores[part], n)
-                return part[sub]
+                found: np.ndarray = part[sub]
+                return found
     nan = np.isnan(scores)
     s = np.where(nan, -np.inf, scores) if nan.any() else scores
     if len(s) > n:

@@ -228,7 +228,8 @@ def _als_led(components: Mapping[str, np.ndarray], weights: Mapping[str, float],
     }
     best = np.max(np.vstack(list(weighted.values())), axis=0)
     mine = np.max(np.vstack([weighted[c] for c in mine_names]), axis=0)
-    return ((mine >= best) & (mine > 0)).tolist()
+    picked: list[bool] = ((mine >= best) & (mine > 0)).tolist()
+    return picked
 
 
 def cinemas(info: TitleInfo, profile: Profile) -> set[str]:

@@ -272,7 +272,8 @@ def _query(prepared: Prepared, tconst: str) -> _Query:
 
 def _votes(sec: Section) -> np.ndarray:
     """IMDb votes per title of ``sec`` (0 when unknown), from its ``ln(1 + votes)``."""
-    return np.rint(np.expm1(np.nan_to_num(sec.log_votes, nan=0.0)))
+    votes: np.ndarray = np.rint(np.expm1(np.nan_to_num(sec.log_votes, nan=0.0)))
+    return votes
 
 
 def _jaccard(a: Sequence[str], b: Sequence[str]) -> float:
@@ -286,7 +287,8 @@ def _top(values: np.ndarray, k: int) -> list[int]:
     if k <= 0:
         return []
     idx = np.argpartition(-values, k - 1)[:k]
-    return idx[values[idx] > 0].tolist()
+    top: list[int] = idx[values[idx] > 0].tolist()
+    return top
 
 
 def _als_cosines(scorers: Mapping[str, Scorer], tconst: str, sec: Section) -> np.ndarray | None:

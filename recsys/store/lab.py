@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import delete, desc, select, update
 
 from recsys.errors import StoreError
-from recsys.store.repository import LIVE_WEIGHTS_KEY, Store
+from recsys.store.repository import LIVE_WEIGHTS_KEY as LIVE_WEIGHTS_KEY  # re-exported: weights, tests
+from recsys.store.repository import Store
 from recsys.store.schema import (
     RUN_NAME_MAX,
     RUN_REASON_MAX,

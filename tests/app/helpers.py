@@ -81,7 +81,7 @@ def pick_genres(at: AppTest, genres: list[str]) -> AppTest:
 
 def pick_titles(at: AppTest, kind: str, count: int) -> AppTest:
     for _ in range(count):
-        button = next(b for b in at.button if str(b.key).startswith(f"rate-onb-{kind}-") and b.key.endswith("-1"))
+        button = next(b for b in at.button if str(b.key).startswith(f"rate-onb-{kind}-") and str(b.key).endswith("-1"))
         button.click().run()
     return at
 

@@ -4,6 +4,8 @@ sees them. And the next step after the data job is a button (item 4)."""
 
 from __future__ import annotations
 
+from streamlit.testing.v1 import AppTest
+
 from recsys.config import Settings
 from recsys.jobs import runner as jobs
 from recsys.store import Store
@@ -24,7 +26,7 @@ def jobs_of_another_server(settings: Settings) -> None:
         rows.finish(store, train.id)
 
 
-def page_text(at) -> str:  # type: ignore[no-untyped-def]
+def page_text(at: AppTest) -> str:
     return "\n".join([texts(at), *alerts(at, "error"), *alerts(at, "info"), *alerts(at, "success")])
 
 

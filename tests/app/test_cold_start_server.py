@@ -19,6 +19,7 @@ import asyncio
 import os
 import time
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
@@ -37,7 +38,11 @@ SESSIONS = 16
 RESTARTS = int(os.environ.get("CINEBLEND_COLD_RESTARTS", "10"))
 
 
-async def visit(url: str, kind: str, account: Account | None) -> dict[str, object]:
+#: What one person saw: the page kind, headings, errors, and whether the page was not found.
+Visit = TypedDict("Visit", {"kind": str, "headings": list[str], "errors": list[str], "not found": bool})
+
+
+async def visit(url: str, kind: str, account: Account | None) -> Visit:
     """One person: ``kind`` is "root" (the sign-in page at /), "data" (the data page's URL) or
     "feed" (the feed's URL, then signing in). Returns the headings seen and every error shown."""
     async with StreamlitSession(url, timeout=120) as session:
@@ -57,7 +62,7 @@ async def visit(url: str, kind: str, account: Account | None) -> dict[str, objec
         }
 
 
-async def crowd(url: str, accounts: list[Account]) -> list[dict[str, object]]:
+async def crowd(url: str, accounts: list[Account]) -> list[Visit]:
     kinds = ["root", "data", "feed", "root"] * (SESSIONS // 4)
     feed_accounts = iter(accounts)
     return list(await asyncio.gather(*(visit(url, k, next(feed_accounts) if k == "feed" else None) for k in kinds)))
@@ -86,9 +91,9 @@ def test_sixteen_sessions_right_after_each_start_see_no_error(model_settings: Se
             if person["not found"]:
                 not_found.append(f"restart {restart}: {person['kind']}")
         feeds = [p for p in seen if p["kind"] == "feed"]
-        assert all("Your feed" in p["headings"] for p in feeds), feeds  # type: ignore[operator]
+        assert all("Your feed" in p["headings"] for p in feeds), feeds
         datas = [p for p in seen if p["kind"] == "data"]
-        assert all("Data & model" in p["headings"] for p in datas), datas  # type: ignore[operator]
+        assert all("Data & model" in p["headings"] for p in datas), datas
     elapsed = time.monotonic() - started
     log = log_path.read_text(errors="replace")
     print(f"{RESTARTS} restarts x {SESSIONS} sessions in {elapsed:.0f} s; page not found: {len(not_found)}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -24,6 +25,7 @@ from recsys.store import jobs as rows
 from recsys.ui import resources, state
 from tests.app.helpers import alerts, card_texts, feed_tconsts, start
 from tests.conftest import use_data_dir
+from tests.support.narrow import present
 
 
 @pytest.fixture
@@ -92,7 +94,7 @@ def test_demo_visitors_get_bounded_runs_counted_per_browser_session(
     segments, default ALS size), the run is theirs, not the persona's, and a session's third run
     in 10 minutes is refused."""
 
-    def stopped(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def stopped(*args: object, **kwargs: object) -> NoReturn:
         raise EvaluationError("stopped by the test")  # the job row is what this test reads
 
     monkeypatch.setattr(runner, "evaluate_catalogue", stopped)
@@ -121,7 +123,7 @@ def test_demo_visitors_get_bounded_runs_counted_per_browser_session(
     assert len(queued) == 2
     assert len({j.requested_by for j in queued}) == 2  # one per browser session, not per persona
     for job in queued:
-        config = EvaluationConfig.from_dict(job.params["config"])
+        config = EvaluationConfig.from_dict(present(job.params)["config"])
         assert (config.sample_users, config.grid, config.segments, config.factors, config.iterations) == (
             200,
             None,
@@ -129,7 +131,7 @@ def test_demo_visitors_get_bounded_runs_counted_per_browser_session(
             32,
             15,
         )
-        assert set(job.params["visitor"]) == {"session", "client"}
+        assert set(present(job.params)["visitor"]) == {"session", "client"}
     submit(sessions[0])
     submit(sessions[0])
     assert any(

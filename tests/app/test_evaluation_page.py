@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import re
 import threading
+from typing import Any
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -16,6 +18,7 @@ from recsys.__main__ import main
 from recsys.config import Settings
 from recsys.evaluation import background, runner, runs
 from recsys.evaluation import jobs as lab_jobs
+from recsys.evaluation.runner import EvaluationResult
 from recsys.jobs import runner as jobs
 from recsys.models import registry
 from recsys.models.weights import current as live_weights
@@ -23,6 +26,7 @@ from recsys.store import Store, lab
 from recsys.store import jobs as rows
 from tests.app.helpers import onboarded
 from tests.models.test_registry import toy  # noqa: F401 - the toy scorer fixture
+from tests.support.narrow import present
 from tests.support.weights import full, text
 from tests.support.ws_session import unescape_markdown
 
@@ -70,7 +74,7 @@ def run_to_end(at: AppTest, settings: Settings) -> int:
     return int(job.result["run_id"])
 
 
-def frame_by_columns(at: AppTest, first: str):  # type: ignore[no-untyped-def]
+def frame_by_columns(at: AppTest, first: str) -> list[pd.DataFrame]:
     return [d.value for d in at.dataframe if list(d.value.columns)[:1] == [first]]
 
 
@@ -200,7 +204,7 @@ def test_a_run_can_be_cancelled_and_stores_nothing(model_settings: Settings, mon
     started, release = threading.Event(), threading.Event()
     evaluate = runner.evaluate_catalogue
 
-    def held(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def held(*args: Any, **kwargs: Any) -> EvaluationResult:
         progress = kwargs["progress"]
         progress("evaluation: loading data", 0, 2)
         started.set()
@@ -364,5 +368,5 @@ def test_a_newly_registered_scorer_gets_every_lab_control(model_settings: Settin
     choice.set_value(len(choice.options) - 1).run()  # "Set each weight by hand"
     assert at.number_input(key="eval-hand-recency").value == 0.0
     steps = [str(o) for o in choice.options if str(o).startswith("Sweep step")]
-    shown = {re.search(r"recency (\d+\.\d\d)", o).group(1) for o in steps}  # type: ignore[union-attr]
+    shown = {present(re.search(r"recency (\d+\.\d\d)", o)).group(1) for o in steps}
     assert len(steps) >= 3 and len(shown) >= 3  # the sweep varies its weight

@@ -16,6 +16,7 @@ from recsys.experiments import exposure, records
 from recsys.models import weights
 from recsys.store import Store, register
 from tests.app.helpers import PASSWORD, alerts, feed_tconsts, login, onboarded, start
+from tests.support.narrow import present
 
 LIKES = ("tt0100001", "tt0100003", "tt0100008", "tt0100018", "tt0100020")
 
@@ -57,7 +58,7 @@ def test_admin_runs_an_interleaving_experiment_a_tester_feeds_it_and_the_winner_
     add_testers(model_settings, ["bob", "cara"])
     admin.button(key=f"exp-start-{exp.id}").click().run()
     with Store.open(model_settings.store_url) as store:
-        assert records.get(store, exp.id).status == "running"  # type: ignore[union-attr]
+        assert present(records.get(store, exp.id)).status == "running"
 
     tester = start()
     login(tester, "bob", PASSWORD)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block, Node
 
 from recsys.config import Settings
 from recsys.errors import StoreError
@@ -20,17 +21,18 @@ FULL = "The disk holding app.db is full: free some space, then try again."
 def slot_items(at: AppTest, key: str = "undo-slot-feed") -> list[tuple[str, str]]:
     """``(element type, text)`` of what the undo bar's slot (a keyed container) shows."""
 
-    def walk(node: object) -> Iterator[object]:
+    def walk(node: Node) -> Iterator[Node]:
         yield node
-        for child in getattr(node, "children", {}).values():
-            yield from walk(child)
+        if isinstance(node, Block):
+            for child in node.children.values():
+                yield from walk(child)
 
     slots = [n for n in walk(at._tree) if getattr(getattr(n, "proto", None), "id", "").endswith(key)]
     assert len(slots) == 1, f"{len(slots)} blocks keyed {key}"
     return [
         (n.type, str(getattr(n, "value", "") or getattr(n, "label", "")))
         for n in walk(slots[0])
-        if n is not slots[0] and getattr(n, "type", "") != "flex_container"
+        if n is not slots[0] and n.type != "flex_container"
     ]
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import polars as pl
 import pytest
@@ -15,15 +17,16 @@ from streamlit.testing.v1 import AppTest
 from recsys.app import history
 from recsys.config import Settings
 from tests.app.helpers import alerts, card_texts, feed_tconsts, onboarded, texts, user
+from tests.support.narrow import present
 
 
 @pytest.fixture
-def deferred(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+def deferred(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], object]]:
     """The download callables the app registered, by file id (what a click would run)."""
-    seen: dict[str, object] = {}
+    seen: dict[str, Callable[[], object]] = {}
     original = MediaFileManager.add_deferred
 
-    def add_deferred(self, data_callable, *args, **kwargs):
+    def add_deferred(self: MediaFileManager, data_callable: Callable[[], Any], *args: Any, **kwargs: Any) -> str:
         file_id = original(self, data_callable, *args, **kwargs)
         seen[file_id] = data_callable
         return file_id
@@ -32,12 +35,13 @@ def deferred(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
     return seen
 
 
-def downloaded(at: AppTest, deferred: dict[str, object]) -> dict[str, str]:
+def downloaded(at: AppTest, deferred: dict[str, Callable[[], object]]) -> dict[str, str]:
     """What "Export as CSV" downloads if clicked now: tconst -> rating name."""
     (button,) = at.get("download_button")
     file_id = button.proto.deferred_file_id
     assert file_id, "the CSV must be built when it is requested"
     data = deferred[file_id]()
+    assert isinstance(data, bytes | str), type(data)
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8") if isinstance(data, bytes) else data)))
     return {r["tconst"]: r["rating"] for r in rows}
 
@@ -56,7 +60,7 @@ def count(at: AppTest) -> str:
 
 
 def test_change_remove_and_undo_update_rows_count_and_csv_at_once(
-    app_settings: Settings, deferred: dict[str, object]
+    app_settings: Settings, deferred: dict[str, Callable[[], object]]
 ) -> None:
     at = onboarded(app_settings)
     at.switch_page("pages/history.py").run()
@@ -69,7 +73,7 @@ def test_change_remove_and_undo_update_rows_count_and_csv_at_once(
     # Change: Like -> Dislike, without navigating away
     at.button(key=f"hist-rate-{tconst}--1").click().run()
     assert not at.exception
-    assert "Disliked" in row_text(at, tconst)
+    assert "Disliked" in present(row_text(at, tconst))
     assert at.button(key=f"hist-rate-{tconst}--1").proto.type == "primary"
     assert downloaded(at, deferred)[tconst] == "dislike"
     assert count(at) == "10 titles"
@@ -84,7 +88,7 @@ def test_change_remove_and_undo_update_rows_count_and_csv_at_once(
     # Undo puts it back (as the dislike it was before the removal)
     at.button(key="undo-history").click().run()
     assert not at.exception
-    assert "Disliked" in row_text(at, tconst)
+    assert "Disliked" in present(row_text(at, tconst))
     assert count(at) == "10 titles"
     assert downloaded(at, deferred)[tconst] == "dislike"
 

@@ -23,6 +23,7 @@ from recsys.store import Store
 from recsys.store import jobs as job_rows
 from recsys.ui.shell import PAGES
 from tests.support.app_server import AppServer
+from tests.support.narrow import present
 from tests.support.testers import Account, WsTester, create_testers, run_async
 from tests.support.ws_session import StreamlitSession, trigger
 
@@ -86,7 +87,7 @@ async def finished_job(settings: Settings, timeout: float = 180) -> str | None:
 def test_signed_out_websocket_sessions_cannot_start_a_job(model_settings: Settings, tmp_path: Path) -> None:
     with Store.open(model_settings.store_url) as store:
         (admin,) = create_testers(store, 1, prefix="admin")  # the first account: the admin
-        assert store.get_user(admin.username).role == "admin"  # type: ignore[union-attr]
+        assert present(store.get_user(admin.username)).role == "admin"
     before = trained(model_settings)
     server = AppServer(model_settings.data_dir, log_path=tmp_path / "streamlit.log")
     server.start()
@@ -97,7 +98,9 @@ def test_signed_out_websocket_sessions_cannot_start_a_job(model_settings: Settin
     assert seen["anonymous sees buttons"] == []
     assert seen["after anonymous click"] == before, seen
     assert seen["after replayed click"] == before, seen
-    assert any("Only a signed-in admin" in e for e in seen["replay errors"]), seen  # type: ignore[attr-defined]
+    replay_errors = seen["replay errors"]
+    assert isinstance(replay_errors, list)
+    assert any("Only a signed-in admin" in e for e in replay_errors), seen
     assert seen["admin job"] == "done", seen
     after = seen["after admin click"]
     assert isinstance(after, list) and len(set(after) - set(before)) == 1, seen

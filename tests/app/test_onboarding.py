@@ -9,6 +9,7 @@ from recsys.app import onboarding
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
 from tests.app.helpers import alerts, login, pick_genres, register, start, user
+from tests.support.narrow import present
 
 CHOSEN = ["Documentary", "History", "Horror", "Mystery", "Western"]
 
@@ -74,7 +75,7 @@ def test_no_adult_pill_and_at_most_five_genres_kept_across_a_reload(
     pills.set_value(CHOSEN[:3]).run()
     assert not at.exception
     at.button_group(key="onb-genres").set_value([*CHOSEN, "Drama"]).run()  # a sixth
-    assert list(at.button_group(key="onb-genres").value) == CHOSEN[:3]
+    assert list(present(at.button_group(key="onb-genres").value)) == CHOSEN[:3]
     assert any("At most 5" in e for e in alerts(at, "error"))
     store, alice = user(app_settings)
     assert list(alice.favourite_genres) == CHOSEN[:3]
@@ -83,7 +84,7 @@ def test_no_adult_pill_and_at_most_five_genres_kept_across_a_reload(
     fresh = start()
     login(fresh, "alice", "Secret#123")
     assert not fresh.exception
-    assert sorted(fresh.button_group(key="onb-genres").value) == CHOSEN[:3]
+    assert sorted(present(fresh.button_group(key="onb-genres").value)) == CHOSEN[:3]
 
 
 def test_show_adult_setting_offers_the_adult_genre_again(

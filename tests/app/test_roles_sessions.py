@@ -25,6 +25,7 @@ from recsys.store import Store, accounts
 from recsys.store.schema import users as users_table
 from recsys.ui.auth import COOKIE_NAME
 from tests.app.helpers import PASSWORD, alerts, login, onboarded, register, start, texts
+from tests.support.narrow import present
 
 PASSPHRASE = "the quick brown fox jumps over the lazy dog while the cat sleeps by the warm fire tonight!!"
 
@@ -46,7 +47,7 @@ def issued(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     def record(self: stx.CookieManager, cookie: str, val: str, *args: object, **kwargs: object) -> None:
         if cookie == COOKIE_NAME:
             sent.append(val)
-        original(self, cookie, val, *args, **kwargs)  # type: ignore[arg-type]
+        original(self, cookie, val, *args, **kwargs)
 
     monkeypatch.setattr(stx.CookieManager, "set", record)
     return sent
@@ -128,7 +129,7 @@ def test_deleted_then_re_registered_username_with_the_old_cookie_shows_the_sign_
     register(dave, username="dave", email="dave@example.com", name="Dave")
     old_cookie = issued[-1]
     with Store.open(admin_first.store_url) as store:  # onboarded, so the account page is open
-        store.set_onboarding_step(store.get_user("dave").id, "done")  # type: ignore[union-attr]
+        store.set_onboarding_step(present(store.get_user("dave")).id, "done")
     dave.run()
     dave.switch_page("pages/account.py").run()
     dave.text_input(key="acct-delete-password").input(PASSWORD)
@@ -200,7 +201,7 @@ def test_a_tester_cannot_grant_roles_even_with_the_admin_buttons_on_screen(app_s
     at.button(key="admin-grant").click().run()
     assert "Only an admin can manage accounts." in alerts(at, "error")
     with Store.open(app_settings.store_url) as store:
-        assert store.get_user("bob").role == "tester"  # type: ignore[union-attr]
+        assert present(store.get_user("bob")).role == "tester"
     assert not [b for b in at.button if str(b.key).startswith("admin-")]  # and the section is gone
 
 

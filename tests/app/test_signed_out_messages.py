@@ -5,6 +5,7 @@ why, kept there (not a one-run flash) until the next sign-in."""
 from __future__ import annotations
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from recsys.app import users
 from recsys.config import Settings
@@ -14,7 +15,7 @@ from tests.app.helpers import PASSWORD, alerts
 from tests.badinput.support import make_user, signed_in
 
 
-def sign_in_page_says(at, line: str) -> None:  # type: ignore[no-untyped-def]
+def sign_in_page_says(at: AppTest, line: str) -> None:
     assert not at.exception
     assert any(t.key == "login-username" for t in at.text_input)
     assert line in alerts(at, "info") + alerts(at, "success")

@@ -17,11 +17,6 @@ from recsys.config import Settings
 from recsys.store import Store
 
 
-@pytest.fixture(autouse=True)
-def _cheap_hashes(fast_bcrypt: None) -> None:
-    """Every test of this folder hashes at bcrypt cost 4 (``tests/conftest.py``'s fast_bcrypt)."""
-
-
 @pytest.fixture(scope="session")
 def catalog(built_data: Path) -> Iterator[Catalog]:
     """The fixture catalogue (read-only: 22 movies, 16 TV titles), shared by the module's tests."""

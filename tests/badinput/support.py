@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import jwt
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
@@ -153,49 +149,6 @@ def alg_none(key: str) -> str:
     head = b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
     body = b64(json.dumps({"username": "alice", "uid": 1, "sv": 0, "exp_date": time.time() + HOUR}).encode())
     return f"{head}.{body}."  # unsigned: anyone can make one
-
-
-# --------------------------------------------------------------------------------------- CLI
-
-
-def run_cli(settings_: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m recsys ARGS`` against ``settings_``' data folder."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CINEBLEND_")}
-    env.pop("DATABASE_URL", None)
-    env.update(
-        CINEBLEND_DATA_DIR=str(settings_.data_dir),
-        CINEBLEND_SECRETS_FILE=str(settings_.data_dir / "no-secrets.toml"),
-        OPENBLAS_NUM_THREADS="1",
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "recsys", *args],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI's ``main(args)`` in this process (same code path, no interpreter start-up) with
-    the test's environment; returns what a subprocess run would."""
-    from recsys.__main__ import main
-
-    capsys.readouterr()
-    try:
-        code = main(list(args))
-    except SystemExit as exc:  # argparse usage errors
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return subprocess.CompletedProcess(["python", "-m", "recsys", *args], code, out, err)
-
-
-def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
-    """Assert the CLI failed the documented way -- exit 1, no traceback, one ``error:`` line and
-    it is the last line (progress lines may come before it) -- and return that line."""
-    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("error: ")]
-    assert len(errors) == 1 and lines[-1] == errors[0], proc.stderr
-    return errors[0]
 
 
 # ---------------------------------------------------------------------------------- markdown

@@ -31,6 +31,7 @@ from tests.badinput.support import (
     tampered_signature,
     token,
 )
+from tests.support.narrow import present
 
 Forge = Callable[[str], str]
 SIGNED_OUT: dict[str, Forge] = {
@@ -75,7 +76,7 @@ def accounts(app_settings: Settings) -> Settings:
     make_user(app_settings, "alice")
     make_user(app_settings, "bob")
     with Store.open(app_settings.store_url) as store:
-        store.set_active(store.get_user("bob").id, False)
+        store.set_active(present(store.get_user("bob")).id, False)
     return app_settings
 
 

@@ -24,7 +24,7 @@ from tests.support.browser import new_context
 
 pytest.importorskip("playwright", reason="playwright is not installed; run scripts/test.sh")
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
 
 from tests.support.streamlit_page import button, form, settle, wait_for_session_start
 
@@ -59,15 +59,20 @@ def server(chromium_path: str, data_dir: Path) -> Iterator[AppServer]:
         app.stop()
 
 
-def open_with_cookie(browser: Browser, server: AppServer, value: str | None) -> Page:
-    """A fresh browser context holding ``value`` as the auth cookie, on the app's start page."""
+def open_with_cookie(browser: Browser, server: AppServer, value: str | None, dialogs: list[str] | None = None) -> Page:
+    """A fresh browser context holding ``value`` as the auth cookie, on the app's start page;
+    the messages of any JavaScript dialog it opens go to ``dialogs`` (dismissed)."""
     context = new_context(browser, server.url)
     if value is not None:
         context.add_cookies([{"name": COOKIE_NAME, "value": value, "url": server.url}])
     page = context.new_page()
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.dialogs = dialogs  # type: ignore[attr-defined]
+    opened = [] if dialogs is None else dialogs
+
+    def dismiss(dialog: Dialog) -> None:
+        opened.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
     page.goto("/")
     expect(page.get_by_test_id("stApp")).to_be_visible()
     expect(page.get_by_test_id("stSidebarNav").or_(page.get_by_test_id("stException")).first).to_be_visible()
@@ -129,7 +134,8 @@ def test_unsigned_cookie_leaves_the_visitor_signed_out(browser: Browser, server:
 
 
 def test_html_and_markdown_in_a_name_show_as_text(browser: Browser, server: AppServer, shots: list[Page]) -> None:
-    page = open_with_cookie(browser, server, token(TEST_COOKIE_KEY, username="hostile", uid=1))
+    dialogs: list[str] = []
+    page = open_with_cookie(browser, server, token(TEST_COOKIE_KEY, username="hostile", uid=1), dialogs)
     shots.append(page)  # a genuine cookie signs in (the control of the forged-cookie tests)
     assert sidebar_caption(page) == f"Signed in as {HOSTILE_NAME} (hostile)"
     sidebar = page.get_by_test_id("stSidebar")
@@ -137,7 +143,7 @@ def test_html_and_markdown_in_a_name_show_as_text(browser: Browser, server: AppS
     expect(caption.locator("strong")).to_have_text(HOSTILE_NAME)  # the caption's own **bold**
     for tag in ("b", "script", "img", "em", "code", "span.katex", "a"):
         expect(caption.locator(tag)).to_have_count(0)
-    assert page.dialogs == []  # type: ignore[attr-defined]
+    assert dialogs == []
 
 
 def test_entities_in_a_name_show_as_typed(browser: Browser, server: AppServer, shots: list[Page]) -> None:

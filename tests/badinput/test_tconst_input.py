@@ -20,7 +20,8 @@ from recsys.errors import UnknownTitleError
 from recsys.store import Store
 from recsys.store.accounts import register
 from tests.app.helpers import PASSWORD
-from tests.badinput.support import ANY_CHAR, bounded, cli, one_line_error, run_cli
+from tests.badinput.support import ANY_CHAR, bounded
+from tests.support.cli import cli, cli_env, one_line_error, run_cli
 
 VALID = re.compile(r"tt[0-9]{7,10}")
 MALFORMED = [
@@ -89,16 +90,16 @@ def test_store_refuses_malformed_ids_and_stores_nothing(store: Store, user_id: i
 @pytest.mark.parametrize("tconst", NOT_STRINGS, ids=lambda v: type(v).__name__)
 def test_store_refuses_ids_that_are_not_text(store: Store, user_id: int, tconst: object) -> None:
     with pytest.raises(UnknownTitleError):
-        store.rate(user_id, tconst, 1)  # type: ignore[arg-type]
+        store.rate(user_id, tconst, 1)  # type: ignore[arg-type]  # a wrong type on purpose: the check under test
     with pytest.raises(UnknownTitleError):
-        store.hide(user_id, tconst)  # type: ignore[arg-type]
+        store.hide(user_id, tconst)  # type: ignore[arg-type]  # a wrong type on purpose: the check under test
     nothing_stored(store, user_id)
 
 
 @pytest.mark.parametrize("value", [0, 3, -2, 1.0, True, "1", None, np.float64(1.0), 10**20])
 def test_store_refuses_values_other_than_like_dislike_superlike(store: Store, user_id: int, value: object) -> None:
     with pytest.raises(ValueError, match="like"):
-        store.rate(user_id, "tt0100001", value)  # type: ignore[arg-type]
+        store.rate(user_id, "tt0100001", value)  # type: ignore[arg-type]  # a wrong type on purpose: the check under test
     nothing_stored(store, user_id)
 
 
@@ -127,7 +128,7 @@ def test_catalogue_lookups_answer_not_found(catalog: Catalog, tconst: str) -> No
 
 @pytest.mark.slow  # starts python interpreters (the CLI as a subprocess)
 def test_cli_recommend_tt_bad_exits_1_with_one_line(app_settings: Settings) -> None:
-    line = one_line_error(run_cli(app_settings, "recommend", "--like", "tt_bad"))
+    line = one_line_error(run_cli("recommend", "--like", "tt_bad", env=cli_env(app_settings.data_dir)))
     assert line == ("error: 'tt_bad' is not an IMDb title id (expected tt followed by digits)")
 
 

@@ -31,15 +31,6 @@ if TYPE_CHECKING:
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 
 
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
-    """Keep each phase's report on the test item (``report_call``), so fixtures can tell after
-    ``yield`` whether the test failed (the FAILED screenshot, the journey's skip of later steps)."""
-    report = yield
-    setattr(item, f"report_{report.when}", report)
-    return report
-
-
 @pytest.fixture(scope="session")
 def app_data_dir(tmp_path_factory: pytest.TempPathFactory, mirror_data: Path) -> Path:
     """A data folder with the catalogue and model built from the shared mirror, and no store:

@@ -5,8 +5,9 @@ Over the real catalogue and model (built from the shared mirror): register, onbo
 once, the title leaves the feed), undo the last click (the title comes back), reload (still signed
 in, rated titles stay gone), search and rate (then undo it), a deep link to the data page, the
 evaluation lab's chart and its apply-with-confirmation, log out (still signed out after a
-reload), and log in again with one click -- one test per step on one shared page, so a failure
-names its step and skips the rest. A screenshot per step lands in ``test-artifacts/browser/``.
+reload), and log in again with one click -- one test per step, each on its own page from a state
+its fixtures make in the store, so a failure names its step and any step runs alone.
+Screenshots land in ``test-artifacts/browser/<test name>/``.
 
 Two tests pin down bugs found here: a form login must leave the auth cookie in the browser (an
 ``st.rerun()`` right after login used to drop the component that sets it), and a session's second
@@ -15,9 +16,7 @@ script run must not re-create the sign-in page (the cookie manager used to shift
 
 from __future__ import annotations
 
-import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,11 +32,11 @@ from recsys.store import Store
 from recsys.store.accounts import register
 from recsys.ui.auth import COOKIE_NAME
 from recsys.ui.shell import PAGES
-from tests.support.app_server import REPO, AppServer
+from tests.badinput.support import token
+from tests.support.app_server import REPO, TEST_COOKIE_KEY, AppServer
+from tests.support.narrow import present
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
-
     from tests.support.streamlit_page import Screenshots
 
 pytest.importorskip("playwright", reason="playwright is not installed; run scripts/test.sh")
@@ -187,68 +186,99 @@ def log_in(page: Page, username: str) -> None:
     button(page, LOGIN_SUBMIT).click()
 
 
-# --- the new tester's journey: one browser session, one step per test ----------------------
+# --- the new tester's journey, one step per test ------------------------------------------
 #
-# The steps run in file order on one page (one browser context: the cookie and the tab carry
-# over) and share what they learnt in ``Journey``; a failed step skips the ones after it, which
-# say which step broke. Screenshots go to test-artifacts/browser/test_new_tester_journey/.
+# Each step starts from the state it needs, made directly in the app's store by a fixture (an
+# account just registered, or one already onboarded, an admin for the lab) and signed in through
+# the auth cookie the app would have set; so any step runs alone
+# (``pytest tests/browser/test_e2e.py::test_journey_07_search_rate_and_undo``) and a failure names
+# its step. Each step's screenshots go to test-artifacts/browser/<test name>/.
 
 
 @dataclass
-class Journey:
-    page: Page
-    shots: Screenshots
-    data_dir: Path
+class JourneyAccount:
+    """An account made in the app's store for one step; ``movies`` / ``shows``: its onboarding
+    likes (empty until onboarded)."""
+
+    username: str
+    user_id: int
+    session_version: int
     movies: list[str] = field(default_factory=list)
     shows: list[str] = field(default_factory=list)
-    rated: dict[str, int] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    failed: str | None = None
 
 
-@pytest.fixture(scope="module")
-def journey(browser: Browser, app_server: AppServer, app_data_dir: Path) -> Iterator[Journey]:
-    from tests.support.browser import new_context
-    from tests.support.streamlit_page import Screenshots as Taker
+def make_tester(data_dir: Path, username: str, *, onboarded: bool, role: str | None = None) -> JourneyAccount:
+    """Register ``username`` in the store; if ``onboarded``, go through onboarding as the app's
+    own steps do (five genres, then the first five offered movies and TV shows liked)."""
+    with Store.open(f"sqlite:///{data_dir / 'app.db'}") as store, Catalog(data_dir / "parquet") as catalog:
+        user = register(store, username, NAME, f"{username}@example.com", PASSWORD)
+        if role is not None:
+            store.set_role(user.id, role)
+        picks: dict[str, list[str]] = {"movie": [], "tv": []}
+        if onboarded:
+            genres = onboarding.genre_options(catalog)[: onboarding.GENRE_COUNT]
+            onboarding.save_genres(store, user, genres)
+            for kind in picks:
+                picks[kind] = [r["tconst"] for r in onboarding.candidates(catalog, kind, genres)[:5]]
+                for tconst in picks[kind]:
+                    store.rate(user.id, tconst, LIKE)
+                onboarding.finish_kind(store, catalog, present(store.get_user(username)), kind)
+        user = present(store.get_user(username))
+    return JourneyAccount(username, user.id, user.session_version, picks["movie"], picks["tv"])
 
-    context = new_context(browser, app_server.url)
-    page = context.new_page()
-    state = Journey(page, Taker(page, ARTIFACTS / "test_new_tester_journey"), app_data_dir)
-    try:
-        yield state
-    finally:
-        if state.timings:
-            print("e2e step timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in state.timings.items()))
-        context.close()
+
+def step_username(request: pytest.FixtureRequest) -> str:
+    """``eve_07`` for step 7: one account per step, so steps never share state."""
+    return "eve_" + request.node.name.removeprefix("test_journey_")[:2]
 
 
 @pytest.fixture
-def step(journey: Journey, request: pytest.FixtureRequest) -> Iterator[Journey]:
-    """The journey, if no earlier step failed; records this step's time and failure."""
-    if journey.failed:
-        pytest.skip(f"an earlier step of the journey failed: {journey.failed}")
-    started = time.monotonic()
-    yield journey
-    journey.timings[request.node.name.removeprefix("test_journey_")] = time.monotonic() - started
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        journey.failed = request.node.name
-        try:
-            journey.shots.raw(f"FAILED-{request.node.name}")
-        except Exception:
-            pass
+def newcomer(app_data_dir: Path, request: pytest.FixtureRequest) -> JourneyAccount:
+    """An account just registered (onboarding not started)."""
+    return make_tester(app_data_dir, step_username(request), onboarded=False)
 
 
-def test_journey_01_sign_in_page(step: Journey) -> None:
-    page, shots = step.page, step.shots
+@pytest.fixture
+def tester(app_data_dir: Path, request: pytest.FixtureRequest) -> JourneyAccount:
+    """An account that has finished onboarding (an admin, so the lab and its weights are open)."""
+    return make_tester(app_data_dir, step_username(request), onboarded=True, role="admin")
+
+
+def sign_in_with_cookie(page: Page, server: AppServer, tester: JourneyAccount) -> None:
+    """Give the page's browser the auth cookie the app sets at log-in for ``tester``."""
+    value = token(TEST_COOKIE_KEY, username=tester.username, uid=tester.user_id, sv=tester.session_version)
+    page.context.add_cookies([{"name": COOKIE_NAME, "value": value, "url": server.url}])
+
+
+def open_as(page: Page, server: AppServer, tester: JourneyAccount, heading: str) -> None:
+    """Open the start page signed in as ``tester`` and wait for ``heading``."""
+    sign_in_with_cookie(page, server, tester)
+    page.goto("/")
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    wait_for_session_start(page)
+    signed_in(page)
+
+
+def rate_first(page: Page, kind: str, tab: str, value: int) -> str:
+    """Rate the first title of a feed section and wait until it has left the feed."""
+    open_tab(page, kind, tab)
+    tconst = feed_tconsts(page, kind)[0]
+    button(page, f"rate-feed-{kind}-{tconst}-{value}").click()
+    expect(key_locator(page, f"card-feed-{kind}-{tconst}")).to_have_count(0)
+    return tconst
+
+
+def test_journey_01_sign_in_page(page: Page, shots: Screenshots) -> None:
     page.goto("/")
     expect(page.get_by_role("tab", name="Register")).to_be_visible()
     wait_for_session_start(page)
     shots("signed-out-landing")
 
 
-def test_journey_02_register_leads_to_onboarding(step: Journey) -> None:
-    page, shots = step.page, step.shots
+def test_journey_02_register_leads_to_onboarding(page: Page, shots: Screenshots) -> None:
+    page.goto("/")
+    expect(page.get_by_role("tab", name="Register")).to_be_visible()
+    wait_for_session_start(page)
     page.get_by_role("tab", name="Register").click()
     for key, value in (
         ("reg-name", NAME),
@@ -262,10 +292,13 @@ def test_journey_02_register_leads_to_onboarding(step: Journey) -> None:
     button(page, REGISTER_SUBMIT).click()
     expect(page.get_by_role("heading", name="Get started")).to_be_visible()
     signed_in(page)
+    assert COOKIE_NAME in {c["name"] for c in page.context.cookies()}, "sign-up set no auth cookie"
 
 
-def test_journey_03_onboarding_five_genres_movies_and_shows(step: Journey) -> None:
-    page, shots = step.page, step.shots
+def test_journey_03_onboarding_five_genres_movies_and_shows(
+    page: Page, app_server: AppServer, app_data_dir: Path, newcomer: JourneyAccount, shots: Screenshots
+) -> None:
+    open_as(page, app_server, newcomer, "Get started")
     genres = key_locator(page, "onb-genres").get_by_role("button")
     expect(genres.first).to_be_visible()
     assert genres.count() >= 5
@@ -276,38 +309,43 @@ def test_journey_03_onboarding_five_genres_movies_and_shows(step: Journey) -> No
         expect(page.get_by_text(f"{n} of 5 chosen")).to_be_visible()
     shots("onboarding-genres")
     button(page, "onb-genres-next").click()
-    step.movies = pick_titles(page, "movie", shots)
-    step.shows = pick_titles(page, "tv", shots)
+    movies = pick_titles(page, "movie", shots)
+    shows = pick_titles(page, "tv", shots)
     expect(page.get_by_role("heading", name="Your feed")).to_be_visible()
     shots("feed-first-view")
-    assert store_values(step.data_dir, USERNAME) == dict.fromkeys(step.movies + step.shows, LIKE)
+    assert store_values(app_data_dir, newcomer.username) == dict.fromkeys(movies + shows, LIKE)
 
 
-def test_journey_04_feed_ratings_in_both_sections(step: Journey) -> None:
-    page, shots = step.page, step.shots
+def test_journey_04_feed_ratings_in_both_sections(
+    page: Page, app_server: AppServer, app_data_dir: Path, tester: JourneyAccount, shots: Screenshots
+) -> None:
+    open_as(page, app_server, tester, "Your feed")
     rated = rate_in_section(page, "movie", "Movies")
     shots("feed-movies-rated")
     rated |= rate_in_section(page, "tv", "TV shows")
     shots("feed-tv-rated")
-    stored = store_values(step.data_dir, USERNAME)
+    stored = store_values(app_data_dir, tester.username)
     assert {t: stored.get(t) for t in rated} == rated, "a click was not stored (or stored wrong)"
-    step.rated = rated
 
 
-def test_journey_05_undo_puts_the_title_back(step: Journey) -> None:
-    page, shots = step.page, step.shots
-    undone = list(step.rated)[-1]  # the TV superlike
+def test_journey_05_undo_puts_the_title_back(
+    page: Page, app_server: AppServer, app_data_dir: Path, tester: JourneyAccount, shots: Screenshots
+) -> None:
+    open_as(page, app_server, tester, "Your feed")
+    undone = rate_first(page, "tv", "TV shows", SUPERLIKE)
+    assert store_values(app_data_dir, tester.username).get(undone) == SUPERLIKE
     button(page, "undo-feed").click()
     expect(page.get_by_test_id("stToast").filter(has_text="Undone")).to_be_visible()
     expect(key_locator(page, f"card-feed-tv-{undone}")).to_be_visible()
     shots("feed-undo")
-    assert undone not in store_values(step.data_dir, USERNAME), "undo left the rating in the store"
-    del step.rated[undone]
+    assert undone not in store_values(app_data_dir, tester.username), "undo left the rating in the store"
 
 
-def test_journey_06_reload_keeps_the_session_and_the_ratings(step: Journey) -> None:
-    page, shots = step.page, step.shots
-    assert COOKIE_NAME in {c["name"] for c in page.context.cookies()}, "sign-up set no auth cookie"
+def test_journey_06_reload_keeps_the_session_and_the_ratings(
+    page: Page, app_server: AppServer, tester: JourneyAccount, shots: Screenshots
+) -> None:
+    open_as(page, app_server, tester, "Your feed")
+    rated = {rate_first(page, "movie", "Movies", LIKE), rate_first(page, "tv", "TV shows", DISLIKE)}
     page.reload()
     expect(page.get_by_role("heading", name="Your feed")).to_be_visible()
     wait_for_session_start(page)
@@ -316,16 +354,18 @@ def test_journey_06_reload_keeps_the_session_and_the_ratings(step: Journey) -> N
         open_tab(page, kind, tab)
         shown = set(feed_tconsts(page, kind))
         assert shown, f"the {tab} section is empty after a reload"
-        assert not shown & set(step.rated), f"rated titles are back in {tab}: {shown & set(step.rated)}"
-        assert not shown & set(step.movies + step.shows), f"onboarding picks shown in {tab}"
+        assert not shown & rated, f"rated titles are back in {tab}: {shown & rated}"
+        assert not shown & set(tester.movies + tester.shows), f"onboarding picks shown in {tab}"
     shots("after-reload")
 
 
-def test_journey_07_search_rate_and_undo(step: Journey) -> None:
-    page, shots = step.page, step.shots
-    with Catalog(step.data_dir / "parquet") as catalog:
+def test_journey_07_search_rate_and_undo(
+    page: Page, app_server: AppServer, app_data_dir: Path, tester: JourneyAccount, shots: Screenshots
+) -> None:
+    with Catalog(app_data_dir / "parquet") as catalog:
         wanted = catalog.search("godfather", kind="movie", limit=1)["tconst"].to_list()
     assert wanted, "the mirror catalogue has no Godfather movie"
+    sign_in_with_cookie(page, app_server, tester)
     goto(page, SEARCH_PAGE, "Search")
     box = key_locator(page, "search-text").locator("input")
     box.fill("GODFATH")
@@ -336,22 +376,27 @@ def test_journey_07_search_rate_and_undo(step: Journey) -> None:
     button(card, f"rate-search-{target}-{SUPERLIKE}").click()
     expect(card.get_by_text("Your rating: Superliked")).to_be_visible()
     shots("search-rated")
-    assert store_values(step.data_dir, USERNAME).get(target) == SUPERLIKE
+    assert store_values(app_data_dir, tester.username).get(target) == SUPERLIKE
     button(page, "undo-search").click()
     expect(card.get_by_text("Your rating:")).to_have_count(0)
     shots("search-undone")
-    assert target not in store_values(step.data_dir, USERNAME), "undo left the search rating stored"
+    assert target not in store_values(app_data_dir, tester.username), "undo left the search rating stored"
 
 
-def test_journey_08_deep_link_to_the_data_page(step: Journey) -> None:
-    page, shots = step.page, step.shots
+def test_journey_08_deep_link_to_the_data_page(
+    page: Page, app_server: AppServer, tester: JourneyAccount, shots: Screenshots
+) -> None:
+    sign_in_with_cookie(page, app_server, tester)
     goto(page, DATA_PAGE, "Data & model")
     assert page.url.rstrip("/").endswith(DATA_PAGE), f"deep link {DATA_PAGE} landed on {page.url}"
     shots("deep-link-data")
 
 
-def test_journey_09_evaluation_lab_and_live_weights(step: Journey) -> None:
-    page, shots = step.page, step.shots
+def test_journey_09_evaluation_lab_and_live_weights(
+    page: Page, app_server: AppServer, app_data_dir: Path, tester: JourneyAccount, shots: Screenshots
+) -> None:
+    before = stored_setting(app_data_dir, LIVE_WEIGHTS)
+    sign_in_with_cookie(page, app_server, tester)
     goto(page, EVALUATION_PAGE, "Evaluation lab")
     button(page, RUN_EVALUATION).click()
     chart = page.get_by_test_id("stVegaLiteChart")
@@ -359,24 +404,26 @@ def test_journey_09_evaluation_lab_and_live_weights(step: Journey) -> None:
     expect(chart.first.locator("canvas, svg").first).to_be_visible()
     expect(page.get_by_role("heading", name="Models side by side")).to_be_visible()
     shots("evaluation-chart")
-    assert stored_setting(step.data_dir, LIVE_WEIGHTS) is None
+    assert stored_setting(app_data_dir, LIVE_WEIGHTS) == before  # running changes nothing
     button(page, "eval-use").click()
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_text("Apply these weights to every feed?")).to_be_visible()
     expect(dialog.get_by_text("Now:")).to_be_visible()
     shots("evaluation-apply-confirmation")
-    assert stored_setting(step.data_dir, LIVE_WEIGHTS) is None  # nothing before confirming
+    assert stored_setting(app_data_dir, LIVE_WEIGHTS) == before  # nothing before confirming
     button(page, "eval-apply-confirm").click()
     expect(page.get_by_text("Every feed now uses")).to_be_visible()
-    expect(page.get_by_text(f"live: set by {USERNAME}")).to_be_visible()
+    expect(page.get_by_text(f"live: set by {tester.username}")).to_be_visible()
     shots("evaluation-weights-live")
-    live = stored_setting(step.data_dir, LIVE_WEIGHTS)
+    live = stored_setting(app_data_dir, LIVE_WEIGHTS)
     # a name -> weight mapping over the registered scorers
     assert isinstance(live, dict) and set(live) == set(registry.names()), live
 
 
-def test_journey_10_log_out_survives_a_reload(step: Journey) -> None:
-    page, shots = step.page, step.shots
+def test_journey_10_log_out_survives_a_reload(
+    page: Page, app_server: AppServer, tester: JourneyAccount, shots: Screenshots
+) -> None:
+    open_as(page, app_server, tester, "Your feed")
     button(page, "logout-button").click()
     signed_out(page)
     shots("logged-out")
@@ -387,13 +434,11 @@ def test_journey_10_log_out_survives_a_reload(step: Journey) -> None:
     shots("logged-out-after-reload")
 
 
-def test_journey_11_log_in_again_reaches_the_feed(step: Journey) -> None:
-    page, shots = step.page, step.shots
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Sign in").click()
-    # the URL moves to the root when the server starts the sign-in page's run; typing before
-    # that run is over would be undone by it (the page is drawn afresh)
-    expect(page).to_have_url(re.compile(r"^https?://[^/]+/$"))
-    log_in(page, USERNAME)
+def test_journey_11_log_in_again_reaches_the_feed(page: Page, tester: JourneyAccount, shots: Screenshots) -> None:
+    page.goto("/")
+    expect(page.get_by_role("tab", name="Log in")).to_be_visible()
+    wait_for_session_start(page)
+    log_in(page, tester.username)
     expect(page.get_by_role("heading", name="Your feed")).to_be_visible()
     signed_in(page)
     shots("logged-in-again")

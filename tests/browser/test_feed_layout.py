@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("playwright", reason="playwright is not installed; run scripts/test.sh")
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FloatRect, Page, expect
 
 from tests.browser.test_e2e import feed_tconsts
 from tests.support.streamlit_page import (
@@ -34,7 +34,7 @@ def open_demo_feed(page: Page) -> None:
     settle(page)
 
 
-def box(page: Page, key: str) -> dict[str, float]:
+def box(page: Page, key: str) -> FloatRect:
     found = key_locator(page, key).bounding_box()
     assert found is not None, f"{key} is not on screen"
     return found

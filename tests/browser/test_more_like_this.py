@@ -3,9 +3,12 @@ same function as `python -m recsys similar`), and each entry opens its own detai
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from recsys.catalog.queries import Catalog
+from tests.support.narrow import present
 
 pytest.importorskip("playwright", reason="playwright is not installed; run scripts/test.sh")
 
@@ -17,7 +20,7 @@ from tests.support.streamlit_page import Screenshots, button, keys_with_prefix, 
 pytestmark = [pytest.mark.slow]
 
 
-def test_more_like_this_entries_open_their_own_details(page: Page, app_data_dir, shots: Screenshots) -> None:  # type: ignore[no-untyped-def]
+def test_more_like_this_entries_open_their_own_details(page: Page, app_data_dir: Path, shots: Screenshots) -> None:
     page.goto("/")
     expect(page.get_by_role("heading", name="Try a demo profile")).to_be_visible()
     wait_for_session_start(page)
@@ -25,7 +28,7 @@ def test_more_like_this_entries_open_their_own_details(page: Page, app_data_dir,
     expect(page.get_by_role("heading", name="Your feed")).to_be_visible()
     first = feed_tconsts(page, "movie")[0]
     with Catalog(app_data_dir / "parquet") as catalog:
-        title = catalog.title(first)["primary_title"]
+        title = present(catalog.title(first))["primary_title"]
     button(page, f"details-feed-movie-{first}").click()
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_role("heading", name=title)).to_be_visible()
@@ -35,7 +38,7 @@ def test_more_like_this_entries_open_their_own_details(page: Page, app_data_dir,
     shots("details-more-like-this")
     picked = entries[0].removeprefix(f"dlg-more-{first}-")
     with Catalog(app_data_dir / "parquet") as catalog:
-        picked_title = catalog.title(picked)["primary_title"]
+        picked_title = present(catalog.title(picked))["primary_title"]
     button(dialog, entries[0]).click()
     # the dialog now shows the picked title, with its own neighbours
     expect(page.get_by_role("dialog").get_by_role("heading", name=picked_title)).to_be_visible()

@@ -25,7 +25,7 @@ from tests.support.browser import new_context
 
 pytest.importorskip("playwright", reason="playwright is not installed; run scripts/test.sh")
 
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, Request, expect
 
 from tests.support.streamlit_page import (
     Screenshots,
@@ -109,18 +109,25 @@ def server(chromium_path: str, crafted: tuple[Path, dict[str, str]]) -> Iterator
         app.stop()
 
 
+#: The image-host (and crafted-link) requests each open page has made, by page.
+IMAGE_REQUESTS: dict[Page, list[str]] = {}
+
+
 @pytest.fixture
 def page(browser: Browser, server: AppServer, request: pytest.FixtureRequest) -> Iterator[Page]:
     context = new_context(browser, server.url)
     page = context.new_page()
-    page.image_requests = []  # type: ignore[attr-defined]
-    page.on(
-        "request",
-        lambda r: page.image_requests.append(r.url) if IMAGE_HOST in r.url or "evil.example" in r.url else None,  # type: ignore[attr-defined]
-    )
+    seen = IMAGE_REQUESTS.setdefault(page, [])
+
+    def note(r: Request) -> None:
+        if IMAGE_HOST in r.url or "evil.example" in r.url:
+            seen.append(r.url)
+
+    page.on("request", note)
     try:
         yield page
     finally:
+        IMAGE_REQUESTS.pop(page, None)
         context.close()
 
 
@@ -139,7 +146,7 @@ def assert_nothing_made_from_data(page: Page, where: Locator) -> None:
             tag,
             made,
         )
-    assert page.image_requests == []  # type: ignore[attr-defined]
+    assert IMAGE_REQUESTS[page] == []
 
 
 def card_titles(page: Page, prefix: str) -> dict[str, str]:

@@ -121,7 +121,12 @@ def test_search_text_is_lower_case_accent_free_primary_plus_original(built: Sett
 
 def test_popularity_is_the_bayesian_rating_times_log_votes(catalog: Catalog) -> None:
     kept = set(KEPT_MOVIES + KEPT_TV)
-    rows = [(t[0], t[9], t[10]) for t in ALL_TITLES if t[0] in kept]
+    rows: list[tuple[str, float, int]] = []
+    for t in ALL_TITLES:
+        tconst, rating, votes = t[0], t[9], t[10]
+        if tconst in kept:
+            assert rating is not None and votes is not None  # every kept title is rated
+            rows.append((tconst, rating, votes))
     c = statistics.mean(r[1] for r in rows)  # mean rating of the kept titles
     m = statistics.median(r[2] for r in rows)  # median votes of the kept titles
     assert m == (4800 + 5000) / 2  # 19th and 20th of the 38 sorted vote counts

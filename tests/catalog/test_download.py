@@ -7,6 +7,7 @@ import logging
 import socket
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,9 +30,9 @@ def _source_file(root: Path, name: str) -> Path:
     return root / ("movielens" if name == ML else "imdb") / name
 
 
-def _fetch_error(settings: Settings, **kwargs: object) -> str:
+def _fetch_error(settings: Settings, **kwargs: Any) -> str:
     with pytest.raises(FetchError) as info:
-        fetch(settings, **kwargs)  # type: ignore[arg-type]
+        fetch(settings, **kwargs)
     message = str(info.value)
     assert "\n" not in message, "FetchError messages are one line"
     return message

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,7 @@ from recsys.errors import BuildError, FetchError
 from tests.fixtures.bombs import write_gzip_bomb
 from tests.fixtures.httpserver import FileServer
 from tests.fixtures.make_data import write_raw_fixture
+from tests.support.narrow import present
 
 BASICS = "title.basics.tsv.gz"
 FIXTURE_TITLES = 38
@@ -125,7 +127,7 @@ def _refusal(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
 def test_a_gzip_bomb_from_the_source_is_refused_and_the_old_catalogue_kept(
     served: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    manifest = read_manifest(served.parquet_dir)
+    manifest = present(read_manifest(served.parquet_dir))
     good = (served.raw_dir / BASICS).read_bytes()
     write_gzip_bomb(Path(served.imdb_base_url) / BASICS, 300)
 
@@ -137,7 +139,7 @@ def test_a_gzip_bomb_from_the_source_is_refused_and_the_old_catalogue_kept(
     assert not list(served.raw_dir.glob("*.part"))
     assert main(["build"]) == 0  # and still builds
     _still_served(served, read_manifest(served.parquet_dir))
-    assert read_manifest(served.parquet_dir)["row_counts"] == manifest["row_counts"]  # type: ignore[index]
+    assert present(read_manifest(served.parquet_dir))["row_counts"] == manifest["row_counts"]
 
 
 def test_a_gzip_bomb_in_the_raw_folder_is_refused_by_build(
@@ -225,8 +227,8 @@ def test_build_runs_duckdb_with_the_memory_limit(tmp_path: Path, monkeypatch: py
     seen: list[dict[str, object]] = []
     real_connect = duckdb.connect
 
-    def recording_connect(database: str = ":memory:", **kwargs: object) -> duckdb.DuckDBPyConnection:
-        con = real_connect(database, **kwargs)  # type: ignore[arg-type]
+    def recording_connect(database: str = ":memory:", **kwargs: Any) -> duckdb.DuckDBPyConnection:
+        con = real_connect(database, **kwargs)
         seen.append(dict(con.execute("SELECT name, value FROM duckdb_settings()").fetchall()))
         return con
 

@@ -6,6 +6,7 @@ import shutil
 import threading
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from recsys.catalog.queries import NOT_BUILT, TITLE_COLUMNS, Catalog, is_valid_tconst
@@ -68,8 +69,8 @@ GENRES = [
 ]
 
 
-def ids(frame: object) -> list[str]:
-    return frame["tconst"].to_list()  # type: ignore[index]
+def ids(frame: pl.DataFrame) -> list[str]:
+    return frame["tconst"].to_list()
 
 
 # ---------------------------------------------------------------------------- trending

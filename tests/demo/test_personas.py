@@ -25,6 +25,7 @@ from recsys.columns import DISLIKE, LIKE, SUPERLIKE
 from recsys.errors import StoreError
 from recsys.models import weights
 from recsys.store import Store, lab
+from tests.support.narrow import as_store
 from tests.support.weights import full
 
 GENRES = {
@@ -124,7 +125,7 @@ def test_a_demo_session_reads_the_persona_and_never_writes_the_shared_store() ->
         demo.rate(user.id, "tt0000005", SUPERLIKE)  # a click in the demo
         demo.hide(user.id, "tt0000006")
         assert demo.interactions(user.id).height == 6
-        assert weights.current(demo) == SHARED_WEIGHTS  # live weights are shared
+        assert weights.current(as_store(demo)) == SHARED_WEIGHTS  # live weights are shared
         for refused in (
             lambda: demo.set_setting("hybrid_weights", [1, 0, 0]),
             lambda: demo.set_password_hash(user.username, "x"),

@@ -17,10 +17,10 @@ import json
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.support.loopback import LoopbackHTTPServer, LoopbackServer, QuietHandler
 
 HOLD_SECONDS = 10.0
 API_KEY = "0123456789abcdef0123456789abcdef"  # the shape of a v3 key; not a real one
@@ -90,12 +90,8 @@ class Seen:
     headers: dict[str, str]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.0"
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # keep test output clean
+class _Handler(QuietHandler):
+    server: LoopbackHTTPServer[FakeTmdb]
 
     def do_GET(self) -> None:
         owner = self.server.owner
@@ -136,13 +132,10 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # the client gave up (a timeout test)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    owner: FakeTmdb
-
-
-class FakeTmdb:
+class FakeTmdb(LoopbackServer):
     """The fake server; use as a context manager. ``url`` is its base URL."""
+
+    poll_interval = 0.02
 
     def __init__(self, api_key: str = API_KEY, token: str = TOKEN) -> None:
         self.api_key = api_key
@@ -152,29 +145,14 @@ class FakeTmdb:
         self._arrived: dict[str, threading.Event] = defaultdict(threading.Event)
         self._holds: list[threading.Event] = []
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.owner = self
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        super().__init__(_Handler)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.base_url
 
-    def __enter__(self) -> FakeTmdb:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def unblock(self) -> None:
         self.release()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
     # -- scripting --------------------------------------------------------------------------
 

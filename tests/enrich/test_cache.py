@@ -122,4 +122,4 @@ def test_refuses_malformed_entries(cache: TmdbCache) -> None:
     with pytest.raises(UnknownTitleError):
         cache.put(Missing("not-a-title", T0))
     with pytest.raises(TypeError):
-        cache.put("tt0111161")  # type: ignore[arg-type]
+        cache.put("tt0111161")  # type: ignore[arg-type]  # a wrong type on purpose: the check under test

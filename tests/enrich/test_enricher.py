@@ -210,7 +210,7 @@ def test_without_a_key_everything_is_a_no_op(cache: TmdbCache) -> None:
 
 def test_malformed_ids_are_ignored(enricher: Enricher, tmdb: FakeTmdb) -> None:
     assert enricher.posters(["nope", "", "tt1"]) == {}
-    assert enricher.prefetch(["nope", "tt1", None]) == 0  # type: ignore[list-item]
+    assert enricher.prefetch(["nope", "tt1", None]) == 0  # type: ignore[list-item]  # a None on purpose: it is skipped
     assert tmdb.seen == []
 
 

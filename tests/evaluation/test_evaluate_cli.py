@@ -10,12 +10,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from recsys.__main__ import main
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
 from recsys.evaluation.runner import model_names
 from recsys.models import registry
 from recsys.store import Store
+from tests.support.cli import cli
 
 K = 5
 
@@ -34,24 +34,17 @@ def add_app_users(settings: Settings, n_users: int = 4, per_user: int = 7) -> No
             store.rate(user.id, picks[-1], -1)
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(["evaluate", *argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 def test_nobody_to_test_exits_1_with_a_reason(app_settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys)  # the fixture's MovieLens users have at most 3 positives
+    code, out, err = cli(capsys, "evaluate")  # the fixture's MovieLens users have at most 3 positives
     assert code == 1 and out == ""
     assert err.strip().splitlines()[-1].startswith("error: No user has 5 or more positive ratings")
-    code, _, err = run(capsys, "--sweep", "0:2:0.1")
+    code, _, err = cli(capsys, "evaluate", "--sweep", "0:2:0.1")
     assert code == 1 and "0 <= start <= stop <= 1" in err
 
 
 def test_text_output_and_json_agree(app_settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     small = ("--min-positives", "3", "-k", str(K), "--sweep", "0:1:0.5", "--iterations", "5")
-    code, text, err = run(capsys, *small)
+    code, text, err = cli(capsys, "evaluate", *small)
     assert code == 0, err
     assert "evaluation: weight sweep" in err  # progress goes to stderr
     lines = text.splitlines()
@@ -60,7 +53,7 @@ def test_text_output_and_json_agree(app_settings: Settings, capsys: pytest.Captu
     assert sum("◀ best" in line for line in lines) == 1
     best = [line for line in lines if line.startswith("Best step by NDCG@5 (chosen on ")]
     assert len(best) == 1 and "): content " in best[0] and "taste" in best[0]
-    code, out, _ = run(capsys, *small, "--json")
+    code, out, _ = cli(capsys, "evaluate", *small, "--json")
     data = json.loads(out)
     assert [m["model"] for m in data["models"]] == list(model_names())
     assert [m["model"] for m in data["models"]][:5] == ["popularity", "content", "ALS", "taste", "popularity (IMDb)"]
@@ -78,8 +71,9 @@ def test_dump_recomputes_ndcg_independently(
 ) -> None:
     add_app_users(app_settings)
     dump = tmp_path / "dump"
-    code, out, err = run(
+    code, out, err = cli(
         capsys,
+        "evaluate",
         "--with-app-data",
         "--min-positives",
         "3",

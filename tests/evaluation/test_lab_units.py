@@ -4,6 +4,7 @@ store (pack / unpack, compare with a paired test) and the cost estimate."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -53,7 +54,7 @@ def test_popularity_bands_follow_the_cumulative_share_of_ratings() -> None:
 
 def test_popularity_table_shares_of_recommendations_and_hits() -> None:
     bands = {"a": "head", "b": "torso", "c": "tail", "d": "tail"}
-    tops = {"m": {1: ["a", "c"], 2: ["a", "d"]}, "none": {1: [], 2: []}}
+    tops: dict[str, dict[int, list[str]]] = {"m": {1: ["a", "c"], 2: ["a", "d"]}, "none": {1: [], 2: []}}
     relevant = {1: {"c"}, 2: {"a"}}
     table = segments.popularity_table(tops, relevant, bands, ["m", "none"])
     assert table["items"].to_list() == [1, 1, 2]
@@ -126,7 +127,7 @@ def test_cost_estimate_grows_with_the_data_and_the_settings() -> None:
     assert estimate_seconds(DataSize(1_000_000, 6_000, 8_000), EvaluationConfig(sample_users=600)) < 2 * base
 
 
-def test_the_lazy_sample_draws_the_same_users_as_the_in_memory_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_lazy_sample_draws_the_same_users_as_the_in_memory_one(tmp_path: Path) -> None:
     from recsys.evaluation.data import sampled_movielens
     from recsys.evaluation.runner import sample_users
 

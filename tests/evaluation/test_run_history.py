@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture(scope="module")
 def tiny_at_k() -> Any:
-    return run_evaluation(make_titles(), tiny_ratings(), EvaluationConfig(**SMALL, at_ks=(1, 3)), configs=CONFIGS)
+    return run_evaluation(make_titles(), tiny_ratings(), replace(SMALL, at_ks=(1, 3)), configs=CONFIGS)
 
 
 def test_top_k_is_a_prefix_of_a_longer_list_with_ties_in_position_order() -> None:
@@ -57,7 +58,7 @@ def test_every_model_at_several_cut_offs_by_hand(tiny_at_k: Any) -> None:
 
 
 def test_the_main_k_figures_do_not_change_with_extra_cut_offs(tiny_at_k: Any) -> None:
-    plain = run_evaluation(make_titles(), tiny_ratings(), EvaluationConfig(**SMALL, at_ks=()), configs=CONFIGS)
+    plain = run_evaluation(make_titles(), tiny_ratings(), replace(SMALL, at_ks=()), configs=CONFIGS)
     assert plain.at_k == {}
     assert plain.models.equals(tiny_at_k.models) and plain.sweep.equals(tiny_at_k.sweep)
     # the figure at the run's own K in the cut-off table is the models table's
@@ -74,7 +75,7 @@ def test_bad_cut_offs_are_refused() -> None:
 
 
 def _info(run_id: int, config: dict[str, Any], **kw: Any) -> lab.StoredRun:
-    base = {
+    base: dict[str, Any] = {
         "id": run_id,
         "created_at": datetime(2026, 12, 5, 10, run_id, tzinfo=UTC),
         "created_by": "ada",

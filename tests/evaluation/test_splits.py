@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import polars as pl
 import pytest
 
 from recsys.evaluation import PROTOCOLS, Split, SplitError, evaluate, split, validation_split
 from recsys.evaluation.scoring import history_profile, top_k
+from recsys.evaluation.splits import Protocol
 
 
 def ratings() -> pl.DataFrame:
@@ -32,8 +35,22 @@ def train_items(sp: Split, user: int) -> set[str]:
     return set(sp.train.filter(pl.col("ml_user_id") == user)["tconst"].to_list())
 
 
-def frame(rows: list[tuple[int, str, float, float]]) -> pl.DataFrame:
+def frame(rows: Sequence[tuple[int, str, float, float]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["ml_user_id", "tconst", "rating", "timestamp"], orient="row")
+
+
+def latest(times: pl.Series) -> int:
+    """The latest timestamp of a non-empty column of ints."""
+    value = times.max()
+    assert isinstance(value, int)
+    return value
+
+
+def earliest(times: pl.Series) -> int:
+    """The earliest timestamp of a non-empty column of ints."""
+    value = times.min()
+    assert isinstance(value, int)
+    return value
 
 
 def pairs(df: pl.DataFrame) -> set[tuple[int, str]]:
@@ -103,8 +120,9 @@ def test_strict_rule_drops_the_tested_users_future() -> None:
 def test_users_with_too_few_positives_keep_everything() -> None:
     rows = [(1, f"p{i}", 5.0, i) for i in range(1, 6)] + [(1, "late", 2.0, 100)]
     rows += [(2, f"r{i}", 4.0, i) for i in range(1, 5)] + [(2, f"l{i}", 1.0, 50 + i) for i in range(3)]
-    for protocol in ("temporal", "loo", "random"):
-        sp = split(frame(rows), protocol)  # type: ignore[arg-type]
+    protocols: tuple[Protocol, ...] = ("temporal", "loo", "random")
+    for protocol in protocols:
+        sp = split(frame(rows), protocol)
         assert sp.users == [1]
         assert sp.train.filter(pl.col("ml_user_id") == 2).height == 7
         assert sp.train.height + sp.test.height + sp.dropped == len(rows)
@@ -121,7 +139,7 @@ def test_global_cut_with_an_explicit_time() -> None:
     assert sp.cutoff == 10 and sp.protocol == "global"
     assert held(sp) == {1: ["a7", "a8"], 2: ["b4", "b5"]}
     assert sp.train.height == sum(1 for r in rows if r[3] < 10)
-    assert sp.train["timestamp"].max() < 10  # nobody's rating at or after the cut
+    assert latest(sp.train["timestamp"]) < 10  # nobody's rating at or after the cut
     assert sp.dropped == 1 + 2 + 6  # user 1's dislike, user 3's two, user 4's six
     assert sp.train.height + sp.test.height + sp.dropped == len(rows)
     assert train_items(sp, 1) == {f"a{i}" for i in range(1, 7)} | {"meh"}
@@ -139,7 +157,8 @@ def test_global_cut_defaults_to_the_quantile_of_all_times() -> None:
     sp = split(many, "global", test_fraction=0.3)
     assert sp.cutoff == pytest.approx(float(np.quantile(times, 0.7)))
     test_times = sp.test.join(many, on=["ml_user_id", "tconst"])["timestamp"]
-    assert sp.train["timestamp"].max() < sp.cutoff <= test_times.min()
+    assert sp.cutoff is not None
+    assert latest(sp.train["timestamp"]) < sp.cutoff <= earliest(test_times)
 
 
 def test_validation_split_carves_the_same_protocol_from_training() -> None:
@@ -169,9 +188,10 @@ def test_validation_split_of_a_global_cut() -> None:
     # and loses the 3.0 at t=5; user 5 (5 positives) gets e5; user 2 has 3 positives in training
     assert held(val) == {1: ["a5", "a6"], 5: ["e5"]}
     assert val.dropped == 1
-    assert val.train["timestamp"].max() < 5
+    assert latest(val.train["timestamp"]) < 5
     default = validation_split(sp)
     assert default.cutoff == pytest.approx(float(np.quantile(sp.train["timestamp"].to_numpy(), 0.8)))
+    assert default.cutoff is not None and sp.cutoff is not None
     assert default.cutoff < sp.cutoff
     with pytest.raises(SplitError, match="before the test cutoff"):
         validation_split(sp, cutoff=10)
@@ -187,8 +207,8 @@ def check_strict(source: pl.DataFrame, sp: Split) -> None:
     test_times = sp.test.join(source, on=["ml_user_id", "tconst"])
     if sp.protocol == "global":
         assert sp.cutoff is not None
-        assert sp.train.is_empty() or sp.train["timestamp"].max() < sp.cutoff
-        assert test_times.is_empty() or test_times["timestamp"].min() >= sp.cutoff
+        assert sp.train.is_empty() or latest(sp.train["timestamp"]) < sp.cutoff
+        assert test_times.is_empty() or earliest(test_times["timestamp"]) >= sp.cutoff
         return
     if sp.protocol == "random":
         assert sp.dropped == 0
@@ -201,7 +221,7 @@ def check_strict(source: pl.DataFrame, sp: Split) -> None:
 
 
 @pytest.mark.parametrize("protocol", ["temporal", "loo", "random", "global"])
-def test_invariants_on_seeded_random_ratings(protocol: str) -> None:
+def test_invariants_on_seeded_random_ratings(protocol: Protocol) -> None:
     rng = np.random.default_rng(7)
     rows = []
     for user in range(1, 41):
@@ -211,7 +231,7 @@ def test_invariants_on_seeded_random_ratings(protocol: str) -> None:
         stars = rng.choice([1.0, 2.0, 3.0, 3.5, 4.0, 4.5, 5.0], n)
         rows += [(user, f"tt{i:03d}", float(s), int(t)) for i, s, t in zip(items, stars, times, strict=True)]
     source = frame(rows)
-    sp = split(source, protocol)  # type: ignore[arg-type]
+    sp = split(source, protocol)
     assert sp.users  # the data has testable users
     check_strict(source, sp)
     if protocol in ("temporal", "loo", "global"):
@@ -224,7 +244,7 @@ def test_invariants_on_seeded_random_ratings(protocol: str) -> None:
 
 def test_bad_input_is_refused() -> None:
     with pytest.raises(SplitError, match="protocol"):
-        split(ratings(), "kfold")  # type: ignore[arg-type]
+        split(ratings(), "kfold")  # type: ignore[arg-type]  # an unknown protocol on purpose: the check under test
     with pytest.raises(SplitError, match="columns"):
         split(ratings().drop("timestamp"))
     with pytest.raises(SplitError, match="global protocol only"):

@@ -27,7 +27,7 @@ SHOWN = ("coverage", "diversity", *TASTE)  # next to each other in every table
 
 @pytest.fixture(scope="module")
 def tiny() -> runner.EvaluationResult:
-    return run_evaluation(make_titles(), base.tiny_ratings(), EvaluationConfig(**base.SMALL), configs=base.CONFIGS)
+    return run_evaluation(make_titles(), base.tiny_ratings(), base.SMALL, configs=base.CONFIGS)
 
 
 def test_taste_figures_by_hand(tiny: runner.EvaluationResult) -> None:

@@ -27,6 +27,7 @@ from recsys.evaluation.runner import EvaluationConfig, evaluate_catalogue
 from recsys.models import Recommender, weights
 from recsys.store import Store
 from recsys.ui.lab_weights import candidates, preselected
+from tests.support.narrow import present
 
 pytestmark = [pytest.mark.slow, pytest.mark.mirror]
 
@@ -96,7 +97,9 @@ def test_every_write_path_is_audited_and_feed_and_cli_agree(
             likes = rng.sample(movies, rng.randint(1, 6))
             for t in likes:
                 store.rate(root.id, t, LIKE)
-            feed = recommend_for_user(store.get_user("root"), 10, catalog=catalog, store=store, recommender=rec)  # type: ignore[arg-type]
+            feed = recommend_for_user(
+                present(store.get_user("root")), 10, catalog=catalog, store=store, recommender=rec
+            )
             assert main(["recommend", *[a for t in likes for a in ("--like", t)], "-n", "10", "--json"]) == 0
             out = capsys.readouterr()
             assert "(live: set by root" in out.err

@@ -5,6 +5,7 @@ its sign test, the verdict and the exports."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -37,7 +38,7 @@ def exposures(rows: list[tuple[int, str, str, str, int]]) -> pl.DataFrame:
     )
 
 
-def actions(rows: list[tuple[float, int, str, str]]) -> pl.DataFrame:
+def actions(rows: Sequence[tuple[float, int, str, str]]) -> pl.DataFrame:
     return pl.DataFrame(
         [(u, t, a, T0 + timedelta(minutes=m)) for m, u, t, a in rows], schema=ACTION_SCHEMA, orient="row"
     )

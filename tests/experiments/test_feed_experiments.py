@@ -24,6 +24,7 @@ from recsys.experiments.exposure import log_for
 from recsys.models import weights
 from recsys.models.service import Recommender
 from recsys.store import Store, User
+from tests.support.narrow import as_store, present
 
 LIKES = ("tt0100001", "tt0100003", "tt0100008", "tt0100018", "tt0100020")
 A = {"content": 0.5, "als": 0.2, "taste": 0.2, "popularity": 0.1}
@@ -31,8 +32,11 @@ B = {"content": 0.0, "als": 0.0, "taste": 0.0, "popularity": 1.0}
 ARMS = [{"name": "blend", "weights": A}, {"name": "popular", "weights": B}]
 
 
+Setup = tuple[Store, Catalog, Recommender, list[User]]
+
+
 @pytest.fixture
-def setup(model_settings: Settings) -> Iterator[tuple[Store, Catalog, Recommender, list[User]]]:
+def setup(model_settings: Settings) -> Iterator[Setup]:
     store = Store.open(model_settings.store_url)
     store.create_user("root", "Root", "root@example.com", "h")  # admin
     ann = store.create_user("ann", "Ann", "ann@example.com", "h")
@@ -57,7 +61,7 @@ def feed(store: Store, catalog: Catalog, rec: Recommender, user: User, session: 
     )["movie"]
 
 
-def test_a_tester_in_no_experiment_sees_the_live_feed_exactly_and_it_is_logged(setup) -> None:  # type: ignore[no-untyped-def]
+def test_a_tester_in_no_experiment_sees_the_live_feed_exactly_and_it_is_logged(setup: Setup) -> None:
     store, catalog, rec, (tess, *_) = setup
     weights.apply(store, {"content": 0.7, "popularity": 0.3}, by="ann")
     before = feed(store, catalog, rec, tess, None)
@@ -72,7 +76,7 @@ def test_a_tester_in_no_experiment_sees_the_live_feed_exactly_and_it_is_logged(s
     assert set(shown["model_version"]) == {rec.version}
 
 
-def test_ab_tester_gets_the_arm_her_hash_picks_on_every_server(setup, model_settings: Settings) -> None:  # type: ignore[no-untyped-def]
+def test_ab_tester_gets_the_arm_her_hash_picks_on_every_server(setup: Setup, model_settings: Settings) -> None:
     store, catalog, rec, testers = setup
     exp = manage.create(store, by="ann", name="blend vs popular", section="movie", method="ab", arms=ARMS)
     manage.start(store, exp.id, by="ann")
@@ -103,7 +107,7 @@ def test_ab_tester_gets_the_arm_her_hash_picks_on_every_server(setup, model_sett
     assert set(tv["tv"]["setting"]) == {"live"}
 
 
-def test_interleaved_feed_credits_each_card_to_its_arm_and_is_stable_in_a_session(setup) -> None:  # type: ignore[no-untyped-def]
+def test_interleaved_feed_credits_each_card_to_its_arm_and_is_stable_in_a_session(setup: Setup) -> None:
     store, catalog, rec, (tess, *_) = setup
     exp = manage.create(store, by="ann", name="interleaved", section="movie", method="interleave", arms=ARMS)
     manage.start(store, exp.id, by="ann")
@@ -134,12 +138,12 @@ def test_interleaved_feed_credits_each_card_to_its_arm_and_is_stable_in_a_sessio
     log_for(store).flush()
     for t in popular_cards[:2]:
         store.rate(tess.id, t, LIKE)
-    result = analysis.analyse(store, records.get(store, exp.id))  # type: ignore[arg-type]
+    result = analysis.analyse(store, present(records.get(store, exp.id)))
     assert result.preference is not None and result.preference.wins == {"blend": 0, "popular": 1}
     assert not result.verdict.decided
 
 
-def test_a_demo_session_is_never_logged(setup) -> None:  # type: ignore[no-untyped-def]
+def test_a_demo_session_is_never_logged(setup: Setup) -> None:
     store, catalog, rec, (tess, *_) = setup
     exp = manage.create(store, by="ann", name="ab", section="movie", method="ab", arms=ARMS)
     manage.start(store, exp.id, by="ann")
@@ -148,15 +152,15 @@ def test_a_demo_session_is_never_logged(setup) -> None:  # type: ignore[no-untyp
     private.set_onboarding_step(persona.id, "done")
     for t in LIKES:
         private.rate(persona.id, t, LIKE)
-    demo = DemoStore(private, store, private.get_user("demo"))  # type: ignore[arg-type]
+    demo = DemoStore(private, store, present(private.get_user("demo")))
     shown = recommend_for_user(
         demo.current_user(),
         8,
         catalog=catalog,
-        store=demo,
+        store=as_store(demo),
         recommender=rec,
         kinds=("movie",),
-        session="demo-s",  # type: ignore[arg-type]
+        session="demo-s",
     )["movie"]
     assert shown.height == 8 and "setting" not in shown.columns
     log_for(store).flush()
@@ -164,7 +168,7 @@ def test_a_demo_session_is_never_logged(setup) -> None:  # type: ignore[no-untyp
     assert records.assignments(store, exp.id) == {}
 
 
-def test_analysts_see_the_live_feed_during_an_experiment(setup) -> None:  # type: ignore[no-untyped-def]
+def test_analysts_see_the_live_feed_during_an_experiment(setup: Setup) -> None:
     store, catalog, rec, _ = setup
     exp = manage.create(store, by="ann", name="ab", section="movie", method="ab", arms=ARMS)
     manage.start(store, exp.id, by="ann")
@@ -173,7 +177,7 @@ def test_analysts_see_the_live_feed_during_an_experiment(setup) -> None:  # type
     assert set(feed(store, catalog, rec, ann, "s")["setting"]) == {"live"}
 
 
-def test_experiment_rules_and_ship_the_winner(setup) -> None:  # type: ignore[no-untyped-def]
+def test_experiment_rules_and_ship_the_winner(setup: Setup) -> None:
     store, catalog, rec, (tess, *_) = setup
     with pytest.raises(
         ExperimentError,
@@ -212,10 +216,10 @@ def test_experiment_rules_and_ship_the_winner(setup) -> None:  # type: ignore[no
     assert change.experiment_id == first.id and change.new == weights.current(store)
     assert change.reason == f"Experiment #{first.id} first: shipped arm popular. clear winner"
     assert weights.history(store)[0].experiment_id == first.id
-    assert records.get(store, first.id).shipped_arm == "popular"  # type: ignore[union-attr]
+    assert present(records.get(store, first.id)).shipped_arm == "popular"
 
 
-def test_cli_list_show_stop(setup, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_cli_list_show_stop(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
     from recsys.__main__ import main
 
     store, catalog, rec, (tess, *_) = setup
@@ -238,13 +242,13 @@ def test_cli_list_show_stop(setup, capsys: pytest.CaptureFixture[str]) -> None: 
     assert main(["experiments", "stop", str(exp.id), "--as", "tess"]) == 1
     assert "only analysts and admins" in capsys.readouterr().err
     assert main(["experiments", "stop", str(exp.id), "--as", "ann"]) == 0
-    assert records.get(store, exp.id).status == "stopped"  # type: ignore[union-attr]
+    assert present(records.get(store, exp.id)).status == "stopped"
     assert main(["experiments", "create", "--name", "x", "--section", "movie", "--method", "ab",
                  "--arm", "A=content=1", "--arm", "B=content=1", "--as", "ann"]) == 1  # fmt: skip
     assert capsys.readouterr().err.startswith("error: Arms A and B have identical settings")
 
 
-def test_a_deleted_tester_leaves_no_exposure_and_does_not_block_the_log(setup) -> None:  # type: ignore[no-untyped-def]
+def test_a_deleted_tester_leaves_no_exposure_and_does_not_block_the_log(setup: Setup) -> None:
     store, catalog, rec, (tess, tom, _) = setup
     exp = manage.create(store, by="ann", name="ab", section="movie", method="ab", arms=ARMS)
     manage.start(store, exp.id, by="ann")

@@ -17,7 +17,7 @@ class Scripted(random.Random):
         super().__init__(0)
         self.orders = list(orders)
 
-    def shuffle(self, x: MutableSequence[Any], *args: Any, **kw: Any) -> None:  # type: ignore[override]
+    def shuffle(self, x: MutableSequence[Any], *args: Any, **kw: Any) -> None:
         x[:] = list(self.orders.pop(0))
 
 

@@ -51,7 +51,7 @@ def install_hooks() -> None:
             if stage == pause_at:
                 _pause(stage)
 
-        LineProgress.__call__ = call  # type: ignore[method-assign]
+        LineProgress.__call__ = call  # type: ignore[method-assign]  # the hook patches the class the CLI process uses
 
     rename_prefix = os.environ.get("CINEBLEND_TEST_PAUSE_RENAME")
     if rename_prefix:
@@ -62,7 +62,7 @@ def install_hooks() -> None:
                 _pause(f"rename {Path(src).name}")
             original_rename(src, dst, *args, **kwargs)
 
-        os.rename = rename  # type: ignore[assignment]
+        os.rename = rename
 
     pause_call = os.environ.get("CINEBLEND_TEST_PAUSE_CALL")
     if pause_call:

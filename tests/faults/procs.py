@@ -1,8 +1,8 @@
-"""Running the CLI as a subprocess in crash tests: environment, stderr watching, SIGKILL."""
+"""The hooked CLI in crash tests: stderr watching and SIGKILL (running it to the end, and its
+environment: :mod:`tests.support.cli`)."""
 
 from __future__ import annotations
 
-import os
 import queue
 import signal
 import subprocess
@@ -10,51 +10,11 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
 
-from tests.support.app_server import REPO
+from tests.support.cli import CLI_TIMEOUT_S, REPO
 
-#: Longest any one CLI run may take in these tests.
-CLI_TIMEOUT_S = 120.0
-
-
-def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    """The caller's environment without CineBlend settings, plus ``data_dir`` and ``extra``."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("CINEBLEND_", "STREAMLIT_")) and k not in ("DATABASE_URL", "TMDB_API_KEY")
-    }
-    env.update(
-        CINEBLEND_DATA_DIR=str(data_dir),
-        CINEBLEND_SECRETS_FILE=str(data_dir / "no-secrets.toml"),
-        OPENBLAS_NUM_THREADS="1",
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(extra)
-    return env
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def error_lines(self) -> list[str]:
-        return [line for line in self.stderr.splitlines() if line.startswith("error:")]
-
-
-def run_cli(args: list[str], env: Mapping[str, str], *, hooks: bool = False) -> Result:
-    """``python -m recsys <args>`` (or the hooked runner) to the end."""
-    module = "tests.faults.cli_hooks" if hooks else "recsys"
-    done = subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=REPO, env=dict(env), capture_output=True, text=True, timeout=CLI_TIMEOUT_S,
-        check=False,
-    )  # fmt: skip
-    return Result(done.returncode, done.stdout, done.stderr)
+#: The CLI with the fault hooks of tests/faults/cli_hooks.py (pauses, slow renames).
+HOOKS = "tests.faults.cli_hooks"
 
 
 def kill_when(args: list[str], env: Mapping[str, str], marker: str) -> list[str]:
@@ -62,7 +22,7 @@ def kill_when(args: list[str], env: Mapping[str, str], marker: str) -> list[str]
     contains ``marker``. Returns the stderr lines seen; AssertionError if the process ended
     (or ``CLI_TIMEOUT_S`` passed) before the marker."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.faults.cli_hooks", *args],
+        [sys.executable, "-m", HOOKS, *args],
         cwd=REPO, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip

@@ -34,8 +34,9 @@ import pytest
 
 from recsys.catalog.build import read_manifest
 from recsys.catalog.queries import Catalog
-from tests.faults.procs import cli_env, run_cli
+from tests.faults.procs import HOOKS
 from tests.fixtures.httpserver import FileServer, _Handler
+from tests.support.cli import cli_env, error_lines, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +84,7 @@ class FaultServer(FileServer):
 
     def __init__(self, root: Path) -> None:
         super().__init__(root)
-        self._server.RequestHandlerClass = _ResetHandler
+        self.set_handler(_ResetHandler)
 
 
 @pytest.fixture
@@ -142,13 +143,13 @@ def test_fetch_fails_in_one_line_and_keeps_earlier_data(
         env["CINEBLEND_TEST_READ_TIMEOUT"] = "1"
     server.set_mode(RATINGS_PATH, mode)
 
-    result = run_cli(["fetch", "--force"], env, hooks=needs_short_timeout)
+    result = run_cli("fetch", "--force", env=env, module=HOOKS if needs_short_timeout else "recsys")
 
     lines = result.stderr.splitlines()
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
-    assert len(result.error_lines()) == 1, result.stderr
-    assert lines[-1] == result.error_lines()[0], "the error is not the last line"
+    assert len(error_lines(result)) == 1, result.stderr
+    assert lines[-1] == error_lines(result)[0], "the error is not the last line"
     assert expected in lines[-1], lines[-1]
     print(f"\n{mode}: {lines[-1]}")
     assert server.gets(RATINGS_PATH), "the failing file was never requested"

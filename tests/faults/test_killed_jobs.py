@@ -33,7 +33,8 @@ from recsys.models.artifacts import latest_version
 from recsys.models.service import Recommender
 from recsys.store import Store
 from recsys.store import jobs as job_rows
-from tests.faults.procs import cli_env, kill_when, run_cli
+from tests.faults.procs import kill_when
+from tests.support.cli import cli_env, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -84,7 +85,7 @@ def test_killed_build_leaves_a_complete_catalogue(
     if in_place == ALL_TITLES:
         assert read_manifest(parquet) == before
 
-    rerun = run_cli(["build"], env)
+    rerun = run_cli("build", env=env)
     assert rerun.returncode == 0, rerun.stderr
     assert "Built catalogue" in rerun.stdout
     with Catalog(parquet) as catalog:
@@ -114,7 +115,7 @@ def test_killed_training_keeps_the_previous_model(data_dir: Path, hook: dict[str
     assert model.version == previous
     assert model.similar("tt0100001", 3), "the previous model does not answer"
 
-    rerun = run_cli(["train"], env)
+    rerun = run_cli("train", env=env)
     assert rerun.returncode == 0, rerun.stderr
     assert "Trained model" in rerun.stdout
     newest = latest_version(models)

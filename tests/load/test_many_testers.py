@@ -41,6 +41,7 @@ import pytest
 
 from recsys.store import Store
 from tests.support.app_server import REPO, AppServer
+from tests.support.narrow import present
 from tests.support.postgres import throwaway_database
 from tests.support.synthetic import GENRES
 from tests.support.testers import Account, WsTester, create_testers, percentile, run_async
@@ -119,14 +120,14 @@ def store_problems(store: Store, testers: list[WsTester]) -> tuple[list[str], li
         for row in store.history(user_id).to_dicts():
             changes.setdefault(row["tconst"], []).append(row["value"])
         for click in tester.acknowledged():
-            row = current.get(click.tconst)
-            if row is None or row["value"] != click.value:
-                problems.append(f"{name} {click.tconst}={click.value}: current row {row}")
+            found = current.get(click.tconst)
+            if found is None or found["value"] != click.value:
+                problems.append(f"{name} {click.tconst}={click.value}: current row {found}")
                 continue
             if changes.get(click.tconst) != [click.value]:
                 history = changes.get(click.tconst)
                 problems.append(f"{name} {click.tconst}={click.value}: history {history}")
-            latencies.append(row["created_at"].timestamp() - click.clicked)
+            latencies.append(found["created_at"].timestamp() - click.clicked)
         extra = set(current) - {c.tconst for c in tester.clicks}
         if extra:
             problems.append(f"{name}: stored but never clicked: {sorted(extra)}")
@@ -153,7 +154,7 @@ def test_many_testers_rate_at_once(store_url: str, synthetic_data: Path, tmp_pat
     with Store.open(store_url) as store:
         problems, latencies = store_problems(store, outcome.testers)
     acked = sum(len(t.acknowledged()) for t in outcome.testers)
-    ack_latencies = [c.acked - c.clicked for t in outcome.testers for c in t.acknowledged()]
+    ack_latencies = [present(c.acked) - c.clicked for t in outcome.testers for c in t.acknowledged()]
     rate = acked / outcome.rating_seconds if outcome.rating_seconds else 0.0
     ms = 1000.0
     print(

@@ -17,6 +17,7 @@ from recsys.models import (
     TrainingData,
 )
 from recsys.models.als import build_matrix, interaction_table
+from tests.support.narrow import present
 
 N_USERS, N_ITEMS = 20, 20
 CONFIG = ALSConfig(factors=8, iterations=15, regularization=0.1, random_state=11, num_threads=1)
@@ -164,8 +165,8 @@ def test_explain_matches_implicit_and_sums_to_the_score(als: ALSScorer) -> None:
     assert item(1) not in names  # a disliked title never explains anything
     np.testing.assert_allclose(contrib.sum(axis=1), als.score(profile, cands), rtol=1e-4, atol=1e-6)
     row = als.user_items(profile)
-    _, top, _ = als.model.explain(0, row, als.items.get(cands[0]), N=len(names))
-    expected = {str(als.items.ids[i]): s for i, s in top}
+    _, top, _ = als.model.explain(0, row, present(als.items).get(cands[0]), N=len(names))
+    expected = {str(present(als.items).ids[i]): s for i, s in top}
     got = dict(zip(names, contrib[0], strict=True))
     for t, s in expected.items():
         assert got[t] == pytest.approx(s, rel=1e-4, abs=1e-6)
@@ -174,7 +175,7 @@ def test_explain_matches_implicit_and_sums_to_the_score(als: ALSScorer) -> None:
 def test_fit_and_fit_interactions_give_the_same_model(als: ALSScorer) -> None:
     other = ALSScorer(CONFIG).fit_interactions(checkerboard())
     np.testing.assert_array_equal(other.item_factors, als.item_factors)
-    assert other.items.ids.tolist() == als.items.ids.tolist()
+    assert present(other.items).ids.tolist() == present(als.items).ids.tolist()
 
 
 def test_recommender_never_returns_disliked_or_rated_titles() -> None:
@@ -192,7 +193,7 @@ def test_recommender_never_returns_disliked_or_rated_titles() -> None:
 def test_sparse_row_is_sorted_csr(als: ALSScorer) -> None:
     row = als.user_items([(item(4), 1), (item(0), 2), ("tt9999999", 1)])
     assert isinstance(row, sp.csr_matrix) and row.has_sorted_indices
-    assert row.indices.tolist() == [als.items.get(item(0)), als.items.get(item(4))]
+    assert row.indices.tolist() == [present(als.items).get(item(0)), present(als.items).get(item(4))]
     assert row.data.tolist() == [2.0, 1.0]
 
 
@@ -211,7 +212,9 @@ def test_prepared_query_splits_the_score_over_the_liked_titles(als: ALSScorer) -
     names, contrib = query.contributions(block, positions)
     assert names == sorted(liked(2)) and item(1) not in names
     np.testing.assert_allclose(contrib.sum(axis=1), scores[positions], rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(query.contributions_of(als.item_factors[[als.items.get(item(3))]]), contrib[[1]])
+    np.testing.assert_allclose(
+        query.contributions_of(als.item_factors[[present(als.items).get(item(3))]]), contrib[[1]]
+    )
     # the held-out item of the user's own parity is explained more than an item of the other parity
     assert contrib[0].sum() > contrib[1].sum()
     # an unknown candidate contributes nothing

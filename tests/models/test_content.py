@@ -12,6 +12,7 @@ import pytest
 from recsys.errors import ModelError
 from recsys.models.base import Profile, TrainingData
 from recsys.models.content import TfidfConfig, TfidfScorer, title_tokens
+from tests.support.narrow import present
 
 #: No prior, no recency, no sharpening unless a test asks for it.
 PLAIN = TfidfConfig(min_df=1, prior_weight=0.0, recency=1.0, power=1.0)
@@ -147,7 +148,7 @@ def test_dislikes_only_scores_the_disliked_neighbours_lowest(scorer: TfidfScorer
 
 def test_contributions_name_only_liked_titles(scorer: TfidfScorer) -> None:
     profile = Profile.of([("tt01", 1), ("tt07", -1), ("tt02", 2), ("tt99", 1)])
-    query = scorer.prepare(profile)
+    query = present(scorer.prepare(profile))
     block = scorer.candidates(["tt03", "tt06", "tt99"])
     liked, contrib = query.contributions(block, np.array([0, 1, 2]))
     assert liked == ["tt01", "tt02"]
@@ -155,7 +156,7 @@ def test_contributions_name_only_liked_titles(scorer: TfidfScorer) -> None:
     assert np.isnan(contrib[2]).all()
     assert contrib[1, 0] > 0  # Ann's comedy shares a director with a liked title
     # without a prior and dislikes, the contributions add up to the score
-    liked_only = scorer.prepare(Profile.of([("tt01", 1), ("tt02", 2)]))
+    liked_only = present(scorer.prepare(Profile.of([("tt01", 1), ("tt02", 2)])))
     _, parts = liked_only.contributions(block, np.array([0, 1]))
     np.testing.assert_allclose(parts.sum(axis=1), liked_only.scores(block)[:2], rtol=1e-5)
     names, explained = scorer.explain(profile, ["tt03", "tt99"])
@@ -166,14 +167,14 @@ def test_contributions_name_only_liked_titles(scorer: TfidfScorer) -> None:
 def test_fast_path_matches_the_direct_formula() -> None:
     config = TfidfConfig(min_df=1, recency=0.8, power=3.0, prior_weight=0.2)
     scorer = fit(config)
-    x = scorer.matrix.toarray().astype(np.float64)
+    x = present(scorer.matrix).toarray().astype(np.float64)
     profile = [("tt01", 2), ("tt06", 1), ("tt08", -1), ("tt10", 1)]
-    rows = [scorer.items.get(t) for t, _ in profile]
+    rows = [present(scorer.items).get(t) for t, _ in profile]
     v = np.array([w for _, w in profile], dtype=float)
     w = v * 0.8 ** np.arange(len(v) - 1, -1, -1)
     sims = np.maximum(x @ x[rows].T, 0) ** 3
-    expected = sims @ w / np.abs(w).sum() + 0.2 * scorer.prior
-    np.testing.assert_allclose(scorer.score(profile, list(scorer.items.ids)), expected, rtol=1e-5, atol=1e-6)
+    expected = sims @ w / np.abs(w).sum() + 0.2 * present(scorer.prior)
+    np.testing.assert_allclose(scorer.score(profile, list(present(scorer.items).ids)), expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, rtol=1e-5)
 
 
@@ -196,10 +197,10 @@ def test_fields_are_normalised_on_their_own() -> None:
         cast_weight=0,
     )
     scorer = fit(only_genres)
-    x = scorer.matrix.toarray()
+    x = present(scorer.matrix).toarray()
     # tt01 has genres and a director: both fields weigh the same
-    assert x[scorer.items.get("tt01")].max() == pytest.approx(
-        x[scorer.items.get("tt01")][[i for i, f in enumerate(scorer.features) if f.startswith("dir:")]].max()
+    assert x[present(scorer.items).get("tt01")].max() == pytest.approx(
+        x[present(scorer.items).get("tt01")][[i for i, f in enumerate(scorer.features) if f.startswith("dir:")]].max()
     )
 
 

@@ -10,8 +10,9 @@ the same scores as for anyone), the same scores after save / load, no mutation b
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import polars as pl
@@ -27,7 +28,9 @@ from recsys.models import (
     WeightedHybrid,
     registry,
 )
+from recsys.models.base import ProfileLike, Scorer
 from tests.models.conftest import CLUSTERS, make_ratings, make_titles
+from tests.support.narrow import present
 
 UNKNOWN = "tt9999999"
 PROFILE = [("tt0000001", 1), ("tt0000002", 2), ("tt0000101", 1), ("tt0000005", -1)]
@@ -41,8 +44,8 @@ def _data() -> TrainingData:
     return TrainingData(titles=make_titles(), ratings=make_ratings())
 
 
-def _scorer(name: str) -> Callable[[], object]:
-    def build() -> object:
+def _scorer(name: str) -> Callable[[], Scorer]:
+    def build() -> Scorer:
         return registry.SCORERS[name].build(CONFIGS.get(name)).fit(_data())
 
     return build
@@ -52,7 +55,17 @@ def _hybrid() -> WeightedHybrid:
     return WeightedHybrid.from_configs(CONFIGS).fit(_data())
 
 
-def _load(name: str) -> Callable[[Path], object]:
+class Ranker(Protocol):
+    """What the contract asks of every scorer and of the hybrid (which has no ``prepare``)."""
+
+    def score(self, profile: ProfileLike, candidates: Sequence[str]) -> np.ndarray: ...
+
+    def candidate_scorer(self, candidates: Sequence[str]) -> Callable[[ProfileLike], np.ndarray]: ...
+
+    def save(self, directory: Path) -> None: ...
+
+
+def _load(name: str) -> Callable[[Path], Ranker]:
     return WeightedHybrid.load if name == "hybrid" else registry.SCORERS[name].load
 
 
@@ -60,13 +73,13 @@ NAMES = [*registry.SCORERS, "hybrid"]
 
 
 @pytest.fixture(scope="module", params=NAMES)
-def named(request: pytest.FixtureRequest) -> tuple[str, object]:
+def named(request: pytest.FixtureRequest) -> tuple[str, Ranker]:
     name = request.param
     return name, (_hybrid() if name == "hybrid" else _scorer(name)())
 
 
 @pytest.fixture(scope="module", params=list(registry.SCORERS))
-def single(request: pytest.FixtureRequest) -> tuple[str, object]:
+def single(request: pytest.FixtureRequest) -> tuple[str, Scorer]:
     """Each registered scorer alone (the parts of the contract the hybrid does not have)."""
     return request.param, _scorer(request.param)()
 
@@ -81,7 +94,7 @@ def test_every_registered_scorer_is_covered() -> None:
     assert set(NAMES) >= {"content", "als", "taste", "popularity", "hybrid"}
 
 
-def test_scores_follow_candidate_order(named: tuple[str, object]) -> None:
+def test_scores_follow_candidate_order(named: tuple[str, Ranker]) -> None:
     _, scorer = named
     cands = known_candidates()
     forward = scorer.score(PROFILE, cands)
@@ -90,7 +103,7 @@ def test_scores_follow_candidate_order(named: tuple[str, object]) -> None:
     assert forward.shape == (len(cands),) and forward.dtype == np.float64
 
 
-def test_finite_for_known_nan_for_unknown(named: tuple[str, object]) -> None:
+def test_finite_for_known_nan_for_unknown(named: tuple[str, Ranker]) -> None:
     _, scorer = named
     cands = known_candidates()
     scores = scorer.score(PROFILE, [UNKNOWN, *cands, "not-a-title"])
@@ -98,7 +111,7 @@ def test_finite_for_known_nan_for_unknown(named: tuple[str, object]) -> None:
     assert np.isfinite(scores[1:-1]).all()
 
 
-def test_profile_forms_are_equivalent(named: tuple[str, object]) -> None:
+def test_profile_forms_are_equivalent(named: tuple[str, Ranker]) -> None:
     _, scorer = named
     cands = known_candidates()
     frame = pl.DataFrame({"tconst": [t for t, _ in PROFILE], "value": [v for _, v in PROFILE]})
@@ -106,7 +119,7 @@ def test_profile_forms_are_equivalent(named: tuple[str, object]) -> None:
     np.testing.assert_allclose(scorer.score(Profile.of(PROFILE), cands), scorer.score(PROFILE, cands))
 
 
-def test_candidate_scorer_equals_score(named: tuple[str, object]) -> None:
+def test_candidate_scorer_equals_score(named: tuple[str, Ranker]) -> None:
     _, scorer = named
     cands = [*known_candidates(), UNKNOWN]
     fn = scorer.candidate_scorer(cands)
@@ -114,7 +127,7 @@ def test_candidate_scorer_equals_score(named: tuple[str, object]) -> None:
         np.testing.assert_allclose(fn(profile), scorer.score(profile, cands), rtol=1e-12)
 
 
-def test_same_scores_after_save_and_load(named: tuple[str, object], tmp_path: Path) -> None:
+def test_same_scores_after_save_and_load(named: tuple[str, Ranker], tmp_path: Path) -> None:
     name, scorer = named
     cands = [*known_candidates(), UNKNOWN]
     scorer.save(tmp_path / "s")
@@ -123,7 +136,7 @@ def test_same_scores_after_save_and_load(named: tuple[str, object], tmp_path: Pa
         np.testing.assert_array_equal(loaded.score(profile, cands), scorer.score(profile, cands))
 
 
-def test_scoring_other_profiles_does_not_change_the_model(named: tuple[str, object]) -> None:
+def test_scoring_other_profiles_does_not_change_the_model(named: tuple[str, Ranker]) -> None:
     _, scorer = named
     cands = known_candidates()
     first = scorer.score(PROFILE, cands)
@@ -133,7 +146,7 @@ def test_scoring_other_profiles_does_not_change_the_model(named: tuple[str, obje
     np.testing.assert_array_equal(scorer.score(PROFILE, cands), first)
 
 
-def test_prepare_never_mutates_the_scorer(single: tuple[str, object]) -> None:
+def test_prepare_never_mutates_the_scorer(single: tuple[str, Scorer]) -> None:
     """A prepared query keeps its scores while other users are prepared and scored, and the
     scorer gives the same scores afterwards (one instance serves every session)."""
     _, scorer = single
@@ -148,24 +161,24 @@ def test_prepare_never_mutates_the_scorer(single: tuple[str, object]) -> None:
             other.scores(block)
             other.contributions(block, np.arange(len(block)))
     np.testing.assert_array_equal(query.scores(block), before)
-    np.testing.assert_array_equal(scorer.prepare(Profile.of(PROFILE)).scores(block), before)
+    np.testing.assert_array_equal(present(scorer.prepare(Profile.of(PROFILE))).scores(block), before)
     np.testing.assert_array_equal(scorer.score(PROFILE, cands), before)
 
 
-def test_load_of_missing_folder_says_how_to_fix(named: tuple[str, object], tmp_path: Path) -> None:
+def test_load_of_missing_folder_says_how_to_fix(named: tuple[str, Ranker], tmp_path: Path) -> None:
     name, _ = named
     with pytest.raises(ModelError, match="python -m recsys train"):
         _load(name)(tmp_path / "nothing-here")
 
 
-def _profile_independent(scorer: object, cands: list[str], scores: np.ndarray) -> bool:
+def _profile_independent(scorer: Ranker, cands: list[str], scores: np.ndarray) -> bool:
     return np.array_equal(scores, scorer.score(PROFILE, cands), equal_nan=True) and np.array_equal(
         scores, scorer.score(OTHER, cands), equal_nan=True
     )
 
 
 @pytest.mark.parametrize("profile", [[], [(UNKNOWN, 1)]], ids=["empty", "unknown-only"])
-def test_no_signal_means_no_query_or_a_profile_independent_score(single: tuple[str, object], profile: list) -> None:
+def test_no_signal_means_no_query_or_a_profile_independent_score(single: tuple[str, Scorer], profile: list) -> None:
     """The contract: ``prepare`` returns None without signal (then every score is NaN); a scorer
     that ignores the profile (popularity) always answers and gives everyone the same scores."""
     _, scorer = single
@@ -185,7 +198,7 @@ def test_personal_scorers_have_no_signal_for_an_empty_profile(name: str) -> None
     assert np.isnan(scorer.score([], known_candidates())).all()
 
 
-def test_dislikes_only_never_promote_the_disliked_cluster(single: tuple[str, object]) -> None:
+def test_dislikes_only_never_promote_the_disliked_cluster(single: tuple[str, Scorer]) -> None:
     """Disliking three crime titles: no scorer may treat that as liking crime. Either it has no
     signal (NaN), ignores the profile, or ranks the remaining crime titles below the rest."""
     _, scorer = single
@@ -219,11 +232,11 @@ def test_empty_profile_hybrid_is_the_popularity_order() -> None:
     assert list(np.argsort(-scores, kind="stable")) == list(np.argsort(-pop, kind="stable"))
 
 
-def test_contributions_name_only_liked_titles(single: tuple[str, object]) -> None:
+def test_contributions_name_only_liked_titles(single: tuple[str, Scorer]) -> None:
     _, scorer = single
     cands = [*known_candidates(), UNKNOWN]
     block = scorer.candidates(cands)
-    query = scorer.prepare(Profile.of(PROFILE))
+    query = present(scorer.prepare(Profile.of(PROFILE)))
     positions = np.arange(len(block))
     names, contrib = query.contributions(block, positions)
     liked = {t for t, v in PROFILE if v > 0}

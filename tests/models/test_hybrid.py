@@ -11,6 +11,7 @@ import pytest
 
 from recsys.errors import ModelError
 from recsys.models import Recommender, blend, normalise, registry
+from recsys.models.base import Scorer
 from recsys.models.hybrid import HybridConfig, top_n
 from tests.support.weights import full
 
@@ -58,7 +59,7 @@ def test_bad_weights_are_refused() -> None:
         blend({"content": np.zeros(2)}, {"content": 0.0})
     for bad in [{"content": 0, "als": 0}, {"content": -1, "als": 1}, {"content": float("nan")}, (1, 1)]:
         with pytest.raises(ModelError):
-            HybridConfig(weights=bad)
+            HybridConfig(weights=bad)  # type: ignore[arg-type]  # malformed weights on purpose: the check under test
     with pytest.raises(ModelError, match="Unknown scorer 'nope'"):
         HybridConfig(weights={"nope": 1.0})
     assert HybridConfig(weights={"content": 1.0}).weights == {n: float(n == "content") for n in registry.names()}
@@ -69,7 +70,7 @@ def test_top_n_breaks_ties_by_position_and_skips_nan() -> None:
     assert top_n(np.array([np.nan]), 2).tolist() == []
 
 
-def _section_ranking(rec: Recommender, scorer: object, kind: str, profile: list) -> list[str]:
+def _section_ranking(rec: Recommender, scorer: Scorer, kind: str, profile: list) -> list[str]:
     """The scorer's own order of the section's unrated titles (NaN dropped)."""
     rated = {t for t, _ in profile}
     cands = [t for t in rec.titles.filter(pl.col("kind") == kind)["tconst"].to_list() if t not in rated]
@@ -221,7 +222,8 @@ def test_top_n_on_a_large_array_is_exact() -> None:
     scores = rng.normal(size=500_000)
     scores[rng.choice(500_000, 1000, replace=False)] = np.nan
     scores[[7, 70, 700]] = 10.0  # ties at the top resolve by position
-    expected = sorted(np.flatnonzero(np.isfinite(scores)), key=lambda i: (-scores[i], i))[:20]
+    finite = np.flatnonzero(np.isfinite(scores))
+    expected = finite[np.lexsort((finite, -scores[finite]))][:20].tolist()  # by score, then position
     assert top_n(scores, 20).tolist() == expected
     few = np.full(300_000, np.nan)
     few[[5, 9]] = [1.0, 2.0]

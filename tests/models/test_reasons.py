@@ -96,10 +96,10 @@ def reasons(
     info = TitleInfo.of(frame["tconst"].to_list(), [g or [] for g in column["genres"]], column["language"])
     prepared = SimpleNamespace(titles=info, names=NAMES)  # what Recommender.prepare() holds
     return reasons_for(
-        prepared,  # type: ignore[arg-type]
-        sec,  # type: ignore[arg-type]
+        prepared,  # type: ignore[arg-type]  # a stand-in holding only what reasons_for reads
+        sec,  # type: ignore[arg-type]  # a stand-in holding only what reasons_for reads
         Profile.of(profile, genres=favourites),
-        queries,  # type: ignore[arg-type]
+        queries,  # type: ignore[arg-type]  # stand-in queries with only the methods reasons_for calls
         np.arange(n),
         weights,
         {"content": 1.0, "taste": 1.0},
@@ -163,17 +163,17 @@ def test_popular_reason_when_nothing_personal_explains_the_card() -> None:
 
 def test_pick_directly() -> None:
     names = ["ttA", "ttB", "ttC"]
-    row = np.array([1.0, 0.9, 0.8])
+    row = [1.0, 0.9, 0.8]
     # Alpha and Beta used twice before: the comparable Gamma now leads the discounted order
     used = Counter({"ttA": 2, "ttB": 2})
     assert _pick(row, [0, 1, 2], 1.0, names, used, (), 2) == ["ttC", "ttA"]
     # a title below COMPARABLE never overtakes a comparable one, however often they were used
-    row = np.array([1.0, 0.5, 0.0])
+    row = [1.0, 0.5, 0.0]
     assert _pick(row, [0, 1], 1.0, names, Counter({"ttA": 10}), (), 1) == ["ttA"]
-    row = np.array([1.0, 0.5, 0.4])
+    row = [1.0, 0.5, 0.4]
     assert _pick(row, [0, 1, 2], 1.0, names, Counter({"ttA": 8}), (), 2) == ["ttA", "ttB"]
     # the same pair as the previous card is broken with a comparable spare
-    row = np.array([1.0, 0.9, 0.75])
+    row = [1.0, 0.9, 0.75]
     assert _pick(row, [0, 1, 2], 1.0, names, Counter(), ("ttA", "ttB"), 2) == ["ttA", "ttC"]
 
 

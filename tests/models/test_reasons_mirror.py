@@ -15,9 +15,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from recsys.models import Recommender
+from recsys.models import ALSScorer, Recommender, TfidfScorer
 from recsys.models.audience import maturity_clash
 from recsys.models.reasons import ALS_NAMED, CONTENT_NAMED
+from tests.support.narrow import present
 
 pytestmark = [pytest.mark.slow, pytest.mark.mirror]
 
@@ -31,11 +32,13 @@ def rec(mirror_data: Path) -> Recommender:
 
 def _similarity(rec: Recommender, a: str, b: str) -> tuple[float, float]:
     content = rec.hybrid.scorers["content"]
-    m = content.matrix
-    ra, rb = content.items.get(a), content.items.get(b)
+    assert isinstance(content, TfidfScorer)
+    m = present(content.matrix)
+    ra, rb = present(content.items).get(a), present(content.items).get(b)
     cos = float((m[ra] @ m[rb].T).toarray()[0, 0]) if ra >= 0 and rb >= 0 else 0.0
     als = rec.hybrid.scorers["als"]
-    ia, ib = als.items.get(a), als.items.get(b)
+    assert isinstance(als, ALSScorer)
+    ia, ib = present(als.items).get(a), present(als.items).get(b)
     if ia < 0 or ib < 0:
         return cos, 0.0
     fa, fb = als.item_factors[ia], als.item_factors[ib]

@@ -34,6 +34,7 @@ from recsys.models.base import (
 from recsys.models.registry import ScorerSpec, check_weights, parse_weights
 from recsys.models.rerank.registry import no_stages
 from tests.models.conftest import make_ratings, make_titles, small_scorer_configs
+from tests.support.narrow import present
 
 TOY = "recency"
 
@@ -289,5 +290,5 @@ def test_every_scorer_declares_what_tune_and_the_reasons_read() -> None:
     rest = [n for n, s in registry.SCORERS.items() if s.weight_grid is None]
     assert len(rest) == 1
     for name in registry.with_capability("named_at"):
-        assert 0.0 < registry.SCORERS[name].named_at <= 1.0  # type: ignore[operator]
+        assert 0.0 < present(registry.SCORERS[name].named_at) <= 1.0
     assert all(registry.SCORERS[n].heir in (None, *registry.names()) for n in registry.names())

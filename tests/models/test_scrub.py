@@ -4,9 +4,9 @@ still verifies and loads afterwards (the manifest is rewritten with the new chec
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
-import pytest
 
 from recsys.app import users
 from recsys.app.pipeline import train_model
@@ -18,10 +18,8 @@ from recsys.store import Store, accounts
 
 PASSWORD = "Secret#123"
 
-pytestmark = pytest.mark.usefixtures("fast_bcrypt")
 
-
-def als_users(version) -> list[str]:  # type: ignore[no-untyped-def]
+def als_users(version: Path) -> list[str]:
     return json.loads((version / "hybrid" / "als" / "users.json").read_text())
 
 

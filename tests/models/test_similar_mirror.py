@@ -20,6 +20,7 @@ from recsys.evaluation.similarcheck import TEN, similar_checks
 from recsys.models import Recommender
 from recsys.models.als import ALSScorer
 from recsys.models.content import TfidfScorer
+from tests.support.narrow import present
 
 pytestmark = [pytest.mark.slow, pytest.mark.mirror]
 
@@ -39,8 +40,8 @@ def _linked(rec: Recommender, a: str, b: str) -> bool:
     crew = {j for j, f in enumerate(content.features) if f.startswith(("dir:", "wri:"))}
 
     def has_crew(t: str) -> bool:
-        row = content.items.get(t)
-        return row >= 0 and bool(crew.intersection(content.matrix[row].indices.tolist()))
+        row = present(content.items).get(t)
+        return row >= 0 and bool(crew.intersection(present(content.matrix)[row].indices.tolist()))
 
     return has_crew(a) and has_crew(b)
 

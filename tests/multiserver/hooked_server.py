@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from recsys.progress import Progress
 
@@ -24,14 +25,14 @@ def install_hooks() -> None:
 
     original = pipeline.train_model
 
-    def gated(settings: Settings, progress: Progress | None = None) -> object:
+    def gated(settings: Settings, progress: Progress | None = None) -> Path:
         if progress is not None:
             progress("held by the test", 0, 1)
         with open(gate, encoding="utf-8") as fh:  # blocks until the test opens it for writing
             fh.read()
         return original(settings, progress)
 
-    pipeline.train_model = gated  # type: ignore[assignment]
+    pipeline.train_model = gated
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -99,8 +100,8 @@ def test_ab_assignment_is_sticky_across_two_servers_and_sessions(
         model = Recommender.load_latest(shared / "models")
         with Store.open(database) as store, Catalog(shared / "parquet") as catalog:
             for account in testers:
-                on_a = run_async(lambda account=account: feed_on(a.url, account))  # type: ignore[misc]
-                on_b = run_async(lambda account=account: feed_on(b.url, account))  # type: ignore[misc]
+                on_a = run_async(partial(feed_on, a.url, account))
+                on_b = run_async(partial(feed_on, b.url, account))
                 user = store.get_user(account.username)
                 assert user is not None
                 wanted = recommend_profile(

@@ -154,7 +154,7 @@ def test_two_servers_share_one_store_one_model_folder_and_never_collide(
                 on_a = await signed_in(a.url, admin)
                 await on_a.session.open_page(DATA_PAGE)
                 run = await button(on_a.session, "data-train")
-                assert not run.errors(), run.errors()  # type: ignore[attr-defined]
+                assert not run.errors(), run.errors()
                 await on_a.session.close()
 
             run_async(start_on_a)
@@ -163,14 +163,15 @@ def test_two_servers_share_one_store_one_model_folder_and_never_collide(
                 lambda: (j := job_rows.latest(store, jobs.TRAIN)) is not None and j.state == "running",
             )
             running = job_rows.latest(store, jobs.TRAIN)
-            assert running is not None and f":{a.process.pid}:" in running.server  # type: ignore[union-attr]
+            assert running is not None and running.server is not None and a.process is not None
+            assert f":{a.process.pid}:" in running.server
 
             async def try_on_b() -> tuple[list[str], list[str], list[str]]:
                 on_b = await signed_in(b.url, admin)
                 page = await on_b.session.open_page(DATA_PAGE)
                 bars = [i.proto.text for i in page.elements("progress")]
                 refused = await button(on_b.session, "data-train")
-                warnings = [unescape_markdown(i.proto.body) for i in refused.elements("alert")]  # type: ignore[attr-defined]
+                warnings = [unescape_markdown(i.proto.body) for i in refused.elements("alert")]
                 await on_b.session.close()
                 return bars, page.texts(), warnings
 

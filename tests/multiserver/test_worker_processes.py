@@ -23,6 +23,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ from recsys.store import Store
 from recsys.store import jobs as job_rows
 from tests.support.app_server import REPO, AppServer
 from tests.support.multiserver import button, open_gate, signed_in, unblock, wait_for
+from tests.support.narrow import present
 from tests.support.postgres import throwaway_database
 from tests.support.testers import Account, create_testers, run_async
 
@@ -131,7 +133,7 @@ async def request_retrain(url: str, admin: Account) -> list[str]:
     await tester.session.open_page(DATA_PAGE)
     run = await button(tester.session, "data-train")
     await tester.session.close()
-    return run.errors()  # type: ignore[attr-defined]
+    return run.errors()
 
 
 async def data_page(url: str, admin: Account) -> tuple[list[str], list[str]]:
@@ -192,7 +194,7 @@ def test_jobs_requested_on_either_server_run_on_the_worker_and_survive_a_web_res
             assert worker.pid not in (a.process.pid, b.process.pid)
             label = jobs.server_label(job.server)
             for server in (a, b):
-                bars, texts = run_async(lambda s=server: data_page(s.url, admin))
+                bars, texts = run_async(partial(data_page, server.url, admin))
                 assert shows_the_job(bars, texts, label), (server.url, bars, texts)
 
             # A dies and comes back while the job runs: the job goes on
@@ -203,7 +205,7 @@ def test_jobs_requested_on_either_server_run_on_the_worker_and_survive_a_web_res
             bars, texts = run_async(lambda: data_page(a.url, admin))
             assert shows_the_job(bars, texts, label), (bars, texts)
             open_gate(gate)
-            wait_for("the training to end", lambda: not job_rows.get(store, job.id).active, timeout=180)  # type: ignore[union-attr]
+            wait_for("the training to end", lambda: not present(job_rows.get(store, job.id)).active, timeout=180)
             done = job_rows.get(store, job.id)
             assert done is not None and (done.state, done.error) == ("done", None), done
             assert pid_of(done.server) == worker.pid
@@ -216,8 +218,8 @@ def test_jobs_requested_on_either_server_run_on_the_worker_and_survive_a_web_res
             on_b = held(store)
             assert on_b is not None and pid_of(on_b.server) == worker.pid
             open_gate(gate)
-            wait_for("B's training to end", lambda: not job_rows.get(store, on_b.id).active, timeout=180)  # type: ignore[union-attr]
-            assert job_rows.get(store, on_b.id).state == "done"  # type: ignore[union-attr]
+            wait_for("B's training to end", lambda: not present(job_rows.get(store, on_b.id)).active, timeout=180)
+            assert present(job_rows.get(store, on_b.id)).state == "done"
             assert latest_version(deployment.models_dir) not in (first_model, second_model)
             # neither server started a worker of its own
             assert [pid_of(h) for h in fresh_holders(store, "worker:", jobs.WORKER_STALE_S)] == [worker.pid]

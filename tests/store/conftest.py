@@ -28,11 +28,6 @@ from tests.support.postgres import (
 BACKENDS = ["sqlite", "postgresql"]
 
 
-@pytest.fixture(autouse=True)
-def _cheap_hashes(fast_bcrypt: None) -> None:
-    """Every test of this folder hashes at bcrypt cost 4 (``tests/conftest.py``'s fast_bcrypt)."""
-
-
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'data' / 'app.db'}"

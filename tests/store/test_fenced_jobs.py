@@ -30,6 +30,7 @@ from recsys.progress import OverallProgress, Phase
 from recsys.store import Store
 from recsys.store import jobs as rows
 from recsys.store.engine import parse_url
+from tests.support.narrow import present
 
 KIND = "fake_train"
 
@@ -243,7 +244,7 @@ def test_jobs_requested_on_either_server_run_on_the_worker_and_survive_a_web_res
     with pytest.raises(jobs.JobRefused, match="is queued on web"):
         web_b.submit(KIND, "bob")  # one queued, seen from the other server
     jobs.JobRunner(settings, store, server="web:303:cccccc", mode="worker")  # A restarted
-    assert rows.get(store, job_a.id).state == "queued"  # type: ignore[union-attr]
+    assert present(rows.get(store, job_a.id)).state == "queued"
 
     worker = jobs.JobRunner(settings, store, server="worker:404:dddddd", mode="worker")
     started, release = trainer.gate("worker:404:dddddd")

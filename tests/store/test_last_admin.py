@@ -17,6 +17,16 @@ from recsys.store import Store, register
 TRIALS = 10
 
 
+def revoke(username: str) -> Callable[[Store], object]:
+    """Take ``username``'s admin role away (as ``users revoke`` does)."""
+    return lambda store: users.revoke(store, username, ADMIN)
+
+
+def remove(username: str, models: Path) -> Callable[[Store], object]:
+    """Delete ``username``'s account (as ``users remove`` does)."""
+    return lambda store: users.remove(store, username, models)
+
+
 def _at_once(store_url: str, actions: list[Callable[[Store], object]]) -> list[object]:
     """Run each action on its own store (as two app servers would), released by one barrier;
     the outcomes (a result or the exception) in order."""
@@ -56,17 +66,9 @@ def test_two_admins_acting_on_each_other_at_once_leave_one_admin(store_url: str,
             users.grant(store, a, ADMIN)
             users.grant(store, b, ADMIN)
         if action == "demote":
-            outcomes = _at_once(
-                store_url, [lambda s, x=b: users.revoke(s, x, ADMIN), lambda s, x=a: users.revoke(s, x, ADMIN)]
-            )
+            outcomes = _at_once(store_url, [revoke(b), revoke(a)])
         else:
-            outcomes = _at_once(
-                store_url,
-                [
-                    lambda s, x=b: users.remove(s, x, tmp_path / "models"),
-                    lambda s, x=a: users.remove(s, x, tmp_path / "models"),
-                ],
-            )
+            outcomes = _at_once(store_url, [remove(b, tmp_path / "models"), remove(a, tmp_path / "models")])
         refused = [o for o in outcomes if isinstance(o, users.AccountError)]
         assert len(refused) == 1, (trial, outcomes)
         assert "is the only admin and cannot be" in str(refused[0])

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from recsys.access.throttle import ACCOUNT, CLIENT, REGISTER, Throttle
 from recsys.store import Store, register
+from tests.support.narrow import present
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -30,7 +31,7 @@ def test_throttle_counts_block_and_reset_across_store_connections(store_url: str
         assert refusal.message == "Too many failed sign-ins for this account. Try again in 15 s (at 12:00:15 UTC)."
         now[0] += timedelta(seconds=15)
         assert second.sign_in("alice", "Wrong#pass1", "10.0.0.1") is None  # 5th: blocked 30 s
-        assert first.login_refusal("alice", "10.0.0.1").seconds == 30  # type: ignore[union-attr]
+        assert present(first.login_refusal("alice", "10.0.0.1")).seconds == 30
         now[0] += timedelta(seconds=30)
         user = first.sign_in("alice", "Secret#123", "10.0.0.1")
         assert getattr(user, "username", None) == "alice"
@@ -41,13 +42,13 @@ def test_throttle_counts_block_and_reset_across_store_connections(store_url: str
             second.sign_in(f"u{i}", "Wrong#pass1", "10.0.0.9")
         assert second.login_refusal("anyone", "10.0.0.9") is None  # 10 free failures
         second.sign_in("u10", "Wrong#pass1", "10.0.0.9")
-        assert "from your address" in second.login_refusal("anyone", "10.0.0.9").reason  # type: ignore[union-attr]
+        assert "from your address" in present(second.login_refusal("anyone", "10.0.0.9")).reason
 
 
 def test_password_change_raises_the_session_version(store: Store) -> None:
     user = register(store, "alice", "Alice", "alice@example.com", "Secret#123")
     store.set_password_hash("alice", user.password_hash)
-    assert store.get_user("alice").session_version == user.session_version + 1  # type: ignore[union-attr]
+    assert present(store.get_user("alice")).session_version == user.session_version + 1
 
 
 def test_deleting_a_user_clears_their_name_from_settings_and_every_row(store: Store) -> None:
@@ -58,8 +59,8 @@ def test_deleting_a_user_clears_their_name_from_settings_and_every_row(store: St
     store.rate(ada.id, "tt0111161", 1)
     store.hide(ada.id, "tt0068646")
     store.delete_user(ada.id)
-    assert store.setting_info("live_weights")[2] is None  # type: ignore[index]
-    assert store.setting_info("other")[2] == "bob"  # type: ignore[index]
+    assert present(store.setting_info("live_weights"))[2] is None
+    assert present(store.setting_info("other"))[2] == "bob"
     assert store.interactions(ada.id).height == 0 and store.history(ada.id).height == 0
     assert store.hidden_tconsts(ada.id) == set()
     assert [u.username for u in store.list_users()] == ["bob"] and bob.id

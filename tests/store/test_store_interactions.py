@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import Table, event, func, select
 
 from recsys.columns import DISLIKE, LIKE, SUPERLIKE
 from recsys.errors import UnknownTitleError, UnknownUserError
@@ -31,7 +31,7 @@ def bob(store: Store) -> User:
     return store.create_user("bob", "Bob", "bob@example.com", "h")
 
 
-def _rows(store: Store, table) -> int:  # type: ignore[no-untyped-def]
+def _rows(store: Store, table: Table) -> int:
     with store.engine.connect() as conn:
         return int(conn.scalar(select(func.count()).select_from(table)) or 0)
 
@@ -170,9 +170,9 @@ def test_frames_newest_first_with_schema(store: Store, ada: User, bob: User) -> 
 )
 def test_malformed_tconst_is_rejected_and_nothing_stored(store: Store, ada: User, tconst: object) -> None:
     with pytest.raises(UnknownTitleError, match="is not an IMDb title id"):
-        store.rate(ada.id, tconst, LIKE)  # type: ignore[arg-type]
+        store.rate(ada.id, tconst, LIKE)  # type: ignore[arg-type]  # a wrong type on purpose: the check under test
     with pytest.raises(UnknownTitleError):
-        store.unrate(ada.id, tconst)  # type: ignore[arg-type]
+        store.unrate(ada.id, tconst)  # type: ignore[arg-type]  # a wrong type on purpose: the check under test
     assert _rows(store, interactions) == 0
     assert _rows(store, interaction_history) == 0
 
@@ -180,7 +180,7 @@ def test_malformed_tconst_is_rejected_and_nothing_stored(store: Store, ada: User
 @pytest.mark.parametrize("value", [0, 3, -2, True, 1.0, "1", None])
 def test_invalid_value_is_rejected_and_nothing_stored(store: Store, ada: User, value: object) -> None:
     with pytest.raises(ValueError, match=r"must be 1 \(like\), -1 \(dislike\) or 2 \(superlike\)"):
-        store.rate(ada.id, MOVIE, value)  # type: ignore[arg-type]
+        store.rate(ada.id, MOVIE, value)  # type: ignore[arg-type]  # a wrong type on purpose: the check under test
     assert _rows(store, interactions) == 0
     assert _rows(store, interaction_history) == 0
 
@@ -188,7 +188,7 @@ def test_invalid_value_is_rejected_and_nothing_stored(store: Store, ada: User, v
 def test_accepts_ten_digit_ids_and_numpy_ints(store: Store, ada: User) -> None:
     import numpy as np
 
-    assert store.rate(ada.id, "tt1234567890", np.int64(2)) is True  # type: ignore[arg-type]
+    assert store.rate(ada.id, "tt1234567890", np.int64(2)) is True  # type: ignore[arg-type]  # numpy's int, as a frame hands it over
     assert store.interactions(ada.id)["value"].to_list() == [SUPERLIKE]
 
 

@@ -25,6 +25,7 @@ from recsys.jobs.locks import BusyError, exclusive, is_held, uses_advisory_locks
 from recsys.progress import OverallProgress, Phase
 from recsys.store import Store
 from recsys.store import jobs as rows
+from tests.support.narrow import present
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -216,7 +217,7 @@ def test_jobs_of_one_lane_queue_on_a_server_instead_of_running_in_parallel(
     kinds["beta"].release.set()
     kinds["alpha"].release.set()
     assert a.wait_idle(30)
-    assert [rows.latest(store, k).state for k in ("alpha", "beta")] == ["done", "done"]  # type: ignore[union-attr]
+    assert [present(rows.latest(store, k)).state for k in ("alpha", "beta")] == ["done", "done"]
     alpha, beta = rows.latest(store, "alpha"), rows.latest(store, "beta")
     assert alpha is not None and beta is not None and beta.started_at is not None and alpha.finished_at is not None
     assert beta.started_at >= alpha.finished_at  # one after the other
@@ -254,8 +255,8 @@ def test_a_restarted_server_fails_what_its_previous_process_left(settings: Setti
     before = rows.enqueue(store, "train", requested_by="ada", server=f"{host}:{os.getpid()}:0ld0ld")
     other_host = rows.enqueue(store, "train", requested_by="ada", server="elsewhere:1:abcdef")
     jobs.JobRunner(settings, store)  # this process, a new tag: the old rows were its earlier life
-    assert rows.get(store, before.id).state == "failed"  # type: ignore[union-attr]
-    assert rows.get(store, other_host.id).state == "queued"  # type: ignore[union-attr]
+    assert present(rows.get(store, before.id)).state == "failed"
+    assert present(rows.get(store, other_host.id)).state == "queued"
 
 
 def test_a_command_line_job_is_recorded_and_excludes_the_app_servers(

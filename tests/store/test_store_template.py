@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from alembic import command
@@ -15,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 
 from recsys.store import Store, migrate
 from recsys.store.schema import metadata
+from tests.support.narrow import present
 
 THREADS = 16
 
@@ -44,9 +46,9 @@ def test_concurrent_opens_never_run_alembic_again(monkeypatch: pytest.MonkeyPatc
     upgrades: list[str] = []
     real_upgrade = command.upgrade
 
-    def counting_upgrade(*args: object, **kwargs: object) -> None:
+    def counting_upgrade(*args: Any, **kwargs: Any) -> None:
         upgrades.append(threading.current_thread().name)
-        real_upgrade(*args, **kwargs)  # type: ignore[arg-type]
+        real_upgrade(*args, **kwargs)
 
     monkeypatch.setattr(command, "upgrade", counting_upgrade)
     barrier = threading.Barrier(THREADS)
@@ -56,7 +58,7 @@ def test_concurrent_opens_never_run_alembic_again(monkeypatch: pytest.MonkeyPatc
         with Store.in_memory() as store:
             user = store.create_user(f"user{i}", "U", f"u{i}@example.com", "hash")
             store.rate(user.id, "tt0111161", 1)
-            return store.get_user_by_id(user.id).username  # type: ignore[union-attr]
+            return present(store.get_user_by_id(user.id)).username
 
     with ThreadPoolExecutor(THREADS) as pool:
         names = list(pool.map(open_and_use, range(THREADS)))
@@ -71,13 +73,13 @@ def test_alembic_runs_in_one_thread_at_a_time(monkeypatch: pytest.MonkeyPatch) -
     guard = threading.Lock()
     real_upgrade = command.upgrade
 
-    def watched_upgrade(*args: object, **kwargs: object) -> None:
+    def watched_upgrade(*args: Any, **kwargs: Any) -> None:
         nonlocal inside, most
         with guard:
             inside += 1
             most = max(most, inside)
         try:
-            real_upgrade(*args, **kwargs)  # type: ignore[arg-type]
+            real_upgrade(*args, **kwargs)
         finally:
             with guard:
                 inside -= 1

@@ -6,14 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 from recsys.errors import DuplicateUserError, UnknownUserError
 from recsys.store import Store, User
 from recsys.store.schema import interaction_history, interactions, users
+from tests.support.narrow import present
 
 
-def _count(store: Store, table, **where: object) -> int:  # type: ignore[no-untyped-def]
+def _count(store: Store, table: Table, **where: object) -> int:
     query = select(func.count()).select_from(table)
     for column, value in where.items():
         query = query.where(table.c[column] == value)
@@ -47,7 +48,7 @@ def test_unknown_user_is_none(store: Store) -> None:
 def test_user_is_frozen(store: Store) -> None:
     user = store.create_user("ada", "Ada", "ada@example.com", "h")
     with pytest.raises(AttributeError):
-        user.name = "Eve"  # type: ignore[misc]
+        user.name = "Eve"  # type: ignore[misc]  # writing a read-only field on purpose: it must raise
 
 
 def test_an_email_may_be_on_several_accounts(store: Store) -> None:
@@ -98,8 +99,8 @@ def test_credentials_shape_active_users_only(store: Store) -> None:
     creds = store.credentials()
     creds["usernames"]["ada"]["password"] = "tampered"
     assert store.get_user("ada") is not None
-    assert store.get_user("ada").password_hash == "hash-a"  # type: ignore[union-attr]
-    assert ada.id == store.get_user("ada").id  # type: ignore[union-attr]
+    assert present(store.get_user("ada")).password_hash == "hash-a"
+    assert ada.id == present(store.get_user("ada")).id
 
 
 def test_empty_store_credentials(store: Store) -> None:
@@ -109,7 +110,7 @@ def test_empty_store_credentials(store: Store) -> None:
 def test_set_password_hash(store: Store) -> None:
     store.create_user("ada", "Ada", "ada@example.com", "old")
     store.set_password_hash("ADA", "new")
-    assert store.get_user("ada").password_hash == "new"  # type: ignore[union-attr]
+    assert present(store.get_user("ada")).password_hash == "new"
     with pytest.raises(UnknownUserError):
         store.set_password_hash("nobody", "new")
 
@@ -117,9 +118,9 @@ def test_set_password_hash(store: Store) -> None:
 def test_favourite_genres_round_trip(store: Store) -> None:
     user = store.create_user("ada", "Ada", "ada@example.com", "h")
     store.set_favourite_genres(user.id, ["Sci-Fi", "Drama", " Sci-Fi ", ""])
-    assert store.get_user("ada").favourite_genres == ("Sci-Fi", "Drama")  # type: ignore[union-attr]
+    assert present(store.get_user("ada")).favourite_genres == ("Sci-Fi", "Drama")
     store.set_favourite_genres(user.id, [])
-    assert store.get_user("ada").favourite_genres == ()  # type: ignore[union-attr]
+    assert present(store.get_user("ada")).favourite_genres == ()
     with pytest.raises(TypeError):
         store.set_favourite_genres(user.id, "Drama")
     with pytest.raises(UnknownUserError):
@@ -130,11 +131,11 @@ def test_onboarding_steps(store: Store) -> None:
     user = store.create_user("ada", "Ada", "ada@example.com", "h")
     for step in ("movies", "tv", "done"):
         store.set_onboarding_step(user.id, step)
-        assert store.get_user("ada").onboarding_step == step  # type: ignore[union-attr]
-    assert store.get_user("ada").onboarded  # type: ignore[union-attr]
+        assert present(store.get_user("ada")).onboarding_step == step
+    assert present(store.get_user("ada")).onboarded
     with pytest.raises(ValueError, match="Onboarding step must be one of genres, movies, tv, done"):
         store.set_onboarding_step(user.id, "finished")
-    assert store.get_user("ada").onboarding_step == "done"  # type: ignore[union-attr]
+    assert present(store.get_user("ada")).onboarding_step == "done"
     with pytest.raises(UnknownUserError, match="No user with id"):
         store.set_onboarding_step(user.id + 100, "tv")
 
@@ -164,7 +165,7 @@ def test_first_account_is_admin_later_ones_testers(store: Store) -> None:
     first = store.create_user("ada", "Ada", "ada@example.com", "h")
     second = store.create_user("bob", "Bob", "bob@example.com", "h")
     assert (first.role, second.role) == ("admin", "tester")
-    assert store.get_user("bob").role == "tester"  # type: ignore[union-attr]
+    assert present(store.get_user("bob")).role == "tester"
 
 
 def test_role_change_and_logout_end_earlier_sessions(store: Store) -> None:

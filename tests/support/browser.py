@@ -15,7 +15,7 @@ under ``CI=true``). ``CINEBLEND_CHROMIUM`` may name another chromium binary.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -23,18 +23,21 @@ import pytest
 from tests.support.ci import unavailable
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Playwright
+    from playwright.sync_api import Browser, BrowserContext, Playwright, ViewportSize
 
 CHROMIUM_ENV = "CINEBLEND_CHROMIUM"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 #: Longest auto-wait for one element (the first script run of a cold server is the slowest).
 TIMEOUT_MS = 30_000
-VIEWPORT = {"width": 1280, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """Keep each phase's report on the test item, so fixtures can tell a failure at teardown."""
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report on the test item (``report_call``), so fixtures can tell after
+    ``yield`` whether the test failed (the FAILED screenshot, a failure at teardown)."""
     report = yield
     setattr(item, f"report_{report.when}", report)
     return report

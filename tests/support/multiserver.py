@@ -7,23 +7,24 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.testers import signed_in
-from tests.support.ws_session import StreamlitSession, trigger
+from tests.support.ws_session import Run, StreamlitSession, trigger
 
 __all__ = ["button", "open_gate", "signed_in", "unblock", "wait_for"]
 
 
-def wait_for(what: str, check: object, timeout: float = 60) -> None:
+def wait_for(what: str, check: Callable[[], object], timeout: float = 60) -> None:
     """Poll another process's state (the store) until ``check()`` holds; bounded."""
     deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
+    while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
 
 
-async def button(session: StreamlitSession, key: str) -> object:
+async def button(session: StreamlitSession, key: str) -> Run:
     """Click the button ``key`` of the page the session shows last; the run that follows."""
     run = session.runs[-1]
     widget = run.widget("button", key=key)

@@ -73,7 +73,7 @@ def write_synthetic_sources(
     """
     rng = random.Random(seed)
     imdb_dir.mkdir(parents=True, exist_ok=True)
-    basics: list[tuple[object, ...]] = []
+    basics: list[tuple[str, str, str, str, int, int, int | None, int, str]] = []
     ratings: list[tuple[object, ...]] = []
     crew: list[tuple[object, ...]] = []
     titles: dict[str, str] = {}
@@ -107,7 +107,7 @@ def write_synthetic_sources(
     )  # fmt: skip
     _write_tsv_gz(imdb_dir / "title.ratings.tsv.gz", ["tconst", "averageRating", "numVotes"], ratings)
     _write_tsv_gz(imdb_dir / "title.crew.tsv.gz", ["tconst", "directors", "writers"], crew)
-    movie_genres = {int(row[0][4:]): str(row[8]).split(",") for row in basics if row[1] == "movie"}
+    movie_genres = {int(row[0][4:]): row[8].split(",") for row in basics if row[1] == "movie"}
     _write_movielens(movielens_zip, movies, ml_users, rng, _fan_ratings(movie_genres, fans, ml_users, rng))
     return titles
 

@@ -26,7 +26,7 @@ import concurrent.futures
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -90,14 +90,14 @@ def key_class(key: str) -> str:
     return css_class(key)
 
 
-def run_async(make: Callable[[], Awaitable[T]], timeout: float | None = None) -> T:
+def run_async(make: Callable[[], Coroutine[Any, Any, T]], timeout: float | None = None) -> T:
     """Run ``make()`` on a fresh event loop in a worker thread and return its result.
 
     The main thread may hold the synchronous Playwright of ``tests/browser`` (its event loop
     counts as running there), so every async part of these tests runs here instead.
     """
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="async-test") as pool:
-        return pool.submit(lambda: asyncio.run(make())).result(timeout)  # type: ignore[arg-type]
+        return pool.submit(lambda: asyncio.run(make())).result(timeout)
 
 
 @dataclass(frozen=True)

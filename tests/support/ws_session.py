@@ -32,6 +32,7 @@ from streamlit.proto.Alert_pb2 import Alert
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
+from websockets.typing import Subprotocol
 
 #: script_finished statuses that end a run the client asked for (EARLY_FOR_RERUN is followed
 #: by another run: ``st.rerun`` / ``st.switch_page``).
@@ -179,7 +180,7 @@ class StreamlitSession:
     async def __aenter__(self) -> StreamlitSession:
         self._ws = await websockets.connect(
             self.ws_url,
-            subprotocols=["streamlit"],
+            subprotocols=[Subprotocol("streamlit")],
             max_size=None,
             open_timeout=self.timeout,
             additional_headers=self.headers or None,
