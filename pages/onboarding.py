@@ -81,7 +81,10 @@ def picks(step: str) -> None:
     error = st.session_state.pop("onb-error", None)
     kind = "movie" if step == "movies" else "tv"
     noun = "movies" if kind == "movie" else "TV shows"
-    liked = onboarding.liked_of_kind(store, catalog, user, kind)
+    # the kinds of the titles shown (and of the likes looked up once): no catalogue query per pick
+    kinds = st.session_state.setdefault("onb-kinds", {})
+    kinds.update((r["tconst"], r["kind"]) for r in popular_picks(kind) if r.get("kind"))
+    liked = onboarding.liked_of_kind(store, catalog, user, kind, kinds)
     st.caption(onboarding.picked_text(len(liked)))
     if error:
         plain.alert("error", error)
@@ -108,6 +111,7 @@ def picks(step: str) -> None:
     else:
         rows = popular_picks(kind)
 
+    kinds.update((r["tconst"], r["kind"]) for r in rows if r.get("kind"))  # a pick of a search result is known next run
     picked = set(liked)
 
     card_element.cards(
