@@ -74,32 +74,33 @@ def popular_picks(kind: str) -> list[dict]:
 def picks(step: str) -> None:
     """The movie / TV picks step; a pick reruns only this fragment, whose cards are one element
     (``recsys.ui.card_element``): the card's button flips at once in the browser, the run that
-    follows sends that element and the counter back. Back / Continue rerun the whole page."""
+    follows sends that element, the counter and the two button rows back (10 elements; the
+    intro above the fragment is not re-sent). Back / Continue rerun the whole page."""
     if st.session_state.pop(STEP_CHANGED, False):
         st.rerun(scope="app")
     error = st.session_state.pop("onb-error", None)
     kind = "movie" if step == "movies" else "tv"
     noun = "movies" if kind == "movie" else "TV shows"
-    liked = onboarding.liked_of_kind(store, catalog, user, kind)
-    st.write(
-        f"Pick at least {onboarding.TITLE_COUNT} {noun} you liked. These are popular {noun} of "
-        "your genres mixed with what is trending; search for anything else."
-    )
+    # the kinds of the titles shown (and of the likes looked up once): no catalogue query per pick
+    kinds = st.session_state.setdefault("onb-kinds", {})
+    kinds.update((r["tconst"], r["kind"]) for r in popular_picks(kind) if r.get("kind"))
+    liked = onboarding.liked_of_kind(store, catalog, user, kind, kinds)
     st.caption(onboarding.picked_text(len(liked)))
     if error:
         plain.alert("error", error)
 
     def navigation(suffix: str = "") -> None:
-        nav = st.columns([1, 1, 6])
-        nav[0].button("Back", key=f"onb-back-{kind}{suffix}", on_click=back)
-        nav[1].button(
-            "Continue",
-            key=f"onb-next-{kind}{suffix}",
-            type="primary",
-            on_click=advance,
-            args=(kind,),
-            disabled=len(liked) < onboarding.TITLE_COUNT,
-        )
+        # one row block and its two buttons (3 elements a pick's run re-sends; columns took 6)
+        with st.container(horizontal=True, gap="small"):
+            st.button("Back", key=f"onb-back-{kind}{suffix}", on_click=back)
+            st.button(
+                "Continue",
+                key=f"onb-next-{kind}{suffix}",
+                type="primary",
+                on_click=advance,
+                args=(kind,),
+                disabled=len(liked) < onboarding.TITLE_COUNT,
+            )
 
     navigation()
     query = st.text_input(f"Search {noun}", key=f"onb-search-{kind}", max_chars=200)
@@ -110,6 +111,7 @@ def picks(step: str) -> None:
     else:
         rows = popular_picks(kind)
 
+    kinds.update((r["tconst"], r["kind"]) for r in rows if r.get("kind"))  # a pick of a search result is known next run
     picked = set(liked)
 
     card_element.cards(
@@ -145,4 +147,10 @@ if step == "genres":
         plain.alert("error", error)
     st.button("Continue", key="onb-genres-next", type="primary", on_click=save_genres)
 else:
+    # outside the fragment: it does not change on a pick, so a pick's run does not re-send it
+    noun = "movies" if step == "movies" else "TV shows"
+    st.write(
+        f"Pick at least {onboarding.TITLE_COUNT} {noun} you liked. These are popular {noun} of "
+        "your genres mixed with what is trending; search for anything else."
+    )
     picks(step)

@@ -121,3 +121,36 @@ def test_the_pick_counter_never_says_six_of_five() -> None:
         "5 picked (at least 5 needed)",
         "6 picked (at least 5 needed)",
     ]
+
+
+def test_liked_of_kind_uses_the_known_kinds_and_looks_up_only_the_others(app_settings: Settings) -> None:
+    """The picks page passes the kinds of the titles it showed: a pick asks the catalogue
+    nothing; a like it does not know (a movie liked before the TV step) is looked up once."""
+    at = start()
+    register(at)
+    pick_genres(at, CHOSEN)
+    store, alice = user(app_settings)
+    catalog = Catalog(app_settings.parquet_dir)
+    try:
+        movies = onboarding.candidates(catalog, "movie", CHOSEN)[:2]
+        shows = onboarding.candidates(catalog, "tv", CHOSEN)[:1]
+        for row in movies + shows:
+            store.rate(alice.id, row["tconst"], 1)
+        kinds = {r["tconst"]: r["kind"] for r in shows}
+        asked: list[list[str]] = []
+        real = catalog.titles
+
+        def titles(tconsts):  # type: ignore[no-untyped-def]
+            asked.append(list(tconsts))
+            return real(tconsts)
+
+        catalog.titles = titles  # type: ignore[method-assign]
+        assert onboarding.liked_of_kind(store, catalog, alice, "tv", kinds) == [shows[0]["tconst"]]
+        assert sorted(asked[0]) == sorted(r["tconst"] for r in movies)  # only the unknown likes
+        assert sorted(onboarding.liked_of_kind(store, catalog, alice, "movie", kinds)) == sorted(
+            r["tconst"] for r in movies
+        )
+        assert len(asked) == 1  # the looked-up kinds were kept
+        assert sorted(onboarding.liked_of_kind(store, catalog, alice, "movie")) == sorted(r["tconst"] for r in movies)
+    finally:
+        store.close()

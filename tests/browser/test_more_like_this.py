@@ -15,7 +15,7 @@ pytest.importorskip("playwright", reason="playwright is not installed; run scrip
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_e2e import feed_tconsts
-from tests.support.streamlit_page import Screenshots, button, keys_with_prefix, wait_for_session_start
+from tests.support.streamlit_page import Screenshots, button, keys_with_prefix, settle, wait_for_session_start
 
 pytestmark = [pytest.mark.slow]
 
@@ -33,6 +33,7 @@ def test_more_like_this_entries_open_their_own_details(page: Page, app_data_dir:
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_role("heading", name=title)).to_be_visible()
     expect(dialog.get_by_text("More like this")).to_be_visible()
+    settle(page)  # the run that draws the dialog is over: all its entries are there (it once counted 1 of 6)
     entries = keys_with_prefix(dialog, f"dlg-more-{first}-")
     assert len(entries) == 6, entries
     shots("details-more-like-this")
