@@ -3,6 +3,9 @@ five genres, ticked genres kept across a reload, Continue above and below the li
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import polars as pl
 import pytest
 
 from recsys.app import onboarding
@@ -123,7 +126,9 @@ def test_the_pick_counter_never_says_six_of_five() -> None:
     ]
 
 
-def test_liked_of_kind_uses_the_known_kinds_and_looks_up_only_the_others(app_settings: Settings) -> None:
+def test_liked_of_kind_uses_the_known_kinds_and_looks_up_only_the_others(
+    app_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The picks page passes the kinds of the titles it showed: a pick asks the catalogue
     nothing; a like it does not know (a movie liked before the TV step) is looked up once."""
     at = start()
@@ -140,11 +145,11 @@ def test_liked_of_kind_uses_the_known_kinds_and_looks_up_only_the_others(app_set
         asked: list[list[str]] = []
         real = catalog.titles
 
-        def titles(tconsts):  # type: ignore[no-untyped-def]
+        def titles(tconsts: Sequence[str]) -> pl.DataFrame:
             asked.append(list(tconsts))
             return real(tconsts)
 
-        catalog.titles = titles  # type: ignore[method-assign]
+        monkeypatch.setattr(catalog, "titles", titles)
         assert onboarding.liked_of_kind(store, catalog, alice, "tv", kinds) == [shows[0]["tconst"]]
         assert sorted(asked[0]) == sorted(r["tconst"] for r in movies)  # only the unknown likes
         assert sorted(onboarding.liked_of_kind(store, catalog, alice, "movie", kinds)) == sorted(
