@@ -6,6 +6,7 @@ Precedence: environment variable, then a top-level key of the same name in
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -73,6 +74,14 @@ def _get(name: str, default: str | None, file_values: dict[str, object]) -> str 
     return str(value) if value is not None else default
 
 
+@functools.lru_cache(maxsize=256)
+def resolved(path: Path) -> Path:
+    """``path.resolve()``, remembered per process: the app asks for the same few folders several
+    times per click (the store URL, cache keys), and each resolve is a ``stat`` per path part.
+    A symlink changed while the process runs is not seen (restart the server)."""
+    return path.resolve()
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -137,7 +146,7 @@ class Settings:
         """SQLAlchemy URL of the app store: ``DATABASE_URL`` or SQLite at ``data/app.db``."""
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.data_dir / 'app.db').resolve()}"
+        return f"sqlite:///{resolved(self.data_dir / 'app.db')}"
 
     @property
     def cookie_key_file(self) -> Path:

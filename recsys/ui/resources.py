@@ -19,7 +19,7 @@ import streamlit as st
 
 from recsys.catalog.build import catalog_ready, catalogue_stamp
 from recsys.catalog.queries import Catalog
-from recsys.config import Settings, get_settings
+from recsys.config import Settings, get_settings, resolved
 from recsys.enrich.enricher import Enricher, make_enricher
 from recsys.errors import CatalogError, CineBlendError, ModelError
 from recsys.models.artifacts import damaged_versions, serving_version, versions
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 def settings() -> Settings:
     cfg = get_settings()
     override = hashlib.sha256((cfg.cookie_key_override or "").encode()).hexdigest()[:16]
-    _prepared(f"{cfg.data_dir.resolve()}|{cfg.store_url}|{cfg.cookie_key_override is None}|{override}", cfg)
+    _prepared(f"{resolved(cfg.data_dir)}|{cfg.store_url}|{cfg.cookie_key_override is None}|{override}", cfg)
     return cfg
 
 
@@ -82,7 +82,7 @@ def _catalog(parquet_dir: str, stamp: str) -> Catalog:
 def catalog(cfg: Settings | None = None) -> Catalog:
     """The catalogue of the newest build (raises CatalogError when there is none)."""
     cfg = cfg or settings()
-    return _catalog(str(cfg.parquet_dir.resolve()), catalogue_stamp(cfg.parquet_dir))
+    return _catalog(str(resolved(cfg.parquet_dir)), catalogue_stamp(cfg.parquet_dir))
 
 
 def catalog_or_stop(cfg: Settings | None = None) -> Catalog:
@@ -146,7 +146,7 @@ def _serving_key(cfg: Settings) -> str | None:
             break
         key = model_key(cfg.models_dir, version)
         try:
-            _recommender(str(cfg.models_dir.resolve()), key)
+            _recommender(str(resolved(cfg.models_dir)), key)
             return key
         except ModelError as exc:  # remembered by Recommender.load: the loop moves on to an older one
             log.warning("model version %s is damaged: %s", version, exc)
@@ -158,7 +158,7 @@ def recommender(cfg: Settings | None = None) -> Recommender | None:
     when there is none; a damaged version is refused once, logged, and an older one served."""
     cfg = cfg or settings()
     key = _serving_key(cfg)
-    return None if key is None else _recommender(str(cfg.models_dir.resolve()), key)
+    return None if key is None else _recommender(str(resolved(cfg.models_dir)), key)
 
 
 def damaged_models(cfg: Settings | None = None) -> list[str]:
@@ -189,7 +189,7 @@ def personas(cfg: Settings | None = None) -> list[Persona]:
     # the version served, without loading it here (a damaged one is known once a load failed)
     name = serving_version(cfg.models_dir)
     stamp = catalogue_stamp(cfg.parquet_dir)
-    parquet, models = str(cfg.parquet_dir.resolve()), str(cfg.models_dir.resolve())
+    parquet, models = str(resolved(cfg.parquet_dir)), str(resolved(cfg.models_dir))
     version = model_key(cfg.models_dir, name) if name is not None else None
     if version is not None:
         saved = _saved_personas(models, version, stamp)
@@ -218,7 +218,7 @@ def warm_up(cfg: Settings | None = None) -> None:
     cfg = cfg or settings()
     name = serving_version(cfg.models_dir)
     if name is not None:
-        models = str(cfg.models_dir.resolve())
+        models = str(resolved(cfg.models_dir))
         version = model_key(cfg.models_dir, name)
         _in_background(("model", models, version), _recommender, models, version)
 
