@@ -22,6 +22,7 @@ of all the ratings (the heaviest polars step, for runs without a sample).
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -32,7 +33,6 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import psutil
 
 from recsys.evaluation.config import EvaluationConfig
 from recsys.evaluation.data import evaluation_ratings, sampled_movielens
@@ -55,7 +55,6 @@ class StagePeaks:
     IGNORED = ("evaluate: users",)
 
     def __init__(self) -> None:
-        self.proc = psutil.Process()
         self.lock = threading.Lock()
         self.rows: list[list] = []  # [label, started, rss at start, peak]
         self.stop = threading.Event()
@@ -73,10 +72,10 @@ class StagePeaks:
 
     def _sample(self) -> None:
         while not self.stop.wait(0.02):
-            rss = self.proc.memory_info().rss
+            now = rss_bytes()
             with self.lock:
-                if self.rows and rss > self.rows[-1][3]:
-                    self.rows[-1][3] = rss
+                if self.rows and now > self.rows[-1][3]:
+                    self.rows[-1][3] = now
 
     def __call__(self, stage: str, done: float, total: float | None) -> None:
         if stage in self.IGNORED:
@@ -84,10 +83,10 @@ class StagePeaks:
         with self.lock:
             if self.rows and self.rows[-1][0] == stage:
                 return
-            rss = self.proc.memory_info().rss
+            now = rss_bytes()
             if self.rows:
-                self.rows[-1][3] = max(self.rows[-1][3], rss)
-            self.rows.append([stage, time.perf_counter(), rss, rss])
+                self.rows[-1][3] = max(self.rows[-1][3], now)
+            self.rows.append([stage, time.perf_counter(), now, now])
 
     def table(self) -> list[str]:
         lines = [f"  {'stage':<52} {'time':>8} {'RSS at start':>13} {'peak':>8}"]
@@ -95,6 +94,12 @@ class StagePeaks:
             label, started, rss, peak = row
             lines.append(f"  {label[:52]:<52} {nxt[1] - started:7.1f}s {rss / 1024**3:11.2f}GB {peak / 1024**3:6.2f}GB")
         return lines
+
+
+def rss_bytes() -> int:
+    """This process's resident memory now, in bytes (``/proc/self/statm``)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def synthetic(titles: pl.DataFrame, n_ratings: int, n_users: int, n_items: int, seed: int) -> pl.DataFrame:
