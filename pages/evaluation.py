@@ -18,7 +18,7 @@ from recsys.evaluation import jobs as lab_jobs
 from recsys.evaluation import metrics, runner, runs, visitors
 from recsys.evaluation.background import EXPENSIVE_S, DataSize, estimate_seconds, human_seconds
 from recsys.evaluation.config import MAX_FACTORS, MAX_ITERATIONS, MAX_K, MAX_NEW_USER_DRAWS
-from recsys.evaluation.grid import grid_chart
+from recsys.evaluation.grid import ALL_USERS, grid_chart
 from recsys.evaluation.report import result_from_document
 from recsys.evaluation.served import label as stage_label
 from recsys.evaluation.splits import PROTOCOLS
@@ -128,6 +128,7 @@ def submit() -> None:
             iterations=int(s["eval-iterations"]),
             seed=int(s["eval-seed"]),
             sample_users=int(s["eval-sample"]) or None,
+            sweep_users=int(s["eval-sweep-users"]) or None,
             grid=pair if s["eval-grid-on"] else None,
             grid_step=float(s["eval-grid-step"]),
             segments=bool(s["eval-segments"]),
@@ -224,6 +225,16 @@ with st.form("eval-form"):
         shown.sample_users or 0,
         key="eval-sample",
         help="Evaluate on a seeded sample of this many testable users: quick runs on big datasets.",
+    )
+    c1.number_input(
+        "Users the sweep and grid score (0 = all)",
+        0,
+        10_000_000,
+        shown.sweep_users or 0,
+        key="eval-sweep-users",
+        help="With more validation users than this, the sweep steps, the grid cells and the ranking stages' "
+        "settings score a seeded sample of this many; the step, cell and setting chosen there are then "
+        "reported on every validation user. The test split is never sampled.",
     )
     c2.number_input(f"K (list length, at most {MAX_K})", 1, MAX_K, shown.k, key="eval-k")
     c2.selectbox(
@@ -500,6 +511,13 @@ if result.grid is not None and config.grid is not None:
         f"{live_weights_.text(doc_grid['best']['weights'])} -> {doc_grid['best']['value']:.4f}; the orange ring marks the live "
         "weights at run time."
     )
+    if ALL_USERS in result.grid.columns:
+        everyone = result.grid[ALL_USERS].drop_nulls()
+        if everyone.len():
+            st.caption(
+                f"The cells scored a seeded sample of {config.sweep_users:,} validation users; the optimum "
+                f"on every validation user: {float(everyone[0]):.4f}."
+            )
 
 if result.segments is not None:
     st.subheader("Segments")
