@@ -22,6 +22,7 @@ of all the ratings (the heaviest polars step, for runs without a sample).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import resource
 import subprocess
@@ -89,10 +90,21 @@ class StagePeaks:
             self.rows.append([stage, time.perf_counter(), now, now])
 
     def table(self) -> list[str]:
-        lines = [f"  {'stage':<52} {'time':>8} {'RSS at start':>13} {'peak':>8}"]
+        """One line per label, first seen first: its total time, the RSS when it first began and
+        its highest peak (a run scored in blocks of users comes back to each label per block)."""
+        merged: dict[str, list[float]] = {}
         for row, nxt in zip(self.rows, self.rows[1:], strict=False):
-            label, started, rss, peak = row
-            lines.append(f"  {label[:52]:<52} {nxt[1] - started:7.1f}s {rss / 1024**3:11.2f}GB {peak / 1024**3:6.2f}GB")
+            label, started, now, peak = row
+            m = merged.setdefault(label, [0.0, now, peak, 0])
+            m[0] += nxt[1] - started
+            m[2] = max(m[2], peak)
+            m[3] += 1
+        lines = [f"  {'stage':<52} {'time':>8} {'RSS at start':>13} {'peak':>8}"]
+        for label, (seconds, now, peak, times) in merged.items():
+            again = f" (x{times})" if times > 1 else ""
+            lines.append(
+                f"  {(label + again)[:52]:<52} {seconds:7.1f}s {now / 1024**3:11.2f}GB {peak / 1024**3:6.2f}GB"
+            )
         return lines
 
 
@@ -169,6 +181,9 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=40_000)
     ap.add_argument("--sample-users", type=int, default=10_000)
     ap.add_argument("--full-split", action="store_true")
+    ap.add_argument(
+        "--sweep-users", type=int, default=None, help="EvaluationConfig.sweep_users (default: its default; 0: all)"
+    )
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--child", choices=("generate", "split"), help=argparse.SUPPRESS)
     ap.add_argument("--path", type=Path, help=argparse.SUPPRESS)
@@ -189,6 +204,8 @@ def main() -> None:
         if args.full_split:
             subprocess.run([*child, "--child", "split"], check=True)
         config = EvaluationConfig(sample_users=args.sample_users)
+        if args.sweep_users is not None:
+            config = dataclasses.replace(config, sweep_users=args.sweep_users or None)
         started = time.perf_counter()
         with StagePeaks() as peaks:
             peaks("sample read", 0, 1)
@@ -201,6 +218,11 @@ def main() -> None:
             result = run_evaluation(titles, ratings, config, progress=peaks)
         total = time.perf_counter() - started
     t = result.timings
+    sampled = result.validation.counts.get("sweep_users") if result.validation is not None else None
+    print(
+        f"sweep, grid and stage settings on validation scored {sampled or 'every'} users "
+        f"(sweep_users {config.sweep_users})"
+    )
     print(
         f"tested users {result.counts['users']:,}, validation users {result.counts['validation_users']:,}, "
         f"ranked items {result.counts['items']:,}, training ratings {result.counts['train']:,}"
@@ -211,6 +233,10 @@ def main() -> None:
         "validation_fit_s",
         "test_fit_s",
         "scoring_s",
+        "models_s",
+        "normalise_s",
+        "stages_s",
+        "served_at_ks_s",
         "sweep_steps_s",
         "grid_s",
         "segments_s",

@@ -93,6 +93,7 @@ from recsys.evaluation.scoring import (
     EvalResult,
     Ranking,
     SplitIndex,
+    block_size,
     component_fn,
     evaluate,
     hybrid_fn,
@@ -392,17 +393,6 @@ def _fit_hybrid(
     data = TrainingData(titles=titles, ratings=part.train, tags=tags)
     scorers = registry.fit_scorers(data, configs, fixed, progress)
     return WeightedHybrid(scorers, HybridConfig(weights, normalisation))
-
-
-#: Component scores held at once while a split is scored: the users of a block are as many as
-#: this many bytes of float64 scores hold (scorers x items x 8 bytes each). Scoring every user at
-#: once held 10k users x 30-40k titles x 4 scorers = 10-13 GB on a 25M-rating sample.
-BLOCK_BYTES = 192 * 1024**2
-
-
-def block_size(n_scorers: int, n_items: int) -> int:
-    """Users per block (:data:`BLOCK_BYTES`), at least 1. Example: 4 scorers, 40k titles -> 157."""
-    return max(1, BLOCK_BYTES // max(1, n_scorers * n_items * 8))
 
 
 def sweep_sample(users: Sequence[int], n: int | None, seed: int) -> list[int]:

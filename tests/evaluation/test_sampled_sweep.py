@@ -7,7 +7,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from recsys.evaluation import runner
+from recsys.evaluation import runner, scoring
 from recsys.evaluation.config import EvaluationConfig
 from recsys.evaluation.grid import ALL_USERS
 from recsys.evaluation.runner import run_evaluation, sweep_sample
@@ -71,7 +71,7 @@ def test_below_the_size_every_user_scores_every_step_as_before(
     assert "sweep_users" not in everyone.validation.counts
     assert ALL_USERS not in everyone.grid.columns  # type: ignore[union-attr]
     # one user per block gives the very figures, lists and per-user rows of one block
-    monkeypatch.setattr(runner, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(scoring, "BLOCK_BYTES", 1)
     assert figures(run(sweep_users=None)) == figures(everyone)
 
 
