@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     import altair as alt
 
 _DIGITS = 6
-GRID_STAGE = "evaluation: weight grid"
 #: The grid frame's column holding the chosen cell's figure on every validation user, when the
 #: cells scored a sample of them (``EvaluationConfig.sweep_users``); null in the other cells.
 ALL_USERS = "all_users"

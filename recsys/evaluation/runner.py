@@ -84,7 +84,7 @@ from recsys.evaluation.data import (
     evaluation_ratings,
     sampled_movielens,
 )
-from recsys.evaluation.grid import ALL_USERS, GRID_STAGE, grid_frame, grid_points
+from recsys.evaluation.grid import ALL_USERS, grid_frame, grid_points
 from recsys.evaluation.metrics import metric_label
 from recsys.evaluation.newuser import NewUserConfig, onboarding
 from recsys.evaluation.report import EvaluationResult, StageResult, dump, render_text
@@ -101,7 +101,7 @@ from recsys.evaluation.scoring import (
 )
 from recsys.evaluation.significance import compare
 from recsys.evaluation.splits import Split, SplitError, split, validation_split
-from recsys.evaluation.sweep import SWEEP_STAGE, best_step, step_label
+from recsys.evaluation.sweep import best_step, step_label
 from recsys.evaluation.sweep import recommend as recommend_step
 from recsys.evaluation.taste import TasteContext
 from recsys.models import registry
@@ -126,6 +126,8 @@ _STAGE_FIT = "evaluation: fitting models"
 _STAGE_MODELS = "evaluation: models"
 _STAGE_SEGMENTS = "evaluation: segments and new users"
 _STAGE_DEEP = "evaluation: served lists at the longest cut-off"
+#: A split's users scored (every model, setting, step and cell), block after block.
+STAGE_USERS = "evaluation: scoring users"
 
 
 def evaluate_catalogue(
@@ -490,12 +492,12 @@ def _run_stage(
         with_models: bool = True,
     ) -> None:
         nonlocal done
+        progress(f"{STAGE_USERS} ({stage})", done, total)  # the lab's progress: users scored
         t0 = time.perf_counter()
         comps = scorer(block)
         timings["scoring_s"] += time.perf_counter() - t0
         if with_models:
             t0 = time.perf_counter()
-            progress(f"{_STAGE_MODELS} ({stage})", done, total)
             models[POPULARITY].add(counted_fn, block)
             for name in names:
                 models[registry.SCORERS[name].model].add(component_fn(comps, name), block)
@@ -509,8 +511,6 @@ def _run_stage(
             models[HYBRID].add(hybrid_fn(comps, weights), block)
             timings["models_s"] += time.perf_counter() - t0
         tastes: dict[int, Any] = {}  # each user's taste, shared by the settings of this block
-        if served_list:
-            progress("evaluation: ranking stages", done, total)
         for job in served_list:
             assert job.strengths is not None
             t0 = time.perf_counter()
@@ -518,15 +518,15 @@ def _run_stage(
             job.ranking.add(fn, block)
             key = "served_at_ks_s" if job.depth else "stages_s"
             timings[key] = timings.get(key, 0.0) + time.perf_counter() - t0
-        for jobs, label, key in ((step_list, SWEEP_STAGE, "sweep_steps_s"), (cell_list, GRID_STAGE, "grid_s")):
+        for jobs, key in ((step_list, "sweep_steps_s"), (cell_list, "grid_s")):
             if not jobs:
                 continue
             t0 = time.perf_counter()
-            progress(label, done, total)
             for job in jobs:
                 job.ranking.add(hybrid_fn(comps, job.weights), block)
             timings[key] = timings.get(key, 0.0) + time.perf_counter() - t0
         done += len(block)
+        progress(f"{STAGE_USERS} ({stage})", done, total)
 
     with blas_single_thread():
         # 1. the sample (every user when not sampled): every model, setting, step and cell
@@ -564,7 +564,6 @@ def _run_stage(
             for i in range(0, len(users), size):
                 run_block(users[i : i + size], [deep_job], [], [], with_models=False)
             progress(_STAGE_DEEP, 1, 1)
-    progress(f"{_STAGE_MODELS} ({stage})", total, total)
     results: dict[str, EvalResult] = {name: r.result() for name, r in models.items()}
     results[SERVED] = full_served.ranking.result() if rest else served_results[best_setting]
     if deep_job is not None:
