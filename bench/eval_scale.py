@@ -17,6 +17,11 @@ stage seen again in a row merged), its time, the resident memory when it began a
 (a thread samples the RSS every 20 ms), so what peaks is visible (a full evaluation of 25M ratings with a 10k-user sample under
 10 minutes on 2 cores, peak under 8 GB). ``--full-split`` also times the strict temporal split
 of all the ratings (the heaviest polars step, for runs without a sample).
+
+Measured on 24.7M ratings, 10k-user sample, both runs on the same busy 2-core machine (load 6-9):
+before the block-wise scoring and the sampled sweep 3,013 s and 14.05 GB peak (13.5 GB reached
+while every validation user's scores were held); after 637 s and 1.62 GB (sweep_users 2,000;
+the same chosen step and the same test figures). Idle, the run before took 500 s.
 """
 
 from __future__ import annotations
