@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def add_evaluate_options(p: argparse.ArgumentParser) -> None:
     """The lab's options of ``evaluate``."""
-    from recsys.evaluation.config import AT_KS, MAX_NEW_USER_DRAWS
+    from recsys.evaluation.config import AT_KS, MAX_NEW_USER_DRAWS, SWEEP_USERS
 
     p.add_argument("--save", action="store_true", help="store the run in the history (see `runs list`)")
     p.add_argument("--name", help="with --save: the run's name in the history (editable: `runs edit`)")
@@ -36,6 +36,15 @@ def add_evaluate_options(p: argparse.ArgumentParser) -> None:
         + "; -k still chooses; `--at-k` alone: none)",
     )
     p.add_argument("--sample-users", type=int, metavar="N", help="evaluate on a seeded sample of N users (quick runs)")
+    p.add_argument(
+        "--sweep-users",
+        type=int,
+        default=SWEEP_USERS,
+        metavar="N",
+        help="on a validation split with more users, the sweep, the grid and the ranking stages' settings "
+        f"score a seeded sample of N of them and the chosen ones are then reported on every user "
+        f"(default {SWEEP_USERS:,}; 0: every user)",
+    )
     p.add_argument(
         "--grid",
         nargs=2,
@@ -66,6 +75,7 @@ def config_options(args: argparse.Namespace) -> dict[str, Any]:
     """``EvaluationConfig`` keyword arguments from the lab's options."""
     return {
         "sample_users": args.sample_users,
+        "sweep_users": args.sweep_users or None,
         "grid": None if args.no_grid else tuple(args.grid),
         "grid_step": args.grid_step,
         "sweep_pair": tuple(args.sweep_pair),

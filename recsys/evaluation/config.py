@@ -46,6 +46,9 @@ MAX_NEW_USER_DRAWS = 10
 #: Cut-offs reported beside the run's own K (every ranking metric, every model, test split).
 AT_KS: tuple[int, ...] = (5, 10, 20)
 MAX_AT_KS = 5
+#: Validation users the sweep, the grid and the ranking stages' settings are scored on by
+#: default when there are more (:attr:`EvaluationConfig.sweep_users`).
+SWEEP_USERS = 2_000
 
 
 def model_names() -> tuple[str, ...]:
@@ -97,6 +100,12 @@ class EvaluationConfig:
     ``at_ks``: further cut-offs at which every model's ranking metrics are reported on the test
     split (the run's ``k`` still chooses and is the main figure; ``()``: none). A run stored
     before this setting existed has no ``at_ks`` in its document and reads back as ``()``.
+    ``sweep_users``: on a validation split with more tested users than this, the sweep steps,
+    the 2-D grid's cells and the ranking stages' settings are scored on a seeded sample of this
+    many validation users (``seed``), and the step, cell and setting chosen there are then
+    reported on every validation user; with fewer users (``None``: always) every user scores
+    every step, as before the setting existed (a stored run without it reads back as ``None``).
+    The test split is never sampled.
     """
 
     protocol: SplitProtocol = "temporal"
@@ -122,6 +131,7 @@ class EvaluationConfig:
     new_user_draws: int = 3
     tv_only: bool = False
     at_ks: tuple[int, ...] = AT_KS
+    sweep_users: int | None = SWEEP_USERS
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -145,6 +155,8 @@ class EvaluationConfig:
             raise EvaluationError(f"ALS iterations must be between 1 and {MAX_ITERATIONS}, got {self.iterations}.")
         if self.sample_users is not None and self.sample_users < 1:
             raise EvaluationError(f"--sample-users must be at least 1, got {self.sample_users}.")
+        if self.sweep_users is not None and self.sweep_users < 1:
+            raise EvaluationError(f"--sweep-users must be at least 1, got {self.sweep_users}.")
         if not 0 <= self.new_user_draws <= MAX_NEW_USER_DRAWS:
             raise EvaluationError(
                 f"New-user draws must be between 0 and {MAX_NEW_USER_DRAWS}, got {self.new_user_draws}."
@@ -221,6 +233,7 @@ class EvaluationConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
         values.setdefault("at_ks", ())  # stored before the extra cut-offs existed
+        values.setdefault("sweep_users", None)  # stored before the sweep was sampled: every user
         for key in ("sweep", "compare", "grid", "sweep_pair", "at_ks"):
             if values.get(key) is not None:
                 values[key] = tuple(values[key])

@@ -28,7 +28,7 @@ import polars as pl
 
 from recsys.errors import EvaluationError
 from recsys.evaluation.metrics import metric_label
-from recsys.evaluation.scoring import SplitIndex
+from recsys.evaluation.scoring import EvalResult, SplitIndex
 from recsys.evaluation.sweep import best_step, run_sweep
 from recsys.models import registry
 from recsys.progress import Progress
@@ -37,6 +37,9 @@ if TYPE_CHECKING:
     import altair as alt
 
 _DIGITS = 6
+#: The grid frame's column holding the chosen cell's figure on every validation user, when the
+#: cells scored a sample of them (``EvaluationConfig.sweep_users``); null in the other cells.
+ALL_USERS = "all_users"
 MIN_STEP = 0.1  # 11 x 11 cells at most
 
 
@@ -103,11 +106,18 @@ def run_grid(
     progress: Progress | None = None,
 ) -> pl.DataFrame:
     """``[x, y, <weight columns>, <metrics>]``: one row per cell, evaluated on ``index``'s split."""
-    x, y = check_pair(pair)
     points = grid_points(pair, step, base)
     results = run_sweep(index, normalised, points, k, progress=progress)
+    return grid_frame(pair, points, [r for _, r in results], metrics)
+
+
+def grid_frame(
+    pair: Sequence[str], points: Sequence[Mapping[str, float]], results: Sequence[EvalResult], metrics: Sequence[str]
+) -> pl.DataFrame:
+    """The grid's table from each cell's weights and result (:func:`run_grid`'s columns)."""
+    x, y = check_pair(pair)
     rows = []
-    for w, r in results:
+    for w, r in zip(points, results, strict=True):
         row: dict[str, Any] = {"x": w[x], "y": w[y]}
         row.update({f"{n}_weight": w[n] for n in registry.names()})
         row.update({m: float(r.summary.get(m, math.nan)) for m in metrics})

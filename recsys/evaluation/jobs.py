@@ -84,12 +84,16 @@ def plain_stage(stage: str, done: float, total: float | None) -> str:
 
     >>> plain_stage("evaluate: scoring", 10, 603)
     'Scoring 603 test users'
+    >>> plain_stage("evaluation: scoring users (validation)", 400, 2000)
+    'Scoring and ranking users (validation split): 400 of 2,000'
     >>> plain_stage("tune: ALS grid", 2, 12)
     'Trying ALS settings (3 of 12)'
     """
     n = int(total or 0)
     split = _SPLIT.search(stage)
     on = f" ({split.group(1)} split)" if split else ""
+    if stage.startswith("evaluation: scoring users"):
+        return f"Scoring and ranking users{on}: {int(done):,} of {n:,}"
     if stage.startswith("evaluate: scoring"):
         return f"Scoring {n:,} test users{on}"
     if stage.startswith("evaluate: users"):

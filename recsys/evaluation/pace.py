@@ -141,21 +141,20 @@ def evaluation_schedule(config: EvaluationConfig, tested_users: int | None = Non
     steps = len(config.sweep_weights())
     cells = len(grid_points(config.grid, config.grid_step, config.hybrid_weights)) if config.grid else 0
     segs: list[Segment] = [Segment("evaluation: loading data", _LOAD_S), Segment("evaluation: fitting models", 0.0)]
+    # the sweep, the grid and the stage settings score at most sweep_users validation users
+    tested = users * share
+    sampled = share * min(config.sweep_users / tested, 1.0) if config.sweep_users and tested else share
     for split in ("validation", "test"):
-        segs += [
-            Segment("als: iterations", fit),
-            Segment("evaluate: scoring", _SCORE_S * share),
-            Segment(
-                f"evaluation: models ({split})", (_MODELS_VAL_S if split == "validation" else _MODELS_TEST_S) * share
-            ),
-        ]
-        if split == "test" and config.cutoffs:
-            segs.append(Segment("evaluation: served lists at the longest cut-off", _DEEP_S * share))
-        if split == "validation":
-            segs.append(Segment("evaluation: ranking stages", _SETTING_S * len(strength_grid()) * share))
-        segs.append(Segment("evaluation: weight sweep", _STEP_S * steps * share))
-        if split == "validation" and cells:
-            segs.append(Segment("evaluation: weight sweep", _CELL_S * cells * share))  # the grid reports as one
+        # a split's users are scored block after block, every model, setting, step and cell per
+        # block: one segment, reported as users scored
+        val = split == "validation"
+        cost = _SCORE_S * share + (_MODELS_VAL_S if val else _MODELS_TEST_S) * share
+        if not val and config.cutoffs:
+            cost += _DEEP_S * share
+        if val:
+            cost += _SETTING_S * len(strength_grid()) * sampled + _CELL_S * cells * sampled
+        cost += _STEP_S * steps * (sampled if val else share)
+        segs += [Segment("als: iterations", fit), Segment(f"evaluation: scoring users ({split})", cost)]
     if config.segments:
         segs.append(Segment("evaluation: segments and new users", _SEGMENTS_S * share))
         for draw in range(config.new_user_draws):

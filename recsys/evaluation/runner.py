@@ -45,8 +45,10 @@ import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
 
 from recsys.catalog.build import MOVIELENS_PARQUET
@@ -82,23 +84,25 @@ from recsys.evaluation.data import (
     evaluation_ratings,
     sampled_movielens,
 )
-from recsys.evaluation.grid import run_grid
+from recsys.evaluation.grid import ALL_USERS, grid_frame, grid_points
 from recsys.evaluation.metrics import metric_label
 from recsys.evaluation.newuser import NewUserConfig, onboarding
 from recsys.evaluation.report import render_text
 from recsys.evaluation.results import EvaluationResult, StageResult, dump
 from recsys.evaluation.scoring import (
+    ComponentScorer,
     EvalResult,
+    Ranking,
     SplitIndex,
+    block_size,
     component_fn,
-    component_scores,
     evaluate,
     hybrid_fn,
     scorer_fn,
 )
 from recsys.evaluation.significance import compare
 from recsys.evaluation.splits import Split, SplitError, split, validation_split
-from recsys.evaluation.sweep import best_step, run_sweep, step_label
+from recsys.evaluation.sweep import best_step, step_label
 from recsys.evaluation.sweep import recommend as recommend_step
 from recsys.evaluation.taste import TasteContext
 from recsys.models import registry
@@ -123,6 +127,8 @@ _STAGE_FIT = "evaluation: fitting models"
 _STAGE_MODELS = "evaluation: models"
 _STAGE_SEGMENTS = "evaluation: segments and new users"
 _STAGE_DEEP = "evaluation: served lists at the longest cut-off"
+#: A split's users scored (every model, setting, step and cell), block after block.
+STAGE_USERS = "evaluation: scoring users"
 
 
 def evaluate_catalogue(
@@ -246,12 +252,13 @@ def run_evaluation(
     weights = config.hybrid_weights
     steps = config.sweep_weights()
     stages: dict[str, StageResult] = {}
+    everyone: dict[str, EvalResult | None] = {}  # the chosen step on every user of a sampled sweep
     grid_on = "validation" if val is not None and val.users else "test"
     chosen_stages: Strengths | None = None  # the ranking stages' strengths, chosen on validation
     for stage, part in (("validation", val), ("test", sp)):
         if part is None or not part.users:
             continue
-        stages[stage] = _run_stage(
+        stages[stage], everyone[stage] = _run_stage(
             stage,
             part,
             titles,
@@ -274,10 +281,11 @@ def run_evaluation(
     chooser = stages[chosen_on]
     best = best_step(chooser.sweep[config.metric].to_list())
     best_row = result_test.sweep.row(best, named=True)
+    # the BEST row of each stage is the validation-chosen step, evaluated on that stage (on every
+    # user of it, also when the sweep scored a sample)
+    for stage, res in stages.items():
+        _set_best(res, best, config, everyone.get(stage))
     advice = _advice(chooser, best, config)
-    # the BEST row of each stage is the validation-chosen step, evaluated on that stage
-    for res in stages.values():
-        _set_best(res, best, config)
     plain_matches: bool | None = None
     if config.measure_plain:
         hybrid = _fit_hybrid(sp, titles, tags, fixed, configs, weights, normalisation)
@@ -366,9 +374,8 @@ def _advice(chooser: StageResult, best: int, config: EvaluationConfig) -> dict[s
     """:func:`recsys.evaluation.sweep.recommend` on the choosing split: the best step against the
     live weights (the HYBRID row), per user."""
     metric = config.metric
-    step = str(chooser.sweep["model"][best])
     pair = (
-        chooser.per_user[step]
+        chooser.per_user[BEST]
         .select(USER, metric)
         .join(chooser.per_user[HYBRID].select(USER, pl.col(metric).alias("live")), on=USER, how="inner")
     )
@@ -391,6 +398,27 @@ def _fit_hybrid(
     return WeightedHybrid(scorers, HybridConfig(weights, normalisation))
 
 
+def sweep_sample(users: Sequence[int], n: int | None, seed: int) -> list[int]:
+    """The users the sweep, the grid and the stage settings score on a validation split: every
+    user when ``n`` is None or covers them, else a seeded sample of ``n`` (in ``users``' order).
+    The same ``(users, n, seed)`` gives the same sample."""
+    if n is None or len(users) <= n:
+        return list(users)
+    picked = np.sort(np.random.default_rng(seed).choice(len(users), size=n, replace=False))
+    return [users[i] for i in picked.tolist()]
+
+
+@dataclass
+class _Blended:
+    """One blended configuration scored block by block: a sweep step, a grid cell, a ranking
+    stages setting (``strengths``) or the served lists at the longest cut-off (``depth``)."""
+
+    ranking: Ranking
+    weights: Mapping[str, float]
+    strengths: Strengths | None = None
+    depth: int | None = None
+
+
 def _run_stage(
     stage: str,
     part: Split,
@@ -408,11 +436,17 @@ def _run_stage(
     *,
     with_grid: bool = False,
     served: Strengths | None = None,
-) -> StageResult:
-    """Fit, score once, evaluate every model and every sweep step (and, ``with_grid``, every
-    cell of the 2-D weight grid) on one split. The served row ranks with the stage strengths
-    ``served``, or, when None, with the strongest setting of the stage grid within 2% of the
-    best NDCG on this split (:mod:`recsys.evaluation.served`)."""
+) -> tuple[StageResult, EvalResult | None]:
+    """Fit, score, evaluate every model and every sweep step (and, ``with_grid``, every cell of
+    the 2-D weight grid) on one split. The served row ranks with the stage strengths ``served``,
+    or, when None, with the strongest setting of the stage grid within 2% of the best NDCG on
+    this split (:mod:`recsys.evaluation.served`).
+
+    Users are scored a block at a time (:func:`block_size`): every model, setting, step and cell
+    ranks the block's users, then its scores are dropped. On validation with more users than
+    ``config.sweep_users``, the steps, cells and settings rank a seeded sample of them
+    (:func:`sweep_sample`, scored first); the setting, step and cell chosen on the sample then rank
+    every other user too. Returns the stage and, when sampled, the chosen step on every user."""
     k = config.k
     at_ks = config.cutoffs if stage == "test" else ()  # every model on test, ranked once at the longest
     index = SplitIndex(part)
@@ -423,53 +457,130 @@ def _run_stage(
     t0 = time.perf_counter()
     taste = TasteContext.build(part, titles)  # the taste metrics' lookups, once for every model and step
     timings[f"{stage}_taste_s"] = time.perf_counter() - t0
-    results: dict[str, EvalResult] = {}
-    with blas_single_thread():
+    for key in ("scoring_s", "models_s", "normalise_s", "stages_s", "sweep_steps_s"):
+        timings.setdefault(key, 0.0)
+    users = part.users
+    sample = sweep_sample(users, config.sweep_users, config.seed) if stage == "validation" else list(users)
+    chosen_set = set(sample)
+    rest = [u for u in users if u not in chosen_set] if len(sample) < len(users) else []
+    names = list(registry.SCORERS)
+    models = {POPULARITY: Ranking(index, k, genres=genres, taste=taste, at_ks=at_ks)}
+    models |= {registry.SCORERS[n].model: Ranking(index, k, genres=genres, taste=taste, at_ks=at_ks) for n in names}
+    models[HYBRID] = Ranking(index, k, genres=genres, taste=taste, at_ks=at_ks)
+    settings = [dict(served)] if served is not None else served_mod.strength_grid()
+    served_jobs = [_Blended(Ranking(index, k, genres=genres, taste=taste), weights, strengths=s) for s in settings]
+    deep = max(at_ks) if at_ks else None
+    deep_job = (
+        _Blended(Ranking(index, deep, at_ks=at_ks), weights, strengths=served, depth=deep)
+        if deep is not None and served is not None
+        else None
+    )
+    step_jobs = [_Blended(Ranking(index, k, genres=genres, taste=taste, at_ks=at_ks), w) for w in steps]
+    cells = grid_points(config.grid, config.grid_step, weights) if with_grid and config.grid is not None else []
+    cell_jobs = [_Blended(Ranking(index, k), w) for w in cells]
+    facts = served_mod.ItemFacts.of(index, titles)
+    counted_fn = scorer_fn(counted, index)
+    scorer = ComponentScorer(hybrid, index)
+    size = block_size(len(hybrid.scorers), len(part.items))
+    total = len(users)
+    done = 0
+
+    def run_block(
+        block: list[int],
+        served_list: Sequence[_Blended],
+        step_list: Sequence[_Blended],
+        cell_list: Sequence[_Blended],
+        with_models: bool = True,
+    ) -> None:
+        nonlocal done
+        progress(f"{STAGE_USERS} ({stage})", done, total)  # the lab's progress: users scored
         t0 = time.perf_counter()
-        comps = component_scores(hybrid, index, progress)
-        timings.setdefault("scoring_s", 0.0)
+        comps = scorer(block)
         timings["scoring_s"] += time.perf_counter() - t0
-        names = list(registry.SCORERS)
-        progress(f"{_STAGE_MODELS} ({stage})", 0, len(names) + 2)
-        results[POPULARITY] = evaluate(index, scorer_fn(counted, index), k, genres=genres, taste=taste, at_ks=at_ks)
-        for i, name in enumerate(names):
-            results[registry.SCORERS[name].model] = evaluate(
-                index, component_fn(comps, name), k, genres=genres, taste=taste, at_ks=at_ks
-            )
-            progress(f"{_STAGE_MODELS} ({stage})", i + 2, len(names) + 2)
+        if with_models:
+            t0 = time.perf_counter()
+            models[POPULARITY].add(counted_fn, block)
+            for name in names:
+                models[registry.SCORERS[name].model].add(component_fn(comps, name), block)
+            timings["models_s"] += time.perf_counter() - t0
         t0 = time.perf_counter()
-        for user, parts in comps.items():
-            comps[user] = {n: normalise(p, normalisation) for n, p in parts.items()}
-        timings.setdefault("normalise_s", 0.0)
+        for user in block:
+            comps[user] = {n: normalise(p, normalisation) for n, p in comps[user].items()}
         timings["normalise_s"] += time.perf_counter() - t0
-        results[HYBRID] = evaluate(index, hybrid_fn(comps, weights), k, genres=genres, taste=taste, at_ks=at_ks)
-        progress(f"{_STAGE_MODELS} ({stage})", len(names) + 2, len(names) + 2)
-        t0 = time.perf_counter()
-        chosen, results[SERVED], stage_grid = _served(index, comps, weights, titles, k, genres, served, progress, taste)
-        timings.setdefault("stages_s", 0.0)
-        timings["stages_s"] += time.perf_counter() - t0
-        if at_ks:
-            # the stages re-rank a list of length K: the served lists at the longest cut-off are
-            # ranked by the stages at that length (one more pass; the figures at K stay as served)
+        if with_models:
             t0 = time.perf_counter()
-            progress(_STAGE_DEEP, 0, 1)
-            deep = max(at_ks)
-            fn = served_mod.served_fn(index, comps, weights, served_mod.ItemFacts.of(index, titles), chosen, deep)
-            longer = evaluate(index, fn, deep, at_ks=at_ks)
-            results[SERVED].at_k, results[SERVED].top_long = longer.at_k, longer.top
-            progress(_STAGE_DEEP, 1, 1)
-            timings["served_at_ks_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        swept = run_sweep(index, comps, steps, k, genres=genres, progress=progress, taste=taste, at_ks=at_ks)
-        timings.setdefault("sweep_steps_s", 0.0)
-        timings["sweep_steps_s"] += time.perf_counter() - t0
-        grid = None
-        if with_grid and config.grid is not None:
+            models[HYBRID].add(hybrid_fn(comps, weights), block)
+            timings["models_s"] += time.perf_counter() - t0
+        tastes: dict[int, Any] = {}  # each user's taste, shared by the settings of this block
+        for job in served_list:
+            assert job.strengths is not None
             t0 = time.perf_counter()
-            grid = run_grid(
-                index, comps, config.grid, config.grid_step, weights, k, M.ranking_metrics(), progress=progress
+            fn = served_mod.served_fn(index, comps, job.weights, facts, job.strengths, job.depth or k, tastes)
+            job.ranking.add(fn, block)
+            key = "served_at_ks_s" if job.depth else "stages_s"
+            timings[key] = timings.get(key, 0.0) + time.perf_counter() - t0
+        for jobs, key in ((step_list, "sweep_steps_s"), (cell_list, "grid_s")):
+            if not jobs:
+                continue
+            t0 = time.perf_counter()
+            for job in jobs:
+                job.ranking.add(hybrid_fn(comps, job.weights), block)
+            timings[key] = timings.get(key, 0.0) + time.perf_counter() - t0
+        done += len(block)
+        progress(f"{STAGE_USERS} ({stage})", done, total)
+
+    with blas_single_thread():
+        # 1. the sample (every user when not sampled): every model, setting, step and cell
+        for i in range(0, len(sample), size):
+            block = sample[i : i + size]
+            run_block(block, served_jobs + ([deep_job] if deep_job else []), step_jobs, cell_jobs)
+        served_results = [job.ranking.result() for job in served_jobs]
+        if served is not None:
+            best_setting = 0
+        else:
+            best_setting = served_mod.choose(settings, [r.summary["ndcg"] for r in served_results])
+        step_results = [job.ranking.result() for job in step_jobs]
+        best = best_step([r.summary.get(config.metric, math.nan) for r in step_results])
+        cell_results = [job.ranking.result() for job in cell_jobs]
+        best_cell = best_step([r.summary.get(config.metric, math.nan) for r in cell_results]) if cells else None
+        # 2. the other users: every model, and the setting, step and cell chosen on the sample
+        full_served = _Blended(served_jobs[best_setting].ranking.copy(), weights, strengths=settings[best_setting])
+        full_step = _Blended(step_jobs[best].ranking.copy(), steps[best]) if step_jobs else None
+        full_cell = _Blended(cell_jobs[best_cell].ranking.copy(), cells[best_cell]) if best_cell is not None else None
+        for i in range(0, len(rest), size):
+            block = rest[i : i + size]
+            run_block(
+                block,
+                [full_served] + ([deep_job] if deep_job else []),
+                [full_step] if full_step else [],
+                [full_cell] if full_cell else [],
             )
-            timings["grid_s"] = time.perf_counter() - t0
+        chosen = settings[best_setting]
+        if deep is not None and deep_job is None:
+            # the stages re-rank a list of length K: the served lists at the longest cut-off are
+            # ranked by the chosen setting at that length (one more pass, chosen on this split)
+            deep_job = _Blended(Ranking(index, deep, at_ks=at_ks), weights, strengths=chosen, depth=deep)
+            progress(_STAGE_DEEP, 0, 1)
+            done = 0
+            for i in range(0, len(users), size):
+                run_block(users[i : i + size], [deep_job], [], [], with_models=False)
+            progress(_STAGE_DEEP, 1, 1)
+    results: dict[str, EvalResult] = {name: r.result() for name, r in models.items()}
+    results[SERVED] = full_served.ranking.result() if rest else served_results[best_setting]
+    if deep_job is not None:
+        longer = deep_job.ranking.result()
+        results[SERVED].at_k, results[SERVED].top_long = longer.at_k, longer.top
+    stage_grid = None if served is not None else _stage_table(settings, served_results, best_setting)
+    swept = list(zip(steps, step_results, strict=True))
+    grid = None
+    if with_grid and config.grid is not None:
+        grid = grid_frame(config.grid, cells, cell_results, M.ranking_metrics())
+        if full_cell is not None and rest and best_cell is not None:
+            everyone = full_cell.ranking.result().summary.get(config.metric, math.nan)
+            grid = grid.with_columns(
+                pl.when(pl.int_range(pl.len()) == best_cell).then(everyone).otherwise(None).alias(ALL_USERS)
+            )
+    best_everyone = full_step.ranking.result() if rest and full_step is not None else None
     timings["sweep_s"] = timings["scoring_s"] + timings["normalise_s"] + timings["sweep_steps_s"]
     weights_of: dict[str, Mapping[str, float] | None] = {POPULARITY: None, HYBRID: weights, SERVED: weights}
     for name, spec in registry.SCORERS.items():
@@ -485,6 +596,8 @@ def _run_stage(
         "train": part.train.height,
         "test": part.test.height,
     }
+    if rest:
+        counts["sweep_users"] = len(sample)
     all_results = dict(results) | {f"__step{i}": r for i, (_, r) in enumerate(swept)}
     return StageResult(
         models=_summary_frame(rows),
@@ -497,36 +610,12 @@ def _run_stage(
         stage_grid=stage_grid,
         at_k={name: r.at_k for name, r in all_results.items() if r.at_k},
         lists={name: (r.top_long or r.top) for name, r in all_results.items()},
-    )
+    ), best_everyone
 
 
-def _served(
-    index: SplitIndex,
-    normalised: Mapping[int, Mapping[str, Any]],
-    weights: Weights,
-    titles: pl.DataFrame,
-    k: int,
-    genres: Mapping[str, Sequence[str]],
-    fixed: Strengths | None,
-    progress: Progress,
-    taste: TasteContext | None = None,
-) -> tuple[Strengths, EvalResult, pl.DataFrame | None]:
-    """The served row: with ``fixed`` strengths, or every setting of the stage grid and the
-    chosen one (``(strengths, result, grid table)``)."""
-    facts = served_mod.ItemFacts.of(index, titles)
-    tastes: dict[int, Any] = {}
-    if fixed is not None:
-        fn = served_mod.served_fn(index, normalised, weights, facts, fixed, k, tastes)
-        return dict(fixed), evaluate(index, fn, k, genres=genres, taste=taste), None
-    settings = served_mod.strength_grid()
-    results: list[EvalResult] = []
-    for i, strengths in enumerate(settings):
-        progress("evaluation: ranking stages", i, len(settings))
-        fn = served_mod.served_fn(index, normalised, weights, facts, strengths, k, tastes)
-        results.append(evaluate(index, fn, k, genres=genres, taste=taste))
-    progress("evaluation: ranking stages", len(settings), len(settings))
-    best = served_mod.choose(settings, [r.summary["ndcg"] for r in results])
-    table = pl.DataFrame(
+def _stage_table(settings: Sequence[Strengths], results: Sequence[EvalResult], best: int) -> pl.DataFrame:
+    """The ranking stages' grid: one row per setting, its figures and whether it was chosen."""
+    return pl.DataFrame(
         [
             {
                 "stages": served_mod.label(s),
@@ -537,7 +626,6 @@ def _served(
             for i, (s, r) in enumerate(zip(settings, results, strict=True))
         ]
     )
-    return settings[best], results[best], table
 
 
 def sample_users(ratings: pl.DataFrame, n: int, min_positives: int, seed: int) -> pl.DataFrame:
@@ -553,17 +641,23 @@ def sample_users(ratings: pl.DataFrame, n: int, min_positives: int, seed: int) -
     return ratings.filter(pl.col(USER).is_in(chosen.implode()))
 
 
-def _set_best(res: StageResult, best: int, config: EvaluationConfig) -> None:
-    """Append the BEST row (the chosen step's figures on this split) and its lists."""
+def _set_best(res: StageResult, best: int, config: EvaluationConfig, everyone: EvalResult | None = None) -> None:
+    """Append the BEST row (the chosen step's figures on this split) and its lists; ``everyone``:
+    the step's result on every user when the sweep scored a sample of them."""
     step = res.sweep.row(best, named=True)
     row = res.sweep.slice(best, 1).with_columns(pl.lit(BEST).alias("model"))
+    if everyone is not None:
+        weights = {n: float(step[weight_column(n)] or 0.0) for n in registry.SCORERS}
+        row = _summary_frame([(BEST, weights, everyone)])
     order = {name: i for i, name in enumerate(model_names())}
     res.models = pl.concat([res.models, row.select(res.models.columns)]).sort(
         pl.col("model").replace_strict(order, default=len(order)), maintain_order=True
     )
-    res.per_user[BEST] = res.per_user[str(step["model"])]
-    res.tops[BEST] = res.tops.pop(f"__step{best}")
+    res.per_user[BEST] = res.per_user[str(step["model"])] if everyone is None else everyone.per_user
+    res.tops[BEST] = res.tops.pop(f"__step{best}") if everyone is None else everyone.top
     step_key = f"__step{best}"
+    if everyone is not None:
+        res.lists[step_key] = everyone.top_long or everyone.top
     if step_key in res.at_k:
         res.at_k[BEST] = res.at_k[step_key]
     if step_key in res.lists:

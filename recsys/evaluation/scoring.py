@@ -37,6 +37,21 @@ log = logging.getLogger(__name__)
 
 ScoreFn = Callable[[int, pl.DataFrame], np.ndarray]
 
+#: Component scores held at once while a split is scored: the users of a block are as many as
+#: this many bytes of float64 scores hold (scorers x items x 8 bytes each). Scoring every user at
+#: once held 10k users x 30-40k titles x 4 scorers = 10-13 GB on a 25M-rating sample.
+BLOCK_BYTES = 192 * 1024**2
+
+
+def block_size(n_scorers: int, n_items: int) -> int:
+    """Users per block (:data:`BLOCK_BYTES`), at least 1. Example: 4 scorers, 40k titles -> 157."""
+    return max(1, BLOCK_BYTES // max(1, n_scorers * n_items * 8))
+
+
+def blocks(users: Sequence[int], size: int) -> list[list[int]]:
+    """``users`` in consecutive blocks of ``size``. Example: ``([1, 2, 3], 2) -> [[1, 2], [3]]``."""
+    return [list(users[i : i + size]) for i in range(0, len(users), size)]
+
 
 @dataclass
 class EvalResult:
@@ -95,61 +110,108 @@ def evaluate(
     progress: Progress | None = None,
     taste: TasteContext | None = None,
     at_ks: Sequence[int] = (),
+    users: Sequence[int] | None = None,
 ) -> EvalResult:
-    """Rank ``split.items`` for every tested user with ``score_fn``; metrics at ``k``.
+    """Rank ``split.items`` for every tested user (or ``users``, a subset) with ``score_fn``;
+    metrics at ``k``.
 
     ``genres`` adds the genre diversity, ``taste`` (built once per split) the taste metrics
     (:data:`recsys.evaluation.metrics.TASTE`); a per-user taste value that is undefined is null
     and left out of its mean. ``at_ks``: further cut-offs (e.g. 5, 10, 20) at which every ranking
     metric's mean is also reported (``EvalResult.at_k``): the list is ranked once at the longest
     cut-off and cut, so the figures at ``k`` are exactly those of a run without ``at_ks``.
-    Example: the list [a, b, c, ...] with relevant {c}: HitRate@2 = 0, HitRate@5 = 1."""
+    Example: the list [a, b, c, ...] with relevant {c}: HitRate@2 = 0, HitRate@5 = 1.
+    :class:`Ranking` does the same over blocks of users."""
     index = split if isinstance(split, SplitIndex) else SplitIndex(split)
-    sp_ = index.split
-    progress = progress or null_progress
-    rows: list[dict[str, float | None]] = []
-    tops: dict[int, list[str]] = {}
-    longs: dict[int, list[str]] = {}
-    ids = index.items.ids
-    ranking = M.ranking_metrics()
-    cutoffs = sorted({int(c) for c in at_ks})
-    depth = max([k, *cutoffs])
-    sums = {c: dict.fromkeys(ranking, 0.0) for c in cutoffs}
-    for n, user in enumerate(sp_.users):
-        history = index.histories[user]
-        scores = score_fn(user, history)
-        best = top_k(scores, index.positions(history), depth)
-        ranked = ids[best].tolist()
-        rec = ranked[:k]
-        tops[user] = rec
-        rel = index.relevant.get(user, set())
-        if cutoffs:
-            longs[user] = ranked
-            for c in cutoffs:
-                for name in ranking:
-                    sums[c][name] += M.REGISTRY[name].fn(ranked, rel, c)
-        row: dict[str, float | None] = {sp_.user_col: user}
-        for name in ranking:
-            row[name] = M.REGISTRY[name].fn(rec, rel, k)
-        if genres is not None:
-            row["diversity"] = M.intra_list_diversity(rec, genres, k)
-        if taste is not None:
-            row.update(taste.measures(user, rec, k))
-        rows.append(row)
-        if n % 50 == 0:
-            progress("evaluate: users", n, len(sp_.users))
-    progress("evaluate: users", len(sp_.users), len(sp_.users))
-    per_user = pl.DataFrame(rows, infer_schema_length=None).with_columns(pl.exclude(sp_.user_col).cast(pl.Float64))
-    means = per_user.select(pl.exclude(sp_.user_col).mean()).row(0, named=True)
-    summary = {c: math.nan if v is None else float(v) for c, v in means.items()}
-    share = item_share(sp_)
-    summary["coverage"] = M.catalogue_coverage(tops.values(), len(sp_.items), k)
-    summary["novelty"] = M.novelty(tops.values(), share, k)
-    summary["avg_popularity"] = M.average_popularity(tops.values(), share, k)
-    summary["users"] = float(len(sp_.users))
-    n_users = max(len(sp_.users), 1)
-    at_k = {c: {name: total / n_users for name, total in sums[c].items()} for c in cutoffs}
-    return EvalResult(k, per_user, summary, tops, at_k, longs)
+    ranking = Ranking(index, k, genres=genres, taste=taste, at_ks=at_ks)
+    ranking.add(score_fn, index.split.users if users is None else users, progress)
+    return ranking.result()
+
+
+class Ranking:
+    """:func:`evaluate` in parts: :meth:`add` ranks a block of users with a score function
+    (each block may use its own, e.g. scores computed for that block only), :meth:`result`
+    gives the :class:`EvalResult` of every user added, in the split's user order, whatever the
+    order of the blocks: one block of every user is exactly :func:`evaluate`. So an evaluation
+    never needs every user's scores at once (:func:`component_scores` per block)."""
+
+    def __init__(
+        self,
+        index: SplitIndex,
+        k: int,
+        *,
+        genres: Mapping[str, Sequence[str]] | None = None,
+        taste: TasteContext | None = None,
+        at_ks: Sequence[int] = (),
+    ) -> None:
+        self.index, self.k, self.genres, self.taste = index, k, genres, taste
+        self.cutoffs = sorted({int(c) for c in at_ks})
+        self.depth = max([k, *self.cutoffs])
+        self.rows: dict[int, dict[str, float | None]] = {}
+        self.tops: dict[int, list[str]] = {}
+        self.longs: dict[int, list[str]] = {}
+
+    def copy(self) -> Ranking:
+        """An independent accumulator holding the users added so far (to go on with some blocks
+        while this one stops)."""
+        out = Ranking(self.index, self.k, genres=self.genres, taste=self.taste, at_ks=self.cutoffs)
+        out.rows, out.tops, out.longs = dict(self.rows), dict(self.tops), dict(self.longs)
+        return out
+
+    def add(self, score_fn: ScoreFn, users: Sequence[int], progress: Progress | None = None) -> None:
+        index, k = self.index, self.k
+        sp_ = index.split
+        progress = progress or null_progress
+        ids = index.items.ids
+        ranking = M.ranking_metrics()
+        for n, user in enumerate(users):
+            history = index.histories[user]
+            scores = score_fn(user, history)
+            best = top_k(scores, index.positions(history), self.depth)
+            ranked = ids[best].tolist()
+            rec = ranked[:k]
+            self.tops[user] = rec
+            if self.cutoffs:
+                self.longs[user] = ranked
+            rel = index.relevant.get(user, set())
+            row: dict[str, float | None] = {sp_.user_col: user}
+            for name in ranking:
+                row[name] = M.REGISTRY[name].fn(rec, rel, k)
+            if self.genres is not None:
+                row["diversity"] = M.intra_list_diversity(rec, self.genres, k)
+            if self.taste is not None:
+                row.update(self.taste.measures(user, rec, k))
+            self.rows[user] = row
+            if n % 50 == 0:
+                progress("evaluate: users", n, len(users))
+        progress("evaluate: users", len(users), len(users))
+
+    def result(self) -> EvalResult:
+        sp_ = self.index.split
+        k = self.k
+        users = [u for u in sp_.users if u in self.rows] if len(self.rows) < len(sp_.users) else sp_.users
+        ranking = M.ranking_metrics()
+        sums = {c: dict.fromkeys(ranking, 0.0) for c in self.cutoffs}
+        for user in users:
+            if self.cutoffs:
+                ranked, rel = self.longs[user], self.index.relevant.get(user, set())
+                for c in self.cutoffs:
+                    for name in ranking:
+                        sums[c][name] += M.REGISTRY[name].fn(ranked, rel, c)
+        rows = [self.rows[u] for u in users]
+        tops = {u: self.tops[u] for u in users}
+        longs = {u: self.longs[u] for u in users} if self.cutoffs else {}
+        per_user = pl.DataFrame(rows, infer_schema_length=None).with_columns(pl.exclude(sp_.user_col).cast(pl.Float64))
+        means = per_user.select(pl.exclude(sp_.user_col).mean()).row(0, named=True)
+        summary = {c: math.nan if v is None else float(v) for c, v in means.items()}
+        share = item_share(sp_)
+        summary["coverage"] = M.catalogue_coverage(tops.values(), len(sp_.items), k)
+        summary["novelty"] = M.novelty(tops.values(), share, k)
+        summary["avg_popularity"] = M.average_popularity(tops.values(), share, k)
+        summary["users"] = float(len(users))
+        n_users = max(len(users), 1)
+        at_k = {c: {name: total / n_users for name, total in sums[c].items()} for c in self.cutoffs}
+        return EvalResult(k, per_user, summary, tops, at_k, longs)
 
 
 def item_share(split: Split) -> dict[str, float]:
@@ -214,29 +276,46 @@ def scorer_fn(scorer: Scorer | WeightedHybrid, index: SplitIndex) -> ScoreFn:
 Components = dict[int, dict[str, np.ndarray]]
 
 
-def component_scores(hybrid: WeightedHybrid, index: SplitIndex, progress: Progress | None = None) -> Components:
-    """Raw scores of every scorer of ``hybrid`` over ``split.items`` per tested user
-    (``{user: {scorer: scores}}``), the user's training items set to NaN (as the feed removes
-    rated titles before normalising)."""
-    progress = progress or null_progress
-    items = index.split.items
-    parts = {name: s.candidate_scorer(items) for name, s in hybrid.scorers.items()}
-    out: Components = {}
-    users = index.split.users
-    for n, user in enumerate(users):
-        history = index.histories[user]
-        profile = history_profile(history, index.split)
-        removed = index.positions(history)
-        comps: dict[str, np.ndarray] = {}
-        for name, part in parts.items():
-            raw = part(profile)
-            raw[removed] = np.nan
-            comps[name] = raw
-        out[user] = comps
-        if n % 50 == 0:
-            progress("evaluate: scoring", n, len(users))
-    progress("evaluate: scoring", len(users), len(users))
-    return out
+def component_scores(
+    hybrid: WeightedHybrid,
+    index: SplitIndex,
+    progress: Progress | None = None,
+    users: Sequence[int] | None = None,
+) -> Components:
+    """Raw scores of every scorer of ``hybrid`` over ``split.items`` per tested user (or per user
+    of ``users``) (``{user: {scorer: scores}}``), the user's training items set to NaN (as the
+    feed removes rated titles before normalising). Every user's scores at once weigh users x
+    items x scorers x 8 bytes (10k users, 40k titles, 4 scorers: 12.8 GB): big runs score a
+    block at a time with :class:`ComponentScorer`."""
+    return ComponentScorer(hybrid, index)(index.split.users if users is None else users, progress)
+
+
+class ComponentScorer:
+    """:func:`component_scores` for one block of users at a time, each scorer's candidate scorer
+    over the split's items prepared once."""
+
+    def __init__(self, hybrid: WeightedHybrid, index: SplitIndex) -> None:
+        self.index = index
+        self.parts = {name: s.candidate_scorer(index.split.items) for name, s in hybrid.scorers.items()}
+
+    def __call__(self, users: Sequence[int], progress: Progress | None = None) -> Components:
+        progress = progress or null_progress
+        index = self.index
+        out: Components = {}
+        for n, user in enumerate(users):
+            history = index.histories[user]
+            profile = history_profile(history, index.split)
+            removed = index.positions(history)
+            comps: dict[str, np.ndarray] = {}
+            for name, part in self.parts.items():
+                raw = part(profile)
+                raw[removed] = np.nan
+                comps[name] = raw
+            out[user] = comps
+            if n % 50 == 0:
+                progress("evaluate: scoring", n, len(users))
+        progress("evaluate: scoring", len(users), len(users))
+        return out
 
 
 def normalise_components(

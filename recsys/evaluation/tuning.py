@@ -26,7 +26,7 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,16 @@ from typing import Any
 import polars as pl
 
 from recsys.errors import EvaluationError, ModelError
-from recsys.evaluation.scoring import SplitIndex, component_fn, component_scores, evaluate, hybrid_fn
+from recsys.evaluation.scoring import (
+    ComponentScorer,
+    EvalResult,
+    Ranking,
+    SplitIndex,
+    block_size,
+    blocks,
+    component_fn,
+    hybrid_fn,
+)
 from recsys.evaluation.splits import Protocol as SplitProtocol
 from recsys.evaluation.splits import Split, SplitError, split, validation_split
 from recsys.models import registry
@@ -206,8 +215,8 @@ def tune(
         )
         scorer = registry.SCORERS["als"].build(als_cfg).fit(TrainingData(titles=titles, ratings=val.train))
         with blas_single_thread():
-            comps = component_scores(WeightedHybrid({"als": scorer}), val_index)
-            value = evaluate(val_index, component_fn(comps, "als"), config.k).summary[config.metric]
+            _, raw = score_blocks(WeightedHybrid({"als": scorer}), val_index, config.k, (), ("als",))
+            value = raw["als"].summary[config.metric]
         als_rows.append({"factors": int(factors), "regularization": float(reg), "value": float(value)})
         if best_als is None or value > best_als[0] + 1e-12:
             best_als = (value, als_cfg)
@@ -225,11 +234,10 @@ def tune(
     combos = config.weight_grid()
     best_w: tuple[float, Weights] | None = None
     with blas_single_thread():
-        comps = component_scores(hybrid, val_index)
-        normed = {u: {n: normalise(v) for n, v in parts.items()} for u, parts in comps.items()}
-        for i, w in enumerate(combos):
-            progress(_STAGE_WEIGHTS, i, len(combos))
-            value = float(evaluate(val_index, hybrid_fn(normed, w), config.k).summary[config.metric])
+        progress(_STAGE_WEIGHTS, 0, len(combos))
+        blended, _ = score_blocks(hybrid, val_index, config.k, combos)
+        for w, r in zip(combos, blended, strict=True):
+            value = float(r.summary[config.metric])
             weight_rows.append({"weights": dict(w), "value": value})
             if best_w is None or value > best_w[0] + 1e-12:
                 best_w = (value, w)
@@ -248,15 +256,12 @@ def tune(
         progress("tune: test", i, 2)
         h = _hybrid(test_split, titles, fixed, cfgs)
         with blas_single_thread():
-            raw = component_scores(h, test_index)
-            normed = {u: {n: normalise(v) for n, v in parts.items()} for u, parts in raw.items()}
-            test_figures[label] = float(
-                evaluate(test_index, hybrid_fn(normed, weights), config.k).summary[config.metric]
+            blended, raw = score_blocks(
+                h, test_index, config.k, [weights], ("popularity",) if label == "chosen" else ()
             )
+            test_figures[label] = float(blended[0].summary[config.metric])
             if label == "chosen":
-                test_figures["popularity"] = float(
-                    evaluate(test_index, component_fn(raw, "popularity"), config.k).summary[config.metric]
-                )
+                test_figures["popularity"] = float(raw["popularity"].summary[config.metric])
     progress("tune: test", 2, 2)
     timings["test_s"] = time.perf_counter() - t0
     timings["total_s"] = time.perf_counter() - started
@@ -311,6 +316,31 @@ def tuned_config(models_dir: Path, base: RecommenderConfig | None = None) -> Rec
         hybrid=HybridConfig(weights=weights, normalisation=base.hybrid.normalisation),
         weights_from="tuned",
     )
+
+
+def score_blocks(
+    hybrid: WeightedHybrid,
+    index: SplitIndex,
+    k: int,
+    blends: Sequence[Mapping[str, float]],
+    raw: Sequence[str] = (),
+) -> tuple[list[EvalResult], dict[str, EvalResult]]:
+    """Each weight combination of ``blends`` (normalised scores re-blended) and each scorer of
+    ``raw`` alone, ranked for every tested user of ``index``, scoring a block of users at a time
+    (:func:`recsys.evaluation.scoring.block_size`): the same figures as scoring every user at once,
+    without holding users x items x scorers scores."""
+    blended = [Ranking(index, k) for _ in blends]
+    alone = {name: Ranking(index, k) for name in raw}
+    scorer = ComponentScorer(hybrid, index)
+    for block in blocks(index.split.users, block_size(len(hybrid.scorers), len(index.split.items))):
+        comps = scorer(block)
+        for name, ranking in alone.items():
+            ranking.add(component_fn(comps, name), block)
+        if blended:
+            normed = {u: {n: normalise(v) for n, v in comps[u].items()} for u in block}
+            for w, ranking in zip(blends, blended, strict=True):
+                ranking.add(hybrid_fn(normed, w), block)
+    return [r.result() for r in blended], {name: r.result() for name, r in alone.items()}
 
 
 def _hybrid(

@@ -226,6 +226,9 @@ def build_matrix(table: pl.DataFrame) -> tuple[sp.csr_matrix, ItemIndex, ItemInd
     return matrix, users, items
 
 
+_CHUNK = 1 << 22  # rows per step where a per-row int64 temporary would double a column
+
+
 def _coded_matrix(table: pl.DataFrame) -> tuple[sp.csr_matrix, ItemIndex, ItemIndex]:
     """The matrix straight from the table's columns: item codes from an Enum over the sorted
     tconsts (4 bytes a cell, no join), user codes by a binary search of ``src << 40 | uid`` in its
@@ -237,25 +240,30 @@ def _coded_matrix(table: pl.DataFrame) -> tuple[sp.csr_matrix, ItemIndex, ItemIn
     and vocabularies (checked byte for byte, duplicates and app users included)."""
     item_ids = table[C.TCONST].unique().sort()
     cols = table[C.TCONST].cast(pl.Enum(item_ids)).to_physical().to_numpy()
+    # the Enum's codes are UInt32 below 2^31: the int32 column indices are a view, not a copy
+    cols = cols.view(np.int32) if cols.dtype == np.uint32 else cols.astype(np.int32, copy=False)
     uid = table["uid"].to_numpy()
-    src = table["src"].to_numpy().astype(np.int64)
     if not len(uid) or (uid.min() >= 0 and uid.max() < 1 << 40):
-        # one int64 key per row (src << 40 | uid): half the memory of a pair of columns
-        ukey = (src << 40) | uid.astype(np.int64, copy=False)
-        del uid, src
+        # one int64 key per row (src << 40 | uid), built in place: half the memory of a pair of
+        # columns, and no temporaries of the same size
+        ukey = table["src"].to_numpy().astype(np.int64)
+        ukey <<= 40
+        ukey |= uid
+        del uid
         distinct = np.sort(pl.Series(ukey).unique().to_numpy())
-        rows = np.searchsorted(distinct, ukey).astype(np.int32)
+        rows = np.empty(len(ukey), dtype=np.int32)
+        for start in range(0, len(ukey), _CHUNK):  # int64 positions a chunk at a time
+            rows[start : start + _CHUNK] = np.searchsorted(distinct, ukey[start : start + _CHUNK])
         del ukey
         keys = [f"{'ml' if k >> 40 else 'app'}:{k & ((1 << 40) - 1)}" for k in distinct.tolist()]
     else:  # ids outside [0, 2^40) (the evaluation numbers app users below 0): sort the pairs
+        src = table["src"].to_numpy().astype(np.int64)
         pairs, inverse = np.unique(np.stack([src, uid.astype(np.int64)], axis=1), axis=0, return_inverse=True)
         rows = inverse.reshape(-1).astype(np.int32)
         keys = [f"{'ml' if s_ else 'app'}:{u}" for s_, u in pairs.tolist()]
         distinct = pairs
     data = table["confidence"].to_numpy().astype(np.float32, copy=False)
-    matrix = sp.coo_matrix(
-        (data, (rows, cols.astype(np.int32, copy=False))), shape=(len(distinct), len(item_ids))
-    ).tocsr()
+    matrix = sp.coo_matrix((data, (rows, cols)), shape=(len(distinct), len(item_ids))).tocsr()
     del rows, cols, data
     matrix.sort_indices()
     return matrix, ItemIndex(keys), ItemIndex(item_ids.to_list())

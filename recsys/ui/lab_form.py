@@ -152,6 +152,7 @@ def submit(lab: Lab) -> None:
             iterations=int(s["eval-iterations"]),
             seed=int(s["eval-seed"]),
             sample_users=int(s["eval-sample"]) or None,
+            sweep_users=int(s["eval-sweep-users"]) or None,
             grid=pair if s["eval-grid-on"] else None,
             grid_step=float(s["eval-grid-step"]),
             segments=bool(s["eval-segments"]),
@@ -228,6 +229,16 @@ def render_form(lab: Lab) -> None:
             shown.sample_users or 0,
             key="eval-sample",
             help="Evaluate on a seeded sample of this many testable users: quick runs on big datasets.",
+        )
+        c1.number_input(
+            "Users the sweep and grid score (0 = all)",
+            0,
+            10_000_000,
+            shown.sweep_users or 0,
+            key="eval-sweep-users",
+            help="With more validation users than this, the sweep steps, the grid cells and the ranking stages' "
+            "settings score a seeded sample of this many; the step, cell and setting chosen there are then "
+            "reported on every validation user. The test split is never sampled.",
         )
         c2.number_input(f"K (list length, at most {MAX_K})", 1, MAX_K, shown.k, key="eval-k")
         c2.selectbox(

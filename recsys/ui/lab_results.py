@@ -14,7 +14,7 @@ import streamlit as st
 
 from recsys.errors import CineBlendError
 from recsys.evaluation import metrics, report, run_views, runner, runs
-from recsys.evaluation.grid import grid_chart
+from recsys.evaluation.grid import ALL_USERS, grid_chart
 from recsys.evaluation.results import result_from_document
 from recsys.evaluation.served import label as stage_label
 from recsys.evaluation.sweep import sweep_chart
@@ -169,6 +169,12 @@ def render_run(lab: Lab, run_id: int) -> None:
             "The validation split had no user to test, so this step was picked on the test users "
             "themselves: its lead is optimistic."
         )
+    swept_on = result.validation.counts.get("sweep_users") if result.validation is not None else None
+    if swept_on:
+        st.caption(
+            f"On validation the sweep steps, the grid cells and the ranking-stage settings scored a seeded sample of "
+            f"{swept_on:,} of the {result.counts['validation_users']:,} users; the chosen ones are reported on all of them."
+        )
     with st.expander("Every sweep step"):
         st.dataframe(report.sweep_table(result), hide_index=True)
 
@@ -184,6 +190,13 @@ def render_run(lab: Lab, run_id: int) -> None:
             f"{live_weights_.text(doc_grid['best']['weights'])} -> {doc_grid['best']['value']:.4f}; the orange ring marks the live "
             "weights at run time."
         )
+        if ALL_USERS in result.grid.columns:
+            everyone = result.grid[ALL_USERS].drop_nulls()
+            if everyone.len():
+                st.caption(
+                    f"The cells scored a seeded sample of {config.sweep_users:,} validation users; the optimum "
+                    f"on every validation user: {float(everyone[0]):.4f}."
+                )
 
     if result.segments is not None:
         st.subheader("Segments")

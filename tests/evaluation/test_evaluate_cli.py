@@ -46,7 +46,7 @@ def test_text_output_and_json_agree(app_settings: Settings, capsys: pytest.Captu
     small = ("--min-positives", "3", "-k", str(K), "--sweep", "0:1:0.5", "--iterations", "5")
     code, text, err = cli(capsys, "evaluate", *small)
     assert code == 0, err
-    assert "evaluation: weight sweep" in err  # progress goes to stderr
+    assert "evaluation: scoring users (" in err  # progress goes to stderr
     lines = text.splitlines()
     assert lines[0].startswith("MovieLens ratings, temporal protocol, K=5: 2 tested users")
     assert any(line.startswith("Model ") and "NDCG@5" in line for line in lines)

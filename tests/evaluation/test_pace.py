@@ -9,31 +9,23 @@ from recsys.evaluation.config import EvaluationConfig
 from recsys.evaluation.pace import Schedule, Segment, evaluation_schedule, time_left, tune_schedule
 
 # The stage reports of a default evaluation, in the order a real run on the mirror made them
-# (first and last report of each stage; the fit and scoring are reported again for the test
-# split, the grid reports as sweep steps, the new-user draws fit their own ALS).
+# (first and last report of each stage; each split's users are scored block by block, every
+# model, setting, step and cell per block; the new-user draws fit their own ALS).
 RUN = [
     ("evaluation: loading data", 0, 2),
     ("evaluation: loading data", 2, 2),
     ("evaluation: fitting models", 1, 1),
     ("als: iterations", 0, 15),
     ("als: iterations", 15, 15),
-    ("evaluate: scoring", 0, 597),
-    ("evaluate: scoring", 597, 597),
-    ("evaluation: models (validation)", 0, 6),
-    ("evaluation: models (validation)", 6, 6),
-    ("evaluation: ranking stages", 0, 24),
-    ("evaluation: ranking stages", 24, 24),
-    ("evaluation: weight sweep", 0, 12),
-    ("evaluation: weight sweep", 12, 12),
-    ("evaluation: weight sweep", 0, 25),  # the grid
-    ("evaluation: weight sweep", 25, 25),
+    ("evaluation: scoring users (validation)", 0, 597),
+    ("evaluation: models (validation)", 0, 597),  # per block: not the schedule's
+    ("evaluation: weight sweep", 0, 597),
+    ("evaluation: scoring users (validation)", 300, 597),
+    ("evaluation: scoring users (validation)", 597, 597),
     ("als: iterations", 0, 15),  # test split
     ("als: iterations", 15, 15),
-    ("evaluate: scoring", 603, 603),
-    ("evaluation: models (test)", 6, 6),
-    ("evaluation: served lists at the longest cut-off", 1, 1),
-    ("evaluation: weight sweep", 0, 12),
-    ("evaluation: weight sweep", 12, 12),
+    ("evaluation: scoring users (test)", 0, 603),
+    ("evaluation: scoring users (test)", 603, 603),
     ("evaluation: segments and new users", 0, 1),
     ("new users (draw 1 of 3)", 0, 100),
     ("als: iterations", 15, 15),  # a draw's own fit: not the schedule's
@@ -62,12 +54,24 @@ def test_an_evaluations_fraction_follows_its_stages_to_the_end() -> None:
     assert values == sorted(values)
     at = dict(zip(range(len(RUN)), values, strict=True))
     assert at[1] < 0.1  # loaded
-    assert at[9] < 0.25  # the ranking stages start
-    assert 0.4 < at[10] < 0.6  # and end
-    assert at[14] < 0.7  # the grid is not the test split's sweep
-    assert at[15] == at[14] and at[16] > at[15]  # the test split's fit
-    assert at[24] == at[23]  # a draw's own fit moves nothing
+    assert at[5] < 0.2  # the validation users start
+    assert at[6] == at[7] == at[5]  # the per-block stages move nothing
+    assert at[5] < at[8] < at[9]  # half the users, then all of them
+    assert 0.45 < at[9] < 0.75  # the validation split (settings, sweep, grid) is the bigger part
+    assert at[10] == at[9] and at[11] > at[10]  # the test split's fit
+    assert at[16] == at[15]  # a draw's own fit moves nothing
     assert values[-1] == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_sampled_sweep_weighs_less() -> None:
+    """With more validation users than sweep_users, the settings, steps and cells score a sample."""
+    every = evaluation_schedule(EvaluationConfig(sweep_users=None), tested_users=20_000).total
+    sampled = evaluation_schedule(EvaluationConfig(sweep_users=2_000), tested_users=20_000).total
+    assert sampled < 0.7 * every
+    assert (
+        evaluation_schedule(EvaluationConfig(sweep_users=2_000)).total
+        == evaluation_schedule(EvaluationConfig(sweep_users=None)).total
+    )  # the mirror's 603 users: all of them
 
 
 def test_the_shown_time_left_follows_the_runs_pace() -> None:
