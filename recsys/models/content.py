@@ -575,9 +575,17 @@ class ContentQuery:
         take = np.arange(total, dtype=np.int64) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
         rows = high.indices[take]
         which = np.repeat(np.arange(len(cols)), lens)
-        hit, inverse = np.unique(rows, return_inverse=True)
-        sub = sp.csr_matrix((high.data[take], (inverse.reshape(-1), which)), shape=(len(hit), len(cols)))
-        return hit.astype(np.int64), np.asarray(sub @ self.high, dtype=np.float32)
+        # the rows x profile columns CSR built directly: a stable sort by row keeps each row's
+        # columns ascending (the entries come column by column), which is the canonical form
+        # scipy's COO conversion produced, so the product is bit for bit the same (np.unique and
+        # the COO conversion made this 0.22 ms a feed request on the mirror, now 0.16)
+        order = np.argsort(rows, kind="stable")
+        srt = rows[order]
+        first = np.flatnonzero(np.concatenate(([True], srt[1:] != srt[:-1])))
+        sub = sp.csr_matrix(
+            (high.data[take][order], which[order], np.append(first, total)), shape=(len(first), len(cols))
+        )
+        return srt[first].astype(np.int64), np.asarray(sub @ self.high, dtype=np.float32)
 
     def similarities(self, block: Block) -> np.ndarray:
         """Cosine of each candidate to each profile title (len(block) x L; NaN rows unknown)."""
