@@ -228,10 +228,12 @@ def top_n(scores: np.ndarray, n: int) -> np.ndarray:
     if len(scores) > _SAMPLED_TOP and n * 64 < len(scores):
         # a strided sample's best values give a threshold that usually leaves a few hundred
         # candidates; exact whenever at least n pass it (the n-th best is then above it too).
-        # NaN never passes a comparison, so the full array is read once, never copied.
+        # NaN never passes a comparison, so the full array is read once, never copied. Twice the
+        # expected share plus 8: with just the expected share, 152 of 400 mirror feed pools (200)
+        # had fewer than n above it and fell back to the full argpartition (0.10 -> 0.06 ms a call)
         sample = scores[:: len(scores) // 4096]
         sample = np.where(np.isnan(sample), -np.inf, sample)
-        kth = min(len(sample) - 1, 2 + n * 4096 // len(scores))
+        kth = min(len(sample) - 1, 8 + 2 * n * 4096 // len(scores))
         threshold = np.partition(sample, len(sample) - 1 - kth)[len(sample) - 1 - kth]
         if np.isfinite(threshold):
             part = np.flatnonzero(scores >= threshold)

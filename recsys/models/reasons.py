@@ -91,7 +91,11 @@ def liked_shares(
         cols = np.fromiter((columns.get(t, -1) for t in names), dtype=np.int64, count=len(names))
         keep = cols >= 0
         if keep.any():
-            np.add.at(share.T, cols[keep], _nan_as(contrib[:, keep], 0.0).T)  # columns may repeat
+            at, values = cols[keep], _nan_as(contrib[:, keep], 0.0)
+            if len(set(at.tolist())) == len(at):  # one add per element, as np.add.at, far cheaper
+                share[:, at] += values
+            else:  # columns repeat
+                np.add.at(share.T, at, values.T)
     return list(columns), share
 
 
@@ -112,7 +116,7 @@ def reasons_for(
     names, share = liked_shares(sec, queries, top, weights, scales, set(profile.liked))
     info = prepared.titles
     if share.size:
-        share = np.where(named_gate(sec, queries, top, names, info.genres), share, 0.0)
+        share = np.where(named_gate(sec, queries, top, names, info.genres, info.maturity), share, 0.0)
     titles = prepared.names
     taste_name = next(iter(registry.with_capability("taste")), None)  # the genre-taste scorer
     taste = queries.get(taste_name) if taste_name else None
@@ -129,12 +133,20 @@ def reasons_for(
     )
     led = _als_led(components, weights, len(top))
     liked_cinemas = cinemas(info, profile)
-    rows = share.tolist() if share.size else [[] for _ in top]
+    if share.size:
+        rows = share.tolist()
+        # each card's best share and the titles worth naming (not negligible), for all cards at once
+        best_of = share.max(axis=1)
+        card, col = np.nonzero((share > 0) & (share >= NEGLIGIBLE * best_of[:, None]))
+        cuts = np.searchsorted(card, np.arange(len(top) + 1)).tolist()
+        cols, bests = col.tolist(), best_of.tolist()
+    else:
+        rows, cols, cuts, bests = [[] for _ in top], [], [0] * (len(top) + 1), [0.0] * len(top)
     taste_named = False  # the previous card named the taste
     last_taste = ""
     for i, item in enumerate(top.tolist()):
         row = rows[i]
-        best = max(row) if row else 0.0
+        best = bests[i]
         # the taste when it clearly explains the card better than any liked title -- but not on
         # two cards in a row while a liked title still explains this one non-negligibly
         taste_first = taste_shares[i] > TASTE_OVER_TITLE * best and not (
@@ -159,7 +171,7 @@ def reasons_for(
                 last_taste = reason if options else last_taste
                 continue
         taste_named = False
-        eligible = [j for j, v in enumerate(row) if v > 0 and v >= NEGLIGIBLE * best]
+        eligible = cols[cuts[i] : cuts[i + 1]]
         chosen = _pick(row, eligible, best, names, used, previous, per_card)
         for t in chosen:
             used[t] += 1
@@ -174,11 +186,13 @@ def named_gate(
     top: np.ndarray,
     names: Sequence[str],
     genres: Mapping[str, Sequence[str]],
+    levels_of: Mapping[str, int] | None = None,
 ) -> np.ndarray:
     """``len(top) x len(names)`` booleans: may liked title ``j`` be named on card ``i``? Only when
     a scorer that can measure item similarity (``item_similarity``) finds the pair at least its
     threshold (:func:`recsys.models.registry.named_at`), and the two titles' maturities do not clash
-    (:func:`maturity_clash`)."""
+    (:func:`maturity_clash`; ``levels_of``: the titles' precomputed :attr:`TitleInfo.maturity`,
+    else from ``genres``)."""
     ok = np.zeros((len(top), len(names)), dtype=bool)
     column = {t: j for j, t in enumerate(names)}
     thresholds = registry.named_at()
@@ -193,7 +207,13 @@ def named_gate(
         if len(keep):  # NaN (a title the scorer never saw) compares False
             ok[:, cols[keep]] |= sims[:, keep] >= threshold
     # a children's title never explains a mature one, nor the reverse (maturity_clash)
-    kinds = np.fromiter((maturity(genres.get(t) or ()) for t in names), dtype=np.int8, count=len(names))
+    kinds = np.fromiter(
+        (levels_of.get(t, 0) for t in names)
+        if levels_of is not None
+        else (maturity(genres.get(t) or ()) for t in names),
+        dtype=np.int8,
+        count=len(names),
+    )
     if kinds.any() and ok.any():
         levels = getattr(sec, "maturity", None)  # precomputed per title by build_section
         cards = levels[top] if levels is not None and len(levels) == len(sec.genres) else _levels(sec, top)

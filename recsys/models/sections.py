@@ -115,11 +115,14 @@ def build_section(kind: str, titles: pl.DataFrame, scorers: Mapping[str, Scorer]
 class TitleInfo:
     """What the reasons need about any title, liked ones included (which may be of the other
     section): genres and original language (:attr:`Columns.LANGUAGE`, when the catalogue has it),
-    and each language's share of the catalogue's titles."""
+    and each language's share of the catalogue's titles; ``maturity``: the children's (1) and
+    mature (2) titles' level (:func:`recsys.models.audience.maturity`; absent: neither), so the
+    reasons' clash test looks the liked titles up instead of testing their genres per request."""
 
     genres: dict[str, list[str]]
     language: dict[str, str]
     language_share: dict[str, float]
+    maturity: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, tconsts: Sequence[str], genres: Sequence[Sequence[str]], languages: Sequence[str | None]) -> TitleInfo:
@@ -127,10 +130,19 @@ class TitleInfo:
         language = {t: lg for t, lg in zip(tconsts, languages, strict=True) if lg}
         counts = Counter(language.values())
         total = sum(counts.values()) or 1
+        by_set: dict[tuple[str, ...], int] = {}
+        levels = {}
+        for t, g in zip(tconsts, genres, strict=True):
+            if g:
+                key = tuple(g)
+                level = by_set[key] if key in by_set else by_set.setdefault(key, maturity(key))
+                if level:
+                    levels[t] = level
         return cls(
             {t: list(g) for t, g in zip(tconsts, genres, strict=True) if g},
             language,
             {lang: c / total for lang, c in counts.items()},
+            levels,
         )
 
 

@@ -270,7 +270,7 @@ class TasteTerm:
     def add_to(self, out: np.ndarray, coef: float, mean: float) -> np.ndarray | None:
         full = len(self.data.codes) == len(out)
         if coef:
-            gathered = ((self.per_set - mean) * coef)[self.data.codes]
+            gathered = np.take((self.per_set - mean) * coef, self.data.codes)
             if full:
                 out += gathered
             else:

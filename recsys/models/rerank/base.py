@@ -216,11 +216,13 @@ class Taste:
             excess = [v - catalogue.genres.get(g, 0.0) for g, v in share.items()]
             # a fan of two genres (horror or comedy on every like) stands out as a pair
             top = sorted(share, key=lambda g: -share[g])[:PAIR_CANDIDATES]
-            for i, a in enumerate(top):
-                for b in top[i + 1 :]:
-                    both = np.maximum(carries[:, col[a]], carries[:, col[b]])
-                    either = float(np.cumsum(liked_w[:, 0] * both)[-1]) / total
-                    excess.append(either - catalogue.either(a, b))
+            pairs = [(a, b) for i, a in enumerate(top) for b in top[i + 1 :]]
+            if pairs:  # every pair's column at once; the running sum per column as before
+                first = [col[a] for a, _ in pairs]
+                second = [col[b] for _, b in pairs]
+                both = np.maximum(carries[:, first], carries[:, second])
+                either = (np.cumsum(liked_w * both, axis=0)[-1] / total).tolist()
+                excess += [e - catalogue.either(a, b) for e, (a, b) in zip(either, pairs, strict=True)]
             excess += [
                 v - catalogue.languages.get(c, 0.0) for c, v in lang_dist.items() if c not in ("en", UNDETERMINED)
             ]
