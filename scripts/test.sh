@@ -4,8 +4,8 @@
 #
 # scripts/test.sh --fast: the inner loop, unit + AppTest tests only (no Chromium, no app server,
 # no PostgreSQL, no shared mirror, no notebook kernel, nothing marked slow), on two workers;
-# 164 s of CPU in all on a shared 2-core AMD EPYC VM (7 Dec 2026, README), so about 85-90 s of
-# wall time with both cores idle. Without --fast: the whole suite (what CI runs).
+# 72 s of wall time (127 s of CPU) on an idle 2-core AMD EPYC VM, 7 Dec 2026 (README).
+# Without --fast: the whole suite (what CI runs).
 #
 # System packages the end-to-end and PostgreSQL tests use (Debian): chromium (driven by Python
 # Playwright; never `playwright install`, which downloads its own browser) and postgresql (a
