@@ -5,28 +5,5 @@ weights`` then ``weights.apply(...)``, and copies of it people keep do the same;
 beside the scorer registry (issue 24). New code imports :mod:`recsys.models.weights`.
 """
 
-from recsys.models.weights import (
-    LIVE_WEIGHTS_KEY,
-    Resolved,
-    WeightsPermissionError,
-    apply,
-    current,
-    fallback,
-    history,
-    reset,
-    resolve,
-    text,
-)
-
-__all__ = [
-    "LIVE_WEIGHTS_KEY",
-    "Resolved",
-    "WeightsPermissionError",
-    "apply",
-    "current",
-    "fallback",
-    "history",
-    "reset",
-    "resolve",
-    "text",
-]
+from recsys.models.weights import *  # noqa: F403 - the module's public names, as they were here
+from recsys.models.weights import __all__ as __all__
