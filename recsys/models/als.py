@@ -149,18 +149,21 @@ class ALSConfig:
         )
 
 
-def interaction_table(
-    movielens_ratings: pl.DataFrame | None,
+Ratings = pl.DataFrame | pl.LazyFrame
+"""MovieLens ratings in memory, or a lazy query over them (``pl.scan_parquet``): a lazy one is
+read column by column, only what the matrix needs, never as a whole frame."""
+
+
+def interaction_query(
+    movielens_ratings: Ratings | None,
     app_interactions: pl.DataFrame | None,
     config: ALSConfig,
-) -> pl.DataFrame:
-    """``[src, uid, tconst, confidence]``: every non-zero training cell, one per user and title
-    (``src`` 0 = app user, 1 = MovieLens user; the key of a row is ``"app:<uid>"`` /
-    ``"ml:<uid>"``)."""
-    parts: list[pl.DataFrame] = []
-    if movielens_ratings is not None and movielens_ratings.height:
+) -> pl.LazyFrame:
+    """The lazy form of :func:`interaction_table` (same columns, same rows)."""
+    parts: list[pl.LazyFrame] = []
+    if movielens_ratings is not None and (isinstance(movielens_ratings, pl.LazyFrame) or movielens_ratings.height):
         parts.append(
-            movielens_ratings.select(
+            movielens_ratings.lazy().select(
                 pl.lit(1, dtype=pl.Int8).alias("src"),
                 pl.col(ML_USER).cast(pl.Int64).alias("uid"),
                 pl.col(C.TCONST),
@@ -171,7 +174,7 @@ def interaction_table(
     if app_interactions is not None and app_interactions.height:
         value = pl.col(C.VALUE)
         parts.append(
-            app_interactions.select(
+            app_interactions.lazy().select(
                 pl.lit(0, dtype=pl.Int8).alias("src"),
                 pl.col(C.USER_ID).cast(pl.Int64).alias("uid"),
                 pl.col(C.TCONST),
@@ -191,12 +194,12 @@ def interaction_table(
             )
         )
     if not parts:
-        return pl.DataFrame(
+        return pl.LazyFrame(
             schema={"src": pl.Int8, "uid": pl.Int64, C.TCONST: pl.String, "confidence": pl.Float32, "ts": pl.Int64}
         )
     # one lazy query: polars fuses the weighting, the filter and the float32 cast instead of
     # materialising the table once per step (float32 is the matrix's own precision)
-    table = pl.concat(parts).lazy()
+    table = pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
     if config.recency_half_life_days > 0:
         age_days = (pl.col("ts").max().over("src", "uid") - pl.col("ts")) / 86400.0
         weight = 1.0 + config.recency_boost * (pl.lit(0.5) ** (age_days / config.recency_half_life_days))
@@ -206,11 +209,77 @@ def interaction_table(
             .otherwise(pl.col("confidence"))
             .alias("confidence")
         )
-    return (
-        table.filter(pl.col("confidence") != 0)
-        .select("src", "uid", C.TCONST, pl.col("confidence").cast(pl.Float32), "ts")
-        .collect()
+    return table.filter(pl.col("confidence") != 0).select(
+        "src", "uid", C.TCONST, pl.col("confidence").cast(pl.Float32), "ts"
     )
+
+
+def interaction_table(
+    movielens_ratings: Ratings | None,
+    app_interactions: pl.DataFrame | None,
+    config: ALSConfig,
+) -> pl.DataFrame:
+    """``[src, uid, tconst, confidence]``: every non-zero training cell, one per user and title
+    (``src`` 0 = app user, 1 = MovieLens user; the key of a row is ``"app:<uid>"`` /
+    ``"ml:<uid>"``)."""
+    return interaction_query(movielens_ratings, app_interactions, config).collect()
+
+
+def interaction_matrix(
+    movielens_ratings: Ratings | None,
+    app_interactions: pl.DataFrame | None,
+    config: ALSConfig,
+) -> tuple[sp.csr_matrix, ItemIndex, ItemIndex]:
+    """``build_matrix(interaction_table(...))`` (the same matrix and vocabularies) without the
+    table: the vocabularies come from a first pass over the query, then the cells as three
+    numeric columns (an int64 user key, the title's uint32 code in an Enum of the sorted tconsts,
+    the float32 confidence) from a streaming second pass, each column handed to numpy and dropped
+    from the frame before the next, then one COO -> CSR conversion. The tconst strings of every
+    cell (16 bytes a cell and their text) and the ratings frame itself (when lazy) are never held.
+    Falls back to the table for user ids outside ``[0, 2^40)`` (the evaluation's negative app
+    ids) and for duplicate cells (the latest interaction wins, by timestamp)."""
+    query = interaction_query(movielens_ratings, app_interactions, config)
+    users_q = query.select("src", "uid").unique()
+    items_q = query.select(pl.col(C.TCONST).unique())
+    pairs, item_frame = pl.collect_all([users_q, items_q], engine="streaming")
+    if pairs.height and (int(pairs["uid"].min()) < 0 or int(pairs["uid"].max()) >= 1 << 40):  # type: ignore[arg-type]  # an Int64 column's min/max
+        return build_matrix(query.collect())
+    item_ids = item_frame[C.TCONST].sort()
+    del item_frame
+    distinct = np.sort((pairs["src"].cast(pl.Int64) * (1 << 40) + pairs["uid"]).to_numpy())
+    del pairs
+    cells = query.select(
+        (pl.col("src").cast(pl.Int64) * (1 << 40) + pl.col("uid")).alias("ukey"),  # src << 40 | uid
+        pl.col(C.TCONST).cast(pl.Enum(item_ids)).to_physical().alias("col"),
+        "confidence",
+    ).collect(engine="streaming")
+    n = cells.height
+
+    def take(name: str) -> np.ndarray:
+        nonlocal cells
+        column = cells.get_column(name)
+        cells = cells.drop(name)
+        values: np.ndarray = column.to_numpy()  # a copy when the streaming engine left chunks
+        return values
+
+    ukey = take("ukey")
+    rows = np.empty(n, dtype=np.int32)
+    for start in range(0, n, _CHUNK):  # int64 positions a chunk at a time
+        rows[start : start + _CHUNK] = np.searchsorted(distinct, ukey[start : start + _CHUNK])
+    del ukey
+    cols = take("col")
+    # the Enum's codes are UInt32 below 2^31: the int32 column indices are a view, not a copy
+    cols = cols.view(np.int32) if cols.dtype == np.uint32 else cols.astype(np.int32, copy=False)
+    data = take("confidence").astype(np.float32, copy=False)
+    del cells
+    matrix = sp.coo_matrix((data, (rows, cols)), shape=(len(distinct), len(item_ids))).tocsr()
+    del rows, cols, data
+    if matrix.nnz < n:  # duplicates were summed: keep the latest instead
+        del matrix
+        return build_matrix(query.collect())
+    matrix.sort_indices()
+    keys = [f"{'ml' if k >> 40 else 'app'}:{k & ((1 << 40) - 1)}" for k in distinct.tolist()]
+    return matrix, ItemIndex(keys), ItemIndex(item_ids.to_list())
 
 
 def build_matrix(table: pl.DataFrame) -> tuple[sp.csr_matrix, ItemIndex, ItemIndex]:
@@ -306,15 +375,15 @@ class ALSScorer(ScorerBase):
 
     def fit_interactions(
         self,
-        movielens_ratings: pl.DataFrame | None,
+        movielens_ratings: Ratings | None,
         app_interactions: pl.DataFrame | None = None,
         progress: Progress | None = None,
     ) -> Self:
-        """:meth:`fit` from the two interaction frames directly."""
-        table = interaction_table(movielens_ratings, app_interactions, self.config)
-        if table.height == 0:
+        """:meth:`fit` from the two interaction frames directly (the MovieLens ratings may be a
+        lazy query: :data:`Ratings`)."""
+        matrix, users, items = interaction_matrix(movielens_ratings, app_interactions, self.config)
+        if matrix.nnz == 0:
             raise ModelError("No interactions to train ALS on; run `python -m recsys build` first.")
-        matrix, users, items = build_matrix(table)
         return self.fit_matrix(matrix, users, items, progress)
 
     def fit_matrix(
