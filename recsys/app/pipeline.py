@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import polars as pl
+
 from recsys.catalog.build import catalogue_stamp
 from recsys.catalog.queries import Catalog
 from recsys.config import Settings
@@ -32,7 +34,9 @@ def train_model(settings: Settings, progress: Progress | None = None) -> Path:
         with Catalog(settings.parquet_dir) as catalog:
             titles = catalog.all_titles()
             progress("loading data", 1, 3)
-            ratings = catalog.movielens_ratings()
+            # lazy: ALS and the counts stream the columns they need; the frame is never held
+            ratings = catalog.movielens_ratings_scan()
+            n_ratings = ratings.select(pl.len()).collect().item()
         progress("loading data", 2, 3)
         with Store.open(settings.store_url) as store:
             app = store.all_interactions()
@@ -40,7 +44,7 @@ def train_model(settings: Settings, progress: Progress | None = None) -> Path:
         log.info(
             "training on %d titles, %d MovieLens ratings, %d app interactions",
             titles.height,
-            ratings.height,
+            n_ratings,
             app.height,
         )
         data = TrainingData(titles=titles, ratings=ratings, app=app)

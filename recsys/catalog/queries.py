@@ -466,6 +466,13 @@ class Catalog:
             return _empty(PEOPLE_SCHEMA)
         return self._frame("SELECT * FROM people WHERE tconst = ? ORDER BY ordering, nconst", [tconst])
 
+    def movielens_ratings_scan(self) -> pl.LazyFrame:
+        """All MovieLens ratings (:meth:`movielens_ratings`' rows in file order) as a lazy scan of
+        the Parquet file: training reads the columns it needs, a chunk at a time."""
+        if not self.has_movielens:
+            return _empty(MOVIELENS_SCHEMA).lazy()
+        return pl.scan_parquet(self.parquet_dir / MOVIELENS_PARQUET).select(list(MOVIELENS_SCHEMA))
+
     def movielens_ratings(self, in_catalog_only: bool = False) -> pl.DataFrame:
         """MovieLens ratings mapped to tconsts (``in_catalog_only`` keeps catalogue titles)."""
         if not self.has_movielens:

@@ -248,11 +248,14 @@ def interaction_matrix(
     del item_frame
     distinct = np.sort((pairs["src"].cast(pl.Int64) * (1 << 40) + pairs["uid"]).to_numpy())
     del pairs
-    cells = query.select(
-        (pl.col("src").cast(pl.Int64) * (1 << 40) + pl.col("uid")).alias("ukey"),  # src << 40 | uid
-        pl.col(C.TCONST).cast(pl.Enum(item_ids)).to_physical().alias("col"),
-        "confidence",
-    ).collect(engine="streaming")
+    try:
+        cells = query.select(
+            (pl.col("src").cast(pl.Int64) * (1 << 40) + pl.col("uid")).alias("ukey"),  # src << 40 | uid
+            pl.col(C.TCONST).cast(pl.Enum(item_ids)).to_physical().alias("col"),
+            "confidence",
+        ).collect(engine="streaming")
+    except pl.exceptions.InvalidOperationError as exc:  # a title outside the first pass's vocabulary
+        raise ModelError(_CHANGED) from exc
     n = cells.height
 
     def take(name: str) -> np.ndarray:
@@ -263,9 +266,7 @@ def interaction_matrix(
         return values
 
     ukey = take("ukey")
-    rows = np.empty(n, dtype=np.int32)
-    for start in range(0, n, _CHUNK):  # int64 positions a chunk at a time
-        rows[start : start + _CHUNK] = np.searchsorted(distinct, ukey[start : start + _CHUNK])
+    rows = _user_rows(distinct, ukey)
     del ukey
     cols = take("col")
     # the Enum's codes are UInt32 below 2^31: the int32 column indices are a view, not a copy
@@ -295,6 +296,7 @@ def build_matrix(table: pl.DataFrame) -> tuple[sp.csr_matrix, ItemIndex, ItemInd
     return matrix, users, items
 
 
+_CHANGED = "The ratings changed while ALS was reading them; run `python -m recsys train` again."
 _CHUNK = 1 << 22  # rows per step where a per-row int64 temporary would double a column
 
 
@@ -336,6 +338,20 @@ def _coded_matrix(table: pl.DataFrame) -> tuple[sp.csr_matrix, ItemIndex, ItemIn
     del rows, cols, data
     matrix.sort_indices()
     return matrix, ItemIndex(keys), ItemIndex(item_ids.to_list())
+
+
+def _user_rows(distinct: np.ndarray, ukey: np.ndarray) -> np.ndarray:
+    """The int32 row of each cell's user key among the sorted ``distinct`` keys (int64
+    positions a chunk at a time); a key missing from them (a lazy source read twice, changed in
+    between) raises instead of landing on a neighbour's row."""
+    rows = np.empty(len(ukey), dtype=np.int32)
+    for start in range(0, len(ukey), _CHUNK):
+        chunk = ukey[start : start + _CHUNK]
+        found = np.searchsorted(distinct, chunk)
+        if found.max() >= len(distinct) or (distinct[found] != chunk).any():
+            raise ModelError(_CHANGED)
+        rows[start : start + _CHUNK] = found
+    return rows
 
 
 def new_model(config: ALSConfig) -> Any:

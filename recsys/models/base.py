@@ -130,15 +130,24 @@ class TrainingData:
     ``titles``: the catalogue frame (``recsys.catalog.queries.Catalog.all_titles``: tconst, kind,
     title_type, primary_title, start_year, runtime_minutes, genres, average_rating, num_votes,
     popularity, and directors / writers / cast when the people files were built).
-    ``ratings``: MovieLens ``[ml_user_id, tconst, rating, timestamp]`` (stars 0.5..5, epoch s).
+    ``ratings``: MovieLens ``[ml_user_id, tconst, rating, timestamp]`` (stars 0.5..5, epoch s),
+    in memory or lazy (``train`` passes ``Catalog.movielens_ratings_scan``: each scorer then reads
+    only the columns it needs, and at 25M ratings the ~1 GB frame is never held).
     ``app``: the app's interactions ``[user_id, tconst, value, created_at]`` (like 1, superlike 2,
     dislike -1). ``tags``: MovieLens tags ``[tconst, tag]`` (one row per tag application).
     """
 
     titles: pl.DataFrame
-    ratings: pl.DataFrame | None = None
+    ratings: pl.DataFrame | pl.LazyFrame | None = None
     app: pl.DataFrame | None = None
     tags: pl.DataFrame | None = None
+
+
+def has_rows(frame: pl.DataFrame | pl.LazyFrame) -> bool:
+    """Whether a frame, or a lazy query (a Parquet scan answers from its metadata), has a row."""
+    if isinstance(frame, pl.LazyFrame):
+        return bool(frame.select(pl.len()).collect().item())
+    return frame.height > 0
 
 
 ProfileLike: TypeAlias = Profile | pl.DataFrame | Sequence[tuple[str, float]]

@@ -35,6 +35,7 @@ from recsys.models.base import (
     config_from_dict,
     config_to_dict,
     gather,
+    has_rows,
     load_npz,
     read_json,
     require,
@@ -70,7 +71,7 @@ class PopularityScorer(ScorerBase):
     def fit_frames(
         self,
         titles: pl.DataFrame | None = None,
-        movielens_ratings: pl.DataFrame | None = None,
+        movielens_ratings: pl.DataFrame | pl.LazyFrame | None = None,
         app_interactions: pl.DataFrame | None = None,
     ) -> Self:
         """:meth:`fit` from the frames directly."""
@@ -81,14 +82,16 @@ class PopularityScorer(ScorerBase):
             self.items = ItemIndex(frame[C.TCONST].to_list())
             self.values = frame[C.POPULARITY].to_numpy().astype(np.float64)
             return self
-        parts: list[pl.DataFrame] = []
-        if movielens_ratings is not None and movielens_ratings.height:
-            parts.append(movielens_ratings.filter(pl.col("rating") >= self.config.positive_rating).select(C.TCONST))
+        parts: list[pl.LazyFrame] = []
+        if movielens_ratings is not None and has_rows(movielens_ratings):
+            parts.append(
+                movielens_ratings.lazy().filter(pl.col("rating") >= self.config.positive_rating).select(C.TCONST)
+            )
         if app_interactions is not None and app_interactions.height:
-            parts.append(app_interactions.filter(pl.col(C.VALUE) > 0).select(C.TCONST))
+            parts.append(app_interactions.lazy().filter(pl.col(C.VALUE) > 0).select(C.TCONST))
         if not parts:
             raise ModelError("No interactions to count popularity from; run `python -m recsys build`.")
-        counts = pl.concat(parts).group_by(C.TCONST).len().sort(C.TCONST)
+        counts = pl.concat(parts).group_by(C.TCONST).len().sort(C.TCONST).collect(engine="streaming")
         self.items = ItemIndex(counts[C.TCONST].to_list())
         self.values = np.log1p(counts["len"].to_numpy().astype(np.float64))
         return self

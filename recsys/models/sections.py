@@ -18,7 +18,7 @@ from recsys.columns import Columns as C
 from recsys.errors import ModelError
 from recsys.models.artifacts import TRAIN_HINT
 from recsys.models.audience import maturity
-from recsys.models.base import Block, Scorer, TrainingData
+from recsys.models.base import Block, Scorer, TrainingData, has_rows
 from recsys.models.rerank.base import CatalogueShares, Pool
 
 #: A scorer knowing fewer than this share of a section's titles passes its weight to its heir
@@ -201,14 +201,16 @@ def section_pool(sec: Section, positions: np.ndarray, scores: np.ndarray) -> Poo
 def with_positives(data: TrainingData) -> pl.DataFrame:
     """``data.titles`` with :data:`POSITIVES`: each title's positive interactions in the training
     data (MovieLens ratings >= 4, the app's likes and superlikes; 0 when none)."""
-    parts = []
-    if data.ratings is not None and data.ratings.height:
-        parts.append(data.ratings.filter(pl.col("rating") >= 4.0).select(C.TCONST))
+    parts: list[pl.LazyFrame] = []
+    if data.ratings is not None and has_rows(data.ratings):
+        parts.append(data.ratings.lazy().filter(pl.col("rating") >= 4.0).select(C.TCONST))
     if data.app is not None and data.app.height and C.VALUE in data.app.columns:
-        parts.append(data.app.filter(pl.col(C.VALUE) > 0).select(C.TCONST))
+        parts.append(data.app.lazy().filter(pl.col(C.VALUE) > 0).select(C.TCONST))
     if not parts:
         return data.titles.drop(POSITIVES, strict=False)
-    counts = pl.concat(parts).group_by(C.TCONST).agg(pl.len().cast(pl.Int64).alias(POSITIVES))
+    counts = (
+        pl.concat(parts).group_by(C.TCONST).agg(pl.len().cast(pl.Int64).alias(POSITIVES)).collect(engine="streaming")
+    )
     return (
         data.titles.drop(POSITIVES, strict=False)
         .join(counts, on=C.TCONST, how="left", maintain_order="left")

@@ -341,3 +341,10 @@ def test_truncated_parquet_found_at_query_time_says_to_rebuild(built: Settings, 
 )
 def test_is_valid_tconst(value: object, valid: bool) -> None:
     assert is_valid_tconst(value) is valid
+
+
+def test_the_ratings_scan_holds_the_same_ratings(catalog: Catalog) -> None:
+    key = ["ml_user_id", "timestamp", "tconst"]
+    scanned = catalog.movielens_ratings_scan().collect().sort(key)
+    assert scanned.height == 17
+    assert scanned.equals(catalog.movielens_ratings().sort(key))

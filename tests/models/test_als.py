@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
@@ -226,3 +228,64 @@ def test_no_known_positive_title_means_no_query(als: ALSScorer) -> None:
     assert als.prepare(Profile.of([])) is None
     assert als.prepare(Profile.of([("tt9999999", 1)])) is None
     assert als.prepare(Profile.of([(item(0), -1), (item(2), -1)])) is None  # dislikes only
+
+
+def _mixed() -> tuple[pl.DataFrame, pl.DataFrame]:
+    ml = pl.DataFrame(
+        {
+            "ml_user_id": [3, 1, 1, 2, 3, 1],
+            "tconst": ["tt2", "tt1", "tt3", "tt1", "tt4", "tt4"],
+            "rating": [4.0, 5.0, 1.0, 3.0, 4.5, 2.0],
+            "timestamp": [5, 1, 2, 3, 90_000, 4],
+        }
+    )
+    app = pl.DataFrame(
+        {
+            "user_id": [1, 7, 7],
+            "tconst": ["tt9", "tt1", "tt2"],
+            "value": [2, 1, -1],
+            "created_at": pl.Series([0, 10**9, 2 * 10**9]).cast(pl.Datetime("us", "UTC")),
+        }
+    )
+    return ml, app
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["mixed", "recency", "duplicate", "odd ids", "ratings only", "app only"],
+)
+def test_the_matrix_from_a_lazy_scan_is_the_table_s_matrix(case: str, tmp_path: Path) -> None:
+    from recsys.models.als import interaction_matrix
+
+    ml, app = _mixed()
+    cfg = ALSConfig(recency_half_life_days=1.0 if case == "recency" else 0.0)
+    if case == "duplicate":
+        ml = pl.concat(
+            [ml, ml.head(1).with_columns(pl.lit(1.0).alias("rating"), pl.lit(99, dtype=pl.Int64).alias("timestamp"))]
+        )
+    if case == "odd ids":
+        ml = ml.with_columns(pl.col("ml_user_id") - 2)
+    ml_in: pl.DataFrame | None = None if case == "app only" else ml
+    app_in = None if case == "ratings only" else app
+    want, want_users, want_items = build_matrix(interaction_table(ml_in, app_in, cfg))
+    sources: list[pl.DataFrame | pl.LazyFrame | None] = [ml_in]
+    if ml_in is not None:
+        ml_in.write_parquet(tmp_path / "ratings.parquet")
+        sources.append(pl.scan_parquet(tmp_path / "ratings.parquet"))
+    for source in sources:
+        matrix, users, items = interaction_matrix(source, app_in, cfg)
+        assert users.ids.tolist() == want_users.ids.tolist()
+        assert items.ids.tolist() == want_items.ids.tolist()
+        assert matrix.dtype == np.float32 and matrix.indices.dtype == np.int32 and matrix.has_sorted_indices
+        np.testing.assert_array_equal(matrix.toarray(), want.toarray())
+
+
+def test_training_from_a_parquet_scan_gives_the_same_factors(tmp_path: Path) -> None:
+    ratings = checkerboard()
+    ratings.write_parquet(tmp_path / "ratings.parquet")
+    eager = ALSScorer(CONFIG).fit_interactions(ratings)
+    lazy = ALSScorer(CONFIG).fit_interactions(pl.scan_parquet(tmp_path / "ratings.parquet"))
+    assert lazy.users is not None and eager.users is not None
+    assert lazy.users.ids.tolist() == eager.users.ids.tolist()
+    np.testing.assert_array_equal(lazy.model.user_factors, eager.model.user_factors)
+    np.testing.assert_array_equal(lazy.item_factors, eager.item_factors)
