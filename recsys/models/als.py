@@ -231,48 +231,49 @@ def interaction_matrix(
     config: ALSConfig,
 ) -> tuple[sp.csr_matrix, ItemIndex, ItemIndex]:
     """``build_matrix(interaction_table(...))`` (the same matrix and vocabularies) without the
-    table: the vocabularies come from a first pass over the query, then the cells as three
-    numeric columns (an int64 user key, the title's uint32 code in an Enum of the sorted tconsts,
-    the float32 confidence) from a streaming second pass, each column handed to numpy and dropped
-    from the frame before the next, then one COO -> CSR conversion. The tconst strings of every
-    cell (16 bytes a cell and their text) and the ratings frame itself (when lazy) are never held.
-    Falls back to the table for user ids outside ``[0, 2^40)`` (the evaluation's negative app
-    ids) and for duplicate cells (the latest interaction wins, by timestamp)."""
+    table: a first streaming pass over the query gives the vocabularies and the cell count, a
+    second one the cells a batch at a time (an int64 user key, the title's code in an Enum of the
+    sorted tconsts, the float32 confidence), written straight into the COO arrays at their final
+    size (int32 rows and columns, float32 values), then one COO -> CSR conversion. Neither the
+    ratings frame (when lazy), nor the tconst strings of every cell, nor any whole column of the
+    table is ever held. Falls back to the table for user ids outside ``[0, 2^40)`` (the
+    evaluation's negative app ids) and for duplicate cells (the latest interaction wins, by
+    timestamp); raises :class:`ModelError` if a lazy source changed between the two passes."""
     query = interaction_query(movielens_ratings, app_interactions, config)
     users_q = query.select("src", "uid").unique()
     items_q = query.select(pl.col(C.TCONST).unique())
-    pairs, item_frame = pl.collect_all([users_q, items_q], engine="streaming")
+    pairs, item_frame, count = pl.collect_all([users_q, items_q, query.select(pl.len())], engine="streaming")
     if pairs.height and (int(pairs["uid"].min()) < 0 or int(pairs["uid"].max()) >= 1 << 40):  # type: ignore[arg-type]  # an Int64 column's min/max
         return build_matrix(query.collect())
     item_ids = item_frame[C.TCONST].sort()
-    del item_frame
+    n = int(count.item())
+    del item_frame, count
     distinct = np.sort((pairs["src"].cast(pl.Int64) * (1 << 40) + pairs["uid"]).to_numpy())
     del pairs
+    cells = query.select(
+        (pl.col("src").cast(pl.Int64) * (1 << 40) + pl.col("uid")).alias("ukey"),  # src << 40 | uid
+        pl.col(C.TCONST).cast(pl.Enum(item_ids)).to_physical().cast(pl.Int32).alias("col"),
+        "confidence",
+    )
+    # the COO arrays at their final size, filled a batch at a time: no column of the whole
+    # table is ever held twice (the streaming engine's chunks, then numpy's contiguous copy)
+    rows = np.empty(n, dtype=np.int32)
+    cols = np.empty(n, dtype=np.int32)
+    data = np.empty(n, dtype=np.float32)
+    done = 0
     try:
-        cells = query.select(
-            (pl.col("src").cast(pl.Int64) * (1 << 40) + pl.col("uid")).alias("ukey"),  # src << 40 | uid
-            pl.col(C.TCONST).cast(pl.Enum(item_ids)).to_physical().alias("col"),
-            "confidence",
-        ).collect(engine="streaming")
+        for batch in cells.collect_batches(chunk_size=_BATCH, engine="streaming"):
+            end = done + batch.height
+            if end > n:
+                raise ModelError(_CHANGED)
+            rows[done:end] = _user_rows(distinct, batch["ukey"].to_numpy())
+            cols[done:end] = batch["col"].to_numpy()
+            data[done:end] = batch["confidence"].to_numpy()
+            done = end
     except pl.exceptions.InvalidOperationError as exc:  # a title outside the first pass's vocabulary
         raise ModelError(_CHANGED) from exc
-    n = cells.height
-
-    def take(name: str) -> np.ndarray:
-        nonlocal cells
-        column = cells.get_column(name)
-        cells = cells.drop(name)
-        values: np.ndarray = column.to_numpy()  # a copy when the streaming engine left chunks
-        return values
-
-    ukey = take("ukey")
-    rows = _user_rows(distinct, ukey)
-    del ukey
-    cols = take("col")
-    # the Enum's codes are UInt32 below 2^31: the int32 column indices are a view, not a copy
-    cols = cols.view(np.int32) if cols.dtype == np.uint32 else cols.astype(np.int32, copy=False)
-    data = take("confidence").astype(np.float32, copy=False)
-    del cells
+    if done != n:
+        raise ModelError(_CHANGED)
     matrix = sp.coo_matrix((data, (rows, cols)), shape=(len(distinct), len(item_ids))).tocsr()
     del rows, cols, data
     if matrix.nnz < n:  # duplicates were summed: keep the latest instead
@@ -297,6 +298,7 @@ def build_matrix(table: pl.DataFrame) -> tuple[sp.csr_matrix, ItemIndex, ItemInd
 
 
 _CHANGED = "The ratings changed while ALS was reading them; run `python -m recsys train` again."
+_BATCH = 1 << 18  # cells per batch read from the interaction query
 _CHUNK = 1 << 22  # rows per step where a per-row int64 temporary would double a column
 
 
