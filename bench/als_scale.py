@@ -23,6 +23,11 @@ Each measured part runs in a fresh process, so its peak memory (``VmHWM``) is it
 
 The ALS hyperparameters are CineBlend's defaults (``ALSConfig``). The machine is shared: say so
 with the figures.
+
+Measured (25M, 161,920 users x 59,000 titles, 15.5M cells; 2 shared cores, load 4-6): implicit's
+own fit peaks at 442 MB; CineBlend from ``pl.scan_parquet`` (``train``'s path since the ratings
+are read lazily) at 602 MB (x1.36; it was 1,557 MB, x3.52, when ``train`` loaded the frame), from
+the loaded frame at 1,538 MB (the frame and matrix alone: 1,219 MB). Per iteration x1.0-1.2.
 """
 
 from __future__ import annotations
