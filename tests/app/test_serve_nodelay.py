@@ -13,6 +13,7 @@ import asyncio
 import socket
 
 import pytest
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web.server.starlette import starlette_server
 
 from recsys.ui import serve
@@ -56,4 +57,15 @@ def test_the_launcher_turns_nagle_off_for_every_connection() -> None:
     sock = starlette_server._bind_socket("127.0.0.1", 0, 8)
     assert sock.proto == socket.IPPROTO_TCP
     assert not sock.getblocking() and sock.get_inheritable()  # as Streamlit left it
+    assert asyncio.run(accepted_nodelay(sock)) == 1
+
+
+@pytest.mark.usefixtures("original_bind")
+def test_the_launcher_installs_it_before_streamlit_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python -m recsys.ui.serve ...`` (scripts/start.sh, the Dockerfile, the tests' servers)
+    installs the socket change itself: a command that exits at once leaves it in place."""
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", PagesManager.uses_pages_directory)
+    with pytest.raises(SystemExit):
+        serve.main(["version"])
+    sock = starlette_server._bind_socket("127.0.0.1", 0, 8)
     assert asyncio.run(accepted_nodelay(sock)) == 1

@@ -25,7 +25,7 @@ import pytest
 
 from recsys.app import onboarding
 from recsys.catalog.queries import Catalog
-from recsys.columns import DISLIKE, LIKE, SUPERLIKE
+from recsys.columns import DISLIKE, LIKE, SUPERLIKE, VALUE_LABELS
 from recsys.models import registry
 from recsys.models.weights import LIVE_WEIGHTS_KEY as LIVE_WEIGHTS
 from recsys.store import Store
@@ -141,18 +141,7 @@ def open_tab(page: Page, kind: str, tab: str) -> None:
 
 def rate_in_section(page: Page, kind: str, tab: str) -> dict[str, int]:
     """Like, dislike and superlike the top three titles of one feed section."""
-    open_tab(page, kind, tab)
-    done: dict[str, int] = {}
-    for value in (LIKE, DISLIKE, SUPERLIKE):
-        shown = feed_tconsts(page, kind)
-        assert shown, f"the {tab} section is empty"
-        tconst = shown[0]
-        rate = button(page, f"rate-feed-{kind}-{tconst}-{value}")
-        expect(rate).to_be_visible()
-        rate.click()
-        expect(key_locator(page, f"card-feed-{kind}-{tconst}")).to_have_count(0)
-        done[tconst] = value
-    return done
+    return {rate_first(page, kind, tab, value): value for value in (LIKE, DISLIKE, SUPERLIKE)}
 
 
 def stored_setting(data_dir: Path, name: str) -> object:
@@ -260,11 +249,16 @@ def open_as(page: Page, server: AppServer, tester: JourneyAccount, heading: str)
 
 
 def rate_first(page: Page, kind: str, tab: str, value: int) -> str:
-    """Rate the first title of a feed section and wait until it has left the feed."""
+    """Rate the first title of a feed section; wait until it has left the feed and the undo slot
+    names it (the card leaves in the browser at once, the rating is stored by the run after)."""
     open_tab(page, kind, tab)
-    tconst = feed_tconsts(page, kind)[0]
+    shown = feed_tconsts(page, kind)
+    assert shown, f"the {tab} section is empty"
+    tconst = shown[0]
+    title = key_locator(page, f"card-feed-{kind}-{tconst}").locator("strong").first.inner_text().strip()
     button(page, f"rate-feed-{kind}-{tconst}-{value}").click()
     expect(key_locator(page, f"card-feed-{kind}-{tconst}")).to_have_count(0)
+    expect(page.get_by_text(f"Last action: {VALUE_LABELS[value]} {title}", exact=True)).to_be_visible()
     return tconst
 
 
