@@ -254,6 +254,18 @@ def sweep_caption(result: EvaluationResult) -> str:
     )
 
 
+def sample_line(result: EvaluationResult) -> str | None:
+    """How many validation users the sweep steps, the grid cells and the stage settings scored when
+    they scored a seeded sample (``EvaluationConfig.sweep_users``); ``None`` when every user."""
+    swept_on = result.validation.counts.get("sweep_users") if result.validation is not None else None
+    if not swept_on:
+        return None
+    return (
+        f"On validation the sweep steps, the grid cells and the ranking-stage settings scored a seeded sample of "
+        f"{swept_on:,} of the {result.counts['validation_users']:,} users; the chosen ones are reported on all of them."
+    )
+
+
 def render_text(result: EvaluationResult) -> str:
     """The result as the CLI prints it: headline, models table, sweep table, best step,
     significance (the same frames and lines the page shows)."""
@@ -267,6 +279,7 @@ def render_text(result: EvaluationResult) -> str:
     lines += [*definitions_lines(), ""]
     lines += [
         sweep_caption(result),
+        *([line] if (line := sample_line(result)) else []),
         text_table(sweep_table(result)),
         "",
         best_line(result),

@@ -169,12 +169,9 @@ def render_run(lab: Lab, run_id: int) -> None:
             "The validation split had no user to test, so this step was picked on the test users "
             "themselves: its lead is optimistic."
         )
-    swept_on = result.validation.counts.get("sweep_users") if result.validation is not None else None
-    if swept_on:
-        st.caption(
-            f"On validation the sweep steps, the grid cells and the ranking-stage settings scored a seeded sample of "
-            f"{swept_on:,} of the {result.counts['validation_users']:,} users; the chosen ones are reported on all of them."
-        )
+    sampled = report.sample_line(result)
+    if sampled:
+        st.caption(sampled)
     with st.expander("Every sweep step"):
         st.dataframe(report.sweep_table(result), hide_index=True)
 

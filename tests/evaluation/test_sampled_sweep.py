@@ -107,6 +107,14 @@ def test_above_the_size_the_sweep_grid_and_stages_score_a_sample(
     assert EvaluationConfig.from_dict(old).sweep_users is None
 
 
+def test_the_text_report_says_the_sweep_was_sampled(
+    sampled: runner.EvaluationResult, everyone: runner.EvaluationResult
+) -> None:
+    n = sampled.counts["validation_users"]
+    assert f"scored a seeded sample of 3 of the {n:,} users" in runner.render_text(sampled)
+    assert "seeded sample" not in runner.render_text(everyone)
+
+
 def test_the_sample_is_the_same_twice(sampled: runner.EvaluationResult) -> None:
     assert figures(run(sweep_users=3)) == figures(sampled)
 
