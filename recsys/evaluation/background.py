@@ -1,11 +1,15 @@
 """An evaluation's cost estimate from the data size, and the lab's limits (the runs themselves
 are store-backed jobs: :mod:`recsys.evaluation.jobs`).
 
-**Cost model** (:func:`estimate_seconds`): measured on ml-latest-small on the shared 2-core
-machine (100k ratings, 600 tested users, 7,900 items: ALS fit 2-3 s, scoring 7 s for both
-splits, 0.8 s per re-blended configuration, 8 s per new-user draw); each part scales with what
-drives it: the fits with ratings x factors x iterations, scoring with users x items x scorers,
-each evaluated configuration (models, sweep steps, grid cells) with users x items.
+**Cost model** (:func:`estimate_seconds`): measured on ml-latest-small on the 2-core machine,
+idle, after the block-wise scoring of issue 22 (100k ratings, 600 tested users, 7,900 ranked
+items; a default run 18-22 s: ALS fit 0.15 s per split, scoring 0.37 s per split, 0.1 s per
+sweep step and model, 0.06 s per grid cell, 0.2 s per ranking-stage setting, 1.05 s per new-user
+draw); each part scales with what drives it: the fits with ratings x factors x iterations,
+scoring with users x items x scorers, each evaluated configuration (models, sweep steps, grid
+cells, stage settings) with users x items, the validation sweep, grid and settings with at most
+``sweep_users`` users. A busy machine takes up to twice as long; the time left shown while a
+run goes trusts the run's own pace (:mod:`recsys.evaluation.pace`).
 """
 
 from __future__ import annotations
@@ -26,11 +30,14 @@ EXPENSIVE_S = 60.0
 RUNS_PER_WINDOW = 6
 WINDOW_S = 600.0
 
-_FIT_S_PER_RATING_FACTOR_ITER = 8.5e-8
-_SCORE_S_PER_USER_ITEM_SCORER = 2.0e-7
-_EVAL_S_PER_USER_ITEM = 1.75e-7
-_SPLIT_S_PER_RATING = 1.3e-5
-_NEW_USER_OVERHEAD_S = 4.0
+_FIT_S_PER_RATING_FACTOR_ITER = 3.0e-9
+_SCORE_S_PER_USER_ITEM_SCORER = 1.6e-8
+_EVAL_S_PER_USER_ITEM = 1.7e-8
+_CELL_S_PER_USER_ITEM = 1.1e-8
+_STAGE_S_PER_USER_ITEM = 3.5e-8
+_SPLIT_S_PER_RATING = 1.7e-6
+_LOAD_S = 0.8
+_NEW_USER_OVERHEAD_S = 0.6
 
 
 class Cancelled(EvaluationError):
@@ -48,8 +55,11 @@ class DataSize:
 
 def estimate_seconds(size: DataSize, config: EvaluationConfig) -> float:
     """A run's expected wall time in seconds on this class of machine (module docstring)."""
+    from recsys.evaluation.served import strength_grid
+
     users = min(size.users, config.sample_users) if config.sample_users else size.users
     share = users / size.users if size.users else 1.0
+    swept = min(users, config.sweep_users) if config.sweep_users else users  # validation's sample
     ratings = size.ratings * share
     items = size.items
     scorers = len(registry.names())
@@ -58,11 +68,15 @@ def estimate_seconds(size: DataSize, config: EvaluationConfig) -> float:
     cells = len(grid_points(config.grid, config.grid_step, config.hybrid_weights)) if config.grid else 0
     fit = _FIT_S_PER_RATING_FACTOR_ITER * ratings * config.factors * config.iterations
     score = _SCORE_S_PER_USER_ITEM_SCORER * users * items * scorers
-    evaluate = _EVAL_S_PER_USER_ITEM * users * items
-    split = _SPLIT_S_PER_RATING * ratings
-    total = split + 2 * (fit + score + evaluate * (n_models + steps)) + evaluate * cells
+    per_config = _EVAL_S_PER_USER_ITEM * items
+    total = _LOAD_S + _SPLIT_S_PER_RATING * ratings + 2 * (fit + score) + per_config * (2 * users * n_models)
+    total += per_config * steps * (users + swept)  # the steps on test, and on validation's sample
+    total += _CELL_S_PER_USER_ITEM * items * swept * cells  # the grid: validation only
+    total += _STAGE_S_PER_USER_ITEM * items * (swept * len(strength_grid()) + users)  # + the served one on test
     if config.segments and config.new_user_draws:
-        new_user = fit + split + _SCORE_S_PER_USER_ITEM_SCORER * min(users, 100) * items * scorers * 2
+        new_user = (
+            fit + _SPLIT_S_PER_RATING * ratings + _SCORE_S_PER_USER_ITEM_SCORER * min(users, 100) * items * scorers * 2
+        )
         total += config.new_user_draws * (new_user + _NEW_USER_OVERHEAD_S)
     return total
 

@@ -5,28 +5,30 @@ some of them twice (once per split) and some nested in others; "stage 3 of 12" s
 the time left. A :class:`Schedule` lists the stages in the order a run reports them, each with
 its share of the work, so every report maps to one fraction of the whole run
 (:meth:`Schedule.tracker`). The shares are seconds measured on the mirror catalogue
-(ml-latest-small, 100k ratings, 603 tested users, 81k titles) on the shared 2-core machine
-(``bench/time_left.py --timeline`` prints each stage's start),
-scaled by what drives each stage (iterations x factors for a fit, the number of sweep steps,
-ranking-stage settings, grid cells, new-user draws, the user sample):
+(ml-latest-small, 100k ratings, 603 tested users, 81k titles) on the 2-core machine
+(``bench/time_left.py --timeline`` prints each stage's start; the evaluation's own timings
+split its stages), scaled by what drives each stage (iterations x factors for a fit, the number
+of sweep steps, ranking-stage settings, grid cells, new-user draws, the user sample):
 
 =======================================  ==========================================
-default evaluation, 100 s on a busy      loading 6.0; per split: ALS fit 2.1,
-machine                                  scoring 1.7, sweep 0.6 per step; models
-                                         3.0 (validation) / 10 (test, with the
-                                         served lists at the longest cut-off);
-                                         ranking stages 1.57 per setting and grid
-                                         0.25 per cell (validation only); segments
-                                         4.1 + 2.1 per new-user draw
-quick tune, 6-31 s (the mean shares of    loading the ratings and the live model
-a 15 s and two 7 s runs, in seconds      2.2, splitting 1.4; catalogue scorers 0.3
-for 15 s)                                reused from the live model (10 when
-                                         fitted); ALS grid 1.2 per setting; hybrid
-                                         2.4; 0.15 per weight combination; the
-                                         final test fits 7.0
+default evaluation, 18-22 s idle (after  loading 0.8; per split: ALS fit 0.3,
+the block-wise scoring of issue 22;      scoring 0.37, sweep 0.1 per step; models
+100 s busy before it)                    0.47 (validation) / 1.5 (test, with the
+                                         served lists at the longest cut-off 0.2);
+                                         ranking stages 0.2 per setting (and the
+                                         served one on test) and grid 0.063 per
+                                         cell (validation only); segments 0.94 +
+                                         1.05 per new-user draw
+quick tune 3.6-3.9 s, full tune 17 s     loading the ratings and the live model
+(CLI, content fitted), idle (15 s busy   0.6, splitting 0.4; catalogue scorers 0.1
+for a quick one before issue 22)         reused from the live model (4.4 when
+                                         fitted); ALS grid 0.25 per setting;
+                                         hybrid 0.1; weight grid 0.8 (the scores)
+                                         + 0.065 per combination; the final test
+                                         fits 1.4
 =======================================  ==========================================
 
-The wall time of the same run varies 2x with the machine's load (36 s idle, 72 s busy), but the
+The wall time of the same run varies 2x with the machine's load (before issue 22: 36 s idle, 72 s busy), but the
 shares hardly move, so :func:`time_left` trusts the run's own pace (elapsed / fraction done)
 more as the fraction grows and the cost estimate less: measured with ``bench/time_left.py``.
 
@@ -49,17 +51,17 @@ from recsys.evaluation.grid import grid_points
 TRUST_FRACTION = 0.15
 
 # Seconds measured on the mirror (module docstring).
-_LOAD_S = 6.0
-_FIT_S = 2.1  # one ALS fit at the default factors x iterations
-_SCORE_S = 1.7
-_MODELS_VAL_S = 3.0
-_MODELS_TEST_S = 3.0
-_DEEP_S = 7.0
-_STEP_S = 0.6
-_SETTING_S = 1.57
-_CELL_S = 0.25
-_SEGMENTS_S = 4.1
-_DRAW_S = 2.1
+_LOAD_S = 0.8
+_FIT_S = 0.3  # one ALS fit at the default factors x iterations
+_SCORE_S = 0.37
+_MODELS_VAL_S = 0.47
+_MODELS_TEST_S = 1.5
+_DEEP_S = 0.2
+_STEP_S = 0.1
+_SETTING_S = 0.2
+_CELL_S = 0.063
+_SEGMENTS_S = 0.94
+_DRAW_S = 1.05
 _DEFAULT_FACTORS_ITERS = 32 * 15
 _TESTED_USERS = 603
 #: The mirror's size as the cost model sees it (:class:`recsys.evaluation.background.DataSize`).
@@ -153,6 +155,8 @@ def evaluation_schedule(config: EvaluationConfig, tested_users: int | None = Non
             cost += _DEEP_S * share
         if val:
             cost += _SETTING_S * len(strength_grid()) * sampled + _CELL_S * cells * sampled
+        else:
+            cost += _SETTING_S * share  # the served setting
         cost += _STEP_S * steps * (sampled if val else share)
         segs += [Segment("als: iterations", fit), Segment(f"evaluation: scoring users ({split})", cost)]
     if config.segments:
@@ -162,14 +166,15 @@ def evaluation_schedule(config: EvaluationConfig, tested_users: int | None = Non
     return Schedule(tuple(segs))
 
 
-_TUNE_LOAD_S = 2.2
-_TUNE_SPLIT_S = 1.4
-_TUNE_CATALOGUE_S = 10.0
-_TUNE_REUSED_S = 0.3
-_TUNE_ALS_S = 1.2
-_TUNE_HYBRID_S = 2.4
-_TUNE_COMBO_S = 0.15
-_TUNE_TEST_S = 7.0
+_TUNE_LOAD_S = 0.6
+_TUNE_SPLIT_S = 0.4
+_TUNE_CATALOGUE_S = 4.4
+_TUNE_REUSED_S = 0.1
+_TUNE_ALS_S = 0.25
+_TUNE_HYBRID_S = 0.1
+_TUNE_GRID_S = 0.8  # the combinations' component scores, computed with the first one
+_TUNE_COMBO_S = 0.065
+_TUNE_TEST_S = 1.4
 
 
 def tune_schedule(als_settings: int, combinations: int, *, reused: bool = True) -> Schedule:
@@ -183,7 +188,7 @@ def tune_schedule(als_settings: int, combinations: int, *, reused: bool = True) 
             Segment("tune: catalogue scorers", _TUNE_REUSED_S if reused else _TUNE_CATALOGUE_S),
             Segment("tune: ALS grid", _TUNE_ALS_S * als_settings),
             Segment("tune: hybrid", _TUNE_HYBRID_S),
-            Segment("tune: weight grid", _TUNE_COMBO_S * combinations),
+            Segment("tune: weight grid", _TUNE_GRID_S + _TUNE_COMBO_S * combinations),
             Segment("tune: test", _TUNE_TEST_S),
         )
     )
@@ -192,8 +197,8 @@ def tune_schedule(als_settings: int, combinations: int, *, reused: bool = True) 
 def evaluation_seconds(config: EvaluationConfig, cost_model_s: float) -> float:
     """An evaluation's expected wall time: its schedule's seconds on the mirror (what the
     settings cost there, stage by stage), scaled by the cost model's ratio between this data and
-    the mirror (what the data size adds). On the mirror: the schedule alone (74 s for the
-    defaults, where the cost model alone says 122 s; measured 36 s idle, 72 s busy)."""
+    the mirror (what the data size adds). On the mirror: the schedule alone (17.7 s for the
+    defaults, where the cost model alone says 16.0 s; measured 18-22 s idle)."""
     from recsys.evaluation.background import DataSize, estimate_seconds
 
     on_mirror = estimate_seconds(DataSize(*MIRROR_SIZE), config)

@@ -481,7 +481,7 @@ def _run_stage(
     facts = served_mod.ItemFacts.of(index, titles)
     counted_fn = scorer_fn(counted, index)
     scorer = ComponentScorer(hybrid, index)
-    size = block_size(len(hybrid.scorers), len(part.items))
+    size = block_size(len(hybrid.scorers), len(part.items), len(users))
     total = len(users)
     done = 0
 

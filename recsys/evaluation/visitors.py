@@ -10,9 +10,9 @@ a seeded sample of at most :data:`SAMPLE_USERS` users, no 2-D grid, no segments 
 draws, no plain-hybrid timing, ALS factors and iterations at most the defaults, at most
 no finer sweep than :data:`SWEEP_STEP`. Measured with the cost model
 (:func:`recsys.evaluation.background.estimate_seconds`) on the mirror's data size (100,626
-ratings, 610 users, 9,622 titles): a default run is ~122 s; the costliest run a demo visitor
+ratings, 610 users, 9,622 titles): a default run is ~16 s; the costliest run a demo visitor
 could queue before (factors 256, iterations 50, sweep step 0.05, grid step 0.1, 10 new-user draws)
-was 13x that (the audit measured 5.2x in wall time); the costliest bounded run is 0.16x
+is 4.7x that (the audit measured 5.2x in wall time); the costliest bounded run is 0.26x
 (``tests/evaluation/test_visitors.py``).
 
 Limits (:func:`admit`): one active lab job per session and per client; at most

@@ -121,7 +121,11 @@ def test_dataset_labels() -> None:
 def test_cost_estimate_grows_with_the_data_and_the_settings() -> None:
     size = DataSize(100_000, 600, 8_000)
     base = estimate_seconds(size, EvaluationConfig())
-    assert estimate_seconds(DataSize(1_000_000, 6_000, 8_000), EvaluationConfig()) > 5 * base
+    ten_times = DataSize(1_000_000, 6_000, 8_000)
+    every_user = estimate_seconds(ten_times, EvaluationConfig(sweep_users=None))
+    assert every_user > 5 * base
+    # the validation sweep, grid and stage settings score a sample of sweep_users: cheaper
+    assert 3 * base < estimate_seconds(ten_times, EvaluationConfig(sweep_users=2_000)) < every_user
     assert estimate_seconds(size, EvaluationConfig(factors=256, iterations=50)) > base
     assert estimate_seconds(size, EvaluationConfig(grid=None, segments=False)) < base
     assert estimate_seconds(DataSize(1_000_000, 6_000, 8_000), EvaluationConfig(sample_users=600)) < 2 * base

@@ -86,6 +86,6 @@ def test_the_shown_time_left_follows_the_runs_pace() -> None:
 def test_tune_has_an_estimate() -> None:
     """On main, a tune job had no estimate: the lab showed no time left at all."""
     quick = lab_jobs.tune_estimate_s(quick=True)
-    assert 10 < quick < 20
-    assert lab_jobs.tune_estimate_s(quick=False) > 2 * quick  # 6 ALS settings, 82 combinations
-    assert tune_schedule(1, 4, reused=False).total > tune_schedule(1, 4).total + 9
+    assert 3 < quick < 6  # measured 3.6-3.9 s on the mirror, idle
+    assert lab_jobs.tune_estimate_s(quick=False) > 2 * quick  # 6 ALS settings, 122 combinations
+    assert tune_schedule(1, 4, reused=False).total > tune_schedule(1, 4).total + 4

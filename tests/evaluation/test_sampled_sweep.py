@@ -122,3 +122,23 @@ def test_the_sample_is_the_same_twice(sampled: runner.EvaluationResult) -> None:
 def test_sweep_users_is_checked() -> None:
     with pytest.raises(Exception, match="sweep-users"):
         EvaluationConfig(sweep_users=0)
+
+
+def test_the_lab_progress_moves_while_a_split_is_scored() -> None:
+    """One block held every user of the mirror's splits: the lab's bar sat at "0 of 597" for half
+    the run. A split now takes at least ``scoring.PROGRESS_STEPS`` blocks when it has the users."""
+    seen: dict[str, list[float]] = {}
+
+    def progress(stage: str, done: float, total: float | None) -> None:
+        if stage.startswith(runner.STAGE_USERS):
+            seen.setdefault(stage, []).append(done / (total or 1))
+
+    run_evaluation(
+        make_titles(), make_ratings(), EvaluationConfig(**BASE, sweep_users=None), configs=CONFIGS, progress=progress
+    )
+    for stage in (f"{runner.STAGE_USERS} (validation)", f"{runner.STAGE_USERS} (test)"):
+        shares = seen[stage]
+        assert shares == sorted(shares) and shares[-1] == 1.0
+        assert len({s for s in shares if 0 < s < 1}) >= 3  # the bar moves between the ends
+    assert scoring.block_size(4, 40_000) == 157  # memory bounds the block
+    assert scoring.block_size(4, 40_000, n_users=600) == 30  # and so does the progress

@@ -21,7 +21,9 @@ COSTLIEST = EvaluationConfig(factors=256, iterations=50, sweep=(0.0, 1.0, 0.05),
 
 def test_the_costliest_demo_run_costs_less_than_a_default_run() -> None:
     default = estimate_seconds(MIRROR_SIZE, EvaluationConfig())
-    assert estimate_seconds(MIRROR_SIZE, COSTLIEST) / default > 10  # what a visitor could queue before
+    assert (
+        estimate_seconds(MIRROR_SIZE, COSTLIEST) / default > 4
+    )  # what a visitor could queue before (5.2x in wall time)
     bounded = visitors.bounded(COSTLIEST)
     assert visitors.demo_problems(bounded) == []
     assert (bounded.sample_users, bounded.grid, bounded.segments, bounded.factors, bounded.iterations) == (
@@ -31,7 +33,7 @@ def test_the_costliest_demo_run_costs_less_than_a_default_run() -> None:
         32,
         15,
     )
-    assert round(estimate_seconds(MIRROR_SIZE, bounded) / default, 2) == 0.16
+    assert round(estimate_seconds(MIRROR_SIZE, bounded) / default, 2) == 0.26
 
 
 def _queue(store: Store, who: str, config: EvaluationConfig, session: str, client: str) -> rows.Job:
