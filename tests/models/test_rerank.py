@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -219,3 +220,29 @@ def test_distinctiveness_equals_the_loop_over_the_likes(seed: int) -> None:
         favourite = some(int(rng.integers(0, 3)))
         taste = Taste.of(genres, [None] * n, [10.0] * n, values, favourite, catalogue)
         assert taste.distinctive == _distinctive_by_loop(genres, values, favourite, catalogue)
+
+
+def test_the_tastes_genre_order_is_the_same_in_every_process() -> None:
+    """The taste's genre order sets the calibration's floating-point sums, so near ties broke
+    differently from one process to the next (a set's order follows PYTHONHASHSEED: the lab's
+    stage grid differed between two runs of the same evaluation). The order is the likes' own."""
+    import subprocess
+    import sys
+
+    code = (
+        "from recsys.models.rerank.base import Taste\n"
+        "t = Taste.of([['Horror', 'Thriller', 'Mystery'], ['Drama', 'Horror'], ['Sci-Fi', 'Thriller']],"
+        " [None] * 3, [10.0] * 3, [1, 1, 1])\n"
+        "print(list(t.presence))\n"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(6)
+    }
+    assert seen == {"['Horror', 'Thriller', 'Mystery', 'Drama', 'Sci-Fi']\n"}

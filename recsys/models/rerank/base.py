@@ -197,7 +197,9 @@ class Taste:
         total_w = sum(w)
         presence: dict[str, float] = {}
         for wi, g in zip(w, gs, strict=True):
-            for c in set(g):
+            # in the likes' order, not a set's: the genres' order sets the calibration's float sums,
+            # and a set's order changes with PYTHONHASHSEED (the stage grid's figures did)
+            for c in dict.fromkeys(g):
                 presence[c] = presence.get(c, 0.0) + wi / total_w
         distinctive = 1.0
         if catalogue is not None and total > 0:
