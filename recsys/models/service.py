@@ -72,7 +72,7 @@ from recsys.models.reasons import reasons_for
 from recsys.models.registry import Weights, section_weights
 from recsys.models.rerank import registry as rerank
 from recsys.models.rerank.base import CatalogueShares, Taste
-from recsys.models.results import frame, ranking_guard
+from recsys.models.results import Ranked, frames, ranking_guard
 from recsys.models.scrub import scrub_deleted
 from recsys.models.sections import POSITIVES, Prepared, Section, section_pool, with_positives
 from recsys.models.similar import empty_frame
@@ -215,9 +215,13 @@ class Recommender:
         with blas_single_thread(), ranking_guard("recommendations"):
             queries = self.queries(prof, w)
             taste = self.taste(prof) if rerank.active(strengths) else None
-            return {
-                kind: self._rank(self.sections[kind], prof, queries, n, w, exclude, taste, strengths) for kind in kinds
-            }
+            # one frame for every section, sliced (results.frames)
+            return frames(
+                {
+                    kind: self._rank(self.sections[kind], prof, queries, n, w, exclude, taste, strengths)
+                    for kind in kinds
+                }
+            )
 
     def taste(self, profile: Profile) -> Taste:
         """The profile's taste (genre and language shares, usual popularity) over the titles of
@@ -263,7 +267,7 @@ class Recommender:
         exclude: Sequence[str],
         taste: Taste | None = None,
         strengths: Mapping[str, float] | None = None,
-    ) -> pl.DataFrame:
+    ) -> Ranked:
         removed = self._removed(sec, prof, exclude)
         # a scorer that knows almost no title of this section (ALS and TV before testers rated
         # shows) passes its weight to its heir; see registry.section_weights
@@ -315,7 +319,7 @@ class Recommender:
         reasons = reasons_for(
             self.prepare(), sec, prof, queries, top, weights, scales, components, self.config.reason_titles
         )
-        return frame(sec.tconsts[top].tolist(), blended[top], reasons, components)
+        return sec.tconsts[top].tolist(), blended[top], reasons, components
 
     def similar(self, tconst: str, n: int = 6, kind: str | None = None) -> list[str]:
         """ "More like this": the tconsts of :meth:`similar_explained`, best first."""

@@ -37,15 +37,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from recsys.models.rerank.base import Pool, Taste
+from recsys.models.rerank.base import DEFAULT_LANGUAGE, CandidateFacts, Pool, Taste, language_bucket
 from recsys.models.rerank.distribution import ALPHA
 
-DEFAULT_LANGUAGE = "_default"  # English or unknown
 _PRESENCE_CAP = 0.99  # a taste share of 1 would make (1 - t) log(...) degenerate
-
-
-def language_bucket(code: str | None) -> str:
-    return code if code and code != "en" else DEFAULT_LANGUAGE
 
 
 class Calibration:
@@ -55,12 +50,23 @@ class Calibration:
         strength *= taste.distinctive
         if strength <= 0 or len(pool) <= 1:
             return pool
-        presence = _presence_matrix(taste.presence, pool.genres) if taste.presence else None
+        facts = pool.facts
+        presence = None
+        if taste.presence:
+            presence = (
+                _presence_from_masks(taste.presence, facts.genre_masks, pool.positions)
+                if facts is not None
+                else _presence_matrix(taste.presence, pool.genres)
+            )
         targets: list[np.ndarray] = []
         shares: list[np.ndarray] = []
         languages = _buckets(taste.languages)
         if len(languages) > 1 or (languages and DEFAULT_LANGUAGE not in languages):
-            p, m = _share_matrix(languages, [[language_bucket(c)] for c in pool.languages])
+            p, m = (
+                _bucket_matrix(languages, facts, pool.positions)
+                if facts is not None
+                else _share_matrix(languages, [[language_bucket(c)] for c in pool.languages])
+            )
             targets.append(p)
             shares.append(m)
         if presence is None and not targets:
@@ -141,6 +147,33 @@ def _presence_matrix(presence: Mapping[str, float], items: Sequence[Sequence[str
             if j is not None:
                 has[i, j] = 1.0
     return np.asarray([min(presence[g], _PRESENCE_CAP) for g in names], dtype=np.float64), has
+
+
+def _presence_from_masks(
+    presence: Mapping[str, float], masks: Mapping[str, np.ndarray], at: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_presence_matrix` from the candidate set's genre masks (the same numbers): one
+    gather per genre of the taste instead of a loop over the pool's titles."""
+    names = [g for g, v in presence.items() if v > 0]
+    has = np.zeros((len(at), len(names)))
+    for j, g in enumerate(names):
+        mask = masks.get(g)
+        if mask is not None:
+            has[:, j] = mask[at]
+    return np.asarray([min(presence[g], _PRESENCE_CAP) for g in names], dtype=np.float64), has
+
+
+def _bucket_matrix(target: Mapping[str, float], facts: CandidateFacts, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_share_matrix` of the pool titles' language buckets (one per title, so a share is
+    0 or 1) from the candidate set's bucket codes (the same numbers)."""
+    names = [c for c, v in target.items() if v > 0]
+    codes = facts.bucket[at]
+    m = np.zeros((len(at), len(names)))
+    for j, c in enumerate(names):
+        k = facts.bucket_code.get(c)
+        if k is not None:
+            m[:, j] = codes == k
+    return np.asarray([target[c] for c in names], dtype=np.float64), m
 
 
 def _buckets(languages: Mapping[str, float]) -> dict[str, float]:
