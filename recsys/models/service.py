@@ -230,14 +230,15 @@ class Recommender:
         languages: list[str | None] = []
         log_votes: list[float] = []
         values: list[float] = []
-        for t, v in zip(profile.tconsts, profile.values, strict=True):
-            for sec in self.sections.values():
+        sections = list(self.sections.values())
+        for t, v in zip(profile.tconsts, profile.values.tolist(), strict=True):
+            for sec in sections:
                 i = sec.position.get(t)
                 if i is not None:
                     genres.append(sec.genres[i])
                     languages.append(sec.languages[i])
                     log_votes.append(float(sec.log_votes[i]))
-                    values.append(float(v))
+                    values.append(v)
                     break
         return Taste.of(genres, languages, log_votes, values, profile.genres, self.catalogue_shares)
 

@@ -99,40 +99,62 @@ def greedy(
     rel = 1.0 / np.log2(np.arange(size, dtype=np.float64) + 2.0)
     counts = [np.zeros(len(p)) for p in targets]
     binary = [bool(np.isin(m, (0.0, 1.0)).all()) for m in shares]
-    carried = np.zeros(presence[1].shape[1]) if presence is not None else np.zeros(0)
     taken = np.zeros(size, dtype=bool)
     order: list[int] = []
-    # the two cases "without / with this title" as the rows of one array: each step costs half the
-    # numpy calls (the same operations per element, so the same numbers; a calibrated request
-    # spent ~0.7 ms per section here, the tail of the feed's latency)
-    without_with = np.array([[0.0], [1.0]])
+    # A genre's (or a binary category's) term depends only on the step t and on how many listed
+    # titles carry it, an integer k <= t: every value the loop can need is computed up front, in
+    # one array per category set, element by element with the formula of the loop (so the same
+    # numbers), and each step gathers the "without / with this title" rows (k, k + 1) of its
+    # categories. A calibrated request spent ~0.7 ms per section in ~35 small numpy calls a step.
+    steps = np.arange(1, n + 1, dtype=np.float64)[:, None, None]  # t + 1
+    listed_k = np.arange(n + 2, dtype=np.float64)[None, :, None]  # k
     if presence is not None:
         want, has = presence
         not_want, alpha_want = 1.0 - want, ALPHA * want
-    alpha_p = [ALPHA * p for p in targets]
+        listed = (1.0 - ALPHA) * listed_k / steps + alpha_want
+        with np.errstate(invalid="ignore", divide="ignore"):  # k > t + 1: never read
+            presence_terms = want * np.log(want / listed) + not_want * np.log(not_want / (1.0 - listed))
+        genre_cols = np.arange(len(want))
+        # per genre: titles listed carrying it without (row 0) and with (row 1) the candidate
+        genre_rows = np.zeros((2, len(want)), dtype=np.intp)
+        genre_rows[1] = 1
+        has_k = has.astype(np.intp)
+    binary_terms = [
+        p * np.log(p / ((1.0 - ALPHA) * (listed_k / steps) + ALPHA * p)) if is_binary else None
+        for p, is_binary in zip(targets, binary, strict=True)
+    ]
+    binary_rows = [np.vstack((np.zeros(len(p), dtype=np.intp), np.ones(len(p), dtype=np.intp))) for p in targets]
+    binary_cols = [np.arange(len(p)) for p in targets]
+    binary_k = [m.astype(np.intp) for m in shares]
     weighted_rel = (1.0 - strength) * rel
     for t in range(n):
-        divergence = np.zeros(size)
         if presence is not None:
-            listed = (1.0 - ALPHA) * (carried + without_with) / (t + 1) + alpha_want
-            terms = want * np.log(want / listed) + not_want * np.log(not_want / (1.0 - listed))
-            divergence += terms[0].sum() + has @ (terms[1] - terms[0])
-        for p, ap, m, c, is_binary in zip(targets, alpha_p, shares, counts, binary, strict=True):
-            if is_binary:
-                off, on = p * np.log(p / ((1.0 - ALPHA) * ((c + without_with) / (t + 1)) + ap))
-                divergence += off.sum() + m @ (on - off)
+            terms = presence_terms[t][genre_rows, genre_cols]
+            divergence: np.ndarray = terms[0].sum() + has @ (terms[1] - terms[0])  # as 0 + x
+        else:
+            divergence = np.zeros(size)
+        for p, m, c, table, k, cols in zip(
+            targets, shares, counts, binary_terms, binary_rows, binary_cols, strict=True
+        ):
+            if table is not None:
+                off, on = table[t][k, cols]
+                part = off.sum() + m @ (on - off)
             else:
                 q = (c[None, :] + m) / (t + 1)
-                divergence += np.sum(p * np.log(p / ((1.0 - ALPHA) * q + ALPHA * p)), axis=1)
+                part = np.sum(p * np.log(p / ((1.0 - ALPHA) * q + ALPHA * p)), axis=1)
+            divergence += part
         objective = weighted_rel - strength * divergence
         objective[taken] = -np.inf
         best = int(np.argmax(objective))
         order.append(best)
         taken[best] = True
         if presence is not None:
-            carried += presence[1][best]
-        for m, c in zip(shares, counts, strict=True):
-            c += m[best]
+            genre_rows += has_k[best]
+        for m, c, table, k, mk in zip(shares, counts, binary_terms, binary_rows, binary_k, strict=True):
+            if table is not None:
+                k += mk[best]
+            else:
+                c += m[best]
     return np.asarray(order, dtype=np.int64)
 
 
