@@ -94,66 +94,70 @@ def greedy(
     whose shares are all 0 or 1 (languages: one per title). Other shares take the general
     ``pool x categories`` path. Measured on the mirror (200 simulated users, both sections,
     pools of 200): the stage's slowest requests, which set the feed's p95 (p95 4.97 ms with the
-    stages against 3.12 ms without), cost about 1 ms per section before.
+    stages against 3.12 ms without), cost about 1 ms per section before. With every step's terms
+    precomputed (below) the 22 calibrated sections of those users' feeds cost 257 us each instead
+    of 450 (thread CPU, same orders): a step is a dozen numpy calls instead of ~35.
     """
     rel = 1.0 / np.log2(np.arange(size, dtype=np.float64) + 2.0)
     counts = [np.zeros(len(p)) for p in targets]
     binary = [bool(np.isin(m, (0.0, 1.0)).all()) for m in shares]
-    taken = np.zeros(size, dtype=bool)
     order: list[int] = []
     # A genre's (or a binary category's) term depends only on the step t and on how many listed
-    # titles carry it, an integer k <= t: every value the loop can need is computed up front, in
-    # one array per category set, element by element with the formula of the loop (so the same
-    # numbers), and each step gathers the "without / with this title" rows (k, k + 1) of its
-    # categories. A calibrated request spent ~0.7 ms per section in ~35 small numpy calls a step.
+    # titles carry it, an integer k <= t: every value the loop can need is computed up front,
+    # element by element with the loop's formula (so the same numbers), the genres and the binary
+    # category sets side by side, and each step gathers the "without / with this title" rows
+    # (k, k + 1) of every category at once; each part's sum and product then read its slice.
     steps = np.arange(1, n + 1, dtype=np.float64)[:, None, None]  # t + 1
     listed_k = np.arange(n + 2, dtype=np.float64)[None, :, None]  # k
+    tables: list[np.ndarray] = []
+    carries: list[np.ndarray] = []  # pool x categories, 0 / 1, beside the tables
+    parts: list[slice] = []
     if presence is not None:
         want, has = presence
         not_want, alpha_want = 1.0 - want, ALPHA * want
         listed = (1.0 - ALPHA) * listed_k / steps + alpha_want
         with np.errstate(invalid="ignore", divide="ignore"):  # k > t + 1: never read
-            presence_terms = want * np.log(want / listed) + not_want * np.log(not_want / (1.0 - listed))
-        genre_cols = np.arange(len(want))
-        # per genre: titles listed carrying it without (row 0) and with (row 1) the candidate
-        genre_rows = np.zeros((2, len(want)), dtype=np.intp)
-        genre_rows[1] = 1
-        has_k = has.astype(np.intp)
-    binary_terms = [
-        p * np.log(p / ((1.0 - ALPHA) * (listed_k / steps) + ALPHA * p)) if is_binary else None
-        for p, is_binary in zip(targets, binary, strict=True)
-    ]
-    binary_rows = [np.vstack((np.zeros(len(p), dtype=np.intp), np.ones(len(p), dtype=np.intp))) for p in targets]
-    binary_cols = [np.arange(len(p)) for p in targets]
-    binary_k = [m.astype(np.intp) for m in shares]
+            tables.append(want * np.log(want / listed) + not_want * np.log(not_want / (1.0 - listed)))
+        carries.append(has)
+    for p, m, is_binary in zip(targets, shares, binary, strict=True):
+        if is_binary:
+            tables.append(p * np.log(p / ((1.0 - ALPHA) * (listed_k / steps) + ALPHA * p)))
+            carries.append(m)
+    start = 0
+    for table in tables:
+        parts.append(slice(start, start + table.shape[2]))
+        start += table.shape[2]
+    every = np.concatenate(tables, axis=2) if tables else np.zeros((n, n + 2, 0))
+    cols = np.arange(start)
+    rows = np.zeros((2, start), dtype=np.intp)  # titles listed carrying each: without, with
+    rows[1] = 1
+    carried = np.hstack(carries).astype(np.intp) if carries else np.zeros((size, 0), dtype=np.intp)
+    # taken titles score -inf: (-inf) - finite is -inf, as setting them after the subtraction
     weighted_rel = (1.0 - strength) * rel
     for t in range(n):
+        terms = every[t][rows, cols]
+        diff = terms[1] - terms[0]
+        part_of = iter(parts)
         if presence is not None:
-            terms = presence_terms[t][genre_rows, genre_cols]
-            divergence: np.ndarray = terms[0].sum() + has @ (terms[1] - terms[0])  # as 0 + x
+            sl = next(part_of)
+            divergence: np.ndarray = np.add.reduce(terms[0, sl]) + has @ diff[sl]  # as 0 + x
         else:
             divergence = np.zeros(size)
-        for p, m, c, table, k, cols in zip(
-            targets, shares, counts, binary_terms, binary_rows, binary_cols, strict=True
-        ):
-            if table is not None:
-                off, on = table[t][k, cols]
-                part = off.sum() + m @ (on - off)
+        for p, m, c, is_binary in zip(targets, shares, counts, binary, strict=True):
+            if is_binary:
+                sl = next(part_of)
+                part = np.add.reduce(terms[0, sl]) + m @ diff[sl]
             else:
                 q = (c[None, :] + m) / (t + 1)
                 part = np.sum(p * np.log(p / ((1.0 - ALPHA) * q + ALPHA * p)), axis=1)
             divergence += part
         objective = weighted_rel - strength * divergence
-        objective[taken] = -np.inf
         best = int(np.argmax(objective))
         order.append(best)
-        taken[best] = True
-        if presence is not None:
-            genre_rows += has_k[best]
-        for m, c, table, k, mk in zip(shares, counts, binary_terms, binary_rows, binary_k, strict=True):
-            if table is not None:
-                k += mk[best]
-            else:
+        weighted_rel[best] = -np.inf
+        rows += carried[best]
+        for m, c, is_binary in zip(shares, counts, binary, strict=True):
+            if not is_binary:
                 c += m[best]
     return np.asarray(order, dtype=np.int64)
 
