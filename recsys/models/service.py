@@ -311,7 +311,8 @@ class Recommender:
             top = np.concatenate([top, top_n(pop, n - len(top))])
         components = {name: np.full(len(top), np.nan) for name in registry.names()}
         # removed titles only reach the top through the popularity fill-up: check them once
-        gone = removed if len(removed) and np.isin(top, removed).any() else np.zeros(0, dtype=np.int64)
+        # (removed is sorted: a binary search, where np.isin builds a table over the section, ~25 us)
+        gone = removed if len(removed) and _meets(removed, top) else np.zeros(0, dtype=np.int64)
         for name, term in terms.items():
             components[name] = zscores_of(term, stats[name], top, gone)
         for name in raws:
@@ -398,6 +399,12 @@ class Recommender:
         if problems:
             raise ModelError(f"No saved model in {models_dir} can be loaded (corrupt or outdated); {TRAIN_HINT}.")
         raise ModelError(f"No trained model in {models_dir}; {TRAIN_HINT}.")
+
+
+def _meets(sorted_values: np.ndarray, items: np.ndarray) -> bool:
+    """Whether any of ``items`` is in the non-empty ascending array ``sorted_values``."""
+    at = np.minimum(np.searchsorted(sorted_values, items), len(sorted_values) - 1)
+    return bool((sorted_values[at] == items).any())
 
 
 __all__ = ["Recommender", "Section"]
