@@ -39,10 +39,12 @@ sparse matrix is built per request (the products run on raw CSR arrays,
 buckets) instead of looping over the pool's titles, and calibration precomputes its terms
 (:func:`recsys.models.rerank.calibration.greedy`); ALS explanations call LAPACK directly; both
 sections' frames are one polars frame, sliced (:func:`recsys.models.results.frames`). Measured
-(``bench/feed_latency.py --clock cpu``, thread CPU time, 2 shared cores with another job
-running, runs alternating with the code before): ``recommend_feed`` p50 2.68-2.83 -> 2.52-2.61
-ms, p95 3.82-4.06 -> 3.14-3.32 ms against a floor of 0.92-0.99 ms: ratios p50 2.88-3.05x ->
-2.63-2.64x, p95 3.87-4.16x -> 3.06x. Same lists, reasons and scores (bit for bit) on 1,704
+(``bench/feed_latency.py --clock cpu``, thread CPU time, 2 shared cores busy with other jobs,
+runs alternating with the code before; each ratio against the floor of its own run):
+``recommend_feed`` p50 2.68-3.44 -> 2.52-2.83 ms, p95 3.82-4.52 -> 3.14-3.60 ms, floor p50
+0.93-1.03 ms, p95 0.99-1.13 ms: ratios p50 2.88-3.34x -> 2.63-2.78x, p95 3.81-3.99x ->
+3.06-3.25x. At 1M titles (``--scale 1000000``, one run each) p50 10.38 -> 9.33 ms, p95 12.33 ->
+11.21 ms against a floor of 9.8 / 10.0 ms. Same lists, reasons and scores (bit for bit) on 1,704
 recorded lists of 240 simulated users (stages on / off, other weights, exclusions, short
 profiles). What is left, per request (thread CPU, in place): the content term ~0.6-0.8 ms (the
 signature products and sharpening of ~8.8k film and 2.3k show signatures by up to 15 profile
