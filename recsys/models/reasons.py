@@ -278,6 +278,8 @@ def _pick(
     per_card: int,
 ) -> list[str]:
     """Up to ``per_card`` liked titles for one card, varied across cards (see module docstring)."""
+    if len(eligible) == 1 and per_card >= 1:  # the one candidate, whatever the order would be
+        return [names[eligible[0]]]
 
     def adjusted(j: int) -> float:
         share = float(row[j])

@@ -280,7 +280,10 @@ class Taste:
         lv = np.asarray([log_votes[i] for i in liked], dtype=np.float64)
         lw = np.asarray(w[: len(liked)], dtype=np.float64)
         ok = np.isfinite(lv)
-        mean_lv = float(np.average(lv[ok], weights=lw[ok])) if ok.any() and lw[ok].sum() > 0 else float("nan")
+        # np.average(lv, weights=lw) without its checks (the same two sums and division)
+        lw_ok = lw[ok]
+        scale = lw_ok.sum()
+        mean_lv = float(np.multiply(lv[ok], lw_ok).sum() / scale) if ok.any() and scale > 0 else float("nan")
         family_w = sum(wi for wi, g in zip(w[: len(liked)], gs, strict=False) if CHILD_GENRES & set(g))
         mature = any(FAMILY_UNSUITABLE & set(g) for g in gs[: len(liked)])
         total = sum(w[: len(liked)])
