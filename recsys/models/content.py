@@ -65,6 +65,7 @@ from recsys.models.base import (
     write_json,
 )
 from recsys.models.engine import DenseTerm
+from recsys.models.kernels import csr_dense
 from recsys.progress import Progress, null_progress
 
 log = logging.getLogger(__name__)
@@ -291,7 +292,8 @@ class ContentBlock:
     def signature_sims(self, low: np.ndarray) -> np.ndarray:
         """``table @ low`` (signatures x L, float32): each signature's low-field similarity to
         each profile title, before the row scale."""
-        return np.asarray(self.sparse @ low, dtype=np.float32)
+        s = self.sparse
+        return np.asarray(csr_dense(s.indptr, s.indices, s.data, s.shape, low), dtype=np.float32)
 
 
 class TfidfScorer(ScorerBase):
@@ -549,8 +551,9 @@ class ContentQuery:
         sharpened: np.ndarray
         if p == 2:
             sharpened = np.multiply(s, s, out=s)
-        elif p == 3:
-            sharpened = s * s * s
+        elif p == 3:  # (s * s) * s with one temporary (the same numbers as s * s * s)
+            sharpened = np.multiply(s, s)
+            sharpened *= s
         else:
             sharpened = np.power(s, p, out=s)
         return sharpened
@@ -585,10 +588,11 @@ class ContentQuery:
         order = np.argsort(rows, kind="stable")
         srt = rows[order]
         first = np.flatnonzero(np.concatenate(([True], srt[1:] != srt[:-1])))
-        sub = sp.csr_matrix(
-            (high.data[take][order], which[order], np.append(first, total)), shape=(len(first), len(cols))
+        # (the product on the raw arrays: kernels.csr_dense, no csr_matrix object per request)
+        sub = csr_dense(
+            np.append(first, total), which[order], high.data[take][order], (len(first), len(cols)), self.high
         )
-        return srt[first].astype(np.int64), np.asarray(sub @ self.high, dtype=np.float32)
+        return srt[first].astype(np.int64), np.asarray(sub, dtype=np.float32)
 
     def similarities(self, block: Block) -> np.ndarray:
         """Cosine of each candidate to each profile title (len(block) x L; NaN rows unknown)."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 
 import numpy as np
 
@@ -88,7 +89,7 @@ def liked_shares(
                 columns[t] = len(columns)
     share = np.zeros((len(top), len(columns)))
     for names, contrib in blocks:
-        cols = np.fromiter((columns.get(t, -1) for t in names), dtype=np.int64, count=len(names))
+        cols = np.fromiter(map(columns.get, names, repeat(-1)), dtype=np.int64, count=len(names))
         keep = cols >= 0
         if keep.any():
             at, values = cols[keep], _nan_as(contrib[:, keep], 0.0)
@@ -202,13 +203,13 @@ def named_gate(
         if measure is None or threshold is None or name not in sec.blocks:
             continue
         liked, sims = measure(sec.blocks[name], top)
-        cols = np.fromiter((column.get(t, -1) for t in liked), dtype=np.int64, count=len(liked))
+        cols = np.fromiter(map(column.get, liked, repeat(-1)), dtype=np.int64, count=len(liked))
         keep = np.flatnonzero(cols >= 0)
         if len(keep):  # NaN (a title the scorer never saw) compares False
             ok[:, cols[keep]] |= sims[:, keep] >= threshold
     # a children's title never explains a mature one, nor the reverse (maturity_clash)
     kinds = np.fromiter(
-        (levels_of.get(t, 0) for t in names)
+        map(levels_of.get, names, repeat(0))
         if levels_of is not None
         else (maturity(genres.get(t) or ()) for t in names),
         dtype=np.int8,
@@ -277,12 +278,14 @@ def _pick(
     per_card: int,
 ) -> list[str]:
     """Up to ``per_card`` liked titles for one card, varied across cards (see module docstring)."""
+    if len(eligible) == 1 and per_card >= 1:  # the one candidate, whatever the order would be
+        return [names[eligible[0]]]
 
     def adjusted(j: int) -> float:
         share = float(row[j])
         if share >= COMPARABLE * best:
-            return share * REPEAT_DISCOUNT ** used[names[j]]
-        return share * REPEAT_DISCOUNT ** (used[names[j]] + 3)  # never above a comparable one
+            return share * REPEAT_DISCOUNT ** used.get(names[j], 0)
+        return share * REPEAT_DISCOUNT ** (used.get(names[j], 0) + 3)  # never above a comparable one
 
     # comparable titles first: the discount only trades variety among them, and a title far
     # below the best must never push it out, however often the best was named before

@@ -30,20 +30,51 @@ def result_schema() -> dict[str, type[pl.DataType]]:
     return schema
 
 
+#: One ranked list: ``(tconsts in order, scores, reasons, {scorer name: component})``.
+Ranked = tuple[list[str], np.ndarray, list[str], Mapping[str, np.ndarray]]
+
+
 def frame(
     tconsts: list[str], scores: np.ndarray, reasons: list[str], components: Mapping[str, np.ndarray]
 ) -> pl.DataFrame:
     """The frame of ``tconsts`` in order, with their scores, reasons and per-scorer components."""
+    return frames({"": (tconsts, scores, reasons, components)})[""]
+
+
+def frames(lists: Mapping[str, Ranked]) -> dict[str, pl.DataFrame]:
+    """:func:`frame` of each list (a feed's sections), built as one frame and sliced: polars'
+    cost is per Series (~10 us each, 8 per frame), not per row, so the two sections of a feed pay
+    it once."""
+    if not lists:
+        return {}
+    parts = list(lists.values())
+    sizes = [len(p[0]) for p in parts]
+    one = len(parts) == 1
+
+    def joined(i: int) -> np.ndarray:
+        return np.asarray(parts[0][i] if one else np.concatenate([p[i] for p in parts]), dtype=np.float64)
+
     # Series-by-Series construction: ~2.5x faster than a dict with a schema for 20 rows
-    return pl.DataFrame(
+    whole = pl.DataFrame(
         [
-            pl.Series(C.TCONST, tconsts, dtype=pl.String),
-            pl.Series(C.SCORE, np.asarray(scores, dtype=np.float64)),
-            pl.Series(C.RANK, np.arange(1, len(tconsts) + 1, dtype=np.int32)),
-            pl.Series(C.REASON, reasons, dtype=pl.String),
-            *(pl.Series(name, np.asarray(components[name], dtype=np.float64)) for name in registry.names()),
+            pl.Series(C.TCONST, [t for p in parts for t in p[0]], dtype=pl.String),
+            pl.Series(C.SCORE, joined(1)),
+            pl.Series(C.RANK, np.concatenate([np.arange(1, k + 1, dtype=np.int32) for k in sizes])),
+            pl.Series(C.REASON, [r for p in parts for r in p[2]], dtype=pl.String),
+            *(
+                pl.Series(name, np.asarray(np.concatenate([p[3][name] for p in parts]), dtype=np.float64))
+                for name in registry.names()
+            ),
         ]
     )
+    if one:
+        return {next(iter(lists)): whole}
+    out: dict[str, pl.DataFrame] = {}
+    start = 0
+    for key, k in zip(lists, sizes, strict=True):
+        out[key] = whole.slice(start, k)
+        start += k
+    return out
 
 
 @contextmanager
@@ -63,4 +94,4 @@ def ranking_guard(what: str) -> Iterator[None]:
         ) from exc
 
 
-__all__ = ["frame", "ranking_guard", "result_schema"]
+__all__ = ["Ranked", "frame", "frames", "ranking_guard", "result_schema"]

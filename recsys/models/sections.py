@@ -19,7 +19,7 @@ from recsys.errors import ModelError
 from recsys.models.artifacts import TRAIN_HINT
 from recsys.models.audience import maturity
 from recsys.models.base import Block, Scorer, TrainingData, has_rows
-from recsys.models.rerank.base import CatalogueShares, Pool
+from recsys.models.rerank.base import CandidateFacts, CatalogueShares, Pool
 
 #: A scorer knowing fewer than this share of a section's titles passes its weight to its heir
 #: there (registry.section_weights). Measured on the mirror: ALS knows 12% of the films (7,773)
@@ -51,6 +51,8 @@ class Section:
     #: per title: 1 children's, 2 mature, 0 neither (:func:`recsys.models.audience.maturity`), so
     #: the reasons index an array instead of testing each card's genres per request
     maturity: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+    #: the ranking stages' per-title arrays (genre masks, family filter, language buckets)
+    facts: CandidateFacts | None = None
 
     def __len__(self) -> int:
         return len(self.tconsts)
@@ -108,6 +110,7 @@ def build_section(kind: str, titles: pl.DataFrame, scorers: Mapping[str, Scorer]
         position={t: i for i, t in enumerate(ids)},
         positives=positives if positives is not None and positives.any() else None,
         maturity=np.asarray(levels, dtype=np.int8),
+        facts=CandidateFacts.of(masks, languages.tolist(), len(tconsts)),
     )
 
 
@@ -195,7 +198,7 @@ def catalogue_shares(titles: pl.DataFrame) -> CatalogueShares:
 
 def section_pool(sec: Section, positions: np.ndarray, scores: np.ndarray) -> Pool:
     """The ranking stages' view of a section's candidates at ``positions`` (best first)."""
-    return Pool.gather(positions, scores, sec.genres, sec.languages, sec.log_votes)
+    return Pool.gather(positions, scores, sec.genres, sec.languages, sec.log_votes, sec.facts)
 
 
 def with_positives(data: TrainingData) -> pl.DataFrame:

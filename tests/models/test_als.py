@@ -18,7 +18,7 @@ from recsys.models import (
     TfidfConfig,
     TrainingData,
 )
-from recsys.models.als import build_matrix, interaction_table
+from recsys.models.als import build_matrix, fold_in, interaction_table
 from tests.support.narrow import present
 
 N_USERS, N_ITEMS = 20, 20
@@ -222,6 +222,24 @@ def test_prepared_query_splits_the_score_over_the_liked_titles(als: ALSScorer) -
     # an unknown candidate contributes nothing
     names_u, contrib_u = query.contributions(block, np.array([N_ITEMS]))
     assert (contrib_u == 0).all()
+
+
+def test_the_fold_in_is_implicits_recalculate_user_bit_for_bit(als: ALSScorer) -> None:
+    """ALSScorer.prepare folds a profile in on the row's arrays (als.fold_in): the same factor as
+    implicit's recalculate_user on the sparse row, for any alpha."""
+    profile = Profile.of([(t, 1) for t in liked(2)] + [(item(1), -1), (item(5), 2)])
+    row = als.user_items(profile)
+    query = als.prepare(profile)
+    assert row is not None and query is not None
+    np.testing.assert_array_equal(query.user, als.model.recalculate_user(0, row))
+    cols, conf = query.row if query.row is not None else (None, None)
+    assert cols is not None and conf is not None
+    alpha = als.model.alpha
+    try:
+        als.model.alpha = 1.0
+        np.testing.assert_array_equal(fold_in(als.model, cols, conf), als.model.recalculate_user(0, row))
+    finally:
+        als.model.alpha = alpha
 
 
 def test_no_known_positive_title_means_no_query(als: ALSScorer) -> None:

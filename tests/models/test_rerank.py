@@ -19,6 +19,7 @@ from recsys.models.rerank.base import (
     PAIR_CANDIDATES,
     TASTE_EVIDENCE,
     TASTE_RECENCY,
+    CandidateFacts,
     CatalogueShares,
     Pool,
     Taste,
@@ -246,3 +247,33 @@ def test_the_tastes_genre_order_is_the_same_in_every_process() -> None:
         for seed in range(6)
     }
     assert seen == {"['Horror', 'Thriller', 'Mystery', 'Drama', 'Sci-Fi']\n"}
+
+
+def test_the_candidate_facts_give_the_stages_the_same_orders() -> None:
+    """A feed section's pools carry CandidateFacts (genre masks, family filter, language buckets):
+    the stages read arrays instead of the pool's genre lists, with the same orders."""
+    langs: list[str | None] = ["en", None, "ja", None, "ko", "ja"]
+    masks: dict[str, np.ndarray] = {}
+    for i, gs in enumerate(GENRES):
+        for g in gs:
+            masks.setdefault(g, np.zeros(len(GENRES), dtype=bool))[i] = True
+    facts = CandidateFacts.of(masks, langs, len(GENRES))
+    assert facts.unsuitable.tolist() == [False, False, False, True, True, False]
+    order = np.array([5, 3, 0, 4, 1, 2])
+    scores = np.linspace(3.0, 2.0, len(order))
+    votes = np.arange(10.0, 16.0)
+    plain = Pool.gather(order, scores, GENRES, langs, votes)
+    fast = Pool.gather(order, scores, GENRES, np.asarray(langs, dtype=object), votes, facts)
+    assert list(fast.genres) == [GENRES[i] for i in order] and fast.languages == [langs[i] for i in order]
+    kids = Taste.of([["Animation", "Family"], ["Family", "Comedy"]], [None, None], [10.0, 11.0], [1, 1])
+    tastes = [
+        Taste(presence={"Horror": 1.0, "Thriller": 0.3}, languages={"ja": 0.6, "en": 0.4}),
+        Taste(presence={"Drama": 0.5, "Comedy": 0.5}, languages={"ko": 0.9, "en": 0.1}),
+        kids,
+    ]
+    for taste in tastes:
+        for stage in (Calibration(), MaturityFilter()):
+            want = stage.rerank(plain, taste, 3, 0.9)
+            got = stage.rerank(fast, taste, 3, 0.9)
+            assert got.positions.tolist() == want.positions.tolist()
+            assert list(got.genres) == list(want.genres) and list(got.languages) == list(want.languages)

@@ -9,14 +9,16 @@ strength of a stage is one number (0 = off), chosen on validation like the score
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, TypeVar, overload
 
 import numpy as np
 
 from recsys.models.audience import CHILD_GENRES, FAMILY_UNSUITABLE
 from recsys.models.rerank.distribution import distribution, recency_weights
+
+T = TypeVar("T")
 
 #: A profile is a family profile when at least this share of its (recency-weighted) likes are
 #: family titles and none of its likes is mature.
@@ -90,13 +92,94 @@ class CatalogueShares:
         return cls(g, lang, both)
 
 
+DEFAULT_LANGUAGE = "_default"  # English or unknown: one language bucket of the calibration
+
+
+def language_bucket(code: str | None) -> str:
+    """The calibration's language bucket of an original language: itself, or English or unknown
+    together (:data:`DEFAULT_LANGUAGE`)."""
+    return code if code and code != "en" else DEFAULT_LANGUAGE
+
+
+class Gathered(Sequence[T]):
+    """``[source[i] for i in at]`` without building the list: a pool's genres or languages as a
+    view of the candidate set's per-title sequence, read element by element only by the stages
+    that need them (:class:`CandidateFacts` answers the common questions from arrays)."""
+
+    __slots__ = ("at", "source")
+
+    def __init__(self, source: Sequence[T] | np.ndarray, at: np.ndarray) -> None:
+        self.source, self.at = source, at
+
+    def __len__(self) -> int:
+        return len(self.at)
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        if isinstance(i, slice):
+            return self.tolist()[i]
+        item: T = self.source[int(self.at[i])]
+        return item
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.tolist())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and self.tolist() == list(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-sequence semantics, as a list
+
+    def tolist(self) -> list[T]:
+        if isinstance(self.source, np.ndarray):
+            items: list[T] = self.source[self.at].tolist()
+            return items
+        return [self.source[i] for i in self.at.tolist()]
+
+    def take(self, order: np.ndarray) -> Gathered[T]:
+        """The view restricted to ``order`` (indices into it)."""
+        return Gathered(self.source, self.at[order])
+
+
+@dataclass(frozen=True, eq=False)
+class CandidateFacts:
+    """Per title of a candidate set (a feed section), what the stages ask of each pool title, as
+    arrays built once before the first request: ``genre_masks`` (genre -> titles carrying it; the
+    section's own masks, no copy), ``unsuitable`` (a :data:`FAMILY_UNSUITABLE` genre: the family
+    filter) and ``bucket`` (the code of the title's :func:`language_bucket` in ``bucket_code``).
+    With them a pool's genre and language matrices are a few gathers instead of a Python loop over
+    the pool's titles (measured: see :func:`recsys.models.rerank.calibration.greedy`)."""
+
+    genre_masks: Mapping[str, np.ndarray]
+    unsuitable: np.ndarray
+    bucket: np.ndarray
+    bucket_code: Mapping[str, int]
+
+    @classmethod
+    def of(cls, genre_masks: Mapping[str, np.ndarray], languages: Sequence[str | None], size: int) -> CandidateFacts:
+        unsuitable = np.zeros(size, dtype=bool)
+        for g, mask in genre_masks.items():
+            if g in FAMILY_UNSUITABLE:
+                unsuitable |= mask
+        code: dict[str, int] = {}
+        bucket = np.fromiter(
+            (code.setdefault(language_bucket(c), len(code)) for c in languages), dtype=np.int32, count=size
+        )
+        return cls(genre_masks, unsuitable, bucket, code)
+
+
 @dataclass(frozen=True)
 class Pool:
     """The blended candidates a stage may reorder, best first.
 
     ``positions``: into the candidate set (a feed section, the evaluation catalogue);
     ``scores``: blended scores (descending); ``genres`` / ``languages`` / ``log_votes``: per pool
-    entry (language None when unknown; ``ln(1 + votes)``, NaN when unknown).
+    entry (language None when unknown; ``ln(1 + votes)``, NaN when unknown); ``facts``: the
+    candidate set's :class:`CandidateFacts` when it has them (indexed by ``positions``).
     """
 
     positions: np.ndarray
@@ -104,6 +187,7 @@ class Pool:
     genres: Sequence[Sequence[str]]
     languages: Sequence[str | None]
     log_votes: np.ndarray
+    facts: CandidateFacts | None = None
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -116,31 +200,37 @@ class Pool:
         genres: Sequence[Sequence[str]],
         languages: Sequence[str | None] | np.ndarray,
         log_votes: np.ndarray,
+        facts: CandidateFacts | None = None,
     ) -> Pool:
         """The pool at ``positions`` of per-candidate arrays over a whole candidate set (a feed
-        section, the evaluation's items); ``scores`` already at those positions."""
-        at = positions.tolist()  # Python ints index a list ~3x faster than numpy scalars
+        section, the evaluation's items); ``scores`` already at those positions. Genres and
+        languages are views (:class:`Gathered`), read only by a stage that needs them."""
         return cls(
             positions=positions,
             scores=scores,
-            genres=[genres[i] for i in at],
-            languages=languages[positions].tolist()
-            if isinstance(languages, np.ndarray)
-            else [languages[i] for i in at],
+            genres=Gathered(genres, positions),
+            languages=Gathered(languages, positions),
             log_votes=log_votes[positions],
+            facts=facts,
         )
 
     def take(self, order: np.ndarray) -> Pool:
         """The pool restricted to ``order`` (indices into it), in that order."""
         order = np.asarray(order, dtype=np.int64)
-        at = order.tolist()
         return Pool(
             positions=self.positions[order],
             scores=self.scores[order],
-            genres=[self.genres[i] for i in at],
-            languages=[self.languages[i] for i in at],
+            genres=_take(self.genres, order),
+            languages=_take(self.languages, order),
             log_votes=self.log_votes[order],
+            facts=self.facts,
         )
+
+
+def _take(items: Sequence[T], order: np.ndarray) -> Sequence[T]:
+    if isinstance(items, Gathered):
+        return items.take(order)
+    return [items[i] for i in order.tolist()]
 
 
 @dataclass(frozen=True)
@@ -190,7 +280,10 @@ class Taste:
         lv = np.asarray([log_votes[i] for i in liked], dtype=np.float64)
         lw = np.asarray(w[: len(liked)], dtype=np.float64)
         ok = np.isfinite(lv)
-        mean_lv = float(np.average(lv[ok], weights=lw[ok])) if ok.any() and lw[ok].sum() > 0 else float("nan")
+        # np.average(lv, weights=lw) without its checks (the same two sums and division)
+        lw_ok = lw[ok]
+        scale = lw_ok.sum()
+        mean_lv = float(np.multiply(lv[ok], lw_ok).sum() / scale) if ok.any() and scale > 0 else float("nan")
         family_w = sum(wi for wi, g in zip(w[: len(liked)], gs, strict=False) if CHILD_GENRES & set(g))
         mature = any(FAMILY_UNSUITABLE & set(g) for g in gs[: len(liked)])
         total = sum(w[: len(liked)])

@@ -22,5 +22,7 @@ class MaturityFilter:
     def rerank(self, pool: Pool, taste: Taste, n: int, strength: float) -> Pool:
         if strength <= 0 or not taste.family:
             return pool
+        if pool.facts is not None:  # precomputed per title of the candidate set
+            return pool.take(np.flatnonzero(~pool.facts.unsuitable[pool.positions]))
         keep = [i for i, gs in enumerate(pool.genres) if not FAMILY_UNSUITABLE.intersection(gs)]
         return pool.take(np.asarray(keep, dtype=np.int64))

@@ -16,6 +16,7 @@ onboarding picks is a noisy level (at full strength it cost new users 0.0026 of 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar
 
 import numpy as np
@@ -34,5 +35,4 @@ class PopularityCorrection:
         above = np.where(np.isnan(gap), 0.0, gap).clip(min=0.0)
         scores = pool.scores - strength * above
         order = np.lexsort((np.arange(len(pool)), -scores))
-        moved = pool.take(order)
-        return Pool(moved.positions, scores[order], moved.genres, moved.languages, moved.log_votes)
+        return replace(pool.take(order), scores=scores[order])
