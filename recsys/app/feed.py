@@ -71,7 +71,35 @@ def recommend_for_user(
     """The feed sections ``kinds`` (default both) for ``user`` with the weights of
     :func:`recsys.models.weights.resolve` (live, else tuned, else defaults); with ``session`` (a feed
     render in the app), the section's running experiment decides the setting and the cards shown
-    are logged (see the module docstring). A demo store is never logged."""
+    are logged (see the module docstring). A demo store is never logged.
+
+    The store's reads (profile, hidden titles, live weights, the sections' experiments) share one
+    read transaction (:meth:`recsys.store.Store.reading`): nothing here writes to the store (the
+    exposures are queued in memory)."""
+    with store.reading():
+        return _recommend_for_user(
+            user,
+            n,
+            catalog=catalog,
+            store=store,
+            recommender=recommender,
+            kinds=kinds,
+            session=session,
+            retention_days=retention_days,
+        )
+
+
+def _recommend_for_user(
+    user: User,
+    n: int,
+    *,
+    catalog: Catalog,
+    store: Store,
+    recommender: Recommender | None,
+    kinds: Sequence[str],
+    session: str | None,
+    retention_days: int,
+) -> dict[str, pl.DataFrame]:
     profile = store.interactions(user.id)[[C.TCONST, C.VALUE, "updated_at"]]  # columns picked without a lazy query
     live = current_weights(store, recommender)
     exclude = store.hidden_tconsts(user.id)

@@ -23,7 +23,6 @@ import functools
 import hashlib
 import logging
 import threading
-import weakref
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -247,45 +246,25 @@ def revoked() -> bool:
     inside a fragment reruns only the fragment, and callbacks run before any page code, so
     neither would see a revocation otherwise. One indexed lookup of the account (~0.3 ms on
     SQLite) per script run: a click's callback and the fragment run right after it (the same
-    run, a few milliseconds apart) share one passed check for the same session (same account id,
-    name and session version in this session's state; see :func:`_passed_this_run`). A failed
-    check is never remembered. Signed-out and demo sessions have nothing to revoke.
+    run, a few milliseconds apart) share one passed check for the same session (the same account
+    id, name and session version in this session's state: :func:`recsys.ui.resources.run_memo`).
+    A failed check is never remembered. Signed-out and demo sessions have nothing to revoke.
     """
     if demo.active() is not None or not st.session_state.get(state.AUTH_STATUS):
         return False
-    run = _this_run()
-    who = (
+    passed = (
+        "session check passed",
         st.session_state.get(state.SESSION_UID),
         st.session_state.get(state.USERNAME),
         st.session_state.get(state.SESSION_VERSION),
     )
-    if run is not None and _passed_this_run(run, who):
+    memo = resources.run_memo()
+    if passed in memo:
         return False
     if session_user(resources.shared_store()) is None:
         return True
-    if run is not None:
-        _passed_check.run, _passed_check.who = weakref.ref(run), who
+    memo[passed] = True
     return False
-
-
-#: The last session check that passed on this thread: the script run (a weak reference to its
-#: run object: identity, never an id that could be reused) and the session it passed for.
-_passed_check = threading.local()
-
-
-def _this_run() -> object | None:
-    """An object Streamlit makes afresh for every script run (``ScriptRunContext.reset``), or
-    None outside a run (then nothing is shared)."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    return getattr(ctx, "parallel_coordinator", None) if ctx is not None else None
-
-
-def _passed_this_run(run: object, who: tuple[object, ...]) -> bool:
-    """True when a session check passed earlier in this same script run for the same session."""
-    ref = getattr(_passed_check, "run", None)
-    return ref is not None and ref() is run and getattr(_passed_check, "who", None) == who
 
 
 def checked(callback: Callable[_P, _R]) -> Callable[_P, _R | None]:
