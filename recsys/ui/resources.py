@@ -59,7 +59,10 @@ def run_memo() -> dict[Any, Any]:
         return {}
     ref = getattr(_per_run, "run", None)
     if ref is None or ref() is not run:
-        _per_run.run, _per_run.values = weakref.ref(run), {}
+        try:
+            _per_run.run, _per_run.values = weakref.ref(run), {}
+        except TypeError:  # a run object without weak references (another Streamlit): share nothing
+            return {}
     values: dict[Any, Any] = _per_run.values
     return values
 
