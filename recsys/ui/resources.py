@@ -77,9 +77,16 @@ def settings() -> Settings:
         return cfg
     cfg = get_settings()
     override = hashlib.sha256((cfg.cookie_key_override or "").encode()).hexdigest()[:16]
-    _prepared(f"{resolved(cfg.data_dir)}|{cfg.store_url}|{cfg.cookie_key_override is None}|{override}", cfg)
+    key = f"{resolved(cfg.data_dir)}|{cfg.store_url}|{cfg.cookie_key_override is None}|{override}"
+    if key not in _PREPARED:  # once per process and key: the resource cache's argument hashing skipped after
+        _prepared(key, cfg)
+        _PREPARED.add(key)
     memo["settings"] = cfg  # only once prepared: a ConfigError is raised again on every call
     return cfg
+
+
+#: The keys :func:`_prepared` succeeded for in this process.
+_PREPARED: set[str] = set()
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -154,7 +161,11 @@ def enricher(cfg: Settings | None = None) -> Enricher:
 
 
 def posters_for(tconsts: list[str], cfg: Settings | None = None) -> dict[str, str]:
-    """Poster URLs known now for ``tconsts``; queues the rest for the background fetcher."""
+    """Poster URLs known now for ``tconsts``; queues the rest for the background fetcher (none
+    without a TMDb key: the enricher is then a no-op, not looked up)."""
+    cfg = cfg or settings()
+    if not (cfg.tmdb_api_key or "").strip():
+        return {}
     enr = enricher(cfg)
     if not enr.enabled:
         return {}
