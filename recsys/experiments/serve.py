@@ -81,7 +81,9 @@ def rank_section(
         if frame.height:
             frame = frame.with_columns(pl.Series(C.RANK, range(1, frame.height + 1)))
         settings = [arm for _, arm in merged]
-    frame = frame.with_columns(pl.Series(SETTING, settings, dtype=pl.String))
+    column = pl.Series(SETTING, settings, dtype=pl.String)
+    # added in place, not through a lazy query (~0.3 ms on the busy server; see recsys.app.feed)
+    frame = frame.with_columns(column) if SETTING in frame.columns else frame.hstack([column])
     if frame.height:
         now = utcnow()
         render = uuid.uuid4().hex[:16]

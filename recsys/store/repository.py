@@ -12,6 +12,7 @@ import json
 import logging
 import operator
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -218,6 +219,7 @@ class Store:
         """Wrap an engine whose schema is current; use :meth:`open` instead."""
         self._engine = engine
         self._insert: Any = dialect_insert(engine)
+        self._local = threading.local()  # the connection of this thread's reading() block
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -262,7 +264,36 @@ class Store:
     # -- plumbing ---------------------------------------------------------------------------
 
     @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Make this thread's reads inside the block share one connection and one read
+        transaction (one snapshot), instead of one connection and transaction each.
+
+        For a run of reads with no write of this thread in between (a write would go through its
+        own connection, and reads after it in the block would not see it): a feed render reads
+        the profile, the hidden titles, the live weights and the section's experiment, four
+        transactions (~0.25 ms each on the busy server, most of it BEGIN / ROLLBACK and the pool)
+        made one. Nested blocks share the outer one. Example::
+
+            with store.reading():
+                profile, hidden = store.interactions(uid), store.hidden_tconsts(uid)
+        """
+        if getattr(self._local, "conn", None) is not None:
+            yield
+            return
+        with translate_errors(self._engine.url), self._engine.connect() as conn:
+            self._local.conn = conn
+            try:
+                yield
+            finally:
+                self._local.conn = None
+
+    @contextmanager
     def _read(self) -> Iterator[Connection]:
+        shared: Connection | None = getattr(self._local, "conn", None)
+        if shared is not None:  # inside reading(): its connection and transaction
+            with translate_errors(self._engine.url):
+                yield shared
+            return
         with translate_errors(self._engine.url), self._engine.connect() as conn:
             yield conn
 
@@ -514,10 +545,32 @@ class Store:
         two threads at once) stores one current row and one history row.
         Raises UnknownTitleError (bad tconst), ValueError (bad value), UnknownUserError.
         """
+        return self._rate(user_id, tconst, value, read_before=False)[0]
+
+    def change_rating(self, user_id: int, tconst: str, value: int | None) -> tuple[bool, int | None]:
+        """Set (:meth:`rate`) or remove (:meth:`unrate`, ``value`` None) the user's rating of a
+        title: ``(changed, the value it replaced or None)``, the old value read in the same write
+        transaction, under the same lock. A click's Undo puts back exactly what the click
+        replaced, and the click costs one transaction instead of a read and then a write.
+
+        >>> store = Store.in_memory()
+        >>> uid = store.create_user("ada", "Ada", "ada@example.com", "x").id
+        >>> store.change_rating(uid, "tt0111161", 1), store.change_rating(uid, "tt0111161", 2)
+        ((True, None), (True, 1))
+        >>> store.change_rating(uid, "tt0111161", None), store.change_rating(uid, "tt0111161", None)
+        ((True, 2), (False, None))
+        >>> store.close()
+        """
+        if value is None:
+            return self._unrate(user_id, tconst, read_before=True)
+        return self._rate(user_id, tconst, value, read_before=True)
+
+    def _rate(self, user_id: int, tconst: str, value: int, *, read_before: bool) -> tuple[bool, int | None]:
         user_id, tconst, value = _check_user_id(user_id), check_tconst(tconst), check_value(value)
         try:
             with write_transaction(self._engine, durable=False) as conn:
                 _lock_title(conn, user_id, tconst)
+                before = _current_value(conn, user_id, tconst) if read_before else None
                 now = utcnow()  # taken under the write lock: history order = commit order
                 stmt = self._insert(interactions).values(
                     user_id=user_id, tconst=tconst, value=value, created_at=now, updated_at=now
@@ -538,7 +591,7 @@ class Store:
             raise store_error(exc, self._engine.url) from exc
         except DBAPIError as exc:
             raise store_error(exc, self._engine.url) from exc
-        return changed
+        return changed, before
 
     def seed_interactions(self, user_id: int, rows: Sequence[tuple[str, int, datetime]]) -> int:
         """Bulk-load ``(tconst, value, at)`` ratings with their own times (a demo persona's
@@ -573,9 +626,13 @@ class Store:
 
         The removal is recorded in the history as a row with a NULL value.
         """
+        return self._unrate(user_id, tconst, read_before=False)[0]
+
+    def _unrate(self, user_id: int, tconst: str, *, read_before: bool) -> tuple[bool, int | None]:
         user_id, tconst = _check_user_id(user_id), check_tconst(tconst)
         with self._write(durable=False) as conn:
             _lock_title(conn, user_id, tconst)
+            before = _current_value(conn, user_id, tconst) if read_before else None
             now = utcnow()
             removed = (
                 conn.execute(
@@ -587,7 +644,7 @@ class Store:
                 conn.execute(
                     insert(interaction_history).values(user_id=user_id, tconst=tconst, value=None, created_at=now)
                 )
-        return removed
+        return removed, before
 
     def interactions(self, user_id: int) -> pl.DataFrame:
         """The user's current values ``[user_id, tconst, value, created_at, updated_at]``,
@@ -860,6 +917,13 @@ def _check_throttle_key(key: str) -> str:
     if not isinstance(key, str) or not key:
         raise ValueError("A throttle key must be a non-empty string.")
     return key[:THROTTLE_KEY_MAX]
+
+
+def _current_value(conn: Connection, user_id: int, tconst: str) -> int | None:
+    value = conn.scalar(
+        select(interactions.c.value).where(interactions.c.user_id == user_id, interactions.c.tconst == tconst)
+    )
+    return None if value is None else int(value)
 
 
 def _lock_title(conn: Connection, user_id: int, tconst: str) -> None:

@@ -106,13 +106,9 @@ def set_rating(user_id: int, tconst: str, value: int | None, title: str = "") ->
     locked, disk full) leaves an error for the page's action bar, which shows it in the same
     (fragment) run; the last action stays what it was, so Undo never names the failed title.
     """
-    store = resources.store()
     try:
-        before = _current(store, user_id, tconst)
-        if value is None:
-            changed = store.unrate(user_id, tconst)
-        else:
-            changed = store.rate(user_id, tconst, value)
+        # the value it replaced, read in the same write transaction (one transaction a click)
+        changed, before = resources.store().change_rating(user_id, tconst, value)
     except (CineBlendError, ValueError) as exc:
         what = "removal of your rating" if value is None else VALUE_LABELS.get(value, "rating")
         _click_failed(f"Not saved ({what}: {title or tconst}): {exc}")

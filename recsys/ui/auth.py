@@ -245,11 +245,26 @@ def revoked() -> bool:
     :func:`fragment` (every fragment run): full page runs get it from :func:`gate`, but a click
     inside a fragment reruns only the fragment, and callbacks run before any page code, so
     neither would see a revocation otherwise. One indexed lookup of the account (~0.3 ms on
-    SQLite). Signed-out and demo sessions have nothing to revoke.
+    SQLite) per script run: a click's callback and the fragment run right after it (the same
+    run, a few milliseconds apart) share one passed check for the same session (the same account
+    id, name and session version in this session's state: :func:`recsys.ui.resources.run_memo`).
+    A failed check is never remembered. Signed-out and demo sessions have nothing to revoke.
     """
     if demo.active() is not None or not st.session_state.get(state.AUTH_STATUS):
         return False
-    return session_user(resources.shared_store()) is None
+    passed = (
+        "session check passed",
+        st.session_state.get(state.SESSION_UID),
+        st.session_state.get(state.USERNAME),
+        st.session_state.get(state.SESSION_VERSION),
+    )
+    memo = resources.run_memo()
+    if passed in memo:
+        return False
+    if session_user(resources.shared_store()) is None:
+        return True
+    memo[passed] = True
+    return False
 
 
 def checked(callback: Callable[_P, _R]) -> Callable[_P, _R | None]:

@@ -56,11 +56,11 @@ def test_a_failed_click_shows_its_error_in_the_feed_and_undo_keeps_the_last_save
         (kind, text.replace("\\", "")) for kind, text in slot_items(at)
     ]
 
-    def broken(self: Store, user_id: int, tconst: str, value: int) -> bool:
+    def broken(self: Store, user_id: int, tconst: str, value: int | None) -> tuple[bool, int | None]:
         raise StoreError(failure)
 
     with pytest.MonkeyPatch.context() as breakage:
-        breakage.setattr(Store, "rate", broken)
+        breakage.setattr(Store, "change_rating", broken)  # the one write a rating click makes
         at.button(key=f"rate-feed-movie-{failed}-2").click().run()
         assert not at.exception
         shown = slot_items(at)
