@@ -326,6 +326,15 @@ def warm_up(cfg: Settings | None = None) -> None:
         models = str(resolved(cfg.models_dir))
         version = model_key(cfg.models_dir, name)
         _in_background(("model", models, version), _recommender, models, version)
+    _in_background(("imports",), _import_request_stack)
+
+
+def _import_request_stack() -> None:
+    """Import what a request imports on first use beyond the model: the details dialog's "More
+    like this" reads scikit-learn's stop words (:mod:`recsys.models.similar`), and importing
+    scikit-learn made a fresh server's first details click take 0.5-0.7 s (``bench/click_latency.py``
+    details p95 470 ms, the other clicks 32 ms)."""
+    import sklearn.feature_extraction.text  # noqa: F401
 
 
 def _in_background(key: tuple[str | None, ...], fn: Callable[..., Any], *args: Any) -> Future[Any]:
