@@ -12,7 +12,16 @@ it changes is on screen *and* the app is idle (script not running, nothing stale
 - onboarding pick: the card's button reads "Picked (undo)" and the counter moved on;
 - floor: the button's counter moved on.
 
-Prints the median of ``--clicks`` of each and the ratio to the floor's median in the same run.
+Prints the median of ``--clicks`` of each and the ratio to the floor's median in the same run,
+then where each kind of click spends its time inside the page (``performance.now()`` of the
+pointer-down, the websocket frames and the moment the wait above succeeded, logged by an init
+script): pointer-down -> the rerun request sent, sent -> the server's first message (the run
+started), first -> last message (the run: its elements arrive as they are made), last message ->
+idle (the browser drawing them), and the messages per click. The log costs nothing measurable
+(Like 91-100 ms with it, 92-100 without, same machine). Measured on 2 cores, Like / floor:
+14-16 / 13-14 ms, 5-7 / 3.5-4 ms, 32-44 / 3-4 ms, 13-16 / 8 ms, 11 / 6 messages: the server's
+run, slower under the browser's own load than alone (13-15 ms in ``bench/click_latency.py``),
+is most of the gap.
 Selectors are the widget-key classes the cards have had since before the one-element feed
 (``card-feed-movie-<tconst>``, ``rate-feed-movie-<tconst>-1``, ``rate-onb-movie-<tconst>-1``),
 so the same script measures both the old and the new rendering. ``--shots DIR`` saves the feed
@@ -52,6 +61,49 @@ from tests.support.streamlit_page import (  # noqa: E402
 from tests.support.testers import PASSWORD, create_testers  # noqa: E402
 
 LOGIN_SUBMIT = "FormSubmitter-login-form-Log-in"
+
+#: Logs, in the page, the pointer-down, every websocket frame sent and received, and (``_marked``)
+#: the moment a click's wait succeeded: ``window.__cbLog`` entries ``[kind, performance.now()]``.
+_TIMELINE_JS = """
+(() => {
+  window.__cbLog = [];
+  const log = (kind) => window.__cbLog.push([kind, performance.now()]);
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) { log('sent'); return send.call(this, data); };
+  const Native = window.WebSocket;
+  window.WebSocket = function (...args) {
+    const ws = new Native(...args);
+    ws.addEventListener('message', () => log('recv'));
+    return ws;
+  };
+  window.WebSocket.prototype = Native.prototype;
+  Object.assign(window.WebSocket, Native);
+  document.addEventListener('pointerdown', () => log('down'), true);
+})();
+"""
+
+
+def _marked(predicate: str) -> str:
+    """``predicate`` that also logs ``done`` in the page's timeline when it first holds."""
+    return f"(arg) => {{ const ok = ({predicate})(arg); if (ok && window.__cbLog) window.__cbLog.push(['done', performance.now()]); return ok; }}"
+
+
+def timeline_split(page: Page) -> tuple[float, float, float, float, int] | None:
+    """The last click's in-page split (module docstring), in ms; the page's log is emptied."""
+    entries: list[tuple[str, float]] = page.evaluate(
+        "() => { const l = window.__cbLog || []; window.__cbLog = []; return l; }"
+    )
+    downs = [t for kind, t in entries if kind == "down"]
+    if not downs:
+        return None
+    start = downs[-1]
+    sent = [t for kind, t in entries if kind == "sent" and t >= start]
+    recv = [t for kind, t in entries if kind == "recv" and sent and t >= sent[0]]
+    done = [t for kind, t in entries if kind == "done" and t >= start]
+    if not (sent and recv and done):
+        return None
+    return sent[0] - start, recv[0] - sent[0], recv[-1] - recv[0], done[0] - recv[-1], len(recv)
+
 
 _FEED_DONE = (
     """([card, text]) => document.querySelector('.' + card) === null
@@ -93,7 +145,7 @@ def log_in(page: Page, username: str, landing: str) -> None:
 def floor_click(page: Page, n: int) -> float:
     t0 = time.perf_counter()
     button(page, "floor-button").click()
-    page.wait_for_function(_FLOOR_DONE, arg=n, polling="raf")
+    page.wait_for_function(_marked(_FLOOR_DONE), arg=n, polling="raf")
     return time.perf_counter() - t0
 
 
@@ -112,7 +164,9 @@ def feed_like(page: Page, gone: list[float] | None = None) -> float:
             "(c) => document.querySelector('.' + c) === null", arg=key_class(prefix + tconst), polling="raf"
         )
         gone.append(time.perf_counter() - t0)
-    page.wait_for_function(_FEED_DONE, arg=[key_class(prefix + tconst), f"Last action: Liked {title}"], polling="raf")
+    page.wait_for_function(
+        _marked(_FEED_DONE), arg=[key_class(prefix + tconst), f"Last action: Liked {title}"], polling="raf"
+    )
     return time.perf_counter() - t0
 
 
@@ -123,7 +177,9 @@ def onboarding_pick(page: Page, n: int) -> float:
     tconst = likes[0][len(prefix) : -len("-1")]
     t0 = time.perf_counter()
     button(page, f"{prefix}{tconst}-1").click()
-    page.wait_for_function(_PICK_DONE, arg=[key_class(f"{prefix}{tconst}-0"), onboarding.picked_text(n)], polling="raf")
+    page.wait_for_function(
+        _marked(_PICK_DONE), arg=[key_class(f"{prefix}{tconst}-0"), onboarding.picked_text(n)], polling="raf"
+    )
     return time.perf_counter() - t0
 
 
@@ -159,17 +215,27 @@ def main() -> None:
         with app, floor, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
             viewport: ViewportSize = {"width": 1440, "height": 900}
-            app_page = browser.new_context(base_url=app.url, viewport=viewport).new_page()
-            floor_page = browser.new_context(base_url=floor.url, viewport=viewport).new_page()
+            contexts = [browser.new_context(base_url=url, viewport=viewport) for url in (app.url, floor.url, app.url)]
+            for context in contexts:
+                context.add_init_script(_TIMELINE_JS)
+            app_page, floor_page = contexts[0].new_page(), contexts[1].new_page()
             floor_page.goto("/")
             button(floor_page, "floor-button").wait_for()
             settle(floor_page)
             n_floor = 0
+            splits: dict[str, list[tuple[float, float, float, float, int]]] = {"feed Like": [], "floor": [], "pick": []}
+
+            def record(name: str, page: Page) -> None:
+                split = timeline_split(page)
+                if split is not None:
+                    splits[name].append(split)
 
             def next_floor() -> float:
                 nonlocal n_floor
                 n_floor += 1
-                return floor_click(floor_page, n_floor)
+                took = floor_click(floor_page, n_floor)
+                record("floor", floor_page)
+                return took
 
             log_in(app_page, feeder.username, "Your feed")
             app_page.locator(f"[class*='{key_class('card-feed-movie-')}']").first.wait_for()
@@ -185,8 +251,9 @@ def main() -> None:
             for _ in range(args.clicks):
                 base.append(next_floor())
                 feed.append(feed_like(app_page, gone))
+                record("feed Like", app_page)
 
-            pick_page = browser.new_context(base_url=app.url, viewport=viewport).new_page()
+            pick_page = contexts[2].new_page()
             log_in(pick_page, picker.username, "Get started")
             pick_page.locator(f"[class*='{key_class('rate-onb-movie-')}']").first.wait_for()
             if args.shots:
@@ -195,6 +262,7 @@ def main() -> None:
             for i in range(1, min(args.clicks, 40) + 1):
                 base2.append(next_floor())
                 picks.append(onboarding_pick(pick_page, i))
+                record("pick", pick_page)
             browser.close()
 
     def line(name: str, xs: list[float], floor_xs: list[float]) -> str:
@@ -205,6 +273,11 @@ def main() -> None:
     print(line("feed Like", feed, base))
     print(line("  (card off screen)", gone, base))
     print(line("onboarding pick", picks, base2))
+    print("in the page, median ms: click -> sent, sent -> first message, first -> last message, last -> idle; messages")
+    for name, rows in splits.items():
+        if rows:
+            cols = [statistics.median(row[i] for row in rows) for i in range(5)]
+            print(f"  {name:10s} " + "  ".join(f"{c:6.1f}" for c in cols[:4]) + f"   {cols[4]:.0f}")
 
 
 if __name__ == "__main__":
