@@ -50,6 +50,7 @@ import scipy.sparse as sp
 
 from recsys.columns import Columns as C
 from recsys.errors import ModelError
+from recsys.models import compiled
 from recsys.models.base import (
     Block,
     ItemIndex,
@@ -543,6 +544,10 @@ class ContentQuery:
         # the shown cards' similarities, asked twice per section by the reasons (shares, naming)
         self._similar: tuple[ContentBlock, bytes, tuple[list[str], np.ndarray, np.ndarray | None]] | None = None
 
+    def sharpened_scores(self, sims: np.ndarray) -> np.ndarray:
+        """``sum_j w_j max(s_j, 0) ** power`` per row of ``sims`` (float32, rows x L), float64."""
+        return compiled.sharpened_dot(sims, self.weights.astype(np.float32), self.power)
+
     def _sharpen(self, s: np.ndarray) -> np.ndarray:
         s = np.maximum(s, 0.0, out=s)
         p = self.power
@@ -608,16 +613,14 @@ class ContentQuery:
         data: ContentBlock = block.data
         if len(data.codes) == 0:
             return np.full(len(block), np.nan)
-        w = self.weights.astype(np.float32)
         # candidates without a shared word / person / tag: one value per signature
         base = data.signature_sims(self.low)  # signatures x L, before the row scale
-        per_code = self._sharpen(base.copy())
-        known: np.ndarray = (per_code @ w).astype(np.float64)[data.codes]
+        known: np.ndarray = self.sharpened_scores(base)[data.codes]
         known *= data.scale_power
         rows, high = self._overlap(data)
         if len(rows):  # the rest: the same low-field part, plus the shared high-field part
             sims = base[data.codes[rows]] * data.scale[rows, None] + high
-            known[rows] = self._sharpen(sims) @ w
+            known[rows] = self.sharpened_scores(sims)
         known += data.offset
         if len(known) == len(block):
             return known
@@ -702,17 +705,14 @@ class ContentTerm:
     def __init__(self, query: ContentQuery, block: Block) -> None:
         data: ContentBlock = block.data
         self.data, self.size = data, len(block)
-        w = query.weights.astype(np.float32)
         base = data.signature_sims(query.low)
         rows, high = query._overlap(data)
         self.rows = rows
-        if len(rows):  # the overlap rows' exact similarities, before base is sharpened in place
-            codes = data.codes[rows]
-            sims = base[codes] * data.scale[rows, None] + high
-        self.pc = (query._sharpen(base) @ w).astype(np.float64)
-        if len(rows):
-            self.old = self.pc[codes] * data.scale_power[rows] + data.offset[rows]
-            self.new = (query._sharpen(sims) @ w).astype(np.float64) + data.offset[rows]
+        self.pc = query.sharpened_scores(base)
+        if len(rows):  # the overlap rows' exact scores, and what the signature part gives them
+            sims = base[data.codes[rows]] * data.scale[rows, None] + high
+            self.old = self.pc[data.codes[rows]] * data.scale_power[rows] + data.offset[rows]
+            self.new = query.sharpened_scores(sims) + data.offset[rows]
 
     def moments(self) -> tuple[int, float, float]:
         d, pc = self.data, self.pc
@@ -742,15 +742,13 @@ class ContentTerm:
     def add_to(self, out: np.ndarray, coef: float, mean: float) -> np.ndarray | None:
         d = self.data
         full = len(d.codes) == self.size
-        if coef:
-            vals = np.take(self.pc * coef, d.codes)
-            vals *= d.scale_power
-            vals += d.offset * coef
-            vals -= mean * coef
-            if len(self.rows):
-                vals[self.rows] += (self.new - self.old) * coef
-            if full:
-                out += vals
-            else:
-                out[d.known] += vals
+        if coef:  # one compiled pass: the gather, scale, prior, centring and overlap corrections
+            fix = (self.new - self.old) * coef if len(self.rows) else _NONE_F
+            rows = self.rows if len(self.rows) else _NONE_I
+            at = _NONE_I if full else d.known
+            compiled.gather_affine(out, at, self.pc, d.codes, d.scale_power, d.offset, coef, mean, rows, fix)
         return None if full else d.known
+
+
+_NONE_F = np.zeros(0)
+_NONE_I = np.zeros(0, dtype=np.int64)

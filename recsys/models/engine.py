@@ -71,6 +71,7 @@ import numpy as np
 
 from recsys.errors import ModelError
 from recsys.models.base import Block, ScorerQuery
+from recsys.models.compiled import dense_affine
 
 Moments = tuple[int, float, float]
 
@@ -111,8 +112,7 @@ class DenseTerm:
         if not self.any_nan:
             if coef == 0:
                 return None
-            out += self.raw * coef
-            out -= mean * coef
+            dense_affine(out, self.raw, coef, mean)  # out += raw * coef; out -= mean * coef, one pass
             return None
         ok = np.flatnonzero(~self.nan)
         if coef:

@@ -38,6 +38,7 @@ import scipy.sparse as sp
 
 from recsys.columns import Columns as C
 from recsys.errors import ModelError
+from recsys.models import compiled
 from recsys.models.base import (
     Block,
     ItemIndex,
@@ -269,13 +270,14 @@ class TasteTerm:
 
     def add_to(self, out: np.ndarray, coef: float, mean: float) -> np.ndarray | None:
         full = len(self.data.codes) == len(out)
-        if coef:
-            gathered = np.take((self.per_set - mean) * coef, self.data.codes)
-            if full:
-                out += gathered
-            else:
-                out[self.data.known] += gathered
+        if coef:  # one compiled pass (the gather and the add) over the section
+            at = _NONE_I if full else self.data.known
+            table = (self.per_set - mean) * coef
+            compiled.gather_add(out, at, table, self.data.codes)
         return None if full else self.data.known
+
+
+_NONE_I = np.zeros(0, dtype=np.int64)
 
 
 def _weighted_columns(matrix: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray, width: int) -> np.ndarray:

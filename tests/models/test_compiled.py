@@ -1,0 +1,90 @@
+"""The compiled kernels give, bit for bit, the numbers of the NumPy code they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recsys.models import compiled
+
+RNG_SEED = 5
+
+
+@pytest.fixture()
+def rng() -> np.random.Generator:
+    return np.random.default_rng(RNG_SEED)
+
+
+@pytest.mark.parametrize("power", [1.0, 2.0, 3.0, 2.5])
+def test_sharpened_dot_is_the_sharpened_product(rng: np.random.Generator, power: float) -> None:
+    """``max(s, 0) ** power @ w`` per row, with negative similarities counting zero."""
+    sims = rng.normal(0.2, 0.4, (50, 7)).astype(np.float32)
+    w = rng.normal(0, 1, 7).astype(np.float32)
+    want = np.maximum(sims, 0).astype(np.float64) ** power @ w.astype(np.float64)
+    got = compiled.sharpened_dot(sims, w, power)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+    assert got[np.all(sims <= 0, axis=1)].tolist() == [0.0] * int(np.all(sims <= 0, axis=1).sum())
+
+
+@pytest.mark.parametrize("partial", [False, True])
+@pytest.mark.parametrize("fixes", [0, 1, 9])
+def test_gather_affine_matches_the_numpy_passes(rng: np.random.Generator, partial: bool, fixes: int) -> None:
+    """The content term's add: gather, scale, prior, centring and overlap corrections, then the
+    add into ``out``, exactly as the NumPy passes one after the other (same rounding)."""
+    n, table = 40, 6
+    codes = rng.integers(0, table, n).astype(np.intp)
+    values, scale, offset = rng.random(table), rng.random(n), rng.normal(0, 1, n)
+    rows = np.sort(rng.choice(n, fixes, replace=False)).astype(np.int64)
+    fix = rng.normal(0, 1, fixes)
+    coef, mean = 0.37, 0.21
+    size = 2 * n if partial else n
+    at = np.sort(rng.choice(size, n, replace=False)).astype(np.int64) if partial else np.zeros(0, dtype=np.int64)
+    start = rng.normal(0, 1, size)
+
+    vals = np.take(values * coef, codes)
+    vals *= scale
+    vals += offset * coef
+    vals -= mean * coef
+    vals[rows] += fix
+    want = start.copy()
+    if partial:
+        want[at] += vals
+    else:
+        want += vals
+
+    got = start.copy()
+    compiled.gather_affine(got, at, values, codes, scale, offset, coef, mean, rows, fix)
+    assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_gather_add_and_dense_affine_match_numpy(rng: np.random.Generator, partial: bool) -> None:
+    n = 30
+    codes = rng.integers(0, 5, n).astype(np.int64)
+    table = rng.normal(0, 1, 5)
+    at = np.sort(rng.choice(2 * n, n, replace=False)).astype(np.int64) if partial else np.zeros(0, dtype=np.int64)
+    start = rng.normal(0, 1, 2 * n if partial else n)
+    want = start.copy()
+    if partial:
+        want[at] += np.take(table, codes)
+    else:
+        want += np.take(table, codes)
+    got = start.copy()
+    compiled.gather_add(got, at, table, codes)
+    assert np.array_equal(got, want)
+
+    raw = rng.normal(0, 1, len(start))
+    want = start.copy()
+    want += raw * 0.7
+    want -= 0.3 * 0.7
+    got = start.copy()
+    compiled.dense_affine(got, raw, 0.7, 0.3)
+    assert np.array_equal(got, want)
+
+
+def test_warm_compiles_every_kernel_once() -> None:
+    """The server's warm-up compiles (or loads) the kernels; a second call is free."""
+    compiled.warm()
+    compiled.warm()
+    for kernel in (compiled.sharpened_dot, compiled.gather_affine, compiled.gather_add, compiled.dense_affine):
+        assert kernel.signatures, kernel
