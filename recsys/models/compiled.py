@@ -11,7 +11,9 @@ as the NumPy code they replace, so the numbers are bit for bit the same
 - :func:`sharpened_dot` -- ``max(s, 0) ** power @ w`` row by row, in float64;
 - :func:`gather_affine` -- ``out[at] += (values * coef)[codes] * scale + offset * coef - mean * coef``
   (+ per-row corrections): the content term's add to the blend; :func:`gather_add` the taste's;
-- :func:`dense_affine` -- ``out += raw * coef - mean * coef``.
+- :func:`dense_affine` -- ``out += raw * coef - mean * coef``;
+- :func:`column_rows_product` -- the candidates sharing a title word, person or tag with the
+  profile and their similarity through those features (the content "overlap").
 
 Compiled on first use and cached on disk (``cache=True``: ``__pycache__`` next to this file, or
 ``NUMBA_CACHE_DIR``); the server's warm-up thread calls :func:`warm` so no visitor's request
@@ -110,6 +112,46 @@ def dense_affine(out: np.ndarray, raw: np.ndarray, coef: float, mean: float) -> 
         out[i] = (out[i] + raw[i] * coef) - shift
 
 
+@njit(cache=True, nogil=True)
+def column_rows_product(  # pragma: no cover - compiled
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    n_rows: int,
+    cols: np.ndarray,
+    dense: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For a CSC matrix (``indptr`` / ``indices`` / ``data``, ``n_rows`` rows) and some of its
+    columns ``cols`` with a dense row per column (``dense``, len(cols) x L): ``(rows, product)``,
+    the rows holding a value in any of ``cols`` (ascending) and ``M[rows][:, cols] @ dense``
+    (float32). Each row's sum runs over ``cols`` in order, as SciPy's product of the rows' CSR
+    does (:meth:`recsys.models.content.ContentQuery._compute_overlap`)."""
+    mark = np.zeros(n_rows, dtype=np.bool_)
+    for c in cols:
+        for k in range(indptr[c], indptr[c + 1]):
+            mark[indices[k]] = True
+    where = np.empty(n_rows, dtype=np.int64)
+    count = 0
+    for r in range(n_rows):
+        if mark[r]:
+            where[r] = count
+            count += 1
+    rows = np.empty(count, dtype=np.int64)
+    for r in range(n_rows):
+        if mark[r]:
+            rows[where[r]] = r
+    width = dense.shape[1]
+    out = np.zeros((count, width), dtype=np.float32)
+    for ci in range(len(cols)):
+        c = cols[ci]
+        for k in range(indptr[c], indptr[c + 1]):
+            r = where[indices[k]]
+            v = data[k]
+            for j in range(width):
+                out[r, j] += v * dense[ci, j]
+    return rows, out
+
+
 def warm() -> None:
     """Compile (or load from the disk cache) every kernel once, on tiny inputs: the server's
     warm-up thread calls this so a visitor's first feed never waits for the compiler."""
@@ -126,4 +168,8 @@ def warm() -> None:
             np.zeros(1), np.zeros(0, i64), one, np.zeros(1, np.intp), one, one, 1.0, 0.0, np.zeros(0, i64), empty
         )
         dense_affine(np.zeros(1), np.ones(1, f64), 1.0, 0.0)
+        i32 = np.int32
+        column_rows_product(
+            np.array([0, 1], i32), np.zeros(1, i32), np.ones(1, f32), 1, np.zeros(1, i64), np.ones((1, 1), f32)
+        )
         _warm = True

@@ -578,26 +578,10 @@ class ContentQuery:
         cols = self.high_cols
         if len(cols) == 0 or high.nnz == 0:
             return np.zeros(0, dtype=np.int64), np.zeros((0, len(self.weights)), dtype=np.float32)
-        starts = high.indptr[cols].astype(np.int64)
-        lens = high.indptr[cols + 1].astype(np.int64) - starts
-        total = int(lens.sum())
-        if total == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, len(self.weights)), dtype=np.float32)
-        take = np.arange(total, dtype=np.int64) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
-        rows = high.indices[take]
-        which = np.repeat(np.arange(len(cols)), lens)
-        # the rows x profile columns CSR built directly: a stable sort by row keeps each row's
-        # columns ascending (the entries come column by column), which is the canonical form
-        # scipy's COO conversion produced, so the product is bit for bit the same (np.unique and
-        # the COO conversion made this 0.22 ms a feed request on the mirror, now 0.16)
-        order = np.argsort(rows, kind="stable")
-        srt = rows[order]
-        first = np.flatnonzero(np.concatenate(([True], srt[1:] != srt[:-1])))
-        # (the product on the raw arrays: kernels.csr_dense, no csr_matrix object per request)
-        sub = csr_dense(
-            np.append(first, total), which[order], high.data[take][order], (len(first), len(cols)), self.high
-        )
-        return srt[first].astype(np.int64), np.asarray(sub, dtype=np.float32)
+        # one compiled pass over the profile's columns: the rows they reach (marked, then read in
+        # order) and each row's sum over the columns in order, the numbers of SciPy's product of
+        # those rows' CSR (81 -> ~30 us for the films; was argsort + csr_dense)
+        return compiled.column_rows_product(high.indptr, high.indices, high.data, high.shape[0], cols, self.high)
 
     def similarities(self, block: Block) -> np.ndarray:
         """Cosine of each candidate to each profile title (len(block) x L; NaN rows unknown)."""
