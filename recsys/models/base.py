@@ -38,6 +38,7 @@ import functools
 import itertools
 import json
 import logging
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,7 +98,7 @@ class Profile:
             values = [float(v) for _, v in pairs]
         last: dict[str, float] = {}
         for t, v in zip(tconsts, values, strict=True):
-            if v is None or not np.isfinite(v):
+            if v is None or not math.isfinite(v):  # (numpy's isfinite: ~0.6 us a value)
                 continue
             last.pop(t, None)  # keep insertion order of the latest value
             last[t] = v
