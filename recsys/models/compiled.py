@@ -8,7 +8,9 @@ zero. These kernels do each in one loop, with the same floating-point operations
 as the NumPy code they replace, so the numbers are bit for bit the same
 (``tests/models/test_compiled.py`` checks each against its NumPy form):
 
-- :func:`sharpened_dot` -- ``max(s, 0) ** power @ w`` row by row, in float64;
+- :func:`sharpened_dot` -- ``max(s, 0) ** power @ w`` row by row, in float64, and
+  :func:`overlap_scores` the same for the candidates sharing a word / person / tag with the
+  profile;
 - :func:`gather_affine` -- ``out[at] += (values * coef)[codes] * scale + offset * coef - mean * coef``
   (+ per-row corrections): the content term's add to the blend; :func:`gather_add` the taste's;
 - :func:`dense_affine` -- ``out += raw * coef - mean * coef``;
@@ -31,29 +33,61 @@ _WARM_LOCK = threading.Lock()
 _warm = False
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _sharpened(s: float, power: float) -> float:  # pragma: no cover - compiled
+    """``max(s, 0) ** power`` of a float32 ``s`` (1, 2 and 3 as float32 products, as
+    :meth:`recsys.models.content.ContentQuery._sharpen` does), as a float64."""
+    if s < 0:
+        s = np.float32(0.0)
+    if power == 1.0:
+        return np.float64(s)
+    if power == 2.0:
+        return np.float64(s * s)
+    if power == 3.0:
+        return np.float64((s * s) * s)
+    return np.float64(s) ** power
+
+
 @njit(cache=True, nogil=True)
 def sharpened_dot(sims: np.ndarray, w: np.ndarray, power: float) -> np.ndarray:  # pragma: no cover
-    """Per row ``sum_j w_j * max(s_j, 0) ** power`` (float64 sums of float32 terms; ``power`` 1,
-    2 and 3 as products, as :meth:`recsys.models.content.ContentQuery._sharpen` does)."""
+    """Per row ``sum_j w_j * max(s_j, 0) ** power`` (float64 sums of the float32 sharpened values)."""
     rows, width = sims.shape
     out = np.empty(rows, dtype=np.float64)
     for r in range(rows):
         acc = 0.0
         for j in range(width):
-            s = sims[r, j]
-            if s < 0:
-                s = np.float32(0.0)
-            if power == 1.0:
-                x = s
-            elif power == 2.0:
-                x = s * s
-            elif power == 3.0:
-                x = (s * s) * s
-            else:
-                x = s**power
-            acc += np.float64(x * w[j])
+            acc += _sharpened(sims[r, j], power) * np.float64(w[j])
         out[r] = acc
     return out
+
+
+@njit(cache=True, nogil=True)
+def overlap_scores(  # pragma: no cover - compiled
+    base: np.ndarray,
+    codes: np.ndarray,
+    scale: np.ndarray,
+    high: np.ndarray,
+    w: np.ndarray,
+    power: float,
+    pc: np.ndarray,
+    scale_power: np.ndarray,
+    offset: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The overlap rows' content scores ``(old, new)``: ``old = pc[codes] * scale_power +
+    offset`` (what the signature part gives them) and ``new``, the exact score from their
+    similarities ``base[codes] * scale + high`` (float32, as NumPy computes them), sharpened and
+    weighted as :func:`sharpened_dot`, plus ``offset``. One loop where NumPy made five arrays."""
+    rows, width = high.shape
+    old = np.empty(rows, dtype=np.float64)
+    new = np.empty(rows, dtype=np.float64)
+    for r in range(rows):
+        c = codes[r]
+        acc = 0.0
+        for j in range(width):
+            acc += _sharpened(base[c, j] * scale[r] + high[r, j], power) * np.float64(w[j])
+        new[r] = acc + offset[r]
+        old[r] = pc[c] * scale_power[r] + offset[r]
+    return old, new
 
 
 @njit(cache=True, nogil=True)
@@ -161,6 +195,18 @@ def warm() -> None:
             return
         f32, f64, i64 = np.float32, np.float64, np.int64
         sharpened_dot(np.ones((1, 1), f32), np.ones(1, f32), 3.0)
+        one_f32 = np.ones(1, f32)
+        overlap_scores(
+            np.ones((1, 1), f32),
+            np.zeros(1, np.intp),
+            one_f32,
+            np.ones((1, 1), f32),
+            one_f32,
+            3.0,
+            np.ones(1),
+            np.ones(1),
+            np.ones(1),
+        )
         empty = np.zeros(0)
         gather_add(np.zeros(1), np.zeros(0, i64), np.ones(1), np.zeros(1, i64))
         one = np.ones(1)

@@ -548,6 +548,24 @@ class ContentQuery:
         """``sum_j w_j max(s_j, 0) ** power`` per row of ``sims`` (float32, rows x L), float64."""
         return compiled.sharpened_dot(sims, self.weights.astype(np.float32), self.power)
 
+    def overlap_scores(
+        self, data: ContentBlock, base: np.ndarray, pc: np.ndarray, rows: np.ndarray, high: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The overlap ``rows``' scores ``(from the signatures alone, exact)``, prior included:
+        similarities ``base[code] * scale + high`` sharpened and weighted in one compiled loop
+        (films: ~75 -> ~20 us a request for NumPy's gather, products and sums)."""
+        return compiled.overlap_scores(
+            base,
+            data.codes[rows],
+            data.scale[rows],
+            high,
+            self.weights.astype(np.float32),
+            self.power,
+            pc,
+            data.scale_power[rows],
+            data.offset[rows],
+        )
+
     def _sharpen(self, s: np.ndarray) -> np.ndarray:
         s = np.maximum(s, 0.0, out=s)
         p = self.power
@@ -599,13 +617,13 @@ class ContentQuery:
             return np.full(len(block), np.nan)
         # candidates without a shared word / person / tag: one value per signature
         base = data.signature_sims(self.low)  # signatures x L, before the row scale
-        known: np.ndarray = self.sharpened_scores(base)[data.codes]
+        pc = self.sharpened_scores(base)
+        known: np.ndarray = pc[data.codes]
         known *= data.scale_power
+        known += data.offset
         rows, high = self._overlap(data)
         if len(rows):  # the rest: the same low-field part, plus the shared high-field part
-            sims = base[data.codes[rows]] * data.scale[rows, None] + high
-            known[rows] = self.sharpened_scores(sims)
-        known += data.offset
+            known[rows] = self.overlap_scores(data, base, pc, rows, high)[1]
         if len(known) == len(block):
             return known
         out = np.full(len(block), np.nan)
@@ -694,9 +712,7 @@ class ContentTerm:
         self.rows = rows
         self.pc = query.sharpened_scores(base)
         if len(rows):  # the overlap rows' exact scores, and what the signature part gives them
-            sims = base[data.codes[rows]] * data.scale[rows, None] + high
-            self.old = self.pc[data.codes[rows]] * data.scale_power[rows] + data.offset[rows]
-            self.new = query.sharpened_scores(sims) + data.offset[rows]
+            self.old, self.new = query.overlap_scores(data, base, self.pc, rows, high)
 
     def moments(self) -> tuple[int, float, float]:
         d, pc = self.data, self.pc

@@ -88,3 +88,18 @@ def test_warm_compiles_every_kernel_once() -> None:
     compiled.warm()
     for kernel in (compiled.sharpened_dot, compiled.gather_affine, compiled.gather_add, compiled.dense_affine):
         assert kernel.signatures, kernel
+
+
+def test_overlap_scores_are_the_numpy_similarities_sharpened(rng: np.random.Generator) -> None:
+    """The overlap rows' scores: NumPy's float32 similarities ``base[codes] * scale + high``, then
+    the same sharpened, weighted sum as :func:`compiled.sharpened_dot` (bit for bit), plus the prior."""
+    base = rng.normal(0.1, 0.3, (9, 4)).astype(np.float32)
+    codes = rng.integers(0, 9, 12).astype(np.intp)
+    scale = rng.random(12).astype(np.float32)
+    high = rng.random((12, 4)).astype(np.float32)
+    w = rng.normal(0, 1, 4).astype(np.float32)
+    pc, scale_power, offset = rng.random(9), rng.random(12), rng.normal(0, 1, 12)
+    old, new = compiled.overlap_scores(base, codes, scale, high, w, 3.0, pc, scale_power, offset)
+    sims = base[codes] * scale[:, None] + high
+    assert np.array_equal(new, compiled.sharpened_dot(sims, w, 3.0) + offset)
+    assert np.array_equal(old, pc[codes] * scale_power + offset)
