@@ -134,10 +134,10 @@ def run(
         floor.append(now() - t0)
 
     likes = [int((p["value"] > 0).sum()) for p in profiles]
-    cold = sum(x < rec.config.hybrid_from_likes for x in likes)
+    few = sum(x < rec.config.hybrid_from_likes for x in likes)
     print(
         f"[{label}] {users} users, {min(len(p) for p in profiles)}-{max(len(p) for p in profiles)} "
-        f"interactions ({cold} below the hybrid's {rec.config.hybrid_from_likes} likes), both sections of 20"
+        f"interactions ({few} below the hybrid's {rec.config.hybrid_from_likes} likes), both sections of 20"
         f" ({'thread CPU time' if clock == 'cpu' else 'wall clock'}{', caches evicted before each call' if cold else ''}):"
     )
     for name, xs in (("recommend() x 2", feed), ("recommend_feed()", feed_both), ("floor", floor)):

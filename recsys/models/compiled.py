@@ -34,7 +34,7 @@ _warm = False
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _sharpened(s: float, power: float) -> float:  # pragma: no cover - compiled
+def _sharpened(s: np.float32, power: float) -> float:  # pragma: no cover - compiled
     """``max(s, 0) ** power`` of a float32 ``s`` (1, 2 and 3 as float32 products, as
     :meth:`recsys.models.content.ContentQuery._sharpen` does), as a float64."""
     if s < 0:
