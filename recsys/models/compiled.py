@@ -208,7 +208,7 @@ def warm() -> None:
             np.ones(1),
         )
         empty = np.zeros(0)
-        gather_add(np.zeros(1), np.zeros(0, i64), np.ones(1), np.zeros(1, i64))
+        gather_add(np.zeros(1), np.zeros(0, i64), np.ones(1), np.zeros(1, np.int32))
         one = np.ones(1)
         gather_affine(
             np.zeros(1), np.zeros(0, i64), one, np.zeros(1, np.intp), one, one, 1.0, 0.0, np.zeros(0, i64), empty
