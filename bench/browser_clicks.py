@@ -201,7 +201,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="browser-clicks-") as tmp:
         work = Path(tmp)
-        data, feeder = prepare(args.data, work)
+        data, feeder, _ = prepare(args.data, work)
         with Store.open(f"sqlite:///{(data / 'app.db').resolve()}") as store:
             picker = create_testers(
                 store, 1, prefix="picker", genres=["Crime", "Drama", "Thriller", "Comedy", "Action"]

@@ -8,7 +8,13 @@ and starts two real servers (``streamlit run``, the same flags as the tests' ``A
 
 - the app itself, driven over its websocket like a browser does (``tests/support/ws_session.py``);
 - the *floor*: a one-button app (``st.button`` + one line of text), the cheapest rerun
-  Streamlit can do on this machine at this moment.
+  Streamlit can do on this machine at this moment;
+- with ``--work-floor``, a third: the *work floor*, a one-button app whose click does only what
+  every feed click must (a second tester with the same likes): write the rating
+  (``Store.change_rating``), re-rank the movie section from the store
+  (:func:`recsys.app.feed.recommend_for_user`, 8 titles, the same model) and print its first
+  title. No session check, no cards, no undo slot: how far the ranking and the write alone put a
+  click above the bare floor, and how much the feed adds on top of them.
 
 Clicks alternate between the two (feed click, floor click, ...), so both see the same machine
 load. A feed click is timed from sending the button's trigger until the run that shows it
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import statistics
@@ -62,11 +69,40 @@ st.write("clicks:", st.session_state.get("n", 0))
 """
 
 
+WORK_FLOOR_APP = """
+import os
+
+import streamlit as st
+
+from recsys.app.feed import recommend_for_user
+from recsys.columns import DISLIKE, LIKE
+from recsys.ui import resources
+
+cfg = resources.settings()
+store = resources.shared_store(cfg)
+catalog = resources.catalog_or_stop(cfg)
+user = store.get_user_by_id(int(os.environ["BENCH_WORK_USER"]))
+
+
+def click() -> None:
+    n = st.session_state["n"] = st.session_state.get("n", 0) + 1
+    store.change_rating(user.id, st.session_state["first"], LIKE if n % 2 else DISLIKE)
+
+
+st.button("Click", key="floor-button", on_click=click)
+frame = recommend_for_user(
+    user, 8, catalog=catalog, store=store, recommender=resources.recommender(cfg), kinds=("movie",)
+)["movie"]
+st.session_state["first"] = frame["tconst"][0]
+st.write("first:", frame["title"][0])
+"""
+
+
 class FloorServer(AppServer):
     """The one-button app on its own server (same flags as the app)."""
 
-    def __init__(self, script: Path, **kw: Any) -> None:
-        super().__init__(script.parent, **kw)
+    def __init__(self, script: Path, data: Path | None = None, **kw: Any) -> None:
+        super().__init__(data or script.parent, **kw)
         self.script = script
 
     def command(self) -> list[str]:
@@ -75,8 +111,8 @@ class FloorServer(AppServer):
         return cmd
 
 
-def prepare(source: Path, work: Path, experiment: str = "none") -> tuple[Path, Account]:
-    """The data copy and the bench tester; with ``experiment`` "ab" / "interleave", an admin made
+def prepare(source: Path, work: Path, experiment: str = "none") -> tuple[Path, Account, Account]:
+    """The data copy, the bench tester and a second one with the same likes (the work floor's); with ``experiment`` "ab" / "interleave", an admin made
     first and a running experiment on the movie section (blend vs popularity) the tester is in."""
     data = work / "data"
     shutil.copytree(source, data, ignore=shutil.ignore_patterns("raw", "*.lock"))
@@ -84,12 +120,13 @@ def prepare(source: Path, work: Path, experiment: str = "none") -> tuple[Path, A
     try:
         if experiment != "none":
             (admin,) = create_testers(store, 1, prefix="admin")  # the first account: admin, in no experiment
-        account, *_ = create_testers(store, 2, prefix="bench", genres=["Crime", "Drama", "Thriller"])
+        account, second = create_testers(store, 2, prefix="bench", genres=["Crime", "Drama", "Thriller"])
         titles = pl.read_parquet(data / "parquet" / "titles.parquet", columns=["tconst", "kind", "num_votes"])
         for kind in ("movie", "tv"):
             top = titles.filter(pl.col("kind") == kind).sort("num_votes", descending=True).head(4)
             for tconst in top["tconst"]:
                 store.rate(account.user_id, tconst, LIKE)
+                store.rate(second.user_id, tconst, LIKE)
         if experiment != "none":
             exp = manage.create(
                 store,
@@ -105,7 +142,7 @@ def prepare(source: Path, work: Path, experiment: str = "none") -> tuple[Path, A
             manage.start(store, exp.id, by=admin.username)
     finally:
         store.close()
-    return data, account
+    return data, account, second
 
 
 def cpu(server: AppServer) -> float:
@@ -140,24 +177,34 @@ async def floor_click(session: StreamlitSession, run_box: list) -> float:
     return run.finished - sent
 
 
-async def feed_clicks(app: AppServer, floor: FloorServer, account: Account, clicks: int) -> None:
+async def feed_clicks(
+    app: AppServer, floor: FloorServer, account: Account, clicks: int, work: FloorServer | None = None
+) -> None:
     cold_page, cold_login = await first_load(app, account)
     warm = [await first_load(app, account) for _ in range(3)]
     async with (
         StreamlitSession(app.url, timeout=120) as app_session,
         StreamlitSession(floor.url, timeout=120) as floor_session,
+        StreamlitSession((work or floor).url, timeout=120) as work_session,
     ):
         tester = WsTester(account, app_session)
         await tester.log_in()
         floor_run = [await floor_session.run()]
-        for _ in range(3):  # warm-up of both
+        work_run = [await work_session.run()]
+        for _ in range(3):  # warm-up of all
             await floor_click(floor_session, floor_run)
+            if work is not None:
+                await floor_click(work_session, work_run)
             await tester.rate_first(LIKE)
-        feed, base, feed_cpu, base_cpu = [], [], [], []
+        feed, base, feed_cpu, base_cpu, worked, work_cpu = [], [], [], [], [], []
         for i in range(clicks):
             c0 = cpu(floor)
             base.append(await floor_click(floor_session, floor_run))
             base_cpu.append(cpu(floor) - c0)
+            if work is not None:
+                c0 = cpu(work)
+                worked.append(await floor_click(work_session, work_run))
+                work_cpu.append(cpu(work) - c0)
             c0 = cpu(app)
             click = await tester.rate_first(LIKE if i % 2 else DISLIKE)
             feed_cpu.append(cpu(app) - c0)
@@ -188,9 +235,15 @@ async def feed_clicks(app: AppServer, floor: FloorServer, account: Account, clic
     print(
         f"  floor (bare button)   p50 {floor50:7.1f}  p95 {ms(base, 95):7.1f}  CPU/click {statistics.mean(base_cpu) * 1000:6.1f}"
     )
+    if worked:
+        print(
+            f"  work floor (write + rank 8, no UI) p50 {ms(worked, 50):7.1f}  p95 {ms(worked, 95):7.1f}  CPU/click "
+            f"{statistics.mean(work_cpu) * 1000:6.1f}   p50 = {ms(worked, 50) / floor50:.2f}x floor"
+        )
     print(
         f"  feed rating click     p50 {ms(feed, 50):7.1f}  p95 {ms(feed, 95):7.1f}  CPU/click "
         f"{statistics.mean(feed_cpu) * 1000:6.1f}   p50 = {ms(feed, 50) / floor50:.2f}x floor"
+        + (f", {ms(feed, 50) / ms(worked, 50):.2f}x the work floor" if worked else "")
     )
     print(
         f"  undo click            p50 {ms(undo, 50):7.1f}  p95 {ms(undo, 95):7.1f}   p50 = {ms(undo, 50) / floor50:.2f}x floor"
@@ -280,18 +333,29 @@ def main() -> None:
         help="run the clicks under a running experiment on the movie section (default: none, live weights)",
     )
     ap.add_argument("--during-job", action="store_true", help="clicks while an evaluation runs in a worker")
+    ap.add_argument(
+        "--work-floor", action="store_true", help="also time the work floor: a click that only writes and re-ranks"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="click-bench-") as tmp:
         work = Path(tmp)
-        data, account = prepare(args.data, work, args.experiment)
+        data, account, second = prepare(args.data, work, args.experiment)
         script = work / "floor" / "floor_app.py"
         script.parent.mkdir()
         script.write_text(FLOOR_APP)
         floor = FloorServer(script, log_path=work / "floor.log")
         if not args.during_job:
             app = AppServer(data, log_path=work / "app.log")
-            with app, floor:
-                asyncio.run(feed_clicks(app, floor, account, args.clicks))
+            work_floor = None
+            if args.work_floor:
+                work_script = work / "work-floor" / "work_floor_app.py"
+                work_script.parent.mkdir()
+                work_script.write_text(WORK_FLOOR_APP)
+                work_floor = FloorServer(
+                    work_script, data, log_path=work / "work-floor.log", env={"BENCH_WORK_USER": str(second.user_id)}
+                )
+            with app, floor, work_floor or contextlib.nullcontext():
+                asyncio.run(feed_clicks(app, floor, account, args.clicks, work_floor))
             with Store.open(f"sqlite:///{(data / 'app.db').resolve()}") as store:
                 logged = records.exposure_frame(store, user_id=account.user_id)
             settings = ", ".join(f"{k} {v}" for k, v in sorted(logged["setting"].value_counts().rows()))
