@@ -198,7 +198,7 @@ def warm() -> None:
         one_f32 = np.ones(1, f32)
         overlap_scores(
             np.ones((1, 1), f32),
-            np.zeros(1, np.intp),
+            np.zeros(1, np.int32),
             one_f32,
             np.ones((1, 1), f32),
             one_f32,
@@ -211,7 +211,7 @@ def warm() -> None:
         gather_add(np.zeros(1), np.zeros(0, i64), np.ones(1), np.zeros(1, np.int32))
         one = np.ones(1)
         gather_affine(
-            np.zeros(1), np.zeros(0, i64), one, np.zeros(1, np.intp), one, one, 1.0, 0.0, np.zeros(0, i64), empty
+            np.zeros(1), np.zeros(0, i64), one, np.zeros(1, np.int32), one, one, 1.0, 0.0, np.zeros(0, i64), empty
         )
         dense_affine(np.zeros(1), np.ones(1, f64), 1.0, 0.0)
         i32 = np.int32

@@ -103,3 +103,23 @@ def test_overlap_scores_are_the_numpy_similarities_sharpened(rng: np.random.Gene
     sims = base[codes] * scale[:, None] + high
     assert np.array_equal(new, compiled.sharpened_dot(sims, w, 3.0) + offset)
     assert np.array_equal(old, pc[codes] * scale_power + offset)
+
+
+def test_after_warm_up_a_feed_request_compiles_nothing() -> None:
+    """The warm-up compiles every kernel for the argument types a feed request passes (codes,
+    indices, dtypes): a visitor's first feed, "More like this" and profile with no title words
+    never wait for the compiler (~1.5 s for all of them)."""
+    from recsys.models import Recommender
+    from tests.models.conftest import CLUSTERS, make_ratings, make_titles, small_config, training_data
+
+    compiled.warm()
+    kernels = [getattr(compiled, name) for name in dir(compiled) if hasattr(getattr(compiled, name), "signatures")]
+    before = {k.__name__: list(k.signatures) for k in kernels}
+    rec = Recommender.fit(training_data(make_titles(), make_ratings()), small_config())
+    for profile in (
+        [(t, 1) for t in CLUSTERS["crime"][:3]],
+        [(CLUSTERS["scifi"][0], 2), (CLUSTERS["comedy"][0], -1), (CLUSTERS["romance"][0], 1)],
+    ):
+        rec.recommend_feed(profile, 5, favourite_genres=["Drama"])
+    rec.similar(CLUSTERS["crime"][0])
+    assert {k.__name__: list(k.signatures) for k in kernels} == before
