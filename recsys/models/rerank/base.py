@@ -215,23 +215,25 @@ class Pool:
             facts=facts,
         )
 
-    def take(self, order: np.ndarray) -> Pool:
-        """The pool restricted to ``order`` (indices into it), in that order."""
+    def take(self, order: np.ndarray, scores: np.ndarray | None = None) -> Pool:
+        """The pool restricted to ``order`` (indices into it), in that order; ``scores``: new
+        scores per entry of this pool (default: its own), taken in the same order."""
         order = np.asarray(order, dtype=np.int64)
+        positions = self.positions[order]
         return Pool(
-            positions=self.positions[order],
-            scores=self.scores[order],
-            genres=_take(self.genres, order),
-            languages=_take(self.languages, order),
+            positions=positions,
+            scores=(self.scores if scores is None else scores)[order],
+            genres=self._take(self.genres, order, positions),
+            languages=self._take(self.languages, order, positions),
             log_votes=self.log_votes[order],
             facts=self.facts,
         )
 
-
-def _take(items: Sequence[T], order: np.ndarray) -> Sequence[T]:
-    if isinstance(items, Gathered):
-        return items.take(order)
-    return [items[i] for i in order.tolist()]
+    def _take(self, items: Sequence[T], order: np.ndarray, positions: np.ndarray) -> Sequence[T]:
+        if isinstance(items, Gathered):
+            # a view at the pool's own positions (Pool.gather) stays one at the new positions
+            return Gathered(items.source, positions) if items.at is self.positions else items.take(order)
+        return [items[i] for i in order.tolist()]
 
 
 @dataclass(frozen=True)
