@@ -27,8 +27,7 @@ as the blended score. Then, card by card in rank order:
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 
 import numpy as np
@@ -255,21 +254,26 @@ def named_gate(
         if measure is None or threshold is None or name not in sec.blocks:
             continue
         liked, sims = measure(sec.blocks[name], top)
-        at = columns.at(liked)  # NaN (a title the scorer never saw) compares False below
+        hit = sims >= threshold  # NaN (a title the scorer never saw) compares False
+        if not hit.any():  # nothing similar enough (ALS on most TV cards): no columns to map
+            continue
+        at = columns.at(liked)
         if isinstance(at, slice) or min(at, default=0) >= 0:
-            ok[:, at] |= sims >= threshold
+            ok[:, at] |= hit
             continue
         cols = np.asarray(at, dtype=np.int64)
         keep = np.flatnonzero(cols >= 0)
         if len(keep):
-            ok[:, cols[keep]] |= sims[:, keep] >= threshold
+            ok[:, cols[keep]] |= hit[:, keep]
     # a children's title never explains a mature one, nor the reverse (maturity_clash): levels
-    # are 0 / 1 / 2, so a pair clashes exactly when the product of its levels is 2
-    kinds = (
-        [levels_of.get(t, 0) for t in names]
-        if levels_of is not None
-        else [maturity(genres.get(t) or ()) for t in names]
-    )
+    # are 0 / 1 / 2, so a pair clashes exactly when the product of its levels is 2. Only the
+    # titles similar to some card are looked up (each lookup in the catalogue-wide dicts costs
+    # ~1 us inside a request: measured with :func:`reasons_for`)
+    similar: list[bool] = np.any(ok, axis=0).tolist()
+    kinds = [
+        (levels_of.get(t, 0) if levels_of is not None else maturity(genres.get(t) or ())) if similar[j] else 0
+        for j, t in enumerate(names)
+    ]
     if any(kinds):
         levels = getattr(sec, "maturity", None)  # precomputed per title by build_section
         cards = levels[top] if levels is not None and len(levels) == len(sec.genres) else _levels(sec, top)
@@ -321,18 +325,25 @@ def _profile_facts(info: TitleInfo, profile: Profile) -> tuple[frozenset[str], f
     last = _LAST_PROFILE
     if last is not None and last[0] is profile and last[1] is info:
         return last[2], last[3]
-    facts = frozenset(profile.liked), frozenset(cinemas(info, profile))
+    # the likes from the values as floats: Profile.liked iterates numpy scalars (~14 us a
+    # request inside the feed, measured with reasons_for; the reasons are its only reader)
+    liked = [t for t, v in zip(profile.tconsts, profile.values.tolist(), strict=True) if v > 0]
+    facts = frozenset(liked), frozenset(cinemas(info, liked))
     _LAST_PROFILE = (profile, info, *facts)
     return facts
 
 
-def cinemas(info: TitleInfo, profile: Profile) -> set[str]:
-    """Languages the profile's likes concentrate on: at least :data:`LANGUAGE_SHARE` of the likes
+def cinemas(info: TitleInfo, liked: Iterable[str]) -> set[str]:
+    """Languages the ``liked`` titles concentrate on: at least :data:`LANGUAGE_SHARE` of the likes
     with a known language, and at least :data:`LANGUAGE_LIFT` times the language's share of the
     catalogue (so English, most of the catalogue, is never a "cinema")."""
     if not info.language:
         return set()
-    counts = Counter(lang for t in profile.liked if (lang := info.language.get(t)))
+    counts: dict[str, int] = {}
+    for t in liked:
+        lang = info.language.get(t)
+        if lang:
+            counts[lang] = counts.get(lang, 0) + 1
     total = sum(counts.values())
     return {
         lang
