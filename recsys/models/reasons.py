@@ -64,7 +64,7 @@ def taste_reason(genre: str, kind: str) -> str:
     return f"Because you like {genre.lower()} {noun}"
 
 
-class Columns:
+class LikedColumns:
     """The liked titles' columns of the share matrix, in order of first appearance over the
     scorers, and where a scorer's list of titles falls in them (:meth:`at`)."""
 
@@ -95,11 +95,11 @@ def liked_shares(
     weights: Mapping[str, float],
     scales: Mapping[str, float],
     liked: AbstractSet[str],
-) -> tuple[Columns, np.ndarray]:
+) -> tuple[LikedColumns, np.ndarray]:
     """``(liked titles' columns, array len(top) x columns)``: each liked title's share of each
     card's blend."""
     total_w = sum(weights.values()) or 1.0
-    columns = Columns()
+    columns = LikedColumns()
     blocks: list[tuple[list[str], np.ndarray]] = []
     for name, q in queries.items():
         w, scale = weights.get(name, 0.0), scales.get(name, 0.0)
@@ -236,7 +236,7 @@ def named_gate(
     names: Sequence[str],
     genres: Mapping[str, Sequence[str]],
     levels_of: Mapping[str, int] | None = None,
-    columns: Columns | None = None,
+    columns: LikedColumns | None = None,
 ) -> np.ndarray:
     """``len(top) x len(names)`` booleans: may liked title ``j`` be named on card ``i``? Only when
     a scorer that can measure item similarity (``item_similarity``) finds the pair at least its
@@ -244,7 +244,7 @@ def named_gate(
     (:func:`maturity_clash`; ``levels_of``: the titles' precomputed :attr:`TitleInfo.maturity`,
     else from ``genres``). ``columns``: those of :func:`liked_shares` when ``names`` are theirs."""
     if columns is None:
-        columns = Columns()
+        columns = LikedColumns()
         columns.add(names, set(names))
     ok = np.zeros((len(top), len(names)), dtype=bool)
     thresholds = registry.named_at()
