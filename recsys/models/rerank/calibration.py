@@ -116,25 +116,25 @@ def greedy(
     # element by element with the loop's formula (so the same numbers), the genres and the binary
     # category sets side by side, and each step gathers the "without / with this title" rows
     # (k, k + 1) of every category at once; each part's sum and product then read its slice.
-    first, steps, listed_k = _step_rows(n)
+    first, listed_share, listed_part = _step_rows(n)
     tables: list[np.ndarray] = []
     carries: list[np.ndarray] = []  # pool x categories, 0 / 1, beside the tables
     parts: list[slice] = []
     if presence is not None:
         want, has = presence
         not_want, alpha_want = 1.0 - want, ALPHA * want
-        listed = (1.0 - ALPHA) * listed_k / steps + alpha_want
+        listed = listed_share + alpha_want
         tables.append(want * np.log(want / listed) + not_want * np.log(not_want / (1.0 - listed)))
         carries.append(has)
     for p, m, is_binary in zip(targets, shares, binary, strict=True):
         if is_binary:
-            tables.append(p * np.log(p / ((1.0 - ALPHA) * (listed_k / steps) + ALPHA * p)))
+            tables.append(p * np.log(p / (listed_part + ALPHA * p)))
             carries.append(m)
     start = 0
     for table in tables:
         parts.append(slice(start, start + table.shape[1]))
         start += table.shape[1]
-    every = np.concatenate(tables, axis=1) if tables else np.zeros((len(steps), 0))
+    every = np.concatenate(tables, axis=1) if tables else np.zeros((len(listed_share), 0))
     # flat: the value of (step t, k listed titles, category c) at (first[t] + k) * categories + c,
     # so a step's "without / with" terms are one take (``at`` moves as titles are listed)
     flat = every.reshape(-1)
@@ -191,14 +191,18 @@ def _discounts(size: int) -> np.ndarray:
 def _step_rows(n: int) -> tuple[tuple[int, ...], np.ndarray, np.ndarray]:
     """The rows of :func:`greedy`'s tables for ``n`` steps: only the ``(t, k)`` the loop reads,
     step after step (at step t, k <= t + 1 titles carry a category: t listed, and the candidate;
-    half the logs of every ``k <= n + 1``). ``(first row of each step, t + 1, k)`` per row,
-    read-only (shared by every request)."""
+    half the logs of every ``k <= n + 1``). Returns the first row of each step and, per row, the
+    list's smoothed share of a category before the taste's part, as the genre and the
+    distribution formulas write it (``(1 - ALPHA) * k / (t + 1)`` and ``(1 - ALPHA) * (k / (t +
+    1))``), read-only: shared by every request."""
     first = tuple(t * (t + 3) // 2 for t in range(n))
     per_step = np.arange(2, n + 2)
     steps = np.repeat(np.arange(1, n + 1, dtype=np.float64), per_step)[:, None]  # t + 1
     listed_k = (np.arange(len(steps)) - np.repeat(first, per_step)).astype(np.float64)[:, None]  # k
-    steps.flags.writeable = listed_k.flags.writeable = False
-    return first, steps, listed_k
+    listed_share = (1.0 - ALPHA) * listed_k / steps
+    listed_part = (1.0 - ALPHA) * (listed_k / steps)
+    listed_share.flags.writeable = listed_part.flags.writeable = False
+    return first, listed_share, listed_part
 
 
 def _presence_matrix(presence: Mapping[str, float], items: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
