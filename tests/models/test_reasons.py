@@ -336,10 +336,11 @@ def test_two_scorers_shares_add_up_per_liked_title_whatever_their_order() -> Non
     sec = SimpleNamespace(blocks={"content": None, "als": None}, genres=[["Drama"], ["Drama"]])
     top = np.arange(2)
     weights, scales = {"content": 1.0, "als": 1.0}, {"content": 1.0, "als": 10.0}
-    columns, share = liked_shares(sec, queries, top, weights, scales, {"ttA", "ttB", "ttC"})  # type: ignore[arg-type]
+    liked = {"ttA", "ttB", "ttC"}
+    columns, share = liked_shares(sec, queries, top, weights, scales, liked)  # type: ignore[arg-type]  # stand-ins
     assert columns.names == ["ttA", "ttB", "ttC"]
     # each weight is half of the total; ALS terms divided by its scale; NaN counts as 0
     assert share.tolist() == [[0.5 + 1.0, 1.0, 0.5], [1.5 + 2.0, 0.0, 1.5]]
-    gate = named_gate(sec, queries, top, columns.names, {}, None, columns)  # type: ignore[arg-type]
+    gate = named_gate(sec, queries, top, columns.names, {}, None, columns)  # type: ignore[arg-type]  # stand-ins
     # content names A on card 0 (0.9 >= 0.70); ALS names C and A on card 1 (0.7 >= 0.62); D is no column
     assert gate.tolist() == [[True, False, False], [True, False, True]]
