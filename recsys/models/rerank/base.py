@@ -289,7 +289,7 @@ class Taste:
         presence: dict[str, float] = {}
         langs: dict[str, float] = {}  # distribution() of one category a like: its language
         sets = []
-        for i, wi, g in zip(liked, w, gs, strict=False):
+        for i, wi, g in zip(liked, w, gs, strict=False):  # gs may end with the favourite genres
             gset = set(g)
             sets.append(gset)
             if CHILD_GENRES & gset:
