@@ -232,6 +232,8 @@ class Recommender:
         values: list[float] = []
         sections = list(self.sections.values())
         for t, v in zip(profile.tconsts, profile.values.tolist(), strict=True):
+            if v <= 0:  # Taste.of reads the likes only: a dislike's title is not looked up
+                continue
             for sec in sections:
                 i = sec.position.get(t)
                 if i is not None:

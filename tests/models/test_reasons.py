@@ -320,3 +320,27 @@ def test_a_language_the_likes_concentrate_on_is_named() -> None:
         taste_z=[0.1] * 3,
     )
     assert out == ["Because you like drama films"] * 3
+
+
+def test_two_scorers_shares_add_up_per_liked_title_whatever_their_order() -> None:
+    """The share matrix's columns follow the first scorer's liked titles, a second scorer's
+    titles (in its own order, with a disliked one) add into theirs, and the similarity gate maps
+    each scorer's titles the same way."""
+    from recsys.models.reasons import liked_shares, named_gate
+
+    content = SplitQuery(["ttA", "ttB"], [[1.0, 2.0], [3.0, np.nan]], [[0.9, 0.1], [0.1, 0.1]])
+    als = SplitQuery(
+        ["ttC", "ttD", "ttA"], [[10.0, 99.0, 20.0], [30.0, 99.0, 40.0]], [[0.1, 0.9, 0.1], [0.7, 0.9, 0.7]]
+    )
+    queries = {"content": content, "als": als}
+    sec = SimpleNamespace(blocks={"content": None, "als": None}, genres=[["Drama"], ["Drama"]])
+    top = np.arange(2)
+    weights, scales = {"content": 1.0, "als": 1.0}, {"content": 1.0, "als": 10.0}
+    liked = {"ttA", "ttB", "ttC"}
+    columns, share = liked_shares(sec, queries, top, weights, scales, liked)  # type: ignore[arg-type]  # stand-ins
+    assert columns.names == ["ttA", "ttB", "ttC"]
+    # each weight is half of the total; ALS terms divided by its scale; NaN counts as 0
+    assert share.tolist() == [[0.5 + 1.0, 1.0, 0.5], [1.5 + 2.0, 0.0, 1.5]]
+    gate = named_gate(sec, queries, top, columns.names, {}, None, columns)  # type: ignore[arg-type]  # stand-ins
+    # content names A on card 0 (0.9 >= 0.70); ALS names C and A on card 1 (0.7 >= 0.62); D is no column
+    assert gate.tolist() == [[True, False, False], [True, False, True]]

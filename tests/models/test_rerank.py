@@ -189,7 +189,7 @@ def _distinctive_by_loop(
     w = [float(values[i]) * r for i, r in zip(liked, recency_weights(len(liked), TASTE_RECENCY), strict=True)]
     gs = [list(genres[i]) for i in liked] + ([favourite] if favourite else [])
     total = sum(w)
-    presence = {c: 0.0 for g in gs for c in dict.fromkeys(g)}  # the likes' order, as Taste.of (ties)
+    presence = {c: 0.0 for g in gs for c in dict.fromkeys(g)}  # the likes' order breaks ties, as in Taste.of
     sets = [set(g) for g in gs[: len(liked)]]
     share = {c: sum(wi for wi, s in zip(w, sets, strict=True) if c in s) / total for c in presence}
     excess = [v - catalogue.genres.get(g, 0.0) for g, v in share.items()]

@@ -9,6 +9,7 @@ strength of a stage is one number (0 = off), chosen on validation like the score
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, TypeVar, overload
@@ -214,23 +215,25 @@ class Pool:
             facts=facts,
         )
 
-    def take(self, order: np.ndarray) -> Pool:
-        """The pool restricted to ``order`` (indices into it), in that order."""
+    def take(self, order: np.ndarray, scores: np.ndarray | None = None) -> Pool:
+        """The pool restricted to ``order`` (indices into it), in that order; ``scores``: new
+        scores per entry of this pool (default: its own), taken in the same order."""
         order = np.asarray(order, dtype=np.int64)
+        positions = self.positions[order]
         return Pool(
-            positions=self.positions[order],
-            scores=self.scores[order],
-            genres=_take(self.genres, order),
-            languages=_take(self.languages, order),
+            positions=positions,
+            scores=(self.scores if scores is None else scores)[order],
+            genres=self._take(self.genres, order, positions),
+            languages=self._take(self.languages, order, positions),
             log_votes=self.log_votes[order],
             facts=self.facts,
         )
 
-
-def _take(items: Sequence[T], order: np.ndarray) -> Sequence[T]:
-    if isinstance(items, Gathered):
-        return items.take(order)
-    return [items[i] for i in order.tolist()]
+    def _take(self, items: Sequence[T], order: np.ndarray, positions: np.ndarray) -> Sequence[T]:
+        if isinstance(items, Gathered):
+            # a view at the pool's own positions (Pool.gather) stays one at the new positions
+            return Gathered(items.source, positions) if items.at is self.positions else items.take(order)
+        return [items[i] for i in order.tolist()]
 
 
 @dataclass(frozen=True)
@@ -266,56 +269,64 @@ class Taste:
         language's share over its share of ``catalogue``,
         ``clip((d - DISTINCT_FROM) / (DISTINCT_FULL - DISTINCT_FROM), 0, 1)``, times ``min(1, likes /
         TASTE_EVIDENCE)``; 1 without a catalogue."""
+        # one pass over the likes, the pairs' 0/1 matrix over the five candidates only (measured
+        # on the mirror's 200 simulated users: 86 -> 74 us a call alone; the feed's taste step,
+        # with Recommender.taste skipping the dislikes, 208 -> 183 us a request). Every sum adds
+        # the same terms in the same order as the plain loops of tests/models/test_rerank.py
+        # (_distinctive_by_loop), so the figures are equal bit for bit
         liked = [i for i, v in enumerate(values) if v > 0]
-        rec = recency_weights(len(liked), TASTE_RECENCY)
-        w = [float(values[i]) * r for i, r in zip(liked, rec, strict=True)]
-        gs = [list(genres[i]) for i in liked]
+        w = [float(values[i]) * r for i, r in zip(liked, recency_weights(len(liked), TASTE_RECENCY), strict=True)]
+        gs = [genres[i] for i in liked]
         if favourite_genres:
-            gs.append(list(favourite_genres))
-            w.append(1.0)
-        genre_dist = distribution(gs, w)
-        # a like of unknown language counts as "und" (ISO 639-2 "undetermined"), so a few known
-        # Japanese likes among many unknown ones are not read as an all-Japanese taste
-        lang_dist = distribution([[languages[i] or UNDETERMINED] for i in liked], w[: len(liked)])
-        lv = np.asarray([log_votes[i] for i in liked], dtype=np.float64)
-        lw = np.asarray(w[: len(liked)], dtype=np.float64)
-        ok = np.isfinite(lv)
-        # np.average(lv, weights=lw) without its checks (the same two sums and division)
-        lw_ok = lw[ok]
-        scale = lw_ok.sum()
-        mean_lv = float(np.multiply(lv[ok], lw_ok).sum() / scale) if ok.any() and scale > 0 else float("nan")
-        family_w = sum(wi for wi, g in zip(w[: len(liked)], gs, strict=False) if CHILD_GENRES & set(g))
-        mature = any(FAMILY_UNSUITABLE & set(g) for g in gs[: len(liked)])
-        total = sum(w[: len(liked)])
-        total_w = sum(w)
+            gs.append(favourite_genres)
+        total = 0.0  # the likes' weight
+        for wi in w:
+            total += wi
+        total_w = total + 1.0 if favourite_genres else total  # with the favourite genres
+        family_w = 0.0  # the children's likes' weight
+        mature = False
+        sums: dict[str, float] = {}  # the weight of the likes carrying each genre
         presence: dict[str, float] = {}
-        for wi, g in zip(w, gs, strict=True):
+        langs: dict[str, float] = {}  # distribution() of one category a like: its language
+        sets = []
+        for i, wi, g in zip(liked, w, gs, strict=False):  # gs may end with the favourite genres
+            gset = set(g)
+            sets.append(gset)
+            if CHILD_GENRES & gset:
+                family_w += wi
+            mature = mature or bool(FAMILY_UNSUITABLE & gset)
+            for c in gset:
+                sums[c] = sums.get(c, 0.0) + wi
             # in the likes' order, not a set's: the genres' order sets the calibration's float sums,
             # and a set's order changes with PYTHONHASHSEED (the stage grid's figures did)
             for c in dict.fromkeys(g):
                 presence[c] = presence.get(c, 0.0) + wi / total_w
+            # a like of unknown language counts as "und" (ISO 639-2 "undetermined"), so a few
+            # known Japanese likes among many unknown ones are not read as an all-Japanese taste
+            lang = languages[i] or UNDETERMINED
+            langs[lang] = langs.get(lang, 0.0) + wi
+        lang_dist = {c: v / total for c, v in langs.items()} if total > 0 else {}
+        if favourite_genres:
+            w.append(1.0)
+            for c in dict.fromkeys(favourite_genres):
+                presence[c] = presence.get(c, 0.0) + 1.0 / total_w
+        genre_dist = distribution(gs, w)
+        mean_lv = _weighted_mean([log_votes[i] for i in liked], w[: len(liked)])
         distinctive = 1.0
         if catalogue is not None and total > 0:
             # from the likes alone: favourite genres say what to show, not how much a taste stands out
-            # likes x genres 0/1; a running sum (np.cumsum adds in order, as Python's sum does,
-            # and adding 0.0 changes nothing) gives each genre's weight bit for bit as the loop did
-            names = list(presence)
-            col = {c: j for j, c in enumerate(names)}
-            carries = np.zeros((len(liked), len(names)))
-            for i, g in enumerate(gs[: len(liked)]):
-                for c in set(g):
-                    carries[i, col[c]] = 1.0
-            liked_w = np.asarray(w[: len(liked)], dtype=np.float64)[:, None]
-            sums = np.cumsum(liked_w * carries, axis=0)[-1].tolist()
-            share = {c: sums[j] / total for j, c in enumerate(names)}
+            share = {c: sums.get(c, 0.0) / total for c in presence}
             excess = [v - catalogue.genres.get(g, 0.0) for g, v in share.items()]
             # a fan of two genres (horror or comedy on every like) stands out as a pair
             top = sorted(share, key=lambda g: -share[g])[:PAIR_CANDIDATES]
             pairs = [(a, b) for i, a in enumerate(top) for b in top[i + 1 :]]
-            if pairs:  # every pair's column at once; the running sum per column as before
-                first = [col[a] for a, _ in pairs]
-                second = [col[b] for _, b in pairs]
-                both = np.maximum(carries[:, first], carries[:, second])
+            if pairs:  # every pair's column at once: likes x pairs 0/1, a running sum per column
+                carries = np.asarray([[c in gset for c in top] for gset in sets], dtype=bool)
+                first = [top.index(a) for a, _ in pairs]
+                second = [top.index(b) for _, b in pairs]
+                both = carries[:, first] | carries[:, second]
+                # np.cumsum adds in order, as the loop does (adding 0.0 changes nothing)
+                liked_w = np.asarray(w[: len(liked)], dtype=np.float64)[:, None]
                 either = (np.cumsum(liked_w * both, axis=0)[-1] / total).tolist()
                 excess += [e - catalogue.either(a, b) for e, (a, b) in zip(either, pairs, strict=True)]
             excess += [
@@ -333,6 +344,18 @@ class Taste:
             family=bool(total > 0 and family_w / total >= FAMILY_SHARE and not mature),
             likes=len(liked),
         )
+
+
+def _weighted_mean(values: Sequence[float], weights: Sequence[float]) -> float:
+    """``np.average(values, weights=weights)`` over the finite values (NaN when none or no
+    weight), without its checks: the same two numpy sums and division."""
+    lv = np.asarray(values, dtype=np.float64)
+    lw = np.asarray(weights, dtype=np.float64)
+    if not all(map(math.isfinite, values)):
+        ok = np.isfinite(lv)
+        lv, lw = lv[ok], lw[ok]
+    scale = lw.sum()
+    return float(np.multiply(lv, lw).sum() / scale) if len(lv) and scale > 0 else float("nan")
 
 
 class Stage(Protocol):

@@ -30,7 +30,8 @@ def distribution(categories: Iterable[Sequence[str]], weights: Iterable[float] |
     mass = 0.0
     ws = weights if weights is not None else _ones()
     for cats, w in zip(categories, ws, strict=False):
-        cats = [c for c in cats if c]
+        if not all(cats):  # an empty or missing category does not count
+            cats = [c for c in cats if c]
         if not cats or w <= 0:
             continue
         share = float(w) / len(cats)

@@ -16,7 +16,7 @@ onboarding picks is a noisy level (at full strength it cost new users 0.0026 of 
 
 from __future__ import annotations
 
-from dataclasses import replace
+import math
 from typing import ClassVar
 
 import numpy as np
@@ -29,10 +29,12 @@ class PopularityCorrection:
 
     def rerank(self, pool: Pool, taste: Taste, n: int, strength: float) -> Pool:
         strength *= min(1.0, taste.likes / TASTE_EVIDENCE)
-        if strength <= 0 or not np.isfinite(taste.log_votes) or len(pool) == 0:
+        if strength <= 0 or not math.isfinite(taste.log_votes) or len(pool) == 0:
             return pool
-        gap = pool.log_votes - taste.log_votes
-        above = np.where(np.isnan(gap), 0.0, gap).clip(min=0.0)
+        # fmax: NaN (votes unknown) counts as 0, as does a gap below 0; a stable sort keeps the
+        # pool's order among equal scores (as np.lexsort with the index did), and one Pool is
+        # built instead of two: rerank.apply 81 -> 68 us a request (both sections, the pools of
+        # 200 simulated users on the mirror, replayed alone; same orders)
+        above = np.fmax(pool.log_votes - taste.log_votes, 0.0)
         scores = pool.scores - strength * above
-        order = np.lexsort((np.arange(len(pool)), -scores))
-        return replace(pool.take(order), scores=scores[order])
+        return pool.take(np.argsort(-scores, kind="stable"), scores)
