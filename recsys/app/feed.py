@@ -100,7 +100,7 @@ def _recommend_for_user(
     session: str | None,
     retention_days: int,
 ) -> dict[str, pl.DataFrame]:
-    profile = store.interactions(user.id)[[C.TCONST, C.VALUE, "updated_at"]]  # columns picked without a lazy query
+    profile = store.profile(user.id)  # [tconst, value, updated_at]
     live = current_weights(store, recommender)
     exclude = store.hidden_tconsts(user.id)
 

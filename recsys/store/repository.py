@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Engine, Row, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, Row, bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from recsys.access.roles import ADMIN, DEFAULT_ROLE, check_role
@@ -212,6 +212,50 @@ def _frame(rows: Sequence[Sequence[Any]], schema: dict[str, pl.DataType]) -> pl.
     return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
+#: Polars schema of :meth:`Store.profile`.
+PROFILE_SCHEMA: dict[str, pl.DataType] = {
+    Columns.TCONST: pl.String(),
+    Columns.VALUE: pl.Int64(),
+    "updated_at": _UTC_US,
+}
+
+# The statements of a feed click (session check, rating write, profile read), built once and run
+# with parameters: building a statement (an upsert's ``excluded`` alias copies the table's
+# columns) and its cache key cost more than SQLite running it. Store.change_rating 0.56 -> 0.25 ms,
+# get_user_by_id 0.12 -> 0.07 ms of CPU a call (/tmp store, 45 ratings).
+_USER_BY_ID = select(users).where(users.c.id == bindparam("user_id"))
+_CURRENT_VALUE = select(interactions.c.value).where(
+    interactions.c.user_id == bindparam("user_id"), interactions.c.tconst == bindparam("tconst")
+)
+_ADD_HISTORY = insert(interaction_history)  # run with user_id, tconst, value, created_at
+_DELETE_RATING = delete(interactions).where(
+    interactions.c.user_id == bindparam("user_id"), interactions.c.tconst == bindparam("tconst")
+)
+_UNHIDE = delete(hidden_titles).where(
+    hidden_titles.c.user_id == bindparam("user_id"), hidden_titles.c.tconst == bindparam("tconst")
+)
+_PROFILE = (
+    select(interactions.c.tconst, interactions.c.value, interactions.c.updated_at)
+    .where(interactions.c.user_id == bindparam("user_id"))
+    .order_by(interactions.c.updated_at.desc(), interactions.c.tconst)
+)
+_HIDDEN = select(hidden_titles.c.tconst).where(hidden_titles.c.user_id == bindparam("user_id"))
+_SETTING = select(settings.c.value, settings.c.updated_at, settings.c.updated_by).where(
+    settings.c.key == bindparam("key")
+)
+
+
+def _upsert_rating(dialect_insert: Any) -> Any:
+    """INSERT ... ON CONFLICT of a current value (the dialect's ``insert``), run with ``user_id,
+    tconst, value, created_at, updated_at``: updates only a changed value (rowcount 0 otherwise)."""
+    stmt = dialect_insert(interactions)
+    return stmt.on_conflict_do_update(
+        index_elements=[interactions.c.user_id, interactions.c.tconst],
+        set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+        where=interactions.c.value != stmt.excluded.value,
+    )
+
+
 class Store:
     """Users, interactions and settings in a SQL database (SQLite file or PostgreSQL)."""
 
@@ -219,6 +263,10 @@ class Store:
         """Wrap an engine whose schema is current; use :meth:`open` instead."""
         self._engine = engine
         self._insert: Any = dialect_insert(engine)
+        self._upsert_rating = _upsert_rating(self._insert)
+        self._insert_hidden = self._insert(hidden_titles).on_conflict_do_nothing(
+            index_elements=[hidden_titles.c.user_id, hidden_titles.c.tconst]
+        )  # run with user_id, tconst, created_at
         self._local = threading.local()  # the connection of this thread's reading() block
 
     @classmethod
@@ -374,7 +422,7 @@ class Store:
     def get_user_by_id(self, user_id: int) -> User | None:
         """The user with this id, or None."""
         with self._read() as conn:
-            row = conn.execute(select(users).where(users.c.id == _check_user_id(user_id))).first()
+            row = conn.execute(_USER_BY_ID, {"user_id": _check_user_id(user_id)}).first()
         return _user(row) if row is not None else None
 
     def list_users(self) -> list[User]:
@@ -572,19 +620,10 @@ class Store:
                 _lock_title(conn, user_id, tconst)
                 before = _current_value(conn, user_id, tconst) if read_before else None
                 now = utcnow()  # taken under the write lock: history order = commit order
-                stmt = self._insert(interactions).values(
-                    user_id=user_id, tconst=tconst, value=value, created_at=now, updated_at=now
-                )
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=[interactions.c.user_id, interactions.c.tconst],
-                    set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
-                    where=interactions.c.value != stmt.excluded.value,
-                )
-                changed = conn.execute(stmt).rowcount > 0
+                row = {"user_id": user_id, "tconst": tconst, "value": value, "created_at": now}
+                changed = conn.execute(self._upsert_rating, {**row, "updated_at": now}).rowcount > 0
                 if changed:
-                    conn.execute(
-                        insert(interaction_history).values(user_id=user_id, tconst=tconst, value=value, created_at=now)
-                    )
+                    conn.execute(_ADD_HISTORY, row)
         except IntegrityError as exc:
             if not self._user_exists(user_id):
                 raise UnknownUserError(f"No user with id {user_id}; log in again.") from exc
@@ -634,16 +673,9 @@ class Store:
             _lock_title(conn, user_id, tconst)
             before = _current_value(conn, user_id, tconst) if read_before else None
             now = utcnow()
-            removed = (
-                conn.execute(
-                    delete(interactions).where(interactions.c.user_id == user_id, interactions.c.tconst == tconst)
-                ).rowcount
-                > 0
-            )
+            removed = conn.execute(_DELETE_RATING, {"user_id": user_id, "tconst": tconst}).rowcount > 0
             if removed:
-                conn.execute(
-                    insert(interaction_history).values(user_id=user_id, tconst=tconst, value=None, created_at=now)
-                )
+                conn.execute(_ADD_HISTORY, {"user_id": user_id, "tconst": tconst, "value": None, "created_at": now})
         return removed, before
 
     def interactions(self, user_id: int) -> pl.DataFrame:
@@ -657,15 +689,19 @@ class Store:
             ).all()
         return _frame(rows, INTERACTIONS_SCHEMA)
 
+    def profile(self, user_id: int) -> pl.DataFrame:
+        """The user's current values ``[tconst, value, updated_at]``, most recently changed
+        first: what the feed ranks from (:meth:`interactions` less two columns, read and framed
+        in half its time: 0.42 -> 0.21 ms of CPU for 45 ratings)."""
+        with self._read() as conn:
+            rows = conn.execute(_PROFILE, {"user_id": _check_user_id(user_id)}).all()
+        return _frame(rows, PROFILE_SCHEMA)
+
     def rating(self, user_id: int, tconst: str) -> int | None:
         """The user's current value for ``tconst`` (None when not rated): one indexed lookup,
         where :meth:`interactions` reads the whole profile."""
         with self._read() as conn:
-            value = conn.scalar(
-                select(interactions.c.value).where(
-                    interactions.c.user_id == _check_user_id(user_id), interactions.c.tconst == tconst
-                )
-            )
+            value = conn.scalar(_CURRENT_VALUE, {"user_id": _check_user_id(user_id), "tconst": tconst})
         return None if value is None else int(value)
 
     def rated_tconsts(self, user_id: int) -> set[str]:
@@ -681,11 +717,10 @@ class Store:
         Not a rating: the models get no signal from it. Idempotent (a double click hides once).
         """
         user_id, tconst = _check_user_id(user_id), check_tconst(tconst)
-        stmt = self._insert(hidden_titles).values(user_id=user_id, tconst=tconst, created_at=utcnow())
-        stmt = stmt.on_conflict_do_nothing(index_elements=[hidden_titles.c.user_id, hidden_titles.c.tconst])
         try:
             with write_transaction(self._engine, durable=False) as conn:
-                return conn.execute(stmt).rowcount > 0
+                row = {"user_id": user_id, "tconst": tconst, "created_at": utcnow()}
+                return conn.execute(self._insert_hidden, row).rowcount > 0
         except IntegrityError as exc:
             if not self._user_exists(user_id):
                 raise UnknownUserError(f"No user with id {user_id}; log in again.") from exc
@@ -697,19 +732,12 @@ class Store:
         """Show a hidden title again; True if it was hidden."""
         user_id, tconst = _check_user_id(user_id), check_tconst(tconst)
         with self._write(durable=False) as conn:
-            return (
-                conn.execute(
-                    delete(hidden_titles).where(hidden_titles.c.user_id == user_id, hidden_titles.c.tconst == tconst)
-                ).rowcount
-                > 0
-            )
+            return conn.execute(_UNHIDE, {"user_id": user_id, "tconst": tconst}).rowcount > 0
 
     def hidden_tconsts(self, user_id: int) -> set[str]:
         """The titles the user marked "Not interested"."""
         with self._read() as conn:
-            return set(
-                conn.scalars(select(hidden_titles.c.tconst).where(hidden_titles.c.user_id == _check_user_id(user_id)))
-            )
+            return set(conn.scalars(_HIDDEN, {"user_id": _check_user_id(user_id)}))
 
     def history(self, user_id: int, limit: int | None = None) -> pl.DataFrame:
         """Every change ``[id, user_id, tconst, value, created_at]``, newest first; value null =
@@ -778,11 +806,7 @@ class Store:
     def setting_info(self, key: str) -> tuple[Any, datetime, str | None] | None:
         """``(value, updated_at, updated_by)`` of ``key``, or None when it was never set."""
         with self._read() as conn:
-            row = conn.execute(
-                select(settings.c.value, settings.c.updated_at, settings.c.updated_by).where(
-                    settings.c.key == _check_key(key)
-                )
-            ).first()
+            row = conn.execute(_SETTING, {"key": _check_key(key)}).first()
         return None if row is None else (row.value, row.updated_at, row.updated_by)
 
     # -- sign-in throttling -----------------------------------------------------------------
@@ -920,9 +944,7 @@ def _check_throttle_key(key: str) -> str:
 
 
 def _current_value(conn: Connection, user_id: int, tconst: str) -> int | None:
-    value = conn.scalar(
-        select(interactions.c.value).where(interactions.c.user_id == user_id, interactions.c.tconst == tconst)
-    )
+    value = conn.scalar(_CURRENT_VALUE, {"user_id": user_id, "tconst": tconst})
     return None if value is None else int(value)
 
 

@@ -247,7 +247,8 @@ export default function (component) {
     state = { root, pending: new Map(), last: 0 };
     ROOTS.set(parentElement, state);
   }
-  state.data = data || {};
+  // the server sends the cards as JSON bytes (recsys.ui.card_element.cards)
+  state.data = (data instanceof Uint8Array ? JSON.parse(new TextDecoder().decode(data)) : data) || {};
   state.setTriggerValue = setTriggerValue;
   if (!state.root.isConnected) parentElement.appendChild(state.root);
   render(state);

@@ -140,6 +140,10 @@ def test_frames_newest_first_with_schema(store: Store, ada: User, bob: User) -> 
     assert mine["value"].to_list() == [DISLIKE, LIKE, SUPERLIKE]
     assert store.rated_tconsts(ada.id) == {MOVIE, OTHER, SHOW}
     assert store.rated_tconsts(bob.id) == {SHOW}
+    # the feed's profile: the same rows and order, three columns
+    assert store.profile(ada.id).equals(mine.select("tconst", "value", "updated_at"))
+    assert store.profile(bob.id).rows() == [(SHOW, DISLIKE, store.interactions(bob.id)["updated_at"][0])]
+    assert store.profile(12345).schema == mine.select("tconst", "value", "updated_at").schema
 
     everyone = store.all_interactions()
     assert everyone.select("user_id", "tconst", "value").rows() == [

@@ -288,13 +288,16 @@ def trigger(item: Item) -> WidgetState:
 
 
 def component_data(item: Item) -> Any:
-    """The ``data`` a components-v2 element (``bidi_component``) was sent, parsed from JSON."""
+    """The ``data`` a components-v2 element (``bidi_component``) was sent, parsed from JSON (a
+    JSON string, or JSON bytes)."""
     proto = item.proto
     which = proto.WhichOneof("data")
     if which == "json":
         return json.loads(proto.json)
     if which == "mixed":
         return json.loads(proto.mixed.json)
+    if which == "bytes":  # JSON sent as bytes (recsys.ui.card_element.cards)
+        return json.loads(proto.bytes)
     raise AssertionError(f"component {item.key} has no JSON data ({which})")
 
 
