@@ -30,5 +30,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
   # the package itself, editable and without re-resolving the pins, so bench/ and notebooks/
   # import recsys from this checkout
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+  # the ranking's compiled kernels (numba) into its disk cache now, not on a fresh server's first
+  # feed (which waited 1.7 s more for them: bench/click_latency.py's cold sign-in -> feed)
+  echo "Compiling the ranking kernels ..."
+  .venv/bin/python -c "from recsys.models import compiled; compiled.warm()"
   echo "$sum" > "$stamp"
 fi
