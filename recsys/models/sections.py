@@ -53,6 +53,9 @@ class Section:
     maturity: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
     #: the ranking stages' per-title arrays (genre masks, family filter, language buckets)
     facts: CandidateFacts | None = None
+    #: IMDb votes per title (0 when unknown), from ``log_votes``: "More like this" reads them for
+    #: every request (recomputing them cost ~0.3 ms a details click)
+    votes: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __len__(self) -> int:
         return len(self.tconsts)
@@ -111,6 +114,7 @@ def build_section(kind: str, titles: pl.DataFrame, scorers: Mapping[str, Scorer]
         positives=positives if positives is not None and positives.any() else None,
         maturity=np.asarray(levels, dtype=np.int8),
         facts=CandidateFacts.of(masks, languages.tolist(), len(tconsts)),
+        votes=np.rint(np.expm1(np.nan_to_num(log_votes, nan=0.0))),
     )
 
 
