@@ -599,7 +599,7 @@ class ContentQuery:
             return np.zeros(0, dtype=np.int64), np.zeros((0, len(self.weights)), dtype=np.float32)
         # one compiled pass over the profile's columns: the rows they reach (marked, then read in
         # order) and each row's sum over the columns in order, the numbers of SciPy's product of
-        # those rows' CSR (81 -> ~30 us for the films; was argsort + csr_dense)
+        # those rows' CSR (81 -> ~65 us for the films; was argsort + csr_dense)
         return compiled.column_rows_product(high.indptr, high.indices, high.data, high.shape[0], cols, self.high)
 
     def similarities(self, block: Block) -> np.ndarray:

@@ -189,7 +189,7 @@ def similar_explained(
     # first every candidate's order (tier, score) as arrays (each sum adds the same terms in the
     # same order as one title's would), then the reasons in that order until n titles have one:
     # per-candidate Python over ~560 candidates for 6 shown was most of a details click
-    # (similar_explained p50 5.4 -> ~1.5 ms on the mirror, the same lists and reasons)
+    # (similar_explained p50 5.4 -> 2.1 ms on the mirror, the same lists and reasons)
     k = len(cand)
     x = (als_cos[cand] - ALS_BASE) / (1.0 - ALS_BASE) if als_cos is not None else np.zeros(k)
     main_mask = sec.genre_masks.get(query.main) if query.main is not None else None
