@@ -339,7 +339,7 @@ def _import_request_stack() -> None:
     scikit-learn made a fresh server's first details click take 0.5-0.7 s (``bench/click_latency.py``
     details p95 470 ms, the other clicks 32 ms). The ranking's compiled kernels
     (:mod:`recsys.models.compiled`) are compiled, or loaded from numba's disk cache, here too
-    (~1 s to compile, ~0.1 s to load) and not in a visitor's first feed."""
+    (~1.5 s to compile, ~0.3 s to load) and not in a visitor's first feed."""
     import sklearn.feature_extraction.text  # noqa: F401
 
     from recsys.models import compiled
