@@ -67,7 +67,7 @@ import polars as pl
 from recsys.columns import Columns as C
 from recsys.languages import language_name
 from recsys.models.als import ALSScorer
-from recsys.models.audience import maturity, maturity_clash
+from recsys.models.audience import maturity
 from recsys.models.base import Scorer
 from recsys.models.content import TfidfScorer
 from recsys.models.reasons import ALS_NAMED
@@ -160,7 +160,7 @@ def similar_explained(
     own = sec.position.get(tconst)
     cos = np.nan_to_num(cos, nan=0.0).clip(0.0, 1.0)
     floor = min(KNOWN_VOTES, query.votes) if query.votes > 0 else KNOWN_VOTES
-    votes_of = _votes(sec)
+    votes_of = sec.votes  # IMDb votes, 0 when unknown
     known = votes_of >= floor
 
     pool: set[int] = set()
@@ -181,10 +181,8 @@ def similar_explained(
         return empty
     # a children's title is never "like" a mature one (maturity_clash, from the section's levels)
     level = maturity(query.genres)
-    if level and len(sec.maturity) == len(sec):
+    if level:
         cand = cand[(sec.maturity[cand] == 0) | (sec.maturity[cand] == level)]
-    elif level:
-        cand = np.asarray([i for i in cand.tolist() if not maturity_clash(query.genres, sec.genres[i])], dtype=np.int64)
 
     # first every candidate's order (tier, score) as arrays (each sum adds the same terms in the
     # same order as one title's would), then the reasons in that order until n titles have one:
@@ -287,7 +285,7 @@ def _query(prepared: Prepared, tconst: str) -> _Query:
     if home is not None:
         at = home.position[tconst]
         genres = list(home.genres[at])
-        votes = float(_votes(home)[at])
+        votes = float(home.votes[at])
         language = home.languages[at]
     main = main_genre(genres, prepared.genre_counts)
     title = prepared.names.get(tconst, tconst)
@@ -302,15 +300,6 @@ def _query(prepared: Prepared, tconst: str) -> _Query:
     )
 
 
-def _votes(sec: Section) -> np.ndarray:
-    """IMDb votes per title of ``sec`` (0 when unknown): :attr:`Section.votes`, or from its
-    ``ln(1 + votes)`` for a section built without them."""
-    if len(sec.votes) == len(sec):
-        return sec.votes
-    votes: np.ndarray = np.rint(np.expm1(np.nan_to_num(sec.log_votes, nan=0.0)))
-    return votes
-
-
 _PER_TITLE: dict[int, tuple[Section, tuple[np.ndarray, np.ndarray]]] = {}
 _PER_TITLE_LOCK = threading.Lock()
 
@@ -323,7 +312,7 @@ def _per_title(sec: Section) -> tuple[np.ndarray, np.ndarray]:
         return cached[1]
     sizes = np.fromiter((len(set(g)) for g in sec.genres), dtype=np.int64, count=len(sec))
     familiar = np.fromiter(
-        (FAMILIARITY * min(1.0, math.log10(1.0 + v) / 6.0) for v in _votes(sec).tolist()),
+        (FAMILIARITY * min(1.0, math.log10(1.0 + v) / 6.0) for v in sec.votes.tolist()),
         dtype=np.float64,
         count=len(sec),
     )

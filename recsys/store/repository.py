@@ -701,8 +701,7 @@ class Store:
         """The user's current value for ``tconst`` (None when not rated): one indexed lookup,
         where :meth:`interactions` reads the whole profile."""
         with self._read() as conn:
-            value = conn.scalar(_CURRENT_VALUE, {"user_id": _check_user_id(user_id), "tconst": tconst})
-        return None if value is None else int(value)
+            return _current_value(conn, _check_user_id(user_id), tconst)
 
     def rated_tconsts(self, user_id: int) -> set[str]:
         """The titles the user currently has a value for."""
