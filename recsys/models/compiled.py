@@ -8,9 +8,10 @@ zero. These kernels do each in one loop, with the same floating-point operations
 as the NumPy code they replace, so the numbers are bit for bit the same
 (``tests/models/test_compiled.py`` checks each against its NumPy form):
 
-- :func:`sharpened_dot` -- ``max(s, 0) ** power @ w`` row by row, in float64, and
-  :func:`overlap_scores` the same for the candidates sharing a word / person / tag with the
-  profile;
+- :func:`signature_scores` -- the signature table times the profile's low-field columns (walking
+  only the table's columns the profile has) and ``max(s, 0) ** power @ w`` per signature, in
+  float64, and :func:`overlap_scores` the same for the candidates sharing a word / person / tag
+  with the profile;
 - :func:`gather_affine` -- ``out[at] += (values * coef)[codes] * scale + offset * coef - mean * coef``
   (+ per-row corrections): the content term's add to the blend; :func:`gather_add` the taste's;
 - :func:`dense_affine` -- ``out += raw * coef - mean * coef``;
@@ -49,16 +50,35 @@ def _sharpened(s: np.float32, power: float) -> float:  # pragma: no cover - comp
 
 
 @njit(cache=True, nogil=True)
-def sharpened_dot(sims: np.ndarray, w: np.ndarray, power: float) -> np.ndarray:  # pragma: no cover
-    """Per row ``sum_j w_j * max(s_j, 0) ** power`` (float64 sums of the float32 sharpened values)."""
-    rows, width = sims.shape
-    out = np.empty(rows, dtype=np.float64)
-    for r in range(rows):
-        acc = 0.0
-        for j in range(width):
-            acc += _sharpened(sims[r, j], power) * np.float64(w[j])
-        out[r] = acc
-    return out
+def signature_scores(  # pragma: no cover - compiled
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_sigs: int, low: np.ndarray, w: np.ndarray, power: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(sims, pc)`` for the signature table in CSC form (``indptr`` / ``indices`` / ``data``,
+    ``n_sigs`` rows, one column per low feature) and the profile's low-field columns ``low``
+    (features x L, float32): ``sims = (table @ low).T`` (L x signatures, float32) and ``pc``, per
+    signature ``sum_j w_j * max(sims[j], 0) ** power`` (float64 sums, in ``j`` order, of the
+    float32 sharpened values).
+
+    The same numbers as SciPy's CSR product and the row-by-row sum it replaces: each similarity
+    adds its features' float32 products in feature order, and the features a profile title lacks
+    only add exact zeros there, so skipping them changes nothing. Walking the table's columns for
+    the profile's nonzero features only does a quarter of the CSR product's multiplications on
+    the mirror's films, and the transposed layout lets the sharpened sum run along the signatures
+    (12 us where the row-by-row sum took 67 us): films 220 -> 154 us a request."""
+    n_low, width = low.shape
+    sims = np.zeros((width, n_sigs), dtype=np.float32)
+    pc = np.zeros(n_sigs)
+    for j in range(width):
+        row = sims[j]
+        for f in range(n_low):
+            v = low[f, j]
+            if v != 0:
+                for k in range(indptr[f], indptr[f + 1]):
+                    row[indices[k]] += data[k] * v
+        wj = np.float64(w[j])
+        for s in range(n_sigs):
+            pc[s] += _sharpened(row[s], power) * wj
+    return sims, pc
 
 
 @njit(cache=True, nogil=True)
@@ -75,8 +95,9 @@ def overlap_scores(  # pragma: no cover - compiled
 ) -> tuple[np.ndarray, np.ndarray]:
     """The overlap rows' content scores ``(old, new)``: ``old = pc[codes] * scale_power +
     offset`` (what the signature part gives them) and ``new``, the exact score from their
-    similarities ``base[codes] * scale + high`` (float32, as NumPy computes them), sharpened and
-    weighted as :func:`sharpened_dot`, plus ``offset``. One loop where NumPy made five arrays."""
+    similarities ``base.T[codes] * scale + high`` (``base``: L x signatures, as
+    :func:`signature_scores` gives it; float32, as NumPy computes them), sharpened and
+    weighted as in :func:`signature_scores`, plus ``offset``. One loop where NumPy made five arrays."""
     rows, width = high.shape
     old = np.empty(rows, dtype=np.float64)
     new = np.empty(rows, dtype=np.float64)
@@ -84,7 +105,7 @@ def overlap_scores(  # pragma: no cover - compiled
         c = codes[r]
         acc = 0.0
         for j in range(width):
-            acc += _sharpened(base[c, j] * scale[r] + high[r, j], power) * np.float64(w[j])
+            acc += _sharpened(base[j, c] * scale[r] + high[r, j], power) * np.float64(w[j])
         new[r] = acc + offset[r]
         old[r] = pc[c] * scale_power[r] + offset[r]
     return old, new
@@ -194,7 +215,10 @@ def warm() -> None:
         if _warm:
             return
         f32, f64, i64 = np.float32, np.float64, np.int64
-        sharpened_dot(np.ones((1, 1), f32), np.ones(1, f32), 3.0)
+        i32 = np.int32
+        signature_scores(
+            np.array([0, 1], i32), np.zeros(1, i32), np.ones(1, f32), 1, np.ones((1, 1), f32), np.ones(1, f32), 3.0
+        )
         one_f32 = np.ones(1, f32)
         overlap_scores(
             np.ones((1, 1), f32),
@@ -214,7 +238,6 @@ def warm() -> None:
             np.zeros(1), np.zeros(0, i64), one, np.zeros(1, np.int32), one, one, 1.0, 0.0, np.zeros(0, i64), empty
         )
         dense_affine(np.zeros(1), np.ones(1, f64), 1.0, 0.0)
-        i32 = np.int32
         column_rows_product(
             np.array([0, 1], i32), np.zeros(1, i32), np.ones(1, f32), 1, np.zeros(1, i64), np.ones((1, 1), f32)
         )

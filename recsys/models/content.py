@@ -272,6 +272,9 @@ class ContentBlock:
     #: ``table`` as CSR: a signature has ~6 of the ~70 low features, so a request's product with
     #: the profile's low columns costs a third of the dense one (mirror films: 160 us, not 500 us)
     sparse: sp.csr_matrix = field(init=False, repr=False)
+    #: ``table`` as CSC (int32 indices): a request walks only the columns of the features its
+    #: profile titles have (:func:`recsys.models.compiled.signature_scores`)
+    columns: sp.csc_matrix = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # int32: the blend's gather over the films' 64k codes is compiled
@@ -280,6 +283,10 @@ class ContentBlock:
         object.__setattr__(self, "codes", np.asarray(self.codes, dtype=np.int32))
         n = len(self.table)
         object.__setattr__(self, "sparse", sp.csr_matrix(self.table))
+        columns = sp.csc_matrix(self.table)
+        columns.sort_indices()  # each similarity adds its features in order, as the CSR product
+        columns.indptr, columns.indices = columns.indptr.astype(np.int32), columns.indices.astype(np.int32)
+        object.__setattr__(self, "columns", columns)
         sp_, off = self.scale_power, self.offset
         sums = np.vstack(
             [
@@ -296,6 +303,15 @@ class ContentBlock:
         each profile title, before the row scale."""
         s = self.sparse
         return np.asarray(csr_dense(s.indptr, s.indices, s.data, s.shape, low), dtype=np.float32)
+
+    def signature_scores(self, low: np.ndarray, w: np.ndarray, power: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(signature_sims(low).T, per signature sum_j w_j max(s_j, 0) ** power)``: the
+        similarities transposed (L x signatures) and the signatures' sharpened scores, in one
+        compiled pass over the table's columns the profile uses (the same numbers)."""
+        c = self.columns
+        return compiled.signature_scores(
+            c.indptr, c.indices, c.data, c.shape[0], np.asarray(low, dtype=np.float32), w, power
+        )
 
 
 class TfidfScorer(ScorerBase):
@@ -545,9 +561,10 @@ class ContentQuery:
         # the shown cards' similarities, asked twice per section by the reasons (shares, naming)
         self._similar: tuple[ContentBlock, bytes, tuple[list[str], np.ndarray, np.ndarray | None]] | None = None
 
-    def sharpened_scores(self, sims: np.ndarray) -> np.ndarray:
-        """``sum_j w_j max(s_j, 0) ** power`` per row of ``sims`` (float32, rows x L), float64."""
-        return compiled.sharpened_dot(sims, self.weights.astype(np.float32), self.power)
+    def signature_part(self, data: ContentBlock) -> tuple[np.ndarray, np.ndarray]:
+        """``(similarities, scores)`` of the block's signatures: L x signatures before the row
+        scale, and ``sum_j w_j max(s_j, 0) ** power`` per signature (float64)."""
+        return data.signature_scores(self.low, self.weights.astype(np.float32), self.power)
 
     def overlap_scores(
         self, data: ContentBlock, base: np.ndarray, pc: np.ndarray, rows: np.ndarray, high: np.ndarray
@@ -617,8 +634,7 @@ class ContentQuery:
         if len(data.codes) == 0:
             return np.full(len(block), np.nan)
         # candidates without a shared word / person / tag: one value per signature
-        base = data.signature_sims(self.low)  # signatures x L, before the row scale
-        pc = self.sharpened_scores(base)
+        base, pc = self.signature_part(data)  # base: L x signatures, before the row scale
         known: np.ndarray = pc[data.codes]
         known *= data.scale_power
         known += data.offset
@@ -708,10 +724,9 @@ class ContentTerm:
     def __init__(self, query: ContentQuery, block: Block) -> None:
         data: ContentBlock = block.data
         self.data, self.size = data, len(block)
-        base = data.signature_sims(query.low)
+        base, self.pc = query.signature_part(data)
         rows, high = query._overlap(data)
         self.rows = rows
-        self.pc = query.sharpened_scores(base)
         if len(rows):  # the overlap rows' exact scores, and what the signature part gives them
             self.old, self.new = query.overlap_scores(data, base, self.pc, rows, high)
 

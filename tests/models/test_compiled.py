@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from recsys.models import compiled
 
@@ -15,15 +16,38 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(RNG_SEED)
 
 
+def _sharpened_sum(sims: np.ndarray, w: np.ndarray, power: float) -> np.ndarray:
+    """NumPy's form: ``max(s, 0) ** power`` in float32 (powers 2 and 3 as products), summed with
+    the weights in float64 one profile title after the other."""
+    s = np.maximum(sims, np.float32(0))
+    sharp = s if power == 1 else s * s if power == 2 else (s * s) * s if power == 3 else s.astype(np.float64) ** power
+    out = np.zeros(len(sims))
+    for j in range(sims.shape[1]):
+        out += sharp[:, j].astype(np.float64) * np.float64(w[j])
+    return out
+
+
 @pytest.mark.parametrize("power", [1.0, 2.0, 3.0, 2.5])
-def test_sharpened_dot_is_the_sharpened_product(rng: np.random.Generator, power: float) -> None:
-    """``max(s, 0) ** power @ w`` per row, with negative similarities counting zero."""
-    sims = rng.normal(0.2, 0.4, (50, 7)).astype(np.float32)
-    w = rng.normal(0, 1, 7).astype(np.float32)
-    want = np.maximum(sims, 0).astype(np.float64) ** power @ w.astype(np.float64)
-    got = compiled.sharpened_dot(sims, w, power)
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
-    assert got[np.all(sims <= 0, axis=1)].tolist() == [0.0] * int(np.all(sims <= 0, axis=1).sum())
+def test_signature_scores_are_the_csr_product_sharpened(rng: np.random.Generator, power: float) -> None:
+    """The signatures' similarities are SciPy's float32 CSR product with the profile's columns
+    (bit for bit, though only the features a profile title has are walked), and their scores
+    the sharpened, weighted sums, with negative similarities counting zero."""
+    table = sp.random(40, 12, density=0.3, format="csr", dtype=np.float32, random_state=3)
+    table.data = rng.normal(0.3, 0.4, table.nnz).astype(np.float32)
+    low = (rng.random((12, 5)) * (rng.random((12, 5)) < 0.4)).astype(np.float32)
+    low[:, 2] = 0  # a profile title with no low-field feature
+    w = rng.normal(0, 1, 5).astype(np.float32)
+    columns = sp.csc_matrix(table)
+    columns.sort_indices()
+    sims, pc = compiled.signature_scores(columns.indptr, columns.indices, columns.data, 40, low, w, power)
+    want = np.asarray(table @ low, dtype=np.float32)
+    assert sims.shape == (5, 40)
+    assert np.array_equal(sims, want.T)
+    if power in (1.0, 2.0, 3.0):  # products, bit for bit (the model's power is 3)
+        assert np.array_equal(pc, _sharpened_sum(want, w, power))
+    else:  # numba's pow and NumPy's may differ in the last bit
+        np.testing.assert_allclose(pc, _sharpened_sum(want, w, power), rtol=1e-12)
+    assert (pc[np.all(want <= 0, axis=1)] == 0).all()
 
 
 @pytest.mark.parametrize("partial", [False, True])
@@ -86,22 +110,23 @@ def test_warm_compiles_every_kernel_once() -> None:
     """The server's warm-up compiles (or loads) the kernels; a second call is free."""
     compiled.warm()
     compiled.warm()
-    for kernel in (compiled.sharpened_dot, compiled.gather_affine, compiled.gather_add, compiled.dense_affine):
+    for kernel in (compiled.signature_scores, compiled.gather_affine, compiled.gather_add, compiled.dense_affine):
         assert kernel.signatures, kernel
 
 
 def test_overlap_scores_are_the_numpy_similarities_sharpened(rng: np.random.Generator) -> None:
-    """The overlap rows' scores: NumPy's float32 similarities ``base[codes] * scale + high``, then
-    the same sharpened, weighted sum as :func:`compiled.sharpened_dot` (bit for bit), plus the prior."""
-    base = rng.normal(0.1, 0.3, (9, 4)).astype(np.float32)
+    """The overlap rows' scores: NumPy's float32 similarities ``base.T[codes] * scale + high``
+    (``base``: L x signatures, as signature_scores gives it), then the same sharpened, weighted
+    sum (bit for bit), plus the prior."""
+    base = rng.normal(0.1, 0.3, (4, 9)).astype(np.float32)
     codes = rng.integers(0, 9, 12).astype(np.intp)
     scale = rng.random(12).astype(np.float32)
     high = rng.random((12, 4)).astype(np.float32)
     w = rng.normal(0, 1, 4).astype(np.float32)
     pc, scale_power, offset = rng.random(9), rng.random(12), rng.normal(0, 1, 12)
     old, new = compiled.overlap_scores(base, codes, scale, high, w, 3.0, pc, scale_power, offset)
-    sims = base[codes] * scale[:, None] + high
-    assert np.array_equal(new, compiled.sharpened_dot(sims, w, 3.0) + offset)
+    sims = base.T[codes] * scale[:, None] + high
+    assert np.array_equal(new, _sharpened_sum(sims, w, 3.0) + offset)
     assert np.array_equal(old, pc[codes] * scale_power + offset)
 
 
