@@ -422,18 +422,10 @@ class TfidfScorer(ScorerBase):
         total = float(np.abs(weights).sum())
         if total <= 0:
             return None
-        starts = matrix.indptr[rows].astype(np.int64)
-        lens = matrix.indptr[rows + 1].astype(np.int64) - starts
-        take = np.arange(int(lens.sum()), dtype=np.int64) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
-        idx = matrix.indices[take].astype(np.int64)
-        val = matrix.data[take]
-        which = np.repeat(np.arange(len(rows)), lens)
-        is_low = idx < self.n_low
-        lows = np.zeros((self.n_low, len(rows)), dtype=np.float32)  # low features x L
-        lows[idx[is_low], which[is_low]] = val[is_low]
-        cols, at = np.unique(idx[~is_low] - self.n_low, return_inverse=True)
-        dense_high = np.zeros((len(cols), len(rows)), dtype=np.float32)
-        dense_high[at.reshape(-1), which[~is_low]] = val[~is_low]
+        # low features x L, the high-field features the titles have, and their values
+        lows, cols, dense_high = compiled.profile_columns(
+            matrix.indptr, matrix.indices, matrix.data, rows.astype(np.int64), self.n_low
+        )
         return ContentQuery(
             tconsts=[prof.tconsts[k] for k in known],
             weights=weights / total,

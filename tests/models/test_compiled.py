@@ -148,3 +148,16 @@ def test_after_warm_up_a_feed_request_compiles_nothing() -> None:
         rec.recommend_feed(profile, 5, favourite_genres=["Drama"])
     rec.similar(CLUSTERS["crime"][0])
     assert {k.__name__: list(k.signatures) for k in kernels} == before
+
+
+def test_profile_columns_are_the_rows_split_at_the_low_fields(rng: np.random.Generator) -> None:
+    """The content query's columns: the profile rows' low-field part dense, and the high-field
+    features any of them has (ascending) with each row's value, zeros where a row lacks one."""
+    matrix = sp.random(30, 20, density=0.25, format="csr", dtype=np.float32, random_state=4)
+    rows = np.array([7, 2, 7, 19, 0], dtype=np.int64)  # a title may repeat; order kept
+    low, cols, high = compiled.profile_columns(matrix.indptr, matrix.indices, matrix.data, rows, 8)
+    dense = matrix[rows].toarray()
+    assert np.array_equal(low, dense[:, :8].T)
+    assert cols.tolist() == (np.flatnonzero(dense[:, 8:].any(axis=0))).tolist()
+    assert np.array_equal(high, dense[:, 8 + cols].T)
+    assert low.dtype == high.dtype == np.float32
