@@ -66,7 +66,6 @@ from recsys.models.base import (
     write_json,
 )
 from recsys.models.engine import DenseTerm
-from recsys.models.kernels import csr_dense
 from recsys.progress import Progress, null_progress
 
 log = logging.getLogger(__name__)
@@ -269,11 +268,10 @@ class ContentBlock:
     #: moments over the block in O(signatures) (the fused engine, :mod:`recsys.models.engine`)
     code_sums: np.ndarray = field(init=False, repr=False)
     offset_sums: tuple[float, float] = field(init=False, repr=False)
-    #: ``table`` as CSR: a signature has ~6 of the ~70 low features, so a request's product with
-    #: the profile's low columns costs a third of the dense one (mirror films: 160 us, not 500 us)
-    sparse: sp.csr_matrix = field(init=False, repr=False)
-    #: ``table`` as CSC (int32 indices): a request walks only the columns of the features its
-    #: profile titles have (:func:`recsys.models.compiled.signature_scores`)
+    #: ``table`` as CSC (int32 indices): a signature has ~6 of the ~70 low features, and a
+    #: request walks only the columns of the features its profile titles have
+    #: (:func:`recsys.models.compiled.signature_scores`; the mirror's films: 154 us for the
+    #: product and the sharpened sums, against 220 us for SciPy's CSR product and a row-by-row sum)
     columns: sp.csc_matrix = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -282,7 +280,6 @@ class ContentBlock:
         # from memory (NumPy's take converted int32 indices first: ~3x the intp take)
         object.__setattr__(self, "codes", np.asarray(self.codes, dtype=np.int32))
         n = len(self.table)
-        object.__setattr__(self, "sparse", sp.csr_matrix(self.table))
         columns = sp.csc_matrix(self.table)
         columns.sort_indices()  # each similarity adds its features in order, as the CSR product
         columns.indptr, columns.indices = columns.indptr.astype(np.int32), columns.indices.astype(np.int32)
@@ -298,16 +295,11 @@ class ContentBlock:
         object.__setattr__(self, "code_sums", sums)
         object.__setattr__(self, "offset_sums", (float(off.sum()), float(np.dot(off, off))))
 
-    def signature_sims(self, low: np.ndarray) -> np.ndarray:
-        """``table @ low`` (signatures x L, float32): each signature's low-field similarity to
-        each profile title, before the row scale."""
-        s = self.sparse
-        return np.asarray(csr_dense(s.indptr, s.indices, s.data, s.shape, low), dtype=np.float32)
-
     def signature_scores(self, low: np.ndarray, w: np.ndarray, power: float) -> tuple[np.ndarray, np.ndarray]:
-        """``(signature_sims(low).T, per signature sum_j w_j max(s_j, 0) ** power)``: the
-        similarities transposed (L x signatures) and the signatures' sharpened scores, in one
-        compiled pass over the table's columns the profile uses (the same numbers)."""
+        """``((table @ low).T, per signature sum_j w_j max(s_j, 0) ** power)``: each signature's
+        low-field similarity to each profile title before the row scale (L x signatures,
+        float32), and the signatures' sharpened scores (float64), in one compiled pass over the
+        table's columns the profile uses."""
         c = self.columns
         return compiled.signature_scores(
             c.indptr, c.indices, c.data, c.shape[0], np.asarray(low, dtype=np.float32), w, power
@@ -562,7 +554,7 @@ class ContentQuery:
         self, data: ContentBlock, base: np.ndarray, pc: np.ndarray, rows: np.ndarray, high: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """The overlap ``rows``' scores ``(from the signatures alone, exact)``, prior included:
-        similarities ``base[code] * scale + high`` sharpened and weighted in one compiled loop
+        similarities ``base.T[code] * scale + high`` sharpened and weighted in one compiled loop
         (films: ~75 -> ~20 us a request for NumPy's gather, products and sums)."""
         return compiled.overlap_scores(
             base,
@@ -608,14 +600,15 @@ class ContentQuery:
             return np.zeros(0, dtype=np.int64), np.zeros((0, len(self.weights)), dtype=np.float32)
         # one compiled pass over the profile's columns: the rows they reach (marked, then read in
         # order) and each row's sum over the columns in order, the numbers of SciPy's product of
-        # those rows' CSR (81 -> ~65 us for the films; was argsort + csr_dense)
+        # those rows' CSR (81 -> ~65 us for the films; was argsort + a CSR product)
         return compiled.column_rows_product(high.indptr, high.indices, high.data, high.shape[0], cols, self.high)
 
     def similarities(self, block: Block) -> np.ndarray:
         """Cosine of each candidate to each profile title (len(block) x L; NaN rows unknown)."""
         data: ContentBlock = block.data
         out = np.full((len(block), len(self.weights)), np.nan)
-        sims = data.signature_sims(self.low)[data.codes] * data.scale[:, None]
+        base, _ = self.signature_part(data)
+        sims = base.T[data.codes] * data.scale[:, None]
         rows, high = self._overlap(data)
         sims[rows] += high
         out[data.known] = sims

@@ -32,8 +32,8 @@ CPU per request for both sections on a busy machine, the two timed in one loop) 
 arrays (200 users x 2 sections x stages on / off identical; ``bench/feed_ranking.py``).
 
 **Around the engine, per request** (issue 22: the feed's p95 within 2x the floor). No SciPy
-sparse matrix is built per request (the products run on raw CSR arrays,
-:mod:`recsys.models.kernels`; the ALS fold-in calls implicit's kernel on the row's arrays,
+sparse matrix is built per request (the products run on raw CSR / CSC arrays, compiled since:
+:mod:`recsys.models.compiled`; the ALS fold-in calls implicit's kernel on the row's arrays,
 :func:`recsys.models.als.fold_in`); the ranking stages read per-section
 :class:`~recsys.models.rerank.base.CandidateFacts` (genre masks, family filter, language
 buckets) instead of looping over the pool's titles, and calibration precomputes its terms
