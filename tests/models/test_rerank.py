@@ -158,7 +158,7 @@ def _greedy_reference(
     return np.asarray(order)
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(24))
 def test_factored_greedy_equals_the_per_title_formula(seed: int) -> None:
     from recsys.models.rerank.calibration import greedy
 
@@ -177,6 +177,15 @@ def test_factored_greedy_equals_the_per_title_formula(seed: int) -> None:
         np.testing.assert_array_equal(
             greedy(size, 15, strength, None, targets[:1], [one_hot]),
             _greedy_reference(size, 15, strength, None, targets[:1], [one_hot]),
+        )
+        # the feed's case, compiled (recsys.models.compiled.calibration_steps): genres and one
+        # language a title
+        np.testing.assert_array_equal(
+            greedy(size, 15, strength, (want, has), targets[:1], [one_hot]),
+            _greedy_reference(size, 15, strength, (want, has), targets[:1], [one_hot]),
+        )
+        np.testing.assert_array_equal(
+            greedy(size, 15, strength, (want, has)), _greedy_reference(size, 15, strength, (want, has))
         )
 
 
