@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -130,23 +132,35 @@ def test_overlap_scores_are_the_numpy_similarities_sharpened(rng: np.random.Gene
     assert np.array_equal(old, pc[codes] * scale_power + offset)
 
 
-def test_after_warm_up_a_feed_request_compiles_nothing() -> None:
+def test_after_warm_up_a_feed_request_compiles_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """The warm-up compiles every kernel for the argument types a feed request passes (codes,
-    indices, dtypes): a visitor's first feed, "More like this" and profile with no title words
-    never wait for the compiler (~1.5 s for all of them)."""
+    indices, dtypes): a visitor's first feed, a calibrated one, "More like this" and profile with
+    no title words never wait for the compiler (~1.5 s for all of them)."""
     from recsys.models import Recommender
+    from recsys.models.rerank import calibration
     from tests.models.conftest import CLUSTERS, make_ratings, make_titles, small_config, training_data
 
     compiled.warm()
     kernels = [getattr(compiled, name) for name in dir(compiled) if hasattr(getattr(compiled, name), "signatures")]
     before = {k.__name__: list(k.signatures) for k in kernels}
+    steps: list[int] = []
+
+    def counted(*args: Any) -> np.ndarray:
+        steps.append(1)
+        result: np.ndarray = compiled.calibration_steps(*args)
+        return result
+
+    monkeypatch.setattr(calibration, "calibration_steps", counted)
     rec = Recommender.fit(training_data(make_titles(), make_ratings()), small_config())
     for profile in (
         [(t, 1) for t in CLUSTERS["crime"][:3]],
         [(CLUSTERS["scifi"][0], 2), (CLUSTERS["comedy"][0], -1), (CLUSTERS["romance"][0], 1)],
     ):
         rec.recommend_feed(profile, 5, favourite_genres=["Drama"])
+    # a romance fan's feed with calibration on: the compiled greedy steps run
+    rec.recommend_feed([(t, 1) for t in CLUSTERS["romance"][:4]], 4, stages={"calibration": 0.9})
     rec.similar(CLUSTERS["crime"][0])
+    assert steps, "the calibrated feed did not reach the compiled steps"
     assert {k.__name__: list(k.signatures) for k in kernels} == before
 
 
