@@ -38,6 +38,8 @@ HEAVY = (
     "pyarrow",
     "requests",
     "streamlit",
+    "numba",
+    "llvmlite",
 )
 
 

@@ -6,7 +6,10 @@ offset, centre, add: five passes for the content term), and the product of the s
 the profile's low-field columns walks every stored value times every profile title, most of them
 zero. These kernels do each in one loop, with the same floating-point operations in the same order
 as the NumPy code they replace, so the numbers are bit for bit the same
-(``tests/models/test_compiled.py`` checks each against its NumPy form):
+(``tests/models/test_compiled.py`` checks each against its NumPy form). One exception:
+:func:`calibration_steps` sums over the categories in order where NumPy's matrix-vector product
+may group them otherwise, so its objective may differ in the last bit; its orders are checked
+against the per-title formula instead (``tests/models/test_rerank.py``).
 
 - :func:`signature_scores` -- the signature table times the profile's low-field columns (walking
   only the table's columns the profile has) and ``max(s, 0) ** power @ w`` per signature, in
@@ -217,7 +220,7 @@ def profile_columns(  # pragma: no cover - compiled
     query's columns: ``(low, cols, high)``, the low-field part dense (``n_low`` x L), the
     high-field features any of them has (ascending, counted from ``n_low``) and their values
     (len(cols) x L); float32. One pass over the rows where NumPy took a dozen small steps and a
-    ``unique`` (45 -> ~12 us a request alone)."""
+    ``unique`` (45 -> ~15 us a request alone)."""
     width = len(rows)
     low = np.zeros((n_low, width), dtype=np.float32)
     total = 0
@@ -273,9 +276,9 @@ def calibration_steps(  # pragma: no cover - compiled
     set) starts and ends among the categories. A step: per part, the sum of the "without" terms
     plus each title's carried differences, the objective ``weighted_rel - strength *
     divergence``, its first maximum (then ``-inf``: listed). The NumPy form made a dozen calls a
-    step (~10 us each for 20 steps); the sums run over the categories in order, where NumPy's
-    matrix-vector product may group them otherwise (the same orders on the tests' random pools
-    and on the 800 recorded lists)."""
+    step, ~10 us a step, ~210 us for a section's 20. The sums run over the categories in order,
+    where NumPy's matrix-vector product may group them otherwise: the same orders on the tests'
+    random pools and on the 800 recorded lists."""
     size, categories = carries.shape
     parts = len(bounds) - 1
     diff = np.empty(categories)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
@@ -137,20 +139,20 @@ def test_after_warm_up_a_feed_request_compiles_nothing(monkeypatch: pytest.Monke
     indices, dtypes): a visitor's first feed, a calibrated one, "More like this" and profile with
     no title words never wait for the compiler (~1.5 s for all of them)."""
     from recsys.models import Recommender
-    from recsys.models.rerank import calibration
     from tests.models.conftest import CLUSTERS, make_ratings, make_titles, small_config, training_data
 
     compiled.warm()
     kernels = [getattr(compiled, name) for name in dir(compiled) if hasattr(getattr(compiled, name), "signatures")]
     before = {k.__name__: list(k.signatures) for k in kernels}
     steps: list[int] = []
+    kernel = compiled.calibration_steps
 
     def counted(*args: Any) -> np.ndarray:
         steps.append(1)
-        result: np.ndarray = compiled.calibration_steps(*args)
+        result: np.ndarray = kernel(*args)
         return result
 
-    monkeypatch.setattr(calibration, "calibration_steps", counted)
+    monkeypatch.setattr(compiled, "calibration_steps", counted)  # calibration imports it when used
     rec = Recommender.fit(training_data(make_titles(), make_ratings()), small_config())
     for profile in (
         [(t, 1) for t in CLUSTERS["crime"][:3]],
@@ -175,3 +177,15 @@ def test_profile_columns_are_the_rows_split_at_the_low_fields(rng: np.random.Gen
     assert cols.tolist() == (np.flatnonzero(dense[:, 8:].any(axis=0))).tolist()
     assert np.array_equal(high, dense[:, 8 + cols].T)
     assert low.dtype == high.dtype == np.float32
+
+
+def test_the_light_modules_do_not_load_numba() -> None:
+    """The model config and the ranking stages' registry are read by the lab's forms and the
+    CLI's parsers: importing them must not load numba (~0.2 s and ~100 MB); the kernels come
+    with the engine, in the warm-up thread or a feed."""
+    code = (
+        "import sys; import recsys.models.config, recsys.models.rerank.registry, recsys.experiments.arms; "
+        "print('numba' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "False"

@@ -38,7 +38,6 @@ from typing import ClassVar
 
 import numpy as np
 
-from recsys.models.compiled import calibration_steps
 from recsys.models.rerank.base import DEFAULT_LANGUAGE, CandidateFacts, Pool, Taste, language_bucket
 from recsys.models.rerank.distribution import ALPHA
 
@@ -157,7 +156,11 @@ def greedy(
     weighted_rel = (1.0 - strength) * rel
     if not general and start:
         # every category carried or not (genres, one language a title: the feed's pools): the
-        # steps below as one compiled loop, 210 -> ~20 us for a section's 20 steps
+        # steps below as one compiled loop, 210 -> ~20 us for a section's 20 steps. Imported
+        # here: the stage registry is read by light modules (the model config, the lab's
+        # experiment forms, the CLI's parsers) that must not load numba (~0.2 s, ~100 MB)
+        from recsys.models.compiled import calibration_steps
+
         bounds = np.asarray([0, *(part.stop for part in parts)], dtype=np.int64)
         first_rows = np.asarray(first[:n], dtype=np.int64)
         carrying = np.ascontiguousarray(carrying, dtype=np.float64)
