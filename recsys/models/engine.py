@@ -64,8 +64,9 @@ skipping the zeros of the profile's low-field columns (10x fewer multiplications
 SciPy's kernel: a branch per stored value).
 
 **The profile's products, compiled** (issue 22, third round). The content term's signature
-similarities walk only the table's columns (CSC) of the features the profile titles have, and
-come out transposed so the sharpened sums run along the signatures
+similarities walk only the table's columns (CSC) of the features the profile titles have -- the
+zeros skipped a whole column at a time, with no test per stored value, where the row-by-row skip
+above lost to SciPy -- and come out transposed so the sharpened sums run along the signatures
 (:func:`recsys.models.compiled.signature_scores`: films 220 -> 154 us, shows 51 -> 25 us); the
 profile's columns are cut from the TF-IDF rows in one pass (``profile_columns``: 45 -> ~15 us);
 calibration's greedy steps are one loop (``calibration_steps``: a calibrated film section's stage
