@@ -1,6 +1,6 @@
 """Clicks as a person feels them, in Chromium, against a bare Streamlit button (by hand, not in CI).
 
-    PYTHONPATH=$PWD .venv/bin/python bench/browser_clicks.py [--data /work/data] [--clicks 10] [--shots DIR]
+    PYTHONPATH=$PWD .venv/bin/python bench/browser_clicks.py [--data /work/data] [--clicks 10] [--shots DIR] [--work-floor]
 
 Copies the data folder (never written in place), adds two testers (one onboarded with a few
 likes, one at the movie picks of onboarding) and starts the app and the one-button *floor* app
@@ -22,6 +22,12 @@ idle (the browser drawing them), and the messages per click. The log costs nothi
 14-16 / 13-14 ms, 5-7 / 3.5-4 ms, 32-44 / 3-4 ms, 13-16 / 8 ms, 11 / 6 messages: the server's
 run, slower under the browser's own load than alone (13-15 ms in ``bench/click_latency.py``),
 is most of the gap.
+``--work-floor`` adds ``bench/click_latency.py``'s work floor on a third server (a button whose
+click only writes a rating and re-ranks the movie section from the store, no cards, no undo slot;
+a second tester with the same likes), clicked in turn with the other two: how far the write and
+the ranking alone put a click above the bare button in a browser, and what the feed's page adds
+on top. Measured (12 clicks, 2 cores, seven runs): the work floor 1.16-1.35x the bare button, the
+Like 1.07-1.51x the work floor.
 Selectors are the widget-key classes the cards have had since before the one-element feed
 (``card-feed-movie-<tconst>``, ``rate-feed-movie-<tconst>-1``, ``rate-onb-movie-<tconst>-1``),
 so the same script measures both the old and the new rendering. ``--shots DIR`` saves the feed
@@ -31,6 +37,7 @@ and the onboarding picks at 1440 and 390 px wide.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -43,7 +50,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from click_latency import FLOOR_APP, FloorServer, prepare  # noqa: E402
+from click_latency import FLOOR_APP, WORK_FLOOR_APP, FloorServer, prepare  # noqa: E402
 from playwright.sync_api import Page, ViewportSize, sync_playwright  # noqa: E402
 
 from recsys.app import onboarding  # noqa: E402
@@ -198,10 +205,15 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("/work/data"), help="a built data folder (copied)")
     ap.add_argument("--clicks", type=int, default=10)
     ap.add_argument("--shots", type=Path, default=None, help="save screenshots of feed and onboarding here")
+    ap.add_argument(
+        "--work-floor",
+        action="store_true",
+        help="also time click_latency.py's work floor in Chromium: a button that only writes the rating and re-ranks",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="browser-clicks-") as tmp:
         work = Path(tmp)
-        data, feeder, _ = prepare(args.data, work)
+        data, feeder, second = prepare(args.data, work)
         with Store.open(f"sqlite:///{(data / 'app.db').resolve()}") as store:
             picker = create_testers(
                 store, 1, prefix="picker", genres=["Crime", "Drama", "Thriller", "Comedy", "Action"]
@@ -212,18 +224,37 @@ def main() -> None:
         script.write_text(FLOOR_APP)
         app = AppServer(data, log_path=work / "app.log")
         floor = FloorServer(script, log_path=work / "floor.log")
-        with app, floor, sync_playwright() as pw:
+        work_floor: FloorServer | None = None
+        if args.work_floor:
+            work_script = work / "work-floor" / "work_floor_app.py"
+            work_script.parent.mkdir()
+            work_script.write_text(WORK_FLOOR_APP)
+            work_floor = FloorServer(
+                work_script, data, log_path=work / "work-floor.log", env={"BENCH_WORK_USER": str(second.user_id)}
+            )
+        with app, floor, work_floor or contextlib.nullcontext(), sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
             viewport: ViewportSize = {"width": 1440, "height": 900}
-            contexts = [browser.new_context(base_url=url, viewport=viewport) for url in (app.url, floor.url, app.url)]
+            urls = [app.url, floor.url, app.url] + ([work_floor.url] if work_floor else [])
+            contexts = [browser.new_context(base_url=url, viewport=viewport) for url in urls]
             for context in contexts:
                 context.add_init_script(_TIMELINE_JS)
             app_page, floor_page = contexts[0].new_page(), contexts[1].new_page()
             floor_page.goto("/")
             button(floor_page, "floor-button").wait_for()
             settle(floor_page)
-            n_floor = 0
-            splits: dict[str, list[tuple[float, float, float, float, int]]] = {"feed Like": [], "floor": [], "pick": []}
+            work_page = contexts[3].new_page() if work_floor else None
+            if work_page is not None:
+                work_page.goto("/")
+                button(work_page, "floor-button").wait_for()
+                settle(work_page)
+            n_floor = n_work = 0
+            splits: dict[str, list[tuple[float, float, float, float, int]]] = {
+                "feed Like": [],
+                "floor": [],
+                "pick": [],
+                "work floor": [],
+            }
 
             def record(name: str, page: Page) -> None:
                 split = timeline_split(page)
@@ -237,10 +268,20 @@ def main() -> None:
                 record("floor", floor_page)
                 return took
 
+            def next_work() -> float | None:
+                nonlocal n_work
+                if work_page is None:
+                    return None
+                n_work += 1
+                took = floor_click(work_page, n_work)
+                record("work floor", work_page)
+                return took
+
             log_in(app_page, feeder.username, "Your feed")
             app_page.locator(f"[class*='{key_class('card-feed-movie-')}']").first.wait_for()
-            for _ in range(2):  # warm-up of both
+            for _ in range(2):  # warm-up of all
                 next_floor()
+                next_work()
                 feed_like(app_page)
             if args.shots:
                 args.shots.mkdir(parents=True, exist_ok=True)
@@ -248,8 +289,11 @@ def main() -> None:
             feed: list[float] = []
             base: list[float] = []
             gone: list[float] = []
+            worked: list[float] = []
             for _ in range(args.clicks):
                 base.append(next_floor())
+                if (took := next_work()) is not None:
+                    worked.append(took)
                 feed.append(feed_like(app_page, gone))
                 record("feed Like", app_page)
 
@@ -272,6 +316,9 @@ def main() -> None:
     print(f"Chromium, {args.clicks} clicks each, alternating with the bare-button floor")
     print(line("feed Like", feed, base))
     print(line("  (card off screen)", gone, base))
+    if worked:
+        print(line("work floor (no UI)", worked, base))
+        print(f"  feed Like / work floor: {statistics.median(feed) / statistics.median(worked):.2f}x")
     print(line("onboarding pick", picks, base2))
     print("in the page, median ms: click -> sent, sent -> first message, first -> last message, last -> idle; messages")
     for name, rows in splits.items():

@@ -94,7 +94,8 @@ frame = recommend_for_user(
     user, 8, catalog=catalog, store=store, recommender=resources.recommender(cfg), kinds=("movie",)
 )["movie"]
 st.session_state["first"] = frame["tconst"][0]
-st.write("first:", frame["title"][0])
+st.write("first:", frame["primary_title"][0])
+st.write("clicks:", st.session_state.get("n", 0))  # what bench/browser_clicks.py waits for
 """
 
 
