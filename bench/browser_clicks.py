@@ -50,7 +50,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from click_latency import FLOOR_APP, WORK_FLOOR_APP, FloorServer, prepare  # noqa: E402
+from click_latency import FLOOR_APP, FloorServer, prepare, work_floor_server  # noqa: E402
 from playwright.sync_api import Page, ViewportSize, sync_playwright  # noqa: E402
 
 from recsys.app import onboarding  # noqa: E402
@@ -224,14 +224,7 @@ def main() -> None:
         script.write_text(FLOOR_APP)
         app = AppServer(data, log_path=work / "app.log")
         floor = FloorServer(script, log_path=work / "floor.log")
-        work_floor: FloorServer | None = None
-        if args.work_floor:
-            work_script = work / "work-floor" / "work_floor_app.py"
-            work_script.parent.mkdir()
-            work_script.write_text(WORK_FLOOR_APP)
-            work_floor = FloorServer(
-                work_script, data, log_path=work / "work-floor.log", env={"BENCH_WORK_USER": str(second.user_id)}
-            )
+        work_floor = work_floor_server(work, data, second.user_id) if args.work_floor else None
         with app, floor, work_floor or contextlib.nullcontext(), sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
             viewport: ViewportSize = {"width": 1440, "height": 900}

@@ -112,6 +112,14 @@ class FloorServer(AppServer):
         return cmd
 
 
+def work_floor_server(work: Path, data: Path, user_id: int) -> FloorServer:
+    """The work floor's app (``WORK_FLOOR_APP``) on its own server, re-ranking for ``user_id``."""
+    script = work / "work-floor" / "work_floor_app.py"
+    script.parent.mkdir()
+    script.write_text(WORK_FLOOR_APP)
+    return FloorServer(script, data, log_path=work / "work-floor.log", env={"BENCH_WORK_USER": str(user_id)})
+
+
 def prepare(source: Path, work: Path, experiment: str = "none") -> tuple[Path, Account, Account]:
     """The data copy, the bench tester and a second one with the same likes (the work floor's); with ``experiment`` "ab" / "interleave", an admin made
     first and a running experiment on the movie section (blend vs popularity) the tester is in."""
@@ -347,14 +355,7 @@ def main() -> None:
         floor = FloorServer(script, log_path=work / "floor.log")
         if not args.during_job:
             app = AppServer(data, log_path=work / "app.log")
-            work_floor = None
-            if args.work_floor:
-                work_script = work / "work-floor" / "work_floor_app.py"
-                work_script.parent.mkdir()
-                work_script.write_text(WORK_FLOOR_APP)
-                work_floor = FloorServer(
-                    work_script, data, log_path=work / "work-floor.log", env={"BENCH_WORK_USER": str(second.user_id)}
-                )
+            work_floor = work_floor_server(work, data, second.user_id) if args.work_floor else None
             with app, floor, work_floor or contextlib.nullcontext():
                 asyncio.run(feed_clicks(app, floor, account, args.clicks, work_floor))
             with Store.open(f"sqlite:///{(data / 'app.db').resolve()}") as store:
