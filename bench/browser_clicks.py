@@ -26,8 +26,8 @@ is most of the gap.
 click only writes a rating and re-ranks the movie section from the store, no cards, no undo slot;
 a second tester with the same likes), clicked in turn with the other two: how far the write and
 the ranking alone put a click above the bare button in a browser, and what the feed's page adds
-on top. Measured (12 clicks, 2 cores, seven runs): the work floor 1.16-1.35x the bare button, the
-Like 1.07-1.51x the work floor.
+on top. Measured (10 clicks a run, seven runs, 2 cores): the work floor 1.16-1.35x the bare button,
+the Like 1.17-1.51x the work floor.
 Selectors are the widget-key classes the cards have had since before the one-element feed
 (``card-feed-movie-<tconst>``, ``rate-feed-movie-<tconst>-1``, ``rate-onb-movie-<tconst>-1``),
 so the same script measures both the old and the new rendering. ``--shots DIR`` saves the feed
